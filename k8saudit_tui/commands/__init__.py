@@ -1,0 +1,1 @@
+"""Headless commands (`validate`, `evaluate`, `explain`, `export`): engine only, no Textual import."""

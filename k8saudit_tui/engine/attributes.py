@@ -1,0 +1,91 @@
+"""From a recorded Event to the attributes kube-apiserver's policy checker saw (spec section 5).
+
+This is the one place that decides what the apiserver saw; evaluation, explain and filters all use
+its result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from urllib.parse import unquote
+
+from k8saudit_tui.engine.event import EventFields
+from k8saudit_tui.engine.model import RequestAttributes
+
+_LEGACY_V1ALPHA1 = "audit.k8s.io/v1alpha1"
+_URL_NAMED_VERBS = frozenset({"create", "update", "patch"})
+"""Verbs whose logged objectRef may be filled from the body after the policy ran (E8)."""
+
+
+def request_attributes(event: EventFields) -> RequestAttributes:
+    """Build the checker's attributes for `event` (E1-E10)."""
+    user = event.user
+    username = user.username if user is not None and user.username else None  # E1, E2
+    groups = tuple(user.groups or ()) if username is not None and user is not None else ()
+    ref = event.objectRef
+    if ref is None:  # E3: no objectRef means a non-resource request
+        return RequestAttributes(username, groups, event.verb, False, request_path(event.requestURI))
+    api_group = ref.apiGroup
+    if not api_group and event.apiVersion == _LEGACY_V1ALPHA1 and "/" in ref.apiVersion:
+        api_group = ref.apiVersion.rsplit("/", 1)[0]  # E10
+    namespace, name = ref.namespace, ref.name
+    if event.verb in _URL_NAMED_VERBS:  # E8: the policy saw the URL's name and namespace
+        parsed = parse_resource_path(request_path(event.requestURI))
+        if parsed is not None:
+            namespace, name = parsed.namespace, parsed.name
+    return RequestAttributes(
+        username,
+        groups,
+        event.verb,
+        True,
+        request_path(event.requestURI),
+        api_group,
+        ref.resource,
+        ref.subresource,
+        namespace,
+        name,
+    )
+
+
+@lru_cache(maxsize=65536)
+def request_path(request_uri: str) -> str:
+    """The percent-decoded URL path without the query (E7); cached because real URIs repeat."""
+    return unquote(request_uri.split("?", 1)[0])
+
+
+@dataclass(frozen=True, slots=True)
+class ResourcePath:
+    """What `NewRequestInfo` reads from a resource path (E5), without the verb."""
+
+    api_group: str
+    resource: str
+    subresource: str
+    namespace: str
+    name: str
+
+
+def parse_resource_path(path: str) -> ResourcePath | None:
+    """Parse a kube-apiserver resource path as `NewRequestInfo` does (E5); None if not one."""
+    parts = path.strip("/").split("/")
+    if len(parts) < 3 or parts[0] not in ("api", "apis"):
+        return None
+    if parts[0] == "apis":
+        if len(parts) < 4:
+            return None  # /apis/GROUP/VERSION is discovery
+        group, rest = parts[1], parts[3:]
+    else:
+        group, rest = "", parts[2:]
+    if rest and rest[0] in ("watch", "proxy"):
+        rest = rest[1:]
+    namespace = ""
+    if len(rest) >= 2 and rest[0] == "namespaces":
+        namespace = rest[1]
+        if len(rest) > 2 and rest[2] not in ("status", "finalize"):
+            rest = rest[2:]
+    if not rest or not rest[0]:
+        return None
+    resource = rest[0]
+    name = rest[1] if len(rest) >= 2 else ""
+    subresource = rest[2] if len(rest) >= 3 else ""
+    return ResourcePath(group, resource, subresource, namespace, name)

@@ -1,0 +1,156 @@
+"""Decoding one audit Event line into the few fields the engine needs.
+
+msgspec decodes only the declared fields and skips the rest (bodies can be megabytes), which is what
+makes evaluating a million events cost about as much as parsing them. Type errors in the declared
+fields are reported with the JSON path of the field, so a bad line names what is wrong.
+"""
+
+from __future__ import annotations
+
+import msgspec
+import orjson
+
+from k8saudit_tui.engine.model import STAGES
+
+
+class UserInfo(msgspec.Struct, omit_defaults=True):
+    """`authentication/v1 UserInfo`: only the fields the policy can look at."""
+
+    username: str = ""
+    groups: list[str] | None = None
+
+
+class ObjectRef(msgspec.Struct, omit_defaults=True):
+    """`audit/v1 ObjectReference`; every sub-field is omitted upstream when empty (P6)."""
+
+    resource: str = ""
+    namespace: str = ""
+    name: str = ""
+    apiGroup: str = ""
+    apiVersion: str = ""
+    subresource: str = ""
+
+
+class ResponseStatus(msgspec.Struct, omit_defaults=True):
+    """`metav1.Status`, reduced to its HTTP code."""
+
+    code: int = 0
+
+
+class LegacyMetadata(msgspec.Struct, omit_defaults=True):
+    """v1beta1 Events carry their stage time as `metadata.creationTimestamp` (E10)."""
+
+    creationTimestamp: str | None = None
+
+
+class EventFields(msgspec.Struct, omit_defaults=True):
+    """The fields of an audit Event (any of v1, v1beta1, v1alpha1) that the engine uses."""
+
+    kind: str | None = None
+    apiVersion: str | None = None
+    level: str = ""
+    auditID: str = ""
+    stage: str = ""
+    requestURI: str = ""
+    verb: str = ""
+    user: UserInfo | None = None
+    impersonatedUser: UserInfo | None = None
+    sourceIPs: list[str] | None = None
+    userAgent: str = ""
+    objectRef: ObjectRef | None = None
+    responseStatus: ResponseStatus | None = None
+    requestReceivedTimestamp: str = ""
+    stageTimestamp: str = ""
+    timestamp: str = ""
+    metadata: LegacyMetadata | None = None
+
+    @property
+    def received_time(self) -> str:
+        """requestReceivedTimestamp, or v1beta1's `timestamp` (E10)."""
+        return self.requestReceivedTimestamp or self.timestamp
+
+    @property
+    def stage_time(self) -> str:
+        """stageTimestamp, or v1beta1's `metadata.creationTimestamp` (E10)."""
+        if self.stageTimestamp:
+            return self.stageTimestamp
+        if self.metadata is not None and self.metadata.creationTimestamp:
+            return self.metadata.creationTimestamp
+        return self.received_time
+
+
+class EventError(ValueError):
+    """A line that is not a readable audit Event; `field` names the offending field if known."""
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}" if self.field else self.message
+
+
+_DECODER = msgspec.json.Decoder(EventFields)
+
+
+def decode_event(line: bytes | str) -> EventFields:
+    """Decode one JSON line into `EventFields`, or raise `EventError` saying what is wrong.
+
+    A JSON object is an Event when its `kind` is `Event` or absent (some real logs omit
+    `apiVersion` and `kind`) and it carries a known `stage` and a `verb` or `requestURI`.
+    """
+    try:
+        event = _DECODER.decode(line)
+    except msgspec.ValidationError as error:
+        raise _validation_error(error) from None
+    except msgspec.DecodeError as error:
+        raise EventError(_decode_message(line, error)) from None
+    except UnicodeDecodeError as error:
+        raise EventError(f"invalid UTF-8 at byte {error.start}") from None
+    check_event(event)
+    return event
+
+
+def convert_event(data: object) -> EventFields:
+    """Build `EventFields` from an already parsed JSON value (an EventList item, a test dict)."""
+    try:
+        event = msgspec.convert(data, EventFields)
+    except msgspec.ValidationError as error:
+        raise _validation_error(error) from None
+    check_event(event)
+    return event
+
+
+def check_event(event: EventFields) -> None:
+    """Refuse JSON objects that decode but are not audit Events (a Struct decoder accepts `{}`)."""
+    if event.kind not in (None, "Event"):
+        raise EventError(f"not an audit Event (kind {event.kind!r})", "kind")
+    if not event.stage:
+        raise EventError("missing: not an audit Event", "stage")
+    if event.stage not in STAGES:
+        raise EventError(f"unknown stage {event.stage!r}", "stage")
+    if not event.verb and not event.requestURI:
+        raise EventError("missing (and no verb): not an audit Event", "requestURI")
+
+
+def _validation_error(error: msgspec.ValidationError) -> EventError:
+    """Turn msgspec's `Expected `str`, got `int` - at `$.user.username`` into field + message."""
+    text = str(error)
+    message, _, path = text.partition(" - at `")
+    field = path.rstrip("`").removeprefix("$").lstrip(".")
+    if message.startswith("Expected `object`") and not field:
+        return EventError("not a JSON object")
+    return EventError(message.replace("`", ""), field)
+
+
+def _decode_message(line: bytes | str, error: msgspec.DecodeError) -> str:
+    """Say why a line is not JSON; orjson's messages carry a position, so ask it on this slow path."""
+    data = line.encode("utf-8", "surrogatepass") if isinstance(line, str) else line
+    if "truncated" in str(error).lower() and not data.rstrip().endswith((b"}", b"]")):
+        return "truncated JSON (line cut short)"
+    try:
+        orjson.loads(data)
+    except orjson.JSONDecodeError as orjson_error:
+        return f"invalid JSON: {orjson_error}"
+    return f"invalid JSON: {error}"
