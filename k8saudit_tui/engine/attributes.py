@@ -48,6 +48,32 @@ def request_attributes(event: EventFields) -> RequestAttributes:
     )
 
 
+def attributes_key(event: EventFields) -> tuple[object, ...]:
+    """The fields of `event` that decide its RequestAttributes: a cheap memo key for evaluators.
+
+    Must name every field `request_attributes` reads (the URI only where it is used).
+    """
+    user = event.user
+    username, groups = (user.username, tuple(user.groups or ())) if user is not None else ("", ())
+    ref = event.objectRef
+    if ref is None:
+        return (username, groups, event.verb, event.requestURI)
+    uri = event.requestURI if event.verb in _URL_NAMED_VERBS else None
+    return (
+        username,
+        groups,
+        event.verb,
+        event.apiVersion,
+        ref.apiGroup,
+        ref.apiVersion,
+        ref.resource,
+        ref.subresource,
+        ref.namespace,
+        ref.name,
+        uri,
+    )
+
+
 @lru_cache(maxsize=65536)
 def request_path(request_uri: str) -> str:
     """The percent-decoded URL path without the query (E7); cached because real URIs repeat."""

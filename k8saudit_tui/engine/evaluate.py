@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from k8saudit_tui.engine.attributes import attributes_key, request_attributes
+from k8saudit_tui.engine.event import EventFields
 from k8saudit_tui.engine.model import GroupResources, Policy, PolicyRule, RequestAttributes, Verdict
 
 
@@ -27,6 +29,7 @@ class PolicyEvaluator:
         )
         self._no_match = Verdict(None, "None", policy_stages, policy.omit_managed_fields)  # M2
         self._memo: dict[RequestAttributes, Verdict] = {}
+        self._event_memo: dict[tuple[object, ...], Verdict] = {}
 
     def evaluate(self, attrs: RequestAttributes) -> Verdict:
         """The verdict of the first rule that matches `attrs` (M1), or the no-match verdict (M2)."""
@@ -36,6 +39,21 @@ class PolicyEvaluator:
             verdict = self._no_match if index is None else self._rule_verdicts[index]
             if len(self._memo) < 1_000_000:
                 self._memo[attrs] = verdict
+        return verdict
+
+
+    def evaluate_event(self, event: EventFields) -> Verdict:
+        """The verdict for a recorded event; memoised on the event fields the attributes come from.
+
+        The key holds every field `request_attributes` reads (the URI only where it is used), so two
+        events with one key have one set of attributes: a miss builds them the one way there is.
+        """
+        key = attributes_key(event)
+        verdict = self._event_memo.get(key)
+        if verdict is None:
+            verdict = self.evaluate(request_attributes(event))
+            if len(self._event_memo) < 1_000_000:
+                self._event_memo[key] = verdict
         return verdict
 
 

@@ -1,0 +1,226 @@
+"""Why an event got its level: every rule up to the one that matched, clause by clause.
+
+Each clause is judged on its own (upstream stops at the first failing clause), so a user fixing a
+typo sees every reason a rule missed, not just the first. `rule_matches` in evaluate.py stays the
+single source of truth: a rule's `matched` here is asserted equal to it in the tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from k8saudit_tui.engine.evaluate import (
+    PolicyEvaluator,
+    group_resources_match,
+    path_matches,
+    resource_pattern_matches,
+)
+from k8saudit_tui.engine.model import GroupResources, Policy, PolicyRule, RequestAttributes, Verdict
+from k8saudit_tui.engine.textsafe import visible
+
+ClauseStatus = Literal["matched", "failed", "n/a"]
+
+
+@dataclass(frozen=True, slots=True)
+class ClauseTrace:
+    """One clause of a rule (users, userGroups, verbs, namespaces, resources, nonResourceURLs)."""
+
+    name: str
+    status: ClauseStatus
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class RuleTrace:
+    """One rule as tried against the request."""
+
+    index: int
+    level: str
+    line: int | None
+    matched: bool
+    clauses: tuple[ClauseTrace, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """The rules tried, in order, up to and including the one that matched; and the verdict."""
+
+    attrs: RequestAttributes
+    rules: tuple[RuleTrace, ...]
+    verdict: Verdict
+
+
+def explain(policy: Policy, attrs: RequestAttributes) -> Explanation:
+    """Trace `attrs` through `policy` rule by rule (M1): stop after the first match."""
+    traces: list[RuleTrace] = []
+    for index, rule in enumerate(policy.rules):
+        clauses = rule_clauses(rule, attrs)
+        matched = all(clause.status != "failed" for clause in clauses)
+        traces.append(RuleTrace(index, rule.level, rule.line, matched, clauses))
+        if matched:
+            break
+    verdict = PolicyEvaluator(policy).evaluate(attrs)
+    return Explanation(attrs, tuple(traces), verdict)
+
+
+def rule_clauses(rule: PolicyRule, attrs: RequestAttributes) -> tuple[ClauseTrace, ...]:
+    """Judge each clause of `rule` against `attrs`, in upstream's order (M3)."""
+    return (
+        _users_clause(rule, attrs),
+        _groups_clause(rule, attrs),
+        _list_clause("verbs", rule.verbs, attrs.verb, "verb"),
+        _namespaces_clause(rule, attrs),
+        _resources_clause(rule, attrs),
+        _non_resource_clause(rule, attrs),
+    )
+
+
+def _quote_list(values: tuple[str, ...]) -> str:
+    return "[" + ", ".join(_q(value) for value in values) + "]"
+
+
+def _q(value: str) -> str:
+    return '"' + visible(value).replace('"', '\\"') + '"'
+
+
+def _not_set(name: str) -> ClauseTrace:
+    return ClauseTrace(name, "n/a", "not set: any value")
+
+
+def _list_clause(name: str, allowed: tuple[str, ...], value: str, noun: str) -> ClauseTrace:
+    """Exact, case-sensitive membership (M4): `*` is literal here."""
+    if not allowed:
+        return _not_set(name)
+    if value in allowed:
+        return ClauseTrace(name, "matched", f"{noun} {_q(value)} in {_quote_list(allowed)}")
+    return ClauseTrace(name, "failed", f"{noun} {_q(value)} not in {_quote_list(allowed)}")
+
+
+def _users_clause(rule: PolicyRule, attrs: RequestAttributes) -> ClauseTrace:
+    if rule.users and attrs.username is None:
+        return ClauseTrace("users", "failed", "request has no authenticated user (M5)")
+    return _list_clause("users", rule.users, attrs.username or "", "user")
+
+
+def _groups_clause(rule: PolicyRule, attrs: RequestAttributes) -> ClauseTrace:
+    if not rule.user_groups:
+        return _not_set("userGroups")
+    if attrs.username is None:
+        return ClauseTrace("userGroups", "failed", "request has no authenticated user (M6)")
+    hits = tuple(group for group in attrs.groups if group in rule.user_groups)
+    if hits:
+        return ClauseTrace("userGroups", "matched", f"group {_q(hits[0])} in {_quote_list(rule.user_groups)}")
+    return ClauseTrace(
+        "userGroups",
+        "failed",
+        f"none of the groups {_quote_list(attrs.groups)} in {_quote_list(rule.user_groups)}",
+    )
+
+
+def _is_resource_rule(rule: PolicyRule) -> bool:
+    return bool(rule.namespaces or rule.resources)
+
+
+def _namespaces_clause(rule: PolicyRule, attrs: RequestAttributes) -> ClauseTrace:
+    if not rule.namespaces:
+        return _not_set("namespaces")
+    if not attrs.resource_request:
+        return ClauseTrace("namespaces", "failed", "a rule with namespaces applies to resource requests only (M7)")
+    return _list_clause("namespaces", rule.namespaces, attrs.namespace, "namespace")
+
+
+def _resources_clause(rule: PolicyRule, attrs: RequestAttributes) -> ClauseTrace:
+    if not rule.resources:
+        return _not_set("resources")
+    if not attrs.resource_request:
+        return ClauseTrace("resources", "failed", "a rule with resources applies to resource requests only (M7)")
+    for entry in rule.resources:
+        if group_resources_match(entry, attrs):
+            return ClauseTrace("resources", "matched", _entry_match_reason(entry, attrs))
+    reasons = "; ".join(_entry_miss_reason(entry, attrs) for entry in rule.resources)
+    return ClauseTrace("resources", "failed", reasons)
+
+
+def _group_label(group: str) -> str:
+    return "core group" if group == "" else f"group {_q(group)}"
+
+
+def _combined(attrs: RequestAttributes) -> str:
+    return f"{attrs.resource}/{attrs.subresource}" if attrs.subresource else attrs.resource
+
+
+def _entry_match_reason(entry: GroupResources, attrs: RequestAttributes) -> str:
+    where = f"{_q(_combined(attrs))} in {_group_label(attrs.api_group)}"
+    if not entry.resources:
+        return f"{where}: entry for {_group_label(entry.group)} covers every resource"
+    return f"{where} matches {_quote_list(entry.resources)}"
+
+
+def _entry_miss_reason(entry: GroupResources, attrs: RequestAttributes) -> str:
+    """Say why one GroupResources entry does not match (M9, M10)."""
+    if entry.group != attrs.api_group and entry.group != "*":
+        return f"{_group_label(entry.group)} is not the request's {_group_label(attrs.api_group)}"
+    combined = _combined(attrs)
+    patterns = tuple(
+        p for p in entry.resources if resource_pattern_matches(p, attrs.resource, attrs.subresource, combined)
+    )
+    if not patterns:
+        return f"{_q(combined)} matches none of {_quote_list(entry.resources)}"
+    return (
+        f"{_q(combined)} matches {_quote_list(patterns)} but name {_q(attrs.name)} is not in "
+        f"resourceNames {_quote_list(entry.resource_names)} (M10)"
+    )
+
+
+def _non_resource_clause(rule: PolicyRule, attrs: RequestAttributes) -> ClauseTrace:
+    if not rule.non_resource_urls:
+        return _not_set("nonResourceURLs")
+    if _is_resource_rule(rule):
+        return ClauseTrace("nonResourceURLs", "n/a", "ignored: the rule also has namespaces or resources (M7)")
+    if attrs.resource_request:
+        return ClauseTrace("nonResourceURLs", "failed", "a resource request never matches nonResourceURLs (M7)")
+    hits = tuple(p for p in rule.non_resource_urls if path_matches(p, attrs.path))
+    if hits:
+        return ClauseTrace("nonResourceURLs", "matched", f"path {_q(attrs.path)} matches {_q(hits[0])}")
+    return ClauseTrace(
+        "nonResourceURLs", "failed", f"path {_q(attrs.path)} matches none of {_quote_list(rule.non_resource_urls)}"
+    )
+
+
+def describe_request(attrs: RequestAttributes) -> str:
+    """One line saying what the checker saw, with every untrusted value made visible."""
+    who = f"user {_q(attrs.username)}" if attrs.username is not None else "no authenticated user"
+    if attrs.groups:
+        who += f" (groups {_quote_list(attrs.groups)})"
+    if not attrs.resource_request:
+        return f"{who}, verb {_q(attrs.verb)}, non-resource path {_q(attrs.path)}"
+    what = f"{_q(_combined(attrs))} in {_group_label(attrs.api_group)}"
+    scope = f"namespace {_q(attrs.namespace)}" if attrs.namespace else "no namespace (cluster scope or all)"
+    return f"{who}, verb {_q(attrs.verb)}, resource {what}, {scope}, name {_q(attrs.name)}"
+
+
+_MARKS: dict[ClauseStatus, str] = {"matched": "+", "failed": "x", "n/a": "-"}
+
+
+def format_explanation(explanation: Explanation) -> str:
+    """Plain-text trace for the CLI: one block per rule tried, then the verdict."""
+    lines = [f"request: {describe_request(explanation.attrs)}"]
+    for trace in explanation.rules:
+        where = f" (line {trace.line})" if trace.line is not None else ""
+        outcome = "MATCH" if trace.matched else "no match"
+        lines.append(f"rule {trace.index}{where} level {trace.level}: {outcome}")
+        for clause in trace.clauses:
+            lines.append(f"  [{_MARKS[clause.status]}] {clause.name}: {clause.reason}")
+    lines.append(format_verdict(explanation.verdict))
+    return "\n".join(lines)
+
+
+def format_verdict(verdict: Verdict) -> str:
+    """`verdict: rule 3, level Metadata, omitStages [...], omitManagedFields false`."""
+    rule = "no rule matched (M2)" if verdict.rule is None else f"rule {verdict.rule}"
+    stages = ", ".join(sorted(verdict.omit_stages))
+    return (
+        f"verdict: {rule}, level {verdict.level}, omitStages [{stages}], "
+        f"omitManagedFields {str(verdict.omit_managed_fields).lower()}"
+    )

@@ -1,0 +1,73 @@
+"""Hypothesis strategies for policies and requests, drawn from small vocabularies so rules hit."""
+
+from __future__ import annotations
+
+from hypothesis import strategies as st
+
+from k8saudit_tui.engine.model import LEVELS, STAGES, GroupResources, Policy, PolicyRule, RequestAttributes
+
+USERS = ("alice", "bob", "system:kube-proxy", "system:serviceaccount:kube-system:x", "*", "")
+GROUPS = ("system:nodes", "system:authenticated", "devs", "*")
+VERBS = ("get", "list", "watch", "create", "update", "patch", "delete", "post", "*")
+NAMESPACES = ("", "default", "kube-system", "foo")
+API_GROUPS = ("", "apps", "rbac.authorization.k8s.io", "*")
+RESOURCES = ("pods", "secrets", "deployments", "namespaces", "*")
+SUBRESOURCES = ("", "log", "status", "exec", "*")
+PATTERNS = ("pods", "pods/log", "pods/*", "*/status", "*", "*/*", "secrets", "deployments/scale", "namespaces")
+NAMES = ("", "busybox", "kube-system", "foo")
+PATHS = ("/healthz", "/healthz/ready", "/api", "/apis/apps/v1", "/metrics", "/logsfoo", "/version")
+URL_PATTERNS = ("*", "/healthz*", "/healthz/*", "/api*", "/metrics", "/logs*", "/version")
+
+
+def _subset(values: tuple[str, ...]) -> st.SearchStrategy[tuple[str, ...]]:
+    return st.lists(st.sampled_from(values), max_size=3).map(tuple)
+
+
+group_resources = st.builds(
+    GroupResources,
+    group=st.sampled_from(API_GROUPS),
+    resources=_subset(PATTERNS),
+    resource_names=_subset(NAMES),
+)
+
+rules = st.builds(
+    PolicyRule,
+    level=st.sampled_from(LEVELS),
+    users=_subset(USERS),
+    user_groups=_subset(GROUPS),
+    verbs=_subset(VERBS),
+    resources=st.lists(group_resources, max_size=2).map(tuple),
+    namespaces=_subset(NAMESPACES),
+    non_resource_urls=_subset(URL_PATTERNS),
+    omit_stages=_subset(STAGES),
+    omit_managed_fields=st.sampled_from((None, True, False)),
+)
+
+policies = st.builds(
+    Policy,
+    rules=st.lists(rules, min_size=0, max_size=6).map(tuple),
+    omit_stages=_subset(STAGES),
+    omit_managed_fields=st.booleans(),
+)
+
+
+@st.composite
+def requests(draw: st.DrawFn) -> RequestAttributes:
+    """A resource or non-resource request, authenticated or not."""
+    username = draw(st.sampled_from((*USERS, None)))
+    groups = draw(_subset(GROUPS)) if username is not None else ()
+    verb = draw(st.sampled_from(VERBS))
+    if draw(st.booleans()):
+        return RequestAttributes(username, groups, verb, False, draw(st.sampled_from(PATHS)))
+    return RequestAttributes(
+        username,
+        groups,
+        verb,
+        True,
+        "/api/v1/x",
+        draw(st.sampled_from(API_GROUPS)),
+        draw(st.sampled_from(RESOURCES)),
+        draw(st.sampled_from(SUBRESOURCES)),
+        draw(st.sampled_from(NAMESPACES)),
+        draw(st.sampled_from(NAMES)),
+    )
