@@ -1,0 +1,62 @@
+"""Check an audit Policy file the way kube-apiserver would load it.
+
+Output (stdout), one line per problem, in file order:
+
+    FILE:LINE: FIELD: MESSAGE            an error: kube-apiserver refuses the file
+    warning: FILE:LINE: FIELD: MESSAGE   a warning: it loads, but something is probably not meant
+
+`:LINE` is left out when no line applies, `FIELD: ` when the problem concerns the whole file.
+Field paths are kube-apiserver's (`rules[2].level`, `rules[0].resources.group`).
+A one-line verdict goes to stderr.
+
+Exit status: 0 when kube-apiserver (>= 1.24) would load the policy (warnings allowed), 1 when it
+would refuse it (including audit.k8s.io/v1beta1 and v1alpha1 files, which still load here for
+analysis) or the file cannot be read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from k8saudit_tui.engine.policy_loader import PolicyLoad, load_policy_file
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """`k8saudit-tui validate POLICY`."""
+    parser.add_argument("policy", help="audit Policy file (YAML or JSON)")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print every problem of the policy; 0 if kube-apiserver would load it, else 1."""
+    load = load_policy_file(args.policy)
+    for line in format_problems(load):
+        print(line)
+    print(verdict_line(args.policy, load), file=sys.stderr)
+    return 0 if load.apiserver_accepts else 1
+
+
+def format_problems(load: PolicyLoad) -> list[str]:
+    """The stdout lines: errors as `str(problem)`, warnings prefixed with `warning: `."""
+    return [
+        f"warning: {problem}" if problem.severity == "warning" else str(problem)
+        for problem in load.problems
+    ]
+
+
+def verdict_line(path: str, load: PolicyLoad) -> str:
+    """`policy.yaml: kube-apiserver would load it (12 rules, 1 warning)` or `... refuse it ...`."""
+    counts = []
+    if load.decoded is not None:
+        counts.append(_plural(len(load.decoded.rules), "rule"))
+    if load.errors:
+        counts.append(_plural(len(load.errors), "error"))
+    if load.warnings:
+        counts.append(_plural(len(load.warnings), "warning"))
+    verb = "load" if load.apiserver_accepts else "refuse"
+    detail = f" ({', '.join(counts)})" if counts else ""
+    return f"{path}: kube-apiserver would {verb} it{detail}"
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
