@@ -1,0 +1,229 @@
+"""The events list: a Line-API virtual list that renders only the rows on screen.
+
+The stock `DataTable` measures and stores every cell (seconds at 100k rows); this widget keeps only
+a numpy array of store row numbers (the current view) and asks for the values of the few rows it
+paints, so a new filter result or a jump to the end costs the same at ten events or ten million.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+import numpy as np
+from rich.segment import Segment
+from textual.binding import Binding, BindingType
+from textual.cache import LRUCache
+from textual.geometry import Size
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from k8saudit_tui.ui import render
+from k8saudit_tui.ui.messages import EventHighlighted
+
+RowValues = Callable[[int], Mapping[str, object]]
+"""Store row number -> {field: value} for the columns shown."""
+
+COLUMNS: tuple[render.Column, ...] = (
+    render.Column("time", "time", 18),
+    render.Column("stage", "stage", 16),
+    render.Column("user", "user", 28),
+    render.Column("verb", "verb", 8),
+    render.Column("resource", "resource", 22),
+    render.Column("namespace", "namespace", 16),
+    render.Column("name", "name", 24),
+    render.Column("code", "code", 4),
+    render.Column("level", "level", 15),
+    render.Column("rule", "rule", 5),
+)
+"""Columns in display order; `field` is a key of the mapping `RowValues` returns."""
+
+EMPTY_VIEW = np.zeros(0, dtype=np.int64)
+
+
+class EventsTable(ScrollView, can_focus=True):
+    """A scrolling list of events with a cursor; line 0 is a fixed heading."""
+
+    COMPONENT_CLASSES = {"events-table--cursor", "events-table--header"}
+
+    BINDINGS: list[BindingType] = [
+        Binding("down,j", "cursor_down", "Down", show=False),
+        Binding("up,k", "cursor_up", "Up", show=False),
+        Binding("pagedown,space", "page_down", "Page down", show=False),
+        Binding("pageup", "page_up", "Page up", show=False),
+        Binding("home,g", "first", "First event", show=False),
+        Binding("end,G", "last", "Last event", show=False),
+        Binding("left,h", "scroll_left", "Scroll left", show=False),
+        Binding("right,l", "scroll_right", "Scroll right", show=False),
+    ]
+
+    cursor: reactive[int] = reactive(0, repaint=False, init=False)
+    """Position of the cursor in the view (not a store row number)."""
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self._rows: np.ndarray = EMPTY_VIEW
+        self._values: RowValues | None = None
+        self._columns: Sequence[render.Column] = COLUMNS
+        self._width = sum(column.width + 1 for column in COLUMNS)
+        self._strips: LRUCache[tuple[int, bool, bool], Strip] = LRUCache(2000)
+        self.virtual_size = Size(self._width, 1)
+
+    # ------------------------------------------------------------------ data
+
+    @property
+    def row_count(self) -> int:
+        """Number of events in the view."""
+        return len(self._rows)
+
+    @property
+    def rows(self) -> np.ndarray:
+        """The view: store row numbers in display order (read-only for callers)."""
+        return self._rows
+
+    @property
+    def current_row(self) -> int | None:
+        """Store row number under the cursor, None when the view is empty."""
+        if not len(self._rows):
+            return None
+        return int(self._rows[min(self.cursor, len(self._rows) - 1)])
+
+    def set_source(self, values: RowValues | None) -> None:
+        """Where row values come from; drops every cached line (a new store or policy)."""
+        self._values = values
+        self._strips.clear()
+        self.refresh()
+
+    def set_view(self, rows: np.ndarray, *, keep_row: int | None = None) -> None:
+        """Show `rows`; the cursor stays on store row `keep_row` if it is still in the view."""
+        self._rows = rows
+        self.virtual_size = Size(self._width, len(rows) + 1)
+        target = self._position_of(keep_row) if keep_row is not None else None
+        self._strips.clear()
+        self.set_reactive(EventsTable.cursor, self.validate_cursor(self.cursor if target is None else target))
+        self._scroll_to_cursor()
+        self.refresh()
+        self.post_message(EventHighlighted(self.current_row))
+
+    def extend_view(self, rows: np.ndarray) -> None:
+        """Append rows (loading, `--follow`) without moving the cursor or the scroll position."""
+        self._rows = rows
+        self.virtual_size = Size(self._width, len(rows) + 1)
+        self.refresh()
+        if len(rows) and self.current_row is not None and self.cursor == 0:
+            self.post_message(EventHighlighted(self.current_row))
+
+    def invalidate(self) -> None:
+        """Row values changed (a new policy): repaint from fresh values."""
+        self._strips.clear()
+        self.refresh()
+
+    def _position_of(self, row: int) -> int | None:
+        hits = np.flatnonzero(self._rows == row)
+        return int(hits[0]) if len(hits) else None
+
+    def move_to_row(self, row: int) -> bool:
+        """Put the cursor on store row `row` if it is in the view; False when it is not."""
+        position = self._position_of(row)
+        if position is None:
+            return False
+        self.cursor = position
+        return True
+
+    # ------------------------------------------------------------------ cursor
+
+    def validate_cursor(self, value: int) -> int:
+        """Keep the cursor inside the view."""
+        return max(0, min(value, len(self._rows) - 1))
+
+    def watch_cursor(self, old: int, new: int) -> None:
+        """Repaint the two lines that changed and tell the screen which event is selected."""
+        self.refresh_line(old + 1)
+        self.refresh_line(new + 1)
+        self._scroll_to_cursor()
+        self.post_message(EventHighlighted(self.current_row))
+
+    def _page(self) -> int:
+        return max(1, self.scrollable_content_region.height - 2)
+
+    def _scroll_to_cursor(self) -> None:
+        height = max(2, self.scrollable_content_region.height)
+        top = int(self.scroll_offset.y)
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False, immediate=True)
+        elif self.cursor > top + height - 2:
+            self.scroll_to(y=self.cursor - height + 2, animate=False, immediate=True)
+
+    def action_cursor_down(self) -> None:
+        """Next event."""
+        self.cursor += 1
+
+    def action_cursor_up(self) -> None:
+        """Previous event."""
+        self.cursor -= 1
+
+    def action_page_down(self) -> None:
+        """One screen down."""
+        self.cursor += self._page()
+
+    def action_page_up(self) -> None:
+        """One screen up."""
+        self.cursor -= self._page()
+
+    def action_first(self) -> None:
+        """First event of the view."""
+        self.cursor = 0
+
+    def action_last(self) -> None:
+        """Last event of the view."""
+        self.cursor = max(0, len(self._rows) - 1)
+
+    def action_scroll_left(self) -> None:
+        """Scroll columns left (narrow terminals)."""
+        self.scroll_to(x=max(0, self.scroll_offset.x - 8), animate=False)
+
+    def action_scroll_right(self) -> None:
+        """Scroll columns right (narrow terminals)."""
+        self.scroll_to(x=self.scroll_offset.x + 8, animate=False)
+
+    # ------------------------------------------------------------------ painting
+
+    def render_line(self, y: int) -> Strip:
+        """Line 0 is the heading; line y>0 is view position scroll_y + y - 1."""
+        scroll_x, scroll_y = self.scroll_offset
+        width = self.scrollable_content_region.width
+        if y == 0:
+            style = self.get_component_rich_style("events-table--header")
+            strip = Strip(list(render.header_text(self._columns).render(self.app.console)))
+            return strip.apply_style(style).crop_extend(scroll_x, scroll_x + width, style)
+        position = scroll_y + y - 1
+        if position >= len(self._rows) or self._values is None:
+            return Strip.blank(width, self.rich_style)
+        is_cursor = position == self.cursor
+        row = int(self._rows[position])
+        key = (row, is_cursor, self.has_focus)
+        strip = self._strips.get(key)
+        if strip is None:
+            strip = self._render_row(row, is_cursor)
+            self._strips[key] = strip
+        style = self.get_component_rich_style("events-table--cursor") if is_cursor else self.rich_style
+        return strip.crop_extend(scroll_x, scroll_x + width, style)
+
+    def _render_row(self, row: int, is_cursor: bool) -> Strip:
+        assert self._values is not None
+        text = render.row_text(self._values(row), self._columns)
+        segments: list[Segment] = list(text.render(self.app.console))
+        strip = Strip(segments, text.cell_len)
+        if is_cursor:
+            strip = strip.apply_style(self.get_component_rich_style("events-table--cursor"))
+        return strip
+
+    def on_focus(self) -> None:
+        """The cursor looks different when the list has focus."""
+        self._strips.clear()
+        self.refresh()
+
+    def on_blur(self) -> None:
+        """See `on_focus`."""
+        self._strips.clear()
+        self.refresh()

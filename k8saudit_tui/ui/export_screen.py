@@ -1,0 +1,110 @@
+"""The export dialog: format, path, redaction; it returns the choice, the screen does the writing.
+
+Returning an `ExportChoice` through `dismiss` (instead of writing here) keeps file I/O in a worker
+owned by the main screen, and lets tests drive the dialog without touching the disk.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSet, Static
+
+from k8saudit_tui.ui import render
+
+FORMATS: tuple[str, ...] = ("jsonl", "csv", "json")
+"""JSONL writes the original lines; CSV and JSON write the columns (see the engine's export)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ExportChoice:
+    """What the user asked for."""
+
+    fmt: str
+    path: str
+    redact: bool
+    force: bool
+
+
+class ExportScreen(ModalScreen[ExportChoice | None]):
+    """Pick a format and a path for the `count` events of the current view."""
+
+    BINDINGS: list[BindingType] = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("ctrl+s", "export", "Export"),
+    ]
+
+    def __init__(self, count: int, default_path: str, filter_text: str = "") -> None:
+        super().__init__(id="export")
+        self._count = count
+        self._default_path = default_path
+        self._filter_text = filter_text
+
+    def compose(self) -> ComposeResult:
+        """Title, event count, format radio buttons, path, options, buttons."""
+        with Vertical(id="export-box"):
+            yield Label("Export the current view", id="export-title")
+            yield Static(self._summary(), id="export-count")
+            with RadioSet(id="export-format"):
+                for index, fmt in enumerate(FORMATS):
+                    yield RadioButton(fmt, value=index == 0, id=f"format-{fmt}")
+            yield Input(self._default_path, placeholder="path to write", id="export-path")
+            yield Checkbox("Redact secrets (Secret data, tokens, Authorization)", value=True, id="export-redact")
+            yield Checkbox("Overwrite an existing file", value=False, id="export-force")
+            yield Static("", id="export-error", markup=False)
+            with Horizontal(id="export-buttons"):
+                yield Button("Export", variant="primary", id="export-ok")
+                yield Button("Cancel", id="export-cancel")
+
+    def on_mount(self) -> None:
+        """Start on the format choice."""
+        self.query_one("#export-format", RadioSet).focus()
+
+    def _summary(self) -> Text:
+        text = Text(f"{self._count:,} events", style="bold", end="")
+        if self._filter_text:
+            text.append(" matching ")
+            text.append_text(render.safe(self._filter_text, limit=200))
+        return text
+
+    @property
+    def fmt(self) -> str:
+        """The chosen format."""
+        pressed = self.query_one("#export-format", RadioSet).pressed_index
+        return FORMATS[pressed if pressed >= 0 else 0]
+
+    @on(RadioSet.Changed, "#export-format")
+    def _format_changed(self, event: RadioSet.Changed) -> None:
+        """Keep the file extension in step with the format."""
+        path_input = self.query_one("#export-path", Input)
+        stem, dot, ext = path_input.value.rpartition(".")
+        if dot and ext in FORMATS:
+            path_input.value = f"{stem}.{self.fmt}"
+
+    @on(Button.Pressed, "#export-ok")
+    @on(Input.Submitted, "#export-path")
+    def action_export(self) -> None:
+        """Return the choice (an empty path is refused here)."""
+        path = self.query_one("#export-path", Input).value.strip()
+        if not path:
+            self.query_one("#export-error", Static).update("Give a path to write.")
+            return
+        self.dismiss(
+            ExportChoice(
+                self.fmt,
+                path,
+                self.query_one("#export-redact", Checkbox).value,
+                self.query_one("#export-force", Checkbox).value,
+            )
+        )
+
+    @on(Button.Pressed, "#export-cancel")
+    def action_cancel(self) -> None:
+        """Close without exporting."""
+        self.dismiss(None)

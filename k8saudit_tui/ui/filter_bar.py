@@ -1,0 +1,119 @@
+"""The filter bar: a one-line input with field and value suggestions and an error line.
+
+It does not filter: it posts `FilterChanged` on every edit (the screen debounces and runs the
+filter in a worker) and `FilterDone` on `enter` / `escape`. Errors come back through `show_error`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.suggester import Suggester
+from textual.widgets import Input, Static
+
+from k8saudit_tui.ui import render
+from k8saudit_tui.ui.messages import FilterChanged, FilterDone
+
+Vocabulary = Callable[[str], Sequence[str]]
+"""Given a field name ("" for the field names themselves), the words to suggest."""
+
+
+class FilterSuggester(Suggester):
+    """Completes the last word: a field name, or a value of the field before its `:`."""
+
+    def __init__(self, vocabulary: Vocabulary) -> None:
+        super().__init__(use_cache=False, case_sensitive=False)
+        self._vocabulary = vocabulary
+
+    async def get_suggestion(self, value: str) -> str | None:
+        """The whole new value with the last word completed, or None."""
+        head, _, word = value.rpartition(" ")
+        prefix = f"{head} " if head else ""
+        negate = "-" if word.startswith("-") else ""
+        word = word.removeprefix("-")
+        if not word:
+            return None
+        field, colon, partial = word.partition(":")
+        if colon:
+            candidates = [f"{field}:{v}" for v in self._vocabulary(field) if v.casefold().startswith(partial)]
+        else:
+            candidates = [f"{name}:" for name in self._vocabulary("") if name.casefold().startswith(field)]
+        for candidate in candidates:
+            if candidate.casefold() != word:
+                return f"{prefix}{negate}{candidate}"
+        return None
+
+
+class FilterBar(Vertical):
+    """`/` focuses it; typing filters live; `enter` or `escape` returns to the list."""
+
+    BINDINGS: list[BindingType] = [
+        Binding("escape", "cancel", "Back to list", priority=True),
+    ]
+
+    def __init__(self, vocabulary: Vocabulary, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._input = Input(
+            placeholder="/ filter: verb:delete user:admin ns:kube-system rule:3 stage:ResponseComplete …",
+            suggester=FilterSuggester(vocabulary),
+            id="filter-input",
+            select_on_focus=False,
+        )
+        self._error = Static("", id="filter-error", markup=False)
+
+    def compose(self) -> ComposeResult:
+        """The input and its error line (hidden when empty)."""
+        yield self._input
+        yield self._error
+
+    @property
+    def value(self) -> str:
+        """The filter text."""
+        return self._input.value
+
+    def set_value(self, text: str) -> None:
+        """Set the text without echoing a change (the screen applies it itself)."""
+        with self._input.prevent(Input.Changed):
+            self._input.value = text
+            self._input.cursor_position = len(text)
+
+    def focus_input(self) -> None:
+        """Give the input the focus (the `/` key)."""
+        self._input.focus()
+
+    @property
+    def input(self) -> Input:
+        """The input widget (tests set `cursor_blink` on it)."""
+        return self._input
+
+    def show_error(self, message: str, position: int | None = None) -> None:
+        """Show a filter error under the input (literal text), or clear it with ""."""
+        if not message:
+            self._error.update("")
+            self.remove_class("-error")
+            return
+        text = Text(end="")
+        if position is not None:
+            text.append(f"at {position + 1}: ", style="bold")
+        text.append_text(render.safe(message))
+        self._error.update(text)
+        self.add_class("-error")
+
+    @on(Input.Changed, "#filter-input")
+    def _changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self.post_message(FilterChanged(event.value))
+
+    @on(Input.Submitted, "#filter-input")
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.post_message(FilterDone(event.value))
+
+    def action_cancel(self) -> None:
+        """Back to the list, keeping the filter as typed."""
+        self.post_message(FilterDone(self._input.value, cancelled=True))

@@ -1,0 +1,65 @@
+"""`k8saudit-tui [--policy POLICY] [LOG...] [--filter TEXT] [--follow]`: parse, open, run.
+
+With no arguments the bundled demo (the Kubernetes docs policy and a generated log) opens. Bad
+arguments or unreadable files give a one-line message and a non-zero status, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+DEMO_POLICY = DATA / "demo-policy.yaml"
+DEMO_LOG = DATA / "demo-audit.log"
+
+
+def parser() -> argparse.ArgumentParser:
+    """The TUI's command line."""
+    result = argparse.ArgumentParser(
+        prog="k8saudit-tui",
+        description="Explore Kubernetes audit logs against an audit policy. "
+        "Subcommands (validate, evaluate, explain, export) run headless.",
+    )
+    result.add_argument("--policy", metavar="POLICY", help="audit Policy YAML file")
+    result.add_argument("logs", nargs="*", metavar="LOG", help="audit log files, directories, .gz, or - for stdin")
+    result.add_argument("--filter", metavar="TEXT", default="", help="start with this filter")
+    result.add_argument("--follow", action="store_true", help="keep reading events appended to the logs")
+    return result
+
+
+def demo_paths() -> tuple[str | None, list[str]]:
+    """The bundled demo policy and log, where present."""
+    policy = str(DEMO_POLICY) if DEMO_POLICY.is_file() else None
+    logs = [str(DEMO_LOG)] if DEMO_LOG.is_file() else []
+    return policy, logs
+
+
+def run_tui(args: list[str]) -> int:
+    """Parse `args`, open the files, run the app; the exit status."""
+    try:
+        parsed = parser().parse_args(args)
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    policy, logs = parsed.policy, list(parsed.logs)
+    if policy is None and not logs:
+        policy, logs = demo_paths()
+        if policy is None and not logs:
+            print("k8saudit-tui: the bundled demo is missing; give --policy POLICY and/or LOG files", file=sys.stderr)
+            return 2
+    if policy is not None and not os.path.isfile(policy):
+        print(f"k8saudit-tui: {policy!r}: no such policy file", file=sys.stderr)
+        return 2
+    if "-" in logs and sys.stdin.isatty():
+        print("k8saudit-tui: '-' reads a log from stdin, but stdin is a terminal", file=sys.stderr)
+        return 2
+    from k8saudit_tui.ui.app import ExplorerApp
+    from k8saudit_tui.ui.session import open_session
+
+    session = open_session(policy, logs)
+    app = ExplorerApp(session, filter_text=parsed.filter, follow=parsed.follow)
+    result = app.run()
+    return int(result or 0)

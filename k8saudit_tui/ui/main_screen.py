@@ -1,0 +1,573 @@
+"""The main screen: the hub that composes the panes, owns the workers and routes messages.
+
+Widgets post messages up to here; this screen calls them back through the typed accessors at the
+end of the class. All engine work (loading, filtering, re-evaluating, exporting) runs in thread
+workers that post messages back, so the UI never waits on the disk or on a million events.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+import numpy as np
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Container, Vertical
+from textual.events import Resize
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer, ProgressBar, Static
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from k8saudit_tui.ui import render
+from k8saudit_tui.ui.detail_pane import DetailPane
+from k8saudit_tui.ui.events_table import EventsTable
+from k8saudit_tui.ui.export_screen import ExportChoice, ExportScreen
+from k8saudit_tui.ui.filter_bar import FilterBar
+from k8saudit_tui.ui.help_screen import HelpScreen, binding_rows
+from k8saudit_tui.ui.messages import (
+    EventHighlighted,
+    EventsAppended,
+    FilterApplied,
+    FilterChanged,
+    FilterDone,
+    LoadFinished,
+    LoadProgressed,
+    RuleChosen,
+)
+from k8saudit_tui.ui.open_policy_screen import OpenPolicyScreen
+from k8saudit_tui.ui.policy_pane import NO_RULE, PolicyPane
+from k8saudit_tui.ui.session import Session
+
+NARROW_WIDTH = 120
+"""Below this many columns the panes stack instead of sitting side by side."""
+FILTER_DEBOUNCE = 0.12
+"""Seconds of quiet typing before a filter runs."""
+PANES = ("#policy", "#events", "#detail")
+ZOOM_TARGETS = {"#policy": "#policy", "#events": "#events-box", "#detail": "#detail"}
+"""The widget shown alone when a pane is zoomed (the events list keeps its status line)."""
+
+
+class MainScreen(Screen[None]):
+    """Policy pane, events list with status line, detail pane, filter bar and footer."""
+
+    BINDINGS: list[BindingType] = [
+        Binding("slash", "focus_filter", "Filter"),
+        Binding("n", "next_same_rule", "Next of rule"),
+        Binding("N", "previous_same_rule", "Prev of rule", show=False),
+        Binding("right_square_bracket", "next_rule", "Next rule", key_display="]"),
+        Binding("left_square_bracket", "previous_rule", "Prev rule", key_display="[", show=False),
+        Binding("e", "export", "Export"),
+        Binding("c", "copy_event", "Copy"),
+        Binding("p", "open_policy", "Policy"),
+        Binding("s", "toggle_collapse", "Collapse stages", show=False),
+        Binding("z", "zoom", "Zoom", show=False),
+        Binding("tab", "cycle_panes", "Next pane", show=False),
+        Binding("shift+tab", "cycle_panes_back", "Previous pane", show=False),
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("q", "app.quit", "Quit"),
+    ]
+
+    collapsed: reactive[bool] = reactive(False, init=False)
+    """One row per auditID (the stages of one request collapsed)."""
+
+    def __init__(self, session: Session, *, filter_text: str = "", follow: bool = False) -> None:
+        super().__init__(id="main")
+        self.session = session
+        self._filter_text = filter_text
+        self._follow = follow
+        self._filter_rows: np.ndarray | None = None
+        """Rows of the active filter (None: no filter: every row)."""
+        self._generation = 0
+        self._debounce: Timer | None = None
+        self._loading = False
+        self._loaded = 0
+        self._progress = (0, 0)
+        self._load_error = ""
+
+    # ------------------------------------------------------------------ layout
+
+    def compose(self) -> ComposeResult:
+        """Policy | (events, status, progress) | detail, then the filter bar and the footer."""
+        with Container(id="panes"):
+            yield PolicyPane(id="policy")
+            with Vertical(id="events-box"):
+                yield EventsTable(id="events")
+                yield Static("", id="status", markup=False)
+                yield ProgressBar(id="progress", show_eta=False, show_percentage=True)
+            yield DetailPane(id="detail")
+        yield FilterBar(self.session.vocabulary, id="filter")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Show the policy at once, then start loading the logs in a worker."""
+        self._set_layout(self.app.size.width)
+        self.events_table.set_source(self.session.row_values)
+        self.filter_bar.set_value(self._filter_text)
+        self._refresh_policy()
+        self.events_table.focus()
+        self._update_status()
+        self.detail_pane.show_event(None, error=self._intro())
+        if self._filter_text.strip():
+            self._filter_rows = np.zeros(0, dtype=np.int64)
+            self._run_filter(self._filter_text)
+        if self.session.sources:
+            self._loading = True
+            self._load()
+        else:
+            self.progress_bar.display = False
+
+    def _intro(self) -> str:
+        if not self.session.sources:
+            return "No log given: start with k8saudit-tui --policy POLICY LOG… to see events."
+        if self.session.policy is None:
+            return "No policy loaded: press p to load one and see the rule and level of every event."
+        return ""
+
+    def on_resize(self, event: Resize) -> None:
+        """Stack the panes on narrow terminals."""
+        self._set_layout(event.size.width)
+
+    def _set_layout(self, width: int) -> None:
+        self.set_class(width < NARROW_WIDTH, "-narrow")
+
+    # ------------------------------------------------------------------ loading
+
+    @work(thread=True, exclusive=True, group="load", exit_on_error=False, description="Loading audit logs")
+    def _load(self) -> None:
+        """Fill the store batch by batch; the UI shows each batch as it lands."""
+        worker = get_current_worker()
+        loaded = 0
+        try:
+            for progress in self.session.load(worker.cancelled_event):
+                loaded = int(getattr(progress, "events", getattr(progress, "loaded", self.session.total)))
+                self.post_message(
+                    LoadProgressed(
+                        self.session.total,
+                        int(getattr(progress, "bytes_done", getattr(progress, "done_bytes", 0))),
+                        int(getattr(progress, "bytes_total", getattr(progress, "total_bytes", 0))),
+                    )
+                )
+                if worker.is_cancelled:
+                    break
+        except Exception as error:  # noqa: BLE001 - shown to the user, never a traceback
+            self.post_message(LoadFinished(loaded, error=f"{type(error).__name__}: {error}"))
+            return
+        self.post_message(LoadFinished(self.session.total, cancelled=worker.is_cancelled))
+
+    @on(LoadProgressed)
+    def _on_progress(self, message: LoadProgressed) -> None:
+        self._loaded = message.loaded
+        self._progress = (message.done_bytes, message.total_bytes)
+        if message.total_bytes:
+            self.progress_bar.update(total=message.total_bytes, progress=message.done_bytes)
+        self._show_rows(extending=True)
+        self._update_status()
+
+    @on(LoadFinished)
+    def _on_finished(self, message: LoadFinished) -> None:
+        self._loading = False
+        self._loaded = self.session.total
+        self._load_error = message.error
+        self.progress_bar.display = False
+        self._show_rows(extending=True)
+        self._refresh_policy()
+        self._update_status()
+        if message.error:
+            self.app.notify(message.error, title="Loading stopped", severity="error", markup=False)
+        if self._follow and not message.cancelled and not message.error:
+            self._follow_sources()
+
+    @work(thread=True, exclusive=True, group="follow", exit_on_error=False, description="Following logs")
+    def _follow_sources(self) -> None:
+        """Append events written after the load (`--follow`)."""
+        worker = get_current_worker()
+        for _ in self.session.follow(worker.cancelled_event):
+            self.post_message(EventsAppended(self.session.total))
+            if worker.is_cancelled:
+                return
+
+    @on(EventsAppended)
+    def _on_appended(self, message: EventsAppended) -> None:
+        self._loaded = message.loaded
+        self._show_rows(extending=True)
+        self._refresh_policy()
+        self._update_status()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A failed worker is reported, never raised."""
+        if event.state == WorkerState.ERROR and event.worker.error is not None:
+            error = event.worker.error
+            self.app.notify(f"{type(error).__name__}: {error}", title="Error", severity="error", markup=False)
+
+    # ------------------------------------------------------------------ views and filter
+
+    def _show_rows(self, *, extending: bool = False, keep_row: int | None = None) -> None:
+        """Put the current view into the table (every row, or the filter's rows, maybe collapsed)."""
+        if self._filter_rows is None:
+            rows = self.session.all_rows()
+        elif extending:
+            self._run_filter(self._filter_text)  # its result keeps the cursor on its event
+            return
+        else:
+            rows = self._filter_rows
+        if self.collapsed:
+            rows = self.session.collapse(rows)
+        if extending and keep_row is None and self._filter_rows is None and not self.collapsed:
+            self.events_table.extend_view(rows)
+        else:
+            self.events_table.set_view(rows, keep_row=keep_row)
+
+    @on(FilterChanged)
+    def _on_filter_changed(self, message: FilterChanged) -> None:
+        if self._debounce is not None:
+            self._debounce.stop()
+        self._debounce = self.set_timer(FILTER_DEBOUNCE, lambda: self._run_filter(message.text))
+
+    def apply_filter(self, text: str) -> None:
+        """Filter now (no debounce): `enter` on a rule, `--filter`, the palette."""
+        if self._debounce is not None:
+            self._debounce.stop()
+        self.filter_bar.set_value(text)
+        self._run_filter(text)
+
+    def _run_filter(self, text: str) -> None:
+        self._generation += 1
+        self._filter_worker(text, self._generation)
+
+    @work(thread=True, exclusive=True, group="filter", exit_on_error=False, description="Filtering")
+    def _filter_worker(self, text: str, generation: int) -> None:
+        outcome = self.session.filter_rows(text)
+        if not get_current_worker().is_cancelled:
+            self.post_message(FilterApplied(generation, text, outcome.rows, outcome.error, outcome.position))
+
+    @on(FilterApplied)
+    def _on_filter_applied(self, message: FilterApplied) -> None:
+        if message.generation != self._generation:
+            return
+        if message.error:
+            self.filter_bar.show_error(message.error, message.error_position)
+            return
+        self.filter_bar.show_error("")
+        keep = self.events_table.current_row
+        self._filter_text = message.text
+        self._filter_rows = None if not message.text.strip() else message.rows
+        self._show_rows(keep_row=keep)
+        self._update_status()
+
+    @on(FilterDone)
+    def _on_filter_done(self, message: FilterDone) -> None:
+        if not message.cancelled:
+            self.apply_filter(message.text)
+        self.events_table.focus()
+
+    def watch_collapsed(self, collapsed: bool) -> None:
+        """Re-show the view with or without one row per request."""
+        self._show_rows(keep_row=self.events_table.current_row)
+        self._update_status()
+
+    # ------------------------------------------------------------------ selection
+
+    @on(EventHighlighted)
+    def _on_event_highlighted(self, message: EventHighlighted) -> None:
+        row = message.row
+        if row is None:
+            self.detail_pane.show_event(None, error=self._intro())
+            self.policy_pane.event_rule = None
+            return
+        self.policy_pane.event_rule = self._rule_marker(row)
+        self._show_detail(row)
+
+    def _rule_marker(self, row: int) -> int | None:
+        if self.session.evaluator is None:
+            return None
+        rule = self.session.rule_of(row)
+        return NO_RULE if rule is None else rule
+
+    def _show_detail(self, row: int) -> None:
+        try:
+            event = self.session.event(row)
+        except Exception as error:  # noqa: BLE001 - an unreadable event is shown, not raised
+            self.detail_pane.show_event(None, error=f"cannot read this event: {error}")
+            return
+        self.detail_pane.show_event(
+            event,
+            verdict=self.session.verdict(row),
+            explanation=self.session.explanation(row),
+            location=self.session.location(row),
+        )
+
+    @on(RuleChosen)
+    def _on_rule_chosen(self, message: RuleChosen) -> None:
+        self.apply_filter("rule:none" if message.rule is None else f"rule:{message.rule}")
+        self.events_table.focus()
+
+    # ------------------------------------------------------------------ status
+
+    def _update_status(self) -> None:
+        shown = self.events_table.row_count
+        total = self.session.total
+        text = Text(f"{shown:,} of {total:,} events", style="bold", end="")
+        if self.collapsed:
+            text.append("  (stages collapsed)")
+        if self._filter_rows is not None and self._filter_text:
+            text.append("  filter: ")
+            text.append_text(render.safe(self._filter_text, "italic", limit=80))
+        if self._loading:
+            done, size = self._progress
+            share = f" {100 * done / size:.0f}%" if size else ""
+            text.append(f"  loading…{share}", style="yellow")
+        problems = len(self.session.load_problems)
+        if problems:
+            text.append(f"  {problems:,} problems", style="red")
+        if self.session.policy is None:
+            text.append("  no policy: press p to load one", style="italic")
+        self.status_line.update(text)
+
+    def _refresh_policy(self) -> None:
+        self.policy_pane.show(
+            self.session.policy,
+            self.session.rule_counts(),
+            self.session.total,
+            self.session.policy_problems,
+        )
+
+    # ------------------------------------------------------------------ actions
+
+    def action_clear_filter(self) -> None:
+        """Palette: show every event again."""
+        self.apply_filter("")
+
+    def action_focus_filter(self) -> None:
+        """`/`: type a filter."""
+        self.filter_bar.focus_input()
+
+    def _step_same_rule(self, forward: bool) -> None:
+        row = self.events_table.current_row
+        if row is None or self.session.evaluator is None:
+            return
+        positions = self.session.rule_rows(self.events_table.rows, self.session.rule_of(row))
+        cursor = self.events_table.cursor
+        following = positions[positions > cursor] if forward else positions[positions < cursor]
+        if not len(following):
+            self.app.bell()
+            return
+        self.events_table.cursor = int(following[0] if forward else following[-1])
+
+    def action_next_same_rule(self) -> None:
+        """`n`: next event matched by the same rule."""
+        self._step_same_rule(True)
+
+    def action_previous_same_rule(self) -> None:
+        """`N`: previous event matched by the same rule."""
+        self._step_same_rule(False)
+
+    def _step_rule(self, forward: bool) -> None:
+        counts = self.session.rule_counts()
+        hit_rules = sorted(rule for rule, count in counts.items() if rule is not None and count)
+        if not hit_rules:
+            self.app.bell()
+            return
+        current = self.policy_pane.selected
+        current = -1 if current is None or current == NO_RULE else current
+        later = [r for r in hit_rules if r > current] if forward else [r for r in hit_rules if r < current]
+        rule = (later[0] if later else hit_rules[0]) if forward else (later[-1] if later else hit_rules[-1])
+        self.policy_pane.selected = rule
+        positions = self.session.rule_rows(self.events_table.rows, rule)
+        if len(positions):
+            self.events_table.cursor = int(positions[0])
+            self.policy_pane.selected = rule
+
+    def action_next_rule(self) -> None:
+        """`]`: next rule that has hits; the list jumps to its first event."""
+        self._step_rule(True)
+
+    def action_previous_rule(self) -> None:
+        """`[`: previous rule that has hits."""
+        self._step_rule(False)
+
+    def action_toggle_collapse(self) -> None:
+        """`s`: one row per request (auditID) or one row per stage."""
+        self.collapsed = not self.collapsed
+
+    def action_zoom(self) -> None:
+        """`z`: the focused pane fills the screen (again: back)."""
+        if self.has_class("-zoomed"):
+            self.remove_class("-zoomed")
+            for pane in ZOOM_TARGETS.values():
+                self.query_one(pane).remove_class("-zoom")
+            return
+        self.add_class("-zoomed")
+        self.query_one(ZOOM_TARGETS[self._focused_pane()]).add_class("-zoom")
+
+    def _focused_pane(self) -> str:
+        focused = self.focused
+        for pane in PANES:
+            widget = self.query_one(pane)
+            if focused is not None and (focused is widget or widget in focused.ancestors):
+                return pane
+        return "#events"
+
+    def _cycle(self, step: int) -> None:
+        current = PANES.index(self._focused_pane()) if self.focused is not None else 1
+        target = self.query_one(PANES[(current + step) % len(PANES)])
+        if self.has_class("-zoomed"):
+            self.action_zoom()
+            target.focus()
+            self.action_zoom()
+            return
+        target.focus()
+
+    def action_cycle_panes(self) -> None:
+        """`tab`: policy → events → detail."""
+        self._cycle(1)
+
+    def action_cycle_panes_back(self) -> None:
+        """`shift+tab`: the other way."""
+        self._cycle(-1)
+
+    def action_help(self) -> None:
+        """`?`: every key."""
+        from k8saudit_tui.ui.app import ExplorerApp
+
+        sections = [
+            ("everywhere", ExplorerApp.BINDINGS),
+            ("main", self.BINDINGS),
+            ("events list", EventsTable.BINDINGS),
+            ("policy pane", PolicyPane.BINDINGS),
+            ("detail pane", DetailPane.BINDINGS),
+            ("filter bar", FilterBar.BINDINGS + [Binding("enter", "", "Apply filter and go to the list"),
+                                                 Binding("right", "", "Accept the suggestion")]),
+            ("export dialog", ExportScreen.BINDINGS),
+        ]
+        self.app.push_screen(HelpScreen(binding_rows(sections)))
+
+    def action_copy_event(self) -> None:
+        """`c`: the selected event's JSON to the clipboard (OSC 52: works over ssh and in tmux)."""
+        row = self.events_table.current_row
+        if row is None:
+            self.app.bell()
+            return
+        try:
+            data = self.session.raw(row).decode("utf-8", "replace").rstrip("\r\n")
+        except Exception as error:  # noqa: BLE001
+            self.app.notify(f"cannot read this event: {error}", severity="error", markup=False)
+            return
+        self.app.copy_to_clipboard(data)
+        self.app.notify(f"Copied event ({len(data):,} characters) to the clipboard", markup=False)
+
+    def action_export(self) -> None:
+        """`e`: the export dialog for the current view."""
+        count = self.events_table.row_count
+        if self.session.store is None or not count:
+            self.app.notify("Nothing to export", severity="warning")
+            return
+        path = os.path.join(os.getcwd(), "k8saudit-export.jsonl")
+        self.app.push_screen(ExportScreen(count, path, self._filter_text), self._export_chosen)
+
+    def _export_chosen(self, choice: ExportChoice | None) -> None:
+        if choice is not None:
+            self._export(choice, self.events_table.rows.copy())
+
+    @work(thread=True, exclusive=True, group="export", exit_on_error=False, description="Exporting")
+    def _export(self, choice: ExportChoice, rows: np.ndarray) -> None:
+        from k8saudit_tui.engine.export import ExportError, export_rows
+
+        assert self.session.store is not None
+        try:
+            result = export_rows(
+                self.session.store, rows, choice.fmt, choice.path, force=choice.force, redact=choice.redact
+            )
+        except ExportError as error:
+            self.app.notify(str(error), title="Export failed", severity="error", markup=False)
+            return
+        except OSError as error:
+            self.app.notify(f"{choice.path}: {error.strerror or error}", title="Export failed",
+                            severity="error", markup=False)
+            return
+        count = getattr(result, "count", getattr(result, "events", len(rows)))
+        self.app.notify(f"Wrote {count:,} events to {getattr(result, 'path', choice.path)}", markup=False)
+
+    def action_open_policy(self) -> None:
+        """`p`: load another policy and re-evaluate every event in place."""
+        self.app.push_screen(OpenPolicyScreen(self.session.policy_path or ""), self._policy_chosen)
+
+    def _policy_chosen(self, path: str | None) -> None:
+        if path:
+            self._reload_policy(path)
+
+    @work(thread=True, exclusive=True, group="policy", exit_on_error=False, description="Re-evaluating")
+    def _reload_policy(self, path: str) -> None:
+        load = self.session.load_policy(path)
+        if load.policy is None:
+            first = next(iter(load.problems), None)
+            reason = str(first) if first is not None else "not a policy"
+            self.app.notify(reason, title=f"Cannot use {path}", severity="error", markup=False)
+            return
+        self.session.apply_policy(path, load)
+        self.app.call_from_thread(self._policy_applied)
+
+    def _policy_applied(self) -> None:
+        self.events_table.invalidate()
+        self._refresh_policy()
+        if self._filter_rows is not None:
+            self._run_filter(self._filter_text)
+        row = self.events_table.current_row
+        if row is not None:
+            self.policy_pane.event_rule = self._rule_marker(row)
+            self._show_detail(row)
+        self._update_status()
+        problems = len(self.session.policy_problems)
+        self.app.notify(f"Policy loaded; {problems} problems" if problems else "Policy loaded", markup=False)
+
+    # ------------------------------------------------------------------ accessors
+
+    @property
+    def events_table(self) -> EventsTable:
+        """The events list."""
+        return self.query_one("#events", EventsTable)
+
+    @property
+    def policy_pane(self) -> PolicyPane:
+        """The policy pane."""
+        return self.query_one("#policy", PolicyPane)
+
+    @property
+    def detail_pane(self) -> DetailPane:
+        """The detail pane."""
+        return self.query_one("#detail", DetailPane)
+
+    @property
+    def filter_bar(self) -> FilterBar:
+        """The filter bar."""
+        return self.query_one("#filter", FilterBar)
+
+    @property
+    def status_line(self) -> Static:
+        """The "N of M events" line."""
+        return self.query_one("#status", Static)
+
+    @property
+    def progress_bar(self) -> ProgressBar:
+        """The loading progress bar."""
+        return self.query_one("#progress", ProgressBar)
+
+    @property
+    def filter_text(self) -> str:
+        """The filter in force."""
+        return self._filter_text if self._filter_rows is not None else ""
+
+    @property
+    def loading(self) -> bool:
+        """Whether the loader still runs."""
+        return self._loading
+
+    def store_event(self) -> Any:
+        """The selected event (dict), for tests and the palette."""
+        row = self.events_table.current_row
+        return None if row is None else self.session.event(row)

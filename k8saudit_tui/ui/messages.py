@@ -1,0 +1,101 @@
+"""Messages the widgets and workers post up to the main screen (the hub).
+
+Widgets never import each other: they post one of these and the main screen calls the others
+through typed accessors. Workers post them from their threads (`post_message` is thread-safe).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from textual.message import Message
+
+
+@dataclass
+class EventHighlighted(Message):
+    """The events list cursor moved to store row `row` (None: the list is empty)."""
+
+    row: int | None
+
+    def can_replace(self, message: Message) -> bool:
+        """Holding `j` only needs the last position shown in the detail pane."""
+        return isinstance(message, EventHighlighted)
+
+
+@dataclass
+class RuleChosen(Message):
+    """`enter` on a policy rule: filter the events to it (None: the "no rule matched" line)."""
+
+    rule: int | None
+
+
+@dataclass
+class FilterChanged(Message):
+    """The filter bar text changed (debounced by the screen before filtering)."""
+
+    text: str
+
+
+@dataclass
+class FilterDone(Message):
+    """The filter bar is finished with (`enter` or `escape`): focus goes back to the list."""
+
+    text: str
+    cancelled: bool = False
+
+
+@dataclass
+class LoadProgressed(Message):
+    """A batch of events is in the store: refresh the view and the progress bar."""
+
+    loaded: int
+    done_bytes: int
+    total_bytes: int
+
+    def can_replace(self, message: Message) -> bool:
+        """A burst of batches collapses to the latest: the store already holds them all."""
+        return isinstance(message, LoadProgressed)
+
+
+@dataclass
+class LoadFinished(Message):
+    """The loader stopped: finished, cancelled, or failed with `error` (shown, not raised)."""
+
+    loaded: int
+    cancelled: bool = False
+    error: str = ""
+
+
+@dataclass
+class FilterApplied(Message):
+    """A filter worker's result: the selected store rows, or the error of the filter text."""
+
+    generation: int
+    text: str
+    rows: Any = None
+    """numpy array of store row indices (None when `error` is set)."""
+    error: str = ""
+    error_position: int | None = None
+
+
+@dataclass
+class EventsAppended(Message):
+    """`--follow` appended events to the store."""
+
+    loaded: int
+
+    def can_replace(self, message: Message) -> bool:
+        """Only the newest count matters."""
+        return isinstance(message, EventsAppended)
+
+
+@dataclass
+class ExportRequested(Message):
+    """The export dialog's choice (kept for the palette path that skips the dialog)."""
+
+    fmt: str
+    path: str
+    redact: bool = False
+    force: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)

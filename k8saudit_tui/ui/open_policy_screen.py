@@ -1,0 +1,39 @@
+"""The `p` dialog: the path of another policy file to load and apply in place."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label
+
+
+class OpenPolicyScreen(ModalScreen[str | None]):
+    """Ask for a policy path; `enter` loads it, `escape` cancels."""
+
+    BINDINGS: list[BindingType] = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, current: str = "") -> None:
+        super().__init__(id="open-policy")
+        self._current = current
+
+    def compose(self) -> ComposeResult:
+        """A title and the path input."""
+        with Vertical(id="open-policy-box"):
+            yield Label("Load an audit policy (every event is re-evaluated)", id="open-policy-title")
+            yield Input(self._current, placeholder="path/to/policy.yaml", id="open-policy-path")
+
+    def on_mount(self) -> None:
+        """Type straight away."""
+        self.query_one("#open-policy-path", Input).focus()
+
+    @on(Input.Submitted, "#open-policy-path")
+    def _submitted(self, event: Input.Submitted) -> None:
+        path = event.value.strip()
+        self.dismiss(path or None)
+
+    def action_cancel(self) -> None:
+        """Keep the current policy."""
+        self.dismiss(None)

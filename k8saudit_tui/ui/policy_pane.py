@@ -1,0 +1,175 @@
+"""The policy pane: every rule as its YAML with line numbers, level, hits and problems.
+
+A Line-API list too, so a 10,000-rule policy costs no more to show than a short one. The cursor
+moves from rule to rule; `enter` asks the screen to filter the events to that rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from textual.binding import Binding, BindingType
+from textual.geometry import Size
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from k8saudit_tui.engine.model import Policy, Problem
+from k8saudit_tui.ui import render
+from k8saudit_tui.ui.messages import RuleChosen
+
+NO_RULE = -1
+"""Cursor value of the "no rule matched" line at the end."""
+
+
+class PolicyPane(ScrollView, can_focus=True):
+    """The rules of the loaded policy; `selected` is the rule under the cursor."""
+
+    COMPONENT_CLASSES = {"policy-pane--cursor", "policy-pane--event-rule"}
+
+    BINDINGS: list[BindingType] = [
+        Binding("down,j", "next_rule", "Next rule", show=False),
+        Binding("up,k", "previous_rule", "Previous rule", show=False),
+        Binding("home,g", "first_rule", "First rule", show=False),
+        Binding("end,G", "last_rule", "Last rule", show=False),
+        Binding("pagedown", "page_down", "Page down", show=False),
+        Binding("pageup", "page_up", "Page up", show=False),
+        Binding("enter", "choose", "Filter to rule"),
+    ]
+
+    selected: reactive[int | None] = reactive(None, repaint=False, init=False)
+    """Rule under the cursor (NO_RULE for the "no rule matched" line, None when no rules)."""
+    event_rule: reactive[int | None] = reactive(None, repaint=False, init=False)
+    """Rule that matched the selected event: highlighted, and the cursor follows it."""
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self._lines: list[render.PolicyLine] = []
+        self._headers: list[int] = []
+        """Line number of each rule header (and of the no-match line, last), in order."""
+        self._header_rules: list[int] = []
+        self._width = 0
+
+    def show(
+        self,
+        policy: Policy | None,
+        counts: Mapping[int | None, int],
+        total: int,
+        problems: Iterable[Problem],
+    ) -> None:
+        """Rebuild the lines (a new policy, or new hit counts)."""
+        self._lines = render.policy_lines(policy, counts, total, problems)
+        self._headers = [i for i, line in enumerate(self._lines) if line.header]
+        self._header_rules = [
+            NO_RULE if self._lines[i].rule is None else int(self._lines[i].rule or 0) for i in self._headers
+        ]
+        self._width = max((line.text.cell_len for line in self._lines), default=0) + 1
+        self.virtual_size = Size(self._width, len(self._lines))
+        if self.selected not in self._header_rules:
+            self.set_reactive(PolicyPane.selected, self._header_rules[0] if self._header_rules else None)
+        self.refresh()
+
+    @property
+    def rule_count(self) -> int:
+        """Rules shown (without the "no rule matched" line)."""
+        return sum(1 for rule in self._header_rules if rule != NO_RULE)
+
+    def line_text(self, index: int) -> str:
+        """Plain text of line `index` (tests read the pane with it)."""
+        return self._lines[index].text.plain
+
+    @property
+    def lines(self) -> list[str]:
+        """Plain text of every line."""
+        return [line.text.plain for line in self._lines]
+
+    # ------------------------------------------------------------------ cursor
+
+    def _header_index(self) -> int:
+        try:
+            return self._header_rules.index(self.selected if self.selected is not None else -2)
+        except ValueError:
+            return 0
+
+    def _select_header(self, index: int) -> None:
+        if self._header_rules:
+            self.selected = self._header_rules[max(0, min(index, len(self._header_rules) - 1))]
+
+    def watch_selected(self, old: int | None, new: int | None) -> None:
+        """Repaint and bring the selected rule into view."""
+        self.refresh()
+        self._scroll_to_rule(new)
+
+    def watch_event_rule(self, old: int | None, new: int | None) -> None:
+        """Highlight the rule of the selected event and move the cursor to it."""
+        if new is not None and new in self._header_rules:
+            self.selected = new
+        self.refresh()
+
+    def _scroll_to_rule(self, rule: int | None) -> None:
+        if rule is None or rule not in self._header_rules:
+            return
+        header = self._headers[self._header_rules.index(rule)]
+        end = self._rule_end(header)
+        height = max(1, self.scrollable_content_region.height)
+        top = int(self.scroll_offset.y)
+        if header < top or end >= top + height:
+            target = header if end - header + 1 > height or header < top else end - height + 1
+            self.scroll_to(y=target, animate=False, immediate=True)
+
+    def _rule_end(self, header: int) -> int:
+        rule = self._lines[header].rule
+        end = header
+        while end + 1 < len(self._lines) and self._lines[end + 1].rule == rule and not self._lines[end + 1].header:
+            end += 1
+        return end
+
+    def action_next_rule(self) -> None:
+        """Cursor to the next rule."""
+        self._select_header(self._header_index() + 1)
+
+    def action_previous_rule(self) -> None:
+        """Cursor to the previous rule."""
+        self._select_header(self._header_index() - 1)
+
+    def action_first_rule(self) -> None:
+        """Cursor to the first rule."""
+        self._select_header(0)
+
+    def action_last_rule(self) -> None:
+        """Cursor to the last line (no rule matched)."""
+        self._select_header(len(self._header_rules) - 1)
+
+    def action_page_down(self) -> None:
+        """Scroll one screen."""
+        self.scroll_page_down(animate=False)
+
+    def action_page_up(self) -> None:
+        """Scroll one screen back."""
+        self.scroll_page_up(animate=False)
+
+    def action_choose(self) -> None:
+        """Filter the events to the selected rule."""
+        if self.selected is not None:
+            self.post_message(RuleChosen(None if self.selected == NO_RULE else self.selected))
+
+    # ------------------------------------------------------------------ painting
+
+    def render_line(self, y: int) -> Strip:
+        """One policy line; the selected rule and the selected event's rule are tinted."""
+        scroll_x, scroll_y = self.scroll_offset
+        width = self.scrollable_content_region.width
+        index = scroll_y + y
+        if index >= len(self._lines):
+            return Strip.blank(width, self.rich_style)
+        line = self._lines[index]
+        rule = NO_RULE if line.rule is None and line.header else line.rule
+        style = self.rich_style
+        if rule is not None and rule == self.selected and line.header:
+            style = self.get_component_rich_style("policy-pane--cursor")
+        elif rule is not None and rule == self.event_rule:
+            style = self.get_component_rich_style("policy-pane--event-rule")
+        strip = Strip(list(line.text.render(self.app.console)), line.text.cell_len)
+        if style is not self.rich_style:
+            strip = strip.apply_style(style)
+        return strip.crop_extend(scroll_x, scroll_x + width, style)

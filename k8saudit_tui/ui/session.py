@@ -1,0 +1,224 @@
+"""What the explorer has open: the policy, the log sources and their store, and the current view.
+
+The one UI module that calls the engine's store, query and export APIs, so the widgets and the
+screen deal in plain values (row numbers, dicts, counts) and an engine API change lands here only.
+No Textual imports: this runs in worker threads as well as on the UI thread.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from k8saudit_tui.engine.evaluate import PolicyEvaluator
+from k8saudit_tui.engine.explain import Explanation, explain
+from k8saudit_tui.engine.model import Policy, Problem, Verdict
+from k8saudit_tui.engine.policy_loader import PolicyLoad, load_policy_file
+from k8saudit_tui.engine.query import FIELDS, FilterError, compile_filter
+from k8saudit_tui.engine.sources import LogSource, expand_sources
+from k8saudit_tui.engine.store import EventStore, StoreLoader, follow
+
+TABLE_FIELDS: dict[str, str] = {
+    "time": "time",
+    "stage": "stage",
+    "user": "user",
+    "verb": "verb",
+    "resource": "resource",
+    "namespace": "namespace",
+    "name": "name",
+    "code": "code",
+    "level": "level",
+}
+"""Events-list column -> store field."""
+
+
+@dataclass
+class FilterOutcome:
+    """A filter's result: rows, or the error of the text (shown in the filter bar)."""
+
+    rows: np.ndarray | None
+    error: str = ""
+    position: int | None = None
+
+
+@dataclass
+class Session:
+    """The policy and the logs the app shows; built by `open_session` or by tests."""
+
+    policy_path: str | None = None
+    policy_load: PolicyLoad | None = None
+    sources: list[LogSource] = field(default_factory=list)
+    store: EventStore | None = None
+    evaluator: PolicyEvaluator | None = None
+
+    @property
+    def policy(self) -> Policy | None:
+        """The loaded policy, None when there is none (or it failed to load)."""
+        return self.policy_load.policy if self.policy_load is not None else None
+
+    @property
+    def policy_problems(self) -> tuple[Problem, ...]:
+        """Validation errors and warnings of the policy."""
+        return tuple(self.policy_load.problems) if self.policy_load is not None else ()
+
+    def load_policy(self, path: str) -> PolicyLoad:
+        """Read a policy file (errors are values on the result); does not apply it."""
+        return load_policy_file(path)
+
+    def apply_policy(self, path: str, load: PolicyLoad) -> None:
+        """Use `load` from now on and re-evaluate every event (worker thread: it can take seconds)."""
+        self.policy_path = path
+        self.policy_load = load
+        self.evaluator = PolicyEvaluator(load.policy) if load.policy is not None else None
+        if self.store is not None:
+            self.store.set_policy(self.evaluator)
+
+    # ------------------------------------------------------------------ loading
+
+    def new_store(self) -> EventStore:
+        """An empty store for `sources` (the loader fills it)."""
+        loader = StoreLoader(self.sources, self.evaluator, threading.Event())
+        self.store = loader.store
+        return self.store
+
+    def load(self, cancel: threading.Event) -> Iterator[Any]:
+        """Load every source into a new store, yielding the loader's progress after each batch."""
+        loader = StoreLoader(self.sources, self.evaluator, cancel)
+        self.store = loader.store
+        yield from loader.run()
+
+    def follow(self, cancel: threading.Event) -> Iterator[Any]:
+        """Append events written after the load, until `cancel` is set."""
+        if self.store is not None:
+            yield from follow(self.store, self.sources, cancel)
+
+    @property
+    def total(self) -> int:
+        """Events in the store."""
+        return len(self.store) if self.store is not None else 0
+
+    @property
+    def load_problems(self) -> Sequence[Problem]:
+        """Broken lines and unreadable sources."""
+        problems = [s.problem for s in self.sources if s.problem is not None]
+        if self.store is not None:
+            problems.extend(self.store.problems)
+        return problems
+
+    def all_rows(self) -> np.ndarray:
+        """Every row, in load order."""
+        return np.arange(self.total, dtype=np.int64)
+
+    # ------------------------------------------------------------------ views
+
+    def filter_rows(self, text: str) -> FilterOutcome:
+        """Rows matching `text` (every row when it is blank)."""
+        if self.store is None:
+            return FilterOutcome(np.zeros(0, dtype=np.int64))
+        if not text.strip():
+            return FilterOutcome(self.all_rows())
+        try:
+            rows = compile_filter(text).apply(self.store)
+        except FilterError as error:
+            return FilterOutcome(None, str(getattr(error, "message", error)), getattr(error, "position", None))
+        return FilterOutcome(np.asarray(rows, dtype=np.int64))
+
+    def collapse(self, rows: np.ndarray) -> np.ndarray:
+        """One row per auditID (its last stage in the view), in view order."""
+        if self.store is None or not len(rows):
+            return rows
+        ids = np.asarray(self.store.column("auditID"))[rows]
+        _, last = np.unique(ids[::-1], return_index=True)
+        keep = np.sort(len(rows) - 1 - last)
+        return rows[keep]
+
+    def rule_of(self, row: int) -> int | None:
+        """Index of the rule that matched `row` (None: no rule, or no policy)."""
+        if self.store is None or self.evaluator is None:
+            return None
+        verdict = self.store.verdict(row)
+        return verdict.rule if verdict is not None else None
+
+    def rule_rows(self, rows: np.ndarray, rule: int | None) -> np.ndarray:
+        """Positions in `rows` of the events matched by `rule`."""
+        if self.store is None or not len(rows):
+            return np.zeros(0, dtype=np.int64)
+        column = np.asarray(self.store.column("rule"))[rows]
+        return np.flatnonzero(column == (-1 if rule is None else rule))
+
+    def rule_counts(self) -> dict[int | None, int]:
+        """Events per rule over the whole store (None: matched by no rule)."""
+        if self.store is None or self.evaluator is None:
+            return {}
+        counts = self.store.rule_counts(None)
+        return {(None if key is None or key < 0 else int(key)): int(value) for key, value in dict(counts).items()}
+
+    def row_values(self, row: int) -> Mapping[str, object]:
+        """The events-list cells of `row`."""
+        assert self.store is not None
+        store = self.store
+        values: dict[str, object] = {name: store.value(row, source) for name, source in TABLE_FIELDS.items()}
+        subresource = store.value(row, "subresource")
+        if subresource:
+            values["resource"] = f"{values['resource']}/{subresource}"
+        rule = self.rule_of(row)
+        values["rule"] = "" if self.evaluator is None else ("-" if rule is None else f"#{rule}")
+        if self.evaluator is not None:
+            verdict = store.verdict(row)
+            values["level"] = verdict.level if verdict is not None else values["level"]
+        return values
+
+    def event(self, row: int) -> dict[str, Any]:
+        """The full event of `row`, read back from its source."""
+        assert self.store is not None
+        return self.store.event(row)
+
+    def raw(self, row: int) -> bytes:
+        """The original line of `row`."""
+        assert self.store is not None
+        return self.store.raw(row)
+
+    def location(self, row: int) -> str:
+        """`file:line` of `row`."""
+        assert self.store is not None
+        return str(self.store.location(row))
+
+    def verdict(self, row: int) -> Verdict | None:
+        """The verdict of the current policy for `row`."""
+        if self.store is None or self.evaluator is None:
+            return None
+        return self.store.verdict(row)
+
+    def explanation(self, row: int) -> Explanation | None:
+        """The explain trace of `row` under the current policy."""
+        policy = self.policy
+        if self.store is None or policy is None or self.evaluator is None:
+            return None
+        return explain(policy, self.store.attributes(row))
+
+    def vocabulary(self, field_name: str) -> list[str]:
+        """Filter suggestions: field names for "", else the distinct values of that field."""
+        if not field_name:
+            return sorted(FIELDS)
+        if self.store is None or field_name not in FIELDS:
+            return []
+        try:
+            return sorted(str(v) for v in self.store.distinct(field_name))[:5000]
+        except (KeyError, ValueError):
+            return []
+
+
+def open_session(policy_path: str | None, log_paths: Sequence[str]) -> Session:
+    """Read the policy (problems are values) and resolve the log paths (bad paths are problems)."""
+    session = Session()
+    if policy_path is not None:
+        load = load_policy_file(policy_path)
+        session.policy_path = policy_path
+        session.policy_load = load
+        session.evaluator = PolicyEvaluator(load.policy) if load.policy is not None else None
+    session.sources = expand_sources(list(log_paths))
+    return session
