@@ -1,0 +1,80 @@
+"""Benchmark: `k8saudit-tui evaluate` against a plain orjson parse of the same log (issue #2).
+
+    python benchmarks/evaluate.py [LOG] [--policy POLICY] [--events N]
+
+Without LOG, a log of N events (default 1,000,000) is generated with the project's own generator
+under benchmarks/out/. Prints the orjson parse time, the evaluate time (the real command, its
+JSON output written to /dev/null), their ratio (target <= 1.2) and the peak memory of evaluate
+(target < 300 MB).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import orjson
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_POLICY = ROOT / "k8saudit_tui" / "data" / "demo-policy.yaml"
+
+
+def orjson_parse_seconds(log: Path) -> tuple[float, int]:
+    """A plain single-process parse of every line: the yardstick the issue names."""
+    start = time.perf_counter()
+    count = 0
+    with log.open("rb") as stream:
+        for line in stream:
+            if line.strip():
+                orjson.loads(line)
+                count += 1
+    return time.perf_counter() - start, count
+
+
+def evaluate_seconds(log: Path, policy: Path) -> tuple[float, float]:
+    """Wall time and peak resident memory (MB, largest process) of the evaluate command."""
+    command = [sys.executable, "-m", "k8saudit_tui", "evaluate", "--policy", str(policy), str(log)]
+    start = time.perf_counter()
+    with open(os.devnull, "wb") as sink:
+        subprocess.run(command, stdout=sink, check=True, cwd=ROOT)
+    elapsed = time.perf_counter() - start
+    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return elapsed, peak_kb / 1024
+
+
+def generated_log(events: int) -> Path:
+    from k8saudit_tui.engine.samplegen import write_log
+
+    out = ROOT / "benchmarks" / "out" / f"audit-{events}.jsonl"
+    if not out.exists():
+        out.parent.mkdir(parents=True, exist_ok=True)
+        print(f"generating {events:,} events into {out} ...", flush=True)
+        write_log(out, events)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("log", nargs="?", type=Path)
+    parser.add_argument("--policy", type=Path, default=DEMO_POLICY)
+    parser.add_argument("--events", type=int, default=1_000_000)
+    args = parser.parse_args()
+    log = args.log or generated_log(args.events)
+    size_mb = log.stat().st_size / 1e6
+    evaluate_seconds(log, args.policy)  # warm the page cache and the interpreter's imports
+    parse, count = orjson_parse_seconds(log)
+    evaluate, peak_mb = evaluate_seconds(log, args.policy)
+    print(f"log:            {log} ({count:,} events, {size_mb:,.0f} MB), {os.cpu_count()} cores")
+    print(f"orjson parse:   {parse:6.2f} s  ({count / parse:,.0f} events/s)")
+    print(f"evaluate:       {evaluate:6.2f} s  ({count / evaluate:,.0f} events/s, JSON output to /dev/null)")
+    print(f"ratio:          {evaluate / parse:6.2f}x  (target <= 1.2x)")
+    print(f"peak memory:    {peak_mb:6.0f} MB (largest process; target < 300 MB)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,71 @@
+"""What the headless commands share: loading the policy, reading numbered lines, writing stdout."""
+
+from __future__ import annotations
+
+import gzip
+import sys
+from collections.abc import Iterable, Iterator
+from typing import BinaryIO
+
+from k8saudit_tui.engine.evaluate import PolicyEvaluator
+from k8saudit_tui.engine.policy_loader import load_policy_file
+from k8saudit_tui.engine.textsafe import visible
+
+_WRITE_CHUNK = 1 << 16
+
+
+def error(message: str) -> None:
+    """Print one message to stderr, with any control characters from the data made visible."""
+    print(f"k8saudit-tui: {visible(message)}", file=sys.stderr)
+
+
+def load_policy_or_exit(path: str) -> PolicyEvaluator | None:
+    """Load `path`; print its problems to stderr; None when the policy cannot be used."""
+    load = load_policy_file(path)
+    for problem in load.problems:
+        prefix = "warning: " if problem.severity == "warning" else ""
+        print(prefix + visible(str(problem)), file=sys.stderr)
+    if load.policy is None:
+        error(f"{path}: the policy cannot be used")
+        return None
+    return PolicyEvaluator(load.policy)
+
+
+def open_log(path: str) -> BinaryIO:
+    """Open a log for reading bytes: `-` is stdin, `.gz` is decompressed on the fly."""
+    if path == "-":
+        return sys.stdin.buffer
+    if path.endswith(".gz"):
+        return gzip.open(path, "rb")  # type: ignore[return-value]
+    return open(path, "rb")
+
+
+def numbered_lines(path: str) -> Iterator[tuple[int, bytes]]:
+    """(1-based line number, line without its end-of-line) for each line of `path`."""
+    with open_log(path) as stream:
+        for number, line in enumerate(stream, 1):
+            yield number, line.rstrip(b"\r\n")
+
+
+def describe_os_error(problem: BaseException) -> str:
+    """`No such file or directory` rather than `[Errno 2] No such file or directory: 'x'`."""
+    if isinstance(problem, OSError) and problem.strerror:
+        return problem.strerror
+    if isinstance(problem, EOFError):
+        return "compressed file ends before its end marker (cut short?)"
+    return str(problem) or type(problem).__name__
+
+
+def write_stdout(out: BinaryIO, chunks: Iterable[bytes]) -> None:
+    """Write `chunks` to `out` in large writes: a million small writes cost more than the work."""
+    buffer: list[bytes] = []
+    size = 0
+    for chunk in chunks:
+        buffer.append(chunk)
+        size += len(chunk)
+        if size >= _WRITE_CHUNK:
+            out.write(b"".join(buffer))
+            buffer.clear()
+            size = 0
+    out.write(b"".join(buffer))
+    out.flush()

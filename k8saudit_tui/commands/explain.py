@@ -1,0 +1,61 @@
+"""Explain one event: every rule in order, each clause matched / failed (and why) / not applicable.
+
+`k8saudit-tui explain --policy POLICY LOG --line N` prints the request as the policy saw it, one
+block per rule tried up to the matching one, and the verdict. Exit 0; 1 when the line is missing or
+not an Event; 2 when the policy cannot be used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+
+from k8saudit_tui.commands.common import describe_os_error, error, load_policy_or_exit, numbered_lines
+from k8saudit_tui.engine.attributes import request_attributes
+from k8saudit_tui.engine.event import EventError, decode_event
+from k8saudit_tui.engine.explain import explain, format_explanation
+from k8saudit_tui.engine.model import Verdict
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--policy", required=True, help="audit Policy file (YAML or JSON)")
+    parser.add_argument("log", metavar="LOG", help="audit log file; - for stdin; .gz is read")
+    parser.add_argument("--line", type=int, required=True, help="1-based line number of the event")
+
+
+def run(args: argparse.Namespace) -> int:
+    evaluator = load_policy_or_exit(args.policy)
+    if evaluator is None:
+        return 2
+    try:
+        line = _find_line(args.log, args.line)
+    except (OSError, EOFError, gzip.BadGzipFile) as problem:
+        error(f"{args.log}: {describe_os_error(problem)}")
+        return 1
+    if line is None:
+        error(f"{args.log}: there is no line {args.line}")
+        return 1
+    try:
+        event = decode_event(line)
+    except EventError as problem:
+        error(f"{args.log}:{args.line}: {problem}")
+        return 1
+    explanation = explain(evaluator.policy, request_attributes(event))
+    print(format_explanation(explanation))
+    print(_stage_note(explanation.verdict, event.stage))
+    return 0
+
+
+def _find_line(path: str, wanted: int) -> bytes | None:
+    for number, line in numbered_lines(path):
+        if number == wanted:
+            return line
+    return None
+
+
+def _stage_note(verdict: Verdict, stage: str) -> str:
+    if verdict.level == "None":
+        return f"this {stage} event would not be written: level None"
+    if stage in verdict.omit_stages:
+        return f"this {stage} event would not be written: stage {stage} is omitted"
+    return f"this {stage} event would be written at level {verdict.level}"
