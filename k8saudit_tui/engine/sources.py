@@ -1,0 +1,162 @@
+"""Where audit events come from: files, directories of (rotated) logs, .gz files and stdin.
+
+The store keeps only the byte offset and length of each event's line and re-reads the line with
+`os.pread` when it is shown or exported, so every source must end up as a plain seekable file:
+plain files are read in place, `.gz` files and stdin are spooled to a private temporary file
+(mode 0600 in a 0700 directory, removed at exit: audit logs hold secrets).
+
+Nothing here raises for a bad path: an unreadable path becomes a `Problem` on its `LogSource`.
+"""
+
+from __future__ import annotations
+
+import atexit
+import gzip
+import os
+import re
+import shutil
+import stat
+import sys
+import tempfile
+import threading
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+from k8saudit_tui.engine.model import Problem
+
+STDIN = "-"
+
+_LOG_NAME = re.compile(r".*\.(log|jsonl|json|ndjson)(\.\d+)?(\.gz)?", re.IGNORECASE)
+"""Directory members taken as audit logs: audit.log, audit-2026-11-20T10-00-00.000.log, .gz, .1."""
+
+_SPOOL_CHUNK = 1 << 20
+
+
+@dataclass
+class LogSource:
+    """One input: `name` is what the user sees (the path given, or `<stdin>`); `path` is the plain
+    file the events are re-read from (the file itself, or its spool for .gz and stdin).
+
+    `problem` is set when the input could not be opened; such a source yields no events.
+    `followable` is False for spooled inputs (a .gz or stdin cannot grow under us).
+    """
+
+    name: str
+    path: str
+    size: int = 0
+    problem: Problem | None = None
+    followable: bool = True
+    spooled: bool = False
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+def expand_sources(paths: Sequence[str], stdin: BinaryIO | None = None) -> list[LogSource]:
+    """Turn command-line paths into sources; never raises (bad paths become `Problem`s).
+
+    A directory contributes its audit logs (rotated ones and .gz included) in name order; `-`
+    spools standard input (or `stdin`, for tests) to a temporary file so it can be re-read by offset.
+    """
+    sources: list[LogSource] = []
+    for path in paths:
+        if path == STDIN:
+            sources.append(_spool_stream(stdin if stdin is not None else sys.stdin.buffer))
+            continue
+        try:
+            info = os.stat(path)
+        except OSError as error:
+            sources.append(_failed(path, error))
+            continue
+        if stat.S_ISDIR(info.st_mode):
+            sources.extend(_directory_sources(path))
+        else:
+            sources.append(_file_source(path))
+    return sources
+
+
+def _directory_sources(directory: str) -> list[LogSource]:
+    """The audit logs of a directory, rotated ones included, oldest name first."""
+    try:
+        names = sorted(os.listdir(directory))
+    except OSError as error:
+        return [_failed(directory, error)]
+    found: list[LogSource] = []
+    for name in names:
+        path = os.path.join(directory, name)
+        if _LOG_NAME.fullmatch(name) and os.path.isfile(path):
+            found.append(_file_source(path))
+    if not found:
+        problem = Problem(directory, None, "", "no audit logs in this directory", "warning")
+        found.append(LogSource(directory, directory, problem=problem, followable=False))
+    return found
+
+
+def _file_source(path: str) -> LogSource:
+    """A plain file is read in place; a gzip file (by magic number, not name) is spooled."""
+    try:
+        with open(path, "rb") as handle:
+            magic = handle.read(2)
+            if magic == b"\x1f\x8b":
+                handle.seek(0)
+                return _spool_gzip(path, handle)
+            size = os.fstat(handle.fileno()).st_size
+    except OSError as error:
+        return _failed(path, error)
+    return LogSource(path, path, size)
+
+
+def _spool_gzip(name: str, handle: BinaryIO) -> LogSource:
+    """Decompress a .gz log into a private spool file; a corrupt tail is a Problem, not a crash."""
+    spool_path, spool = _new_spool(os.path.basename(name))
+    problem = None
+    with spool:
+        try:
+            with gzip.GzipFile(fileobj=handle) as unzipped:
+                shutil.copyfileobj(unzipped, spool, _SPOOL_CHUNK)
+        except (OSError, EOFError, zlib.error) as error:
+            problem = Problem(name, None, "", f"gzip data is damaged after the spooled part: {error}")
+    size = os.path.getsize(spool_path)
+    source = LogSource(name, spool_path, size, followable=False, spooled=True)
+    if problem is not None:
+        source.extra["warning"] = problem
+    return source
+
+
+def _spool_stream(stream: BinaryIO) -> LogSource:
+    """Copy stdin to a spool file so the store can re-read any event by offset later."""
+    spool_path, spool = _new_spool("stdin")
+    with spool:
+        try:
+            shutil.copyfileobj(stream, spool, _SPOOL_CHUNK)
+        except OSError as error:
+            return LogSource("<stdin>", spool_path, problem=Problem("<stdin>", None, "", str(error)))
+    return LogSource("<stdin>", spool_path, os.path.getsize(spool_path), followable=False, spooled=True)
+
+
+def _failed(path: str, error: OSError) -> LogSource:
+    """A source that could not be opened: the reason is kept, the load goes on."""
+    reason = error.strerror or str(error)
+    return LogSource(path, path, problem=Problem(path, None, "", f"cannot read: {reason}"), followable=False)
+
+
+_spool_lock = threading.Lock()
+_spool_dir: str | None = None
+
+
+def _new_spool(label: str) -> tuple[str, BinaryIO]:
+    """A new private temporary file (0600, in a 0700 directory removed at exit)."""
+    global _spool_dir
+    with _spool_lock:
+        if _spool_dir is None:
+            _spool_dir = tempfile.mkdtemp(prefix="k8saudit-tui-")
+            atexit.register(shutil.rmtree, _spool_dir, True)
+        directory = _spool_dir
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", label)[:60]
+    descriptor, path = tempfile.mkstemp(prefix=f"{safe}.", suffix=".spool", dir=directory)
+    return path, os.fdopen(descriptor, "wb")
+
+
+def new_spool(label: str) -> tuple[str, BinaryIO]:
+    """A private spool file for derived data (EventList items re-serialised one per line)."""
+    return _new_spool(label)
