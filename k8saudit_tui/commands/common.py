@@ -40,10 +40,34 @@ def open_log(path: str) -> BinaryIO:
     return open(path, "rb")
 
 
+MAX_LINE_BYTES = 256 << 20
+"""Longest line read whole (256 MiB, far above any real audit event); a longer one is reported and
+skipped without being held in memory, so memory stays bounded whatever the input."""
+
+TOO_LONG = b"\x00k8saudit-tui: line too long\x00"
+"""Stands in for a line over MAX_LINE_BYTES: a NUL-framed marker no JSON line can equal."""
+
+
+def bounded_lines(stream: BinaryIO, limit: int = MAX_LINE_BYTES) -> Iterator[bytes]:
+    """The lines of `stream` (with their end-of-line), a line over `limit` bytes as TOO_LONG."""
+    while True:
+        line = stream.readline(limit)
+        if not line:
+            return
+        if len(line) >= limit and not line.endswith(b"\n"):
+            while True:  # skip the rest of the long line in bounded pieces
+                rest = stream.readline(limit)
+                if not rest or rest.endswith(b"\n"):
+                    break
+            yield TOO_LONG
+            continue
+        yield line
+
+
 def numbered_lines(path: str) -> Iterator[tuple[int, bytes]]:
     """(1-based line number, line without its end-of-line) for each line of `path`."""
     with open_log(path) as stream:
-        for number, line in enumerate(stream, 1):
+        for number, line in enumerate(bounded_lines(stream), 1):
             yield number, line.rstrip(b"\r\n")
 
 

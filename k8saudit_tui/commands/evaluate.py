@@ -23,13 +23,16 @@ from typing import BinaryIO
 import orjson
 
 from k8saudit_tui.commands.common import (
+    MAX_LINE_BYTES,
+    TOO_LONG,
+    bounded_lines,
     describe_os_error,
     error,
     load_policy_or_exit,
     open_log,
     write_stdout,
 )
-from k8saudit_tui.engine.event import EventError, decode_event
+from k8saudit_tui.engine.event import EventError, decode_event_line
 from k8saudit_tui.engine.evaluate import PolicyEvaluator
 from k8saudit_tui.engine.model import Verdict
 
@@ -54,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
                 evaluate_file_in_parallel(evaluator, log, out)
                 continue
             with open_log(log) as stream:
-                write_stdout(out, evaluate_lines(evaluator, log, stream))
+                write_stdout(out, evaluate_lines(evaluator, log, bounded_lines(stream)))
         except (OSError, EOFError, gzip.BadGzipFile) as problem:
             if isinstance(problem, BrokenPipeError):
                 raise
@@ -77,7 +80,9 @@ def evaluate_lines(
         if not line or line.isspace():
             continue
         try:
-            event = decode_event(line)
+            if line is TOO_LONG:
+                raise EventError(f"line longer than {MAX_LINE_BYTES >> 20} MiB: skipped")
+            event = decode_event_line(line)
         except EventError as problem:
             message = orjson.dumps(f"{file}:{number}: {problem}")
             yield head_format % number + b',"error":' + message + b"}\n"
@@ -163,12 +168,11 @@ def _count_lines_before(stream: BinaryIO, end: int) -> int:
 
 
 def _lines_until(stream: BinaryIO, end: int) -> Iterator[bytes]:
-    position = stream.tell()
-    for line in stream:
-        if position >= end:
-            return
-        position += len(line)
+    """The lines from the stream's position that start before `end`."""
+    for line in bounded_lines(stream):
         yield line
+        if stream.tell() >= end:
+            return
 
 
 def _verdict_suffix(verdict: Verdict, stage: str, recorded: str) -> bytes:

@@ -12,7 +12,7 @@ import gzip
 
 from k8saudit_tui.commands.common import describe_os_error, error, load_policy_or_exit, numbered_lines
 from k8saudit_tui.engine.attributes import request_attributes
-from k8saudit_tui.engine.event import EventError, decode_event
+from k8saudit_tui.engine.event import EventError, decode_event_line
 from k8saudit_tui.engine.explain import explain, format_explanation
 from k8saudit_tui.engine.model import Verdict
 
@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
         error(f"{args.log}: there is no line {args.line}")
         return 1
     try:
-        event = decode_event(line)
+        event = decode_event_line(line)
     except EventError as problem:
         error(f"{args.log}:{args.line}: {problem}")
         return 1

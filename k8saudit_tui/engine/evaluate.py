@@ -7,6 +7,11 @@ from k8saudit_tui.engine.event import EventFields
 from k8saudit_tui.engine.model import GroupResources, Policy, PolicyRule, RequestAttributes, Verdict
 
 
+MEMO_LIMIT = 200_000
+"""Entries per memo before it starts over: real traffic has a few thousand distinct requests, a
+hostile log can have millions (one per user name), and memory must stay bounded."""
+
+
 class PolicyEvaluator:
     """Decides the Verdict of a policy for request attributes; memoised, since traffic repeats.
 
@@ -37,8 +42,9 @@ class PolicyEvaluator:
         if verdict is None:
             index = first_matching_rule(self.policy, attrs)
             verdict = self._no_match if index is None else self._rule_verdicts[index]
-            if len(self._memo) < 1_000_000:
-                self._memo[attrs] = verdict
+            if len(self._memo) >= MEMO_LIMIT:
+                self._memo.clear()
+            self._memo[attrs] = verdict
         return verdict
 
 
@@ -52,8 +58,9 @@ class PolicyEvaluator:
         verdict = self._event_memo.get(key)
         if verdict is None:
             verdict = self.evaluate(request_attributes(event))
-            if len(self._event_memo) < 1_000_000:
-                self._event_memo[key] = verdict
+            if len(self._event_memo) >= MEMO_LIMIT:
+                self._event_memo.clear()
+            self._event_memo[key] = verdict
         return verdict
 
 

@@ -108,8 +108,25 @@ def decode_event(line: bytes | str) -> EventFields:
         raise EventError(_decode_message(line, error)) from None
     except UnicodeDecodeError as error:
         raise EventError(f"invalid UTF-8 at byte {error.start}") from None
+    except RecursionError:
+        event = _decode_deeply_nested(line)
     check_event(event)
     return event
+
+
+def decode_event_line(line: bytes) -> EventFields:
+    """Like `decode_event`, but also reads a line with a text prefix (`host {...}`) or a BOM.
+
+    Shippers prefix lines with a host name or a timestamp; the first `{` starts the Event then.
+    The prefix is only tried when the plain decode fails, so normal lines pay nothing.
+    """
+    try:
+        return decode_event(line)
+    except EventError as error:
+        start = line.find(b"{")
+        if start <= 0 or not line.rstrip().endswith(b"}"):
+            raise
+        return decode_event(line[start:])
 
 
 def convert_event(data: object) -> EventFields:
@@ -132,6 +149,73 @@ def check_event(event: EventFields) -> None:
         raise EventError(f"unknown stage {event.stage!r}", "stage")
     if not event.verb and not event.requestURI:
         raise EventError("missing (and no verb): not an audit Event", "requestURI")
+
+
+_WANTED_KEYS = frozenset(f'"{name}"'.encode() for name in EventFields.__struct_fields__)
+
+
+def _decode_deeply_nested(line: bytes | str) -> EventFields:
+    """Decode an Event whose body nests deeper than the decoders recurse (a valid, hostile event).
+
+    Only the top-level values we need are decoded (they are shallow); the deep bodies are skipped
+    by a scanner that counts brackets instead of recursing.
+    """
+    data = line.encode("utf-8", "surrogatepass") if isinstance(line, str) else line
+    fields: list[bytes] = []
+    for key, value in _top_level_members(data):
+        if key in _WANTED_KEYS:
+            fields.append(key + b":" + value)
+    try:
+        return _DECODER.decode(b"{" + b",".join(fields) + b"}")
+    except RecursionError:
+        raise EventError("nested too deeply to read") from None
+    except msgspec.ValidationError as error:
+        raise _validation_error(error) from None
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        raise EventError("invalid JSON in a deeply nested event") from None
+
+
+def _top_level_members(data: bytes) -> list[tuple[bytes, bytes]]:
+    """(key, raw value) of each member of the top-level JSON object, found without recursion."""
+    members: list[tuple[bytes, bytes]] = []
+    depth, index, key_start, value_start = 0, 0, -1, -1
+    key = b""
+    length = len(data)
+    while index < length:
+        char = data[index]
+        if char == 0x22:  # a string: jump to its closing quote
+            end = index + 1
+            while True:
+                end = data.find(b'"', end)
+                if end < 0:
+                    raise EventError("truncated JSON (line cut short)")
+                backslashes = 0
+                while data[end - 1 - backslashes] == 0x5C:
+                    backslashes += 1
+                if backslashes % 2 == 0:
+                    break
+                end += 1
+            if depth == 1 and key_start < 0 and value_start < 0:
+                key = data[index : end + 1]
+                key_start = index
+            index = end + 1
+            continue
+        if char in b"{[":
+            depth += 1
+        elif char in b"}]":
+            depth -= 1
+            if depth == 0 and value_start >= 0:
+                members.append((key, data[value_start:index].strip()))
+                value_start = -1
+        elif depth == 1 and char == 0x3A:  # ':' after a key
+            value_start = index + 1
+        elif depth == 1 and char == 0x2C and value_start >= 0:  # ',' ends a member
+            members.append((key, data[value_start:index].strip()))
+            key_start, value_start = -1, -1
+        index += 1
+    if depth != 0:
+        raise EventError("truncated JSON (line cut short)")
+    return members
 
 
 def _validation_error(error: msgspec.ValidationError) -> EventError:

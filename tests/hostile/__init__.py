@@ -1,0 +1,1 @@
+"""The hostile corpus: inputs written to break a parser, a terminal, or memory (issue #5)."""
