@@ -39,6 +39,7 @@ import orjson
 from k8saudit_tui.engine.attributes import request_attributes
 from k8saudit_tui.engine.evaluate import PolicyEvaluator
 from k8saudit_tui.engine.event import EventFields, ObjectRef, UserInfo
+from k8saudit_tui.engine.model import Verdict
 
 RR, RS, RC, PANIC = "RequestReceived", "ResponseStarted", "ResponseComplete", "Panic"
 K8S = "v1.31.4 (linux/amd64) kubernetes/a78aa47"
@@ -117,10 +118,14 @@ class _Clock:
         return f"{prefix}.{fraction:06d}Z"
 
 
+_UUID_CLEAR = ~((0xF << 76) | (0xC << 60))
+_UUID_SET = (0x4 << 76) | (0x8 << 60)
+
+
 def _uuid(rng: random.Random) -> str:
     """A version-4 UUID from the seeded generator (uuid.uuid4 would not be reproducible)."""
-    h = f"{rng.getrandbits(128):032x}"
-    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:32]}"
+    h = f"{(rng.getrandbits(128) & _UUID_CLEAR) | _UUID_SET:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def _suffix(rng: random.Random, length: int) -> str:
@@ -429,7 +434,7 @@ _LIST_KINDS = {"podlist": ("pod", b"PodList"), "configmaplist": ("configmap", b"
 class Req:
     """One API request; its events are serialised from these fields, stage by stage."""
 
-    __slots__ = ("aid", "actor", "verb", "uri_json", "ref", "ref_json", "late_json", "code", "status_json",
+    __slots__ = ("aid", "actor", "verb", "uri_json", "received", "ref", "ref_json", "late_json", "code", "status_json",
                  "long", "t0", "failed", "reqbody", "respbody", "name", "ns", "imp_json", "level",
                  "omit_mf", "extra_ann", "duration", "nonres", "uri")
 
@@ -438,6 +443,7 @@ class Req:
     verb: str
     uri: str
     uri_json: bytes
+    received: bytes
     ref: ObjectRef | None
     ref_json: bytes
     late_json: bytes | None
@@ -503,6 +509,11 @@ def _status(code: int, req: Req) -> bytes:
         reason = "AlreadyExists"
     return _dumps({"metadata": {}, "status": "Failure", "message": message, "reason": reason, "code": code})
 
+
+_ASCII = {text: text.encode() for text in (
+    "None", "Metadata", "Request", "RequestResponse", RR, RS, RC, PANIC,
+    "get", "list", "watch", "create", "update", "patch", "delete", "deletecollection", "proxy")}
+"""Level, stage and verb bytes, so serialisation does not encode them per event."""
 
 PANIC_STATUS = _dumps({"metadata": {}, "status": "Failure", "message": "APIServer panic'd: net/http: abort Handler",
                        "reason": "InternalError", "code": 500})
@@ -633,6 +644,9 @@ class SampleGenerator:
         self.stats = GenStats()
         self._codes = {key: _Picker(rng, value) for key, value in _CODES.items()}
         self._heap: list[tuple[int, int, Req, str]] = []
+        self._verdicts: dict[tuple[int, str, str, bytes], Verdict] = {}
+        self._refs: dict[tuple[str, ...], tuple[ObjectRef, bytes]] = {}
+        """URL-derived objectRefs (struct and JSON) by their fields: names repeat a lot."""
         self._seq = 0
         self._actors(random.Random(seed ^ 0xAC7025))
         self._workload = _Picker(rng, self._templates())
@@ -761,9 +775,16 @@ class SampleGenerator:
                 path.append(f"/{sub}")
         r.uri = "".join(path) + query
         ref_name = name or list_name
-        r.ref = ObjectRef(resource=resource, namespace=ns, name=ref_name, apiGroup=group, apiVersion=version,
-                          subresource=sub)
-        r.ref_json = _objref_json(resource, ns, ref_name, "", group, version, "", sub)
+        key = (resource, ns, ref_name, group, version, sub)
+        cached = self._refs.get(key)
+        if cached is None:
+            if len(self._refs) >= 100_000:
+                self._refs.clear()
+            cached = self._refs[key] = (
+                ObjectRef(resource=resource, namespace=ns, name=ref_name, apiGroup=group, apiVersion=version,
+                          subresource=sub),
+                _objref_json(resource, ns, ref_name, "", group, version, "", sub))
+        r.ref, r.ref_json = cached
         r.late_json = None
         if late_name and verb == "create" and not name:
             r.late_json = _objref_json(resource, ns, late_name, _uuid(self.rng), group, version, "", sub)
@@ -1291,7 +1312,7 @@ class SampleGenerator:
         r.aid = _uuid(rng).encode()
         r.status_json = _status(r.code, r) if r.code != 200 else b'{"metadata":{},"code":200}'
         if self.evaluator is not None:
-            verdict = self.evaluator.evaluate(request_attributes(self.event_fields(r)))
+            verdict = self._verdict(r)
             stats.rules[verdict.rule] = stats.rules.get(verdict.rule, 0) + 1
             if verdict.level == "None":
                 stats.unlogged_requests += 1
@@ -1302,6 +1323,8 @@ class SampleGenerator:
             fraction = self.bodies_fraction
             r.level = "Metadata" if x >= fraction else ("Request" if x < fraction / 2 else "RequestResponse")
             r.omit_mf, omit = False, frozenset()
+        r.uri_json = _dumps(r.uri)
+        r.received = self.clock(t0).encode()
         if r.failed:  # E2, S3: one ResponseStarted, nothing else
             stages = [(t0 + r.duration, RS)]
         else:
@@ -1317,6 +1340,22 @@ class SampleGenerator:
                 heapq.heappush(heap, (when, self._seq, r, stage))
         return True
 
+    def _verdict(self, r: Req) -> Verdict:
+        """The policy's verdict for the request, via request_attributes so that the two always agree.
+
+        Cached on what request_attributes reads (user, verb, URL path, URL-derived objectRef): the
+        query string never changes the attributes (E9), and traffic repeats.
+        """
+        key = (id(r.actor), r.verb, r.uri.split("?", 1)[0], r.ref_json)
+        verdict = self._verdicts.get(key)
+        if verdict is None:
+            assert self.evaluator is not None
+            verdict = self.evaluator.evaluate(request_attributes(self.event_fields(r)))
+            if len(self._verdicts) >= 200_000:
+                self._verdicts.clear()
+            self._verdicts[key] = verdict
+        return verdict
+
     @staticmethod
     def event_fields(r: Req) -> EventFields:
         """The request as request_attributes sees its RequestReceived-stage event (URL-derived objectRef)."""
@@ -1327,9 +1366,9 @@ class SampleGenerator:
     def serialize(self, r: Req, stage: str, when: int) -> bytes:
         """One Event line, assembled from the request's pre-serialised fragments."""
         clock = self.clock
-        parts = [b'{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"', r.level.encode(), b'","auditID":"',
-                 r.aid, b'","stage":"', stage.encode(), b'","requestURI":', _dumps(r.uri), b',"verb":"',
-                 r.verb.encode(), b'","user":', r.actor.user_json]
+        parts = [b'{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"', _ASCII[r.level], b'","auditID":"',
+                 r.aid, b'","stage":"', _ASCII[stage], b'","requestURI":', r.uri_json, b',"verb":"',
+                 _ASCII[r.verb], b'","user":', r.actor.user_json]
         if r.imp_json is not None and stage != RR:  # E1: impersonation runs after RequestReceived
             parts += (b',"impersonatedUser":', r.imp_json)
         parts += (b',"sourceIPs":', r.actor.ips_json, b',"userAgent":', r.actor.ua_json)
@@ -1340,7 +1379,7 @@ class SampleGenerator:
             parts += (b',"responseStatus":', PANIC_STATUS if stage == PANIC else r.status_json)
         if stage == RC and r.level != "Metadata" and not r.nonres:
             parts += self._bodies(r, when)
-        received = clock(r.t0).encode()
+        received = r.received
         parts += (b',"requestReceivedTimestamp":"', received, b'","stageTimestamp":"',
                   received if stage == RR else clock(when).encode(), b'"')
         if stage != RR and not r.failed:
@@ -1400,6 +1439,11 @@ class SampleGenerator:
         silent = 0
         emitted = 0
         t = self.t
+        stages = stats.stages
+        levels = stats.levels
+        assert stages is not None and levels is not None
+        pop = heapq.heappop
+        serialize = self.serialize
         while emitted < count:
             t += int(expovariate(rate)) + 1
             is_hostile = hostile > 0.0 and rng.random() < hostile
@@ -1411,10 +1455,10 @@ class SampleGenerator:
             if silent > self.MAX_SILENT_REQUESTS:
                 break
             while heap and heap[0][0] <= t and emitted < count:
-                when, _, req, stage = heapq.heappop(heap)
-                line = self.serialize(req, stage, when)
-                stats.stages[stage] = stats.stages.get(stage, 0) + 1
-                stats.levels[req.level] = stats.levels.get(req.level, 0) + 1
+                when, _, req, stage = pop(heap)
+                line = serialize(req, stage, when)
+                stages[stage] = stages.get(stage, 0) + 1
+                levels[req.level] = levels.get(req.level, 0) + 1
                 emitted += 1
                 stats.events += 1
                 yield line
