@@ -39,8 +39,10 @@ from k8saudit_tui.engine.model import (
 from k8saudit_tui.engine.validation import go_quote, validate_policy
 from k8saudit_tui.engine.yaml_tree import Entry, Node, TreeError, from_data, parse_json, parse_yaml
 
-MAX_POLICY_BYTES = 8 * 1024 * 1024
-"""Largest policy file read (8 MiB); real policies are a few KiB."""
+MAX_POLICY_BYTES = 2 * 1024 * 1024
+"""Largest policy file read (2 MiB). Real policies are a few KiB; the pure-Python YAML parser
+reads about 1 MiB a second, and a document over `yaml_tree.MAX_NODES` nodes (about 1-2 MiB of
+YAML) is refused anyway, so hostile input costs at most a few seconds."""
 
 POLICY_FIELDS = ("apiVersion", "kind", "metadata", "rules", "omitStages", "omitManagedFields")
 RULE_FIELDS = ("level", "users", "userGroups", "verbs", "resources", "namespaces",
@@ -239,13 +241,18 @@ def _decode_utf8(data: bytes, source: str) -> str | PolicyLoad:
 
 
 def _parse(text: str) -> tuple[Node | None, bool]:
-    """YAML first (it keeps lines); JSON-looking text YAML rejects (`\\/`, tabs) goes to JSON."""
-    try:
+    """Text starting with `{` is JSON, as for kube-apiserver (`yaml.IsJSONBuffer`), else YAML.
+
+    Valid JSON is then read again as YAML, only to learn lines; tabs, legal JSON whitespace but
+    not YAML indentation, become spaces first (a raw tab cannot be inside a valid JSON string).
+    """
+    if not text.lstrip().startswith("{"):
         return parse_yaml(text)
+    without_lines = parse_json(text)
+    try:
+        return parse_yaml(text.replace("\t", " "), json_mode=True)
     except TreeError:
-        if not text.lstrip().startswith("{"):
-            raise
-        return parse_json(text), False
+        return without_lines, False
 
 
 def _failed(source: str, line: int | None, message: str) -> PolicyLoad:

@@ -16,6 +16,7 @@ process on deeply nested input instead of raising RecursionError.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -82,14 +83,17 @@ class Node:
         return self.scalar_type
 
 
-def parse_yaml(text: str) -> tuple[Node | None, bool]:
+def parse_yaml(text: str, json_mode: bool = False) -> tuple[Node | None, bool]:
     """Parse the first YAML document of `text`; return (root or None if empty, more documents?).
 
     kube-apiserver's YAML-to-JSON conversion reads only the first document, so later ones are not
-    an error; the caller may warn about them.
+    an error; the caller may warn about them. `json_mode` types scalars as JSON does (for JSON
+    text already checked by `parse_json`, read again as YAML only to get lines): unquoted
+    scalars other than true/false/null are numbers.
     """
+    _check_flow_depth(text)
     try:
-        loader = yaml.SafeLoader(text)
+        loader = _BoundedLoader(text)
     except yaml.reader.ReaderError as err:  # the whole text is checked for printable characters
         raise TreeError(_reader_message(err), text[: err.position].count("\n") + 1) from None
     try:
@@ -97,12 +101,95 @@ def parse_yaml(text: str) -> tuple[Node | None, bool]:
         more = _has_more_documents(loader)
         if root is None:
             return None, more
-        return _Copier().copy(root), more
+        _check_expansion(root)
+        return _Copier(json_mode).copy(root), more
     finally:
         loader.dispose()
 
 
-def _compose_first(loader: yaml.SafeLoader) -> yaml.Node | None:
+class _BoundedLoader(yaml.SafeLoader):
+    """SafeLoader that stops composing after MAX_NODES nodes, bounding time and memory."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.composed = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node:
+        self.composed += 1
+        if self.composed > MAX_NODES:
+            mark = self.peek_event().start_mark
+            raise TreeError(f"the YAML has more than {MAX_NODES:,} nodes; refusing to read it",
+                            mark.line + 1)
+        node: yaml.Node = super().compose_node(parent, index)
+        return node
+
+
+_BRACKETS = re.compile(r"[\[\]{}]")
+
+
+def _check_flow_depth(text: str) -> None:
+    """Refuse deeply nested flow collections before PyYAML sees them.
+
+    PyYAML's scanner is quadratic in the number of open flow levels (`[[[[...`: seconds for a few
+    thousand, hours for megabytes), so the depth is estimated first by counting brackets (quotes
+    and comments are not skipped: this can only overestimate, which real policies never reach).
+    """
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return
+    depth = 0
+    for match in _BRACKETS.finditer(text):
+        if match.group() in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                line = text.count("\n", 0, match.start()) + 1
+                raise TreeError(f"the YAML nests deeper than {MAX_DEPTH} levels", line)
+        elif depth:
+            depth -= 1
+
+
+def _check_expansion(root: yaml.Node) -> None:
+    """Refuse alias bombs and recursive aliases before expanding anything.
+
+    An alias is a shared node in the composed graph, so the expanded size is a sum over children
+    computed once per distinct node (depth-first, iterative): linear in the text, not in the
+    expansion. Nodes started but not finished are the current path; meeting one again is a cycle.
+    """
+    sizes: dict[int, int] = {}
+    started: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        children = _children(node)
+        if children_done:
+            total = 1 + sum(sizes[id(child)] for child in children)
+            if total > MAX_NODES:
+                raise TreeError(
+                    f"the YAML expands to more than {MAX_NODES:,} nodes through aliases or sheer "
+                    'size (a "billion laughs" alias bomb?); refusing to read it',
+                    node.start_mark.line + 1,
+                )
+            sizes[key] = total
+            continue
+        if key in sizes:
+            continue
+        if key in started:
+            raise TreeError("a YAML alias refers to itself (recursive alias)",
+                            node.start_mark.line + 1)
+        started.add(key)
+        stack.append((node, True))
+        stack.extend((child, False) for child in children if id(child) not in sizes)
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
+
+
+def _compose_first(loader: _BoundedLoader) -> yaml.Node | None:
     try:
         if not loader.check_node():
             return None
@@ -124,7 +211,7 @@ def _reader_message(err: yaml.reader.ReaderError) -> str:
     return f"unacceptable character #x{character:04x}: special characters are not allowed in YAML"
 
 
-def _has_more_documents(loader: yaml.SafeLoader) -> bool:
+def _has_more_documents(loader: _BoundedLoader) -> bool:
     """Whether anything follows the first document (unparseable leftovers count too)."""
     try:
         return bool(loader.check_node())
@@ -143,7 +230,8 @@ def _yaml_message(err: yaml.MarkedYAMLError) -> str:
 class _Copier:
     """Copies a composed PyYAML node graph into `Node`s, bounding size, depth and cycles."""
 
-    def __init__(self) -> None:
+    def __init__(self, json_mode: bool = False) -> None:
+        self.json_mode = json_mode
         self.count = 0
         self.active: set[int] = set()
 
@@ -163,7 +251,7 @@ class _Copier:
             raise TreeError("a YAML alias refers to itself (recursive alias)", node.start_mark.line + 1)
         line = node.start_mark.line + 1
         if isinstance(node, yaml.ScalarNode):
-            return _scalar(node, line)
+            return _scalar(node, line, self.json_mode)
         self.active.add(id(node))
         try:
             if isinstance(node, yaml.SequenceNode):
@@ -205,11 +293,19 @@ class _Copier:
         return entries
 
 
-def _scalar(node: yaml.ScalarNode, line: int) -> Node:
+def _scalar(node: yaml.ScalarNode, line: int, json_mode: bool = False) -> Node:
     end = node.end_mark
     end_line = end.line if end.column == 0 and end.line + 1 > line else end.line + 1
     tag = node.tag
     text = node.value
+    if json_mode:
+        if node.style is not None:
+            return Node("scalar", line, end_line, text, "string", text)
+        if text in ("true", "false"):
+            return Node("scalar", line, end_line, text == "true", "bool", text)
+        if text == "null":
+            return Node("scalar", line, end_line, None, "null", text)
+        return Node("scalar", line, end_line, text, "number", text)
     if tag == "tag:yaml.org,2002:null":
         return Node("scalar", line, end_line, None, "null", text)
     if tag == "tag:yaml.org,2002:bool":
@@ -240,7 +336,11 @@ def parse_json(text: str) -> Node:
     try:
         data = json.loads(text, object_pairs_hook=_Pairs, parse_constant=_reject_constant)
     except json.JSONDecodeError as err:
-        raise TreeError(f"JSON syntax error: {err.msg}", err.lineno) from None
+        raise TreeError(
+            f"JSON syntax error: {err.msg} (text starting with '{{' is read as JSON by "
+            "kube-apiserver, never as YAML)",
+            err.lineno,
+        ) from None
     except ValueError as err:
         raise TreeError(f"JSON error: {err}") from None
     except RecursionError:
