@@ -30,7 +30,7 @@ import random
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
@@ -602,15 +602,10 @@ class GenStats:
     events: int = 0
     requests: int = 0
     unlogged_requests: int = 0
-    stages: dict[str, int] | None = None
-    levels: dict[str, int] | None = None
-    rules: dict[int | None, int] | None = None
+    stages: dict[str, int] = field(default_factory=dict)
+    levels: dict[str, int] = field(default_factory=dict)
+    rules: dict[int | None, int] = field(default_factory=dict)
     hostile_requests: int = 0
-
-    def __post_init__(self) -> None:
-        self.stages = {}
-        self.levels = {}
-        self.rules = {}
 
 
 class SampleGenerator:
@@ -1441,7 +1436,6 @@ class SampleGenerator:
         t = self.t
         stages = stats.stages
         levels = stats.levels
-        assert stages is not None and levels is not None
         pop = heapq.heappop
         serialize = self.serialize
         while emitted < count:
