@@ -157,10 +157,18 @@ class _Rows:
         batch.time = parse_times(self.time)
         batch.code = np.array(self.code, np.int16) if n else np.empty(0, np.int16)
         if n:
-            batch.auditid = np.array(self.auditid, f"S{AUDITID_WIDTH}")
-        batch.long_auditids = {
-            i: a for i, a in enumerate(self.auditid) if len(a) > AUDITID_WIDTH // 4 and len(a.encode()) > AUDITID_WIDTH
-        }
+            sizes = np.fromiter(map(len, self.auditid), np.int32, n)
+            ascii_only = np.fromiter(map(str.isascii, self.auditid), bool, n)
+            maybe_long = (sizes > AUDITID_WIDTH) | (~ascii_only & (sizes > AUDITID_WIDTH // 4))
+            ids: list[str] | list[bytes] = self.auditid
+            if not ascii_only.all():
+                ids = [a.encode("utf-8", "replace") for a in self.auditid]
+            batch.auditid = np.array(ids, f"S{AUDITID_WIDTH}")
+            batch.long_auditids = {
+                row: self.auditid[row]
+                for row in np.flatnonzero(maybe_long).tolist()
+                if len(self.auditid[row].encode()) > AUDITID_WIDTH
+            }
         who_codes, who = factorize(self.who)
         who_index = np.array(who_codes, np.int32)
         _split(batch, who, who_index, ("user", None, "verb", None, "apigroup", "resource", "subresource", "ns"))

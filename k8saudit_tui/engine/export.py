@@ -1,0 +1,311 @@
+"""Export a selection of events: JSON lines (original bytes), CSV, or a JSON array.
+
+One function serves the `export` command and the TUI. Audit logs hold secrets, so a file is
+created with mode 0600, never over an existing file without `force`, never through a symlink,
+and atomically: a temporary file in the target directory is written, flushed and renamed, so a
+failed write (disk full, permission) leaves no half file behind.
+"""
+
+from __future__ import annotations
+
+import csv
+import errno
+import io
+import os
+import sys
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO, Literal
+
+import numpy as np
+import orjson
+
+from k8saudit_tui.engine.store import EventStore
+
+Format = Literal["jsonl", "csv", "json"]
+FORMATS: tuple[str, ...] = ("jsonl", "csv", "json")
+
+CSV_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("time", "time"),
+    ("stage", "stage"),
+    ("user", "user"),
+    ("verb", "verb"),
+    ("apigroup", "apigroup"),
+    ("resource", "resource"),
+    ("subresource", "subresource"),
+    ("namespace", "ns"),
+    ("name", "name"),
+    ("code", "code"),
+    ("recorded level", "recorded"),
+    ("rule", "rule"),
+    ("level", "level"),
+)
+"""CSV header and the store column behind each."""
+
+REDACTED = "REDACTED"
+
+
+class ExportError(Exception):
+    """An export that could not be written; the message says why in plain words."""
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    count: int
+    path: str
+    """The file written, or "-" for stdout."""
+    bytes: int
+
+
+def export_rows(
+    store: EventStore,
+    rows: Iterable[int] | np.ndarray,
+    fmt: Format,
+    path: str | Path | None,
+    force: bool = False,
+    redact: bool = False,
+) -> ExportResult:
+    """Write `rows` of `store` (in the given order) as `fmt` to `path` (None or "-" = stdout).
+
+    jsonl writes each event's original line byte for byte (unless `redact`, which re-serialises
+    the events it masks); csv one row per event under CSV_COLUMNS; json an array of the events.
+    Raises ExportError (exists without force, symlink, permission, disk full, unknown format).
+    """
+    if fmt not in FORMATS:
+        raise ExportError(f"unknown format {fmt!r} (use one of {', '.join(FORMATS)})")
+    selection = np.asarray(list(rows) if not isinstance(rows, np.ndarray) else rows, np.int64)
+    chunks = _render(store, selection, fmt, redact)
+    if path is None or str(path) == "-":
+        return _to_stream(sys.stdout.buffer, chunks, len(selection))
+    return _to_file(Path(path), chunks, len(selection), force)
+
+
+def _render(store: EventStore, rows: np.ndarray, fmt: Format, redact: bool) -> Iterator[bytes]:
+    """The output as chunks of bytes (lines are joined in blocks to keep writes large)."""
+    if fmt == "csv":
+        yield from _csv(store, rows)
+        return
+    lines = store.raw_many(rows)
+    if redact:
+        lines = (redact_line(line) for line in lines)
+    if fmt == "jsonl":
+        yield from _blocks(line + b"\n" for line in lines)
+        return
+    yield b"["
+    first = True
+    for block in _blocks((b"\n" if first else b",\n") + line for first, line in _first_flags(lines)):
+        yield block
+        first = False
+    yield b"\n]\n"
+
+
+def _first_flags(lines: Iterator[bytes]) -> Iterator[tuple[bool, bytes]]:
+    first = True
+    for line in lines:
+        yield first, line
+        first = False
+
+
+def _blocks(pieces: Iterable[bytes], size: int = 1 << 20) -> Iterator[bytes]:
+    block: list[bytes] = []
+    total = 0
+    for piece in pieces:
+        block.append(piece)
+        total += len(piece)
+        if total >= size:
+            yield b"".join(block)
+            block, total = [], 0
+    if block:
+        yield b"".join(block)
+
+
+def _csv(store: EventStore, rows: np.ndarray) -> Iterator[bytes]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([header for header, _ in CSV_COLUMNS])
+    for count, row in enumerate(rows.tolist(), 1):
+        writer.writerow([_csv_cell(store.value(row, column)) for _, column in CSV_COLUMNS])
+        if count % 10_000 == 0:
+            yield buffer.getvalue().encode("utf-8", "surrogateescape")
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue().encode("utf-8", "surrogateescape")
+
+
+def _csv_cell(value: object) -> str:
+    """A cell; values starting like a formula are prefixed with ' so spreadsheets do not run them."""
+    text = "" if value is None else str(value)
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not _is_number(text):
+        return "'" + text
+    return text
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _to_stream(stream: BinaryIO, chunks: Iterator[bytes], count: int) -> ExportResult:
+    written = 0
+    for chunk in chunks:
+        stream.write(chunk)
+        written += len(chunk)
+    stream.flush()
+    return ExportResult(count, "-", written)
+
+
+def _to_file(target: Path, chunks: Iterator[bytes], count: int, force: bool) -> ExportResult:
+    """Atomic write: temporary file (0600, O_EXCL) in the same directory, fsync, rename."""
+    _check_target(target, force)
+    directory = target.parent if str(target.parent) else Path(".")
+    try:
+        descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=directory)
+    except OSError as error:
+        raise ExportError(_describe(error, directory)) from None
+    written = 0
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            for chunk in chunks:
+                handle.write(chunk)
+                written += len(chunk)
+            handle.flush()
+            os.fsync(handle.fileno())
+        _place(temporary, target, force)
+    except OSError as error:
+        _remove(temporary)
+        raise ExportError(_describe(error, target)) from None
+    except BaseException:
+        _remove(temporary)
+        raise
+    return ExportResult(count, str(target), written)
+
+
+def _check_target(target: Path, force: bool) -> None:
+    if target.is_symlink():
+        raise ExportError(f"{target}: is a symbolic link; refusing to write through it")
+    if target.exists():
+        if target.is_dir():
+            raise ExportError(f"{target}: is a directory")
+        if not force:
+            raise ExportError(f"{target}: already exists (use --force to overwrite)")
+
+
+def _place(temporary: str, target: Path, force: bool) -> None:
+    """Rename into place. Without force, link() refuses an existing target atomically."""
+    if force:
+        if target.is_symlink():
+            raise ExportError(f"{target}: is a symbolic link; refusing to write through it")
+        os.replace(temporary, target)
+        return
+    try:
+        os.link(temporary, target)
+    except FileExistsError:
+        _remove(temporary)
+        raise ExportError(f"{target}: already exists (use --force to overwrite)") from None
+    except OSError as error:
+        if error.errno not in (errno.EPERM, errno.ENOTSUP, errno.EXDEV, errno.EMLINK):
+            raise
+        if target.exists() or target.is_symlink():
+            _remove(temporary)
+            raise ExportError(f"{target}: already exists (use --force to overwrite)") from None
+        os.replace(temporary, target)
+        return
+    _remove(temporary)
+
+
+def _remove(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def _describe(error: OSError, where: Path) -> str:
+    """A plain message for the errors a user can act on."""
+    if error.errno == errno.ENOSPC:
+        return f"{where}: disk full (no space left on device); nothing was written"
+    if error.errno == errno.EDQUOT:
+        return f"{where}: disk quota exceeded; nothing was written"
+    if error.errno in (errno.EACCES, errno.EPERM):
+        return f"{where}: permission denied"
+    if error.errno == errno.ENOENT:
+        return f"{where}: directory does not exist"
+    if error.errno == errno.EROFS:
+        return f"{where}: read-only file system"
+    return f"{where}: {error.strerror or error}"
+
+
+# ------------------------------------------------------------------------------ redaction
+
+_TOKEN_KINDS = frozenset({"TokenRequest", "TokenReview"})
+_BODIES = ("requestObject", "responseObject")
+
+
+def redact_line(line: bytes) -> bytes:
+    """The event with secrets masked; the original bytes when there was nothing to mask."""
+    try:
+        event = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return line
+    if not isinstance(event, dict) or not redact_event(event):
+        return line
+    return orjson.dumps(event)
+
+
+def redact_event(event: dict[str, Any]) -> bool:
+    """Mask, in place, Secret data/stringData, TokenRequest/TokenReview tokens and Authorization
+    header values in the request and response bodies. Returns whether anything was masked."""
+    reference = event.get("objectRef")
+    secrets = isinstance(reference, dict) and reference.get("resource") == "secrets"
+    changed = False
+    for key in _BODIES:
+        body = event.get(key)
+        if isinstance(body, (dict, list)):
+            changed |= _redact(body, secrets)
+    return changed
+
+
+def _redact(value: Any, secret_context: bool) -> bool:
+    """Walk a body: Secrets (by kind, or any top-level object of a secrets request, incl. patches
+    and lists), token kinds, and any `authorization` key."""
+    changed = False
+    if isinstance(value, list):
+        for item in value:
+            changed |= _redact(item, secret_context)
+        return changed
+    if not isinstance(value, dict):
+        return False
+    kind = value.get("kind")
+    if kind == "Secret" or (secret_context and kind in (None, "Secret")):
+        for key in ("data", "stringData"):
+            changed |= _mask_values(value, key)
+    if kind in _TOKEN_KINDS:
+        for part in ("spec", "status"):
+            section = value.get(part)
+            if isinstance(section, dict) and "token" in section:
+                section["token"] = REDACTED
+                changed = True
+    for key, item in list(value.items()):
+        if isinstance(key, str) and key.lower() in ("authorization", "proxy-authorization"):
+            value[key] = [REDACTED] * len(item) if isinstance(item, list) else REDACTED
+            changed = True
+        elif isinstance(item, (dict, list)):
+            nested_secret = secret_context and key == "items"
+            changed |= _redact(item, nested_secret)
+    return changed
+
+
+def _mask_values(value: dict[str, Any], key: str) -> bool:
+    section = value.get(key)
+    if isinstance(section, dict) and section:
+        value[key] = {name: REDACTED for name in section}
+        return True
+    if isinstance(section, str):
+        value[key] = REDACTED
+        return True
+    return False

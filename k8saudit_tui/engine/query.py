@@ -1,0 +1,451 @@
+"""The filter language shared by the TUI filter bar and `export --filter`.
+
+Space-separated terms, all of which must hold:
+
+    field:value      exact            verb:create
+    field:a,b        any of           verb:create,update
+    !field:value     not              !stage:RequestReceived
+    field:~value     fuzzy            user:~alice
+    field:/regex/    regex (search)   uri:/^\\/api\\/v1\\/nodes/
+    word             fuzzy search over user, verb, resource, namespace, name and URI
+
+Values may be double-quoted ("a b", or "" for the empty value). Matching works on the distinct
+values of a column (a few thousand), never on rows: the codes whose value matched are marked in a
+lookup table and the rows selected with one vectorised gather. Fuzzy results are cached per
+store and extended only over values added since, so a keystroke or a follow-mode batch stays cheap.
+
+`compile_filter` raises only `FilterError`, which says which term is wrong and where it starts.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from rapidfuzz import fuzz, process
+
+from k8saudit_tui.engine.model import LEVELS, STAGES
+from k8saudit_tui.engine.store import EventStore
+
+FIELDS: dict[str, str] = {
+    "stage": "audit stage: RequestReceived, ResponseStarted, ResponseComplete, Panic",
+    "user": "authenticated user name (user.username); empty when authentication failed",
+    "group": "one of the user's groups (user.groups)",
+    "verb": "request verb: get, list, watch, create, update, patch, delete, ...",
+    "resource": "resource, whatever its subresource (pods); resource/subresource for one (pods/log)",
+    "apigroup": 'API group ("" is the core group)',
+    "ns": "namespace of the object",
+    "name": "name of the object",
+    "code": "HTTP response code: 404, or a class: 4xx",
+    "level": "level under the loaded policy: None, Metadata, Request, RequestResponse",
+    "recorded": "level the event was recorded at (its own level field)",
+    "rule": "0-based index of the policy rule that matched, or none",
+    "uri": "request URI (path and query); ~ is a case-insensitive substring search",
+    "ip": "first source IP",
+    "ua": "user agent; ~ is a case-insensitive substring search",
+    "auditid": "audit ID (shared by the stages of one request)",
+}
+"""Filter fields and what they match (for suggestions, help and the README)."""
+
+BARE_WORD_FIELDS: tuple[str, ...] = ("user", "verb", "resource", "ns", "name", "uri")
+"""Columns a bare word searches (fuzzy)."""
+
+FUZZY_CUTOFF = 80.0
+"""rapidfuzz partial_ratio score (0-100) a value needs to match a fuzzy term."""
+
+_SUBSTRING_FIELDS = frozenset({"uri", "ua", "auditid"})
+"""Long, high-cardinality columns where fuzzy means case-insensitive substring (fast and clear)."""
+
+_CODE_CLASS = re.compile(r"[1-5]xx", re.IGNORECASE)
+
+
+class FilterError(ValueError):
+    """A term that does not parse: `term` is its text, `position` its 0-based start in the filter."""
+
+    def __init__(self, term: str, position: int, message: str) -> None:
+        super().__init__(f"{message} (at {position + 1}: {term!r})")
+        self.term = term
+        self.position = position
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Term:
+    """One parsed term. `field` None is a bare word; `kind` is exact, fuzzy or regex."""
+
+    text: str
+    position: int
+    field: str | None
+    kind: str
+    values: tuple[str, ...]
+    negate: bool
+    pattern: re.Pattern[str] | None = None
+
+
+class Filter:
+    """A compiled filter; `apply` returns the matching row indices in view order."""
+
+    def __init__(self, text: str, terms: list[Term]) -> None:
+        self.text = text
+        self.terms = terms
+
+    def __repr__(self) -> str:
+        return f"Filter({self.text!r})"
+
+    def mask(self, store: EventStore, n: int | None = None) -> np.ndarray:
+        """Boolean mask over rows [0, n) (default: the rows loaded now)."""
+        n = len(store) if n is None else n
+        result = np.ones(n, bool)
+        for term in self.terms:
+            selected = _term_mask(store, term, n)
+            if term.negate:
+                result &= ~selected
+            else:
+                result &= selected
+        return result
+
+    def apply(self, store: EventStore, rows: np.ndarray | None = None) -> np.ndarray:
+        """Matching rows: of `rows` in their order if given, else of all rows in view order."""
+        if rows is not None:
+            rows = np.asarray(rows, np.int64)
+            n = int(rows.max()) + 1 if len(rows) else 0
+            return rows[self.mask(store, n)[rows]] if self.terms else rows
+        n = len(store)
+        order = store.view_order(n)
+        if not self.terms:
+            return order
+        return order[self.mask(store, n)[order]]
+
+
+def compile_filter(text: str) -> Filter:
+    """Parse filter text; raises FilterError (and nothing else) for a term that does not parse."""
+    if not isinstance(text, str):
+        raise FilterError(str(text), 0, "filter text must be a string")
+    return Filter(text, [_parse_term(token, position) for token, position in _tokens(text)])
+
+
+def _tokens(text: str) -> list[tuple[str, int]]:
+    """Split on whitespace, keeping "quoted values" and /regex/ values (spaces allowed) whole."""
+    tokens: list[tuple[str, int]] = []
+    i, n = 0, len(text)
+    while i < n:
+        if text[i].isspace():
+            i += 1
+            continue
+        start = i
+        while i < n and not text[i].isspace():
+            char = text[i]
+            if char == '"':
+                end = text.find('"', i + 1)
+                if end < 0:
+                    raise FilterError(text[start:], start, "unterminated quote")
+                i = end + 1
+            elif char == "/" and text[start:i].rstrip("~").endswith(":") and text.find("/", i + 1) > 0:
+                end = _regex_end(text, i)
+                if end < 0:
+                    raise FilterError(text[start:], start, "unterminated /regex/")
+                i = end + 1
+            else:
+                i += 1
+        tokens.append((text[start:i], start))
+    return tokens
+
+
+def _regex_end(text: str, opening: int) -> int:
+    """Index of the `/` closing a regex that opens at `opening` (backslash escapes it), or -1."""
+    i = opening + 1
+    while i < len(text):
+        if text[i] == "\\":
+            i += 2
+            continue
+        if text[i] == "/":
+            return i
+        i += 1
+    return -1
+
+
+def _parse_term(token: str, position: int) -> Term:
+    """One term: [!]field:value, [!]field:a,b, [!]field:~value, [!]field:/re/, or [!]word."""
+    body, negate = (token[1:], True) if token.startswith("!") else (token, False)
+    if not body:
+        raise FilterError(token, position, "nothing after '!'")
+    field, colon, value = body.partition(":")
+    if not colon or field.startswith('"'):
+        word = _unquote(body, token, position)
+        if not word:
+            raise FilterError(token, position, "empty search word")
+        return Term(token, position, None, "fuzzy", (word.lower(),), negate)
+    name = field.lower()
+    if name not in FIELDS:
+        raise FilterError(
+            token, position, f'unknown field "{field}" (quote the term to search for text with a colon)'
+        )
+    if not value:
+        raise FilterError(token, position, f'missing value after "{field}:"')
+    if value.startswith("~"):
+        query = _unquote(value[1:], token, position)
+        if not query:
+            raise FilterError(token, position, "missing value after '~'")
+        return Term(token, position, name, "fuzzy", (query.lower(),), negate)
+    if value.startswith("/") and len(value) >= 2 and value.endswith("/") and _regex_end(value, 0) == len(value) - 1:
+        try:
+            pattern = re.compile(value[1:-1])
+        except (re.error, RecursionError, OverflowError, ValueError) as error:
+            raise FilterError(token, position, f"bad regex: {error}") from None
+        return Term(token, position, name, "regex", (value[1:-1],), negate, pattern)
+    values = tuple(_unquote(part, token, position) for part in _split_values(value, token, position))
+    return Term(token, position, name, "exact", _check_values(name, values, token, position), negate)
+
+
+def _split_values(value: str, token: str, position: int) -> list[str]:
+    """Split `a,b,"c,d"` on commas outside quotes."""
+    parts, current, quoted = [], "", False
+    for char in value:
+        if char == '"':
+            quoted = not quoted
+        if char == "," and not quoted:
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    parts.append(current)
+    if any(part == "" for part in parts):
+        raise FilterError(token, position, "empty value in a comma list")
+    return parts
+
+
+def _unquote(text: str, token: str, position: int) -> str:
+    """Remove the double quotes of a quoted value ("a b" -> a b); a stray quote is an error."""
+    if '"' not in text:
+        return text
+    if len(text) >= 2 and text[0] == '"' and text[-1] == '"' and '"' not in text[1:-1]:
+        return text[1:-1]
+    raise FilterError(token, position, "misplaced quote")
+
+
+def _check_values(name: str, values: tuple[str, ...], token: str, position: int) -> tuple[str, ...]:
+    """Validate and normalise exact values of fields with a fixed vocabulary or a number."""
+    checked = []
+    for value in values:
+        if name == "code":
+            if not (value.isdigit() or _CODE_CLASS.fullmatch(value)):
+                raise FilterError(token, position, f"code must be a number or a class like 4xx, not {value!r}")
+            value = value.lower()
+        elif name == "rule":
+            if value.lower() == "none":
+                value = "none"
+            elif not value.isdigit():
+                raise FilterError(token, position, f"rule must be a 0-based rule number or none, not {value!r}")
+        elif name in ("level", "recorded", "stage"):
+            vocabulary = STAGES if name == "stage" else LEVELS
+            canonical = {v.lower(): v for v in vocabulary}.get(value.lower())
+            if canonical is None and name != "recorded":
+                raise FilterError(token, position, f"{name} must be one of {', '.join(vocabulary)}")
+            value = canonical or value
+        checked.append(value)
+    return tuple(checked)
+
+
+# ------------------------------------------------------------------------------ evaluation
+
+_STRING_FIELDS = {
+    "stage": "stage",
+    "user": "user",
+    "verb": "verb",
+    "apigroup": "apigroup",
+    "ns": "ns",
+    "name": "name",
+    "uri": "uri",
+    "ip": "ip",
+    "ua": "ua",
+    "recorded": "recorded",
+}
+
+
+def _term_mask(store: EventStore, term: Term, n: int) -> np.ndarray:
+    """Rows [0, n) that satisfy `term` (before negation)."""
+    if term.field is None:
+        result = np.zeros(n, bool)
+        for name in BARE_WORD_FIELDS:
+            result |= _field_mask(store, name, "fuzzy", term, n)
+        return result
+    return _field_mask(store, term.field, term.kind, term, n)
+
+
+def _field_mask(store: EventStore, name: str, kind: str, term: Term, n: int) -> np.ndarray:
+    if name in _STRING_FIELDS:
+        column = _STRING_FIELDS[name]
+        table = _matching_codes(store, column, store.values(column), kind, term)
+        return _gather(table, store.column(column, n))
+    if name == "resource":
+        return _resource_mask(store, kind, term, n)
+    if name == "group":
+        return _group_mask(store, kind, term, n)
+    if name == "level":
+        table = np.append(_match_values(list(LEVELS), kind, term, "level"), False)  # index -1: no policy
+        return table[store.column("level", n).astype(np.int64)]
+    if name in ("code", "rule"):
+        return _number_mask(store, name, kind, term, n)
+    return _auditid_mask(store, kind, term, n)
+
+
+def _gather(table: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """table[codes], tolerating codes of values added after the table was built."""
+    if len(codes) and len(table) <= int(codes.max(initial=0)):
+        table = np.concatenate([table, np.zeros(int(codes.max()) + 1 - len(table), bool)])
+    return table[codes]
+
+
+def _matching_codes(store: EventStore, column: str, values: list[Any], kind: str, term: Term) -> np.ndarray:
+    """Lookup table code -> matched, cached per store and extended over new values only."""
+    count = len(values)
+    if kind == "exact":
+        table = np.zeros(count, bool)
+        index = store._dicts[column].index
+        for value in term.values:
+            code = index.get(value)
+            if code is not None and code < count:
+                table[code] = True
+        return table
+    key = (column, kind, term.values, term.pattern.pattern if term.pattern else None)
+    cached = store.match_cache.get(key)
+    if cached is not None and len(cached) == count:
+        return cached  # type: ignore[no-any-return]
+    done = 0 if cached is None else len(cached)
+    fresh = _match_values(values[done:count], kind, term, column)
+    table = fresh if cached is None else np.concatenate([cached, fresh])
+    store.match_cache[key] = table
+    return table
+
+
+def _match_values(values: list[str], kind: str, term: Term, column: str) -> np.ndarray:
+    """Which of `values` match: exact, regex search, substring or fuzzy score."""
+    if not values:
+        return np.zeros(0, bool)
+    if kind == "exact":
+        wanted = set(term.values)
+        return np.fromiter((v in wanted for v in values), bool, len(values))
+    if kind == "regex":
+        assert term.pattern is not None
+        search = term.pattern.search
+        return np.fromiter((search(v) is not None for v in values), bool, len(values))
+    query = term.values[0]
+    lowered = [v.lower() for v in values]
+    contains = np.fromiter((query in v for v in lowered), bool, len(values))
+    if column in _SUBSTRING_FIELDS:
+        return contains
+    scores = process.cdist([query], lowered, scorer=fuzz.partial_ratio, dtype=np.uint8, workers=1)[0]
+    return contains | (scores >= FUZZY_CUTOFF)
+
+
+def _resource_mask(store: EventStore, kind: str, term: Term, n: int) -> np.ndarray:
+    """resource:pods matches pods and its subresources; resource:pods/log only that subresource."""
+    resources = store.column("resource", n)
+    if kind != "exact":
+        table = _matching_codes(store, "resource", store.values("resource"), kind, term)
+        return _gather(table, resources)
+    subresources = store.column("subresource", n)
+    resource_index = store._dicts["resource"].index
+    sub_index = store._dicts["subresource"].index
+    result = np.zeros(n, bool)
+    for value in term.values:
+        resource, slash, subresource = value.partition("/")
+        code = resource_index.get(resource)
+        if code is None:
+            continue
+        selected = resources == code
+        if slash:
+            sub_code = sub_index.get(subresource)
+            if sub_code is None:
+                continue
+            selected &= subresources == sub_code
+        result |= selected
+    return result
+
+
+def _group_mask(store: EventStore, kind: str, term: Term, n: int) -> np.ndarray:
+    """Rows whose user has at least one group that matches (groups are interned tuples)."""
+    tuples = store.values("group")
+    names = sorted({group for groups in tuples for group in groups})
+    matched_names = _match_values(names, kind, term, "group")
+    wanted = {name for name, hit in zip(names, matched_names.tolist()) if hit}
+    table = np.fromiter((any(g in wanted for g in groups) for groups in tuples), bool, len(tuples))
+    return _gather(table, store.column("group", n))
+
+
+def _number_mask(store: EventStore, name: str, kind: str, term: Term, n: int) -> np.ndarray:
+    """code and rule: exact numbers (and 4xx classes, rule none), or regex/fuzzy on their text."""
+    column = store.column(name, n).astype(np.int32)
+    if kind == "exact":
+        result = np.zeros(n, bool)
+        for value in term.values:
+            if value == "none":
+                result |= column < 0
+            elif value.endswith("xx"):
+                low = int(value[0]) * 100
+                result |= (column >= low) & (column < low + 100)
+            else:
+                result |= column == int(value)
+        return result
+    uniques, inverse = np.unique(column, return_inverse=True)
+    labels = [_number_label(name, int(u)) for u in uniques.tolist()]
+    return _match_values(labels, kind, term, name)[inverse.reshape(-1)]
+
+
+def _number_label(name: str, value: int) -> str:
+    if value < 0 or (name == "code" and value == 0):
+        return "none"
+    return str(value)
+
+
+def _auditid_mask(store: EventStore, kind: str, term: Term, n: int) -> np.ndarray:
+    """auditID: exact against the fixed-width column; regex/substring over the decoded IDs."""
+    column = store.column("auditid", n)
+    if kind == "exact":
+        result = np.zeros(n, bool)
+        for value in term.values:
+            encoded = value.encode("utf-8", "replace")
+            selected = column == encoded[: column.dtype.itemsize]
+            if len(encoded) > column.dtype.itemsize:
+                selected &= _long_ids_equal(store, value, n)
+            result |= selected
+        return result
+    uniques, inverse = np.unique(column, return_inverse=True)
+    labels = [u.decode("utf-8", "replace") for u in uniques.tolist()]
+    matched = _match_values(labels, kind, term, "auditid")[inverse.reshape(-1)]
+    for row, full in store._long_auditids.items():
+        if row < n:
+            matched[row] = bool(_match_values([full], kind, term, "auditid")[0])
+    return matched
+
+
+def _long_ids_equal(store: EventStore, value: str, n: int) -> np.ndarray:
+    result = np.zeros(n, bool)
+    for row, full in store._long_auditids.items():
+        if row < n and full == value:
+            result[row] = True
+    return result
+
+
+def suggestions(store: EventStore, prefix: str, limit: int = 20) -> list[str]:
+    """Completions for a partly typed term: field names, then values of the field."""
+    negate = "!" if prefix.startswith("!") else ""
+    body = prefix[len(negate) :]
+    field, colon, value = body.partition(":")
+    if not colon:
+        return [f"{negate}{name}:" for name in FIELDS if name.startswith(body.lower())][:limit]
+    if field.lower() not in FIELDS:
+        return []
+    try:
+        candidates = store.distinct(field.lower())
+    except KeyError:
+        return []
+    pick: Callable[[str], bool] = lambda v: v.lower().startswith(value.lower())  # noqa: E731
+    return [f"{negate}{field}:{_quote(v)}" for v in candidates if pick(v)][:limit]
+
+
+def _quote(value: str) -> str:
+    return f'"{value}"' if (not value or any(c.isspace() or c in ',"' for c in value)) else value
