@@ -16,8 +16,12 @@ On top of upstream:
   and the YAML tree is capped (`yaml_tree.MAX_NODES` expanded nodes, `MAX_DEPTH` levels), so an
   alias bomb fails fast. Nothing here raises on bad input.
 
-Every rule keeps its source line span (`PolicyRule.line`/`end_line`), and `rule_text` returns the
-rule as written, for the UI.
+Every rule keeps its source line span (`PolicyRule.line`/`end_line`; `rule_span`, and `rule_text`
+returns the rule as written, for the UI). `PolicyRule.field_lines` maps, relative to the rule,
+each field (`verbs`), each list item (`verbs[0]`), each resources entry (`resources[1]`) and its
+fields and items (`resources[1].group`, `resources[1].resources[0]`) to its 1-based line.
+Policies built from parsed data (`policy_from_data`, JSON that only the JSON parser accepts) have
+no lines.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from k8saudit_tui.engine.model import (
     PolicyRule,
     Problem,
 )
+from k8saudit_tui.engine.textsafe import visible
 from k8saudit_tui.engine.validation import go_quote, validate_policy
 from k8saudit_tui.engine.yaml_tree import Entry, Node, TreeError, from_data, parse_json, parse_yaml
 
@@ -260,10 +265,8 @@ def _failed(source: str, line: int | None, message: str) -> PolicyLoad:
 
 
 def _clean(text: str) -> str:
-    """Make a message safe to print: control characters are escaped, never emitted."""
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else go_quote(c)[1:-1] for c in text)
+    """Make a message safe to print: control and format characters are shown as escapes."""
+    return visible(text)
 
 
 def _describe(node: Node) -> str:
@@ -380,7 +383,7 @@ class _Decoder:
         return True
 
     def metadata(self, entry: Entry | None) -> None:
-        if entry is None or entry.value.kind == "scalar" and entry.value.scalar_type == "null":
+        if entry is None or self.is_null(entry.value):
             return
         if entry.value.kind != "map":
             self.error(entry.key_line, "metadata", f"expected an object, found "
