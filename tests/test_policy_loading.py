@@ -578,7 +578,7 @@ def test_bare_y_is_a_bool_like_go_yaml() -> None:
     assert load_policy_text(HEADER + "rules:\n- level: None\n  users: ['y']\n").apiserver_accepts
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     st.lists(rules(), min_size=1, max_size=5),
     st.lists(st.sampled_from(STAGES), max_size=2),
