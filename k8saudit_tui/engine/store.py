@@ -210,22 +210,28 @@ class EventStore:
         if name == "code":
             code = int(self._arrays["code"][row])
             return code or None
-        if name == "rule":
-            rule = int(self._verdict_column("rule", row + 1)[row])
-            return None if rule < 0 else rule
-        if name == "level":
-            level = int(self._verdict_column("level", row + 1)[row])
-            return None if level < 0 else LEVELS[level]
-        if name == "omitted":
-            return int(self._verdict_column("omitted", row + 1)[row])
+        if name in ("rule", "level", "omitted"):
+            return self._verdict_value(row, name)
         if name == "auditid":
             return self._long_auditids.get(row) or self._arrays["auditid"][row].decode("utf-8", "replace")
         if name == "file":
             return self.files[self._arrays["file"][row]].name
-        if name == "line":
-            return int(self._arrays["line"][row])
+        if name in ("line", "offset", "length"):
+            return int(self._arrays[name][row])
         key = _ALIASES.get(name, name)
         return self._dicts[key].values[self._arrays[key][row]]  # type: ignore[no-any-return]
+
+    def _verdict_value(self, row: int, name: str) -> str | int | None:
+        """rule (None = no rule matched), level (None without a policy) or omitted (0/1) of a row."""
+        attr = int(self._arrays["attr"][row])
+        if name == "rule":
+            rule = int(self._rule_of[attr])
+            return None if rule < 0 else rule
+        if name == "level":
+            level = int(self._level_of[attr])
+            return None if level < 0 else LEVELS[level]
+        stage = int(self._arrays["stage"][row])
+        return int(stage < len(STAGES) and bool(self._omit_of[attr, stage]))
 
     def location(self, row: int) -> tuple[str, int]:
         """(file shown to the user, 1-based line) of an event."""
