@@ -64,6 +64,8 @@ COLUMNS: tuple[str, ...] = (
 )
 """Names accepted by `EventStore.column` and `EventStore.value`."""
 
+_EAGER_OPEN_LIMIT = 256
+"""Files registered beyond this many are opened on first read (file descriptor limits)."""
 _NO_LEVEL = -1
 _NO_RULE = -1
 
@@ -406,7 +408,12 @@ class EventStore:
         """Register a file rows can point into; returns its index."""
         entry = FileEntry(name, path, followable)
         try:
-            entry.inode = os.stat(path).st_ino
+            if followable and len(self.files) < _EAGER_OPEN_LIMIT:
+                # Open now: after a rotation the path names another file, the descriptor does not.
+                entry.fd = os.open(path, os.O_RDONLY)
+                entry.inode = os.fstat(entry.fd).st_ino
+            else:
+                entry.inode = os.stat(path).st_ino
         except OSError:
             pass
         self.files.append(entry)
