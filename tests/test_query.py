@@ -1,0 +1,196 @@
+"""The filter language: every field, negation, any-of, regex, fuzzy, code classes, bare words, errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from k8saudit_tui.engine.evaluate import PolicyEvaluator
+from k8saudit_tui.engine.query import FIELDS, FilterError, compile_filter
+from k8saudit_tui.engine.sources import expand_sources
+from k8saudit_tui.engine.store import EventStore, StoreLoader
+from tests.auditlog_helpers import event, line, simple_policy, write_lines
+
+EVENTS = [
+    event(0, user="alice@example.com", verb="get", resource="pods", name="web-1", namespace="shop"),
+    event(1, user="system:kube-proxy", groups=("system:nodes", "system:authenticated"), verb="watch",
+          resource="endpoints", namespace="kube-system", ip="10.0.0.9", ua="kube-proxy/v1.29"),
+    event(2, user="bob", verb="create", resource="secrets", namespace="kube-system", code=201),
+    event(3, user="alice@example.com", verb="get", resource="pods", subresource="log", name="web-1", code=403,
+          namespace="shop"),
+    event(4, user="", groups=(), verb="get", resource=None, uri="/healthz?verbose=1", code=401, namespace=""),
+    event(5, user="bob", verb="update", resource="secrets", stage="RequestReceived", namespace="kube-system"),
+    event(6, user="carol", verb="update", resource="leases", group="coordination.k8s.io",
+          namespace="kube-system", name="kube-scheduler", level="Request", code=409),
+    event(7, user="malice", verb="delete", resource="pods", namespace="shop", name="web-2", code=404,
+          audit_id="11111111-2222-3333-4444-555555555555"),
+]
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> EventStore:
+    log = write_lines(tmp_path_factory.mktemp("q") / "audit.log", [line(e) for e in EVENTS])
+    return StoreLoader(expand_sources([str(log)]), PolicyEvaluator(simple_policy()), workers=1).load_all()
+
+
+def rows(store: EventStore, text: str) -> list[int]:
+    return compile_filter(text).apply(store).tolist()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("stage:RequestReceived", [5]),
+        ("stage:requestreceived", [5]),
+        ("user:bob", [2, 5]),
+        ("user:alice", []),  # exact: not a substring
+        ('user:""', [4]),
+        ("group:system:nodes", [1]),
+        ("group:system:authenticated", [0, 1, 2, 3, 5, 6, 7]),
+        ("verb:get", [0, 3, 4]),
+        ("resource:pods", [0, 3, 7]),  # whatever the subresource
+        ("resource:pods/log", [3]),
+        ("apigroup:coordination.k8s.io", [6]),
+        ('apigroup:""', [0, 1, 2, 3, 4, 5, 7]),
+        ("ns:kube-system", [1, 2, 5, 6]),
+        ("name:web-1", [0, 3]),
+        ("code:403", [3]),
+        ("code:4xx", [3, 4, 6, 7]),
+        ("code:2xx", [0, 1, 2, 5]),
+        ("level:RequestResponse", [2, 5]),
+        ("level:None", [1]),
+        ("recorded:Request", [6]),
+        ("rule:0", [1]),
+        ("rule:3", [0, 4, 6, 7]),
+        ("rule:none", []),
+        ("uri:/healthz?verbose=1", [4]),
+        ("ip:10.0.0.9", [1]),
+        ("ua:kube-proxy/v1.29", [1]),
+        ("auditid:11111111-2222-3333-4444-555555555555", [7]),
+        ("auditid:00000000-0000-0000-0000-000000000002", [2]),
+    ],
+)
+def test_every_field_exact(store: EventStore, text: str, expected: list[int]) -> None:
+    assert rows(store, text) == expected
+
+
+def test_fields_table_is_complete() -> None:
+    for name in ("stage", "user", "group", "verb", "resource", "apigroup", "ns", "name", "code", "level",
+                 "recorded", "rule", "uri", "ip", "ua", "auditid"):
+        assert FIELDS[name]
+
+
+def test_any_of_and_conjunction(store: EventStore) -> None:
+    assert rows(store, "verb:create,update") == [2, 5, 6]
+    assert rows(store, "ns:kube-system verb:create,update") == [2, 5, 6]
+    assert rows(store, "code:403,404") == [3, 7]
+    assert rows(store, "code:4xx,201") == [2, 3, 4, 6, 7]
+
+
+def test_negation(store: EventStore) -> None:
+    assert rows(store, "!stage:RequestReceived code:4xx") == [3, 4, 6, 7]
+    assert rows(store, "!ns:kube-system !ns:shop") == [4]
+
+
+def test_regex(store: EventStore) -> None:
+    assert rows(store, "user:/^a/") == [0, 3]
+    assert rows(store, "uri:/healthz/") == [4]
+    assert rows(store, "name:/web-[0-9]$/") == [0, 3, 7]
+    assert rows(store, "ua:/kube proxy|kube-proxy/") == [1]  # a regex may hold a space
+    assert rows(store, "code:/^40/") == [3, 4, 6, 7]
+
+
+def test_fuzzy(store: EventStore) -> None:
+    assert rows(store, "user:~alice") == [0, 3, 7]  # malice contains alice
+    assert rows(store, "user:~kprox") == [1]  # typo-tolerant: kube-proxy
+    assert rows(store, "resource:~secret") == [2, 5]
+    assert rows(store, "uri:~HEALTH") == [4]  # substring, case-insensitive
+    assert rows(store, "group:~nodes") == [1]
+
+
+def test_bare_words_search_six_columns(store: EventStore) -> None:
+    assert rows(store, "leases") == [6]  # resource
+    assert rows(store, "scheduler") == [6]  # name
+    assert rows(store, "healthz") == [4]  # uri
+    assert rows(store, "carol") == [6]  # user
+    assert rows(store, "bob secrets") == [2, 5]
+    assert rows(store, '"system:kube-proxy"') == [1]
+
+
+def test_empty_filter_is_everything_in_view_order(store: EventStore) -> None:
+    assert rows(store, "") == list(range(8)) == rows(store, "   ")
+
+
+def test_apply_to_given_rows_keeps_their_order(store: EventStore) -> None:
+    assert compile_filter("verb:get").apply(store, np.array([4, 0, 2, 3])).tolist() == [4, 0, 3]
+
+
+@pytest.mark.parametrize(
+    ("text", "term", "position", "words"),
+    [
+        ("verb:get usr:bob", "usr:bob", 9, "unknown field"),
+        ("user:", "user:", 0, "missing value"),
+        ("ns:a  uri:/(/", "uri:/(/", 6, "bad regex"),
+        ("code:abc", "code:abc", 0, "code must be"),
+        ("rule:x", "rule:x", 0, "rule must be"),
+        ("level:loud", "level:loud", 0, "level must be"),
+        ("stage:Done", "stage:Done", 0, "stage must be"),
+        ("verb:a,,b", "verb:a,,b", 0, "empty value"),
+        ('user:"bob', 'user:"bob', 0, "unterminated quote"),
+        ("!", "!", 0, "nothing after"),
+        ("user:~", "user:~", 0, "missing value"),
+    ],
+)
+def test_errors_point_at_the_term(text: str, term: str, position: int, words: str) -> None:
+    with pytest.raises(FilterError) as caught:
+        compile_filter(text)
+    assert caught.value.term == term and caught.value.position == position
+    assert words in caught.value.message
+
+
+def test_filter_sees_rows_added_later(tmp_path: Path) -> None:
+    log = write_lines(tmp_path / "a.log", [line(event(0, user="alice"))])
+    store = StoreLoader(expand_sources([str(log)]), workers=1).load_all()
+    fuzzy = compile_filter("user:~alic")
+    assert fuzzy.apply(store).tolist() == [0]
+    from k8saudit_tui.engine.batch import parse_lines
+
+    batch = parse_lines(line(event(1, user="alicia")) + b"\n" + line(event(2, user="zed")) + b"\n", 0, 0, True)
+    store.append(batch, 0, 1)
+    assert fuzzy.apply(store).tolist() == [0, 1]  # cache extended over the new value
+
+
+FIELD_NAMES = sorted(FIELDS)
+ALPHABET = st.sampled_from(list('abcxyz019 :,!~/"\\()[]*+?.^$-_\t'))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(max_size=40) | st.lists(ALPHABET, max_size=30).map("".join))
+def test_parser_raises_only_filter_error(text: str) -> None:
+    try:
+        compile_filter(text)
+    except FilterError as error:
+        assert 0 <= error.position <= len(text)
+
+
+term_strategy = st.one_of(
+    st.builds(lambda f, v: f"{f}:{v}", st.sampled_from(["user", "verb", "ns", "resource", "name", "uri"]),
+              st.sampled_from(["bob", "get", "kube-system", "pods", "pods/log", "web-1", "~ali", "/e/", "x,bob"])),
+    st.builds(lambda v: f"code:{v}", st.sampled_from(["4xx", "200", "201,403"])),
+    st.builds(lambda v: f"level:{v}", st.sampled_from(["None", "Metadata", "RequestResponse"])),
+    st.builds(lambda v: f"rule:{v}", st.sampled_from(["0", "1", "3", "none"])),
+    st.sampled_from(["leases", "alice", "kube", "stage:RequestReceived", "group:system:nodes", "recorded:Request"]),
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(term_strategy)
+def test_negation_selects_the_complement(store: EventStore, term: str) -> None:
+    selected = set(rows(store, term))
+    complement = set(rows(store, "!" + term))
+    assert selected.isdisjoint(complement)
+    assert selected | complement == set(range(len(store)))
