@@ -14,6 +14,7 @@ from __future__ import annotations
 import calendar
 import os
 from dataclasses import dataclass, field
+from typing import Any
 from datetime import datetime, timezone
 
 import numpy as np
@@ -210,10 +211,8 @@ def _attributes(
     key = (who_index.astype(np.int64) * len(names) + batch.codes["name"]) * len(paths) + path_of_row
     _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
     attrs: list[RequestAttributes] = []
-    distinct: dict[RequestAttributes, int] = {}
-    remap = np.empty(len(first), np.int32)
     cache = _ATTRIBUTE_CACHE
-    for slot, row in enumerate(first.tolist()):
+    for row in first.tolist():
         entry = who[who_index[row]]
         path = paths[path_of_row[row]]
         name = names[batch.codes["name"][row]]
@@ -223,12 +222,8 @@ def _attributes(
             value = _attributes_for(entry, name, uris[batch.codes["uri"][row]])
             if len(cache) < 200_000:
                 cache[cache_key] = value
-        code = distinct.get(value)
-        if code is None:
-            code = distinct[value] = len(attrs)
-            attrs.append(value)
-        remap[slot] = code
-    return remap[inverse.reshape(-1)], attrs
+        attrs.append(value)  # equal attributes from different keys are merged by the store
+    return inverse.reshape(-1).astype(np.int32), attrs
 
 
 def _attributes_for(entry: tuple, name: str, uri: str) -> RequestAttributes:  # type: ignore[type-arg]
@@ -251,10 +246,19 @@ def _attributes_for(entry: tuple, name: str, uri: str) -> RequestAttributes:  # 
     return request_attributes(event)
 
 def factorize(items: list) -> tuple[list[int], list]:  # type: ignore[type-arg]
-    """(codes, distinct values in first-seen order): C-speed loops via dict.fromkeys and map."""
-    distinct = list(dict.fromkeys(items))
-    index = {value: code for code, value in enumerate(distinct)}
-    return list(map(index.__getitem__, items)), distinct
+    """(codes, distinct values in first-seen order), hashing each item once.
+
+    `setdefault(item, row)` maps every item to the row where it was first seen (a C-level loop);
+    np.unique then turns those first-seen rows into dense codes, in first-seen order.
+    """
+    if not items:
+        return [], []
+    first_seen: dict[Any, int] = {}
+    rows = np.fromiter(map(first_seen.setdefault, items, range(len(items))), np.int64, len(items))
+    if len(first_seen) == len(items):
+        return list(range(len(items))), list(items)
+    distinct_rows, codes = np.unique(rows, return_inverse=True)
+    return codes.reshape(-1).tolist(), [items[row] for row in distinct_rows.tolist()]
 
 
 _SHAPE = b"0000-00-00T00:00:00.000000Z"
