@@ -279,6 +279,8 @@ def _field_mask(store: EventStore, name: str, kind: str, term: Term, n: int) -> 
     if name in _STRING_FIELDS:
         column = _STRING_FIELDS[name]
         table = _matching_codes(store, column, store.values(column), kind, term)
+        if not table.any():
+            return np.zeros(n, bool)
         return _gather(table, store.column(column, n))
     if name == "resource":
         return _resource_mask(store, kind, term, n)
@@ -315,7 +317,10 @@ def _matching_codes(store: EventStore, column: str, values: list[Any], kind: str
     if cached is not None and len(cached) == count:
         return cached  # type: ignore[no-any-return]
     done = 0 if cached is None else len(cached)
-    fresh = _match_values(values[done:count], kind, term, column)
+    if kind == "fuzzy":
+        fresh = _fuzzy_codes(store, column, values, done, count, term.values[0])
+    else:
+        fresh = _match_values(values[done:count], kind, term, column)
     table = fresh if cached is None else np.concatenate([cached, fresh])
     store.match_cache[key] = table
     return table
@@ -341,11 +346,56 @@ def _match_values(values: list[str], kind: str, term: Term, column: str) -> np.n
     return contains | (scores >= FUZZY_CUTOFF)
 
 
+def _fuzzy_codes(store: EventStore, column: str, values: list[Any], done: int, count: int, query: str) -> np.ndarray:
+    """Fuzzy match of values[done:count]: substring hits come from one search over a cached,
+    lower-cased, newline-joined text of the column's values; short columns add rapidfuzz scores."""
+    text, starts = _joined(store, column, values, count)
+    hits = np.zeros(count - done, bool)
+    if "\n" not in query:
+        begin = int(starts[done])
+        positions = [m.start() for m in re.finditer(re.escape(query), text[begin:])]
+        if positions:
+            owners = np.searchsorted(starts, np.asarray(positions, np.int64) + begin, side="right") - 1
+            hits[owners - done] = True
+    if column in _SUBSTRING_FIELDS:
+        return hits
+    lowered = text[int(starts[done]) : int(starts[count])].split("\n")[:-1]
+    if len(lowered) != count - done:  # a value held a newline: score them one by one
+        lowered = [v.lower() for v in values[done:count]]
+    scores = process.cdist([query], lowered, scorer=fuzz.partial_ratio, dtype=np.uint8, workers=1)[0]
+    return hits | (scores >= FUZZY_CUTOFF)
+
+
+def _joined(store: EventStore, column: str, values: list[Any], count: int) -> tuple[str, np.ndarray]:
+    """Lower-cased values joined by newlines, with each value's start offset (incremental cache)."""
+    key = ("joined", column)
+    cached = store.match_cache.get(key)
+    text, starts = cached if cached is not None else ("", np.zeros(1, np.int64))
+    have = len(starts) - 1
+    if have < count:
+        fresh = [str(v).lower() for v in values[have:count]]
+        lengths = np.fromiter((len(v) + 1 for v in fresh), np.int64, len(fresh))
+        starts = np.concatenate([starts, starts[-1] + np.cumsum(lengths)])
+        text = text + "".join(v + "\n" for v in fresh)
+        store.match_cache[key] = (text, starts)
+    return text, starts
+
+
+def prepare(store: EventStore) -> None:
+    """Build the search text of the bare-word columns now (the loader calls this when done), so
+    the first keystroke does not pay for lower-casing and joining every distinct URI."""
+    for column in ("user", "verb", "resource", "ns", "name", "uri"):
+        values = store.values(column)
+        _joined(store, column, values, len(values))
+
+
 def _resource_mask(store: EventStore, kind: str, term: Term, n: int) -> np.ndarray:
     """resource:pods matches pods and its subresources; resource:pods/log only that subresource."""
     resources = store.column("resource", n)
     if kind != "exact":
         table = _matching_codes(store, "resource", store.values("resource"), kind, term)
+        if not table.any():
+            return np.zeros(n, bool)
         return _gather(table, resources)
     subresources = store.column("subresource", n)
     resource_index = store._dicts["resource"].index

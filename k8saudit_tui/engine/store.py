@@ -635,6 +635,11 @@ class StoreLoader:
             close = getattr(batches, "close", None)
             if close is not None:
                 close()
+        if not self.cancel.is_set():
+            from k8saudit_tui.engine.query import prepare  # query imports this module
+
+            prepare(self.store)
+        _release_memory()
         yield self._progress(True, cancelled=self.cancel.is_set())
 
     def load_all(self) -> EventStore:
@@ -739,6 +744,17 @@ class StoreLoader:
             elapsed,
             cancelled,
         )
+
+
+def _release_memory() -> None:
+    """Give the heap freed by parsing (unpickled batches, temporaries) back to the OS (glibc)."""
+    gc.collect()
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def _cut(file: int, path: str, start: int, end: int) -> list[_Task]:
