@@ -13,14 +13,14 @@ import orjson
 from k8saudit_tui.engine.model import STAGES
 
 
-class UserInfo(msgspec.Struct, omit_defaults=True):
+class UserInfo(msgspec.Struct, omit_defaults=True, gc=False):
     """`authentication/v1 UserInfo`: only the fields the policy can look at."""
 
     username: str = ""
     groups: list[str] | None = None
 
 
-class ObjectRef(msgspec.Struct, omit_defaults=True):
+class ObjectRef(msgspec.Struct, omit_defaults=True, gc=False):
     """`audit/v1 ObjectReference`; every sub-field is omitted upstream when empty (P6)."""
 
     resource: str = ""
@@ -31,19 +31,19 @@ class ObjectRef(msgspec.Struct, omit_defaults=True):
     subresource: str = ""
 
 
-class ResponseStatus(msgspec.Struct, omit_defaults=True):
+class ResponseStatus(msgspec.Struct, omit_defaults=True, gc=False):
     """`metav1.Status`, reduced to its HTTP code."""
 
     code: int = 0
 
 
-class LegacyMetadata(msgspec.Struct, omit_defaults=True):
+class LegacyMetadata(msgspec.Struct, omit_defaults=True, gc=False):
     """v1beta1 Events carry their stage time as `metadata.creationTimestamp` (E10)."""
 
     creationTimestamp: str | None = None
 
 
-class EventFields(msgspec.Struct, omit_defaults=True):
+class EventFields(msgspec.Struct, omit_defaults=True, gc=False):
     """The fields of an audit Event (any of v1, v1beta1, v1alpha1) that the engine uses."""
 
     kind: str | None = None
