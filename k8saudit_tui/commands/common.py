@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator
 from typing import BinaryIO
 
 from k8saudit_tui.engine.evaluate import PolicyEvaluator
+from k8saudit_tui.engine.export import in_blocks
 from k8saudit_tui.engine.policy_loader import load_policy_file
 from k8saudit_tui.engine.textsafe import visible
 
@@ -82,14 +83,6 @@ def describe_os_error(problem: BaseException) -> str:
 
 def write_stdout(out: BinaryIO, chunks: Iterable[bytes]) -> None:
     """Write `chunks` to `out` in large writes: a million small writes cost more than the work."""
-    buffer: list[bytes] = []
-    size = 0
-    for chunk in chunks:
-        buffer.append(chunk)
-        size += len(chunk)
-        if size >= _WRITE_CHUNK:
-            out.write(b"".join(buffer))
-            buffer.clear()
-            size = 0
-    out.write(b"".join(buffer))
+    for block in in_blocks(chunks, _WRITE_CHUNK):
+        out.write(block)
     out.flush()

@@ -91,11 +91,11 @@ def _render(store: EventStore, rows: np.ndarray, fmt: Format, redact: bool) -> I
     if redact:
         lines = (redact_line(line) for line in lines)
     if fmt == "jsonl":
-        yield from _blocks(line + b"\n" for line in lines)
+        yield from in_blocks(line + b"\n" for line in lines)
         return
     yield b"["
     first = True
-    for block in _blocks((b"\n" if first else b",\n") + line for first, line in _first_flags(lines)):
+    for block in in_blocks((b"\n" if first else b",\n") + line for first, line in _first_flags(lines)):
         yield block
         first = False
     yield b"\n]\n"
@@ -108,7 +108,8 @@ def _first_flags(lines: Iterator[bytes]) -> Iterator[tuple[bool, bytes]]:
         first = False
 
 
-def _blocks(pieces: Iterable[bytes], size: int = 1 << 20) -> Iterator[bytes]:
+def in_blocks(pieces: Iterable[bytes], size: int = 1 << 20) -> Iterator[bytes]:
+    """Join small pieces into blocks of about `size` bytes: one write per block, not per line."""
     block: list[bytes] = []
     total = 0
     for piece in pieces:
