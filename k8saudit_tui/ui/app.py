@@ -37,9 +37,7 @@ class ExplorerApp(App[int]):
     @property
     def main_screen(self) -> MainScreen:
         """The hub screen (at the bottom of the stack even while a dialog is open)."""
-        screen = self.screen_stack[1] if len(self.screen_stack) > 1 else self.screen
-        assert isinstance(screen, MainScreen)
-        return screen
+        return next(screen for screen in self.screen_stack if isinstance(screen, MainScreen))
 
     async def action_quit(self) -> None:
         """Quit at once: cancel the workers (threads stop at their next batch) and exit."""

@@ -36,8 +36,8 @@ class ExplorerCommands(Provider):
     def _commands(self) -> list[tuple[str, Callable[[], object], str]]:
         from k8saudit_tui.ui.main_screen import MainScreen
 
-        screen = self.app.screen_stack[0] if self.app.screen_stack else None
-        if not isinstance(screen, MainScreen):
+        screen = next((s for s in self.app.screen_stack if isinstance(s, MainScreen)), None)
+        if screen is None:
             return []
         commands: list[tuple[str, Callable[[], object], str]] = [
             (title, _runner(screen, action), help_text) for title, action, help_text in ACTIONS

@@ -7,7 +7,6 @@ workers that post messages back, so the UI never waits on the disk or on a milli
 
 from __future__ import annotations
 
-import os
 import threading
 from typing import Any
 
@@ -20,7 +19,6 @@ from textual.containers import Container, Vertical
 from textual.events import Resize
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.timer import Timer
 from textual.widgets import Footer, ProgressBar, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
@@ -46,8 +44,8 @@ from k8saudit_tui.ui.session import Session
 
 NARROW_WIDTH = 120
 """Below this many columns the panes stack instead of sitting side by side."""
-FILTER_DEBOUNCE = 0.12
-"""Seconds of quiet typing before a filter runs."""
+DEFAULT_EXPORT = "k8saudit-export.jsonl"
+"""Suggested export path, relative to the directory the app was started in."""
 PANES = ("#policy", "#events", "#detail")
 ZOOM_TARGETS = {"#policy": "#policy", "#events": "#events-box", "#detail": "#detail"}
 """The widget shown alone when a pane is zoomed (the events list keeps its status line)."""
@@ -84,7 +82,8 @@ class MainScreen(Screen[None]):
         self._filter_rows: np.ndarray | None = None
         """Rows of the active filter (None: no filter: every row)."""
         self._generation = 0
-        self._debounce: Timer | None = None
+        self._filter_busy = False
+        self._pending_filter: str | None = None
         self._loading = False
         self._loaded = 0
         self._progress = (0, 0)
@@ -145,14 +144,8 @@ class MainScreen(Screen[None]):
         loaded = 0
         try:
             for progress in self.session.load(worker.cancelled_event):
-                loaded = int(getattr(progress, "events", getattr(progress, "loaded", self.session.total)))
-                self.post_message(
-                    LoadProgressed(
-                        self.session.total,
-                        int(getattr(progress, "bytes_done", getattr(progress, "done_bytes", 0))),
-                        int(getattr(progress, "bytes_total", getattr(progress, "total_bytes", 0))),
-                    )
-                )
+                loaded = progress.events
+                self.post_message(LoadProgressed(progress.events, progress.bytes, progress.total_bytes))
                 if worker.is_cancelled:
                     break
         except Exception as error:  # noqa: BLE001 - shown to the user, never a traceback
@@ -225,30 +218,41 @@ class MainScreen(Screen[None]):
 
     @on(FilterChanged)
     def _on_filter_changed(self, message: FilterChanged) -> None:
-        if self._debounce is not None:
-            self._debounce.stop()
-        self._debounce = self.set_timer(FILTER_DEBOUNCE, lambda: self._run_filter(message.text))
+        """Live filtering, debounced by the work itself: the first keystroke filters at once;
+        keystrokes typed while a filter runs collapse into one run with the latest text."""
+        if self._filter_busy:
+            self._pending_filter = message.text
+            return
+        self._run_filter(message.text)
 
     def apply_filter(self, text: str) -> None:
-        """Filter now (no debounce): `enter` on a rule, `--filter`, the palette."""
-        if self._debounce is not None:
-            self._debounce.stop()
+        """Filter now: `enter` on a rule, `--filter`, the palette."""
+        self._pending_filter = None
         self.filter_bar.set_value(text)
         self._run_filter(text)
 
     def _run_filter(self, text: str) -> None:
         self._generation += 1
+        self._filter_busy = True
         self._filter_worker(text, self._generation)
 
     @work(thread=True, exclusive=True, group="filter", exit_on_error=False, description="Filtering")
     def _filter_worker(self, text: str, generation: int) -> None:
-        outcome = self.session.filter_rows(text)
-        if not get_current_worker().is_cancelled:
-            self.post_message(FilterApplied(generation, text, outcome.rows, outcome.error, outcome.position))
+        try:
+            outcome = self.session.filter_rows(text)
+        except Exception as error:  # noqa: BLE001 - a filter bug must not leave the bar stuck
+            self.post_message(FilterApplied(generation, text, None, f"{type(error).__name__}: {error}"))
+            return
+        self.post_message(FilterApplied(generation, text, outcome.rows, outcome.error, outcome.position))
 
     @on(FilterApplied)
     def _on_filter_applied(self, message: FilterApplied) -> None:
         if message.generation != self._generation:
+            return
+        self._filter_busy = False
+        pending, self._pending_filter = self._pending_filter, None
+        if pending is not None and pending != message.text:
+            self._run_filter(pending)
             return
         if message.error:
             self.filter_bar.show_error(message.error, message.error_position)
@@ -467,8 +471,7 @@ class MainScreen(Screen[None]):
         if self.session.store is None or not count:
             self.app.notify("Nothing to export", severity="warning")
             return
-        path = os.path.join(os.getcwd(), "k8saudit-export.jsonl")
-        self.app.push_screen(ExportScreen(count, path, self._filter_text), self._export_chosen)
+        self.app.push_screen(ExportScreen(count, DEFAULT_EXPORT, self._filter_text), self._export_chosen)
 
     def _export_chosen(self, choice: ExportChoice | None) -> None:
         if choice is not None:
@@ -490,8 +493,7 @@ class MainScreen(Screen[None]):
             self.app.notify(f"{choice.path}: {error.strerror or error}", title="Export failed",
                             severity="error", markup=False)
             return
-        count = getattr(result, "count", getattr(result, "events", len(rows)))
-        self.app.notify(f"Wrote {count:,} events to {getattr(result, 'path', choice.path)}", markup=False)
+        self.app.notify(f"Wrote {result.count:,} events to {result.path}", markup=False)
 
     def action_open_policy(self) -> None:
         """`p`: load another policy and re-evaluate every event in place."""

@@ -18,6 +18,7 @@ from rich.highlighter import JSONHighlighter
 from rich.style import Style
 from rich.text import Text
 
+from k8saudit_tui.engine.explain import Explanation
 from k8saudit_tui.engine.model import STAGES, Policy, Problem, Verdict
 from k8saudit_tui.engine.textsafe import visible
 
@@ -345,10 +346,10 @@ def _written_reason(verdict: Verdict, stage: str) -> str:
     return f" (stage {stage} at level {verdict.level})"
 
 
-def explanation_text(explanation: Any) -> Text:
+def explanation_text(explanation: Explanation) -> Text:
     """The explain trace: each rule, matched or not, and each clause with its reason."""
     out = Text(end="")
-    for rule in getattr(explanation, "rules", ()):
+    for rule in explanation.rules:
         mark, style = ("✔", "bold green") if rule.matched else ("✘", "red")
         out.append(f" {mark} rule #{rule.index} ", style=style)
         out.append_text(level_text(str(rule.level)))

@@ -28,10 +28,9 @@ TABLE_FIELDS: dict[str, str] = {
     "user": "user",
     "verb": "verb",
     "resource": "resource",
-    "namespace": "namespace",
+    "namespace": "ns",
     "name": "name",
     "code": "code",
-    "level": "level",
 }
 """Events-list column -> store field."""
 
@@ -79,12 +78,6 @@ class Session:
 
     # ------------------------------------------------------------------ loading
 
-    def new_store(self) -> EventStore:
-        """An empty store for `sources` (the loader fills it)."""
-        loader = StoreLoader(self.sources, self.evaluator, threading.Event())
-        self.store = loader.store
-        return self.store
-
     def load(self, cancel: threading.Event) -> Iterator[Any]:
         """Load every source into a new store, yielding the loader's progress after each batch."""
         loader = StoreLoader(self.sources, self.evaluator, cancel)
@@ -110,8 +103,10 @@ class Session:
         return problems
 
     def all_rows(self) -> np.ndarray:
-        """Every row, in load order."""
-        return np.arange(self.total, dtype=np.int64)
+        """Every row, in view order (by stageTimestamp, as the filter returns them)."""
+        if self.store is None:
+            return np.zeros(0, dtype=np.int64)
+        return np.asarray(self.store.view_order(), dtype=np.int64)
 
     # ------------------------------------------------------------------ views
 
@@ -124,14 +119,14 @@ class Session:
         try:
             rows = compile_filter(text).apply(self.store)
         except FilterError as error:
-            return FilterOutcome(None, str(getattr(error, "message", error)), getattr(error, "position", None))
+            return FilterOutcome(None, f"{error.message}: {error.term}", error.position)
         return FilterOutcome(np.asarray(rows, dtype=np.int64))
 
     def collapse(self, rows: np.ndarray) -> np.ndarray:
         """One row per auditID (its last stage in the view), in view order."""
         if self.store is None or not len(rows):
             return rows
-        ids = np.asarray(self.store.column("auditID"))[rows]
+        ids = self.store.column("auditid")[rows]
         _, last = np.unique(ids[::-1], return_index=True)
         keep = np.sort(len(rows) - 1 - last)
         return rows[keep]
@@ -140,8 +135,8 @@ class Session:
         """Index of the rule that matched `row` (None: no rule, or no policy)."""
         if self.store is None or self.evaluator is None:
             return None
-        verdict = self.store.verdict(row)
-        return verdict.rule if verdict is not None else None
+        rule = self.store.value(row, "rule")
+        return None if rule is None else int(rule)
 
     def rule_rows(self, rows: np.ndarray, rule: int | None) -> np.ndarray:
         """Positions in `rows` of the events matched by `rule`."""
@@ -154,22 +149,23 @@ class Session:
         """Events per rule over the whole store (None: matched by no rule)."""
         if self.store is None or self.evaluator is None:
             return {}
-        counts = self.store.rule_counts(None)
-        return {(None if key is None or key < 0 else int(key)): int(value) for key, value in dict(counts).items()}
+        return self.store.rule_counts()
 
     def row_values(self, row: int) -> Mapping[str, object]:
-        """The events-list cells of `row`."""
+        """The events-list cells of `row`: level and rule under the policy, else the recorded level."""
         assert self.store is not None
         store = self.store
         values: dict[str, object] = {name: store.value(row, source) for name, source in TABLE_FIELDS.items()}
         subresource = store.value(row, "subresource")
         if subresource:
             values["resource"] = f"{values['resource']}/{subresource}"
-        rule = self.rule_of(row)
-        values["rule"] = "" if self.evaluator is None else ("-" if rule is None else f"#{rule}")
-        if self.evaluator is not None:
-            verdict = store.verdict(row)
-            values["level"] = verdict.level if verdict is not None else values["level"]
+        if self.evaluator is None:
+            values["level"] = store.value(row, "recorded")
+            values["rule"] = ""
+        else:
+            values["level"] = store.value(row, "level")
+            rule = store.value(row, "rule")
+            values["rule"] = "-" if rule is None else f"#{rule}"
         return values
 
     def event(self, row: int) -> dict[str, Any]:
@@ -185,7 +181,8 @@ class Session:
     def location(self, row: int) -> str:
         """`file:line` of `row`."""
         assert self.store is not None
-        return str(self.store.location(row))
+        name, line = self.store.location(row)
+        return f"{name}:{line}"
 
     def verdict(self, row: int) -> Verdict | None:
         """The verdict of the current policy for `row`."""
@@ -207,8 +204,8 @@ class Session:
         if self.store is None or field_name not in FIELDS:
             return []
         try:
-            return sorted(str(v) for v in self.store.distinct(field_name))[:5000]
-        except (KeyError, ValueError):
+            return [str(v) for v in self.store.distinct(field_name)[:5000]]
+        except (KeyError, ValueError, IndexError):
             return []
 
 
