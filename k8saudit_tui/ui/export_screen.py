@@ -53,14 +53,14 @@ class ExportScreen(ModalScreen[ExportChoice | None]):
             yield Static(self._summary(), id="export-count")
             with RadioSet(id="export-format"):
                 for index, fmt in enumerate(FORMATS):
-                    yield RadioButton(fmt, value=index == 0, id=f"format-{fmt}")
-            yield Input(self._default_path, placeholder="path to write", id="export-path")
-            yield Checkbox("Redact secrets (Secret data, tokens, Authorization)", value=True, id="export-redact")
-            yield Checkbox("Overwrite an existing file", value=False, id="export-force")
+                    yield RadioButton(fmt, value=index == 0, id=f"format-{fmt}", compact=True)
+            yield Input(self._default_path, placeholder="path to write", id="export-path", compact=True)
+            yield Checkbox("Redact secrets (Secret data, tokens, Authorization)", value=True, id="export-redact", compact=True)
+            yield Checkbox("Overwrite an existing file", value=False, id="export-force", compact=True)
             yield Static("", id="export-error", markup=False)
             with Horizontal(id="export-buttons"):
-                yield Button("Export", variant="primary", id="export-ok")
-                yield Button("Cancel", id="export-cancel")
+                yield Button("Export", variant="primary", id="export-ok", compact=True)
+                yield Button("Cancel", id="export-cancel", compact=True)
 
     def on_mount(self) -> None:
         """Start on the format choice."""

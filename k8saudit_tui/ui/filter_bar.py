@@ -83,8 +83,9 @@ class FilterBar(Vertical):
             self._input.cursor_position = len(text)
 
     def focus_input(self) -> None:
-        """Give the input the focus (the `/` key)."""
-        self._input.focus()
+        """Give the input the focus (the `/` key) at once: keys typed right after `/` (a fast
+        typist, a paste, tmux send-keys) must reach the input, not the list's bindings."""
+        self.screen.set_focus(self._input)
 
     @property
     def input(self) -> Input:

@@ -16,7 +16,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container, Vertical
-from textual.events import Resize
+from textual.events import Key, Resize
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer, ProgressBar, Static
@@ -127,6 +127,22 @@ class MainScreen(Screen[None]):
         if self.session.policy is None:
             return "No policy loaded: press p to load one and see the rule and level of every event."
         return ""
+
+    def on_key(self, event: Key) -> None:
+        """Keys typed right after `/` were queued on the list before the focus moved: give the
+        printable ones to the filter input (the input stops the keys it handles itself, so a
+        printable key arriving here while it has focus came from the old focus)."""
+        field = self.filter_bar.input
+        if event.key == "slash" and self.focused is not field:
+            # handled here, not only by the binding (which runs once the key reaches the App):
+            # the keys queued behind it must already find the input focused
+            event.stop()
+            event.prevent_default()
+            self.action_focus_filter()
+        elif self.focused is field and event.is_printable and event.character:
+            event.stop()
+            event.prevent_default()
+            field.insert_text_at_cursor(event.character)
 
     def on_resize(self, event: Resize) -> None:
         """Stack the panes on narrow terminals."""
@@ -268,7 +284,7 @@ class MainScreen(Screen[None]):
     def _on_filter_done(self, message: FilterDone) -> None:
         if not message.cancelled:
             self.apply_filter(message.text)
-        self.events_table.focus()
+        self.set_focus(self.events_table)
 
     def watch_collapsed(self, collapsed: bool) -> None:
         """Re-show the view with or without one row per request."""

@@ -23,7 +23,7 @@ class OpenPolicyScreen(ModalScreen[str | None]):
         """A title and the path input."""
         with Vertical(id="open-policy-box"):
             yield Label("Load an audit policy (every event is re-evaluated)", id="open-policy-title")
-            yield Input(self._current, placeholder="path/to/policy.yaml", id="open-policy-path")
+            yield Input(self._current, placeholder="path/to/policy.yaml", id="open-policy-path", compact=True)
 
     def on_mount(self) -> None:
         """Type straight away."""

@@ -124,11 +124,11 @@ def _code_style(code: object) -> str:
 
 
 def short_time(value: str) -> str:
-    """`2024-05-14T09:00:01.123456Z` as `05-14 09:00:01.123`: what fits in a column."""
-    if len(value) >= 19 and value[10:11] == "T":
+    """`2024-05-14T09:00:01.123456Z` as `09:00:01.123`: what fits in a column (date: detail pane)."""
+    if len(value) >= 19 and value[10:11] in ("T", " "):
         rest = value[19:].rstrip("Z")
         millis = rest[:4] if rest.startswith(".") else ""
-        return f"{value[5:10]} {value[11:19]}{millis}"
+        return f"{value[11:19]}{millis}"
     return value
 
 
