@@ -1,0 +1,161 @@
+"""Benchmark the explorer headless on a big log (issue 4 targets in brackets).
+
+    python benchmarks/tui.py [LOG] [--events N] [--policy POLICY] [--size 120x36]
+
+Without LOG a log of N events (default 1,000,000) is generated with the project's generator under
+benchmarks/out/ (kept for the next run). Prints: time to first rows on screen [< 1 s], filter
+keystroke to repainted list p95 [< 50 ms], cursor move / page / jump-to-end repaint p95 [< 50 ms],
+and resident memory once everything is loaded [< 300 MB].
+
+"Repainted" means: the key was delivered, the widgets handled it, and the screen finished the
+refresh it caused (`pilot.pause()` returns after the message queue and the repaint are done).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from textual.pilot import Pilot  # noqa: E402
+
+from k8saudit_tui.ui.app import ExplorerApp  # noqa: E402
+from k8saudit_tui.ui.main_screen import MainScreen  # noqa: E402
+from k8saudit_tui.ui.session import open_session  # noqa: E402
+
+OUT = Path(__file__).resolve().parent / "out"
+DEFAULT_POLICY = ROOT / "k8saudit_tui" / "data" / "demo-policy.yaml"
+FALLBACK_POLICY = ROOT / "tests" / "ui" / "data" / "website-policy.yaml"
+
+
+def rss_mb() -> float:
+    """Current resident set size of this process, in MB (Linux /proc)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def make_log(events: int) -> Path:
+    """The generated benchmark log (made once, then reused)."""
+    from k8saudit_tui.engine.samplegen import write_log
+
+    OUT.mkdir(exist_ok=True)
+    path = OUT / f"tui-{events}.log"
+    if not path.exists():
+        started = time.perf_counter()
+        write_log(path.with_suffix(".tmp"), events, seed=1)
+        path.with_suffix(".tmp").rename(path)
+        print(f"generated {path} ({path.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - started:.0f} s")
+    return path
+
+
+def p95(samples: list[float]) -> float:
+    """95th percentile in ms."""
+    ordered = sorted(samples)
+    return 1000 * ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
+
+
+async def timed(pilot: Pilot, action: Callable[[], Awaitable[None]], until: Callable[[], bool]) -> float:
+    """Seconds from `action` to `until()` holding and the screen repainted."""
+    started = time.perf_counter()
+    await action()
+    while not until():
+        await asyncio.sleep(0.001)
+    await pilot.pause()
+    return time.perf_counter() - started
+
+
+async def run(log: Path, policy: Path, size: tuple[int, int]) -> dict[str, float]:
+    """Open the app on `log`, measure, return the figures."""
+    figures: dict[str, float] = {}
+    started = time.perf_counter()
+    app = ExplorerApp(open_session(str(policy), [str(log)]))
+    async with app.run_test(size=size) as pilot:
+        main = app.screen_stack[-1]
+        while not isinstance(main, MainScreen) or main.events_table.row_count == 0:
+            await asyncio.sleep(0.005)
+            main = app.screen_stack[-1]
+        await pilot.pause()
+        figures["first_rows_s"] = time.perf_counter() - started
+        while main.loading:
+            await asyncio.sleep(0.05)
+        figures["full_load_s"] = time.perf_counter() - started
+        figures["events"] = main.session.total
+        await pilot.pause()
+        figures["rss_loaded_mb"] = rss_mb()
+        table = main.events_table
+        await pilot.press("g")
+        moves = [await timed(pilot, lambda: pilot.press("j"), lambda: True) for _ in range(60)]
+        pages = [await timed(pilot, lambda: pilot.press("pagedown"), lambda: True) for _ in range(30)]
+        jumps = []
+        for _ in range(10):
+            await pilot.press("g")
+            await pilot.pause()
+            jumps.append(await timed(pilot, lambda: pilot.press("G"), lambda: table.cursor == table.row_count - 1))
+        figures["cursor_p95_ms"] = p95(moves)
+        figures["page_p95_ms"] = p95(pages)
+        figures["jump_end_p95_ms"] = p95(jumps)
+        figures["filter_p95_ms"] = p95(await filter_keystrokes(pilot, main))
+        figures["rss_end_mb"] = rss_mb()
+    return figures
+
+
+async def filter_keystrokes(pilot: Pilot, main: MainScreen) -> list[float]:
+    """Type filters one key at a time; time each key until its result is on screen."""
+    samples: list[float] = []
+    await pilot.press("slash")
+    for text in ("verb:delete", "user:kube", "ns:kube-system", "-verb:watch", "code:404"):
+        for index, char in enumerate(text):
+            typed = text[: index + 1]
+            samples.append(
+                await timed(
+                    pilot,
+                    lambda char=char: pilot.press(char),
+                    lambda typed=typed: main.filter_bar.value == typed
+                    and not main._filter_busy  # noqa: SLF001 - the benchmark reads the hub's state
+                    and main._pending_filter is None,  # noqa: SLF001
+                )
+            )
+        await pilot.press(*["backspace"] * len(text))
+        await pilot.pause(0.2)
+    return samples
+
+
+def main() -> int:
+    """Parse arguments, run, print the figures against the targets."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("log", nargs="?", help="audit log (default: generate one)")
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--policy", default=str(DEFAULT_POLICY if DEFAULT_POLICY.exists() else FALLBACK_POLICY))
+    parser.add_argument("--size", default="120x36")
+    args = parser.parse_args()
+    log = Path(args.log) if args.log else make_log(args.events)
+    width, height = (int(part) for part in args.size.split("x"))
+    figures = asyncio.run(run(log, Path(args.policy), (width, height)))
+    targets = {
+        "first_rows_s": 1.0,
+        "filter_p95_ms": 50,
+        "cursor_p95_ms": 50,
+        "page_p95_ms": 50,
+        "jump_end_p95_ms": 50,
+        "rss_loaded_mb": 300,
+    }
+    print(f"log: {log} ({log.stat().st_size / 1e6:.0f} MB, {int(figures['events']):,} events)")
+    for name, value in figures.items():
+        target = targets.get(name)
+        verdict = "" if target is None else ("  ok" if value < target else f"  OVER target {target}")
+        print(f"{name:>16}: {value:10.3f}{verdict}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

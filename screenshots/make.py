@@ -1,0 +1,108 @@
+"""Make the README screenshots: the app drives itself headless and saves SVGs here.
+
+    python screenshots/make.py            # bundled demo (falls back to the test data)
+
+Each picture is the app's own `save_screenshot`, so it shows exactly what a terminal shows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+
+from textual.pilot import Pilot  # noqa: E402
+from textual.widgets import Input  # noqa: E402
+
+from k8saudit_tui.ui.app import ExplorerApp  # noqa: E402
+from k8saudit_tui.ui.launch import demo_paths  # noqa: E402
+from k8saudit_tui.ui.session import open_session  # noqa: E402
+
+SIZE = (140, 40)
+Step = Callable[[Pilot], Awaitable[None]]
+
+
+def demo_files() -> tuple[str, list[str]]:
+    """Demo policy and log, relative to the repository so paths in the pictures are short."""
+    policy, logs = demo_paths()
+    if policy is None or not logs:
+        data = ROOT / "tests" / "ui" / "data"
+        policy, logs = str(data / "website-policy.yaml"), [str(data / "events-300.log")]
+    return os.path.relpath(policy, ROOT), [os.path.relpath(log, ROOT) for log in logs]
+
+
+async def settle(pilot: Pilot) -> None:
+    """Wait for workers and their messages."""
+    for _ in range(3):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+async def main_view(pilot: Pilot) -> None:
+    """The demo as it opens."""
+
+
+async def filtered(pilot: Pilot) -> None:
+    """A filter typed in the filter bar."""
+    await pilot.press("slash", *"verb:delete", "enter")
+    await pilot.pause(0.3)
+    await settle(pilot)
+
+
+async def rule_stepping(pilot: Pilot) -> None:
+    """`]` to the next rule with hits, then `n` through its events."""
+    await pilot.press("right_square_bracket", "right_square_bracket", "n", "n")
+    await settle(pilot)
+
+
+async def explain_trace(pilot: Pilot) -> None:
+    """The detail pane zoomed: questions, verdict and the explain trace."""
+    await pilot.press("G", "tab", "z")
+    await settle(pilot)
+
+
+async def export_dialog(pilot: Pilot) -> None:
+    """The export dialog over a filtered view."""
+    await filtered(pilot)
+    await pilot.press("e")
+    await settle(pilot)
+
+
+SHOTS: dict[str, Step] = {
+    "main": main_view,
+    "filtered": filtered,
+    "rule-stepping": rule_stepping,
+    "explain": explain_trace,
+    "export": export_dialog,
+}
+
+
+async def shoot(name: str, step: Step) -> str:
+    """Run the app headless, do `step`, save `<name>.svg` here."""
+    policy, logs = demo_files()
+    app = ExplorerApp(open_session(policy, logs))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        for field in app.query(Input):
+            field.cursor_blink = False
+        await step(pilot)
+        await pilot.pause()
+        return app.save_screenshot(filename=f"{name}.svg", path=str(HERE))
+
+
+def main() -> int:
+    """Save every screenshot; print their paths."""
+    os.chdir(ROOT)
+    for name, step in SHOTS.items():
+        print(asyncio.run(shoot(name, step)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
