@@ -19,6 +19,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from k8saudit_tui.ui import render
+from k8saudit_tui.ui.scrolling import set_virtual_size
 from k8saudit_tui.ui.messages import EventHighlighted
 
 RowValues = Callable[[int], Mapping[str, object]]
@@ -68,7 +69,7 @@ class EventsTable(ScrollView, can_focus=True):
         self._columns: Sequence[render.Column] = COLUMNS
         self._width = sum(column.width + 1 for column in COLUMNS)
         self._strips: LRUCache[tuple[int, bool, bool], Strip] = LRUCache(2000)
-        self.virtual_size = Size(self._width, 1)
+        set_virtual_size(self, Size(self._width, 1))
 
     # ------------------------------------------------------------------ data
 
@@ -98,7 +99,7 @@ class EventsTable(ScrollView, can_focus=True):
     def set_view(self, rows: np.ndarray, *, keep_row: int | None = None) -> None:
         """Show `rows`; the cursor stays on store row `keep_row` if it is still in the view."""
         self._rows = rows
-        self.virtual_size = Size(self._width, len(rows) + 1)
+        set_virtual_size(self, Size(self._width, len(rows) + 1))
         target = self._position_of(keep_row) if keep_row is not None else None
         self._strips.clear()
         self.set_reactive(EventsTable.cursor, self.validate_cursor(self.cursor if target is None else target))
@@ -109,7 +110,7 @@ class EventsTable(ScrollView, can_focus=True):
     def extend_view(self, rows: np.ndarray) -> None:
         """Append rows (loading, `--follow`) without moving the cursor or the scroll position."""
         self._rows = rows
-        self.virtual_size = Size(self._width, len(rows) + 1)
+        set_virtual_size(self, Size(self._width, len(rows) + 1))
         self.refresh()
         if len(rows) and self.current_row is not None and self.cursor == 0:
             self.post_message(EventHighlighted(self.current_row))

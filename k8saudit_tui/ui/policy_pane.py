@@ -16,6 +16,7 @@ from textual.strip import Strip
 
 from k8saudit_tui.engine.model import Policy, Problem
 from k8saudit_tui.ui import render
+from k8saudit_tui.ui.scrolling import set_virtual_size
 from k8saudit_tui.ui.messages import RuleChosen
 
 NO_RULE = -1
@@ -64,7 +65,7 @@ class PolicyPane(ScrollView, can_focus=True):
             NO_RULE if self._lines[i].rule is None else int(self._lines[i].rule or 0) for i in self._headers
         ]
         self._width = max((line.text.cell_len for line in self._lines), default=0) + 1
-        self.virtual_size = Size(self._width, len(self._lines))
+        set_virtual_size(self, Size(self._width, len(self._lines)))
         if self.selected not in self._header_rules:
             self.set_reactive(PolicyPane.selected, self._header_rules[0] if self._header_rules else None)
         self.refresh()
