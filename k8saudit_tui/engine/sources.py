@@ -93,9 +93,15 @@ def _directory_sources(directory: str) -> list[LogSource]:
 
 
 def _file_source(path: str) -> LogSource:
-    """A plain file is read in place; a gzip file (by magic number, not name) is spooled."""
+    """A plain file is read in place; a gzip file (by magic number, not name) is spooled.
+
+    A FIFO or a device (`<(zcat audit.log.gz)`, /dev/stdin) can be read only once, so it is spooled
+    like stdin: sniffing its first bytes and reopening it would lose them and hang on the reopen.
+    """
     try:
         with open(path, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                return _spool_pipe(path, handle)
             magic = handle.read(2)
             if magic == b"\x1f\x8b":
                 handle.seek(0)
@@ -123,15 +129,29 @@ def _spool_gzip(name: str, handle: BinaryIO) -> LogSource:
     return source
 
 
-def _spool_stream(stream: BinaryIO) -> LogSource:
-    """Copy stdin to a spool file so the store can re-read any event by offset later."""
-    spool_path, spool = _new_spool("stdin")
+def _spool_pipe(path: str, handle: BinaryIO) -> LogSource:
+    """Spool a read-once input given by path; then read the spool as if it were the file."""
+    source = _spool_stream(handle, path)
+    if source.problem is not None:
+        return source
+    with open(source.path, "rb") as spooled:
+        if spooled.read(2) != b"\x1f\x8b":
+            return source
+        spooled.seek(0)
+        unzipped = _spool_gzip(path, spooled)
+    os.unlink(source.path)
+    return unzipped
+
+
+def _spool_stream(stream: BinaryIO, name: str = "<stdin>") -> LogSource:
+    """Copy stdin (or a pipe) to a spool file so the store can re-read any event by offset later."""
+    spool_path, spool = _new_spool(os.path.basename(name) or "stdin")
     with spool:
         try:
             shutil.copyfileobj(stream, spool, _SPOOL_CHUNK)
         except OSError as error:
-            return LogSource("<stdin>", spool_path, problem=Problem("<stdin>", None, "", str(error)))
-    return LogSource("<stdin>", spool_path, os.path.getsize(spool_path), followable=False, spooled=True)
+            return LogSource(name, spool_path, problem=Problem(name, None, "", str(error)))
+    return LogSource(name, spool_path, os.path.getsize(spool_path), followable=False, spooled=True)
 
 
 def _failed(path: str, error: OSError) -> LogSource:
