@@ -246,6 +246,8 @@ class EventStore:
 
     def raw_many(self, rows: np.ndarray) -> Iterator[bytes]:
         """The original bytes of many rows, in the given order (export)."""
+        if len(rows) == 0:
+            return  # an empty store has no arrays yet
         files, offsets, lengths = self._arrays["file"], self._arrays["offset"], self._arrays["length"]
         fds = [self._fd(entry) if entry.path else -1 for entry in self.files]
         pread = os.pread
