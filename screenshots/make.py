@@ -38,10 +38,17 @@ def demo_files() -> tuple[str, list[str]]:
 
 
 async def settle(pilot: Pilot) -> None:
-    """Wait for workers and their messages."""
+    """Wait for workers and their messages, and for the detail pane to catch up."""
     for _ in range(3):
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
+    for _ in range(250):
+        main = getattr(pilot.app, "main_screen", None)
+        if main is None or not main.detail_pending:
+            break
+        await pilot.pause(0.02)
+        await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
 
 
 async def main_view(pilot: Pilot) -> None:

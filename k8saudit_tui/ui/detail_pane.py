@@ -4,17 +4,25 @@ All text comes from `render`, which makes every value from the log safe; this wi
 text out. It is a Line-API view: the text is wrapped once per event (and per width) and only the
 visible lines are painted, so moving the cursor never makes Textual re-measure the whole screen
 (a `Static` in a scroll container did: a layout pass of ~70 ms per cursor move).
+
+Building the text (reading the event back, the explain trace, highlighting JSON that can be
+hundreds of kilobytes, wrapping) is `build_detail`, a plain function the main screen runs in a
+thread worker once the cursor has stopped, so holding `j` never waits for it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
+from rich.console import Console
+from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding, BindingType
+from textual.cache import LRUCache
 from textual.events import Resize
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
@@ -22,6 +30,97 @@ from k8saudit_tui.engine.explain import Explanation
 from k8saudit_tui.engine.model import Verdict
 from k8saudit_tui.ui import render
 from k8saudit_tui.ui.scrolling import set_virtual_size
+
+
+DEFAULT_WIDTH = 80
+"""Width to wrap at before the pane has been laid out."""
+
+
+Line = Text | str
+"""A laid-out line: `Text`, or a JSON line (`str`) highlighted only when painted."""
+
+
+@dataclass(frozen=True)
+class DetailContent:
+    """What the pane shows: `head` (questions, verdict, trace; word-wrapped) and `body` (the JSON
+    lines, safe but not highlighted), plus the lines laid out at `width` when built off the UI
+    thread."""
+
+    head: Text
+    body: tuple[str, ...] = ()
+    width: int = 0
+    lines: tuple[Line, ...] = field(default=(), repr=False)
+
+    @property
+    def text(self) -> Text:
+        """Head and body as one `Text` (tests read `.plain`)."""
+        if not self.body:
+            return self.head
+        return Text.assemble(self.head, "\n", "\n".join(self.body), end="")
+
+
+def message_content(message: str = "", *, error: bool = False) -> DetailContent:
+    """A one-message pane: nothing selected, no log, an unreadable event."""
+    text = Text(end="")
+    if message:
+        text.append_text(render.safe(message, "bold red" if error else "italic"))
+    else:
+        text.append("No event selected.", style="italic")
+    return DetailContent(text)
+
+
+def build_detail(
+    event: Mapping[str, Any],
+    *,
+    verdict: Verdict | None = None,
+    explanation: Explanation | None = None,
+    location: str = "",
+    console: Console | None = None,
+    width: int = 0,
+) -> DetailContent:
+    """The pane's content for one event; laid out at `width` too when `console` is given.
+
+    No Textual state is touched, so this runs in a worker thread; the JSON (which can be
+    hundreds of kilobytes) is only dumped and split here, never highlighted whole."""
+    text = Text(end="")
+    if location:
+        text.append_text(render.safe(location, "dim"))
+        text.append("\n")
+    text.append_text(render.questions_text(event))
+    text.append("\n")
+    stage = event.get("stage") if isinstance(event.get("stage"), str) else ""
+    recorded = event.get("level") if isinstance(event.get("level"), str) else ""
+    text.append_text(render.verdict_text(verdict, str(stage), str(recorded)))
+    if explanation is not None:
+        text.append("\nWhy (rules tried in order):\n", style="bold underline")
+        text.append_text(render.explanation_text(explanation))
+    text.append("\nEvent:", style="bold underline")
+    content = DetailContent(text, tuple(render.json_lines(event)))
+    if console is not None and width > 0:
+        content = DetailContent(content.head, content.body, width, tuple(wrap_lines(content, console, width)))
+    return content
+
+
+def wrap_lines(content: DetailContent, console: Console, width: int) -> list[Line]:
+    """Lay the content out at `width`. Most lines fit (JSON lines are short but for long values,
+    the questions are one line each) and are kept as they are; only longer ones are wrapped
+    (the head by words, JSON folded after highlighting), so a big event costs a split."""
+    lines: list[Line] = []
+    for line in content.head.split("\n", include_separator=False):
+        if line.cell_len <= width:
+            lines.append(line)
+        else:
+            lines.extend(line.wrap(console, width, overflow="fold"))
+    for json_line in content.body:
+        if len(json_line) <= width and json_line.isascii():
+            lines.append(json_line)
+            continue
+        highlighted = render.json_line_text(json_line)
+        if highlighted.cell_len <= width:
+            lines.append(highlighted)
+        else:
+            lines.extend(highlighted.wrap(console, width, overflow="fold"))
+    return lines
 
 
 class DetailPane(ScrollView, can_focus=True):
@@ -38,12 +137,22 @@ class DetailPane(ScrollView, can_focus=True):
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
-        self.text = Text("No event selected.", style="italic")
-        """The rendered content (tests read `.plain`)."""
-        self._head = self.text
-        self._body: list[Text] = []
-        self._lines: list[Text] = []
+        self._content = message_content()
+        self._lines: list[Line] = []
         self._wrapped_width = 0
+        self._base_style: Style | None = None
+        self._strips: LRUCache[tuple[int, int, int], Strip] = LRUCache(400)
+        """Painted lines by (line index, scroll x, width), for the content shown."""
+
+    @property
+    def text(self) -> Text:
+        """The rendered content (tests read `.plain`)."""
+        return self._content.text
+
+    @property
+    def wrap_width(self) -> int:
+        """The width the content is wrapped at (workers build content for it)."""
+        return max(10, self.scrollable_content_region.width or DEFAULT_WIDTH)
 
     def show_event(
         self,
@@ -54,75 +163,69 @@ class DetailPane(ScrollView, can_focus=True):
         location: str = "",
         error: str = "",
     ) -> None:
-        """Show one event (None: nothing selected); `error` explains an unreadable event."""
-        text = Text(end="")
-        if error:
-            text.append_text(render.safe(error, "bold red"))
-            text.append("\n")
-        if event is None:
-            if not error:
-                text.append("No event selected.", style="italic")
-            self._set(text, Text(""))
+        """Show one event now, built on this thread (None: nothing selected; `error` explains)."""
+        if event is None or error:
+            self.show_content(message_content(error, error=bool(error)))
             return
-        if location:
-            text.append_text(render.safe(location, "dim"))
-            text.append("\n")
-        text.append_text(render.questions_text(event))
-        text.append("\n")
-        stage = event.get("stage") if isinstance(event.get("stage"), str) else ""
-        recorded = event.get("level") if isinstance(event.get("level"), str) else ""
-        text.append_text(render.verdict_text(verdict, str(stage), str(recorded)))
-        if explanation is not None:
-            text.append("\nWhy (rules tried in order):\n", style="bold underline")
-            text.append_text(render.explanation_text(explanation))
-        text.append("\nEvent:\n", style="bold underline")
-        self._set(text, render.json_text(event))
+        self.show_content(build_detail(event, verdict=verdict, explanation=explanation, location=location))
 
-    def _set(self, head: Text, body: Text) -> None:
-        """`head` (a few lines, wrapped) then `body` (the JSON: split by line, long lines folded)."""
-        self.text = Text.assemble(head, body, end="")
-        self._head = head
-        self._body = body.split("\n", include_separator=False) if body.plain else []
+    def show_content(self, content: DetailContent) -> None:
+        """Show content built by `build_detail` (maybe in a worker) or `message_content`."""
+        self._content = content
         self._wrapped_width = 0
-        self._wrap()
+        self._strips.clear()
+        if content.lines and content.width == self.wrap_width:
+            self._lines = list(content.lines)
+            self._wrapped_width = content.width
+            set_virtual_size(self, Size(content.width, len(self._lines)))
+        else:
+            self._wrap()
         self.scroll_to(0, 0, animate=False, immediate=True)
         self.refresh()
 
     def _wrap(self) -> None:
-        """Lay the text out at the pane's width (once per event and per width).
-
-        Only the head is word-wrapped; JSON lines are short but for long values, and only those
-        are folded, so a big event costs a split, not a full word-wrap."""
-        width = max(10, self.scrollable_content_region.width or 80)
+        """Lay the text out at the pane's width (once per event and per width)."""
+        width = self.wrap_width
         if width == self._wrapped_width:
             return
         self._wrapped_width = width
-        console = self.app.console
-        lines = list(self._head.wrap(console, width, overflow="fold"))
-        for line in self._body:
-            if line.cell_len <= width:
-                lines.append(line)
-            else:
-                lines.extend(line.wrap(console, width, overflow="fold"))
-        self._lines = lines
-        set_virtual_size(self, Size(width, len(lines)))
+        self._strips.clear()
+        self._lines = wrap_lines(self._content, self.app.console, width)
+        set_virtual_size(self, Size(width, len(self._lines)))
 
     def on_resize(self, event: Resize) -> None:
         """A new width: wrap again."""
         self._wrap()
         self.refresh()
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """Look the base style up once per paint (`rich_style` walks the DOM)."""
+        self._base_style = self.rich_style
+        return super().render_lines(crop)
+
     def render_line(self, y: int) -> Strip:
-        """One wrapped line of the text."""
+        """One laid-out line (a JSON line is highlighted here, when it first shows)."""
         self._wrap()
         scroll_x, scroll_y = self.scroll_offset
         width = self.scrollable_content_region.width
+        base = self._base_style or self.rich_style
         index = scroll_y + y
         if index >= len(self._lines):
-            return Strip.blank(width, self.rich_style)
-        line = self._lines[index]
-        strip = Strip(list(line.render(self.app.console)), line.cell_len)
-        return strip.crop_extend(scroll_x, scroll_x + width, self.rich_style)
+            return Strip.blank(width, base)
+        key = (index, scroll_x, width)
+        strip = self._strips.get(key)
+        if strip is None:
+            line = self._lines[index]
+            text = render.json_line_text(line) if isinstance(line, str) else line
+            strip = Strip(list(text.render(self.app.console)), text.cell_len)
+            strip = strip.crop_extend(scroll_x, scroll_x + width, base)
+            self._strips[key] = strip
+        return strip
+
+    def notify_style_update(self) -> None:
+        """A new theme: cached lines carry the old colours."""
+        super().notify_style_update()
+        self._strips.clear()
 
     def action_page_down(self) -> None:
         """One screen down."""

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
-from rich.segment import Segment
+from rich.style import Style
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -68,7 +68,10 @@ class EventsTable(ScrollView, can_focus=True):
         self._values: RowValues | None = None
         self._columns: Sequence[render.Column] = COLUMNS
         self._width = sum(column.width + 1 for column in COLUMNS)
-        self._strips: LRUCache[tuple[int, bool, bool], Strip] = LRUCache(2000)
+        self._strips: LRUCache[tuple[int, int, int, int], Strip] = LRUCache(2000)
+        """Finished lines by (store row, cursor state, scroll x, width)."""
+        self._header: tuple[object, Strip] = (None, Strip([]))
+        self._paint_styles: tuple[Style, Style, Style] | None = None
         set_virtual_size(self, Size(self._width, 1))
 
     # ------------------------------------------------------------------ data
@@ -101,7 +104,6 @@ class EventsTable(ScrollView, can_focus=True):
         self._rows = rows
         set_virtual_size(self, Size(self._width, len(rows) + 1))
         target = self._position_of(keep_row) if keep_row is not None else None
-        self._strips.clear()
         self.set_reactive(EventsTable.cursor, self.validate_cursor(self.cursor if target is None else target))
         self._scroll_to_cursor()
         self.refresh()
@@ -190,42 +192,58 @@ class EventsTable(ScrollView, can_focus=True):
 
     # ------------------------------------------------------------------ painting
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """Look the styles up once per paint, not once per line (`rich_style` walks the DOM)."""
+        self._paint_styles = (
+            self.rich_style,
+            self.get_component_rich_style("events-table--cursor"),
+            self.get_component_rich_style("events-table--header"),
+        )
+        return super().render_lines(crop)
+
     def render_line(self, y: int) -> Strip:
-        """Line 0 is the heading; line y>0 is view position scroll_y + y - 1."""
+        """Line 0 is the heading; line y>0 is view position scroll_y + y - 1.
+
+        Finished lines (cropped to the scroll position and width) are cached per row, so a
+        cursor move repaints two cached lines and a page down renders only the rows new to it."""
         scroll_x, scroll_y = self.scroll_offset
         width = self.scrollable_content_region.width
+        base, cursor_style, header_style = self._paint_styles or (self.rich_style, None, None)
         if y == 0:
-            style = self.get_component_rich_style("events-table--header")
-            strip = Strip(list(render.header_text(self._columns).render(self.app.console)))
-            return strip.apply_style(style).crop_extend(scroll_x, scroll_x + width, style)
+            return self._header_strip(scroll_x, width, header_style or base)
         position = scroll_y + y - 1
         if position >= len(self._rows) or self._values is None:
-            return Strip.blank(width, self.rich_style)
+            return Strip.blank(width, base)
         is_cursor = position == self.cursor
         row = int(self._rows[position])
-        key = (row, is_cursor, self.has_focus)
+        state = (2 if self.has_focus else 1) if is_cursor else 0
+        key = (row, state, scroll_x, width)
         strip = self._strips.get(key)
         if strip is None:
-            strip = self._render_row(row, is_cursor)
+            style = cursor_style if is_cursor else None
+            segments = render.row_segments(self._values(row), self._columns, style)
+            strip = Strip(segments, self._width).crop_extend(scroll_x, scroll_x + width, style or base)
             self._strips[key] = strip
-        style = self.get_component_rich_style("events-table--cursor") if is_cursor else self.rich_style
-        return strip.crop_extend(scroll_x, scroll_x + width, style)
-
-    def _render_row(self, row: int, is_cursor: bool) -> Strip:
-        assert self._values is not None
-        text = render.row_text(self._values(row), self._columns)
-        segments: list[Segment] = list(text.render(self.app.console))
-        strip = Strip(segments, text.cell_len)
-        if is_cursor:
-            strip = strip.apply_style(self.get_component_rich_style("events-table--cursor"))
         return strip
 
-    def on_focus(self) -> None:
-        """The cursor looks different when the list has focus."""
+    def _header_strip(self, scroll_x: int, width: int, style: Style) -> Strip:
+        key = (scroll_x, width, style)
+        if self._header[0] != key:
+            text = render.header_text(self._columns)
+            strip = Strip(list(text.render(self.app.console)), text.cell_len).apply_style(style)
+            self._header = (key, strip.crop_extend(scroll_x, scroll_x + width, style))
+        return self._header[1]
+
+    def notify_style_update(self) -> None:
+        """A new theme or focus style: cached lines carry the old colours."""
+        super().notify_style_update()
         self._strips.clear()
+        self._header = (None, Strip([]))
+
+    def on_focus(self) -> None:
+        """The cursor looks different when the list has focus (its lines are cached apart)."""
         self.refresh()
 
     def on_blur(self) -> None:
         """See `on_focus`."""
-        self._strips.clear()
         self.refresh()

@@ -7,7 +7,8 @@ workers that post messages back, so the UI never waits on the disk or on a milli
 
 from __future__ import annotations
 
-import threading
+import gc
+import time
 from typing import Any
 
 import numpy as np
@@ -20,15 +21,17 @@ from textual.events import Key, Resize
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer, ProgressBar, Static
+from textual.timer import Timer
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from k8saudit_tui.ui import render
-from k8saudit_tui.ui.detail_pane import DetailPane
+from k8saudit_tui.ui.detail_pane import DetailPane, build_detail, message_content
 from k8saudit_tui.ui.events_table import EventsTable
 from k8saudit_tui.ui.export_screen import ExportChoice, ExportScreen
 from k8saudit_tui.ui.filter_bar import FilterBar
 from k8saudit_tui.ui.help_screen import HelpScreen, binding_rows
 from k8saudit_tui.ui.messages import (
+    DetailBuilt,
     EventHighlighted,
     EventsAppended,
     FilterApplied,
@@ -47,8 +50,21 @@ NARROW_WIDTH = 120
 DEFAULT_EXPORT = "k8saudit-export.jsonl"
 """Suggested export path, relative to the directory the app was started in."""
 PANES = ("#policy", "#events", "#detail")
+DETAIL_DELAY = 0.1
+"""Seconds the cursor must rest before the detail pane shows its event (held keys never wait)."""
 ZOOM_TARGETS = {"#policy": "#policy", "#events": "#events-box", "#detail": "#detail"}
 """The widget shown alone when a pane is zoomed (the events list keeps its status line)."""
+
+
+def freeze_heap() -> None:
+    """Take what is loaded now out of the cycle collector's sight (`gc.freeze`).
+
+    The store's columns hold big lists and dicts of values; a full collection walks every
+    item of them (60 ms at 1M events, measured), and the UI's own garbage sets one off every few
+    seconds: a key that lands then waits. They live as long as the app, so the collector need
+    never look at them again."""
+    gc.collect()
+    gc.freeze()
 
 
 class MainScreen(Screen[None]):
@@ -88,6 +104,11 @@ class MainScreen(Screen[None]):
         self._loaded = 0
         self._progress = (0, 0)
         self._load_error = ""
+        self._answered_filter: str | None = None
+        self._detail_timer: Timer | None = None
+        self._detail_due = 0.0
+        self._detail_generation = 0
+        self._detail_shown = 0
 
     # ------------------------------------------------------------------ layout
 
@@ -183,6 +204,7 @@ class MainScreen(Screen[None]):
         self._loading = False
         self._loaded = self.session.total
         self._load_error = message.error
+        freeze_heap()
         self.progress_bar.display = False
         self._show_rows(extending=True)
         self._refresh_policy()
@@ -270,6 +292,7 @@ class MainScreen(Screen[None]):
         if pending is not None and pending != message.text:
             self._run_filter(pending)
             return
+        self._answered_filter = message.text
         if message.error:
             self.filter_bar.show_error(message.error, message.error_position)
             return
@@ -295,32 +318,68 @@ class MainScreen(Screen[None]):
 
     @on(EventHighlighted)
     def _on_event_highlighted(self, message: EventHighlighted) -> None:
-        row = message.row
+        """The cursor moved: show its event once the cursor has been still for DETAIL_DELAY.
+
+        Only a deadline is moved here (no timer per key): holding `j` costs the list nothing
+        but its own two-line repaint, and the detail is built once, for where the cursor stops."""
+        self._detail_due = time.monotonic() + DETAIL_DELAY
+        if self._detail_timer is None:
+            self._detail_timer = self.set_timer(DETAIL_DELAY, self._detail_timer_fired, name="detail")
+
+    def _detail_timer_fired(self) -> None:
+        remaining = self._detail_due - time.monotonic()
+        if remaining > 0.005:
+            self._detail_timer = self.set_timer(remaining, self._detail_timer_fired, name="detail")
+            return
+        self._detail_timer = None
+        self._refresh_detail()
+
+    def _refresh_detail(self) -> None:
+        """Point the policy pane at the selected event's rule and build its detail in a worker."""
+        self._detail_generation += 1
+        row = self.events_table.current_row
         if row is None:
+            self._detail_shown = self._detail_generation
             self.detail_pane.show_event(None, error=self._intro())
             self.policy_pane.event_rule = None
             return
         self.policy_pane.event_rule = self._rule_marker(row)
-        self._show_detail(row)
+        self._build_detail(row, self._detail_generation, self.detail_pane.wrap_width)
+
+    @work(thread=True, exclusive=True, group="detail", exit_on_error=False, description="Event detail")
+    def _build_detail(self, row: int, generation: int, width: int) -> None:
+        """Read the event back, explain it, highlight and wrap it: off the UI thread."""
+        session = self.session
+        try:
+            content = build_detail(
+                session.event(row),
+                verdict=session.verdict(row),
+                explanation=session.explanation(row),
+                location=session.location(row),
+                console=self.app.console,
+                width=width,
+            )
+        except Exception as error:  # noqa: BLE001 - an unreadable event is shown, not raised
+            content = message_content(f"cannot read this event: {error}", error=True)
+        self.post_message(DetailBuilt(generation, row, content))
+
+    @on(DetailBuilt)
+    def _on_detail_built(self, message: DetailBuilt) -> None:
+        if message.generation != self._detail_generation:
+            return  # the cursor moved on while it was built
+        self._detail_shown = message.generation
+        self.detail_pane.show_content(message.content)
+
+    @property
+    def detail_pending(self) -> bool:
+        """Whether the detail pane is still to catch up with the cursor (tests and scripts wait)."""
+        return self._detail_timer is not None or self._detail_shown != self._detail_generation
 
     def _rule_marker(self, row: int) -> int | None:
         if self.session.evaluator is None:
             return None
         rule = self.session.rule_of(row)
         return NO_RULE if rule is None else rule
-
-    def _show_detail(self, row: int) -> None:
-        try:
-            event = self.session.event(row)
-        except Exception as error:  # noqa: BLE001 - an unreadable event is shown, not raised
-            self.detail_pane.show_event(None, error=f"cannot read this event: {error}")
-            return
-        self.detail_pane.show_event(
-            event,
-            verdict=self.session.verdict(row),
-            explanation=self.session.explanation(row),
-            location=self.session.location(row),
-        )
 
     @on(RuleChosen)
     def _on_rule_chosen(self, message: RuleChosen) -> None:
@@ -347,7 +406,7 @@ class MainScreen(Screen[None]):
             text.append(f"  {problems:,} problems", style="red")
         if self.session.policy is None:
             text.append("  no policy: press p to load one", style="italic")
-        self.status_line.update(text)
+        self.status_line.update(text, layout=False)  # one line, fixed size: no screen layout
 
     def _refresh_policy(self) -> None:
         self.policy_pane.show(
@@ -531,14 +590,12 @@ class MainScreen(Screen[None]):
         self.app.call_from_thread(self._policy_applied)
 
     def _policy_applied(self) -> None:
+        freeze_heap()
         self.events_table.invalidate()
         self._refresh_policy()
         if self._filter_rows is not None:
             self._run_filter(self._filter_text)
-        row = self.events_table.current_row
-        if row is not None:
-            self.policy_pane.event_rule = self._rule_marker(row)
-            self._show_detail(row)
+        self._refresh_detail()
         self._update_status()
         problems = len(self.session.policy_problems)
         self.app.notify(f"Policy loaded; {problems} problems" if problems else "Policy loaded", markup=False)
@@ -579,6 +636,11 @@ class MainScreen(Screen[None]):
     def filter_text(self) -> str:
         """The filter in force."""
         return self._filter_text if self._filter_rows is not None else ""
+
+    @property
+    def answered_filter(self) -> str | None:
+        """The filter text whose result (rows, or its error) is on screen now; None before any."""
+        return self._answered_filter
 
     @property
     def loading(self) -> bool:

@@ -99,3 +99,13 @@ class ExportRequested(Message):
     redact: bool = False
     force: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class DetailBuilt(Message):
+    """A detail worker's result: the content for store row `row` (stale if `generation` is old)."""
+
+    generation: int
+    row: int
+    content: Any
+    """A `DetailContent` (typed loosely: this module does not import the widgets)."""

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from rich.style import Style
 from textual.binding import Binding, BindingType
-from textual.geometry import Size
+from textual.cache import LRUCache
+from textual.geometry import Region, Size
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -50,6 +52,9 @@ class PolicyPane(ScrollView, can_focus=True):
         """Line number of each rule header (and of the no-match line, last), in order."""
         self._header_rules: list[int] = []
         self._width = 0
+        self._strips: LRUCache[tuple[int, int, int, int], Strip] = LRUCache(1000)
+        """Finished lines by (line index, tint, scroll x, width)."""
+        self._paint_styles: tuple[Style, Style, Style] | None = None
 
     def show(
         self,
@@ -60,6 +65,7 @@ class PolicyPane(ScrollView, can_focus=True):
     ) -> None:
         """Rebuild the lines (a new policy, or new hit counts)."""
         self._lines = render.policy_lines(policy, counts, total, problems)
+        self._strips.clear()
         self._headers = [i for i, line in enumerate(self._lines) if line.header]
         self._header_rules = [
             NO_RULE if self._lines[i].rule is None else int(self._lines[i].rule or 0) for i in self._headers
@@ -156,21 +162,42 @@ class PolicyPane(ScrollView, can_focus=True):
 
     # ------------------------------------------------------------------ painting
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """Look the styles up once per paint (`rich_style` walks the DOM)."""
+        self._paint_styles = (
+            self.rich_style,
+            self.get_component_rich_style("policy-pane--cursor"),
+            self.get_component_rich_style("policy-pane--event-rule"),
+        )
+        return super().render_lines(crop)
+
     def render_line(self, y: int) -> Strip:
         """One policy line; the selected rule and the selected event's rule are tinted."""
         scroll_x, scroll_y = self.scroll_offset
         width = self.scrollable_content_region.width
+        base, cursor, event_rule = self._paint_styles or (self.rich_style,) * 3
         index = scroll_y + y
         if index >= len(self._lines):
-            return Strip.blank(width, self.rich_style)
+            return Strip.blank(width, base)
         line = self._lines[index]
         rule = NO_RULE if line.rule is None and line.header else line.rule
-        style = self.rich_style
+        tint = 0
         if rule is not None and rule == self.selected and line.header:
-            style = self.get_component_rich_style("policy-pane--cursor")
+            tint = 1
         elif rule is not None and rule == self.event_rule:
-            style = self.get_component_rich_style("policy-pane--event-rule")
-        strip = Strip(list(line.text.render(self.app.console)), line.text.cell_len)
-        if style is not self.rich_style:
-            strip = strip.apply_style(style)
-        return strip.crop_extend(scroll_x, scroll_x + width, style)
+            tint = 2
+        key = (index, tint, scroll_x, width)
+        strip = self._strips.get(key)
+        if strip is None:
+            style = (base, cursor, event_rule)[tint]
+            strip = Strip(list(line.text.render(self.app.console)), line.text.cell_len)
+            if tint:
+                strip = strip.apply_style(style)
+            strip = strip.crop_extend(scroll_x, scroll_x + width, style)
+            self._strips[key] = strip
+        return strip
+
+    def notify_style_update(self) -> None:
+        """A new theme: cached lines carry the old colours."""
+        super().notify_style_update()
+        self._strips.clear()

@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from rich.cells import cell_len, set_cell_size
 from rich.highlighter import JSONHighlighter
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 
@@ -86,27 +88,67 @@ def header_text(columns: Sequence[Column]) -> Text:
     return line
 
 
-def row_text(values: Mapping[str, object], columns: Sequence[Column]) -> Text:
-    """One event as a table row: each value made safe and fitted to its column."""
-    line = Text(no_wrap=True, end="")
+def row_segments(values: Mapping[str, object], columns: Sequence[Column], base: Style | None = None) -> list[Segment]:
+    """One event as a table row, as segments: each value made safe and fitted to its column.
+
+    Built straight from strings and cached `Style`s (no `Text`, no console render): the list pays
+    this for every row that scrolls into view, so it is the cost of a page-down. `base` (the
+    cursor style) goes under every cell's own style, as `Strip.apply_style` would put it."""
+    segments: list[Segment] = []
     for column in columns:
-        value = values.get(column.field)
-        line.append_text(fit(cell_text(column.field, value), column.width))
-        line.append(" ")
-    return line
+        text, style_name = cell_value(column.field, values.get(column.field))
+        style = rich_style(style_name)
+        if base is not None:
+            style = base + style
+        segments.append(Segment(fit_plain(text, column.width) + " ", style))
+    return segments
+
+
+def cell_value(field: str, value: object) -> tuple[str, str]:
+    """One table cell as (safe text, style name): levels coloured, codes coloured by class."""
+    if value is None or value == "":
+        return "", ""
+    if field in ("level", "recorded_level"):
+        return visible(str(value)), level_style(str(value))
+    if field == "code":
+        return visible(str(value)), _code_style(value)
+    if field == "time":
+        return visible(short_time(str(value))), "dim"
+    text = value if isinstance(value, str) else str(value)
+    return visible(text[:MAX_CELL]), ""
+
+
+def fit_plain(text: str, width: int) -> str:
+    """`text` cut (with an ellipsis) or padded to exactly `width` terminal cells.
+
+    `text` is already made visible, so an ASCII string is one cell per character; anything else
+    (CJK, emoji) is measured by rich's cell width."""
+    if text.isascii():
+        if len(text) <= width:
+            return text.ljust(width)
+        return text[: width - 1] + "…"
+    cells = cell_len(text)
+    if cells <= width:
+        return text + " " * (width - cells)
+    return set_cell_size(text, width - 1) + "…"
+
+
+_STYLES: dict[str, Style] = {}
+
+
+def rich_style(name: str) -> Style:
+    """A style name parsed once (`Style.parse` on every cell of every row is measurable)."""
+    style = _STYLES.get(name)
+    if style is None:
+        style = Style.parse(name) if name else Style.null()
+        _STYLES[name] = style
+    return style
 
 
 def cell_text(field: str, value: object) -> Text:
-    """One table cell: levels coloured, codes coloured by class, missing values empty."""
-    if value is None or value == "":
-        return Text("")
-    if field in ("level", "recorded_level"):
-        return level_text(str(value))
-    if field == "code":
-        return safe(value, _code_style(value))
-    if field == "time":
-        return safe(short_time(str(value)), "dim")
-    return safe(value, limit=MAX_CELL)
+    """One table cell as `Text` (the same value and style as `row_segments` puts in the list)."""
+    text, style = cell_value(field, value)
+    return Text(text, style=style, no_wrap=True, end="")
 
 
 def _code_style(code: object) -> str:
@@ -361,13 +403,32 @@ def explanation_text(explanation: Explanation) -> Text:
     return out
 
 
-def json_text(data: object, limit: int = MAX_JSON_CHARS) -> Text:
-    """`data` as indented, highlighted JSON; non-ASCII control/format characters escaped too."""
+def json_lines(data: object, limit: int = MAX_JSON_CHARS) -> list[str]:
+    """`data` as indented JSON lines, made safe (control/format characters escaped), not yet
+    highlighted: the detail pane highlights only the lines it paints (`json_line_text`)."""
     dumped = json.dumps(data, indent=2, ensure_ascii=False, default=str)
     if len(dumped) > limit:
         dumped = dumped[:limit] + f"\n… ({len(dumped) - limit:,} more characters; export to see all)"
-    text = Text(visible(dumped, keep_newlines=True), end="")
-    JSONHighlighter().highlight(text)
+    return visible(dumped, keep_newlines=True).split("\n")
+
+
+_JSON_HIGHLIGHTER = JSONHighlighter()
+
+
+def json_line_text(line: str) -> Text:
+    """One line of `json_lines` highlighted (keys, strings, numbers; the line is already safe)."""
+    text = Text(line, end="")
+    _JSON_HIGHLIGHTER.highlight(text)
+    return text
+
+
+def json_text(data: object, limit: int = MAX_JSON_CHARS) -> Text:
+    """`data` as indented, highlighted JSON; non-ASCII control/format characters escaped too."""
+    text = Text(end="")
+    for number, line in enumerate(json_lines(data, limit)):
+        if number:
+            text.append("\n")
+        text.append_text(json_line_text(line))
     return text
 
 

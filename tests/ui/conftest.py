@@ -64,10 +64,25 @@ def make_app(policy: Path | None = POLICY, logs: Sequence[Path] = (EVENTS,), **o
 
 
 async def settle(app: ExplorerApp, pilot: object, rounds: int = 3) -> None:
-    """Wait for the loader and filter workers and the messages they post."""
+    """Wait for the loader and filter workers and the messages they post, then for the detail
+    pane, which follows the cursor after a short rest (`DETAIL_DELAY`) from a worker."""
     for _ in range(rounds):
         await app.workers.wait_for_complete()
         await pilot.pause()  # type: ignore[attr-defined]
+    await detail_shown(app, pilot)
+
+
+async def detail_shown(app: ExplorerApp, pilot: object, timeout: float = 5.0) -> None:
+    """Wait until the detail pane shows the selected event (the debounce and its worker)."""
+    from k8saudit_tui.ui.main_screen import MainScreen
+
+    for _ in range(int(timeout / 0.02)):
+        main = next((s for s in app.screen_stack if isinstance(s, MainScreen)), None)
+        if main is None or not main.detail_pending:
+            break
+        await pilot.pause(0.02)  # type: ignore[attr-defined]
+        await app.workers.wait_for_complete()
+    await pilot.pause()  # type: ignore[attr-defined]
 
 
 @pytest.fixture(autouse=True)

@@ -17,7 +17,7 @@ from k8saudit_tui.ui.launch import run_tui
 from k8saudit_tui.ui.open_policy_screen import OpenPolicyScreen
 from k8saudit_tui.ui.policy_pane import NO_RULE
 
-from .conftest import BROKEN, CORPUS, DATA, EVENTS, POLICY, hostile_event, make_app, settle
+from .conftest import BROKEN, CORPUS, DATA, EVENTS, POLICY, detail_shown, hostile_event, make_app, settle
 
 
 def lines_of(path: Path) -> list[bytes]:
@@ -122,9 +122,13 @@ async def test_detail_follows_the_cursor() -> None:
     async with app.run_test(size=(120, 36)) as pilot:
         await settle(app, pilot)
         main = app.main_screen
+        first = main.store_event()
         await pilot.press("G")
         await pilot.pause()
         event = main.store_event()
+        # the list moves at once; the detail follows once the cursor rests (DETAIL_DELAY)
+        assert first["auditID"] != event["auditID"]
+        await detail_shown(app, pilot)
         assert event["auditID"] in main.detail_pane.text.plain
 
 

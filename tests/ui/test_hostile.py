@@ -17,7 +17,7 @@ from k8saudit_tui.engine.policy_loader import load_policy_text
 from k8saudit_tui.ui import render
 from k8saudit_tui.ui.policy_pane import PolicyPane
 
-from .conftest import HOSTILE_STRINGS, make_app, settle, write_hostile_log
+from .conftest import HOSTILE_STRINGS, detail_shown, make_app, settle, write_hostile_log
 
 LEAKS: tuple[str, ...] = ("\x1b[31mred", "\x1b]52;c;aGFja2Vk", "aGFja2Vk\x07", "\u202e", "\u200b", "\x9b31m")
 """Sequences from the data that must never reach the terminal as such."""
@@ -56,7 +56,7 @@ async def test_hostile_log_renders_literally_and_leaks_nothing(tmp_path: Path, t
         assert main.events_table.row_count == len(HOSTILE_STRINGS)
         seen_details = []
         for _ in HOSTILE_STRINGS:
-            await pilot.pause()
+            await detail_shown(app, pilot)
             seen_details.append(main.detail_pane.text.plain)
             await pilot.press("j")
         screen_svg = app.export_screenshot()

@@ -12,7 +12,7 @@ from textual.pilot import Pilot
 from k8saudit_tui.ui.app import ExplorerApp
 from k8saudit_tui.ui.session import open_session
 
-from .conftest import DATA
+from .conftest import DATA, detail_shown
 
 
 @pytest.fixture(autouse=True)
@@ -30,6 +30,7 @@ async def loaded(pilot: Pilot) -> None:
     for _ in range(3):
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
+    await detail_shown(pilot.app, pilot)  # type: ignore[arg-type]
 
 
 def test_main_screen_80x24(snap_compare) -> None:
