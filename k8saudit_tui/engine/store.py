@@ -25,9 +25,11 @@ import orjson
 
 from k8saudit_tui.engine.batch import (
     AUDITID_WIDTH,
+    CODED_COLUMNS,
     ITEM_FILE,
     STRING_COLUMNS,
     Batch,
+    Encoder,
     format_time,
     looks_like_document,
     parse_document,
@@ -127,6 +129,17 @@ class _Dictionary:
         return np.fromiter(map(self.code, local_values), np.int32, len(local_values))
 
 
+class _AttributesDictionary(_Dictionary):
+    """RequestAttributes, interned; batches ship them as field tuples (they unpickle much faster
+    than the dataclass), rebuilt here. Keyed by the dataclass itself, so that each distinct value
+    is held once (a million distinct users means a million of them)."""
+
+    __slots__ = ()
+
+    def code(self, value: Any) -> int:
+        return super().code(RequestAttributes(*value))
+
+
 class EventStore:
     """Columns for every loaded event; see the module docstring for the threading contract.
 
@@ -142,7 +155,10 @@ class EventStore:
         self._dicts["stage"] = _Dictionary(STAGES)
         self._dicts["recorded"] = _Dictionary(LEVELS)
         self._groups = _Dictionary()
-        self._attrs = _Dictionary()
+        self._attrs = _AttributesDictionary()
+        self._coded: dict[str, _Dictionary] = {**self._dicts, "group": self._groups, "attr": self._attrs}
+        self._streams: dict[int, dict[str, np.ndarray]] = {}
+        """Per parser stream (batch.Encoder), per coded column: stream code -> store code."""
         self._long_auditids: dict[int, str] = {}
         self.files: list[FileEntry] = []
         self.problems: list[Problem] = []
@@ -433,6 +449,8 @@ class EventStore:
             )
             self.line_count += batch.lines
             self.blank_lines += batch.blank
+            if batch.retired:
+                self._streams.pop(batch.retired, None)
             if batch.count == 0:
                 return 0
             columns = self._batch_columns(batch, file, base_line)
@@ -448,13 +466,25 @@ class EventStore:
             return batch.count
 
     def _batch_columns(self, batch: Batch, file: int, base_line: int) -> dict[str, np.ndarray]:
-        """A batch's columns with codes remapped to the store's dictionaries."""
+        """A batch's columns with codes remapped to the store's dictionaries.
+
+        A batch ships only the values its parser saw first in it (see `batch.Encoder`): the
+        store keeps, per parser stream, a table from stream codes to store codes and extends it.
+        """
         columns: dict[str, np.ndarray] = {}
-        for name in STRING_COLUMNS:
-            mapping = self._dicts[name].remap(batch.values[name])
-            columns[name] = mapping[batch.codes[name]] if len(mapping) else batch.codes[name]
-        columns["group"] = self._groups.remap(batch.group_values)[batch.group_codes]
-        columns["attr"] = self._attrs.remap(batch.attr_values)[batch.attr_codes]
+        tables = self._streams.setdefault(batch.stream, {}) if batch.stream else {}
+        for name in CODED_COLUMNS:
+            dictionary = self._coded[name]
+            fresh = dictionary.remap(batch.values[name])
+            table = tables.get(name)
+            if len(table if table is not None else ()) != batch.bases[name]:
+                raise RuntimeError(f"batch of stream {batch.stream} out of order for column {name}")
+            if table is None or not len(table):
+                table = fresh
+            elif len(fresh):
+                table = np.concatenate([table, fresh])
+            tables[name] = table
+            columns[name] = table[batch.codes[name]] if len(table) else batch.codes[name]
         files = batch.file.astype(np.int16)
         offsets = batch.offset.copy()
         items = files == ITEM_FILE
@@ -606,6 +636,8 @@ class StoreLoader:
         self.store = store or EventStore()
         if evaluator is not None:
             self.store.set_policy(evaluator)
+        self._encoder = Encoder()
+        """For batches parsed in this process (the first one, small loads, workers=1)."""
         self._started = 0.0
         self._done_bytes = 0
         self._total_bytes = 0
@@ -688,15 +720,14 @@ class StoreLoader:
         self._append(head, batch)
         return batch, [_Task(task.file, task.path, limit, task.end, task.final)]
 
-    @staticmethod
-    def _parse(task: _Task) -> tuple[_Task, Batch]:
+    def _parse(self, task: _Task) -> tuple[_Task, Batch]:
         if task.document:
             with open(task.path, "rb") as handle:
                 return task, parse_document(handle.read(), task.file)
         enabled = gc.isenabled()
         gc.disable()
         try:
-            return task, parse_range((task.path, task.file, task.start, task.end, task.final))
+            return task, parse_range((task.path, task.file, task.start, task.end, task.final), self._encoder)
         finally:
             if enabled:
                 gc.enable()

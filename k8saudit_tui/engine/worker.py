@@ -17,7 +17,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from typing import IO, Any
 
-from k8saudit_tui.engine.batch import Batch, parse_range
+from k8saudit_tui.engine.batch import Batch, Encoder, parse_range
 
 _HEADER = struct.Struct("<Q")
 Task = tuple[str, int, int, int, bool]
@@ -81,6 +81,7 @@ def parse_in_workers(tasks: Sequence[Task], workers: int, depth: int = 2) -> Ite
 def main() -> None:
     """Worker loop: parse byte ranges until stdin closes; the cyclic GC is off (no cycles made)."""
     gc.disable()
+    encoder = Encoder()  # one stream for all our tasks: values seen before are not shipped again
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     while True:
         try:
@@ -88,7 +89,7 @@ def main() -> None:
         except EOFError:
             return
         try:
-            result: Any = parse_range(task)
+            result: Any = parse_range(task, encoder)
         except Exception as error:  # reported to the parent, which raises it
             result = RuntimeError(f"worker failed on {task[0]} [{task[2]}:{task[3]}]: {error}")
         _send(stdout, result)
