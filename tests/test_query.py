@@ -194,3 +194,81 @@ def test_negation_selects_the_complement(store: EventStore, term: str) -> None:
     complement = set(rows(store, "!" + term))
     assert selected.isdisjoint(complement)
     assert selected | complement == set(range(len(store)))
+
+
+# ------------------------------------------------------------------ fast paths equal the plain ones
+
+from k8saudit_tui.engine import query as query_module  # noqa: E402
+from rapidfuzz import fuzz, process  # noqa: E402
+
+SHORT_TEXT = st.text(alphabet="leasokubx-/\n", max_size=60)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet="leasokubx-/", max_size=12), max_size=12), st.text(alphabet="leasokubx-/", min_size=1, max_size=4))
+def test_substring_owners_find_every_value_holding_the_query(values: list[str], query: str) -> None:
+    text = "".join(v + "\n" for v in values)
+    starts = np.cumsum([0] + [len(v) + 1 for v in values])
+    owners = np.searchsorted(starts, query_module._substring_owners(text, query, 0, len(text)), side="right") - 1
+    assert sorted(owners.tolist()) == [i for i, v in enumerate(values) if query in v]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(alphabet="abcdefghij#", max_size=50), max_size=30), st.text(alphabet="abcdefghij", min_size=1, max_size=45))
+def test_fuzzy_hits_with_cutoff_equal_scoring_everything(values: list[str], query: str) -> None:
+    full = process.cdist([query], values, scorer=fuzz.partial_ratio, dtype=np.uint8, workers=1)[0] if values else []
+    expected = [bool(score >= query_module.FUZZY_CUTOFF) for score in full]
+    assert query_module._fuzzy_hits(query, values).tolist() == expected
+
+
+def test_fuzzy_hits_keep_a_score_that_rounds_up_to_the_cutoff() -> None:
+    """Scores just under FUZZY_CUTOFF are where a cutoff could differ from the uint8 scores."""
+    base = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+    values, query = [], base[:44]
+    for k in range(20):
+        value = list(query)
+        for i in range(k):
+            value[(i * 7) % len(query)] = "#"
+        values.append("".join(value))
+    full = process.cdist([query], values, scorer=fuzz.partial_ratio, dtype=np.uint8, workers=1)[0]
+    assert query_module._fuzzy_hits(query, values).tolist() == (full >= query_module.FUZZY_CUTOFF).tolist()
+
+
+@pytest.mark.parametrize("hits", [0, 1, 3, 4, 5, 40])
+def test_gather_with_few_or_many_codes_equals_indexing(hits: int) -> None:
+    pick = np.random.default_rng(hits)
+    table = np.zeros(60, bool)
+    table[pick.choice(60, hits, replace=False)] = True
+    codes = pick.integers(0, 70, 5000).astype(np.int32)  # codes >= 60: values added after the table
+    expected = np.concatenate([table, np.zeros(10, bool)])[codes]
+    assert np.array_equal(query_module._gather(table, codes), expected)
+
+
+@pytest.mark.parametrize("ordered", [True, False])
+def test_filter_in_load_order_and_out_of_it(tmp_path: Path, ordered: bool) -> None:
+    stamps = [f"2026-11-20T10:00:{s:02d}.000000Z" for s in ([1, 2, 3, 4, 5] if ordered else [5, 1, 4, 2, 3])]
+    lines = [line(event(n, user="bob" if n % 2 else "alice", time=stamps[n])) for n in range(5)]
+    store = StoreLoader(expand_sources([str(write_lines(tmp_path / "a.log", lines))]), workers=1).load_all()
+    assert store.in_load_order() is ordered
+    order = store.view_order()
+    mask = compile_filter("user:alice").mask(store)
+    assert compile_filter("user:alice").apply(store).tolist() == order[mask[order]].tolist()
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.text(alphabet="/?&=\nabcW-", max_size=20), min_size=1, max_size=15), st.text(alphabet="/=abcw-", min_size=1, max_size=4))
+def test_uri_pieces_find_the_uris_that_contain_the_query(values: list[str], query: str) -> None:
+    store = EventStore()
+    half = len(values) // 2
+    query_module._uri_tokens(store, values, half)  # built in two steps, as follow mode extends it
+    hits = query_module._uri_token_hits(store, values, len(values), query)
+    assert hits.tolist() == [query in value.lower() for value in values]
+
+
+def test_uri_queries_with_separators_search_the_whole_uri(tmp_path: Path) -> None:
+    lines = [line(event(n, uri=uri)) for n, uri in enumerate(["/api/v1/pods?watch=1&limit=5", "/api/v1/pods?limit=5", "/x?a&watch"])]
+    store = StoreLoader(expand_sources([str(write_lines(tmp_path / "a.log", lines))]), workers=1).load_all()
+    assert compile_filter("uri:~?watch").apply(store).tolist() == [0]
+    assert compile_filter("uri:~&watch").apply(store).tolist() == [2]
+    assert compile_filter("uri:~watch").apply(store).tolist() == [0, 2]
+    assert compile_filter("uri:~pods?limit").apply(store).tolist() == [1]

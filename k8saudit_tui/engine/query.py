@@ -117,7 +117,10 @@ class Filter:
         order = store.view_order(n)
         if not self.terms:
             return order
-        return order[self.mask(store, n)[order]]
+        mask = self.mask(store, n)
+        if store.in_load_order(n):  # view order is 0..n-1: skip two gathers over every row
+            return np.flatnonzero(mask)
+        return order[mask[order]]
 
 
 def compile_filter(text: str) -> Filter:
@@ -294,8 +297,22 @@ def _field_mask(store: EventStore, name: str, kind: str, term: Term, n: int) -> 
     return _auditid_mask(store, kind, term, n)
 
 
+_FEW_CODES = 4
+"""Up to this many matching codes, comparing the codes column is cheaper than a gather."""
+
+
 def _gather(table: np.ndarray, codes: np.ndarray) -> np.ndarray:
-    """table[codes], tolerating codes of values added after the table was built."""
+    """table[codes], tolerating codes of values added after the table was built.
+
+    With a few matching codes, `codes == c` per code (a vectorised compare) beats the gather
+    (a random read per row): a bare word often matches one resource or namespace in a million rows.
+    """
+    matching = np.flatnonzero(table)
+    if len(matching) <= _FEW_CODES:
+        result = np.zeros(len(codes), bool)
+        for code in matching.tolist():
+            result |= codes == code
+        return result
     if len(codes) and len(table) <= int(codes.max(initial=0)):
         table = np.concatenate([table, np.zeros(int(codes.max()) + 1 - len(table), bool)])
     return table[codes]
@@ -342,28 +359,66 @@ def _match_values(values: list[str], kind: str, term: Term, column: str) -> np.n
     contains = np.fromiter((query in v for v in lowered), bool, len(values))
     if column in _SUBSTRING_FIELDS:
         return contains
-    scores = process.cdist([query], lowered, scorer=fuzz.partial_ratio, dtype=np.uint8, workers=1)[0]
-    return contains | (scores >= FUZZY_CUTOFF)
+    return contains | _fuzzy_hits(query, lowered)
 
 
 def _fuzzy_codes(store: EventStore, column: str, values: list[Any], done: int, count: int, query: str) -> np.ndarray:
     """Fuzzy match of values[done:count]: substring hits come from one search over a cached,
     lower-cased, newline-joined text of the column's values; short columns add rapidfuzz scores."""
+    if column == "uri" and not _URI_SEPARATORS.intersection(query):
+        return _uri_token_hits(store, values, count, query)[done:count]
     text, starts = _joined(store, column, values, count)
     hits = np.zeros(count - done, bool)
     if "\n" not in query:
-        begin = int(starts[done])
-        positions = [m.start() for m in re.finditer(re.escape(query), text[begin:])]
-        if positions:
-            owners = np.searchsorted(starts, np.asarray(positions, np.int64) + begin, side="right") - 1
-            hits[owners - done] = True
+        owners = np.asarray(_substring_owners(text, query, int(starts[done]), int(starts[count])), np.int64)
+        if len(owners):
+            hits[np.searchsorted(starts, owners, side="right") - 1 - done] = True
     if column in _SUBSTRING_FIELDS:
         return hits
-    lowered = text[int(starts[done]) : int(starts[count])].split("\n")[:-1]
-    if len(lowered) != count - done:  # a value held a newline: score them one by one
-        lowered = [v.lower() for v in values[done:count]]
-    scores = process.cdist([query], lowered, scorer=fuzz.partial_ratio, dtype=np.uint8, workers=1)[0]
-    return hits | (scores >= FUZZY_CUTOFF)
+    return hits | _fuzzy_hits(query, _lowered(store, column, values, count)[done:count])
+
+
+def _lowered(store: EventStore, column: str, values: list[Any], count: int) -> list[str]:
+    """Lower-cased values of a short column, as rapidfuzz scores them (incremental cache; kept
+    rather than split out of the joined text at every query: 1 ms per query on 20k names)."""
+    key = ("joined", "lowered", column)
+    lowered: list[str] = store.match_cache.get(key) or []
+    if len(lowered) < count:
+        fresh = [str(v) for v in values[len(lowered) : count]]
+        lowered = lowered + [low if low != v else v for v, low in zip(fresh, map(str.lower, fresh))]
+        store.match_cache[key] = lowered
+    return lowered
+
+
+def _substring_owners(text: str, query: str, begin: int, end: int) -> list[int]:
+    """One position inside each newline-separated value of text[begin:end] that contains `query`.
+
+    str.find (C, fast search) jumps from one matching value to the next: one Python step per
+    matching value, not per occurrence (a URI column is megabytes; `re.finditer` cost 13 ms).
+    """
+    found: list[int] = []
+    find = text.find
+    position = find(query, begin, end)
+    while position >= 0:
+        found.append(position)
+        next_value = find("\n", position + len(query) - 1 if query else position, end) + 1
+        if next_value <= 0:
+            break
+        position = find(query, next_value, end)
+    return found
+
+
+def _fuzzy_hits(query: str, lowered: list[str]) -> np.ndarray:
+    """uint8 partial_ratio >= FUZZY_CUTOFF per value. With score_cutoff rapidfuzz gives up on a
+    value as soon as it cannot reach the cutoff (its score comes back as 0), which about halves
+    the time; the cutoff is half a point lower so that a score that converts to FUZZY_CUTOFF in
+    uint8 is never cut: the same hits as scoring everything."""
+    if not lowered:
+        return np.zeros(0, bool)
+    scores = process.cdist(
+        [query], lowered, scorer=fuzz.partial_ratio, dtype=np.uint8, workers=1, score_cutoff=FUZZY_CUTOFF - 0.5
+    )[0]
+    return scores >= FUZZY_CUTOFF
 
 
 def _joined(store: EventStore, column: str, values: list[Any], count: int) -> tuple[str, np.ndarray]:
@@ -381,12 +436,87 @@ def _joined(store: EventStore, column: str, values: list[Any], count: int) -> tu
     return text, starts
 
 
+_URI_SEPARATORS = frozenset("?&\n")
+_URI_SPLIT = re.compile(r"[?&\n]").split
+
+
+@dataclass
+class _UriTokens:
+    """The distinct pieces of the distinct URIs, split at `?` and `&` (and newlines).
+
+    A query without those characters occurs in a URI exactly when it occurs in one of its pieces.
+    Watch URIs differ in resourceVersion and timeouts but share paths and most parameters, so
+    the pieces are a fifth of the URI text: the substring search scans that, then the hits go to
+    URIs through the (piece, URI) pairs.
+    """
+
+    uris: int = 0
+    text: str = ""
+    starts: np.ndarray | None = None
+    pair_token: np.ndarray | None = None
+    pair_uri: np.ndarray | None = None
+
+
+def _uri_tokens(store: EventStore, values: list[Any], count: int) -> _UriTokens:
+    """The URI piece index over values[:count], cached and extended over new values only."""
+    key = ("joined", "uri-tokens")  # built at load time with the search texts (see `prepare`)
+    tokens: _UriTokens | None = store.match_cache.get(key)
+    if tokens is None:
+        tokens = _UriTokens(0, "", np.zeros(1, np.int64), np.empty(0, np.int32), np.empty(0, np.int32))
+    if tokens.uris >= count:
+        return tokens
+    assert tokens.starts is not None
+    # The piece -> id dict is rebuilt from the text when new URIs come (follow mode), not kept:
+    # a million-event log has ~80k pieces, and the store must stay under its memory budget.
+    pieces = tokens.text.split("\n")[:-1]
+    index: dict[str, int] = dict(zip(pieces, range(len(pieces))))
+    del pieces
+    fresh: list[str] = []
+    pair_token: list[int] = []
+    pair_uri: list[int] = []
+    for code in range(tokens.uris, count):
+        for piece in _URI_SPLIT(str(values[code]).lower()):
+            token = index.get(piece)
+            if token is None:
+                token = index[piece] = len(index)
+                fresh.append(piece)
+            pair_token.append(token)
+            pair_uri.append(code)
+    lengths = np.fromiter((len(piece) + 1 for piece in fresh), np.int64, len(fresh))
+    updated = _UriTokens(
+        count,
+        tokens.text + "".join(piece + "\n" for piece in fresh),
+        np.concatenate([tokens.starts, tokens.starts[-1] + np.cumsum(lengths)]),
+        np.concatenate([tokens.pair_token, np.asarray(pair_token, np.int32)]),  # type: ignore[list-item]
+        np.concatenate([tokens.pair_uri, np.asarray(pair_uri, np.int32)]),  # type: ignore[list-item]
+    )
+    store.match_cache[key] = updated
+    return updated
+
+
+def _uri_token_hits(store: EventStore, values: list[Any], count: int, query: str) -> np.ndarray:
+    """Which of values[:count] (URIs) contain `query` (lower-case, without ? & or newline)."""
+    tokens = _uri_tokens(store, values, count)
+    assert tokens.starts is not None and tokens.pair_token is not None and tokens.pair_uri is not None
+    owners = _substring_owners(tokens.text, query, 0, len(tokens.text))
+    hits = np.zeros(count, bool)
+    if owners:
+        matched = np.zeros(len(tokens.starts) - 1, bool)
+        matched[np.searchsorted(tokens.starts, np.asarray(owners, np.int64), side="right") - 1] = True
+        hits[tokens.pair_uri[matched[tokens.pair_token]]] = True
+    return hits
+
+
 def prepare(store: EventStore) -> None:
     """Build the search text of the bare-word columns now (the loader calls this when done), so
-    the first keystroke does not pay for lower-casing and joining every distinct URI."""
-    for column in ("user", "verb", "resource", "ns", "name", "uri"):
+    the first keystroke does not pay for lower-casing and joining every distinct value. URIs get
+    their piece index (`_UriTokens`); their whole joined text is built only if a query needs it."""
+    for column in ("user", "verb", "resource", "ns", "name"):
         values = store.values(column)
         _joined(store, column, values, len(values))
+        _lowered(store, column, values, len(values))
+    uris = store.values("uri")
+    _uri_tokens(store, uris, len(uris))
 
 
 def _resource_mask(store: EventStore, kind: str, term: Term, n: int) -> np.ndarray:

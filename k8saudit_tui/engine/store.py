@@ -350,13 +350,19 @@ class EventStore:
         order = self._cache.get(key)
         if order is None:
             times = self._arrays["time"][:n] if n else np.empty(0, np.int64)
-            if n < 2 or bool(np.all(times[1:] >= times[:-1])):
-                order = np.arange(n, dtype=np.int64)
-            else:
-                order = np.argsort(times, kind="stable")
-            self._cache = {k: v for k, v in self._cache.items() if k[0] != "order"}
+            identity = n < 2 or bool(np.all(times[1:] >= times[:-1]))
+            order = np.arange(n, dtype=np.int64) if identity else np.argsort(times, kind="stable")
+            self._cache = {k: v for k, v in self._cache.items() if k[0] not in ("order", "identity")}
             self._cache[key] = order
+            self._cache[("identity", n)] = identity
         return order  # type: ignore[no-any-return]
+
+    def in_load_order(self, n: int | None = None) -> bool:
+        """True when the view order of rows [0, n) is 0..n-1 (one time-ordered log, the usual
+        case), so callers can skip gathers through `view_order`."""
+        n = self._n if n is None else n
+        self.view_order(n)
+        return bool(self._cache.get(("identity", n), False))
 
     # ----------------------------------------------------------------------------- policy
 
