@@ -437,7 +437,7 @@ def _joined(store: EventStore, column: str, values: list[Any], count: int) -> tu
 
 
 _URI_SEPARATORS = frozenset("?&\n")
-_URI_SPLIT = re.compile(r"[?&\n]").split
+"""A URI is cut into pieces at these characters."""
 
 
 @dataclass
@@ -457,6 +457,24 @@ class _UriTokens:
     pair_uri: np.ndarray | None = None
 
 
+class _PieceCodes(dict):  # type: ignore[type-arg]
+    """piece -> id; a miss (a piece not seen before) gets the next id and is noted in `fresh`."""
+
+    def __init__(self, known: Any) -> None:
+        super().__init__(known)
+        self.fresh: list[str] = []
+
+    def __missing__(self, piece: str) -> int:
+        code = self[piece] = len(self)
+        self.fresh.append(piece)
+        return code
+
+
+def _separators(uri: str) -> int:
+    """How many places a lower-cased URI is cut at (see _URI_SEPARATORS)."""
+    return uri.count("?") + uri.count("&") + uri.count("\n")
+
+
 def _uri_tokens(store: EventStore, values: list[Any], count: int) -> _UriTokens:
     """The URI piece index over values[:count], cached and extended over new values only."""
     key = ("joined", "uri-tokens")  # built at load time with the search texts (see `prepare`)
@@ -468,27 +486,23 @@ def _uri_tokens(store: EventStore, values: list[Any], count: int) -> _UriTokens:
     assert tokens.starts is not None
     # The piece -> id dict is rebuilt from the text when new URIs come (follow mode), not kept:
     # a million-event log has ~80k pieces, and the store must stay under its memory budget.
-    pieces = tokens.text.split("\n")[:-1]
-    index: dict[str, int] = dict(zip(pieces, range(len(pieces))))
-    del pieces
-    fresh: list[str] = []
-    pair_token: list[int] = []
-    pair_uri: list[int] = []
-    for code in range(tokens.uris, count):
-        for piece in _URI_SPLIT(str(values[code]).lower()):
-            token = index.get(piece)
-            if token is None:
-                token = index[piece] = len(index)
-                fresh.append(piece)
-            pair_token.append(token)
-            pair_uri.append(code)
+    known = tokens.text.split("\n")[:-1]
+    index = _PieceCodes(zip(known, range(len(known))))
+    del known
+    # All pieces of all new URIs in C-level passes: join, turn separators into newlines, split.
+    lowered = [str(v).lower() for v in values[tokens.uris : count]]
+    per_uri = np.fromiter(map(_separators, lowered), np.int64, len(lowered)) + 1
+    joined = "\n".join(lowered).replace("?", "\n").replace("&", "\n")
+    pair_token = np.fromiter(map(index.__getitem__, joined.split("\n")), np.int32, int(per_uri.sum()))
+    pair_uri = np.repeat(np.arange(tokens.uris, count, dtype=np.int32), per_uri)
+    fresh = index.fresh
     lengths = np.fromiter((len(piece) + 1 for piece in fresh), np.int64, len(fresh))
     updated = _UriTokens(
         count,
         tokens.text + "".join(piece + "\n" for piece in fresh),
         np.concatenate([tokens.starts, tokens.starts[-1] + np.cumsum(lengths)]),
-        np.concatenate([tokens.pair_token, np.asarray(pair_token, np.int32)]),  # type: ignore[list-item]
-        np.concatenate([tokens.pair_uri, np.asarray(pair_uri, np.int32)]),  # type: ignore[list-item]
+        np.concatenate([tokens.pair_token, pair_token]),  # type: ignore[list-item]
+        np.concatenate([tokens.pair_uri, pair_uri]),  # type: ignore[list-item]
     )
     store.match_cache[key] = updated
     return updated
