@@ -89,6 +89,25 @@ class FileEntry:
     fd: int | None = None
 
 
+MEMORY_LIMIT_MB = int(os.environ.get("K8SAUDIT_TUI_MEMORY_LIMIT_MB", "2048"))
+"""Resident memory at which loading stops (MB; environment K8SAUDIT_TUI_MEMORY_LIMIT_MB).
+
+A real log costs about 250 bytes per event (1M events: ~250 MB), so the default leaves room for
+millions of events; what it stops is a hostile log whose every event is distinct (a million
+user names cost ~600 MB). Loading stops with a Problem saying where and why; what is loaded stays."""
+
+
+def resident_mb() -> int:
+    """This process's resident memory in MB (Linux /proc; elsewhere the peak, which is an upper bound)."""
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") >> 20
+    except (OSError, ValueError, IndexError):
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss >> 10
+
+
 @dataclass(frozen=True)
 class LoadProgress:
     """What the loader has done so far; yielded after every batch."""
@@ -635,8 +654,10 @@ class StoreLoader:
         cancel: threading.Event | None = None,
         workers: int | None = None,
         store: EventStore | None = None,
+        memory_limit_mb: int = MEMORY_LIMIT_MB,
     ) -> None:
         self.sources = list(sources)
+        self.memory_limit_mb = memory_limit_mb
         self.cancel = cancel or threading.Event()
         self.workers = workers if workers is not None else max(1, min(os.cpu_count() or 1, 8))
         self.store = store or EventStore()
@@ -670,6 +691,10 @@ class StoreLoader:
                     yield self._progress(True, cancelled=True)
                     return
                 self._append(task, batch)
+                if resident_mb() > self.memory_limit_mb:
+                    self._stop_for_memory(task)
+                    yield self._progress(True, cancelled=True)
+                    return
                 yield self._progress(False)
         finally:
             close = getattr(batches, "close", None)
@@ -681,6 +706,17 @@ class StoreLoader:
             prepare(self.store)
         _release_memory()
         yield self._progress(True, cancelled=self.cancel.is_set())
+
+    def _stop_for_memory(self, task: _Task) -> None:
+        """Record why loading stopped early, at the file the last batch came from."""
+        entry = self.store.files[task.file]
+        message = (
+            f"stopped loading after {len(self.store):,} events: memory use reached the limit of "
+            f"{self.memory_limit_mb:,} MB (set K8SAUDIT_TUI_MEMORY_LIMIT_MB to change it, or load "
+            "fewer files); the rest was not read"
+        )
+        with self.store._lock:  # noqa: SLF001 - the loader is the store's one writer
+            self.store.problems.append(Problem(entry.name, entry.lines or None, "", message))
 
     def load_all(self) -> EventStore:
         """Run to the end (for headless commands and tests) and return the store."""

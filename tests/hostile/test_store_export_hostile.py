@@ -90,23 +90,46 @@ def test_filters_on_hostile_values_never_raise(tmp_path: Path, name: str) -> Non
             assert type(error).__name__ == "FilterError"
 
 
-def test_a_million_distinct_users_load_with_bounded_memory(tmp_path: Path) -> None:
-    """Dictionary encoding under stress: RSS of the loading process stays under the documented 300 MB."""
+def _distinct_users_log(path: Path, count: int) -> None:
+    with path.open("wb") as out:
+        for start in range(0, count, 100_000):
+            chunk = corpus.distinct_users(min(100_000, count - start))
+            out.write(b"\n".join(chunk).replace(b'"user-', b'"u%d-' % start) + b"\n")
+
+
+def test_a_million_distinct_users_load_under_the_memory_limit(tmp_path: Path) -> None:
+    """Dictionary encoding under stress: every event loads, and the process stays under the limit."""
     log = tmp_path / "users.log"
-    with log.open("wb") as out:
-        for start in range(0, 1_000_000, 100_000):
-            out.write(b"\n".join(corpus.distinct_users(100_000)).replace(b'"user-', b'"u%d-' % start) + b"\n")
+    _distinct_users_log(log, 1_000_000)
     code = (
-        "import resource, sys\n"
+        "import resource\n"
         "from k8saudit_tui.engine.sources import expand_sources\n"
-        "from k8saudit_tui.engine.store import StoreLoader\n"
+        "from k8saudit_tui.engine.store import MEMORY_LIMIT_MB, StoreLoader\n"
         f"store = StoreLoader(expand_sources([{str(log)!r}])).load_all()\n"
-        "print(len(store), len(store.values('user')), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)\n"
+        "peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024\n"
+        "print(len(store), len(store.values('user')), len(store.problems), peak, MEMORY_LIMIT_MB)\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600, check=True)
-    events, users, peak_mb = map(int, result.stdout.split())
-    assert events == 1_000_000 and users == 1_000_000
-    assert peak_mb < 600, f"peak RSS {peak_mb} MB"
+    events, users, problems, peak_mb, limit_mb = map(int, result.stdout.split())
+    assert (events, users, problems) == (1_000_000, 1_000_000, 0)
+    assert peak_mb < limit_mb
+
+
+def test_loading_stops_at_the_memory_limit_with_a_clear_message(tmp_path: Path) -> None:
+    from k8saudit_tui.engine.store import resident_mb
+
+    log = tmp_path / "users.log"
+    _distinct_users_log(log, 300_000)
+    limit = resident_mb() + 40
+    loader = StoreLoader(expand_sources([str(log)]), workers=1, memory_limit_mb=limit)
+    progress = list(loader.run())
+    store = loader.store
+    assert progress[-1].done and progress[-1].cancelled
+    assert 0 < len(store) < 300_000
+    assert resident_mb() < limit + 150  # one batch past the limit at most
+    message = store.problems[-1]
+    assert message.file == str(log)
+    assert "memory use reached the limit" in message.message and "K8SAUDIT_TUI_MEMORY_LIMIT_MB" in message.message
 
 
 def run_export(*args: str) -> subprocess.CompletedProcess[bytes]:
