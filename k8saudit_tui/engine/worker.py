@@ -2,7 +2,7 @@
 
 multiprocessing's "fork" is unsafe from a thread of a threaded program (the TUI loads in a thread
 worker) and its "spawn" re-imports the caller's `__main__`, which breaks scripts without a main
-guard. A worker here is `python -m k8saudit_tui.engine.worker`: it reads pickled tasks on stdin and
+guard. A worker here is a fresh interpreter running `worker.main`: it reads pickled tasks on stdin and
 writes pickled `Batch`es on stdout, in order. Only our own process writes to these private pipes,
 so unpickling them is safe.
 """
@@ -14,6 +14,7 @@ import pickle
 import struct
 import subprocess
 import sys
+from pathlib import Path
 from collections.abc import Iterator, Sequence
 from typing import IO, Any
 
@@ -41,6 +42,15 @@ def _receive(stream: IO[bytes]) -> Any:
     return pickle.loads(data)
 
 
+_PACKAGE_PARENT = str(Path(__file__).resolve().parents[2])
+_WORKER_BOOT = (
+    f"import sys; sys.path.insert(0, {_PACKAGE_PARENT!r}); "
+    "from k8saudit_tui.engine.worker import main; main()"
+)
+"""Workers import this very copy of the package: with `-m`, a `k8saudit_tui` folder in the
+current directory would win over the installed one and the parent would talk to other code."""
+
+
 def parse_in_workers(tasks: Sequence[Task], workers: int, depth: int = 2) -> Iterator[Batch]:
     """Parse `tasks` in `workers` processes, yielding batches in task order.
 
@@ -50,7 +60,7 @@ def parse_in_workers(tasks: Sequence[Task], workers: int, depth: int = 2) -> Ite
     workers = max(1, min(workers, len(tasks)))
     processes = [
         subprocess.Popen(
-            [sys.executable, "-m", "k8saudit_tui.engine.worker"],
+            [sys.executable, "-c", _WORKER_BOOT],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
         )
