@@ -10,14 +10,18 @@ Prints, per target, the examples run, the time taken, and the first failure foun
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 import traceback
 from collections.abc import Callable
+from pathlib import Path
 
 import orjson
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout
 
 from k8saudit_tui.engine.attributes import request_attributes
 from k8saudit_tui.engine.event import EventError, decode_event, decode_event_line
