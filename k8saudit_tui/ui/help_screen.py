@@ -39,12 +39,13 @@ def key_label(keys: str) -> str:
 
 
 def binding_rows(sections: Iterable[tuple[str, Sequence[BindingType]]]) -> list[tuple[str, str, str]]:
-    """(section, keys, description) for every binding with a description."""
+    """(section, keys, description) for every binding with a description; a binding's tooltip,
+    when it has one, is the longer description the footer has no room for."""
     rows: list[tuple[str, str, str]] = []
     for section, bindings in sections:
         for binding in bindings:
             if isinstance(binding, Binding) and binding.description:
-                rows.append((section, key_label(binding.key), binding.description))
+                rows.append((section, key_label(binding.key), binding.tooltip or binding.description))
             elif isinstance(binding, tuple) and len(binding) >= 3:
                 rows.append((section, key_label(str(binding[0])), str(binding[2])))
     return rows

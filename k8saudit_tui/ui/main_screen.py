@@ -24,6 +24,8 @@ from textual.widgets import Footer, ProgressBar, Static
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from k8saudit_tui.engine.export import redact_line
+from k8saudit_tui.engine.textsafe import visible
 from k8saudit_tui.ui import render
 from k8saudit_tui.ui.detail_pane import DetailPane, build_detail, message_content
 from k8saudit_tui.ui.events_table import EventsTable
@@ -77,7 +79,9 @@ class MainScreen(Screen[None]):
         Binding("right_square_bracket", "next_rule", "Next rule", key_display="]"),
         Binding("left_square_bracket", "previous_rule", "Prev rule", key_display="[", show=False),
         Binding("e", "export", "Export"),
-        Binding("c", "copy_event", "Copy"),
+        Binding("c", "copy_event", "Copy", tooltip="Copy the event as JSON, secrets masked (OSC 52)"),
+        Binding("C", "copy_raw_event", "Copy raw", show=False,
+                tooltip="Copy the event exactly as logged, secrets NOT masked"),
         Binding("p", "open_policy", "Policy"),
         Binding("s", "toggle_collapse", "Collapse stages", show=False),
         Binding("z", "zoom", "Zoom", show=False),
@@ -527,18 +531,35 @@ class MainScreen(Screen[None]):
         self.app.push_screen(HelpScreen(binding_rows(sections)))
 
     def action_copy_event(self) -> None:
-        """`c`: the selected event's JSON to the clipboard (OSC 52: works over ssh and in tmux)."""
+        """`c`: the selected event's JSON to the clipboard with secrets masked, as export's
+        `--redact` does (OSC 52 crosses ssh and tmux, and lands in clipboard managers)."""
+        self._copy(redact=True)
+
+    def action_copy_raw_event(self) -> None:
+        """`C`: the selected event exactly as logged, secrets and all."""
+        self._copy(redact=False)
+
+    def _copy(self, *, redact: bool) -> None:
         row = self.events_table.current_row
         if row is None:
             self.app.bell()
             return
         try:
-            data = self.session.raw(row).decode("utf-8", "replace").rstrip("\r\n")
+            raw = self.session.raw(row).rstrip(b"\r\n")
         except Exception as error:  # noqa: BLE001
             self.app.notify(f"cannot read this event: {error}", severity="error", markup=False)
             return
-        self.app.copy_to_clipboard(data)
-        self.app.notify(f"Copied event ({len(data):,} characters) to the clipboard", markup=False)
+        data = redact_line(raw) if redact else raw
+        text = data.decode("utf-8", "replace")
+        self.app.copy_to_clipboard(text)
+        size = f"{len(text):,} characters"
+        if not redact:
+            note = f"Copied the raw event ({size}): secrets in it are NOT masked"
+            self.app.notify(note, severity="warning", markup=False)
+        elif data != raw:
+            self.app.notify(f"Copied event ({size}) with secrets masked; C copies it raw", markup=False)
+        else:
+            self.app.notify(f"Copied event ({size}); no secrets found to mask; C copies it raw", markup=False)
 
     def action_export(self) -> None:
         """`e`: the export dialog for the current view."""
@@ -584,7 +605,8 @@ class MainScreen(Screen[None]):
         if load.policy is None:
             first = next(iter(load.problems), None)
             reason = str(first) if first is not None else "not a policy"
-            self.app.notify(reason, title=f"Cannot use {path}", severity="error", markup=False)
+            # the policy in force stays: a broken or vanished file never leaves the app without one
+            self.app.notify(visible(reason), title=f"Cannot use {visible(path)}", severity="error", markup=False)
             return
         self.session.apply_policy(path, load)
         self.app.call_from_thread(self._policy_applied)

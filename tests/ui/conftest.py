@@ -73,15 +73,16 @@ async def settle(app: ExplorerApp, pilot: object, rounds: int = 3) -> None:
 
 
 async def detail_shown(app: ExplorerApp, pilot: object, timeout: float = 5.0) -> None:
-    """Wait until the detail pane shows the selected event (the debounce and its worker)."""
+    """Wait until the detail pane shows the selected event (the debounce and its worker); it
+    does not wait for other workers, so it works with `--follow` (whose worker never ends)."""
     from k8saudit_tui.ui.main_screen import MainScreen
 
+    await pilot.pause()  # type: ignore[attr-defined]  # the cursor's message reaches the screen
     for _ in range(int(timeout / 0.02)):
         main = next((s for s in app.screen_stack if isinstance(s, MainScreen)), None)
         if main is None or not main.detail_pending:
             break
         await pilot.pause(0.02)  # type: ignore[attr-defined]
-        await app.workers.wait_for_complete()
     await pilot.pause()  # type: ignore[attr-defined]
 
 
