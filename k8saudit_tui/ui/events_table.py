@@ -13,6 +13,7 @@ import numpy as np
 from rich.style import Style
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
+from textual.events import Resize
 from textual.geometry import Region, Size
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
@@ -31,14 +32,47 @@ COLUMNS: tuple[render.Column, ...] = (
     render.Column("level", "level", 15),
     render.Column("rule", "rule", 4),
     render.Column("verb", "verb", 7),
-    render.Column("resource", "resource", 20),
-    render.Column("user", "user", 30),
+    render.Column("user", "user", 30, middle=True),
+    render.Column("resource", "resource", 24),
     render.Column("namespace", "namespace", 16),
     render.Column("name", "name", 28),
     render.Column("code", "code", 4),
 )
-"""Columns in display order (what decides an event first: at 80 columns time to resource show);
-`field` is a key of the mapping `RowValues` returns. The date is in the detail pane."""
+"""Columns in display order, at full width: what decides an event first (when, which stage,
+the verdict, who did what to which resource); `field` is a key of the mapping `RowValues`
+returns. The date is in the detail pane."""
+
+COMPACT_FIXED: tuple[render.Column, ...] = (
+    render.Column("time", "time", 12),
+    render.Column("stage", "stage", 8, short=True),
+    render.Column("level", "level", 8, short=True),
+    render.Column("rule", "rule", 4),
+    render.Column("verb", "verb", 6),
+)
+"""The narrow list's first columns: stage and level as short labels (`Complete`, `ReqResp`)."""
+COMPACT_REST: tuple[render.Column, ...] = (
+    render.Column("namespace", "namespace", 16),
+    render.Column("name", "name", 28),
+    render.Column("code", "code", 4),
+)
+USER_WIDTH = (14, 30)
+RESOURCE_WIDTH = (10, 24)
+"""Smallest and largest user and resource columns of the narrow list (they share what is left)."""
+
+
+def columns_for(width: int) -> tuple[render.Column, ...]:
+    """The columns for a list `width` cells wide: all of them at full size when they fit the
+    first six (through user); else short stage and level labels so that the user (who did it,
+    what a responder asks first) and the resource still show at 80 columns."""
+    full_to_user = sum(column.width + 1 for column in COLUMNS[:6])
+    if width >= full_to_user + RESOURCE_WIDTH[1] + 1:
+        return COLUMNS
+    left = width - sum(column.width + 1 for column in COMPACT_FIXED) - 2
+    user = max(USER_WIDTH[0], min(USER_WIDTH[1], left - left * 2 // 5))
+    resource = max(RESOURCE_WIDTH[0], min(RESOURCE_WIDTH[1], left - user))
+    middle = (render.Column("user", "user", user, middle=True), render.Column("resource", "resource", resource))
+    return COMPACT_FIXED + middle + COMPACT_REST
+
 
 EMPTY_VIEW = np.zeros(0, dtype=np.int64)
 
@@ -68,6 +102,7 @@ class EventsTable(ScrollView, can_focus=True):
         self._values: RowValues | None = None
         self._columns: Sequence[render.Column] = COLUMNS
         self._width = sum(column.width + 1 for column in COLUMNS)
+        """Cells in a full row (the virtual width: the list scrolls sideways with h and l)."""
         self._strips: LRUCache[tuple[int, int, int, int], Strip] = LRUCache(2000)
         """Finished lines by (store row, cursor state, scroll x, width)."""
         self._header: tuple[object, Strip] = (None, Strip([]))
@@ -116,6 +151,22 @@ class EventsTable(ScrollView, can_focus=True):
         self.refresh()
         if len(rows) and self.current_row is not None and self.cursor == 0:
             self.post_message(EventHighlighted(self.current_row))
+
+    @property
+    def columns(self) -> Sequence[render.Column]:
+        """The columns shown now (they depend on the list's width)."""
+        return self._columns
+
+    def on_resize(self, event: Resize) -> None:
+        """Pick the columns that fit the new width."""
+        columns = columns_for(self.scrollable_content_region.width or event.size.width)
+        if columns != self._columns:
+            self._columns = columns
+            self._width = sum(column.width + 1 for column in columns)
+            self._strips.clear()
+            self._header = (None, Strip([]))
+            set_virtual_size(self, Size(self._width, len(self._rows) + 1))
+            self.refresh()
 
     def invalidate(self) -> None:
         """Row values changed (a new policy): repaint from fresh values."""

@@ -77,6 +77,11 @@ class Column:
     title: str
     field: str
     width: int
+    short: bool = False
+    """Show the short label of a stage or level (`Complete`, `ReqResp`): narrow lists."""
+    middle: bool = False
+    """Cut a long value in the middle, keeping its end (`system:…replicaset-controller`):
+    user names share long prefixes and differ at the end."""
 
 
 def header_text(columns: Sequence[Column]) -> Text:
@@ -96,20 +101,36 @@ def row_segments(values: Mapping[str, object], columns: Sequence[Column], base: 
     cursor style) goes under every cell's own style, as `Strip.apply_style` would put it."""
     segments: list[Segment] = []
     for column in columns:
-        text, style_name = cell_value(column.field, values.get(column.field))
+        text, style_name = cell_value(column.field, values.get(column.field), short=column.short)
         style = rich_style(style_name)
         if base is not None:
             style = base + style
-        segments.append(Segment(fit_plain(text, column.width) + " ", style))
+        fitted = fit_middle(text, column.width) if column.middle else fit_plain(text, column.width)
+        segments.append(Segment(fitted + " ", style))
     return segments
 
 
-def cell_value(field: str, value: object) -> tuple[str, str]:
-    """One table cell as (safe text, style name): levels coloured, codes coloured by class."""
+SHORT_LABELS: dict[str, str] = {
+    "RequestReceived": "Received",
+    "ResponseStarted": "Started",
+    "ResponseComplete": "Complete",
+    "Panic": "Panic",
+    "RequestResponse": "ReqResp",
+}
+"""Stage and level names as the narrow list shows them (anything else is shown as it is)."""
+
+
+def cell_value(field: str, value: object, *, short: bool = False) -> tuple[str, str]:
+    """One table cell as (safe text, style name): levels coloured, codes coloured by class;
+    `short` gives stages and levels their short labels."""
     if value is None or value == "":
         return "", ""
     if field in ("level", "recorded_level"):
-        return visible(str(value)), level_style(str(value))
+        name = str(value)
+        return visible(SHORT_LABELS.get(name, name) if short else name), level_style(name)
+    if field == "stage" and short:
+        name = str(value)
+        return visible(SHORT_LABELS.get(name, name)), ""
     if field == "code":
         return visible(str(value)), _code_style(value)
     if field == "time":
@@ -133,6 +154,19 @@ def fit_plain(text: str, width: int) -> str:
     return set_cell_size(text, width - 1) + "…"
 
 
+def fit_middle(text: str, width: int) -> str:
+    """Like `fit_plain`, but a value too long loses its middle: a third of the cells keep its
+    start, the rest its end, around an ellipsis."""
+    if cell_len(text) <= width or width < 8:
+        return fit_plain(text, width)
+    head = width // 3
+    start = set_cell_size(text, head)
+    end = text[-(width - head - 1):]
+    while cell_len(end) > width - head - 1:
+        end = end[1:]
+    return fit_plain(f"{start}…{end}", width)
+
+
 _STYLES: dict[str, Style] = {}
 
 
@@ -145,9 +179,9 @@ def rich_style(name: str) -> Style:
     return style
 
 
-def cell_text(field: str, value: object) -> Text:
+def cell_text(field: str, value: object, *, short: bool = False) -> Text:
     """One table cell as `Text` (the same value and style as `row_segments` puts in the list)."""
-    text, style = cell_value(field, value)
+    text, style = cell_value(field, value, short=short)
     return Text(text, style=style, no_wrap=True, end="")
 
 
