@@ -59,7 +59,28 @@ def run_tui(args: list[str]) -> int:
     from k8saudit_tui.ui.app import ExplorerApp
     from k8saudit_tui.ui.session import open_session
 
-    session = open_session(policy, logs)
+    session = open_session(policy, logs)  # spools stdin (`-`) to a private file, to its end
+    if "-" in logs and not attach_terminal_input():
+        print("k8saudit-tui: the log came on stdin and there is no terminal (/dev/tty) to read keys from",
+              file=sys.stderr)
+        return 2
     app = ExplorerApp(session, filter_text=parsed.filter, follow=parsed.follow)
     result = app.run()
     return int(result or 0)
+
+
+def attach_terminal_input() -> bool:
+    """Read keys from the terminal once stdin (the piped log) has been spooled, as `less` does.
+
+    Textual reads keys from file descriptor 0; with `kubectl logs … | k8saudit-tui -` that is
+    the exhausted pipe, so the controlling terminal is put in its place. False when the process
+    has no terminal."""
+    try:
+        terminal = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
+    except OSError:
+        return False
+    try:
+        os.dup2(terminal, 0)
+    finally:
+        os.close(terminal)
+    return True

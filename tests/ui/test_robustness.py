@@ -1,0 +1,229 @@
+"""Issue 5 for the explorer: files that change under it, keys that arrive in a burst, a log on
+stdin. Nothing crashes, the user is told what went wrong, and the app keeps working."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual import events
+from textual.widgets import Input
+
+from k8saudit_tui.ui import launch
+from k8saudit_tui.ui.app import ExplorerApp
+from k8saudit_tui.ui.export_screen import ExportScreen
+from k8saudit_tui.ui.open_policy_screen import OpenPolicyScreen
+from k8saudit_tui.ui.session import open_session
+
+from .conftest import EVENTS, POLICY, detail_shown, hostile_event, make_app, settle
+
+
+def notices(app: ExplorerApp) -> list[tuple[str, str, str]]:
+    """(severity, title, message) of every notification so far."""
+    return [(n.severity, str(n.title), str(n.message)) for n in app._notifications]  # noqa: SLF001
+
+
+async def reload_policy(app: ExplorerApp, pilot: Any) -> None:
+    """`p`, accept the path the dialog offers (the policy in use), `enter`."""
+    await pilot.press("p")
+    await pilot.pause()
+    assert isinstance(app.screen, OpenPolicyScreen)
+    await pilot.press("enter")
+    await settle(app, pilot)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(lambda path: path.write_bytes(b"\x00\xff\xfe rules: [ {{{\n\x1b[31m"), id="garbage"),
+        pytest.param(lambda path: path.write_text("apiVersion: audit.k8s.io/v1\nkind: Policy\nrules: 7\n"), id="not-a-policy"),
+        pytest.param(lambda path: path.unlink(), id="deleted"),
+    ],
+)
+async def test_policy_replaced_while_open_keeps_the_previous_one(tmp_path: Path, damage: Any) -> None:
+    policy = tmp_path / "policy.yaml"
+    shutil.copy(POLICY, policy)
+    app = make_app(policy=policy)
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
+        await settle(app, pilot)
+        main = app.main_screen
+        evaluator = main.session.evaluator
+        counts = main.session.rule_counts()
+        damage(policy)
+        await reload_policy(app, pilot)
+        errors = [(title, message) for severity, title, message in notices(app) if severity == "error"]
+        assert errors, notices(app)
+        title, message = errors[-1]
+        assert str(policy) in title and message  # which file, and why
+        assert "\x1b" not in title + message  # the garbage is not echoed raw to the terminal
+        # the previous policy is still the one in force, and everything still works
+        assert main.session.evaluator is evaluator
+        assert main.session.rule_counts() == counts
+        assert main.policy_pane.rule_count == 9
+        await pilot.press("j", "j")
+        await detail_shown(app, pilot)
+        assert main.events_table.cursor == 2
+        assert "Verdict: rule #" in main.detail_pane.text.plain
+        main.apply_filter("verb:watch")
+        await settle(app, pilot)
+        assert 0 < main.events_table.row_count < main.session.total
+
+
+async def test_keys_typed_in_a_burst_after_slash_reach_the_filter() -> None:
+    """A paste or a fast typist (tmux send-keys): every key is queued before the first is
+    handled. None may reach the list's bindings (e exports, s collapses, n steps, k moves)."""
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(app, pilot)
+        main = app.main_screen
+        text = "ns:kube-system"
+        app.post_message(events.Key("slash", "/"))
+        for char in text:
+            app.post_message(events.Key({":": "colon", "-": "minus"}.get(char, char), char))
+        await pilot.pause(0.3)
+        await settle(app, pilot)
+        assert main.filter_bar.value == text
+        assert isinstance(app.focused, Input)
+        assert not isinstance(app.screen, ExportScreen)
+        assert not main.collapsed
+        assert main.events_table.cursor == 0
+        assert main.filter_text == text
+        namespaces = {main.session.row_values(int(row))["namespace"] for row in main.events_table.rows}
+        assert namespaces == {"kube-system"}
+
+
+def test_log_on_stdin_is_spooled_and_explored(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`k8saudit-tui --policy P -` with the log piped in: spooled, then keys come from the tty."""
+    piped = EVENTS.read_bytes()
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(piped)))
+    attached: list[bool] = []
+    opened: list[ExplorerApp] = []
+    monkeypatch.setattr(launch, "attach_terminal_input", lambda: attached.append(True) or True)
+
+    def fake_run(self: ExplorerApp) -> int:
+        opened.append(self)
+        return 0
+
+    monkeypatch.setattr(ExplorerApp, "run", fake_run)
+    assert launch.run_tui(["--policy", str(POLICY), "-"]) == 0
+    assert attached == [True]
+    (app,) = opened
+    (source,) = app.session.sources
+    assert source.name == "<stdin>" and source.path != "-"
+    assert Path(source.path).read_bytes() == piped
+
+
+def test_log_on_stdin_without_a_terminal_is_refused(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(EVENTS.read_bytes())))
+    monkeypatch.setattr(launch, "attach_terminal_input", lambda: False)
+    monkeypatch.setattr(ExplorerApp, "run", lambda self: pytest.fail("must not start without a terminal"))
+    assert launch.run_tui(["--policy", str(POLICY), "-"]) == 2
+    assert "no terminal" in capsys.readouterr().err
+
+
+async def test_stdin_session_loads_in_the_app(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(EVENTS.read_bytes())))
+    app = ExplorerApp(open_session(str(POLICY), ["-"]))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(app, pilot)
+        main = app.main_screen
+        assert main.session.total == sum(1 for line in EVENTS.read_bytes().split(b"\n") if line.strip())
+        assert main.session.location(main.events_table.current_row).startswith("<stdin>:")
+        assert "<stdin>:" in main.detail_pane.text.plain
+
+
+def event_lines(start: int, count: int) -> str:
+    """`count` valid events with distinct audit IDs, starting at index `start`."""
+    return "".join(json.dumps(hostile_event(start + i, f"user-{start + i}")) + "\n" for i in range(count))
+
+
+async def followed(app: ExplorerApp, pilot: Any) -> None:
+    """Wait for the load to finish (`settle` would wait forever: the follow worker never ends)."""
+    for _ in range(200):
+        await pilot.pause(0.05)
+        if not app.main_screen.loading:
+            break
+    await detail_shown(app, pilot)
+
+
+async def wait_for_total(app: ExplorerApp, pilot: Any, total: int) -> None:
+    """Let the follow worker (polling every 0.2 s) pick up what was written."""
+    for _ in range(100):
+        if app.main_screen.session.total >= total:
+            break
+        await pilot.pause(0.05)
+    await pilot.pause()
+
+
+async def test_followed_log_that_is_rotated_keeps_working(tmp_path: Path) -> None:
+    log = tmp_path / "audit.log"
+    log.write_text(event_lines(0, 5))
+    app = make_app(logs=(log,), follow=True)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await followed(app, pilot)
+        main = app.main_screen
+        await pilot.press("j", "j")
+        log.rename(tmp_path / "audit.log.1")  # logrotate: move aside, start a new file
+        (tmp_path / "audit.log.1").open("a").write(event_lines(5, 2))  # the writer's last lines
+        log.write_text(event_lines(7, 3))
+        await wait_for_total(app, pilot, 10)
+        assert main.session.total == 10
+        assert main.events_table.row_count == 10
+        assert main.events_table.cursor == 2  # where the user left it
+        # old, drained and new events are all readable
+        for position in (0, 6, 9):
+            main.events_table.cursor = position
+            await detail_shown(app, pilot)
+            assert main.store_event()["user"]["username"] in main.detail_pane.text.plain
+        with log.open("a") as handle:
+            handle.write(event_lines(10, 1))
+        await wait_for_total(app, pilot, 11)
+        assert main.events_table.row_count == 11
+
+
+async def test_followed_log_that_is_truncated_keeps_working(tmp_path: Path) -> None:
+    log = tmp_path / "audit.log"
+    log.write_text(event_lines(0, 6))
+    app = make_app(logs=(log,), follow=True)
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
+        await followed(app, pilot)
+        main = app.main_screen
+        with log.open("r+") as handle:  # copytruncate: emptied in place, then written again
+            handle.truncate(0)
+        log.write_text(event_lines(20, 2))
+        await wait_for_total(app, pilot, 8)
+        assert main.session.total == 8
+        assert main.events_table.row_count == 8
+        usernames = {main.session.row_values(int(row))["user"] for row in main.events_table.rows}
+        assert {"user-20", "user-21"} <= usernames
+        # an event whose bytes were truncated away: the pane says it cannot be read, nothing raises
+        for position in range(main.events_table.row_count):
+            main.events_table.cursor = position
+            await detail_shown(app, pilot)
+            assert main.detail_pane.text.plain.startswith(("cannot read this event", f"{log}:"))
+        assert not [n for n in notices(app) if n[0] == "error"]
+        await pilot.press("j", "G")
+        assert main.events_table.cursor == 7
+
+
+async def test_followed_log_that_is_deleted_keeps_working(tmp_path: Path) -> None:
+    log = tmp_path / "audit.log"
+    log.write_text(event_lines(0, 4))
+    app = make_app(logs=(log,), follow=True)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await followed(app, pilot)
+        main = app.main_screen
+        os.unlink(log)
+        await pilot.pause(0.5)
+        await pilot.press("G", "k")
+        await detail_shown(app, pilot)
+        assert main.events_table.cursor == 2
+        assert main.store_event()["user"]["username"] in main.detail_pane.text.plain
