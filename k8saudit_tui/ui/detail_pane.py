@@ -217,7 +217,8 @@ class DetailPane(ScrollView, can_focus=True):
         if strip is None:
             line = self._lines[index]
             text = render.json_line_text(line) if isinstance(line, str) else line
-            strip = Strip(list(text.render(self.app.console)), text.cell_len)
+            # a style on every segment: NO_COLOR's Monochrome filter fails on one without
+            strip = Strip(list(text.render(self.app.console)), text.cell_len).apply_style(base)
             strip = strip.crop_extend(scroll_x, scroll_x + width, base)
             self._strips[key] = strip
         return strip

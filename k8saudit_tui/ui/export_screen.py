@@ -22,6 +22,23 @@ FORMATS: tuple[str, ...] = ("jsonl", "csv", "json")
 """JSONL writes the original lines; CSV and JSON write the columns (see the engine's export)."""
 
 
+class MarkedCheckbox(Checkbox):
+    """A checkbox whose mark is blank when off: Textual draws `X` either way and tells the
+    states apart by colour only, which `NO_COLOR` (and a text capture) loses."""
+
+    @property  # type: ignore[override]
+    def BUTTON_INNER(self) -> str:  # noqa: N802 - the name Textual's ToggleButton reads
+        return "X" if self.value else " "
+
+
+class MarkedRadioButton(RadioButton):
+    """A radio button showing `●` only when chosen (see `MarkedCheckbox`)."""
+
+    @property  # type: ignore[override]
+    def BUTTON_INNER(self) -> str:  # noqa: N802
+        return "●" if self.value else " "
+
+
 @dataclass(frozen=True, slots=True)
 class ExportChoice:
     """What the user asked for."""
@@ -53,10 +70,10 @@ class ExportScreen(ModalScreen[ExportChoice | None]):
             yield Static(self._summary(), id="export-count")
             with RadioSet(id="export-format"):
                 for index, fmt in enumerate(FORMATS):
-                    yield RadioButton(fmt, value=index == 0, id=f"format-{fmt}", compact=True)
+                    yield MarkedRadioButton(fmt, value=index == 0, id=f"format-{fmt}", compact=True)
             yield Input(self._default_path, placeholder="path to write", id="export-path", compact=True)
-            yield Checkbox("Redact secrets (Secret data, tokens, Authorization)", value=True, id="export-redact", compact=True)
-            yield Checkbox("Overwrite an existing file", value=False, id="export-force", compact=True)
+            yield MarkedCheckbox("Redact secrets (Secret data, tokens, Authorization)", value=True, id="export-redact", compact=True)
+            yield MarkedCheckbox("Overwrite an existing file", value=False, id="export-force", compact=True)
             yield Static("", id="export-error", markup=False)
             with Horizontal(id="export-buttons"):
                 yield Button("Export", variant="primary", id="export-ok", compact=True)

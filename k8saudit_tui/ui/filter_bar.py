@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -130,6 +130,15 @@ class FilterBar(Vertical):
         text.append_text(render.safe(message))
         self._error.update(text, layout=False)
         self.add_class("-error")
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        """Typing: the hint (or error) line shows. A class, not `:focus-within`, which Textual
+        does not re-apply to the bar's children."""
+        self.add_class("-typing")
+
+    def on_descendant_blur(self, event: events.DescendantBlur) -> None:
+        """Back to the list: the line goes unless there is an error to see."""
+        self.remove_class("-typing")
 
     @on(Input.Changed, "#filter-input")
     def _changed(self, event: Input.Changed) -> None:

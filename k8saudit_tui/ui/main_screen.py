@@ -388,7 +388,7 @@ class MainScreen(Screen[None]):
     @on(RuleChosen)
     def _on_rule_chosen(self, message: RuleChosen) -> None:
         self.apply_filter("rule:none" if message.rule is None else f"rule:{message.rule}")
-        self.events_table.focus()
+        self.set_focus(self.events_table)  # at once: see `_cycle`
 
     # ------------------------------------------------------------------ status
 
@@ -499,12 +499,14 @@ class MainScreen(Screen[None]):
     def _cycle(self, step: int) -> None:
         current = PANES.index(self._focused_pane()) if self.focused is not None else 1
         target = self.query_one(PANES[(current + step) % len(PANES)])
+        # set_focus, not target.focus(): that one is deferred, and a key queued right behind
+        # this tab (tab tab z typed fast, tmux send-keys) would still see the old focus
         if self.has_class("-zoomed"):
             self.action_zoom()
-            target.focus()
+            self.set_focus(target)
             self.action_zoom()
             return
-        target.focus()
+        self.set_focus(target)
 
     def action_cycle_panes(self) -> None:
         """`tab`: policy → events → detail."""

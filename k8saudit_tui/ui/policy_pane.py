@@ -190,9 +190,9 @@ class PolicyPane(ScrollView, can_focus=True):
         strip = self._strips.get(key)
         if strip is None:
             style = (base, cursor, event_rule)[tint]
-            strip = Strip(list(line.text.render(self.app.console)), line.text.cell_len)
-            if tint:
-                strip = strip.apply_style(style)
+            # every segment gets a style: plain text renders with none, and the NO_COLOR
+            # (Monochrome) filter fails on a segment without one
+            strip = Strip(list(line.text.render(self.app.console)), line.text.cell_len).apply_style(style)
             strip = strip.crop_extend(scroll_x, scroll_x + width, style)
             self._strips[key] = strip
         return strip

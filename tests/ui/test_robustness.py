@@ -90,6 +90,7 @@ async def test_keys_typed_in_a_burst_after_slash_reach_the_filter() -> None:
         await settle(app, pilot)
         assert main.filter_bar.value == text
         assert isinstance(app.focused, Input)
+        assert main.filter_bar.query_one("#filter-error").display  # the hint line, while typing
         assert not isinstance(app.screen, ExportScreen)
         assert not main.collapsed
         assert main.events_table.cursor == 0
@@ -227,3 +228,45 @@ async def test_followed_log_that_is_deleted_keeps_working(tmp_path: Path) -> Non
         await detail_shown(app, pilot)
         assert main.events_table.cursor == 2
         assert main.store_event()["user"]["username"] in main.detail_pane.text.plain
+
+
+async def test_pane_keys_typed_in_a_burst_follow_the_focus_they_set() -> None:
+    """`tab tab z` sent at once: each tab sees the focus the previous one set, so the policy
+    pane (events -> detail -> policy) is the one zoomed."""
+    app = make_app()
+    async with app.run_test(size=(200, 60)) as pilot:
+        await settle(app, pilot)
+        main = app.main_screen
+        for key, character in (("tab", "\t"), ("tab", "\t"), ("z", "z")):
+            app.post_message(events.Key(key, character))
+        await pilot.pause(0.3)
+        assert app.focused is main.policy_pane
+        assert main.has_class("-zoomed") and main.policy_pane.has_class("-zoom")
+
+
+async def test_no_color_app_runs_every_pane_and_dialog(monkeypatch: pytest.MonkeyPatch) -> None:
+    """NO_COLOR=1 used to crash at the first paint (Textual's Monochrome filter on a segment
+    without a style); every pane and dialog is painted here under it."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        assert app.no_color
+        main = app.main_screen
+        for keys in (("j", "j"), ("tab",), ("tab",), ("z",), ("z",), ("question_mark",), ("escape",)):
+            await pilot.press(*keys)
+            await detail_shown(app, pilot)
+        assert "rule" in app.export_screenshot()  # the whole screen renders
+        await pilot.press("tab", "e")
+        await pilot.pause(0.2)
+        assert isinstance(app.screen, ExportScreen)
+        # without colour a toggle's state is in its mark: X / ● when on, blank when off
+        from textual.widgets import Checkbox, RadioButton
+
+        marks = {w.id: w.BUTTON_INNER for w in app.screen.query(Checkbox)}
+        assert marks == {"export-redact": "X", "export-force": " "}
+        assert [w.BUTTON_INNER for w in app.screen.query(RadioButton)] == ["●", " ", " "]
+        await pilot.press("escape")
+        await pilot.pause(0.2)
+        assert main.events_table.cursor == 2
+    assert app.return_code in (None, 0)
