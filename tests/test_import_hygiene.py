@@ -29,10 +29,12 @@ def test_engine_and_commands_do_not_import_the_ui() -> None:
 
 
 def test_a_headless_command_does_not_load_textual() -> None:
+    """validate and evaluate stream: they need neither the UI nor numpy and the store."""
     code = (
         "import sys\nfrom k8saudit_tui.cli import main\n"
         "main(['validate', '/nonexistent.yaml'])\n"
-        "print([m for m in sys.modules if m.split('.')[0] in ('textual', 'rich')])\n"
+        "import k8saudit_tui.commands.evaluate\n"
+        "print([m for m in sys.modules if m.split('.')[0] in ('textual', 'rich', 'numpy')])\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip().splitlines()[-1] == "[]"

@@ -100,9 +100,10 @@ def _worth_splitting(path: str) -> bool:
     if path == "-" or path.endswith(".gz") or (os.cpu_count() or 1) < 2:
         return False
     try:
-        return os.stat(path).st_size >= PARALLEL_MIN_BYTES and stat.S_ISREG(os.stat(path).st_mode)
+        info = os.stat(path)
     except OSError:
         return False
+    return stat.S_ISREG(info.st_mode) and info.st_size >= PARALLEL_MIN_BYTES
 
 
 def evaluate_file_in_parallel(evaluator: PolicyEvaluator, path: str, out: BinaryIO) -> None:

@@ -22,6 +22,7 @@ from typing import Any, BinaryIO, Literal
 import numpy as np
 import orjson
 
+from k8saudit_tui.engine.chunks import in_blocks
 from k8saudit_tui.engine.store import EventStore
 
 Format = Literal["jsonl", "csv", "json"]
@@ -106,20 +107,6 @@ def _first_flags(lines: Iterator[bytes]) -> Iterator[tuple[bool, bytes]]:
     for line in lines:
         yield first, line
         first = False
-
-
-def in_blocks(pieces: Iterable[bytes], size: int = 1 << 20) -> Iterator[bytes]:
-    """Join small pieces into blocks of about `size` bytes: one write per block, not per line."""
-    block: list[bytes] = []
-    total = 0
-    for piece in pieces:
-        block.append(piece)
-        total += len(piece)
-        if total >= size:
-            yield b"".join(block)
-            block, total = [], 0
-    if block:
-        yield b"".join(block)
 
 
 def _csv(store: EventStore, rows: np.ndarray) -> Iterator[bytes]:
