@@ -199,39 +199,27 @@ def test_negation_selects_the_complement(store: EventStore, term: str) -> None:
 # ------------------------------------------------------------------ fast paths equal the plain ones
 
 from k8saudit_tui.engine import query as query_module  # noqa: E402
-from rapidfuzz import fuzz, process  # noqa: E402
 
-SHORT_TEXT = st.text(alphabet="leasokubx-/\n", max_size=60)
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.text(alphabet="leasokubx-/", max_size=12), max_size=12), st.text(alphabet="leasokubx-/", min_size=1, max_size=4))
-def test_substring_owners_find_every_value_holding_the_query(values: list[str], query: str) -> None:
-    text = "".join(v + "\n" for v in values)
-    starts = np.cumsum([0] + [len(v) + 1 for v in values])
-    owners = np.searchsorted(starts, query_module._substring_owners(text, query, 0, len(text)), side="right") - 1
-    assert sorted(owners.tolist()) == [i for i, v in enumerate(values) if query in v]
+@given(
+    st.lists(st.text(alphabet="abcxyz-ΣσİI\n", max_size=8), max_size=25),
+    st.text(alphabet="abcxyz-σi", min_size=1, max_size=5),
+    st.data(),
+)
+def test_fuzzy_codes_equal_scoring_every_value(values: list[str], query: str, data: st.DataObject) -> None:
+    """The cached, incremental, vectorised path (and its short-query shortcut) against the plain
+    one: lower-case, substring or rapidfuzz partial_ratio >= cutoff, on every value."""
+    from types import SimpleNamespace
 
-
-@settings(max_examples=200, deadline=None)
-@given(st.lists(st.text(alphabet="abcdefghij#", max_size=50), max_size=30), st.text(alphabet="abcdefghij", min_size=1, max_size=45))
-def test_fuzzy_hits_with_cutoff_equal_scoring_everything(values: list[str], query: str) -> None:
-    full = process.cdist([query], values, scorer=fuzz.partial_ratio, dtype=np.uint8, workers=1)[0] if values else []
-    expected = [bool(score >= query_module.FUZZY_CUTOFF) for score in full]
-    assert query_module._fuzzy_hits(query, values).tolist() == expected
-
-
-def test_fuzzy_hits_keep_a_score_that_rounds_up_to_the_cutoff() -> None:
-    """Scores just under FUZZY_CUTOFF are where a cutoff could differ from the uint8 scores."""
-    base = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-    values, query = [], base[:44]
-    for k in range(20):
-        value = list(query)
-        for i in range(k):
-            value[(i * 7) % len(query)] = "#"
-        values.append("".join(value))
-    full = process.cdist([query], values, scorer=fuzz.partial_ratio, dtype=np.uint8, workers=1)[0]
-    assert query_module._fuzzy_hits(query, values).tolist() == (full >= query_module.FUZZY_CUTOFF).tolist()
+    store = SimpleNamespace(match_cache={})
+    seen = data.draw(st.integers(0, len(values)))  # a first search, then the values added later
+    before = query_module._fuzzy_codes(store, "name", values, 0, seen, query)  # type: ignore[arg-type]
+    after = query_module._fuzzy_codes(store, "name", values, seen, len(values), query)  # type: ignore[arg-type]
+    term = query_module.Term(query, 0, "name", "fuzzy", (query,), False)
+    expected = query_module._match_values(values, "fuzzy", term, "name")
+    assert np.concatenate([before, after]).tolist() == expected.tolist()
 
 
 @pytest.mark.parametrize("hits", [0, 1, 3, 4, 5, 40])

@@ -1,0 +1,183 @@
+"""Substring and fuzzy search over the distinct values of a column, vectorised with numpy.
+
+A filter never looks at a million rows one by one: it decides which of a column's distinct values
+match (tens to a hundred thousand), then maps them to rows with one gather (query.py). This
+module does the first half fast enough to run on every keystroke. A `SearchText` holds the
+lower-cased values as one UTF-8 text plus, per value, its character count and which ASCII
+bytes it holds, so that:
+
+- a one-letter word (what everybody types first) is a bit test per value, not a text scan;
+- a longer substring is found by narrowing the positions of its first byte, byte by byte;
+- rapidfuzz scores only the values that could reach the cutoff (see `fuzzy`), not all of them.
+
+Measured on a 1,000,000-event log (23k names, 80k URI pieces): a Python loop over matches cost
+150 ms for one letter and rapidfuzz over every name 20 ms; both are now a few milliseconds.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from rapidfuzz import fuzz, process
+
+FUZZY_CUTOFF = 80.0
+"""rapidfuzz partial_ratio score (0-100) a value needs to match a fuzzy term."""
+
+_CHUNK_BYTES = 1 << 20
+"""Values are indexed this many bytes at a time (the per-byte temporaries are 8 bytes a byte)."""
+
+SUBSTRING_ONLY_LENGTH = 2
+"""Up to this many characters, partial_ratio reaches FUZZY_CUTOFF on a value at least as long as
+the query only when the value contains it: an aligned window of one or two characters scores 100
+(equal) or at most 50, an edge window of one character 67. So such a query only scores the few
+values shorter than itself."""
+
+_SHARED_SHARE = (FUZZY_CUTOFF - 0.5) / (200 - (FUZZY_CUTOFF - 0.5))
+"""A value at least as long as the query can score FUZZY_CUTOFF only if this share of the query's
+characters occur in it. partial_ratio is 2*LCS/(m + w) over windows of w <= m characters of the
+longer string, m the shorter's length; with LCS <= w a score of c/100 needs w >= c*m/(200 - c),
+hence LCS >= c*m/(200 - c) (0.66 m at the cutoff). The characters of a common subsequence sit at
+distinct positions of the query and all occur in the value, which the per-value byte sets tell."""
+
+
+def utf8(text: str) -> bytes:
+    """The bytes a SearchText holds for `text` (lone surrogates kept, never an error)."""
+    return text.encode("utf-8", "surrogatepass")
+
+
+@dataclass(frozen=True)
+class SearchText:
+    """Lower-cased values, each ended by a newline, in one UTF-8 text; immutable, so a filter
+    thread and the loader's `prepare` may both extend it (each gets its own, both correct).
+
+    `starts[i]` is where value i begins (`len(starts)` is one more than the values); `ascii[i]`
+    has bit b set when value i holds ASCII byte b (two words); `chars[i]` counts its characters;
+    `lowered` keeps the strings rapidfuzz scores (empty when `fuzzy` is never called)."""
+
+    text: bytes
+    starts: np.ndarray
+    ascii: np.ndarray
+    chars: np.ndarray
+    lowered: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return len(self.starts) - 1
+
+    def extended(self, values: Sequence[object], keep_lowered: bool) -> SearchText:
+        """This text with `values` (any objects, searched as `str(value).lower()`) appended."""
+        if not values:
+            return self
+        lowered = [str(value).lower() for value in values]
+        encoded = [utf8(value) for value in lowered]
+        lengths = np.fromiter((len(value) + 1 for value in encoded), np.int64, len(encoded))
+        added = b"".join(value + b"\n" for value in encoded)
+        offsets = np.concatenate([np.zeros(1, np.int64), np.cumsum(lengths)])
+        ascii_sets, chars = _index(added, offsets)
+        return SearchText(
+            self.text + added,
+            np.concatenate([self.starts, self.starts[-1] + offsets[1:]]),
+            np.concatenate([self.ascii, ascii_sets]),
+            np.concatenate([self.chars, chars]),
+            self.lowered + tuple(lowered) if keep_lowered else (),
+        )
+
+    def containing(self, query: str, begin: int = 0, end: int | None = None) -> np.ndarray:
+        """Which of values[begin:end] contain `query` (lower-case already), as a bool array."""
+        end = len(self) if end is None else end
+        hits = np.zeros(end - begin, bool)
+        needle = utf8(query)
+        if not needle or b"\n" in needle or end <= begin:
+            return hits
+        if len(needle) == 1 and needle[0] < 128:
+            return self._holding(needle[0], begin, end)
+        hits[self.owners(needle, begin, end) - begin] = True
+        return hits
+
+    def owners(self, needle: bytes, begin: int, end: int) -> np.ndarray:
+        """Indices of the values in [begin, end) that contain `needle` (no newline in it),
+        repeats possible: the positions of its first byte, kept while each next byte matches,
+        then mapped to values by a binary search over `starts`. UTF-8 is self-synchronising, so
+        a byte match is a character match."""
+        first, last = int(self.starts[begin]), int(self.starts[end])
+        data = np.frombuffer(self.text, np.uint8, count=last - first, offset=first)
+        if len(data) < len(needle):
+            return np.empty(0, np.int64)
+        positions = np.flatnonzero(data[: len(data) - len(needle) + 1] == needle[0])
+        for offset in range(1, len(needle)):
+            if not len(positions):
+                break
+            positions = positions[data[positions + offset] == needle[offset]]
+        return np.searchsorted(self.starts, positions + first, side="right") - 1  # type: ignore[no-any-return]
+
+    def fuzzy(self, query: str, begin: int = 0, end: int | None = None) -> np.ndarray:
+        """Which of values[begin:end] contain `query` or score partial_ratio >= FUZZY_CUTOFF
+        against it: the same answer as scoring every value, from scoring only those that could
+        reach the cutoff (shorter than the query, or holding enough of its characters)."""
+        end = len(self) if end is None else end
+        hits = self.containing(query, begin, end)
+        if end <= begin:
+            return hits
+        chars = self.chars[begin:end]
+        candidates = chars < len(query)
+        if len(query) > SUBSTRING_ONLY_LENGTH:
+            present = np.zeros(end - begin, np.int32)
+            for char in query:
+                if ord(char) < 128:
+                    present += self._holding(ord(char), begin, end)
+                else:  # not in the byte sets: count it as present (the bound stays safe)
+                    present += 1
+            candidates |= present >= math.ceil(_SHARED_SHARE * len(query) - 1e-9)
+        candidates &= ~hits
+        picked = np.flatnonzero(candidates)
+        if len(picked):
+            lowered = self.lowered
+            hits[picked] = fuzzy_hits(query, [lowered[begin + i] for i in picked.tolist()])
+        return hits
+
+    def _holding(self, byte: int, begin: int, end: int) -> np.ndarray:
+        """Which of values[begin:end] hold ASCII byte `byte`."""
+        bit = np.uint64(1) << np.uint64(byte & 63)
+        return (self.ascii[begin:end, byte >> 6] & bit) != 0  # type: ignore[no-any-return]
+
+
+EMPTY = SearchText(b"", np.zeros(1, np.int64), np.zeros((0, 2), np.uint64), np.zeros(0, np.int32), ())
+
+
+def _index(text: bytes, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per value of `text` (value i at offsets[i], each ended by a newline): its ASCII byte set
+    (two uint64 words) and its character count, a chunk of about _CHUNK_BYTES at a time."""
+    count = len(offsets) - 1
+    ascii_sets = np.zeros((count, 2), np.uint64)
+    chars = np.zeros(count, np.int32)
+    data = np.frombuffer(text, np.uint8)
+    first = 0
+    while first < count:
+        last = int(np.searchsorted(offsets, offsets[first] + _CHUNK_BYTES, side="right")) - 1
+        last = min(count, max(last, first + 1))
+        begin, end = int(offsets[first]), int(offsets[last])
+        chunk = data[begin:end]
+        starts = offsets[first:last] - begin
+        shifts = (chunk & 63).astype(np.uint64)
+        for word in (0, 1):
+            bits = np.where(chunk >> 6 == word, np.left_shift(np.uint64(1), shifts), np.uint64(0))
+            ascii_sets[first:last, word] = np.bitwise_or.reduceat(bits, starts)
+        leading = ((chunk & 0xC0) != 0x80).astype(np.int32)  # not a UTF-8 continuation byte
+        chars[first:last] = np.add.reduceat(leading, starts) - 1  # less the newline
+        first = last
+    return ascii_sets, chars
+
+
+def fuzzy_hits(query: str, lowered: list[str]) -> np.ndarray:
+    """uint8 partial_ratio >= FUZZY_CUTOFF per value. With score_cutoff rapidfuzz gives up on a
+    value as soon as it cannot reach the cutoff (its score comes back as 0), which about halves
+    the time; the cutoff is half a point lower so that a score that converts to FUZZY_CUTOFF in
+    uint8 is never cut: the same hits as scoring everything."""
+    if not lowered:
+        return np.zeros(0, bool)
+    scores = process.cdist(
+        [query], lowered, scorer=fuzz.partial_ratio, dtype=np.uint8, workers=1, score_cutoff=FUZZY_CUTOFF - 0.5
+    )[0]
+    return scores >= FUZZY_CUTOFF  # type: ignore[no-any-return]

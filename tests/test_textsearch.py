@@ -1,0 +1,99 @@
+"""textsearch.SearchText: every fast path gives the plain answer (substring, rapidfuzz score)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from rapidfuzz import fuzz, process
+
+from k8saudit_tui.engine import textsearch
+from k8saudit_tui.engine.textsearch import EMPTY, FUZZY_CUTOFF, SearchText, fuzzy_hits
+
+
+def built(values: list[str], split: int) -> SearchText:
+    """A SearchText made in two steps, as the store's values grow."""
+    return EMPTY.extended(values[:split], keep_lowered=True).extended(values[split:], keep_lowered=True)
+
+
+def plain_fuzzy(query: str, values: list[str]) -> list[bool]:
+    """The definition: lower-cased value contains the query or scores partial_ratio >= cutoff."""
+    lowered = [v.lower() for v in values]
+    scores = process.cdist([query], lowered, scorer=fuzz.partial_ratio, dtype=np.uint8, workers=1)[0]
+    return [query in v or bool(score >= FUZZY_CUTOFF) for v, score in zip(lowered, scores)]
+
+
+VALUE_CHARS = "leasokubx-/\nÉé€İ"
+QUERY_CHARS = "leasokubx-/é€"
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.text(alphabet=VALUE_CHARS, max_size=12), max_size=14), st.text(alphabet=QUERY_CHARS, min_size=1, max_size=4), st.data())
+def test_containing_is_substring_of_the_lowered_value(values: list[str], query: str, data: st.DataObject) -> None:
+    search = built(values, data.draw(st.integers(0, len(values))))
+    begin = data.draw(st.integers(0, len(values)))
+    end = data.draw(st.integers(begin, len(values)))
+    expected = [query in v.lower() and "\n" not in query for v in values[begin:end]]
+    assert search.containing(query, begin, end).tolist() == expected
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(st.text(alphabet="abcdxyz-éİ", max_size=14), max_size=20),
+    st.text(alphabet="abcdxyz-é", min_size=1, max_size=9),
+    st.data(),
+)
+def test_fuzzy_scores_every_value_that_could_match(values: list[str], query: str, data: st.DataObject) -> None:
+    """Candidates are picked by length and shared characters; the answer must be the full one."""
+    search = built(values, data.draw(st.integers(0, len(values))))
+    begin = data.draw(st.integers(0, len(values)))
+    assert search.fuzzy(query, begin).tolist() == plain_fuzzy(query, values[begin:])
+
+
+def test_fuzzy_keeps_near_misses_at_the_edge_of_a_value() -> None:
+    """Scores right at the cutoff: a suffix window (abc vs ..ab = 80), a typo, a transposition."""
+    values = ["xxab", "kube-proxi", "kbue-proxy", "proxy", "zzzzzzzz", "ab", "kube-proyx-long-name"]
+    for query in ("abc", "kube-proxy", "prxy"):
+        assert textsearch.EMPTY.extended(values, True).fuzzy(query).tolist() == plain_fuzzy(query, values)
+    assert textsearch.EMPTY.extended(values, True).fuzzy("abc").tolist()[0]  # 80: kept
+
+
+def test_index_in_many_chunks_equals_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    values = [f"value-{i}-é{'x' * (i % 7)}" for i in range(300)]
+    whole = EMPTY.extended(values, keep_lowered=False)
+    monkeypatch.setattr(textsearch, "_CHUNK_BYTES", 10)
+    chunked = EMPTY.extended(values, keep_lowered=False)
+    assert np.array_equal(whole.ascii, chunked.ascii) and np.array_equal(whole.chars, chunked.chars)
+    assert whole.chars.tolist() == [len(v) for v in values]
+
+
+def test_byte_sets_hold_exactly_the_ascii_bytes() -> None:
+    values = ["az", "AZ", "~!", "é", ""]
+    search = EMPTY.extended(values, keep_lowered=False)
+    for byte in range(1, 128):
+        if byte == 10:
+            continue
+        expected = [chr(byte) in v.lower() for v in values]
+        assert search._holding(byte, 0, len(values)).tolist() == expected, chr(byte)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(alphabet="abcdefghij#", max_size=50), max_size=30), st.text(alphabet="abcdefghij", min_size=1, max_size=45))
+def test_fuzzy_hits_with_cutoff_equal_scoring_everything(values: list[str], query: str) -> None:
+    full = process.cdist([query], values, scorer=fuzz.partial_ratio, dtype=np.uint8, workers=1)[0] if values else []
+    expected = [bool(score >= FUZZY_CUTOFF) for score in full]
+    assert fuzzy_hits(query, values).tolist() == expected
+
+
+def test_fuzzy_hits_keep_a_score_that_rounds_up_to_the_cutoff() -> None:
+    """Scores just under FUZZY_CUTOFF are where a cutoff could differ from the uint8 scores."""
+    base = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+    values, query = [], base[:44]
+    for k in range(20):
+        value = list(query)
+        for i in range(k):
+            value[(i * 7) % len(query)] = "#"
+        values.append("".join(value))
+    full = process.cdist([query], values, scorer=fuzz.partial_ratio, dtype=np.uint8, workers=1)[0]
+    assert fuzzy_hits(query, values).tolist() == (full >= FUZZY_CUTOFF).tolist()
