@@ -216,7 +216,7 @@ async def filter_keystrokes(pilot: Pilot, main: MainScreen) -> list[tuple[str, f
     assert isinstance(app, ExplorerApp)
     await pilot.press("slash")
     await pilot.pause()
-    for text in ("verb:delete", "user:kube", "ns:kube-system", "!verb:watch", "code:404"):
+    for text in TEXTS:
         for index, char in enumerate(text):
             typed = text[: index + 1]
 
@@ -234,6 +234,7 @@ async def filter_keystrokes(pilot: Pilot, main: MainScreen) -> list[tuple[str, f
     return samples
 
 
+TEXTS = ("verb:delete", "user:kube", "ns:kube-system", "!verb:watch", "code:404")
 KEY_NAMES = {":": "colon", "-": "minus", "!": "exclamation_mark"}
 
 

@@ -19,7 +19,7 @@ from textual.suggester import Suggester
 from textual.widgets import Input, Static
 
 from k8saudit_tui.ui import render
-from k8saudit_tui.ui.messages import FilterChanged, FilterDone
+from k8saudit_tui.ui.messages import FilterChanged, FilterDone, FilterEditing
 
 Vocabulary = Callable[[str], Sequence[str]]
 """Given a field name ("" for the field names themselves), the words to suggest."""
@@ -65,6 +65,15 @@ class FilterInput(Input):
     100%, height 1) and its horizontal scroll reads `virtual_size` directly, so a repaint does."""
 
     virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False, repaint=True)
+
+    EDIT_KEYS = frozenset({"backspace", "delete", "ctrl+u", "ctrl+w", "ctrl+k"})
+    """Keys besides printable ones that change the text."""
+
+    def on_key(self, event: events.Key) -> None:
+        """Tell the screen a filter edit is coming before `Input` handles the key (this runs
+        first: Textual calls a subclass's handler before its base's)."""
+        if event.is_printable or event.key in self.EDIT_KEYS:
+            self.screen.post_message(FilterEditing())
 
 
 class FilterBar(Vertical):

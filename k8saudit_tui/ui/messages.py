@@ -31,6 +31,12 @@ class RuleChosen(Message):
 
 
 @dataclass
+class FilterEditing(Message):
+    """A key that edits the filter text reached the filter input, before the input handles it
+    (posted straight to the screen, so it is there before the input's repaint)."""
+
+
+@dataclass
 class FilterChanged(Message):
     """The filter bar text changed (debounced by the screen before filtering)."""
 

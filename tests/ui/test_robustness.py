@@ -270,3 +270,68 @@ async def test_no_color_app_runs_every_pane_and_dialog(monkeypatch: pytest.Monke
         await pilot.pause(0.2)
         assert main.events_table.cursor == 2
     assert app.return_code in (None, 0)
+
+
+def painted_states(app: ExplorerApp, state: Any) -> list[Any]:
+    """Record `state()` at every screen update the app sends to the terminal."""
+    frames: list[Any] = []
+    display = app._display  # noqa: SLF001 - the one place that sees each finished screen update
+
+    def spy(screen: Any, renderable: Any) -> None:
+        display(screen, renderable)
+        if renderable is not None:
+            frames.append(state())
+
+    app._display = spy  # type: ignore[method-assign]  # noqa: SLF001
+    return frames
+
+
+async def test_a_typed_filter_key_shows_with_its_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The echo of a key typed in the filter waits for the filter's answer, so no frame shows
+    the new text over the old rows (and Textual's frame pacing adds nothing to the answer)."""
+    from k8saudit_tui.ui import main_screen
+
+    monkeypatch.setattr(main_screen, "ECHO_HOLD", 5.0)  # a slow CI machine must not let it out
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(app, pilot)
+        main = app.main_screen
+        await pilot.press("slash")
+        await settle(app, pilot)
+        frames = painted_states(app, lambda: (main.filter_bar.value, main.answered_filter))
+        for char in "verb:watch":
+            app.post_message(events.Key({":": "colon"}.get(char, char), char))
+            await settle(app, pilot)
+        shown = [value for value, _ in frames]
+        assert shown[-1] == "verb:watch" and "v" in shown  # every step was painted
+        assert all(value == answered for value, answered in frames), frames
+        assert main._echo_hold is None  # noqa: SLF001 - paints are not left held
+
+
+async def test_a_slow_filter_lets_the_typed_key_show_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A filter slower than ECHO_HOLD: the key shows after ECHO_HOLD, the rows when ready."""
+    import time
+
+    from k8saudit_tui.ui import main_screen
+    from k8saudit_tui.ui.session import Session
+
+    monkeypatch.setattr(main_screen, "ECHO_HOLD", 0.05)
+    filter_rows = Session.filter_rows
+
+    def slow(self: Session, text: str) -> Any:
+        time.sleep(0.5)
+        return filter_rows(self, text)
+
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(app, pilot)
+        main = app.main_screen
+        await pilot.press("slash")
+        await settle(app, pilot)
+        monkeypatch.setattr(Session, "filter_rows", slow)
+        frames = painted_states(app, lambda: (main.filter_bar.value, main.answered_filter))
+        app.post_message(events.Key("x", "x"))
+        await pilot.pause(0.3)
+        assert ("x", None) in frames  # the echo, before any answer
+        await settle(app, pilot)
+        assert frames[-1] == ("x", "x")
