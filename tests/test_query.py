@@ -260,3 +260,41 @@ def test_uri_queries_with_separators_search_the_whole_uri(tmp_path: Path) -> Non
     assert compile_filter("uri:~&watch").apply(store).tolist() == [2]
     assert compile_filter("uri:~watch").apply(store).tolist() == [0, 2]
     assert compile_filter("uri:~pods?limit").apply(store).tolist() == [1]
+
+
+BARE_WORDS = st.sampled_from(["a", "e", "bob", "kube", "secret", "web", "lease", "healthz", "alice", "sytem", "x", "pods"])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(BARE_WORDS)
+def test_bare_word_folded_through_attributes_equals_each_column(store: EventStore, word: str) -> None:
+    term = compile_filter(word).terms[0]
+    expected = np.zeros(len(store), bool)
+    for name in query_module.BARE_WORD_FIELDS:
+        expected |= query_module._field_mask(store, name, "fuzzy", term, len(store))
+    assert np.array_equal(query_module._bare_word_mask(store, term, len(store)), expected)
+    assert set(query_module._by_attributes(store, len(store)).columns) == {"user", "verb", "resource", "ns"}
+
+
+class ColumnsOnly:
+    """Just what `_by_attributes` reads of a store: columns and the match cache."""
+
+    def __init__(self, **columns: list[int]) -> None:
+        self.arrays = {name: np.asarray(values, np.int32) for name, values in columns.items()}
+        self.match_cache: dict[object, object] = {}
+
+    def column(self, name: str, n: int) -> np.ndarray:
+        return self.arrays[name][:n]
+
+
+def test_a_column_that_parts_from_the_attributes_is_not_folded() -> None:
+    fake = ColumnsOnly(attr=[0, 1, 0, 2, 1, 0], user=[5, 6, 5, 7, 6, 9], verb=[1, 1, 1, 1, 1, 1],
+                       resource=[3, 4, 3, 4, 4, 3], ns=[0, 0, 0, 0, 0, 0])
+    first = query_module._by_attributes(fake, 4)  # type: ignore[arg-type]
+    assert set(first.columns) == {"user", "verb", "resource", "ns"}
+    assert first.columns["user"].tolist() == [5, 6, 7]
+    later = query_module._by_attributes(fake, 6)  # type: ignore[arg-type]  # row 5: attributes 0, user 9
+    assert set(later.columns) == {"verb", "resource", "ns"}
+    assert later.rows == 6 and later.attributes_of.tolist() == [True, True, True]
+    split = ColumnsOnly(attr=[0, 0, 1], user=[1, 2, 3], verb=[0, 0, 0], resource=[0, 0, 0], ns=[0, 0, 0])
+    assert "user" not in query_module._by_attributes(split, 3).columns  # type: ignore[arg-type]

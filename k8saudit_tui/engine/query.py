@@ -268,11 +268,82 @@ _STRING_FIELDS = {
 def _term_mask(store: EventStore, term: Term, n: int) -> np.ndarray:
     """Rows [0, n) that satisfy `term` (before negation)."""
     if term.field is None:
-        result = np.zeros(n, bool)
-        for name in BARE_WORD_FIELDS:
-            result |= _field_mask(store, name, "fuzzy", term, n)
-        return result
+        return _bare_word_mask(store, term, n)
     return _field_mask(store, term.field, term.kind, term, n)
+
+
+def _bare_word_mask(store: EventStore, term: Term, n: int) -> np.ndarray:
+    """Rows where any bare-word column matches `term` fuzzily.
+
+    Each column is a gather over every row (2-3 ms at 1M rows); the columns that are a function
+    of the request attributes (user, verb, resource, namespace, as `_by_attributes` checks) are
+    first ORed per distinct attributes (29k for 1M events) and gathered over the rows once."""
+    folded = _by_attributes(store, n)
+    per_attributes = np.zeros(len(folded.attributes_of), bool) if folded.columns else None
+    result = np.zeros(n, bool)
+    for name in BARE_WORD_FIELDS:
+        column = _BARE_COLUMNS[name]
+        table = _matching_codes(store, column, store.values(column), "fuzzy", term)
+        if not table.any():
+            continue
+        codes = folded.columns.get(column)
+        if codes is not None and per_attributes is not None:
+            per_attributes |= _gather(table, codes)
+        else:
+            result |= _gather(table, store.column(column, n))
+    if per_attributes is not None and per_attributes.any():
+        result |= np.take(per_attributes, store.column("attr", n))
+    return result
+
+
+_BARE_COLUMNS = {"user": "user", "verb": "verb", "resource": "resource", "ns": "ns", "name": "name", "uri": "uri"}
+"""The column each bare-word field searches (a fuzzy resource term matches the resource alone)."""
+
+
+@dataclass(frozen=True)
+class _AttributeColumns:
+    """Per distinct request attributes (the store's "attr" code), the code a column has on every
+    row with those attributes, for the columns where that holds; `attributes_of` marks the
+    attributes seen, and `rows` how many rows were checked."""
+
+    rows: int
+    attributes_of: np.ndarray
+    columns: dict[str, np.ndarray]
+
+
+_FOLDABLE = ("user", "verb", "resource", "ns")
+"""Columns kube-apiserver's attributes decide (the name is not one: a create's comes from the
+body, not the URL), checked row by row before they are trusted."""
+
+
+def _by_attributes(store: EventStore, n: int) -> _AttributeColumns:
+    """The _AttributeColumns over rows [0, n), cached and extended over new rows only.
+
+    A column is kept only while every row agrees with the code recorded for its attributes,
+    so a store whose columns come apart from its attributes (a change in how either is derived)
+    gives slower filters, never wrong ones."""
+    key = ("joined", "by-attributes")
+    folded: _AttributeColumns | None = store.match_cache.get(key)
+    if folded is None:
+        folded = _AttributeColumns(0, np.zeros(0, bool), {column: np.zeros(0, np.int32) for column in _FOLDABLE})
+    if folded.rows >= n:
+        return folded
+    attributes = store.column("attr", n)[folded.rows :]
+    size = max(len(folded.attributes_of), int(attributes.max(initial=-1)) + 1)
+    seen = np.concatenate([folded.attributes_of, np.zeros(size - len(folded.attributes_of), bool)])
+    columns: dict[str, np.ndarray] = {}
+    for column, codes in folded.columns.items():
+        extended = np.concatenate([codes, np.zeros(size - len(codes), np.int32)])
+        fresh = store.column(column, n)[folded.rows :]
+        known = seen[attributes]
+        if np.array_equal(extended[attributes[known]], fresh[known]):
+            extended[attributes[~known]] = fresh[~known]
+            if np.array_equal(extended[attributes], fresh):
+                columns[column] = extended
+    seen[attributes] = True
+    folded = _AttributeColumns(n, seen, columns)
+    store.match_cache[key] = folded
+    return folded
 
 
 def _field_mask(store: EventStore, name: str, kind: str, term: Term, n: int) -> np.ndarray:
@@ -470,6 +541,7 @@ def prepare(store: EventStore) -> None:
         _search_text(store, column, values, len(values), keep_lowered=True)
     uris = store.values("uri")
     _uri_tokens(store, uris, len(uris))
+    _by_attributes(store, len(store))
 
 
 def _resource_mask(store: EventStore, kind: str, term: Term, n: int) -> np.ndarray:
