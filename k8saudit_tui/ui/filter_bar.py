@@ -6,6 +6,7 @@ filter in a worker) and `FilterDone` on `enter` / `escape`. Errors come back thr
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 
 from rich.text import Text
@@ -33,7 +34,12 @@ class FilterSuggester(Suggester):
         self._vocabulary = vocabulary
 
     async def get_suggestion(self, value: str) -> str | None:
-        """The whole new value with the last word completed, or None."""
+        """The whole new value with the last word completed, or None: worked out in a thread,
+        because the first `code:` or `rule:` counts a column over every event (26 ms at 1M,
+        measured), and the event loop must keep painting meanwhile."""
+        return await asyncio.to_thread(self._suggest, value)
+
+    def _suggest(self, value: str) -> str | None:
         head, _, word = value.rpartition(" ")
         prefix = f"{head} " if head else ""
         negate = "-" if word.startswith("-") else ""
