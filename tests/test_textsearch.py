@@ -51,6 +51,38 @@ def test_fuzzy_scores_every_value_that_could_match(values: list[str], query: str
     assert search.fuzzy(query, begin).tolist() == plain_fuzzy(query, values[begin:])
 
 
+def near_misses(query: str) -> st.SearchStrategy[str]:
+    """Values holding the query with one or two characters dropped, changed or swapped, at the
+    start, the end or inside other text: where scores sit around the cutoff."""
+    def damage(text: str, edits: list[tuple[int, int, str]]) -> str:
+        chars = list(text)
+        for kind, place, letter in edits:
+            if not chars:
+                break
+            place %= len(chars)
+            if kind == 0:
+                del chars[place]
+            elif kind == 1:
+                chars[place] = letter
+            elif place + 1 < len(chars):
+                chars[place], chars[place + 1] = chars[place + 1], chars[place]
+        return "".join(chars)
+
+    edits = st.lists(st.tuples(st.integers(0, 2), st.integers(0, 40), st.sampled_from("abcde")), max_size=2)
+    filler = st.text(alphabet="abcde", max_size=20)
+    return st.builds(lambda head, edits, tail: head + damage(query, edits) + tail, filler, edits, filler)
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.text(alphabet="abcde", min_size=3, max_size=12).flatmap(
+    lambda query: st.tuples(st.just(query), st.lists(near_misses(query), min_size=1, max_size=20))))
+def test_fuzzy_windows_keep_every_value_that_could_match(case: tuple[str, list[str]]) -> None:
+    """Long values over few letters: every value holds every letter, so only the window
+    counts (full windows and the shorter ones at either end) decide what is scored."""
+    query, values = case
+    assert EMPTY.extended(values, True).fuzzy(query).tolist() == plain_fuzzy(query, values)
+
+
 def test_fuzzy_keeps_near_misses_at_the_edge_of_a_value() -> None:
     """Scores right at the cutoff: a suffix window (abc vs ..ab = 80), a typo, a transposition."""
     values = ["xxab", "kube-proxi", "kbue-proxy", "proxy", "zzzzzzzz", "ab", "kube-proyx-long-name"]

@@ -43,6 +43,14 @@ hence LCS >= c*m/(200 - c) (0.66 m at the cutoff). The characters of a common su
 distinct positions of the query and all occur in the value, which the per-value byte sets tell."""
 
 
+_LONGEST_WINDOW = 255
+"""Window counts are uint8; a longer query uses whole-value byte sets instead."""
+
+
+_FULL_SHARE = (FUZZY_CUTOFF - 0.5) / 100
+"""A window as long as the query scores 2*LCS/(2m): the cutoff needs this share of m in common."""
+
+
 def utf8(text: str) -> bytes:
     """The bytes a SearchText holds for `text` (lone surrogates kept, never an error)."""
     return text.encode("utf-8", "surrogatepass")
@@ -120,22 +128,59 @@ class SearchText:
         hits = self.containing(query, begin, end)
         if end <= begin:
             return hits
-        chars = self.chars[begin:end]
-        candidates = chars < len(query)
+        candidates = self.chars[begin:end] < len(query)
         if len(query) > SUBSTRING_ONLY_LENGTH:
-            present = np.zeros(end - begin, np.int32)
-            for char in query:
-                if ord(char) < 128:
-                    present += self._holding(ord(char), begin, end)
-                else:  # not in the byte sets: count it as present (the bound stays safe)
-                    present += 1
-            candidates |= present >= math.ceil(_SHARED_SHARE * len(query) - 1e-9)
+            candidates |= self._could_score(query, begin, end)
         candidates &= ~hits
         picked = np.flatnonzero(candidates)
         if len(picked):
             lowered = self.lowered
             hits[picked] = fuzzy_hits(query, [lowered[begin + i] for i in picked.tolist()])
         return hits
+
+    def _could_score(self, query: str, begin: int, end: int) -> np.ndarray:
+        """Which of values[begin:end] (none shorter than `query`) might score the cutoff.
+
+        partial_ratio aligns the query with windows of the value: every run of len(query)
+        characters, and shorter runs only at its very start or end. The characters of a common
+        subsequence sit at distinct places of the window and are all in the query, so a value
+        is kept when a full window holds `_FULL_SHARE` of the query's characters or a window at
+        either end `_SHARED_SHARE`. Windows are counted in bytes, so values with non-ASCII text
+        are always kept, and a non-ASCII query character counts as present. Real names are
+        long and hold most letters somewhere; in one window, few do."""
+        length = len(query)
+        absent = sum(ord(char) >= 128 for char in query)
+        need_full = math.ceil(_FULL_SHARE * length - 1e-9) - absent
+        need_edge = math.ceil(_SHARED_SHARE * length - 1e-9) - absent
+        if need_edge <= 0:
+            return np.ones(end - begin, bool)
+        if length > _LONGEST_WINDOW:
+            return self._holding_enough(query, need_edge, begin, end)
+        starts = self.starts[begin : end + 1]
+        result = self.chars[begin:end] != np.diff(starts) - 1  # non-ASCII text
+        first, last = int(starts[0]), int(starts[-1])
+        data = np.frombuffer(self.text, np.uint8, count=last - first, offset=first)
+        wanted = np.zeros(256, np.uint8)
+        wanted[[ord(char) for char in set(query) if ord(char) < 128]] = 1
+        marked = np.take(wanted, data)
+        window = marked.copy()  # window[p]: marked bytes in data[p : p + length]
+        for offset in range(1, min(length, len(data))):
+            window[:-offset] += marked[offset:]
+        full = np.flatnonzero(window >= need_full) + first
+        result[np.searchsorted(self.starts, full, side="right") - 1 - begin] = True
+        if len(data):
+            heads = starts[:-1] - first
+            tails = np.maximum(heads, starts[1:] - first - length)  # the last window, then the newline
+            result |= (window[heads] >= need_edge) | (window[tails] >= need_edge)
+        return result
+
+    def _holding_enough(self, query: str, need: int, begin: int, end: int) -> np.ndarray:
+        """The same bound, looser, from whole-value byte sets (for very long queries)."""
+        present = np.zeros(end - begin, np.int32)
+        for char in query:
+            if ord(char) < 128:
+                present += self._holding(ord(char), begin, end)
+        return present >= need  # type: ignore[no-any-return]
 
     def _holding(self, byte: int, begin: int, end: int) -> np.ndarray:
         """Which of values[begin:end] hold ASCII byte `byte`."""
