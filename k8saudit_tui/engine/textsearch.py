@@ -43,10 +43,13 @@ hence LCS >= c*m/(200 - c) (0.66 m at the cutoff). The characters of a common su
 distinct positions of the query and all occur in the value, which the per-value byte sets tell."""
 
 
-_LONGEST_WINDOW = 255
-"""Window counts are uint8; a longer query uses whole-value byte sets instead."""
+_EXACT_EDGES = 16
+"""Up to this length a query's end windows are checked one width at a time (values x widths
+bytes); a longer one (a pasted name) uses one count per end instead."""
 
 
+_EDGE_SHARE = (FUZZY_CUTOFF - 0.5) / 200
+"""A window of w characters scores 2*LCS/(m + w): the cutoff needs LCS >= this share of m + w."""
 _FULL_SHARE = (FUZZY_CUTOFF - 0.5) / 100
 """A window as long as the query scores 2*LCS/(2m): the cutoff needs this share of m in common."""
 
@@ -128,7 +131,7 @@ class SearchText:
         hits = self.containing(query, begin, end)
         if end <= begin:
             return hits
-        candidates = self.chars[begin:end] < len(query)
+        candidates = self.chars[begin:end] <= len(query)  # can be the shorter side, see _could_score
         if len(query) > SUBSTRING_ONLY_LENGTH:
             candidates |= self._could_score(query, begin, end)
         candidates &= ~hits
@@ -139,48 +142,53 @@ class SearchText:
         return hits
 
     def _could_score(self, query: str, begin: int, end: int) -> np.ndarray:
-        """Which of values[begin:end] (none shorter than `query`) might score the cutoff.
+        """Which of values[begin:end] longer than `query` might score the cutoff.
 
-        partial_ratio aligns the query with windows of the value: every run of len(query)
-        characters, and shorter runs only at its very start or end. The characters of a common
-        subsequence sit at distinct places of the window and are all in the query, so a value
-        is kept when a full window holds `_FULL_SHARE` of the query's characters or a window at
-        either end `_SHARED_SHARE`. Windows are counted in bytes, so values with non-ASCII text
-        are always kept, and a non-ASCII query character counts as present. Real names are
-        long and hold most letters somewhere; in one window, few do."""
+        partial_ratio aligns the shorter string with windows of the longer (both ways when they
+        are as long), so here the query (m characters) with windows of the value: every run of m
+        characters, and runs of w < m only at its very start or end; a window scores
+        2*LCS/(m + w). The characters of a common subsequence sit at distinct places of the
+        window and are all in the query, so a full window must hold `_FULL_SHARE` of m of them,
+        and an end window of w characters `_EDGE_SHARE` of m + w; when that is all of w (short
+        queries), the end window must be a subsequence of the query, checked exactly. Windows
+        are counted in bytes, so values with non-ASCII text are always kept, and a non-ASCII
+        query character counts as present. Real names are long and hold most letters somewhere;
+        in one window, few do."""
         length = len(query)
         absent = sum(ord(char) >= 128 for char in query)
-        need_full = math.ceil(_FULL_SHARE * length - 1e-9) - absent
-        need_edge = math.ceil(_SHARED_SHARE * length - 1e-9) - absent
-        if need_edge <= 0:
+        if math.ceil(_SHARED_SHARE * length - 1e-9) - absent <= 0:
             return np.ones(end - begin, bool)
-        if length > _LONGEST_WINDOW:
-            return self._holding_enough(query, need_edge, begin, end)
         starts = self.starts[begin : end + 1]
         result = self.chars[begin:end] != np.diff(starts) - 1  # non-ASCII text
         first, last = int(starts[0]), int(starts[-1])
         data = np.frombuffer(self.text, np.uint8, count=last - first, offset=first)
         wanted = np.zeros(256, np.uint8)
         wanted[[ord(char) for char in set(query) if ord(char) < 128]] = 1
-        marked = np.take(wanted, data)
-        window = marked.copy()  # window[p]: marked bytes in data[p : p + length]
-        for offset in range(1, min(length, len(data))):
-            window[:-offset] += marked[offset:]
-        full = np.flatnonzero(window >= need_full) + first
-        result[np.searchsorted(self.starts, full, side="right") - 1 - begin] = True
-        if len(data):
-            heads = starts[:-1] - first
-            tails = np.maximum(heads, starts[1:] - first - length)  # the last window, then the newline
-            result |= (window[heads] >= need_edge) | (window[tails] >= need_edge)
+        heads = starts[:-1] - first
+        newlines = starts[1:] - first - 1
+        need_full = math.ceil(_FULL_SHARE * length - 1e-9) - absent
+        long_query = length > _EXACT_EDGES
+        if need_full < length or long_query:  # else a full window scores only as a substring hit
+            window = _window_counts(np.take(wanted, data), length)
+            full = np.flatnonzero(window >= need_full) + first
+            result[np.searchsorted(self.starts, full, side="right") - 1 - begin] = True
+            if long_query:  # the looser bound at the ends (w x values bytes would be too many)
+                need = math.ceil(_SHARED_SHARE * length - 1e-9) - absent
+                tails = np.maximum(heads, newlines - length + 1)
+                return result | (window[heads] >= need) | (window[tails] >= need)  # type: ignore[no-any-return]
+        steps = _subsequence_steps(query) if not absent else None
+        for width in range(1, length):
+            need = math.ceil(_EDGE_SHARE * (length + width) - 1e-9) - absent
+            if need > width:
+                continue
+            spans = np.arange(width)
+            for offsets in (heads, np.maximum(heads, newlines - width)):
+                window_bytes = data[np.minimum(offsets[:, None] + spans, len(data) - 1)]
+                if steps is not None and need == width:
+                    result |= _is_subsequence(window_bytes, steps)
+                else:
+                    result |= np.take(wanted, window_bytes).sum(axis=1) >= need
         return result
-
-    def _holding_enough(self, query: str, need: int, begin: int, end: int) -> np.ndarray:
-        """The same bound, looser, from whole-value byte sets (for very long queries)."""
-        present = np.zeros(end - begin, np.int32)
-        for char in query:
-            if ord(char) < 128:
-                present += self._holding(ord(char), begin, end)
-        return present >= need  # type: ignore[no-any-return]
 
     def _holding(self, byte: int, begin: int, end: int) -> np.ndarray:
         """Which of values[begin:end] hold ASCII byte `byte`."""
@@ -213,6 +221,37 @@ def _index(text: bytes, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         chars[first:last] = np.add.reduceat(leading, starts) - 1  # less the newline
         first = last
     return ascii_sets, chars
+
+
+def _window_counts(marked: np.ndarray, length: int) -> np.ndarray:
+    """counts[p] = marked[p : p + length].sum() for every p (cut short at the end)."""
+    if length <= _EXACT_EDGES:  # uint8 sums: a few passes beat a cumulative sum
+        counts = marked.copy()
+        for offset in range(1, min(length, len(marked))):
+            counts[:-offset] += marked[offset:]
+        return counts
+    total = np.concatenate([np.zeros(1, np.int32), np.cumsum(marked, dtype=np.int32)])
+    return total[np.minimum(np.arange(len(marked)) + length, len(marked))] - total[:-1]  # type: ignore[no-any-return]
+
+
+def _subsequence_steps(query: str) -> np.ndarray:
+    """The automaton that reads bytes and stays alive while they are a subsequence of the
+    (ASCII) query: steps[state, byte] is the state after `byte`; state len(query) + 1 is dead."""
+    length = len(query)
+    dead = length + 1
+    steps = np.full((length + 2, 256), dead, np.int16)
+    for state in range(length + 1):
+        for place in range(length - 1, state - 1, -1):  # the nearest occurrence wins
+            steps[state, ord(query[place])] = place + 1
+    return steps
+
+
+def _is_subsequence(window_bytes: np.ndarray, steps: np.ndarray) -> np.ndarray:
+    """Per row of `window_bytes` (values x width), whether it is a subsequence of the query."""
+    state = np.zeros(len(window_bytes), np.int16)
+    for column in range(window_bytes.shape[1]):
+        state = steps[state, window_bytes[:, column]]
+    return state < len(steps) - 1  # type: ignore[no-any-return]
 
 
 def fuzzy_hits(query: str, lowered: list[str]) -> np.ndarray:
