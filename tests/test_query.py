@@ -295,6 +295,6 @@ def test_a_column_that_parts_from_the_attributes_is_not_folded() -> None:
     assert first.columns["user"].tolist() == [5, 6, 7]
     later = query_module._by_attributes(fake, 6)  # type: ignore[arg-type]  # row 5: attributes 0, user 9
     assert set(later.columns) == {"verb", "resource", "ns"}
-    assert later.rows == 6 and later.attributes_of.tolist() == [True, True, True]
+    assert later.rows == 6 and later.seen.tolist() == [True, True, True]
     split = ColumnsOnly(attr=[0, 0, 1], user=[1, 2, 3], verb=[0, 0, 0], resource=[0, 0, 0], ns=[0, 0, 0])
     assert "user" not in query_module._by_attributes(split, 3).columns  # type: ignore[arg-type]

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
 from k8saudit_tui.engine.model import LEVELS, STAGES
 from k8saudit_tui.engine.store import EventStore
 from k8saudit_tui.engine.textsearch import EMPTY, SearchText, fuzzy_hits
@@ -51,7 +52,6 @@ FIELDS: dict[str, str] = {
 
 BARE_WORD_FIELDS: tuple[str, ...] = ("user", "verb", "resource", "ns", "name", "uri")
 """Columns a bare word searches (fuzzy)."""
-
 
 _SUBSTRING_FIELDS = frozenset({"uri", "ua", "auditid"})
 """Long, high-cardinality columns where fuzzy means case-insensitive substring (fast and clear)."""
@@ -280,35 +280,30 @@ def _bare_word_mask(store: EventStore, term: Term, n: int) -> np.ndarray:
     first ORed per distinct attributes (29k for 1M events) and gathered over the rows once,
     unless a column matches so few values that comparing its codes is cheaper still."""
     folded = _by_attributes(store, n)
-    per_attributes = np.zeros(len(folded.attributes_of), bool) if folded.columns else None
+    per_attributes = np.zeros(len(folded.seen), bool)
     result = np.zeros(n, bool)
-    for name in BARE_WORD_FIELDS:
-        column = _BARE_COLUMNS[name]
+    for column in BARE_WORD_FIELDS:  # each field is the column of the same name
         table = _matching_codes(store, column, store.values(column), "fuzzy", term)
         if not table.any():
             continue
         codes = folded.columns.get(column)
-        if codes is not None and per_attributes is not None and np.count_nonzero(table) > _FEW_CODES:
+        if codes is not None and np.count_nonzero(table) > _FEW_CODES:
             per_attributes |= _gather(table, codes)
         else:  # a few codes are compared row by row faster than any gather (see _gather)
             result |= _gather(table, store.column(column, n))
-    if per_attributes is not None and per_attributes.any():
+    if per_attributes.any():
         result |= np.take(per_attributes, store.column("attr", n))
     return result
-
-
-_BARE_COLUMNS = {"user": "user", "verb": "verb", "resource": "resource", "ns": "ns", "name": "name", "uri": "uri"}
-"""The column each bare-word field searches (a fuzzy resource term matches the resource alone)."""
 
 
 @dataclass(frozen=True)
 class _AttributeColumns:
     """Per distinct request attributes (the store's "attr" code), the code a column has on every
-    row with those attributes, for the columns where that holds; `attributes_of` marks the
-    attributes seen, and `rows` how many rows were checked."""
+    row with those attributes, for the columns where that holds; `seen` marks the attributes
+    seen, and `rows` how many rows were checked."""
 
     rows: int
-    attributes_of: np.ndarray
+    seen: np.ndarray
     columns: dict[str, np.ndarray]
 
 
@@ -330,13 +325,13 @@ def _by_attributes(store: EventStore, n: int) -> _AttributeColumns:
     if folded.rows >= n:
         return folded
     attributes = store.column("attr", n)[folded.rows :]
-    size = max(len(folded.attributes_of), int(attributes.max(initial=-1)) + 1)
-    seen = np.concatenate([folded.attributes_of, np.zeros(size - len(folded.attributes_of), bool)])
+    size = max(len(folded.seen), int(attributes.max(initial=-1)) + 1)
+    seen = np.concatenate([folded.seen, np.zeros(size - len(folded.seen), bool)])
+    known = seen[attributes]
     columns: dict[str, np.ndarray] = {}
     for column, codes in folded.columns.items():
         extended = np.concatenate([codes, np.zeros(size - len(codes), np.int32)])
         fresh = store.column(column, n)[folded.rows :]
-        known = seen[attributes]
         if np.array_equal(extended[attributes[known]], fresh[known]):
             extended[attributes[~known]] = fresh[~known]
             if np.array_equal(extended[attributes], fresh):

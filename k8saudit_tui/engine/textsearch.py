@@ -26,32 +26,20 @@ from rapidfuzz import fuzz, process
 FUZZY_CUTOFF = 80.0
 """rapidfuzz partial_ratio score (0-100) a value needs to match a fuzzy term."""
 
-_CHUNK_BYTES = 1 << 20
-"""Values are indexed this many bytes at a time (the per-byte temporaries are 8 bytes a byte)."""
-
-SUBSTRING_ONLY_LENGTH = 2
-"""Up to this many characters, partial_ratio reaches FUZZY_CUTOFF on a value at least as long as
-the query only when the value contains it: an aligned window of one or two characters scores 100
-(equal) or at most 50, an edge window of one character 67. So such a query only scores the few
-values shorter than itself."""
-
+# partial_ratio aligns the shorter string (m characters) with windows of w <= m characters of
+# the longer and scores 2*LCS/(m + w); scores are kept from FUZZY_CUTOFF - 0.5 (see fuzzy_hits).
+_FULL_SHARE = (FUZZY_CUTOFF - 0.5) / 100
+"""A window as long as the query (w = m) needs LCS >= this share of m."""
+_EDGE_SHARE = (FUZZY_CUTOFF - 0.5) / 200
+"""A window of w characters needs LCS >= this share of m + w."""
 _SHARED_SHARE = (FUZZY_CUTOFF - 0.5) / (200 - (FUZZY_CUTOFF - 0.5))
-"""A value at least as long as the query can score FUZZY_CUTOFF only if this share of the query's
-characters occur in it. partial_ratio is 2*LCS/(m + w) over windows of w <= m characters of the
-longer string, m the shorter's length; with LCS <= w a score of c/100 needs w >= c*m/(200 - c),
-hence LCS >= c*m/(200 - c) (0.66 m at the cutoff). The characters of a common subsequence sit at
-distinct positions of the query and all occur in the value, which the per-value byte sets tell."""
-
+"""Any window needs LCS >= this share of m (0.66): with LCS <= w, c/100 needs w >= c*m/(200 - c)."""
 
 _EXACT_EDGES = 16
 """Up to this length a query's end windows are checked one width at a time (values x widths
 bytes); a longer one (a pasted name) uses one count per end instead."""
-
-
-_EDGE_SHARE = (FUZZY_CUTOFF - 0.5) / 200
-"""A window of w characters scores 2*LCS/(m + w): the cutoff needs LCS >= this share of m + w."""
-_FULL_SHARE = (FUZZY_CUTOFF - 0.5) / 100
-"""A window as long as the query scores 2*LCS/(2m): the cutoff needs this share of m in common."""
+_CHUNK_BYTES = 1 << 20
+"""Values are indexed this many bytes at a time (the per-byte temporaries are 8 bytes a byte)."""
 
 
 def utf8(text: str) -> bytes:
@@ -104,10 +92,10 @@ class SearchText:
             return hits
         if len(needle) == 1 and needle[0] < 128:
             return self._holding(needle[0], begin, end)
-        hits[self.owners(needle, begin, end) - begin] = True
+        hits[self._owners(needle, begin, end) - begin] = True
         return hits
 
-    def owners(self, needle: bytes, begin: int, end: int) -> np.ndarray:
+    def _owners(self, needle: bytes, begin: int, end: int) -> np.ndarray:
         """Indices of the values in [begin, end) that contain `needle` (no newline in it),
         repeats possible: the positions of its first byte, kept while each next byte matches,
         then mapped to values by a binary search over `starts`. UTF-8 is self-synchronising, so
@@ -126,14 +114,13 @@ class SearchText:
     def fuzzy(self, query: str, begin: int = 0, end: int | None = None) -> np.ndarray:
         """Which of values[begin:end] contain `query` or score partial_ratio >= FUZZY_CUTOFF
         against it: the same answer as scoring every value, from scoring only those that could
-        reach the cutoff (shorter than the query, or holding enough of its characters)."""
+        reach the cutoff (no longer than the query, or with a window that could score)."""
         end = len(self) if end is None else end
         hits = self.containing(query, begin, end)
         if end <= begin:
             return hits
         candidates = self.chars[begin:end] <= len(query)  # can be the shorter side, see _could_score
-        if len(query) > SUBSTRING_ONLY_LENGTH:
-            candidates |= self._could_score(query, begin, end)
+        candidates |= self._could_score(query, begin, end)
         candidates &= ~hits
         picked = np.flatnonzero(candidates)
         if len(picked):
@@ -156,7 +143,8 @@ class SearchText:
         in one window, few do."""
         length = len(query)
         absent = sum(ord(char) >= 128 for char in query)
-        if math.ceil(_SHARED_SHARE * length - 1e-9) - absent <= 0:
+        need_any = math.ceil(_SHARED_SHARE * length - 1e-9) - absent
+        if need_any <= 0:
             return np.ones(end - begin, bool)
         starts = self.starts[begin : end + 1]
         result = self.chars[begin:end] != np.diff(starts) - 1  # non-ASCII text
@@ -173,9 +161,8 @@ class SearchText:
             full = np.flatnonzero(window >= need_full) + first
             result[np.searchsorted(self.starts, full, side="right") - 1 - begin] = True
             if long_query:  # the looser bound at the ends (w x values bytes would be too many)
-                need = math.ceil(_SHARED_SHARE * length - 1e-9) - absent
                 tails = np.maximum(heads, newlines - length + 1)
-                return result | (window[heads] >= need) | (window[tails] >= need)  # type: ignore[no-any-return]
+                return result | (window[heads] >= need_any) | (window[tails] >= need_any)  # type: ignore[no-any-return]
         steps = _subsequence_steps(query) if not absent else None
         for width in range(1, length):
             need = math.ceil(_EDGE_SHARE * (length + width) - 1e-9) - absent
