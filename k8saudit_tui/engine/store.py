@@ -12,7 +12,6 @@ only grow: a reader that takes `len(store)` once and uses rows below it always s
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import os
 import threading
@@ -686,8 +685,7 @@ class StoreLoader:
             batches = self._pooled(tasks)
         else:
             batches = (self._parse(task) for task in tasks)
-        heap = _loading_heap()
-        heap.__enter__()
+        _set_mmap_threshold(_LOADING_MMAP_THRESHOLD)
         try:
             for task, batch in batches:
                 if self.cancel.is_set():
@@ -703,7 +701,7 @@ class StoreLoader:
             close = getattr(batches, "close", None)
             if close is not None:
                 close()
-            heap.__exit__(None, None, None)
+            _set_mmap_threshold(_LOADED_MMAP_THRESHOLD)
         if not self.cancel.is_set():
             from k8saudit_tui.engine.query import prepare  # query imports this module
 
@@ -827,12 +825,13 @@ class StoreLoader:
 
 _M_MMAP_THRESHOLD = -3
 """glibc's mallopt parameter: blocks this big or bigger get their own mapping."""
+_LOADING_MMAP_THRESHOLD = 256 * 1024
+_LOADED_MMAP_THRESHOLD = 32 * 1024 * 1024
 
 
-@contextlib.contextmanager
-def _loading_heap() -> Iterator[None]:
-    """While batches arrive, give every block of 256 KiB or more its own mapping, returned to
-    the OS when freed; then set the threshold high.
+def _set_mmap_threshold(size: int) -> None:
+    """While batches arrive the loader maps every block of 256 KiB or more on its own, so it goes
+    back to the OS when freed; afterwards it sets the threshold high.
 
     glibc raises its threshold to the biggest block freed so far, so after the first batches
     every unpickled batch came from the heap and left it fragmented: 50 MB more resident with
@@ -841,12 +840,7 @@ def _loading_heap() -> Iterator[None]:
     filter latency, measured). Without glibc this does nothing."""
     mallopt = _libc_function("mallopt")
     if mallopt is not None:
-        mallopt(_M_MMAP_THRESHOLD, 256 * 1024)
-    try:
-        yield
-    finally:
-        if mallopt is not None:
-            mallopt(_M_MMAP_THRESHOLD, 32 * 1024 * 1024)
+        mallopt(_M_MMAP_THRESHOLD, size)
 
 
 def _libc_function(name: str) -> Any:
