@@ -267,17 +267,17 @@ BARE_WORDS = st.sampled_from(["a", "e", "bob", "kube", "secret", "web", "lease",
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(BARE_WORDS)
-def test_bare_word_folded_through_attributes_equals_each_column(store: EventStore, word: str) -> None:
+def test_bare_word_folded_through_request_groups_equals_each_column(store: EventStore, word: str) -> None:
     term = compile_filter(word).terms[0]
     expected = np.zeros(len(store), bool)
     for name in query_module.BARE_WORD_FIELDS:
         expected |= query_module._field_mask(store, name, "fuzzy", term, len(store))
     assert np.array_equal(query_module._bare_word_mask(store, term, len(store)), expected)
-    assert set(query_module._by_attributes(store, len(store)).columns) == {"user", "verb", "resource", "ns"}
+    assert set(query_module._requests(store, len(store)).columns) == set(query_module.BARE_WORD_FIELDS)
 
 
 class ColumnsOnly:
-    """Just what `_by_attributes` reads of a store: columns and the match cache."""
+    """Just what `_requests` reads of a store: columns and the match cache."""
 
     def __init__(self, **columns: list[int]) -> None:
         self.arrays = {name: np.asarray(values, np.int32) for name, values in columns.items()}
@@ -289,12 +289,30 @@ class ColumnsOnly:
 
 def test_a_column_that_parts_from_the_attributes_is_not_folded() -> None:
     fake = ColumnsOnly(attr=[0, 1, 0, 2, 1, 0], user=[5, 6, 5, 7, 6, 9], verb=[1, 1, 1, 1, 1, 1],
-                       resource=[3, 4, 3, 4, 4, 3], ns=[0, 0, 0, 0, 0, 0])
-    first = query_module._by_attributes(fake, 4)  # type: ignore[arg-type]
-    assert set(first.columns) == {"user", "verb", "resource", "ns"}
-    assert first.columns["user"].tolist() == [5, 6, 7]
-    later = query_module._by_attributes(fake, 6)  # type: ignore[arg-type]  # row 5: attributes 0, user 9
-    assert set(later.columns) == {"verb", "resource", "ns"}
-    assert later.rows == 6 and later.seen.tolist() == [True, True, True]
-    split = ColumnsOnly(attr=[0, 0, 1], user=[1, 2, 3], verb=[0, 0, 0], resource=[0, 0, 0], ns=[0, 0, 0])
-    assert "user" not in query_module._by_attributes(split, 3).columns  # type: ignore[arg-type]
+                       resource=[3, 4, 3, 4, 4, 3], ns=[0, 0, 0, 0, 0, 0], name=[0, 0, 0, 1, 0, 0],
+                       uri=[2, 2, 2, 2, 2, 2])
+    first = query_module._requests(fake, 4)  # type: ignore[arg-type]
+    assert set(first.columns) == set(query_module.BARE_WORD_FIELDS)
+    assert first.row_group.tolist() == [0, 1, 0, 2]
+    assert first.columns["user"].tolist() == [5, 6, 7] and first.columns["name"].tolist() == [0, 0, 1]
+    later = query_module._requests(fake, 6)  # type: ignore[arg-type]  # row 5: attributes 0, user 9
+    assert set(later.columns) == {"verb", "resource", "ns", "name", "uri"}
+    assert later.rows == 6 and later.row_group.tolist() == [0, 1, 0, 2, 1, 0]
+    split = ColumnsOnly(attr=[0, 0, 1], user=[1, 2, 3], verb=[0, 0, 0], resource=[0, 0, 0], ns=[0, 0, 0],
+                        name=[0, 0, 0], uri=[0, 0, 0])
+    assert "user" not in query_module._requests(split, 3).columns  # type: ignore[arg-type]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 5), st.integers(0, 2**31 - 1)), max_size=40), st.data())
+def test_interner_gives_each_key_one_dense_id_whatever_the_batches(keyed: list[tuple[int, int]], data: st.DataObject) -> None:
+    keys = np.array([(a << 32) | b for a, b in keyed], np.int64)
+    cut = data.draw(st.integers(0, len(keys)))
+    first, ids_first = query_module._NO_KEYS.intern(keys[:cut])
+    second, ids_second = first.intern(keys[cut:])
+    ids = np.concatenate([ids_first, ids_second]).tolist()
+    assert sorted(set(ids)) == list(range(len(set(keyed))))  # dense
+    by_key: dict[int, int] = {}
+    for key, given_id in zip(keys.tolist(), ids):
+        assert by_key.setdefault(key, given_id) == given_id  # one id per key, across batches
+    assert len(first) <= len(second) == len(by_key)

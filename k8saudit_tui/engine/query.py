@@ -275,71 +275,94 @@ def _term_mask(store: EventStore, term: Term, n: int) -> np.ndarray:
 def _bare_word_mask(store: EventStore, term: Term, n: int) -> np.ndarray:
     """Rows where any bare-word column matches `term` fuzzily.
 
-    Each column is a gather over every row (2-3 ms at 1M rows); the columns that are a function
-    of the request attributes (user, verb, resource, namespace, as `_by_attributes` checks) are
-    first ORed per distinct attributes (29k for 1M events) and gathered over the rows once,
-    unless a column matches so few values that comparing its codes is cheaper still."""
-    folded = _by_attributes(store, n)
-    per_attributes = np.zeros(len(folded.seen), bool)
+    A column is a gather over every row (2-4 ms at 1M rows, six columns); instead the columns'
+    hits are ORed per request group (`_requests`: 139k groups for 1M events) and gathered over
+    the rows once. A column the groups do not decide (never seen, but checked) is gathered alone."""
+    requests = _requests(store, n)
+    per_group = np.zeros(len(requests.groups), bool)
     result = np.zeros(n, bool)
     for column in BARE_WORD_FIELDS:  # each field is the column of the same name
         table = _matching_codes(store, column, store.values(column), "fuzzy", term)
         if not table.any():
             continue
-        codes = folded.columns.get(column)
-        if codes is not None and np.count_nonzero(table) > _FEW_CODES:
-            per_attributes |= _gather(table, codes)
-        else:  # a few codes are compared row by row faster than any gather (see _gather)
+        codes = requests.columns.get(column)
+        if codes is not None:
+            per_group |= _gather(table, codes)
+        else:
             result |= _gather(table, store.column(column, n))
-    if per_attributes.any():
-        result |= np.take(per_attributes, store.column("attr", n))
+    if per_group.any():
+        result |= np.take(per_group, requests.row_group)
     return result
 
 
 @dataclass(frozen=True)
-class _AttributeColumns:
-    """Per distinct request attributes (the store's "attr" code), the code a column has on every
-    row with those attributes, for the columns where that holds; `seen` marks the attributes
-    seen, and `rows` how many rows were checked."""
+class _Interner:
+    """Dense ids for int64 keys in the order they come: `keys` sorted, `ids[i]` the id of keys[i]."""
+
+    keys: np.ndarray
+    ids: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def intern(self, keys: np.ndarray) -> tuple[_Interner, np.ndarray]:
+        """The id of each of `keys` (a key not seen before gets the next free id), and the
+        interner that knows them all (this one is not changed: a filter may be reading it)."""
+        distinct, inverse = np.unique(keys, return_inverse=True)
+        place = np.searchsorted(self.keys, distinct)
+        known = place < len(self.keys)
+        known[known] = self.keys[place[known]] == distinct[known]
+        ids = np.empty(len(distinct), np.int64)
+        ids[known] = self.ids[place[known]]
+        fresh = np.flatnonzero(~known)
+        ids[fresh] = len(self.keys) + np.arange(len(fresh))
+        grown = _Interner(np.insert(self.keys, place[fresh], distinct[fresh]), np.insert(self.ids, place[fresh], ids[fresh]))
+        return grown, ids[inverse.reshape(-1)]
+
+
+@dataclass(frozen=True)
+class _Requests:
+    """Rows grouped by what a bare word sees of them: request attributes, object name and URI.
+
+    The attributes (the store's "attr" code, what the policy checker saw) decide user, verb,
+    resource and namespace; a group is one (attributes, name, URI). `row_group` is each row's
+    group for rows [0, rows); `columns[c]` the code column c has in each group, for each column
+    every row agrees with (checked as rows come, so a store whose columns part from the
+    attributes gives slower filters, never wrong ones)."""
 
     rows: int
-    seen: np.ndarray
+    row_group: np.ndarray
+    pairs: _Interner
+    groups: _Interner
     columns: dict[str, np.ndarray]
 
 
-_FOLDABLE = ("user", "verb", "resource", "ns")
-"""Columns kube-apiserver's attributes decide (the name is not one: a create's comes from the
-body, not the URL), checked row by row before they are trusted."""
+_NO_KEYS = _Interner(np.empty(0, np.int64), np.empty(0, np.int64))
+_NO_REQUESTS = _Requests(0, np.empty(0, np.int32), _NO_KEYS, _NO_KEYS, {c: np.empty(0, np.int32) for c in BARE_WORD_FIELDS})
 
 
-def _by_attributes(store: EventStore, n: int) -> _AttributeColumns:
-    """The _AttributeColumns over rows [0, n), cached and extended over new rows only.
-
-    A column is kept only while every row agrees with the code recorded for its attributes,
-    so a store whose columns come apart from its attributes (a change in how either is derived)
-    gives slower filters, never wrong ones."""
-    key = ("joined", "by-attributes")
-    folded: _AttributeColumns | None = store.match_cache.get(key)
-    if folded is None:
-        folded = _AttributeColumns(0, np.zeros(0, bool), {column: np.zeros(0, np.int32) for column in _FOLDABLE})
-    if folded.rows >= n:
-        return folded
-    attributes = store.column("attr", n)[folded.rows :]
-    size = max(len(folded.seen), int(attributes.max(initial=-1)) + 1)
-    seen = np.concatenate([folded.seen, np.zeros(size - len(folded.seen), bool)])
-    known = seen[attributes]
+def _requests(store: EventStore, n: int) -> _Requests:
+    """The _Requests over rows [0, n), cached and extended over new rows only (follow mode)."""
+    key = ("joined", "requests")
+    known: _Requests = store.match_cache.get(key, _NO_REQUESTS)
+    if known.rows >= n:
+        return known
+    begin = known.rows
+    attributes = store.column("attr", n)[begin:].astype(np.int64)
+    pairs, pair_ids = known.pairs.intern((attributes << 32) | store.column("name", n)[begin:])
+    groups, fresh = known.groups.intern((pair_ids << 32) | store.column("uri", n)[begin:])
     columns: dict[str, np.ndarray] = {}
-    for column, codes in folded.columns.items():
-        extended = np.concatenate([codes, np.zeros(size - len(codes), np.int32)])
-        fresh = store.column(column, n)[folded.rows :]
-        if np.array_equal(extended[attributes[known]], fresh[known]):
-            extended[attributes[~known]] = fresh[~known]
-            if np.array_equal(extended[attributes], fresh):
+    for column, codes in known.columns.items():
+        values = store.column(column, n)[begin:]
+        extended = np.concatenate([codes, np.zeros(len(groups) - len(codes), np.int32)])
+        older = fresh < len(codes)
+        if np.array_equal(extended[fresh[older]], values[older]):
+            extended[fresh[~older]] = values[~older]
+            if np.array_equal(extended[fresh], values):
                 columns[column] = extended
-    seen[attributes] = True
-    folded = _AttributeColumns(n, seen, columns)
-    store.match_cache[key] = folded
-    return folded
+    requests = _Requests(n, np.concatenate([known.row_group, fresh.astype(np.int32)]), pairs, groups, columns)
+    store.match_cache[key] = requests
+    return requests
 
 
 def _field_mask(store: EventStore, name: str, kind: str, term: Term, n: int) -> np.ndarray:
@@ -460,14 +483,14 @@ class _UriTokens:
     A query without those characters occurs in a URI exactly when it occurs in one of its pieces.
     Watch URIs differ in resourceVersion and timeouts but share paths and most parameters, so
     the pieces are a fifth of the URI text: the substring search scans that, then the hits go to
-    URIs through the (piece, URI) pairs, which are grouped by URI (URI i owns the pairs from
-    `pair_starts[i]`, at least one).
+    URIs through the (piece, URI) pairs: pair i is piece `pair_token[i]` of URI `pair_uri[i]`,
+    in URI order.
     """
 
     uris: int = 0
     pieces: SearchText = EMPTY
     pair_token: np.ndarray | None = None
-    pair_starts: np.ndarray | None = None
+    pair_uri: np.ndarray | None = None
 
 
 class _PieceCodes(dict):  # type: ignore[type-arg]
@@ -493,10 +516,10 @@ def _uri_tokens(store: EventStore, values: list[Any], count: int) -> _UriTokens:
     key = ("joined", "uri-tokens")  # built at load time with the search texts (see `prepare`)
     tokens: _UriTokens | None = store.match_cache.get(key)
     if tokens is None:
-        tokens = _UriTokens(0, EMPTY, np.empty(0, np.int32), np.zeros(1, np.int64))
+        tokens = _UriTokens(0, EMPTY, np.empty(0, np.int32), np.empty(0, np.int32))
     if tokens.uris >= count:
         return tokens
-    assert tokens.pair_token is not None and tokens.pair_starts is not None
+    assert tokens.pair_token is not None and tokens.pair_uri is not None
     # The piece -> id dict is rebuilt from the text when new URIs come (follow mode), not kept:
     # a million-event log has ~80k pieces, and the store must stay under its memory budget.
     known = tokens.pieces.text.decode("utf-8", "surrogatepass").split("\n")[:-1]
@@ -511,7 +534,7 @@ def _uri_tokens(store: EventStore, values: list[Any], count: int) -> _UriTokens:
         count,
         tokens.pieces.extended(index.fresh, keep_lowered=False),
         np.concatenate([tokens.pair_token, pair_token]),
-        np.concatenate([tokens.pair_starts, tokens.pair_starts[-1] + np.cumsum(per_uri)]),
+        np.concatenate([tokens.pair_uri, np.repeat(np.arange(tokens.uris, count, dtype=np.int32), per_uri)]),
     )
     store.match_cache[key] = updated
     return updated
@@ -520,12 +543,13 @@ def _uri_tokens(store: EventStore, values: list[Any], count: int) -> _UriTokens:
 def _uri_token_hits(store: EventStore, values: list[Any], count: int, query: str) -> np.ndarray:
     """Which of values[:count] (URIs) contain `query` (lower-case, without ? & or newline)."""
     tokens = _uri_tokens(store, values, count)
-    assert tokens.pair_token is not None and tokens.pair_starts is not None
+    assert tokens.pair_token is not None and tokens.pair_uri is not None
+    hits = np.zeros(count, bool)
     matched = tokens.pieces.containing(query)
-    if not count or not matched.any():
-        return np.zeros(count, bool)
-    # a URI matches when one of its pieces does: an OR over each URI's run of pairs
-    return np.logical_or.reduceat(np.take(matched, tokens.pair_token), tokens.pair_starts[:count])  # type: ignore[no-any-return]
+    if count and matched.any():  # a URI matches when one of its pieces does
+        pairs = int(np.searchsorted(tokens.pair_uri, count))  # the cache may know later URIs
+        hits[tokens.pair_uri[:pairs][np.take(matched, tokens.pair_token[:pairs])]] = True
+    return hits
 
 
 def prepare(store: EventStore) -> None:
@@ -537,7 +561,7 @@ def prepare(store: EventStore) -> None:
         _search_text(store, column, values, len(values), keep_lowered=True)
     uris = store.values("uri")
     _uri_tokens(store, uris, len(uris))
-    _by_attributes(store, len(store))
+    _requests(store, len(store))
 
 
 def _resource_mask(store: EventStore, kind: str, term: Term, n: int) -> np.ndarray:
