@@ -14,6 +14,7 @@ import pytest
 from k8saudit_tui.engine.evaluate import PolicyEvaluator
 from k8saudit_tui.engine.model import Policy, PolicyRule
 from k8saudit_tui.engine.sources import expand_sources
+import k8saudit_tui.engine.store as store_module
 from k8saudit_tui.engine.store import EventStore, StoreLoader, follow
 from tests.auditlog_helpers import event, line, simple_policy, write_lines
 
@@ -141,7 +142,6 @@ def test_progress_first_batch_then_done(tmp_path: Path) -> None:
 
 
 def test_cancel_stops_the_load(tmp_path: Path) -> None:
-    import k8saudit_tui.engine.store as store_module
 
     log = write_lines(tmp_path / "a.log", [line(event(n)) for n in range(5000)])
     cancel = threading.Event()
@@ -176,7 +176,6 @@ def test_readers_see_complete_rows_while_loading(tmp_path: Path) -> None:
     done = threading.Event()
     reader = threading.Thread(target=read)
     reader.start()
-    import k8saudit_tui.engine.store as store_module
 
     saved = store_module._TASK_BYTES
     store_module._TASK_BYTES = 64 << 10
@@ -280,3 +279,12 @@ def test_store_memory_is_compact(tmp_path: Path) -> None:
     assert per_event < 80
     assert len(store.values("name")) == 50
     assert orjson.loads(store.raw(19999))["auditID"] == store.value(19999, "auditid")
+
+
+def test_loaded_heap_keeps_freed_memory_for_the_next_filter(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Explicit thresholds stop glibc's sliding ones; the trim threshold must be set by hand, or a
+    filter's freed temporaries go back to the OS at every keystroke (page faults, see store.py)."""
+    calls: list[tuple[int, int]] = []
+    monkeypatch.setattr(store_module, "_libc_function", lambda name: (lambda *args: calls.append(args)) if name == "mallopt" else None)
+    store_module._set_heap_thresholds(store_module._LOADED_THRESHOLDS)
+    assert calls == [(store_module._M_MMAP_THRESHOLD, 32 << 20), (store_module._M_TRIM_THRESHOLD, 16 << 20)]

@@ -14,7 +14,7 @@ from k8saudit_tui.engine.textsearch import EMPTY, FUZZY_CUTOFF, SearchText, fuzz
 
 def built(values: list[str], split: int) -> SearchText:
     """A SearchText made in two steps, as the store's values grow."""
-    return EMPTY.extended(values[:split], keep_lowered=True).extended(values[split:], keep_lowered=True)
+    return EMPTY.extended(values[:split]).extended(values[split:])
 
 
 def plain_fuzzy(query: str, values: list[str]) -> list[bool]:
@@ -80,29 +80,29 @@ def test_fuzzy_windows_keep_every_value_that_could_match(case: tuple[str, list[s
     """Long values over few letters: every value holds every letter, so only the window
     counts (full windows and the shorter ones at either end) decide what is scored."""
     query, values = case
-    assert EMPTY.extended(values, True).fuzzy(query).tolist() == plain_fuzzy(query, values)
+    assert EMPTY.extended(values).fuzzy(query).tolist() == plain_fuzzy(query, values)
 
 
 def test_fuzzy_keeps_near_misses_at_the_edge_of_a_value() -> None:
     """Scores right at the cutoff: a suffix window (abc vs ..ab = 80), a typo, a transposition."""
     values = ["xxab", "kube-proxi", "kbue-proxy", "proxy", "zzzzzzzz", "ab", "kube-proyx-long-name"]
     for query in ("abc", "kube-proxy", "prxy"):
-        assert textsearch.EMPTY.extended(values, True).fuzzy(query).tolist() == plain_fuzzy(query, values)
-    assert textsearch.EMPTY.extended(values, True).fuzzy("abc").tolist()[0]  # 80: kept
+        assert textsearch.EMPTY.extended(values).fuzzy(query).tolist() == plain_fuzzy(query, values)
+    assert textsearch.EMPTY.extended(values).fuzzy("abc").tolist()[0]  # 80: kept
 
 
 def test_index_in_many_chunks_equals_one(monkeypatch: pytest.MonkeyPatch) -> None:
     values = [f"value-{i}-é{'x' * (i % 7)}" for i in range(300)]
-    whole = EMPTY.extended(values, keep_lowered=False)
+    whole = EMPTY.extended(values)
     monkeypatch.setattr(textsearch, "_CHUNK_BYTES", 10)
-    chunked = EMPTY.extended(values, keep_lowered=False)
+    chunked = EMPTY.extended(values)
     assert np.array_equal(whole.ascii, chunked.ascii) and np.array_equal(whole.chars, chunked.chars)
     assert whole.chars.tolist() == [len(v) for v in values]
 
 
 def test_byte_sets_hold_exactly_the_ascii_bytes() -> None:
     values = ["az", "AZ", "~!", "é", ""]
-    search = EMPTY.extended(values, keep_lowered=False)
+    search = EMPTY.extended(values)
     for byte in range(1, 128):
         if byte == 10:
             continue

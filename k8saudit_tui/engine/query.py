@@ -312,7 +312,7 @@ class _Interner:
         place = np.searchsorted(self.keys, distinct)
         known = place < len(self.keys)
         known[known] = self.keys[place[known]] == distinct[known]
-        ids = np.empty(len(distinct), np.int64)
+        ids = np.empty(len(distinct), np.int32)
         ids[known] = self.ids[place[known]]
         fresh = np.flatnonzero(~known)
         ids[fresh] = len(self.keys) + np.arange(len(fresh))
@@ -337,7 +337,7 @@ class _Requests:
     columns: dict[str, np.ndarray]
 
 
-_NO_KEYS = _Interner(np.empty(0, np.int64), np.empty(0, np.int64))
+_NO_KEYS = _Interner(np.empty(0, np.int64), np.empty(0, np.int32))
 _NO_REQUESTS = _Requests(0, np.empty(0, np.int32), _NO_KEYS, _NO_KEYS, {c: np.empty(0, np.int32) for c in BARE_WORD_FIELDS})
 
 
@@ -350,7 +350,7 @@ def _requests(store: EventStore, n: int) -> _Requests:
     begin = known.rows
     attributes = store.column("attr", n)[begin:].astype(np.int64)
     pairs, pair_ids = known.pairs.intern((attributes << 32) | store.column("name", n)[begin:])
-    groups, fresh = known.groups.intern((pair_ids << 32) | store.column("uri", n)[begin:])
+    groups, fresh = known.groups.intern((pair_ids.astype(np.int64) << 32) | store.column("uri", n)[begin:])
     columns: dict[str, np.ndarray] = {}
     for column, codes in known.columns.items():
         values = store.column(column, n)[begin:]
@@ -360,7 +360,7 @@ def _requests(store: EventStore, n: int) -> _Requests:
             extended[fresh[~older]] = values[~older]
             if np.array_equal(extended[fresh], values):
                 columns[column] = extended
-    requests = _Requests(n, np.concatenate([known.row_group, fresh.astype(np.int32)]), pairs, groups, columns)
+    requests = _Requests(n, np.concatenate([known.row_group, fresh]), pairs, groups, columns)
     store.match_cache[key] = requests
     return requests
 
@@ -454,20 +454,19 @@ def _fuzzy_codes(store: EventStore, column: str, values: list[Any], done: int, c
     a substring for the long columns, a substring or a close rapidfuzz score for the others."""
     if column == "uri" and not _URI_SEPARATORS.intersection(query):
         return _uri_token_hits(store, values, count, query)[done:count]
-    substring_only = column in _SUBSTRING_FIELDS
-    search = _search_text(store, column, values, count, keep_lowered=not substring_only)
-    if substring_only:
+    search = _search_text(store, column, values, count)
+    if column in _SUBSTRING_FIELDS:
         return search.containing(query, done, count)
     return search.fuzzy(query, done, count)
 
 
-def _search_text(store: EventStore, column: str, values: list[Any], count: int, keep_lowered: bool) -> SearchText:
+def _search_text(store: EventStore, column: str, values: list[Any], count: int) -> SearchText:
     """The SearchText of values[:count] of `column`, cached and extended over new values only
     (replaced, never changed in place: the loader's `prepare` and a filter may race)."""
     key = ("joined", column)
     search: SearchText = store.match_cache.get(key, EMPTY)
     if len(search) < count:
-        search = search.extended(values[len(search) : count], keep_lowered)
+        search = search.extended(values[len(search) : count])
         store.match_cache[key] = search
     return search
 
@@ -532,7 +531,7 @@ def _uri_tokens(store: EventStore, values: list[Any], count: int) -> _UriTokens:
     pair_token = np.fromiter(map(index.__getitem__, joined.split("\n")), np.int32, int(per_uri.sum()))
     updated = _UriTokens(
         count,
-        tokens.pieces.extended(index.fresh, keep_lowered=False),
+        tokens.pieces.extended(index.fresh),
         np.concatenate([tokens.pair_token, pair_token]),
         np.concatenate([tokens.pair_uri, np.repeat(np.arange(tokens.uris, count, dtype=np.int32), per_uri)]),
     )
@@ -558,7 +557,7 @@ def prepare(store: EventStore) -> None:
     their piece index (`_UriTokens`); their whole joined text is built only if a query needs it."""
     for column in ("user", "verb", "resource", "ns", "name"):
         values = store.values(column)
-        _search_text(store, column, values, len(values), keep_lowered=True)
+        _search_text(store, column, values, len(values))
     uris = store.values("uri")
     _uri_tokens(store, uris, len(uris))
     _requests(store, len(store))
