@@ -38,6 +38,24 @@ def test_containing_is_substring_of_the_lowered_value(values: list[str], query: 
     assert search.containing(query, begin, end).tolist() == expected
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.text(alphabet=VALUE_CHARS, max_size=12), max_size=14),
+    st.lists(st.text(alphabet=QUERY_CHARS, min_size=1, max_size=5), min_size=1, max_size=4),
+    st.data(),
+)
+def test_searches_one_after_another_reuse_places_and_stay_right(values: list[str], words: list[str], data: st.DataObject) -> None:
+    """As typed: each word letter by letter, then erased, on one SearchText whose `recent`
+    places carry over from search to search (and whole-text searches mixed with ranges)."""
+    search = built(values, data.draw(st.integers(0, len(values))))
+    for word in words:
+        for typed in [word[:i] for i in range(1, len(word) + 1)] + [word[:i] for i in range(len(word) - 1, 0, -1)]:
+            begin = data.draw(st.sampled_from([0, 0, len(values) // 2]))
+            expected = [typed in v.lower() and "\n" not in typed for v in values[begin:]]
+            assert search.containing(typed, begin).tolist() == expected
+    assert len(search.recent) <= textsearch._RECENT_NEEDLES
+
+
 @settings(max_examples=500, deadline=None)
 @given(
     st.lists(st.text(alphabet="abcdxyz-éİ", max_size=14), max_size=20),

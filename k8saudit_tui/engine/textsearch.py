@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -38,6 +38,8 @@ _SHARED_SHARE = (FUZZY_CUTOFF - 0.5) / (200 - (FUZZY_CUTOFF - 0.5))
 _EXACT_EDGES = 16
 """Up to this length a query's end windows are checked one width at a time (values x widths
 bytes); a longer one (a pasted name) uses one count per end instead."""
+_RECENT_NEEDLES = 6
+"""How many needles' places a SearchText keeps (a word typed and its prefixes)."""
 _CHUNK_BYTES = 1 << 20
 """Values are indexed this many bytes at a time (the per-byte temporaries are 8 bytes a byte)."""
 
@@ -61,6 +63,9 @@ class SearchText:
     starts: np.ndarray
     ascii: np.ndarray
     chars: np.ndarray
+    recent: dict[bytes, np.ndarray] = field(default_factory=dict, compare=False, repr=False)
+    """Where the last few needles start in the text (see `_starts_of`): typing extends a word one
+    letter at a time, and the next letter only narrows the last one's places."""
 
     def __len__(self) -> int:
         return len(self.starts) - 1
@@ -96,19 +101,39 @@ class SearchText:
 
     def _owners(self, needle: bytes, begin: int, end: int) -> np.ndarray:
         """Indices of the values in [begin, end) that contain `needle` (no newline in it),
-        repeats possible: the positions of its first byte, kept while each next byte matches,
-        then mapped to values by a binary search over `starts`. UTF-8 is self-synchronising, so
-        a byte match is a character match."""
+        repeats possible: where it starts, mapped to values by a binary search over `starts`."""
         first, last = int(self.starts[begin]), int(self.starts[end])
+        positions = self._starts_of(needle, first, last)
+        return np.searchsorted(self.starts, positions, side="right") - 1  # type: ignore[no-any-return]
+
+    def _starts_of(self, needle: bytes, first: int, last: int) -> np.ndarray:
+        """Where `needle` starts in text[first:last] (whole values): the places of its first
+        byte, kept while each next byte matches. UTF-8 is self-synchronising, so a byte match is
+        a character match; the needle has no newline, so a match never runs past a value's end
+        (nor past the text's). Over the whole text the search starts from the longest prefix
+        whose places are known (`recent`): typing a letter narrows the last word's places."""
+        whole = first == 0 and last == len(self.text)
         data = np.frombuffer(self.text, np.uint8, count=last - first, offset=first)
-        if len(data) < len(needle):
-            return np.empty(0, np.int64)
-        positions = np.flatnonzero(data[: len(data) - len(needle) + 1] == needle[0])
-        for offset in range(1, len(needle)):
-            if not len(positions):
-                break
+        known = max((key for key in tuple(self.recent) if needle.startswith(key)), key=len, default=b"") if whole else b""
+        positions = self.recent.get(known) if known else None
+        if positions is None:
+            known, positions = needle[:1], np.flatnonzero(data == needle[0])
+            if whole:
+                self._remember(known, positions)
+        for offset in range(len(known), len(needle)):
             positions = positions[data[positions + offset] == needle[offset]]
-        return np.searchsorted(self.starts, positions + first, side="right") - 1  # type: ignore[no-any-return]
+        if whole:
+            self._remember(needle, positions)
+        return positions + first  # type: ignore[no-any-return]
+
+    def _remember(self, needle: bytes, positions: np.ndarray) -> None:
+        """Keep `needle`'s places as the newest of `recent`, dropping the oldest beyond
+        _RECENT_NEEDLES. Filter threads may race here (a cancelled filter runs on): each entry is
+        right whoever wrote it, and the keys are read as one snapshot (`tuple`, atomic)."""
+        self.recent.pop(needle, None)
+        self.recent[needle] = positions
+        for oldest in tuple(self.recent)[:-_RECENT_NEEDLES]:
+            self.recent.pop(oldest, None)
 
     def fuzzy(self, query: str, begin: int = 0, end: int | None = None) -> np.ndarray:
         """Which of values[begin:end] contain `query` or score partial_ratio >= FUZZY_CUTOFF
