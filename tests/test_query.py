@@ -316,3 +316,19 @@ def test_interner_gives_each_key_one_dense_id_whatever_the_batches(keyed: list[t
     for key, given_id in zip(keys.tolist(), ids):
         assert by_key.setdefault(key, given_id) == given_id  # one id per key, across batches
     assert len(first) <= len(second) == len(by_key)
+
+
+def test_look_ahead_finds_a_one_letter_word_in_each_text_and_answers_stay_right(tmp_path: Path) -> None:
+    lines = [line(event(n, user=user, uri=uri)) for n, (user, uri) in enumerate(
+        [("alice", "/api/v1/namespaces/default/pods?watch=1"), ("bob", "/healthz"), ("kube-admin", "/apis/apps/v1")])]
+    store = StoreLoader(expand_sources([str(write_lines(tmp_path / "a.log", lines))]), workers=1).load_all()
+    before = {word: rows(store, word) for word in ("a", "al", "ap", "apps", "pod", "ad")}
+    store.match_cache.clear()
+    query_module.prepare(store)
+    query_module.look_ahead(store, "verb:get a")
+    assert b"a" in store.match_cache[query_module._URI_TOKENS].pieces.recent
+    assert b"a" in store.match_cache[("joined", "user")].recent
+    assert {word: rows(store, word) for word in before} == before
+    for not_a_word in ("a verb:get", "ab", "user:a", "!", 'x"'):  # last term not a one-letter word, or no filter
+        query_module.look_ahead(store, not_a_word)
+    assert b"x" not in store.match_cache[("joined", "user")].recent

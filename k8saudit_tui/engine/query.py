@@ -28,7 +28,7 @@ import numpy as np
 
 from k8saudit_tui.engine.model import LEVELS, STAGES
 from k8saudit_tui.engine.store import EventStore
-from k8saudit_tui.engine.textsearch import EMPTY, SearchText, fuzzy_hits
+from k8saudit_tui.engine.textsearch import EMPTY, SearchText, fuzzy_hits, holding
 
 FIELDS: dict[str, str] = {
     "stage": "audit stage: RequestReceived, ResponseStarted, ResponseComplete, Panic",
@@ -483,13 +483,19 @@ class _UriTokens:
     Watch URIs differ in resourceVersion and timeouts but share paths and most parameters, so
     the pieces are a fifth of the URI text: the substring search scans that, then the hits go to
     URIs through the (piece, URI) pairs: pair i is piece `pair_token[i]` of URI `pair_uri[i]`,
-    in URI order.
+    in URI order. `ascii` has each URI's ASCII byte set (its pieces' sets ORed), so that a
+    one-letter word, which most URIs hold, is a bit test per URI instead of a walk of the pairs.
     """
 
     uris: int = 0
     pieces: SearchText = EMPTY
     pair_token: np.ndarray | None = None
     pair_uri: np.ndarray | None = None
+    ascii: np.ndarray | None = None
+
+
+_URI_TOKENS = ("joined", "uri-tokens")
+"""The match cache's key of the _UriTokens."""
 
 
 class _PieceCodes(dict):  # type: ignore[type-arg]
@@ -512,13 +518,13 @@ def _separators(uri: str) -> int:
 
 def _uri_tokens(store: EventStore, values: list[Any], count: int) -> _UriTokens:
     """The URI piece index over values[:count], cached and extended over new values only."""
-    key = ("joined", "uri-tokens")  # built at load time with the search texts (see `prepare`)
+    key = _URI_TOKENS  # built at load time with the search texts (see `prepare`)
     tokens: _UriTokens | None = store.match_cache.get(key)
     if tokens is None:
-        tokens = _UriTokens(0, EMPTY, np.empty(0, np.int32), np.empty(0, np.int32))
+        tokens = _UriTokens(0, EMPTY, np.empty(0, np.int32), np.empty(0, np.int32), np.zeros((0, 2), np.uint64))
     if tokens.uris >= count:
         return tokens
-    assert tokens.pair_token is not None and tokens.pair_uri is not None
+    assert tokens.pair_token is not None and tokens.pair_uri is not None and tokens.ascii is not None
     # The piece -> id dict is rebuilt from the text when new URIs come (follow mode), not kept:
     # a million-event log has ~80k pieces, and the store must stay under its memory budget.
     known = tokens.pieces.text.decode("utf-8", "surrogatepass").split("\n")[:-1]
@@ -529,11 +535,14 @@ def _uri_tokens(store: EventStore, values: list[Any], count: int) -> _UriTokens:
     per_uri = np.fromiter(map(_separators, lowered), np.int64, len(lowered)) + 1
     joined = "\n".join(lowered).replace("?", "\n").replace("&", "\n")
     pair_token = np.fromiter(map(index.__getitem__, joined.split("\n")), np.int32, int(per_uri.sum()))
+    pieces = tokens.pieces.extended(index.fresh)
+    firsts = np.cumsum(per_uri) - per_uri  # each URI's first pair (every URI has one)
     updated = _UriTokens(
         count,
-        tokens.pieces.extended(index.fresh),
+        pieces,
         np.concatenate([tokens.pair_token, pair_token]),
         np.concatenate([tokens.pair_uri, np.repeat(np.arange(tokens.uris, count, dtype=np.int32), per_uri)]),
+        np.concatenate([tokens.ascii, np.bitwise_or.reduceat(pieces.ascii[pair_token], firsts, axis=0)]),
     )
     store.match_cache[key] = updated
     return updated
@@ -542,11 +551,13 @@ def _uri_tokens(store: EventStore, values: list[Any], count: int) -> _UriTokens:
 def _uri_token_hits(store: EventStore, values: list[Any], count: int, query: str) -> np.ndarray:
     """Which of values[:count] (URIs) contain `query` (lower-case, without ? & or newline)."""
     tokens = _uri_tokens(store, values, count)
-    assert tokens.pair_token is not None and tokens.pair_uri is not None
+    assert tokens.pair_token is not None and tokens.pair_uri is not None and tokens.ascii is not None
+    if len(query) == 1 and query < "\x80":
+        return holding(tokens.ascii[:count], ord(query))
     hits = np.zeros(count, bool)
     matched = tokens.pieces.containing(query)
     if count and matched.any():  # a URI matches when one of its pieces does
-        pairs = int(np.searchsorted(tokens.pair_uri, count))  # the cache may know later URIs
+        pairs = len(tokens.pair_uri) if tokens.uris == count else int(np.searchsorted(tokens.pair_uri, np.int32(count)))
         hits[tokens.pair_uri[:pairs][np.take(matched, tokens.pair_token[:pairs])]] = True
     return hits
 
@@ -561,6 +572,28 @@ def prepare(store: EventStore) -> None:
     uris = store.values("uri")
     _uri_tokens(store, uris, len(uris))
     _requests(store, len(store))
+
+
+def look_ahead(store: EventStore, text: str) -> None:
+    """Work the next keystroke will likely need, for a filter thread to do once this one's rows
+    are out (the user is reading them, or typing the next letter).
+
+    A filter ending in a one-letter bare word is the start of a word: its second letter will
+    narrow the places of the first in each column's text (`SearchText.recent`), and finding those
+    places is most of a two-letter search (the URI pieces are 4.4 MB at 1M events). A one-letter
+    search itself only tests byte sets, so it finds no places; this finds them."""
+    try:
+        terms = compile_filter(text).terms
+    except FilterError:
+        return
+    if not terms or terms[-1].field is not None or len(terms[-1].values[0]) != 1:
+        return
+    letter = terms[-1].values[0]
+    tokens: _UriTokens | None = store.match_cache.get(_URI_TOKENS)
+    texts = [store.match_cache.get(("joined", column)) for column in BARE_WORD_FIELDS]
+    for search in [tokens.pieces if tokens is not None else None, *texts]:
+        if search is not None:
+            search.remember(letter)
 
 
 def _resource_mask(store: EventStore, kind: str, term: Term, n: int) -> np.ndarray:

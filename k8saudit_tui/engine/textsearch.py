@@ -99,6 +99,13 @@ class SearchText:
         hits[self._owners(needle, begin, end) - begin] = True
         return hits
 
+    def remember(self, query: str) -> None:
+        """Find where `query` (lower-case) starts in the text and keep it in `recent`, so that a
+        search for a longer word starting with it only narrows those places."""
+        needle = utf8(query)
+        if needle and b"\n" not in needle:
+            self._starts_of(needle, 0, len(self.text))
+
     def _owners(self, needle: bytes, begin: int, end: int) -> np.ndarray:
         """Indices of the values in [begin, end) that contain `needle` (no newline in it),
         repeats possible: where it starts, mapped to values by a binary search over `starts`."""
@@ -210,8 +217,13 @@ class SearchText:
 
     def _holding(self, byte: int, begin: int, end: int) -> np.ndarray:
         """Which of values[begin:end] hold ASCII byte `byte`."""
-        bit = np.uint64(1) << np.uint64(byte & 63)
-        return (self.ascii[begin:end, byte >> 6] & bit) != 0  # type: ignore[no-any-return]
+        return holding(self.ascii[begin:end], byte)
+
+
+def holding(byte_sets: np.ndarray, byte: int) -> np.ndarray:
+    """Which of `byte_sets` (ASCII byte sets as SearchText.ascii keeps them) hold `byte`."""
+    bit = np.uint64(1) << np.uint64(byte & 63)
+    return (byte_sets[:, byte >> 6] & bit) != 0  # type: ignore[no-any-return]
 
 
 EMPTY = SearchText(b"", np.zeros(1, np.int64), np.zeros((0, 2), np.uint64), np.zeros(0, np.int32))

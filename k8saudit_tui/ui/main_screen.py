@@ -292,6 +292,8 @@ class MainScreen(Screen[None]):
             self.post_message(FilterApplied(generation, text, None, f"{type(error).__name__}: {error}"))
             return
         self.post_message(FilterApplied(generation, text, outcome.rows, outcome.error, outcome.position))
+        if not outcome.error and not get_current_worker().is_cancelled:
+            self.session.look_ahead(text)  # after the answer is out: the user is reading it
 
     @on(FilterApplied)
     def _on_filter_applied(self, message: FilterApplied) -> None:

@@ -18,7 +18,7 @@ from k8saudit_tui.engine.evaluate import PolicyEvaluator
 from k8saudit_tui.engine.explain import Explanation, explain
 from k8saudit_tui.engine.model import Policy, Problem, Verdict
 from k8saudit_tui.engine.policy_loader import PolicyLoad, load_policy_file
-from k8saudit_tui.engine.query import FIELDS, FilterError, compile_filter
+from k8saudit_tui.engine.query import FIELDS, FilterError, compile_filter, look_ahead
 from k8saudit_tui.engine.sources import LogSource, expand_sources
 from k8saudit_tui.engine.store import EventStore, StoreLoader, follow
 
@@ -122,6 +122,11 @@ class Session:
         except FilterError as error:
             return FilterOutcome(None, f"{error.message}: {error.term}", error.position)
         return FilterOutcome(np.asarray(rows, dtype=np.int64))
+
+    def look_ahead(self, text: str) -> None:
+        """Prepare what the filter typed after `text` will likely need (query.look_ahead)."""
+        if self.store is not None:
+            look_ahead(self.store, text)
 
     def collapse(self, rows: np.ndarray) -> np.ndarray:
         """One row per auditID (its last stage in the view), in view order."""
