@@ -281,10 +281,12 @@ def test_store_memory_is_compact(tmp_path: Path) -> None:
     assert orjson.loads(store.raw(19999))["auditID"] == store.value(19999, "auditid")
 
 
-def test_loaded_heap_keeps_freed_memory_for_the_next_filter(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_heap_settings_keep_freed_memory_for_the_next_filter(monkeypatch: pytest.MonkeyPatch) -> None:
     """Explicit thresholds stop glibc's sliding ones; the trim threshold must be set by hand, or a
-    filter's freed temporaries go back to the OS at every keystroke (page faults, see store.py)."""
+    filter's freed temporaries go back to the OS at every keystroke (page faults, see store.py),
+    and threads share one heap, so each new worker thread finds it warm."""
     calls: list[tuple[int, int]] = []
     monkeypatch.setattr(store_module, "_libc_function", lambda name: (lambda *args: calls.append(args)) if name == "mallopt" else None)
     store_module._set_heap_thresholds(store_module._LOADED_THRESHOLDS)
-    assert calls == [(store_module._M_MMAP_THRESHOLD, 32 << 20), (store_module._M_TRIM_THRESHOLD, 16 << 20)]
+    store_module.share_one_heap()
+    assert calls == [(store_module._M_MMAP_THRESHOLD, 32 << 20), (store_module._M_TRIM_THRESHOLD, 64 << 20), (store_module._M_ARENA_MAX, 1)]

@@ -824,34 +824,49 @@ class StoreLoader:
 
 
 _M_TRIM_THRESHOLD = -1
-"""glibc's mallopt parameter: free memory at the top of the heap beyond this goes back to the OS."""
+"""glibc's mallopt parameter: once this much is free at the top of the heap, it goes back to the OS."""
 _M_MMAP_THRESHOLD = -3
 """glibc's mallopt parameter: blocks this big or bigger get their own mapping."""
+_M_ARENA_MAX = -8
+"""glibc's mallopt parameter: how many heaps (arenas) threads may get."""
 _LOADING_THRESHOLDS = (256 * 1024, 512 * 1024)
 """(mmap, trim) thresholds while batches arrive."""
-_LOADED_THRESHOLDS = (32 * 1024 * 1024, 16 * 1024 * 1024)
-"""(mmap, trim) thresholds once loaded."""
+_LOADED_THRESHOLDS = (32 * 1024 * 1024, 64 * 1024 * 1024)
+"""(mmap, trim) thresholds once loaded: the trim threshold twice the mmap one, as glibc keeps it."""
 
 
 def _set_heap_thresholds(thresholds: tuple[int, int]) -> None:
     """While batches arrive the loader maps every block of 256 KiB or more on its own, so it goes
-    back to the OS when freed; afterwards it sets the threshold high and keeps 16 MiB of free
-    heap before giving memory back.
+    back to the OS when freed; afterwards big blocks come from the heap, which gives memory back
+    only once 64 MiB is free at its top.
 
     glibc raises its threshold to the biggest block freed so far, so after the first batches
     every unpickled batch came from the heap and left it fragmented: 50 MB more resident with
     1M events loaded (measured). Afterwards the filters allocate the same big arrays at every
     keystroke, which a high threshold lets the heap reuse (a mapping each time doubled the
     filter latency, measured). Setting a threshold also stops glibc from raising its trim
-    threshold, which stays at 128 KiB: the heap then gave a keystroke's temporaries back to the
-    OS and the next keystroke faulted them in again (4,000-5,500 page faults, about 10 ms of a
-    30 ms filter at 1M events, measured; with 16 MiB kept, a few hundred). Without glibc this
-    does nothing."""
+    threshold with it, and a trim gives back all the free top, not the excess: at 128 KiB (the
+    default) or 16 MiB, the heap gave a keystroke's temporaries back and the next keystroke
+    faulted them in again (1,000-5,500 page faults, up to a third of a filter at 1M events,
+    measured). Without glibc this does nothing."""
     mallopt = _libc_function("mallopt")
     if mallopt is not None:
         mmap_threshold, trim_threshold = thresholds
         mallopt(_M_MMAP_THRESHOLD, mmap_threshold)
         mallopt(_M_TRIM_THRESHOLD, trim_threshold)
+
+
+def share_one_heap() -> None:
+    """Have every thread allocate from one heap (glibc arena); call before starting threads.
+
+    glibc gives threads heaps of their own, up to eight per core, and the explorer runs each
+    filter in a new thread (a Textual worker): its arrays came from whichever heap that thread
+    got, often one that had given its pages back, so a keystroke faulted in 4-10 MB again
+    (measured). Python threads take turns (the GIL), so one heap costs no waiting. Without glibc
+    this does nothing."""
+    mallopt = _libc_function("mallopt")
+    if mallopt is not None:
+        mallopt(_M_ARENA_MAX, 1)
 
 
 def _libc_function(name: str) -> Any:

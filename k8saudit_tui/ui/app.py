@@ -7,6 +7,7 @@ from pathlib import Path
 from textual.app import App
 from textual.binding import Binding, BindingType
 
+from k8saudit_tui.engine.store import share_one_heap
 from k8saudit_tui.ui.commands import ExplorerCommands
 from k8saudit_tui.ui.main_screen import MainScreen
 from k8saudit_tui.ui.session import Session
@@ -25,6 +26,7 @@ class ExplorerApp(App[int]):
     ]
 
     def __init__(self, session: Session, *, filter_text: str = "", follow: bool = False) -> None:
+        share_one_heap()  # before Textual starts its threads (see there)
         super().__init__()
         self.session = session
         self._filter_text = filter_text
