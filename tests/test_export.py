@@ -240,3 +240,23 @@ def test_command_bad_filter_and_bad_policy_exit_2(tmp_path: Path) -> None:
     policy = tmp_path / "policy.yaml"
     policy.write_text("kind: Policy\nrules: []\n")
     assert run_cli(str(log), "--policy", str(policy), "-o", "-").returncode == 2
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "json", "csv"])
+def test_events_whose_followed_file_was_truncated_are_left_out_and_said(tmp_path: Path, fmt: str) -> None:
+    from k8saudit_tui.engine.store import follow
+
+    log = write_lines(tmp_path / "audit.log", [line(event(0)), line(event(1))])
+    store = StoreLoader(expand_sources([str(log)]), workers=1).load_all()
+    write_lines(log, [line(event(7))])  # copytruncate: emptied in place, written again
+    for _ in follow(store, None, interval=0.01):
+        break
+    assert len(store) == 3
+    result = export_rows(store, np.array([0, 2, 1]), fmt, tmp_path / f"out.{fmt}")  # type: ignore[arg-type]
+    text = (tmp_path / f"out.{fmt}").read_bytes()
+    if fmt == "csv":  # from the columns: every event, nothing left out
+        assert result.count == 3 and not result.left_out and text.count(b"\n") == 4
+        return
+    assert result.count == 1 and result.left_out == f"2 events whose file was truncated after they were read ({log})"
+    assert text.count(event(7)["auditID"].encode()) == 1
+    assert event(0)["auditID"].encode() not in text and event(1)["auditID"].encode() not in text

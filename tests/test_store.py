@@ -15,7 +15,7 @@ from k8saudit_tui.engine.evaluate import PolicyEvaluator
 from k8saudit_tui.engine.model import Policy, PolicyRule
 from k8saudit_tui.engine.sources import expand_sources
 import k8saudit_tui.engine.store as store_module
-from k8saudit_tui.engine.store import EventStore, StoreLoader, follow
+from k8saudit_tui.engine.store import EventGone, EventStore, StoreLoader, follow
 from tests.auditlog_helpers import event, line, simple_policy, write_lines
 
 
@@ -264,6 +264,15 @@ def test_follow_rereads_a_truncated_file(tmp_path: Path) -> None:
     write_lines(log, [line(event(7))])
     _follow_until(store, lambda: len(store) == 3)
     assert len(store) == 3 and store.raw(2) == line(event(7)) and store.location(2) == (str(log), 1)
+    # rows 0 and 1 pointed into the old text: their offsets now hold event 7, never shown as theirs
+    for row in (0, 1):
+        with pytest.raises(EventGone, match="truncated after this event was read"):
+            store.raw(row)
+    assert store.readable(np.arange(3)).tolist() == [False, False, True]
+    with pytest.raises(EventGone):
+        list(store.raw_many(np.array([2, 0])))
+    assert list(store.raw_many(np.array([2]))) == [line(event(7))]
+    assert store.value(0, "auditid") == event(0)["auditID"]  # what the columns hold stays
 
 
 def test_unknown_column_is_a_key_error(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ failed write (disk full, permission) leaves no half file behind.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import errno
 import io
 import os
@@ -58,6 +59,8 @@ class ExportResult:
     path: str
     """The file written, or "-" for stdout."""
     bytes: int
+    left_out: str = ""
+    """What was left out and why (events whose text is gone, see EventStore.raw), or ""."""
 
 
 def export_rows(
@@ -73,14 +76,25 @@ def export_rows(
     jsonl writes each event's original line byte for byte (unless `redact`, which re-serialises
     the events it masks); csv one row per event under CSV_COLUMNS; json an array of the events.
     Raises ExportError (exists without force, symlink, permission, disk full, unknown format).
+    jsonl and json leave out events whose text is gone (a followed file truncated after they
+    were read) and say so in the result; csv, made from the store's columns, keeps them.
     """
     if fmt not in FORMATS:
         raise ExportError(f"unknown format {fmt!r} (use one of {', '.join(FORMATS)})")
     selection = np.asarray(list(rows) if not isinstance(rows, np.ndarray) else rows, np.int64)
+    left_out = ""
+    if fmt != "csv":
+        readable = store.readable(selection)
+        if not readable.all():
+            files = sorted({store.files[index].name for index in np.unique(store.column("file")[selection[~readable]]).tolist()})
+            left_out = f"{np.count_nonzero(~readable):,} events whose file was truncated after they were read ({', '.join(files)})"
+            selection = selection[readable]
     chunks = _render(store, selection, fmt, redact)
     if path is None or str(path) == "-":
-        return _to_stream(sys.stdout.buffer, chunks, len(selection))
-    return _to_file(Path(path), chunks, len(selection), force)
+        result = _to_stream(sys.stdout.buffer, chunks, len(selection))
+    else:
+        result = _to_file(Path(path), chunks, len(selection), force)
+    return dataclasses.replace(result, left_out=left_out) if left_out else result
 
 
 def _render(store: EventStore, rows: np.ndarray, fmt: Format, redact: bool) -> Iterator[bytes]:

@@ -72,6 +72,11 @@ _NO_LEVEL = -1
 _NO_RULE = -1
 
 
+class EventGone(Exception):
+    """An event whose bytes can no longer be read: its file was truncated after it was loaded
+    (copytruncate rotation while following), so its offset now holds other events."""
+
+
 @dataclass
 class FileEntry:
     """A file rows point into. `name` is shown to the user; `path` is read with os.pread."""
@@ -87,6 +92,8 @@ class FileEntry:
     """A last line without newline that did not parse: withdrawn if a writer completes it."""
     inode: int = 0
     fd: int | None = None
+    gone: str = ""
+    """Why the rows' bytes can no longer be read (the file was truncated after they were), or ""."""
 
 
 MEMORY_LIMIT_MB = int(os.environ.get("K8SAUDIT_TUI_MEMORY_LIMIT_MB", "2048"))
@@ -275,14 +282,28 @@ class EventStore:
         return self.files[self._arrays["file"][row]].name, int(self._arrays["line"][row])
 
     def raw(self, row: int) -> bytes:
-        """The event's original bytes (the JSON object of its line), read with os.pread."""
+        """The event's original bytes (the JSON object of its line), read with os.pread; raises
+        EventGone for an event whose file was truncated since (its offset holds other bytes)."""
         entry = self.files[self._arrays["file"][row]]
+        if entry.gone:
+            raise EventGone(f"{entry.name}: {entry.gone}")
         return os.pread(self._fd(entry), int(self._arrays["length"][row]), int(self._arrays["offset"][row]))
 
+    def readable(self, rows: np.ndarray) -> np.ndarray:
+        """Which of `rows` still have their bytes (see `raw`)."""
+        gone = [index for index, entry in enumerate(self.files) if entry.gone]
+        if not gone or not len(rows):
+            return np.ones(len(rows), bool)
+        return ~np.isin(self._arrays["file"][rows], gone)  # type: ignore[no-any-return]
+
     def raw_many(self, rows: np.ndarray) -> Iterator[bytes]:
-        """The original bytes of many rows, in the given order (export)."""
+        """The original bytes of many rows, in the given order (export); raises EventGone first
+        if any of them is gone (see `raw`, and `readable` to leave those out)."""
         if len(rows) == 0:
             return  # an empty store has no arrays yet
+        if not self.readable(rows).all():
+            entry = next(entry for entry in self.files if entry.gone)
+            raise EventGone(f"{entry.name}: {entry.gone}")
         files, offsets, lengths = self._arrays["file"], self._arrays["offset"], self._arrays["length"]
         fds = [self._fd(entry) if entry.path else -1 for entry in self.files]
         pread = os.pread
@@ -994,6 +1015,7 @@ def _poll(store: EventStore, index: int) -> int:
         return added + _reopen(store, entry)
     if info.st_size < entry.consumed:
         entry.followable = False
+        entry.gone = "the file was truncated after this event was read; its text is gone"
         return _reopen(store, entry)
     if info.st_size > entry.consumed:
         added += _read_new(store, index, info.st_size)

@@ -628,6 +628,10 @@ class MainScreen(Screen[None]):
             self.app.notify(f"{choice.path}: {error.strerror or error}", title="Export failed",
                             severity="error", markup=False)
             return
+        if result.left_out:
+            self.app.notify(f"Wrote {result.count:,} events to {result.path}; left out {result.left_out}",
+                            severity="warning", markup=False)
+            return
         self.app.notify(f"Wrote {result.count:,} events to {result.path}", markup=False)
 
     def action_open_policy(self) -> None:
