@@ -727,7 +727,7 @@ class StoreLoader:
             from k8saudit_tui.engine.query import prepare  # query imports this module
 
             prepare(self.store)
-        _release_memory()
+        release_memory()
         yield self._progress(True, cancelled=self.cancel.is_set())
 
     def _stop_for_memory(self, task: _Task) -> None:
@@ -900,8 +900,10 @@ def _libc_function(name: str) -> Any:
         return None
 
 
-def _release_memory() -> None:
-    """Give the heap freed by parsing (unpickled batches, temporaries) back to the OS (glibc)."""
+def release_memory() -> None:
+    """Give freed heap back to the OS (glibc): after parsing (unpickled batches, temporaries),
+    and after the explorer's first view of everything loaded. The heap otherwise keeps up to
+    64 MiB free for the filters (see `_set_heap_thresholds`)."""
     gc.collect()
     malloc_trim = _libc_function("malloc_trim")
     if malloc_trim is not None:

@@ -219,6 +219,9 @@ class MainScreen(Screen[None]):
         self._show_rows(extending=True)
         self._refresh_policy()
         self._update_status()
+        # what the loader freed went back to the OS when it finished; what showing every row
+        # freed since (the view orders of the growing log) goes once this view is painted
+        self.call_after_refresh(self.session.release_memory)
         if message.error:
             self.app.notify(message.error, title="Loading stopped", severity="error", markup=False)
         if self._follow and not message.cancelled and not message.error:

@@ -20,7 +20,7 @@ from k8saudit_tui.engine.model import Policy, Problem, Verdict
 from k8saudit_tui.engine.policy_loader import PolicyLoad, load_policy_file
 from k8saudit_tui.engine.query import FIELDS, FilterError, compile_filter, look_ahead
 from k8saudit_tui.engine.sources import LogSource, expand_sources
-from k8saudit_tui.engine.store import EventStore, StoreLoader, follow
+from k8saudit_tui.engine.store import EventStore, StoreLoader, follow, release_memory
 
 TABLE_FIELDS: dict[str, str] = {
     "time": "time",
@@ -89,6 +89,10 @@ class Session:
         """Append events written after the load, until `cancel` is set."""
         if self.store is not None:
             yield from follow(self.store, self.sources, cancel)
+
+    def release_memory(self) -> None:
+        """Give the memory freed while showing the loaded events back to the OS (store.release_memory)."""
+        release_memory()
 
     @property
     def total(self) -> int:
