@@ -563,9 +563,10 @@ def _uri_token_hits(store: EventStore, values: list[Any], count: int, query: str
 
 
 def prepare(store: EventStore) -> None:
-    """Build the search text of the bare-word columns now (the loader calls this when done), so
-    the first keystroke does not pay for lower-casing and indexing every distinct value. URIs get
-    their piece index (`_UriTokens`); their whole joined text is built only if a query needs it."""
+    """Build the search text of the bare-word columns and the request groups now (the explorer
+    calls this once loaded), so the first keystroke does not pay for lower-casing and indexing
+    every distinct value. URIs get their piece index (`_UriTokens`); their whole joined text is
+    built only if a query needs it. Without it, each index is built when a filter first needs it."""
     for column in ("user", "verb", "resource", "ns", "name"):
         values = store.values(column)
         _search_text(store, column, values, len(values))

@@ -723,10 +723,6 @@ class StoreLoader:
             if close is not None:
                 close()
             _set_heap_thresholds(_LOADED_THRESHOLDS)
-        if not self.cancel.is_set():
-            from k8saudit_tui.engine.query import prepare  # query imports this module
-
-            prepare(self.store)
         release_memory()
         yield self._progress(True, cancelled=self.cancel.is_set())
 

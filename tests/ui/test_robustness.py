@@ -341,3 +341,20 @@ async def test_a_slow_filter_lets_the_typed_key_show_first(monkeypatch: pytest.M
         assert ("x", None) in frames  # the echo, before any answer
         await settle(app, pilot)
         assert frames[-1] == ("x", "x")
+
+
+def test_session_builds_the_filter_indexes_once_loaded_and_not_when_cancelled(tmp_path: Path) -> None:
+    """The explorer's first keystrokes find the search indexes built (the loader alone does not
+    build them: headless commands build what their one filter needs)."""
+    import threading
+
+    log = tmp_path / "audit.log"
+    log.write_text(event_lines(0, 5))
+    session = open_session(str(POLICY), [str(log)])
+    list(session.load(threading.Event()))
+    assert session.store is not None and ("joined", "requests") in session.store.match_cache
+    cancelled = threading.Event()
+    cancelled.set()
+    other = open_session(str(POLICY), [str(log)])
+    list(other.load(cancelled))
+    assert other.store is not None and ("joined", "requests") not in other.store.match_cache
