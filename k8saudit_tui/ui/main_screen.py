@@ -367,6 +367,7 @@ class MainScreen(Screen[None]):
         Only a deadline is moved here (no timer per key): holding `j` costs the list nothing
         but its own two-line repaint, and the detail is built once, for where the cursor stops."""
         self._detail_due = time.monotonic() + DETAIL_DELAY
+        self._detail_generation += 1  # a build in flight is for where the cursor was: stale
         if self._detail_timer is None:
             self._detail_timer = self.set_timer(DETAIL_DELAY, self._detail_timer_fired, name="detail")
 

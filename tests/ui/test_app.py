@@ -205,6 +205,30 @@ async def test_brackets_step_through_rules_with_hits() -> None:
         assert main.policy_pane.selected == hit[0]
 
 
+async def test_a_detail_built_for_where_the_cursor_was_is_dropped() -> None:
+    """A detail (and the rule it marks in the policy pane) that arrives after the cursor moved
+    on must not undo the move: `[` right after `]` once put the policy cursor back on `]`'s rule."""
+    from k8saudit_tui.ui.detail_pane import message_content
+    from k8saudit_tui.ui.messages import DetailBuilt
+
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(app, pilot)
+        main = app.main_screen
+        counts = main.session.rule_counts()
+        hit = sorted(rule for rule, count in counts.items() if rule is not None and count)
+        main.policy_pane.selected = hit[0]
+        await pilot.press("right_square_bracket")
+        await detail_shown(app, pilot)
+        row, generation = main.events_table.current_row, main._detail_generation
+        await pilot.press("left_square_bracket")
+        assert row is not None and main.policy_pane.selected == hit[0]
+        main.post_message(DetailBuilt(generation, row, message_content("built for the old place")))
+        await pilot.pause()
+        assert main.policy_pane.selected == hit[0]
+        assert "built for the old place" not in main.detail_pane.text.plain
+
+
 async def test_enter_on_a_rule_filters_to_it() -> None:
     app = make_app()
     async with app.run_test(size=(120, 36)) as pilot:
