@@ -299,3 +299,20 @@ def test_heap_settings_keep_freed_memory_for_the_next_filter(monkeypatch: pytest
     store_module._set_heap_thresholds(store_module._LOADED_THRESHOLDS)
     store_module.share_one_heap()
     assert calls == [(store_module._M_MMAP_THRESHOLD, 32 << 20), (store_module._M_TRIM_THRESHOLD, 64 << 20), (store_module._M_ARENA_MAX, 1)]
+
+
+def test_follow_sees_a_file_rewritten_past_its_old_size_between_polls(tmp_path: Path) -> None:
+    """copytruncate, then more written than the file held before the next poll: same inode, a
+    bigger size, other bytes at the old offsets. The old rows are gone, the new file read whole."""
+    log = write_lines(tmp_path / "audit.log", [line(event(0)), line(event(1))])
+    store = StoreLoader(expand_sources([str(log)]), workers=1).load_all()
+    inode = os.stat(log).st_ino
+    with log.open("r+b") as handle:  # in place: the inode stays
+        handle.truncate(0)
+        handle.write(b"".join(line(event(n)) + b"\n" for n in (7, 8, 9)))
+    assert os.stat(log).st_ino == inode and os.path.getsize(log) > store.files[0].consumed
+    _follow_until(store, lambda: len(store) == 5)
+    assert [store.value(row, "auditid") for row in range(2, 5)] == [event(n)["auditID"] for n in (7, 8, 9)]
+    with pytest.raises(EventGone):
+        store.raw(0)
+    assert store.raw(4) == line(event(9))

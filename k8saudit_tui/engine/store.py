@@ -94,6 +94,9 @@ class FileEntry:
     fd: int | None = None
     gone: str = ""
     """Why the rows' bytes can no longer be read (the file was truncated after they were), or ""."""
+    last_bytes: bytes = b""
+    """The bytes just before `consumed` when they were read (followed files): if they differ now,
+    the file was emptied and written past its old size between two polls."""
 
 
 MEMORY_LIMIT_MB = int(os.environ.get("K8SAUDIT_TUI_MEMORY_LIMIT_MB", "2048"))
@@ -819,6 +822,8 @@ class StoreLoader:
             entry.tail_problem = self.store.problems[-1]
             entry.consumed = batch.tail_start
             entry.lines -= 1
+        if entry.followable:
+            _note_last_bytes(self.store, entry)
         self._done_bytes += task.end - task.start
 
     def _progress(self, done: bool, cancelled: bool = False) -> LoadProgress:
@@ -1011,13 +1016,41 @@ def _poll(store: EventStore, index: int) -> int:
         added += _read_new(store, index, os.fstat(store._fd(entry)).st_size)  # drain the rotated file
         entry.followable = False
         return added + _reopen(store, entry)
-    if info.st_size < entry.consumed:
+    if info.st_size < entry.consumed or (info.st_size > entry.consumed and _rewritten(store, entry)):
         entry.followable = False
         entry.gone = "the file was truncated after this event was read; its text is gone"
         return _reopen(store, entry)
     if info.st_size > entry.consumed:
         added += _read_new(store, index, info.st_size)
     return added
+
+
+_LAST_BYTES = 512
+"""How many bytes before the consumed offset are kept to notice a file rewritten in place: an
+audit line's last fields (objectRef, annotations) often repeat from event to event, its
+timestamps (to the microsecond) a few hundred bytes before its end rarely do."""
+
+
+def _note_last_bytes(store: EventStore, entry: FileEntry) -> None:
+    start = max(0, entry.consumed - _LAST_BYTES)
+    try:
+        entry.last_bytes = os.pread(store._fd(entry), entry.consumed - start, start)
+    except OSError:
+        entry.last_bytes = b""
+
+
+def _rewritten(store: EventStore, entry: FileEntry) -> bool:
+    """Whether the bytes before the consumed offset are not those read: a copytruncate rotation
+    whose new file outgrew the old one between two polls (same inode, bigger size). Only a new
+    file whose bytes there equal the old ones (the same last _LAST_BYTES, timestamps included)
+    goes unnoticed."""
+    if not entry.last_bytes:
+        return False
+    start = entry.consumed - len(entry.last_bytes)
+    try:
+        return os.pread(store._fd(entry), len(entry.last_bytes), start) != entry.last_bytes
+    except OSError:
+        return False
 
 
 def _reopen(store: EventStore, entry: FileEntry) -> int:
@@ -1044,6 +1077,7 @@ def _read_new(store: EventStore, index: int, size: int) -> int:
     added = store.append(batch, index, entry.lines)
     entry.lines += batch.lines
     entry.consumed = batch.end
+    _note_last_bytes(store, entry)
     return added
 
 
