@@ -103,15 +103,25 @@ class PolicyPane(ScrollView, can_focus=True):
             self.selected = self._header_rules[max(0, min(index, len(self._header_rules) - 1))]
 
     def watch_selected(self, old: int | None, new: int | None) -> None:
-        """Repaint and bring the selected rule into view."""
-        self.refresh()
+        """Repaint the two rules' lines and bring the selected rule into view."""
+        self._refresh_rules(old, new)
         self._scroll_to_rule(new)
 
     def watch_event_rule(self, old: int | None, new: int | None) -> None:
         """Highlight the rule of the selected event and move the cursor to it."""
         if new is not None and new in self._header_rules:
             self.selected = new
-        self.refresh()
+        self._refresh_rules(old, new)
+
+    def _refresh_rules(self, *rules: int | None) -> None:
+        """Repaint the visible lines of `rules` only (their tint changed): a whole screenful of
+        policy costs ~10 ms of Textual's per-line pass, and it came with every detail shown."""
+        top = int(self.scroll_offset.y)
+        for index in range(top, min(len(self._lines), top + self.scrollable_content_region.height)):
+            line = self._lines[index]
+            rule = NO_RULE if line.rule is None and line.header else line.rule
+            if rule is not None and rule in rules:
+                self.refresh_line(index)
 
     def _scroll_to_rule(self, rule: int | None) -> None:
         if rule is None or rule not in self._header_rules:

@@ -483,3 +483,20 @@ def test_hostile_event_fixture_round_trips() -> None:
     event = hostile_event(1, "\x1b[31m")
     assert json.loads(json.dumps(event))["user"]["username"] == "\x1b[31m"
     assert isinstance(make_app(), ExplorerApp)
+
+
+async def test_policy_pane_repainted_in_part_looks_as_repainted_whole() -> None:
+    """A moved highlight repaints only its rules' lines; the screen must equal a full repaint."""
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(app, pilot)
+        main = app.main_screen
+        for keys in (["right_square_bracket"], ["right_square_bracket"], ["j", "j", "j"], ["left_square_bracket"], ["G"], ["g"]):
+            await pilot.press(*keys)
+            await detail_shown(app, pilot)
+            await pilot.pause()
+            partial = app.export_screenshot()
+            main.policy_pane._strips.clear()
+            main.policy_pane.refresh()
+            await pilot.pause()
+            assert app.export_screenshot() == partial, keys
