@@ -119,7 +119,7 @@ class SearchText:
         a character match; the needle has no newline, so a match never runs past a value's end
         (nor past the text's). Over the whole text the search starts from the longest prefix
         whose places are known (`recent`): typing a letter narrows the last word's places."""
-        whole = first == 0 and last == len(self.text)
+        whole = first == 0 and last == len(self.text) > 0  # never fill the shared EMPTY's `recent`
         data = np.frombuffer(self.text, np.uint8, count=last - first, offset=first)
         known = max((key for key in tuple(self.recent) if needle.startswith(key)), key=len, default=b"") if whole else b""
         positions = self.recent.get(known) if known else None

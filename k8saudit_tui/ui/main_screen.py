@@ -219,8 +219,8 @@ class MainScreen(Screen[None]):
         self._show_rows(extending=True)
         self._refresh_policy()
         self._update_status()
-        # what the loader freed went back to the OS when it finished; what showing every row
-        # freed since (the view orders of the growing log) goes once this view is painted
+        # what the loader freed went back to the OS when it finished; what the filter indexes
+        # and showing every row (the view orders of the growing log) freed goes once painted
         self.call_after_refresh(self.session.release_memory)
         if message.error:
             self.app.notify(message.error, title="Loading stopped", severity="error", markup=False)

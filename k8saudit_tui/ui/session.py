@@ -82,14 +82,14 @@ class Session:
     def load(self, cancel: threading.Event) -> Iterator[Any]:
         """Load every source into a new store, yielding the loader's progress after each batch;
         then build the search indexes of typed filters (query.prepare), so that the first
-        keystrokes do not (0.9 s and 18 MB at 1M events; headless commands build what their one
-        filter needs, when it runs)."""
+        keystrokes do not (about 1 s and 25 MB at 1M events; headless commands build what their
+        one filter needs, when it runs). What building them freed goes back to the OS with what
+        the first full view frees (`release_memory`, once that view is painted)."""
         loader = StoreLoader(self.sources, self.evaluator, cancel)
         self.store = loader.store
         yield from loader.run()
         if not cancel.is_set():
             prepare(self.store)
-            release_memory()
 
     def follow(self, cancel: threading.Event) -> Iterator[Any]:
         """Append events written after the load, until `cancel` is set."""
@@ -97,7 +97,8 @@ class Session:
             yield from follow(self.store, self.sources, cancel)
 
     def release_memory(self) -> None:
-        """Give the memory freed while showing the loaded events back to the OS (store.release_memory)."""
+        """Give the memory freed by building the filter indexes and showing the loaded events back
+        to the OS (store.release_memory)."""
         release_memory()
 
     @property
