@@ -494,8 +494,7 @@ class MainScreen(Screen[None]):
         self._step_same_rule(False)
 
     def _step_rule(self, forward: bool) -> None:
-        counts = self.session.rule_counts()
-        hit_rules = sorted(rule for rule, count in counts.items() if rule is not None and count)
+        hit_rules = self.session.rules_with_hits()
         if not hit_rules:
             self.app.bell()
             return

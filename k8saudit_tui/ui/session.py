@@ -168,6 +168,10 @@ class Session:
             return {}
         return self.store.rule_counts()
 
+    def rules_with_hits(self) -> list[int]:
+        """Indexes of the rules that matched at least one event, in policy order (`]` and `[`)."""
+        return sorted(rule for rule, count in self.rule_counts().items() if rule is not None and count)
+
     def row_values(self, row: int) -> Mapping[str, object]:
         """The events-list cells of `row`: level and rule under the policy, else the recorded level."""
         assert self.store is not None

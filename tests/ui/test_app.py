@@ -194,9 +194,9 @@ async def test_brackets_step_through_rules_with_hits() -> None:
     async with app.run_test(size=(120, 36)) as pilot:
         await settle(app, pilot)
         main = app.main_screen
+        hit = main.session.rules_with_hits()
         counts = main.session.rule_counts()
-        hit = sorted(rule for rule, count in counts.items() if rule is not None and count)
-        assert len(hit) >= 2
+        assert len(hit) >= 2 and hit == sorted(hit) and set(hit) == {r for r, c in counts.items() if r is not None and c}
         main.policy_pane.selected = hit[0]
         await pilot.press("right_square_bracket")
         assert main.policy_pane.selected == hit[1]
@@ -215,8 +215,7 @@ async def test_a_detail_built_for_where_the_cursor_was_is_dropped() -> None:
     async with app.run_test(size=(120, 36)) as pilot:
         await settle(app, pilot)
         main = app.main_screen
-        counts = main.session.rule_counts()
-        hit = sorted(rule for rule, count in counts.items() if rule is not None and count)
+        hit = main.session.rules_with_hits()
         main.policy_pane.selected = hit[0]
         await pilot.press("right_square_bracket")
         await detail_shown(app, pilot)
