@@ -20,7 +20,6 @@ from pathlib import Path
 
 import orjson
 
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run from a checkout
 DEMO_POLICY = ROOT / "k8saudit_tui" / "data" / "demo-policy.yaml"

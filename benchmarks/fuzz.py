@@ -24,22 +24,64 @@ from hypothesis import strategies as st
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout
 
 from k8saudit_tui.engine.attributes import request_attributes
-from k8saudit_tui.engine.event import EventError, decode_event, decode_event_line
 from k8saudit_tui.engine.evaluate import PolicyEvaluator
+from k8saudit_tui.engine.event import EventError, decode_event, decode_event_line
 from k8saudit_tui.engine.explain import explain, format_explanation
 from k8saudit_tui.engine.policy_loader import load_policy_text
 from k8saudit_tui.engine.query import FilterError, compile_filter
 
 WORDS = ("Event", "audit.k8s.io/v1", "get", "pods", "ResponseComplete", "kube-system", "\x1b[31m", "[b]", "")
-json_leaf = st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.floats() | st.sampled_from(WORDS) | st.text(max_size=12)
-json_value = st.recursive(json_leaf, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4), max_leaves=20)
-EVENT_KEYS = ("kind", "apiVersion", "level", "auditID", "stage", "requestURI", "verb", "user", "impersonatedUser",
-              "sourceIPs", "userAgent", "objectRef", "responseStatus", "requestReceivedTimestamp", "stageTimestamp")
+json_leaf = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**63 - 1)
+    | st.floats()
+    | st.sampled_from(WORDS)
+    | st.text(max_size=12)
+)
+json_value = st.recursive(
+    json_leaf,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=20,
+)
+EVENT_KEYS = (
+    "kind",
+    "apiVersion",
+    "level",
+    "auditID",
+    "stage",
+    "requestURI",
+    "verb",
+    "user",
+    "impersonatedUser",
+    "sourceIPs",
+    "userAgent",
+    "objectRef",
+    "responseStatus",
+    "requestReceivedTimestamp",
+    "stageTimestamp",
+)
 event_like = st.dictionaries(st.sampled_from(EVENT_KEYS), json_value, max_size=len(EVENT_KEYS))
-POLICY_KEYS = ("apiVersion", "kind", "rules", "omitStages", "omitManagedFields", "level", "users", "userGroups",
-               "verbs", "resources", "namespaces", "nonResourceURLs", "group", "resourceNames", "x")
+POLICY_KEYS = (
+    "apiVersion",
+    "kind",
+    "rules",
+    "omitStages",
+    "omitManagedFields",
+    "level",
+    "users",
+    "userGroups",
+    "verbs",
+    "resources",
+    "namespaces",
+    "nonResourceURLs",
+    "group",
+    "resourceNames",
+    "x",
+)
 policy_like = st.recursive(
-    json_leaf, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from(POLICY_KEYS), inner, max_size=5),
+    json_leaf,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from(POLICY_KEYS), inner, max_size=5),
     max_leaves=30,
 )
 DEMO_POLICY = load_policy_text(
@@ -97,7 +139,10 @@ TARGETS: dict[str, tuple[Callable[..., None], st.SearchStrategy]] = {
     "event objects": (fuzz_event_objects, event_like),
     "policy text": (fuzz_policy_text, st.text(max_size=300)),
     "policy documents": (fuzz_policy_documents, policy_like),
-    "filter language": (fuzz_filter, st.text(alphabet=st.sampled_from(list("!:~/,()[]*\\ abuserns.-4xx")) | st.characters(), max_size=60)),
+    "filter language": (
+        fuzz_filter,
+        st.text(alphabet=st.sampled_from(list("!:~/,()[]*\\ abuserns.-4xx")) | st.characters(), max_size=60),
+    ),
 }
 
 
@@ -112,7 +157,7 @@ def run_target(name: str, target: Callable[..., None], strategy: st.SearchStrate
     started = time.perf_counter()
     try:
         prop()
-    except Exception:  # noqa: BLE001 - a fuzzer reports whatever it finds
+    except Exception:
         failures.append(traceback.format_exc(limit=-3))
     elapsed = time.perf_counter() - started
     verdict = "no failure" if not failures else "FAILURE:\n" + failures[0]

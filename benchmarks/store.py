@@ -21,15 +21,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import numpy as np  # noqa: E402
-import orjson  # noqa: E402
+import numpy as np
+import orjson
 
-from k8saudit_tui.engine.evaluate import PolicyEvaluator  # noqa: E402
-from k8saudit_tui.engine.export import export_rows  # noqa: E402
-from k8saudit_tui.engine.model import GroupResources, Policy, PolicyRule  # noqa: E402
-from k8saudit_tui.engine.query import compile_filter, prepare  # noqa: E402
-from k8saudit_tui.engine.sources import expand_sources  # noqa: E402
-from k8saudit_tui.engine.store import StoreLoader, release_memory  # noqa: E402
+from k8saudit_tui.engine.evaluate import PolicyEvaluator
+from k8saudit_tui.engine.export import export_rows
+from k8saudit_tui.engine.model import GroupResources, Policy, PolicyRule
+from k8saudit_tui.engine.query import compile_filter, prepare
+from k8saudit_tui.engine.sources import expand_sources
+from k8saudit_tui.engine.store import StoreLoader, release_memory
 
 FILTERS = ("user:~alice", "ns:kube-system verb:create,update", "leases", "!stage:RequestReceived code:4xx")
 
@@ -53,13 +53,17 @@ def main() -> int:
     print(f"load + evaluate {len(store):,} events: {total:.2f} s = {total / baseline:.2f}x orjson (target <= 1.0x)")
     print(f"first 1,000 events available: {first:.3f} s (target < 0.3 s)")
     gc.collect()
-    print(f"resident memory with the store loaded: {_rss_mb():.0f} MB (target < 250 MB); "
-          f"column arrays {store.memory_bytes() / 1e6:.0f} MB capacity")
+    print(
+        f"resident memory with the store loaded: {_rss_mb():.0f} MB (target < 250 MB); "
+        f"column arrays {store.memory_bytes() / 1e6:.0f} MB capacity"
+    )
     started = time.perf_counter()
     prepare(store)  # what the explorer builds once loaded, before anyone types (ui/session.py)
     release_memory()
-    print(f"explorer's filter indexes (query.prepare): {time.perf_counter() - started:.2f} s; "
-          f"resident memory with them: {_rss_mb():.0f} MB")
+    print(
+        f"explorer's filter indexes (query.prepare): {time.perf_counter() - started:.2f} s; "
+        f"resident memory with them: {_rss_mb():.0f} MB"
+    )
     _filters(store, args.repeat)
     _export(store)
     store.close()
@@ -70,8 +74,11 @@ def _generate(events: int) -> str | None:
     try:
         from k8saudit_tui.engine import samplegen
     except ImportError:
-        print("no LOG given and k8saudit_tui.engine.samplegen is not available: pass a log file, e.g. one from\n"
-              "  python tools/gen_audit_log.py --events 1000000 -o /tmp/audit-1m.jsonl", file=sys.stderr)
+        print(
+            "no LOG given and k8saudit_tui.engine.samplegen is not available: pass a log file, e.g. one from\n"
+            "  python tools/gen_audit_log.py --events 1000000 -o /tmp/audit-1m.jsonl",
+            file=sys.stderr,
+        )
         return None
     path = os.path.join(tempfile.gettempdir(), f"k8saudit-bench-{events}.jsonl")
     if not os.path.exists(path):
@@ -89,17 +96,29 @@ def _evaluator(path: str | None) -> PolicyEvaluator:
             raise SystemExit(f"{path}: policy cannot be used")
         return PolicyEvaluator(loaded.policy)
     core = ""
-    return PolicyEvaluator(Policy(rules=(
-        PolicyRule(level="None", users=("system:kube-proxy",), verbs=("watch",),
-                   resources=(GroupResources(core, ("endpoints", "services", "services/status")),)),
-        PolicyRule(level="None", user_groups=("system:nodes",), verbs=("get",),
-                   resources=(GroupResources(core, ("nodes", "nodes/status")),)),
-        PolicyRule(level="None", non_resource_urls=("/healthz*", "/version", "/livez", "/readyz")),
-        PolicyRule(level="Metadata", resources=(GroupResources(core, ("secrets", "configmaps")),)),
-        PolicyRule(level="Request", verbs=("get", "list", "watch")),
-        PolicyRule(level="RequestResponse", resources=(GroupResources(core, ()), GroupResources("apps", ()))),
-        PolicyRule(level="Metadata", omit_stages=("RequestReceived",)),
-    )))
+    return PolicyEvaluator(
+        Policy(
+            rules=(
+                PolicyRule(
+                    level="None",
+                    users=("system:kube-proxy",),
+                    verbs=("watch",),
+                    resources=(GroupResources(core, ("endpoints", "services", "services/status")),),
+                ),
+                PolicyRule(
+                    level="None",
+                    user_groups=("system:nodes",),
+                    verbs=("get",),
+                    resources=(GroupResources(core, ("nodes", "nodes/status")),),
+                ),
+                PolicyRule(level="None", non_resource_urls=("/healthz*", "/version", "/livez", "/readyz")),
+                PolicyRule(level="Metadata", resources=(GroupResources(core, ("secrets", "configmaps")),)),
+                PolicyRule(level="Request", verbs=("get", "list", "watch")),
+                PolicyRule(level="RequestResponse", resources=(GroupResources(core, ()), GroupResources("apps", ()))),
+                PolicyRule(level="Metadata", omit_stages=("RequestReceived",)),
+            )
+        )
+    )
 
 
 def _orjson_baseline(log: str) -> float:
@@ -139,9 +158,11 @@ def _filters(store, repeat: int) -> None:  # type: ignore[no-untyped-def]
             started = time.perf_counter()
             compile_filter(text).apply(store)
             warm.append(time.perf_counter() - started)
-        print(f"filter {text!r}: {len(rows):,} rows; p95 {_p95(cold) * 1000:.1f} ms "
-              f"(median {statistics.median(cold) * 1000:.1f}); repeated (term results cached) "
-              f"p95 {_p95(warm) * 1000:.1f} ms (target p95 < 30 ms)")
+        print(
+            f"filter {text!r}: {len(rows):,} rows; p95 {_p95(cold) * 1000:.1f} ms "
+            f"(median {statistics.median(cold) * 1000:.1f}); repeated (term results cached) "
+            f"p95 {_p95(warm) * 1000:.1f} ms (target p95 < 30 ms)"
+        )
 
 
 def _p95(values: list[float]) -> float:
@@ -155,7 +176,9 @@ def _export(store) -> None:  # type: ignore[no-untyped-def]
         started = time.perf_counter()
         result = export_rows(store, rows, "jsonl", target)
         took = time.perf_counter() - started
-    print(f"export {result.count:,} filtered events as jsonl ({result.bytes / 1e6:.0f} MB): {took:.2f} s (target < 1 s)")
+    print(
+        f"export {result.count:,} filtered events as jsonl ({result.bytes / 1e6:.0f} MB): {took:.2f} s (target < 1 s)"
+    )
 
 
 def _rss_mb() -> float:

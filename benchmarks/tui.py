@@ -17,10 +17,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,20 +74,20 @@ async def timed(app: ExplorerApp, key: str, character: str | None, until: Callab
     visible line was rendered), so neither pilot's idle heuristics nor a terminal are measured.
     """
     painted = asyncio.Event()
-    display = app._display  # noqa: SLF001 - the one place that sees each finished screen update
+    display = app._display
 
     def spy(screen: object, renderable: object) -> None:
         display(screen, renderable)  # type: ignore[arg-type]
         if renderable is not None and until():
             painted.set()
 
-    app._display = spy  # type: ignore[method-assign]  # noqa: SLF001
+    app._display = spy  # type: ignore[method-assign]
     started = time.perf_counter()
     try:
         app.post_message(events.Key(key, character))
         await asyncio.wait_for(painted.wait(), timeout=10)
     finally:
-        app._display = display  # type: ignore[method-assign]  # noqa: SLF001
+        app._display = display  # type: ignore[method-assign]
     return time.perf_counter() - started
 
 
@@ -155,16 +154,16 @@ def first_paint_with_rows(app: ExplorerApp) -> asyncio.Future[float]:
     """When (perf_counter) the screen is first painted with event rows in the list: the spy sits
     where `timed` puts it, and is removed once it has seen them."""
     seen: asyncio.Future[float] = asyncio.get_running_loop().create_future()
-    display = app._display  # noqa: SLF001 - see `timed`
+    display = app._display
 
     def spy(screen: object, renderable: object) -> None:
         display(screen, renderable)  # type: ignore[arg-type]
         main = app.screen_stack[-1] if app.screen_stack else None
         if renderable is not None and isinstance(main, MainScreen) and main.events_table.row_count and not seen.done():
             seen.set_result(time.perf_counter())
-            app._display = display  # type: ignore[method-assign]  # noqa: SLF001
+            app._display = display  # type: ignore[method-assign]
 
-    app._display = spy  # type: ignore[method-assign]  # noqa: SLF001
+    app._display = spy  # type: ignore[method-assign]
     return seen
 
 
@@ -175,8 +174,9 @@ async def rest(main: MainScreen) -> None:
     await asyncio.sleep(0.05)
 
 
-async def held_key(app: ExplorerApp, main: MainScreen, key: str, character: str | None,
-                   *, count: int, rate: float) -> list[float]:
+async def held_key(
+    app: ExplorerApp, main: MainScreen, key: str, character: str | None, *, count: int, rate: float
+) -> list[float]:
     """A held key: `count` presses at `rate` per second, as a terminal's key repeat sends them.
 
     Each press's latency is the time to the first paint showing the cursor at least that far;
@@ -184,14 +184,14 @@ async def held_key(app: ExplorerApp, main: MainScreen, key: str, character: str 
     table = main.events_table
     start = table.cursor
     paints: list[tuple[float, int]] = []
-    display = app._display  # noqa: SLF001 - see `timed`
+    display = app._display
 
     def spy(screen: object, renderable: object) -> None:
         display(screen, renderable)  # type: ignore[arg-type]
         if renderable is not None:
             paints.append((time.perf_counter(), table.cursor))
 
-    app._display = spy  # type: ignore[method-assign]  # noqa: SLF001
+    app._display = spy  # type: ignore[method-assign]
     sent: list[float] = []
     try:
         for _ in range(count):
@@ -202,7 +202,7 @@ async def held_key(app: ExplorerApp, main: MainScreen, key: str, character: str 
         while not any(cursor >= start + count for _, cursor in paints) and time.perf_counter() < deadline:
             await asyncio.sleep(0.005)
     finally:
-        app._display = display  # type: ignore[method-assign]  # noqa: SLF001
+        app._display = display  # type: ignore[method-assign]
     latencies = []
     for index, when in enumerate(sent):
         shown = next((t for t, cursor in paints if t >= when and cursor >= start + index + 1), None)

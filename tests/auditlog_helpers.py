@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 
-from k8saudit_tui.engine.model import Policy, PolicyRule, GroupResources
+from k8saudit_tui.engine.model import GroupResources, Policy, PolicyRule
 
 
 def event(

@@ -86,8 +86,13 @@ def test_e8_create_on_a_cluster_scoped_collection_has_no_namespace() -> None:
     data = event(
         verb="create",
         requestURI="/apis/rbac.authorization.k8s.io/v1/clusterroles",
-        objectRef={"resource": "clusterroles", "namespace": "ns-from-body", "name": "x",
-                   "apiGroup": "rbac.authorization.k8s.io", "apiVersion": "v1"},
+        objectRef={
+            "resource": "clusterroles",
+            "namespace": "ns-from-body",
+            "name": "x",
+            "apiGroup": "rbac.authorization.k8s.io",
+            "apiVersion": "v1",
+        },
     )
     attrs = attrs_of(data)
     assert (attrs.namespace, attrs.name, attrs.api_group) == ("", "", "rbac.authorization.k8s.io")
@@ -114,14 +119,19 @@ def test_e6_a_namespace_object_is_in_its_own_namespace() -> None:
 
 
 def test_e10_v1alpha1_takes_the_group_from_object_ref_api_version() -> None:
-    data = event(apiVersion="audit.k8s.io/v1alpha1",
-                 objectRef={"resource": "deployments", "namespace": "default", "apiVersion": "apps/v1"})
+    data = event(
+        apiVersion="audit.k8s.io/v1alpha1",
+        objectRef={"resource": "deployments", "namespace": "default", "apiVersion": "apps/v1"},
+    )
     assert attrs_of(data).api_group == "apps"
 
 
 def test_e10_v1beta1_timestamps() -> None:
-    data = event(apiVersion="audit.k8s.io/v1beta1", timestamp="2018-01-01T00:00:00Z",
-                 metadata={"creationTimestamp": "2018-01-01T00:00:01Z"})
+    data = event(
+        apiVersion="audit.k8s.io/v1beta1",
+        timestamp="2018-01-01T00:00:00Z",
+        metadata={"creationTimestamp": "2018-01-01T00:00:01Z"},
+    )
     parsed = convert_event(data)
     assert parsed.received_time == "2018-01-01T00:00:00Z"
     assert parsed.stage_time == "2018-01-01T00:00:01Z"
@@ -198,10 +208,22 @@ def test_equal_memo_keys_mean_equal_attributes_apart_from_the_path(
     verb: str, uri: str, name: str, namespace: str
 ) -> None:
     """The evaluator memoises on `attributes_key`: it must capture all that decides a verdict."""
-    first = convert_event(event(verb=verb, requestURI=uri,
-                                objectRef={"resource": "pods", "name": name, "namespace": namespace}))
-    second = convert_event(event(verb=verb, requestURI=uri + "&resourceVersion=5",
-                                 objectRef={"resource": "pods", "name": name, "namespace": namespace}))
+    first = convert_event(
+        event(verb=verb, requestURI=uri, objectRef={"resource": "pods", "name": name, "namespace": namespace})
+    )
+    second = convert_event(
+        event(
+            verb=verb,
+            requestURI=uri + "&resourceVersion=5",
+            objectRef={"resource": "pods", "name": name, "namespace": namespace},
+        )
+    )
     if attributes_key(first) == attributes_key(second):
         a, b = request_attributes(first), request_attributes(second)
-        assert (a.username, a.verb, a.namespace, a.name, a.resource) == (b.username, b.verb, b.namespace, b.name, b.resource)
+        assert (a.username, a.verb, a.namespace, a.name, a.resource) == (
+            b.username,
+            b.verb,
+            b.namespace,
+            b.name,
+            b.resource,
+        )

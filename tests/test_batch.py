@@ -43,7 +43,7 @@ def varied_events(count: int, seed: int = 7) -> list[bytes]:
 
 def rows_of(store: EventStore) -> list[tuple[object, ...]]:
     names = [name for name in COLUMNS if name not in ("rule", "level", "omitted")]
-    return [tuple(store.value(row, name) for name in names) + (store.attributes(row),) for row in range(len(store))]
+    return [(*tuple(store.value(row, name) for name in names), store.attributes(row)) for row in range(len(store))]
 
 
 def test_block_decoding_equals_line_by_line_decoding() -> None:
@@ -156,7 +156,7 @@ def test_worker_streams_give_the_same_store_as_one_process(tmp_path: Path, monke
 
 def test_eventlist_items_and_prefixed_lines_keep_their_bytes(tmp_path: Path) -> None:
     items = {"kind": "EventList", "items": [event(1, user="x"), event(2, user="y")]}
-    lines = [orjson.dumps(items), b"host " + line(event(3, user="z"))] + varied_events(BLOCK_LINES)
+    lines = [orjson.dumps(items), b"host " + line(event(3, user="z")), *varied_events(BLOCK_LINES)]
     log = write_lines(tmp_path / "audit.log", lines)
     store = StoreLoader(expand_sources([str(log)]), workers=1).load_all()
     assert [store.value(row, "user") for row in range(3)] == ["x", "y", "z"]

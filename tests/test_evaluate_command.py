@@ -87,8 +87,15 @@ def test_one_output_line_per_non_blank_input_line(
     assert [row["line"] for row in rows] == [1, 3, 4, 5, 6, 7]
     first = rows[0]
     assert first == {
-        "file": str(log), "line": 1, "auditID": "id-1", "stage": "ResponseComplete", "rule": 1,
-        "level": "RequestResponse", "omitted": False, "omitManagedFields": True, "recordedLevel": "Metadata",
+        "file": str(log),
+        "line": 1,
+        "auditID": "id-1",
+        "stage": "ResponseComplete",
+        "rule": 1,
+        "level": "RequestResponse",
+        "omitted": False,
+        "omitManagedFields": True,
+        "recordedLevel": "Metadata",
     }
 
 
@@ -104,7 +111,10 @@ def test_verdicts_follow_the_policy(capsysbinary: pytest.CaptureFixture[bytes], 
 
 
 def test_gzip_and_stdin_give_the_same_verdicts(
-    capsysbinary: pytest.CaptureFixture[bytes], policy: Path, log: Path, tmp_path: Path,
+    capsysbinary: pytest.CaptureFixture[bytes],
+    policy: Path,
+    log: Path,
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     _, plain, _ = run_cli(capsysbinary, "evaluate", "--policy", str(policy), str(log))
@@ -165,11 +175,11 @@ def test_explain_prints_every_rule_tried(capsysbinary: pytest.CaptureFixture[byt
     status = main(["explain", "--policy", str(policy), str(log), "--line", "6"])
     out = capsysbinary.readouterr().out.decode()
     assert status == 0
-    assert 'rule 0 (line 5) level None: no match' in out
+    assert "rule 0 (line 5) level None: no match" in out
     assert '[x] users: user "alice" not in ["system:kube-proxy"]' in out
     assert "rule 1 (line 7) level RequestResponse: no match" in out
     assert "a rule with resources applies to resource requests only" in out
-    assert 'rule 2 (line 12) level Metadata: MATCH' in out
+    assert "rule 2 (line 12) level Metadata: MATCH" in out
     assert '[+] nonResourceURLs: path "/healthz/etcd" matches "/healthz*"' in out
     assert "verdict: rule 2, level Metadata, omitStages [RequestReceived]" in out
     assert "would be written at level Metadata" in out

@@ -15,9 +15,7 @@ from .strategies import policies, requests, rules
 
 
 @given(policies, requests(), st.lists(rules, max_size=3))
-def test_rules_after_the_match_never_change_the_verdict(
-    policy: Policy, attrs: RequestAttributes, extra: list
-) -> None:
+def test_rules_after_the_match_never_change_the_verdict(policy: Policy, attrs: RequestAttributes, extra: list) -> None:
     """M1: first match wins; appending rules only matters when nothing matched."""
     before = PolicyEvaluator(policy).evaluate(attrs)
     after = PolicyEvaluator(replace(policy, rules=policy.rules + tuple(extra))).evaluate(attrs)

@@ -51,7 +51,7 @@ def test_jsonl_of_a_prefixed_line_is_its_json(tmp_path: Path) -> None:
     store, lines = make_store(tmp_path)
     out = tmp_path / "out.jsonl"
     export_rows(store, [1], "jsonl", out)
-    assert out.read_bytes() == lines[1][len(b"host-1 "):] + b"\n"
+    assert out.read_bytes() == lines[1][len(b"host-1 ") :] + b"\n"
 
 
 def test_csv_header_and_rows(tmp_path: Path) -> None:
@@ -59,8 +59,21 @@ def test_csv_header_and_rows(tmp_path: Path) -> None:
     out = tmp_path / "out.csv"
     export_rows(store, compile_filter("").apply(store), "csv", out)
     table = list(csv.reader(io.StringIO(out.read_text())))
-    assert table[0] == ["time", "stage", "user", "verb", "apigroup", "resource", "subresource", "namespace",
-                        "name", "code", "recorded level", "rule", "level"]
+    assert table[0] == [
+        "time",
+        "stage",
+        "user",
+        "verb",
+        "apigroup",
+        "resource",
+        "subresource",
+        "namespace",
+        "name",
+        "code",
+        "recorded level",
+        "rule",
+        "level",
+    ]
     assert len(table[0]) == len(CSV_COLUMNS) and len(table) == 5
     assert table[1][:4] == ["2026-11-20T10:00:00.000000Z", "ResponseComplete", "alice", "get"]
     assert table[2][2] == "'=cmd|calc"  # not a spreadsheet formula
@@ -167,19 +180,36 @@ def test_stdout(tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]) -> N
 
 def test_redaction_masks_secrets_tokens_and_authorization() -> None:
     secret = event(
-        1, resource="secrets", verb="create",
-        requestObject={"kind": "Secret", "data": {"password": "aHVudGVyMg=="}, "stringData": {"k": "v"},
-                       "metadata": {"name": "db"}},
+        1,
+        resource="secrets",
+        verb="create",
+        requestObject={
+            "kind": "Secret",
+            "data": {"password": "aHVudGVyMg=="},
+            "stringData": {"k": "v"},
+            "metadata": {"name": "db"},
+        },
         responseObject={"kind": "Secret", "data": {"password": "aHVudGVyMg=="}},
     )
     patch = event(2, resource="secrets", verb="patch", requestObject={"data": {"token": "c2VjcmV0"}})
-    listing = event(3, resource="secrets", verb="list",
-                    responseObject={"kind": "SecretList", "items": [{"data": {"a": "Yg=="}}]})
-    review = event(4, resource="tokenreviews", group="authentication.k8s.io", verb="create",
-                   requestObject={"kind": "TokenReview", "spec": {"token": "eyJhbGciOi"}},
-                   responseObject={"kind": "TokenReview", "spec": {"token": "eyJhbGciOi"}, "status": {}})
-    request = event(5, resource="serviceaccounts", subresource="token", verb="create",
-                    responseObject={"kind": "TokenRequest", "status": {"token": "eyJz", "expirationTimestamp": "x"}})
+    listing = event(
+        3, resource="secrets", verb="list", responseObject={"kind": "SecretList", "items": [{"data": {"a": "Yg=="}}]}
+    )
+    review = event(
+        4,
+        resource="tokenreviews",
+        group="authentication.k8s.io",
+        verb="create",
+        requestObject={"kind": "TokenReview", "spec": {"token": "eyJhbGciOi"}},
+        responseObject={"kind": "TokenReview", "spec": {"token": "eyJhbGciOi"}, "status": {}},
+    )
+    request = event(
+        5,
+        resource="serviceaccounts",
+        subresource="token",
+        verb="create",
+        responseObject={"kind": "TokenRequest", "status": {"token": "eyJz", "expirationTimestamp": "x"}},
+    )
     headers = event(6, requestObject={"spec": {"headers": {"Authorization": ["Bearer abc"], "Accept": ["*/*"]}}})
     for value in (secret, patch, listing, review, request, headers):
         assert redact_event(value)
@@ -200,13 +230,18 @@ def test_redacted_export_keeps_clean_lines_byte_exact(tmp_path: Path) -> None:
     out = tmp_path / "out.jsonl"
     export_rows(store, [0, 1], "jsonl", out, redact=True)
     first, second = out.read_bytes().splitlines()
-    assert first == clean and b"cA==" not in second and orjson.loads(second)["requestObject"]["data"] == {"p": "REDACTED"}
+    assert (
+        first == clean and b"cA==" not in second and orjson.loads(second)["requestObject"]["data"] == {"p": "REDACTED"}
+    )
 
 
 def run_cli(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(
         [sys.executable, "-m", "k8saudit_tui", "export", *args],
-        input=stdin, capture_output=True, cwd=ROOT, timeout=120,
+        input=stdin,
+        capture_output=True,
+        cwd=ROOT,
+        timeout=120,
     )
 
 
@@ -226,7 +261,9 @@ def test_command_filters_merges_and_writes(tmp_path: Path) -> None:
 
 def test_command_stdin_to_stdout_and_policy(tmp_path: Path) -> None:
     policy = tmp_path / "policy.yaml"
-    policy.write_text("apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: None\n  verbs: [get]\n- level: Metadata\n")
+    policy.write_text(
+        "apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: None\n  verbs: [get]\n- level: Metadata\n"
+    )
     data = b"\n".join(line(event(n, verb=("get", "list")[n % 2])) for n in range(4)) + b"\n"
     done = run_cli("-", "--policy", str(policy), "--filter", "level:None", "-o", "-", stdin=data)
     assert done.returncode == 0, done.stderr

@@ -21,7 +21,8 @@ def test_engine_and_commands_do_not_import_the_ui() -> None:
     code = (
         "import importlib, sys\n"
         f"for name in {modules!r}: importlib.import_module(name)\n"
-        f"print(sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich') or m.startswith('k8saudit_tui.ui')))\n"
+        "print(sorted(m for m in sys.modules\n"
+        "             if m.split('.')[0] in ('textual', 'rich') or m.startswith('k8saudit_tui.ui')))\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"

@@ -14,6 +14,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from k8saudit_tui.engine import yaml_tree
 from k8saudit_tui.engine.model import LEVELS, STAGES, GroupResources, Policy, PolicyRule
 from k8saudit_tui.engine.policy_loader import (
     MAX_POLICY_BYTES,
@@ -24,7 +25,6 @@ from k8saudit_tui.engine.policy_loader import (
     rule_span,
     rule_text,
 )
-from k8saudit_tui.engine import yaml_tree
 from k8saudit_tui.engine.yaml_tree import MAX_NODES
 from tests.conftest import DATA
 
@@ -158,18 +158,19 @@ def test_only_the_first_yaml_document_is_read() -> None:
 CORPUS = sorted(POLICIES.glob("*.yaml"))
 LEGACY = {p.name for p in CORPUS if "v1beta1" in p.name}
 WITH_WARNINGS = {
-    "datadog-docs-kubernetes-audit-logs.yaml": [(41, "rules[3].resources[0].verbs",
-                                                 "rule 3 now applies to every verb")],
+    "datadog-docs-kubernetes-audit-logs.yaml": [
+        (41, "rules[3].resources[0].verbs", "rule 3 now applies to every verb")
+    ],
     "kubernetes-apiserver-reader-test-unknown-field.yaml": [
-        (10, "rules[0].resources[0].verbs", "rule 0 now applies to every verb")],
-    "openshift-library-go-allrequestbodies.yaml": [
-        (38, "rules[2].resources[4].resource", "did you mean resources?")],
+        (10, "rules[0].resources[0].verbs", "rule 0 now applies to every verb")
+    ],
+    "openshift-library-go-allrequestbodies.yaml": [(38, "rules[2].resources[4].resource", "did you mean resources?")],
     "openshift-library-go-multipleCr.yaml": [
         (38, "rules[2].resources[4].resource", "every resource of group"),
-        (70, "rules[5].resources[4].resource", "every resource of group")],
+        (70, "rules[5].resources[4].resource", "every resource of group"),
+    ],
     "openshift-library-go-oauth.yaml": [(38, "rules[2].resources[4].resource", "resources")],
-    "openshift-library-go-writerequestbodies.yaml": [
-        (38, "rules[2].resources[4].resource", "resources")],
+    "openshift-library-go-writerequestbodies.yaml": [(38, "rules[2].resources[4].resource", "resources")],
 }
 
 
@@ -184,10 +185,9 @@ def test_corpus_policy_verdict(path: Path) -> None:
     assert all(p.file == str(path) for p in load.problems)
     if path.name.startswith("INVALID-"):
         assert not load.apiserver_accepts and load.policy is None
-        assert any(
-            "0 rules" in p.message or "unknown group version field" in p.message
-            for p in load.errors
-        ), messages(load)
+        assert any("0 rules" in p.message or "unknown group version field" in p.message for p in load.errors), messages(
+            load
+        )
         return
     assert load.policy is not None and load.policy.rules
     assert load.policy.text == path.read_text()
@@ -215,14 +215,17 @@ def test_rule_spans_cover_each_rule_exactly() -> None:
     """Each rule's line span is its YAML text (for the UI), comments between rules excluded."""
     load = load_policy_file(POLICIES / "datadog-docs-kubernetes-audit-logs.yaml")
     assert load.policy is not None
-    assert [rule_span(r) for r in load.policy.rules] == [(7, 13), (16, 22), (25, 31), (34, 41),
-                                                         (44, 46)]
-    assert rule_text(load.policy, 4) == (
-        "    - level: Metadata\n      omitStages:\n          - RequestReceived"
-    )
+    assert [rule_span(r) for r in load.policy.rules] == [(7, 13), (16, 22), (25, 31), (34, 41), (44, 46)]
+    assert rule_text(load.policy, 4) == ("    - level: Metadata\n      omitStages:\n          - RequestReceived")
     assert load.policy.rules[3].field_lines == {
-        "level": 34, "omitStages": 35, "omitStages[0]": 36, "resources": 37, "resources[0]": 39,
-        "resources[0].group": 39, "resources[0].resources": 40, "resources[0].resources[0]": 40,
+        "level": 34,
+        "omitStages": 35,
+        "omitStages[0]": 36,
+        "resources": 37,
+        "resources[0]": 39,
+        "resources[0].group": 39,
+        "resources[0].resources": 40,
+        "resources[0].resources[0]": 40,
     }
 
 
@@ -235,8 +238,7 @@ def test_rule_span_of_flow_and_block_scalars() -> None:
 
 
 def test_rule_text_without_source() -> None:
-    load = policy_from_data({"apiVersion": "audit.k8s.io/v1", "kind": "Policy",
-                             "rules": [{"level": "None"}]})
+    load = policy_from_data({"apiVersion": "audit.k8s.io/v1", "kind": "Policy", "rules": [{"level": "None"}]})
     assert load.policy is not None and rule_span(load.policy.rules[0]) is None
     assert rule_text(load.policy, 0) == ""
 
@@ -248,24 +250,37 @@ def test_rule_text_without_source() -> None:
     ("rule_yaml", "field", "effect"),
     [
         ("- Level: Metadata\n", "rules[0].Level", "field names are case-sensitive: did you mean level?"),
-        ("- level: None\n  resources:\n  - resource: [pods]\n", "rules[0].resources[0].resource",
-         "resources[0] of rule 0 now matches every resource of the core group"),
+        (
+            "- level: None\n  resources:\n  - resource: [pods]\n",
+            "rules[0].resources[0].resource",
+            "resources[0] of rule 0 now matches every resource of the core group",
+        ),
         ("- level: None\n  verb: [get]\n", "rules[0].verb", "rule 0 now applies to every verb"),
-        ("- level: None\n  resources:\n  - group: apps\n    namespaces: [a]\n",
-         "rules[0].resources[0].namespaces", "rule 0 now applies in every namespace"),
-        ("- level: None\n  verbs: [get]\n  resources:\n  - group: apps\n    verbs: [list]\n",
-         "rules[0].resources[0].verbs", "the rule's own verbs (line 5) still applies"),
+        (
+            "- level: None\n  resources:\n  - group: apps\n    namespaces: [a]\n",
+            "rules[0].resources[0].namespaces",
+            "rule 0 now applies in every namespace",
+        ),
+        (
+            "- level: None\n  verbs: [get]\n  resources:\n  - group: apps\n    verbs: [list]\n",
+            "rules[0].resources[0].verbs",
+            "the rule's own verbs (line 5) still applies",
+        ),
         ("- level: None\n  group: apps\n", "rules[0].group", "belongs inside a resources entry"),
-        ("- level: None\n  resources:\n  - groups: apps\n", "rules[0].resources[0].groups",
-         'now selects the core group ("")'),
-        ("- level: None\n  resources:\n  - group: apps\n    resourceName: [x]\n    resources: [a]\n",
-         "rules[0].resources[0].resourceName", "now matches objects of any name"),
+        (
+            "- level: None\n  resources:\n  - groups: apps\n",
+            "rules[0].resources[0].groups",
+            'now selects the core group ("")',
+        ),
+        (
+            "- level: None\n  resources:\n  - group: apps\n    resourceName: [x]\n    resources: [a]\n",
+            "rules[0].resources[0].resourceName",
+            "now matches objects of any name",
+        ),
         ("- level: None\n  colour: blue\n", "rules[0].colour", "kube-apiserver"),
     ],
 )
-def test_unknown_field_warning_names_field_line_and_effect(
-    rule_yaml: str, field: str, effect: str
-) -> None:
+def test_unknown_field_warning_names_field_line_and_effect(rule_yaml: str, field: str, effect: str) -> None:
     load = load_policy_text(HEADER + "rules:\n" + rule_yaml, "policy.yaml")
     unknown = [p for p in load.warnings if p.field == field]
     assert len(unknown) == 1, messages(load)
@@ -297,8 +312,7 @@ def test_duplicate_keys_warn_and_keep_the_last_value() -> None:
     assert load.apiserver_accepts and load.policy is not None
     assert load.policy.rules[0].level == "Metadata"
     assert [str(p) for p in load.warnings] == [
-        "p.yaml:5: rules[0].level: duplicate field (first at line 4): "
-        "kube-apiserver keeps only this last value"
+        "p.yaml:5: rules[0].level: duplicate field (first at line 4): kube-apiserver keeps only this last value"
     ]
 
 
@@ -313,29 +327,37 @@ def test_odd_keys_are_quoted_in_field_paths() -> None:
     [
         ("rules:\n- level: 5\n", 4, "rules[0].level", "expected a string, found a number (5)"),
         ("rules:\n- level: yes\n", 4, "rules[0].level", "found a bool (yes; quote it"),
-        ("rules:\n- level: None\n  verbs: get\n", 5, "rules[0].verbs",
-         'expected a list of strings, found a string "get"; write it as a list: [get]'),
+        (
+            "rules:\n- level: None\n  verbs: get\n",
+            5,
+            "rules[0].verbs",
+            'expected a list of strings, found a string "get"; write it as a list: [get]',
+        ),
         ("rules:\n- level: None\n  verbs: [get, 1]\n", 5, "rules[0].verbs[1]", "a number (1)"),
         ("rules:\n- level: None\n  users: [n]\n", 5, "rules[0].users[0]", "a bool (n;"),
         ("rules:\n- level: None\n  verbs: {a: b}\n", 5, "rules[0].verbs", "found an object"),
-        ("rules:\n- level: None\n  resources: {group: apps}\n", 5, "rules[0].resources",
-         "found an object"),
-        ("rules:\n- level: None\n  resources: [apps]\n", 5, "rules[0].resources[0]",
-         'found a string "apps"'),
-        ("rules:\n- level: None\n  resources:\n  - group: [apps]\n", 6,
-         "rules[0].resources[0].group", "expected a string, found a list"),
+        ("rules:\n- level: None\n  resources: {group: apps}\n", 5, "rules[0].resources", "found an object"),
+        ("rules:\n- level: None\n  resources: [apps]\n", 5, "rules[0].resources[0]", 'found a string "apps"'),
+        (
+            "rules:\n- level: None\n  resources:\n  - group: [apps]\n",
+            6,
+            "rules[0].resources[0].group",
+            "expected a string, found a list",
+        ),
         ("rules:\n- [level, None]\n", 4, "rules[0]", "expected a rule (an object), found a list"),
         ("rules: {level: None}\n", 3, "rules", "expected a list of rules, found an object"),
-        ("rules:\n- level: None\n  omitManagedFields: 'true'\n", 5, "rules[0].omitManagedFields",
-         'expected true or false, found a string "true"'),
+        (
+            "rules:\n- level: None\n  omitManagedFields: 'true'\n",
+            5,
+            "rules[0].omitManagedFields",
+            'expected true or false, found a string "true"',
+        ),
         ("omitManagedFields: 1\nrules:\n- level: None\n", 3, "omitManagedFields", "a number"),
         ("omitStages: Panic\nrules:\n- level: None\n", 3, "omitStages", "a list of strings"),
         ("metadata: [a]\nrules:\n- level: None\n", 3, "metadata", "expected an object"),
     ],
 )
-def test_type_errors_are_fatal_with_field_and_line(
-    body: str, line: int, field: str, expected: str
-) -> None:
+def test_type_errors_are_fatal_with_field_and_line(body: str, line: int, field: str, expected: str) -> None:
     """L3: type errors are not strict-decoding errors: kube-apiserver refuses the file."""
     load = load_policy_text(HEADER + body, "p.yaml")
     assert load.policy is None and load.decoded is None and not load.apiserver_accepts
@@ -351,8 +373,9 @@ def test_every_type_error_is_reported() -> None:
 
 def test_nulls_read_as_go_zero_values() -> None:
     """null in a string field is "", in a list is empty, a null rule has no level (Required)."""
-    load = load_policy_text(HEADER + "omitStages: ~\nrules:\n- level: None\n  verbs: ~\n  "
-                            "omitManagedFields: null\n  resources: [~]\n-\n")
+    load = load_policy_text(
+        HEADER + "omitStages: ~\nrules:\n- level: None\n  verbs: ~\n  omitManagedFields: null\n  resources: [~]\n-\n"
+    )
     assert load.decoded is not None
     assert load.decoded.rules[0].verbs == () and load.decoded.rules[0].omit_managed_fields is None
     assert load.decoded.rules[0].resources == (GroupResources(line=8),)
@@ -363,8 +386,7 @@ def test_yaml_merge_keys_and_anchors() -> None:
     text = HEADER + "rules:\n- &base {level: None, verbs: [get]}\n- <<: *base\n  level: Metadata\n"
     load = load_policy_text(text)
     assert load.policy is not None
-    assert [(r.level, r.verbs) for r in load.policy.rules] == [("None", ("get",)),
-                                                               ("Metadata", ("get",))]
+    assert [(r.level, r.verbs) for r in load.policy.rules] == [("None", ("get",)), ("Metadata", ("get",))]
 
 
 def test_zero_rules_only_after_validation() -> None:
@@ -428,14 +450,25 @@ def test_recursive_alias() -> None:
         (HEADER + "rules:\n\t- level: None\n", "tabs", 4),
         (HEADER + "rules:\n- level: None\n   bad: [\n", "YAML syntax error", 5),
         (HEADER + "rules:\n- level: \x00\n", "unacceptable character #x0000", 4),
-        ("{\"apiVersion\": ", "JSON syntax error", 1),
+        ('{"apiVersion": ', "JSON syntax error", 1),
         ("- 1\n- 2\n", "found a list", 1),
         ("just a string\n", 'found a string "just a string"', 1),
         ("? [a]\n: b\n", "mapping key must be a plain string", 1),
         ("a: [b]\n" + "[" * 100_000, "deeper than 100 levels", 2),
     ],
-    ids=["deep-flow", "deep-block", "deep-flow-150", "tab", "syntax", "nul", "json", "list", "string",
-         "complex-key", "unclosed-brackets"],
+    ids=[
+        "deep-flow",
+        "deep-block",
+        "deep-flow-150",
+        "tab",
+        "syntax",
+        "nul",
+        "json",
+        "list",
+        "string",
+        "complex-key",
+        "unclosed-brackets",
+    ],
 )
 def test_malformed_text_gives_one_clear_error(text: str, expected: str, line: int | None) -> None:
     load = load_policy_text(text, "x.yaml")
@@ -493,10 +526,37 @@ def test_never_raises_on_arbitrary_input(data: str | bytes) -> None:
 
 
 _YAMLISH = st.sampled_from(
-    ["apiVersion: audit.k8s.io/v1\n", "kind: Policy\n", "rules:\n", "- level: None\n",
-     "  verbs: [get]\n", "  resources:\n", "  - group: apps\n", "    resources: [pods]\n",
-     "&a ", "*a\n", "<<: *a\n", "- ", "  ", "{", "}", "[", "]", ": ", "\t", "~\n", "yes\n",
-     "'", '"', "#", "\n", "---\n", "!!binary ", "? ", "1.5\n"]
+    [
+        "apiVersion: audit.k8s.io/v1\n",
+        "kind: Policy\n",
+        "rules:\n",
+        "- level: None\n",
+        "  verbs: [get]\n",
+        "  resources:\n",
+        "  - group: apps\n",
+        "    resources: [pods]\n",
+        "&a ",
+        "*a\n",
+        "<<: *a\n",
+        "- ",
+        "  ",
+        "{",
+        "}",
+        "[",
+        "]",
+        ": ",
+        "\t",
+        "~\n",
+        "yes\n",
+        "'",
+        '"',
+        "#",
+        "\n",
+        "---\n",
+        "!!binary ",
+        "? ",
+        "1.5\n",
+    ]
 )
 
 
@@ -519,10 +579,19 @@ def rules(draw: st.DrawFn) -> PolicyRule:
     non_resource = draw(st.booleans())
     resources: tuple[GroupResources, ...] = ()
     if not non_resource:
-        resources = tuple(draw(st.lists(st.builds(
-            lambda g, r, n: GroupResources(g, r, n if r else ()),
-            _GROUP, st.lists(_WORD, max_size=3).map(tuple), st.lists(_WORD, max_size=2).map(tuple),
-        ), max_size=3)))
+        resources = tuple(
+            draw(
+                st.lists(
+                    st.builds(
+                        lambda g, r, n: GroupResources(g, r, n if r else ()),
+                        _GROUP,
+                        st.lists(_WORD, max_size=3).map(tuple),
+                        st.lists(_WORD, max_size=2).map(tuple),
+                    ),
+                    max_size=3,
+                )
+            )
+        )
     words = st.lists(_WORD, max_size=3).map(tuple)
     return PolicyRule(
         level=draw(st.sampled_from(LEVELS)),
@@ -539,25 +608,35 @@ def rules(draw: st.DrawFn) -> PolicyRule:
 
 def to_data(policy: Policy) -> dict[str, Any]:
     """The v1 document of a policy (what a user would write)."""
+
     def rule_data(rule: PolicyRule) -> dict[str, Any]:
         data: dict[str, Any] = {"level": rule.level}
-        for key, value in (("users", rule.users), ("userGroups", rule.user_groups),
-                           ("verbs", rule.verbs), ("namespaces", rule.namespaces),
-                           ("nonResourceURLs", rule.non_resource_urls),
-                           ("omitStages", rule.omit_stages)):
+        for key, value in (
+            ("users", rule.users),
+            ("userGroups", rule.user_groups),
+            ("verbs", rule.verbs),
+            ("namespaces", rule.namespaces),
+            ("nonResourceURLs", rule.non_resource_urls),
+            ("omitStages", rule.omit_stages),
+        ):
             if value:
                 data[key] = list(value)
         if rule.resources:
-            data["resources"] = [{"group": g.group, "resources": list(g.resources),
-                                  "resourceNames": list(g.resource_names)} for g in rule.resources]
+            data["resources"] = [
+                {"group": g.group, "resources": list(g.resources), "resourceNames": list(g.resource_names)}
+                for g in rule.resources
+            ]
         if rule.omit_managed_fields is not None:
             data["omitManagedFields"] = rule.omit_managed_fields
         return data
 
-    return {"apiVersion": "audit.k8s.io/v1", "kind": "Policy",
-            "omitStages": list(policy.omit_stages),
-            "omitManagedFields": policy.omit_managed_fields,
-            "rules": [rule_data(rule) for rule in policy.rules]}
+    return {
+        "apiVersion": "audit.k8s.io/v1",
+        "kind": "Policy",
+        "omitStages": list(policy.omit_stages),
+        "omitManagedFields": policy.omit_managed_fields,
+        "rules": [rule_data(rule) for rule in policy.rules],
+    }
 
 
 class GoSafeDumper(yaml.SafeDumper):
@@ -583,16 +662,21 @@ def test_bare_y_is_a_bool_like_go_yaml() -> None:
     st.lists(rules(), min_size=1, max_size=5),
     st.lists(st.sampled_from(STAGES), max_size=2),
     st.booleans(),
-    st.sampled_from([{"default_flow_style": False}, {"default_flow_style": None}, {"indent": 4},
-                     {"explicit_start": True, "width": 20}]),
+    st.sampled_from(
+        [
+            {"default_flow_style": False},
+            {"default_flow_style": None},
+            {"indent": 4},
+            {"explicit_start": True, "width": 20},
+        ]
+    ),
 )
 def test_round_trip_of_valid_policies(
     generated: list[PolicyRule], stages: list[str], omit_mf: bool, style: dict[str, Any]
 ) -> None:
     """Dump a valid policy to YAML, load it: same rules, accepted, and every span is in range."""
     policy = Policy(rules=tuple(generated), omit_stages=tuple(stages), omit_managed_fields=omit_mf)
-    text = yaml.dump(to_data(policy), Dumper=GoSafeDumper, allow_unicode=True, sort_keys=False,
-                     **style)
+    text = yaml.dump(to_data(policy), Dumper=GoSafeDumper, allow_unicode=True, sort_keys=False, **style)
     load = load_policy_text(text)
     assert load.apiserver_accepts, [str(p) for p in load.problems]
     assert load.policy is not None

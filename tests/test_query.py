@@ -17,17 +17,50 @@ from tests.auditlog_helpers import event, line, simple_policy, write_lines
 
 EVENTS = [
     event(0, user="alice@example.com", verb="get", resource="pods", name="web-1", namespace="shop"),
-    event(1, user="system:kube-proxy", groups=("system:nodes", "system:authenticated"), verb="watch",
-          resource="endpoints", namespace="kube-system", ip="10.0.0.9", ua="kube-proxy/v1.29"),
+    event(
+        1,
+        user="system:kube-proxy",
+        groups=("system:nodes", "system:authenticated"),
+        verb="watch",
+        resource="endpoints",
+        namespace="kube-system",
+        ip="10.0.0.9",
+        ua="kube-proxy/v1.29",
+    ),
     event(2, user="bob", verb="create", resource="secrets", namespace="kube-system", code=201),
-    event(3, user="alice@example.com", verb="get", resource="pods", subresource="log", name="web-1", code=403,
-          namespace="shop"),
+    event(
+        3,
+        user="alice@example.com",
+        verb="get",
+        resource="pods",
+        subresource="log",
+        name="web-1",
+        code=403,
+        namespace="shop",
+    ),
     event(4, user="", groups=(), verb="get", resource=None, uri="/healthz?verbose=1", code=401, namespace=""),
     event(5, user="bob", verb="update", resource="secrets", stage="RequestReceived", namespace="kube-system"),
-    event(6, user="carol", verb="update", resource="leases", group="coordination.k8s.io",
-          namespace="kube-system", name="kube-scheduler", level="Request", code=409),
-    event(7, user="malice", verb="delete", resource="pods", namespace="shop", name="web-2", code=404,
-          audit_id="11111111-2222-3333-4444-555555555555"),
+    event(
+        6,
+        user="carol",
+        verb="update",
+        resource="leases",
+        group="coordination.k8s.io",
+        namespace="kube-system",
+        name="kube-scheduler",
+        level="Request",
+        code=409,
+    ),
+    event(
+        7,
+        user="malice",
+        verb="delete",
+        resource="pods",
+        namespace="shop",
+        name="web-2",
+        code=404,
+        audit_id="11111111-2222-3333-4444-555555555555",
+    ),
 ]
 
 
@@ -79,8 +112,24 @@ def test_every_field_exact(store: EventStore, text: str, expected: list[int]) ->
 
 
 def test_fields_table_is_complete() -> None:
-    for name in ("stage", "user", "group", "verb", "resource", "apigroup", "ns", "name", "code", "level",
-                 "recorded", "rule", "uri", "ip", "ua", "auditid"):
+    for name in (
+        "stage",
+        "user",
+        "group",
+        "verb",
+        "resource",
+        "apigroup",
+        "ns",
+        "name",
+        "code",
+        "level",
+        "recorded",
+        "rule",
+        "uri",
+        "ip",
+        "ua",
+        "auditid",
+    ):
         assert FIELDS[name]
 
 
@@ -178,8 +227,11 @@ def test_parser_raises_only_filter_error(text: str) -> None:
 
 
 term_strategy = st.one_of(
-    st.builds(lambda f, v: f"{f}:{v}", st.sampled_from(["user", "verb", "ns", "resource", "name", "uri"]),
-              st.sampled_from(["bob", "get", "kube-system", "pods", "pods/log", "web-1", "~ali", "/e/", "x,bob"])),
+    st.builds(
+        lambda f, v: f"{f}:{v}",
+        st.sampled_from(["user", "verb", "ns", "resource", "name", "uri"]),
+        st.sampled_from(["bob", "get", "kube-system", "pods", "pods/log", "web-1", "~ali", "/e/", "x,bob"]),
+    ),
     st.builds(lambda v: f"code:{v}", st.sampled_from(["4xx", "200", "201,403"])),
     st.builds(lambda v: f"level:{v}", st.sampled_from(["None", "Metadata", "RequestResponse"])),
     st.builds(lambda v: f"rule:{v}", st.sampled_from(["0", "1", "3", "none"])),
@@ -199,7 +251,6 @@ def test_negation_selects_the_complement(store: EventStore, term: str) -> None:
 # ------------------------------------------------------------------ fast paths equal the plain ones
 
 from k8saudit_tui.engine import query as query_module  # noqa: E402
-
 
 
 @settings(max_examples=300, deadline=None)
@@ -244,7 +295,10 @@ def test_filter_in_load_order_and_out_of_it(tmp_path: Path, ordered: bool) -> No
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.text(alphabet="/?&=\nabcW-", max_size=20), min_size=1, max_size=15), st.text(alphabet="/=abcw-", min_size=1, max_size=4))
+@given(
+    st.lists(st.text(alphabet="/?&=\nabcW-", max_size=20), min_size=1, max_size=15),
+    st.text(alphabet="/=abcw-", min_size=1, max_size=4),
+)
 def test_uri_pieces_find_the_uris_that_contain_the_query(values: list[str], query: str) -> None:
     store = EventStore()
     half = len(values) // 2
@@ -254,7 +308,10 @@ def test_uri_pieces_find_the_uris_that_contain_the_query(values: list[str], quer
 
 
 def test_uri_queries_with_separators_search_the_whole_uri(tmp_path: Path) -> None:
-    lines = [line(event(n, uri=uri)) for n, uri in enumerate(["/api/v1/pods?watch=1&limit=5", "/api/v1/pods?limit=5", "/x?a&watch"])]
+    lines = [
+        line(event(n, uri=uri))
+        for n, uri in enumerate(["/api/v1/pods?watch=1&limit=5", "/api/v1/pods?limit=5", "/x?a&watch"])
+    ]
     store = StoreLoader(expand_sources([str(write_lines(tmp_path / "a.log", lines))]), workers=1).load_all()
     assert compile_filter("uri:~?watch").apply(store).tolist() == [0]
     assert compile_filter("uri:~&watch").apply(store).tolist() == [2]
@@ -262,7 +319,9 @@ def test_uri_queries_with_separators_search_the_whole_uri(tmp_path: Path) -> Non
     assert compile_filter("uri:~pods?limit").apply(store).tolist() == [1]
 
 
-BARE_WORDS = st.sampled_from(["a", "e", "bob", "kube", "secret", "web", "lease", "healthz", "alice", "sytem", "x", "pods"])
+BARE_WORDS = st.sampled_from(
+    ["a", "e", "bob", "kube", "secret", "web", "lease", "healthz", "alice", "sytem", "x", "pods"]
+)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -288,9 +347,15 @@ class ColumnsOnly:
 
 
 def test_a_column_that_parts_from_the_attributes_is_not_folded() -> None:
-    fake = ColumnsOnly(attr=[0, 1, 0, 2, 1, 0], user=[5, 6, 5, 7, 6, 9], verb=[1, 1, 1, 1, 1, 1],
-                       resource=[3, 4, 3, 4, 4, 3], ns=[0, 0, 0, 0, 0, 0], name=[0, 0, 0, 1, 0, 0],
-                       uri=[2, 2, 2, 2, 2, 2])
+    fake = ColumnsOnly(
+        attr=[0, 1, 0, 2, 1, 0],
+        user=[5, 6, 5, 7, 6, 9],
+        verb=[1, 1, 1, 1, 1, 1],
+        resource=[3, 4, 3, 4, 4, 3],
+        ns=[0, 0, 0, 0, 0, 0],
+        name=[0, 0, 0, 1, 0, 0],
+        uri=[2, 2, 2, 2, 2, 2],
+    )
     first = query_module._requests(fake, 4)  # type: ignore[arg-type]
     assert set(first.columns) == set(query_module.BARE_WORD_FIELDS)
     assert first.row_group.tolist() == [0, 1, 0, 2]
@@ -298,14 +363,17 @@ def test_a_column_that_parts_from_the_attributes_is_not_folded() -> None:
     later = query_module._requests(fake, 6)  # type: ignore[arg-type]  # row 5: attributes 0, user 9
     assert set(later.columns) == {"verb", "resource", "ns", "name", "uri"}
     assert later.rows == 6 and later.row_group.tolist() == [0, 1, 0, 2, 1, 0]
-    split = ColumnsOnly(attr=[0, 0, 1], user=[1, 2, 3], verb=[0, 0, 0], resource=[0, 0, 0], ns=[0, 0, 0],
-                        name=[0, 0, 0], uri=[0, 0, 0])
+    split = ColumnsOnly(
+        attr=[0, 0, 1], user=[1, 2, 3], verb=[0, 0, 0], resource=[0, 0, 0], ns=[0, 0, 0], name=[0, 0, 0], uri=[0, 0, 0]
+    )
     assert "user" not in query_module._requests(split, 3).columns  # type: ignore[arg-type]
 
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 5), st.integers(0, 2**31 - 1)), max_size=40), st.data())
-def test_interner_gives_each_key_one_dense_id_whatever_the_batches(keyed: list[tuple[int, int]], data: st.DataObject) -> None:
+def test_interner_gives_each_key_one_dense_id_whatever_the_batches(
+    keyed: list[tuple[int, int]], data: st.DataObject
+) -> None:
     keys = np.array([(a << 32) | b for a, b in keyed], np.int64)
     cut = data.draw(st.integers(0, len(keys)))
     first, ids_first = query_module._NO_KEYS.intern(keys[:cut])
@@ -319,8 +387,12 @@ def test_interner_gives_each_key_one_dense_id_whatever_the_batches(keyed: list[t
 
 
 def test_look_ahead_finds_a_one_letter_word_in_each_text_and_answers_stay_right(tmp_path: Path) -> None:
-    lines = [line(event(n, user=user, uri=uri)) for n, (user, uri) in enumerate(
-        [("alice", "/api/v1/namespaces/default/pods?watch=1"), ("bob", "/healthz"), ("kube-admin", "/apis/apps/v1")])]
+    lines = [
+        line(event(n, user=user, uri=uri))
+        for n, (user, uri) in enumerate(
+            [("alice", "/api/v1/namespaces/default/pods?watch=1"), ("bob", "/healthz"), ("kube-admin", "/apis/apps/v1")]
+        )
+    ]
     store = StoreLoader(expand_sources([str(write_lines(tmp_path / "a.log", lines))]), workers=1).load_all()
     before = {word: rows(store, word) for word in ("a", "al", "ap", "apps", "pod", "ad")}
     store.match_cache.clear()

@@ -138,8 +138,11 @@ def test_stage_sequences_per_request_follow_s3_s4(plain: list[bytes]) -> None:
             continue
         assert stages[0] == "RequestReceived"
         assert first["stageTimestamp"] == first["requestReceivedTimestamp"]
-        allowed = (["RequestReceived", "ResponseStarted", "ResponseComplete"] if is_long_running(first)
-                   else ["RequestReceived", "ResponseComplete"])
+        allowed = (
+            ["RequestReceived", "ResponseStarted", "ResponseComplete"]
+            if is_long_running(first)
+            else ["RequestReceived", "ResponseComplete"]
+        )
         for end in ("ResponseComplete", "Panic"):
             candidate = [stage for stage in allowed if stage != "ResponseComplete"] + [end]
             if stages == candidate[: len(stages)]:
@@ -247,8 +250,13 @@ def test_verbs_and_codes_of_a_busy_cluster(plain: list[bytes]) -> None:
     assert any(user.startswith("system:node:") for user in users)
     assert "system:kube-proxy" in users and "system:kube-scheduler" in users
     assert any(user.startswith("system:serviceaccount:kube-system:") for user in users)
-    leases = [event for event in events if (event.get("objectRef") or {}).get("resource") == "leases"
-              and event["verb"] == "update" and event["user"]["username"].startswith("system:node:")]
+    leases = [
+        event
+        for event in events
+        if (event.get("objectRef") or {}).get("resource") == "leases"
+        and event["verb"] == "update"
+        and event["user"]["username"].startswith("system:node:")
+    ]
     assert leases and all(event["objectRef"]["namespace"] == "kube-node-lease" for event in leases)
     assert any("?watch=true" in event["requestURI"] or "&watch=true" in event["requestURI"] for event in events)
     assert any(event["requestURI"].endswith("?limit=500") for event in events)
@@ -292,14 +300,34 @@ def test_average_line_is_about_a_kilobyte(plain: list[bytes]) -> None:
 def test_hostile_strings_are_present_and_still_valid_json() -> None:
     lines = list(generate_events(4000, seed=8, hostile=0.3))
     text = "\n".join(
-        " ".join((event.requestURI, event.userAgent, event.user.username if event.user else "",
-                  event.objectRef.name if event.objectRef else "",
-                  event.objectRef.namespace if event.objectRef else ""))
+        " ".join(
+            (
+                event.requestURI,
+                event.userAgent,
+                event.user.username if event.user else "",
+                event.objectRef.name if event.objectRef else "",
+                event.objectRef.namespace if event.objectRef else "",
+            )
+        )
         for event in map(decode_event, lines)
     )
-    for needle in ("[b]root[/b]", "[/]", "[link=https://x]y[/link]", "[red]", "\x1b[31m", "\x1b[2J",
-                   "\x1b]0;title\x07", "\x1b]52;c;aGVsbG8=\x07", "\x1b]8;;", "\x00", "\x9b", "\u202e",
-                   "\u200b", "\u7ba1\u7406", "\U0001f525"):
+    for needle in (
+        "[b]root[/b]",
+        "[/]",
+        "[link=https://x]y[/link]",
+        "[red]",
+        "\x1b[31m",
+        "\x1b[2J",
+        "\x1b]0;title\x07",
+        "\x1b]52;c;aGVsbG8=\x07",
+        "\x1b]8;;",
+        "\x00",
+        "\x9b",
+        "\u202e",
+        "\u200b",
+        "\u7ba1\u7406",
+        "\U0001f525",
+    ):
         assert needle in text, repr(needle)
     assert max(len(decode_event(line).userAgent) for line in lines) >= 5000
     for line in lines:
@@ -381,8 +409,9 @@ def test_regenerating_the_demo_gives_identical_bytes(regenerated: tuple[Path, sa
     assert regenerated[0].read_bytes() == DEMO_LOG.read_bytes()
 
 
-def test_demo_hits_every_rule_of_the_demo_policy(regenerated: tuple[Path, samplegen.GenStats],
-                                                 demo_lines: list[bytes]) -> None:
+def test_demo_hits_every_rule_of_the_demo_policy(
+    regenerated: tuple[Path, samplegen.GenStats], demo_lines: list[bytes]
+) -> None:
     evaluator = demo_evaluator()
     rules = evaluator.policy.rules
     stats = regenerated[1]
@@ -428,8 +457,12 @@ def test_write_log_gzip_is_byte_stable(tmp_path: Path) -> None:
 
 def test_cli_writes_the_requested_events(tmp_path: Path) -> None:
     out = tmp_path / "cli.jsonl"
-    assert samplegen.main(["--events", "300", "--seed", "4", "--policy", str(DEMO_POLICY), "--hostile", "0.1",
-                           "-o", str(out)]) == 0
+    assert (
+        samplegen.main(
+            ["--events", "300", "--seed", "4", "--policy", str(DEMO_POLICY), "--hostile", "0.1", "-o", str(out)]
+        )
+        == 0
+    )
     data = out.read_bytes()
     assert data.endswith(b"\n") and data.count(b"\n") == 300
     assert data.splitlines() == list(generate_events(300, 4, evaluator=demo_evaluator(), hostile=0.1))

@@ -127,9 +127,7 @@ def test_broken_lines_are_problems_with_file_line_field(tmp_path: Path) -> None:
     log = write_lines(tmp_path / "broken.log", lines)
     store = load([str(log)])
     assert len(store) == len(BROKEN)  # no valid event around a bad line is lost
-    assert [store.value(r, "auditid") for r in range(len(store))] == [
-        event(n)["auditID"] for n in range(len(BROKEN))
-    ]
+    assert [store.value(r, "auditid") for r in range(len(store))] == [event(n)["auditID"] for n in range(len(BROKEN))]
     assert len(store.problems) == len(BROKEN)
     for problem, (_, field, words), number in zip(store.problems, BROKEN, range(2, 100, 2)):
         assert problem.file == str(log) and problem.line == number

@@ -11,10 +11,10 @@ import numpy as np
 import orjson
 import pytest
 
+import k8saudit_tui.engine.store as store_module
 from k8saudit_tui.engine.evaluate import PolicyEvaluator
 from k8saudit_tui.engine.model import Policy, PolicyRule
 from k8saudit_tui.engine.sources import expand_sources
-import k8saudit_tui.engine.store as store_module
 from k8saudit_tui.engine.store import EventGone, EventStore, StoreLoader, follow
 from tests.auditlog_helpers import event, line, simple_policy, write_lines
 
@@ -80,7 +80,13 @@ def test_verdicts_under_a_policy(tmp_path: Path) -> None:
     store = loaded(tmp_path, PolicyEvaluator(simple_policy()))
     assert [store.value(r, "rule") for r in range(7)] == [3, 0, 1, 2, 3, 1, 3]
     assert [store.value(r, "level") for r in range(7)] == [
-        "Metadata", "None", "RequestResponse", "Request", "Metadata", "RequestResponse", "Metadata"
+        "Metadata",
+        "None",
+        "RequestResponse",
+        "Request",
+        "Metadata",
+        "RequestResponse",
+        "Metadata",
     ]
     verdict = store.verdict(0)
     assert verdict is not None and verdict.rule == 3
@@ -101,7 +107,9 @@ def test_set_policy_reevaluates_without_rereading(tmp_path: Path) -> None:
 
 
 def test_omitted_follows_omit_stages(tmp_path: Path) -> None:
-    store = loaded(tmp_path, PolicyEvaluator(Policy(rules=(PolicyRule(level="Metadata", omit_stages=("RequestReceived",)),))))
+    store = loaded(
+        tmp_path, PolicyEvaluator(Policy(rules=(PolicyRule(level="Metadata", omit_stages=("RequestReceived",)),)))
+    )
     assert list(store.column("omitted")) == [False] * 5 + [True, False]
 
 
@@ -284,7 +292,9 @@ def test_unknown_column_is_a_key_error(tmp_path: Path) -> None:
 def test_store_memory_is_compact(tmp_path: Path) -> None:
     log = write_lines(tmp_path / "a.log", [line(event(n, name=f"pod-{n % 50}")) for n in range(20000)])
     store = StoreLoader(expand_sources([str(log)]), workers=1).load_all()
-    per_event = sum(store.column(c).nbytes for c in ("time", "user", "verb", "name", "uri", "auditid", "attr")) / len(store)
+    per_event = sum(store.column(c).nbytes for c in ("time", "user", "verb", "name", "uri", "auditid", "attr")) / len(
+        store
+    )
     assert per_event < 80
     assert len(store.values("name")) == 50
     assert orjson.loads(store.raw(19999))["auditID"] == store.value(19999, "auditid")
@@ -295,10 +305,16 @@ def test_heap_settings_keep_freed_memory_for_the_next_filter(monkeypatch: pytest
     filter's freed temporaries go back to the OS at every keystroke (page faults, see store.py),
     and threads share one heap, so each new worker thread finds it warm."""
     calls: list[tuple[int, int]] = []
-    monkeypatch.setattr(store_module, "_libc_function", lambda name: (lambda *args: calls.append(args)) if name == "mallopt" else None)
+    monkeypatch.setattr(
+        store_module, "_libc_function", lambda name: (lambda *args: calls.append(args)) if name == "mallopt" else None
+    )
     store_module._set_heap_thresholds(store_module._LOADED_THRESHOLDS)
     store_module.share_one_heap()
-    assert calls == [(store_module._M_MMAP_THRESHOLD, 32 << 20), (store_module._M_TRIM_THRESHOLD, 64 << 20), (store_module._M_ARENA_MAX, 1)]
+    assert calls == [
+        (store_module._M_MMAP_THRESHOLD, 32 << 20),
+        (store_module._M_TRIM_THRESHOLD, 64 << 20),
+        (store_module._M_ARENA_MAX, 1),
+    ]
 
 
 def test_follow_sees_a_file_rewritten_past_its_old_size_between_polls(tmp_path: Path) -> None:

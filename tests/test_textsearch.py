@@ -29,7 +29,11 @@ QUERY_CHARS = "leasokubx-/é€"
 
 
 @settings(max_examples=400, deadline=None)
-@given(st.lists(st.text(alphabet=VALUE_CHARS, max_size=12), max_size=14), st.text(alphabet=QUERY_CHARS, min_size=1, max_size=4), st.data())
+@given(
+    st.lists(st.text(alphabet=VALUE_CHARS, max_size=12), max_size=14),
+    st.text(alphabet=QUERY_CHARS, min_size=1, max_size=4),
+    st.data(),
+)
 def test_containing_is_substring_of_the_lowered_value(values: list[str], query: str, data: st.DataObject) -> None:
     search = built(values, data.draw(st.integers(0, len(values))))
     begin = data.draw(st.integers(0, len(values)))
@@ -44,7 +48,9 @@ def test_containing_is_substring_of_the_lowered_value(values: list[str], query: 
     st.lists(st.text(alphabet=QUERY_CHARS, min_size=1, max_size=5), min_size=1, max_size=4),
     st.data(),
 )
-def test_searches_one_after_another_reuse_places_and_stay_right(values: list[str], words: list[str], data: st.DataObject) -> None:
+def test_searches_one_after_another_reuse_places_and_stay_right(
+    values: list[str], words: list[str], data: st.DataObject
+) -> None:
     """As typed: each word letter by letter, then erased, on one SearchText whose `recent`
     places carry over from search to search (and whole-text searches mixed with ranges)."""
     search = built(values, data.draw(st.integers(0, len(values))))
@@ -72,6 +78,7 @@ def test_fuzzy_scores_every_value_that_could_match(values: list[str], query: str
 def near_misses(query: str) -> st.SearchStrategy[str]:
     """Values holding the query with one or two characters dropped, changed or swapped, at the
     start, the end or inside other text: where scores sit around the cutoff."""
+
     def damage(text: str, edits: list[tuple[int, int, str]]) -> str:
         chars = list(text)
         for kind, place, letter in edits:
@@ -92,8 +99,11 @@ def near_misses(query: str) -> st.SearchStrategy[str]:
 
 
 @settings(max_examples=600, deadline=None)
-@given(st.text(alphabet="abcde", min_size=3, max_size=24).flatmap(
-    lambda query: st.tuples(st.just(query), st.lists(near_misses(query), min_size=1, max_size=20))))
+@given(
+    st.text(alphabet="abcde", min_size=3, max_size=24).flatmap(
+        lambda query: st.tuples(st.just(query), st.lists(near_misses(query), min_size=1, max_size=20))
+    )
+)
 def test_fuzzy_windows_keep_every_value_that_could_match(case: tuple[str, list[str]]) -> None:
     """Long values over few letters: every value holds every letter, so only the window
     counts (full windows and the shorter ones at either end) decide what is scored."""
@@ -129,7 +139,10 @@ def test_byte_sets_hold_exactly_the_ascii_bytes() -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.text(alphabet="abcdefghij#", max_size=50), max_size=30), st.text(alphabet="abcdefghij", min_size=1, max_size=45))
+@given(
+    st.lists(st.text(alphabet="abcdefghij#", max_size=50), max_size=30),
+    st.text(alphabet="abcdefghij", min_size=1, max_size=45),
+)
 def test_fuzzy_hits_with_cutoff_equal_scoring_everything(values: list[str], query: str) -> None:
     full = process.cdist([query], values, scorer=fuzz.partial_ratio, dtype=np.uint8, workers=1)[0] if values else []
     expected = [bool(score >= FUZZY_CUTOFF) for score in full]

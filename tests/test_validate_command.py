@@ -45,20 +45,25 @@ def test_warnings_are_printed_but_exit_0(capsys: pytest.CaptureFixture[str]) -> 
 @pytest.mark.parametrize(
     ("name", "expected"),
     [
-        ("INVALID-kubernetes-apiserver-reader-test-no-rules.yaml",
-         ["{path}: loaded illegal policy with 0 rules"]),
-        ("INVALID-kubernetes-apiserver-reader-test-no-version-or-kind.yaml",
-         ["{path}:2: apiVersion: unknown group version field: the policy has no apiVersion "
-          "(kube-apiserver needs apiVersion: audit.k8s.io/v1, kind: Policy)"]),
-        ("audit2rbac-demo-policy-v1beta1.yaml",
-         ["{path}:2: apiVersion: audit.k8s.io/v1beta1 was removed in Kubernetes 1.24: "
-          "kube-apiserver >= 1.24 refuses this file (the schema is unchanged: write apiVersion: "
-          "audit.k8s.io/v1); loaded anyway for analysis"]),
+        ("INVALID-kubernetes-apiserver-reader-test-no-rules.yaml", ["{path}: loaded illegal policy with 0 rules"]),
+        (
+            "INVALID-kubernetes-apiserver-reader-test-no-version-or-kind.yaml",
+            [
+                "{path}:2: apiVersion: unknown group version field: the policy has no apiVersion "
+                "(kube-apiserver needs apiVersion: audit.k8s.io/v1, kind: Policy)"
+            ],
+        ),
+        (
+            "audit2rbac-demo-policy-v1beta1.yaml",
+            [
+                "{path}:2: apiVersion: audit.k8s.io/v1beta1 was removed in Kubernetes 1.24: "
+                "kube-apiserver >= 1.24 refuses this file (the schema is unchanged: write apiVersion: "
+                "audit.k8s.io/v1); loaded anyway for analysis"
+            ],
+        ),
     ],
 )
-def test_refused_policies_exit_1(
-    capsys: pytest.CaptureFixture[str], name: str, expected: list[str]
-) -> None:
+def test_refused_policies_exit_1(capsys: pytest.CaptureFixture[str], name: str, expected: list[str]) -> None:
     path = POLICIES / name
     code, out, err = run(capsys, str(path))
     assert code == 1
@@ -66,9 +71,7 @@ def test_refused_policies_exit_1(
     assert "would refuse it" in err
 
 
-def test_every_validation_error_is_listed_in_file_order(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> None:
+def test_every_validation_error_is_listed_in_file_order(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     policy = tmp_path / "p.yaml"
     policy.write_text(
         "apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n"
@@ -96,12 +99,9 @@ def test_unreadable_paths_exit_1(capsys: pytest.CaptureFixture[str], tmp_path: P
     assert code == 1 and out == [f"{tmp_path}: is a directory, not a policy file"]
 
 
-def test_hostile_strings_do_not_reach_the_terminal_raw(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> None:
+def test_hostile_strings_do_not_reach_the_terminal_raw(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     policy = tmp_path / "p.yaml"
-    policy.write_text('apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: "\\e[2J"\n'
-                      '  "\\e]0;x\\a": 1\n')
+    policy.write_text('apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: "\\e[2J"\n  "\\e]0;x\\a": 1\n')
     code, out, _ = run(capsys, str(policy))
     assert code == 1 and len(out) == 2
     assert all("\x1b" not in line and "\x07" not in line for line in out)
@@ -121,7 +121,12 @@ def test_runs_as_a_module_in_a_subprocess(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     result = subprocess.run(
         [sys.executable, "-m", "k8saudit_tui", "validate", str(policy)],
-        capture_output=True, text=True, timeout=60, env=env, cwd=tmp_path, check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        cwd=tmp_path,
+        check=False,
     )
     assert result.returncode == 1
     assert result.stdout.splitlines() == [
@@ -134,6 +139,11 @@ def test_runs_as_a_module_in_a_subprocess(tmp_path: Path) -> None:
     ok.write_text("apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: Request\n")
     result = subprocess.run(
         [sys.executable, "-m", "k8saudit_tui", "validate", str(ok)],
-        capture_output=True, text=True, timeout=60, env=env, cwd=tmp_path, check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        cwd=tmp_path,
+        check=False,
     )
     assert (result.returncode, result.stdout) == (0, "")

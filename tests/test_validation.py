@@ -15,8 +15,7 @@ from tests.conftest import DATA
 CASES: dict[str, Any] = json.loads((DATA / "conformance" / "upstream_cases.json").read_text())
 VALIDATION_CASES = CASES["validation"] + CASES["derivedValidation"]
 
-_TYPES = {"Required value": "Required", "Invalid value": "Invalid",
-          "Unsupported value": "NotSupported"}
+_TYPES = {"Required value": "Required", "Invalid value": "Invalid", "Unsupported value": "NotSupported"}
 
 
 def error_type(problem: Problem) -> str:
@@ -40,9 +39,7 @@ def test_upstream_validation_case(case: dict[str, Any]) -> None:
     assert load.decoded is not None
     problems = validate_policy(load.decoded)
     assert (not problems) == case["valid"]
-    assert [(p.field, error_type(p)) for p in problems] == [
-        (e["field"], e["type"]) for e in case["errors"]
-    ]
+    assert [(p.field, error_type(p)) for p in problems] == [(e["field"], e["type"]) for e in case["errors"]]
     for problem, expected in zip(problems, case["errors"], strict=True):
         if "detail" in expected:
             assert expected["detail"] in problem.message
@@ -52,11 +49,14 @@ def test_upstream_validation_case(case: dict[str, Any]) -> None:
 
 def test_messages_match_upstream_field_error_texts() -> None:
     """`field.Error` bodies: Required value / Unsupported value / Invalid value: %q: detail."""
-    policy = Policy(rules=(
-        PolicyRule(level=""),
-        PolicyRule(level="metadata", non_resource_urls=("logs",), namespaces=("a",)),
-        PolicyRule(level="None", resources=(GroupResources("Apps", (), ("x", "y")),)),
-    ), omit_stages=("foo",))
+    policy = Policy(
+        rules=(
+            PolicyRule(level=""),
+            PolicyRule(level="metadata", non_resource_urls=("logs",), namespaces=("a",)),
+            PolicyRule(level="None", resources=(GroupResources("Apps", (), ("x", "y")),)),
+        ),
+        omit_stages=("foo",),
+    )
     assert [str(p) for p in validate_policy(policy)] == [
         '<policy>: omitStages[0]: Invalid value: "foo": allowed stages are '
         "RequestReceived,ResponseStarted,ResponseComplete,Panic",
@@ -78,10 +78,22 @@ def test_messages_match_upstream_field_error_texts() -> None:
 
 @pytest.mark.parametrize(
     ("group", "valid"),
-    [("", True), ("*", True), ("apps", True), ("rbac.authorization.k8s.io", True),
-     ("a" * 253, True), ("a" * 254, False), ("-apps", False), ("apps-", False),
-     ("apps.", False), ("ap_ps", False), ("*.k8s.io", False), ("apps/v1", False),
-     ("äpps", False), ("1.2.3", True)],
+    [
+        ("", True),
+        ("*", True),
+        ("apps", True),
+        ("rbac.authorization.k8s.io", True),
+        ("a" * 253, True),
+        ("a" * 254, False),
+        ("-apps", False),
+        ("apps-", False),
+        ("apps.", False),
+        ("ap_ps", False),
+        ("*.k8s.io", False),
+        ("apps/v1", False),
+        ("äpps", False),
+        ("1.2.3", True),
+    ],
 )
 def test_group_is_a_dns1123_subdomain_or_star(group: str, valid: bool) -> None:
     """V4: lowercase DNS-1123 subdomain, <= 253 characters; "*" since 1.36.0."""
@@ -134,9 +146,7 @@ rules:
 
 def test_policy_level_lines_are_recovered_without_the_loader() -> None:
     """validate_policy(policy) alone still finds the line of a policy-level omitStages entry."""
-    load = load_policy_text(
-        "apiVersion: audit.k8s.io/v1\nkind: Policy\nomitStages:\n- Nope\nrules:\n- level: None\n"
-    )
+    load = load_policy_text("apiVersion: audit.k8s.io/v1\nkind: Policy\nomitStages:\n- Nope\nrules:\n- level: None\n")
     assert load.decoded is not None
     (problem,) = validate_policy(load.decoded)
     assert (problem.line, problem.field) == (4, "omitStages[0]")
@@ -144,9 +154,14 @@ def test_policy_level_lines_are_recovered_without_the_loader() -> None:
 
 def test_v7_free_form_fields_are_not_validated() -> None:
     """V7: users, userGroups, verbs, namespaces, resourceNames and resources strings pass."""
-    rule = PolicyRule("Metadata", users=("",), user_groups=("*",), verbs=("GET", "*"),
-                      namespaces=("", "*"),
-                      resources=(GroupResources("", ("*/*", "Pods", ""), ("",)),))
+    rule = PolicyRule(
+        "Metadata",
+        users=("",),
+        user_groups=("*",),
+        verbs=("GET", "*"),
+        namespaces=("", "*"),
+        resources=(GroupResources("", ("*/*", "Pods", ""), ("",)),),
+    )
     assert validate_policy(Policy(rules=(rule, rule))) == []
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import itertools
 import multiprocessing
 import os
 import shutil
@@ -32,8 +33,8 @@ from k8saudit_tui.commands.common import (
     open_log,
     write_stdout,
 )
-from k8saudit_tui.engine.event import EventError, decode_event_line
 from k8saudit_tui.engine.evaluate import PolicyEvaluator
+from k8saudit_tui.engine.event import EventError, decode_event_line
 from k8saudit_tui.engine.model import Verdict
 
 PARALLEL_MIN_BYTES = 32 << 20
@@ -138,7 +139,7 @@ def split_at_lines(path: str, parts: int) -> list[tuple[int, int]]:
             stream.readline()
             cuts.append(min(stream.tell(), size))
     cuts.append(size)
-    return [(start, end) for start, end in zip(cuts, cuts[1:]) if end > start]
+    return [(start, end) for start, end in itertools.pairwise(cuts) if end > start]
 
 
 def _evaluate_range(job: tuple[PolicyEvaluator, str, int, int, str]) -> str:

@@ -38,10 +38,7 @@ def run(args: argparse.Namespace) -> int:
 
 def format_problems(load: PolicyLoad) -> list[str]:
     """The stdout lines: errors as `str(problem)`, warnings prefixed with `warning: `."""
-    return [
-        f"warning: {problem}" if problem.severity == "warning" else str(problem)
-        for problem in load.problems
-    ]
+    return [f"warning: {problem}" if problem.severity == "warning" else str(problem) for problem in load.problems]
 
 
 def verdict_line(path: str, load: PolicyLoad) -> str:

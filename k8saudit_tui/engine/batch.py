@@ -17,7 +17,7 @@ import calendar
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from itertools import repeat
 from operator import attrgetter, is_not, itemgetter
 from typing import Any
@@ -425,9 +425,7 @@ def _audit_ids(ids: list[str]) -> tuple[np.ndarray, dict[int, str]]:
     if not ascii_only.all():
         data = [a.encode("utf-8", "replace") for a in ids]
     column = np.array(data, f"S{AUDITID_WIDTH}")
-    long_ids = {
-        row: ids[row] for row in np.flatnonzero(maybe_long).tolist() if len(ids[row].encode()) > AUDITID_WIDTH
-    }
+    long_ids = {row: ids[row] for row in np.flatnonzero(maybe_long).tolist() if len(ids[row].encode()) > AUDITID_WIDTH}
     return column, long_ids
 
 
@@ -518,7 +516,7 @@ def _slow_time(stamp: str) -> int:
     except ValueError:
         return 0
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     seconds = calendar.timegm(moment.utctimetuple())
     return seconds * 1_000_000_000 + nanos
 
@@ -528,7 +526,7 @@ def format_time(nanos: int) -> str:
     if nanos == 0:
         return ""
     seconds, rest = divmod(int(nanos), 1_000_000_000)
-    moment = datetime.fromtimestamp(seconds, timezone.utc)
+    moment = datetime.fromtimestamp(seconds, UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S") + f".{rest // 1000:06d}Z"
 
 
@@ -588,7 +586,7 @@ def _fast_block(rows: _Rows, pieces: list[bytes], start: int, stop: int) -> bool
     plain Event that `decode_event` would accept as is (`check_event`, done over the block)."""
     try:
         events = list(map(_DECODE, pieces[start:stop]))
-    except Exception:  # noqa: BLE001 - any failure: the line-by-line path says what and where
+    except Exception:
         return False
     if not (
         _EVENT_KINDS.issuperset(map(_KIND, events))

@@ -6,7 +6,6 @@ from k8saudit_tui.engine.attributes import attributes_key, request_attributes
 from k8saudit_tui.engine.event import EventFields
 from k8saudit_tui.engine.model import GroupResources, Policy, PolicyRule, RequestAttributes, Verdict
 
-
 MEMO_LIMIT = 200_000
 """Entries per memo before it starts over: real traffic has a few thousand distinct requests, a
 hostile log can have millions (one per user name), and memory must stay bounded."""
@@ -26,9 +25,7 @@ class PolicyEvaluator:
                 index,
                 rule.level,
                 policy_stages | frozenset(rule.omit_stages),
-                policy.omit_managed_fields
-                if rule.omit_managed_fields is None
-                else rule.omit_managed_fields,
+                policy.omit_managed_fields if rule.omit_managed_fields is None else rule.omit_managed_fields,
             )
             for index, rule in enumerate(policy.rules)
         )
@@ -46,7 +43,6 @@ class PolicyEvaluator:
                 self._memo.clear()
             self._memo[attrs] = verdict
         return verdict
-
 
     def evaluate_event(self, event: EventFields) -> Verdict:
         """The verdict for a recorded event; memoised on the event fields the attributes come from.

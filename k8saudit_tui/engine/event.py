@@ -122,7 +122,7 @@ def decode_event_line(line: bytes) -> EventFields:
     """
     try:
         return decode_event(line)
-    except EventError as error:
+    except EventError:
         start = line.find(b"{")
         if start <= 0 or not line.rstrip().endswith(b"}"):
             raise

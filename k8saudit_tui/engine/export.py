@@ -86,8 +86,11 @@ def export_rows(
     if fmt != "csv":
         readable = store.readable(selection)
         if not readable.all():
-            files = sorted({store.files[index].name for index in np.unique(store.column("file")[selection[~readable]]).tolist()})
-            left_out = f"{np.count_nonzero(~readable):,} events whose file was truncated after they were read ({', '.join(files)})"
+            files = sorted(
+                {store.files[index].name for index in np.unique(store.column("file")[selection[~readable]]).tolist()}
+            )
+            gone = np.count_nonzero(~readable)
+            left_out = f"{gone:,} events whose file was truncated after they were read ({', '.join(files)})"
             selection = selection[readable]
     chunks = _render(store, selection, fmt, redact)
     if path is None or str(path) == "-":
@@ -109,10 +112,7 @@ def _render(store: EventStore, rows: np.ndarray, fmt: Format, redact: bool) -> I
         yield from in_blocks(line + b"\n" for line in lines)
         return
     yield b"["
-    first = True
-    for block in in_blocks((b"\n" if first else b",\n") + line for first, line in _first_flags(lines)):
-        yield block
-        first = False
+    yield from in_blocks((b"\n" if first else b",\n") + line for first, line in _first_flags(lines))
     yield b"\n]\n"
 
 

@@ -50,13 +50,35 @@ reads about 1 MiB a second, and a document over `yaml_tree.MAX_NODES` nodes (abo
 YAML) is refused anyway, so hostile input costs at most a few seconds."""
 
 POLICY_FIELDS = ("apiVersion", "kind", "metadata", "rules", "omitStages", "omitManagedFields")
-RULE_FIELDS = ("level", "users", "userGroups", "verbs", "resources", "namespaces",
-               "nonResourceURLs", "omitStages", "omitManagedFields")
+RULE_FIELDS = (
+    "level",
+    "users",
+    "userGroups",
+    "verbs",
+    "resources",
+    "namespaces",
+    "nonResourceURLs",
+    "omitStages",
+    "omitManagedFields",
+)
 GROUP_RESOURCES_FIELDS = ("group", "resources", "resourceNames")
-METADATA_FIELDS = ("name", "generateName", "namespace", "selfLink", "uid", "resourceVersion",
-                   "generation", "creationTimestamp", "deletionTimestamp",
-                   "deletionGracePeriodSeconds", "labels", "annotations", "ownerReferences",
-                   "finalizers", "managedFields")
+METADATA_FIELDS = (
+    "name",
+    "generateName",
+    "namespace",
+    "selfLink",
+    "uid",
+    "resourceVersion",
+    "generation",
+    "creationTimestamp",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+    "labels",
+    "annotations",
+    "ownerReferences",
+    "finalizers",
+    "managedFields",
+)
 
 ZERO_RULES_MESSAGE = "loaded illegal policy with 0 rules"
 LEGACY_MESSAGE = (
@@ -78,7 +100,7 @@ _RULE_ABSENT = {
 """What a rule does when a field it was meant to have is dropped (effects for L3 warnings)."""
 
 _ENTRY_ABSENT = {
-    "group": "resources[{k}] of rule {i} now selects the core group (\"\")",
+    "group": 'resources[{k}] of rule {i} now selects the core group ("")',
     "resources": "resources[{k}] of rule {i} now matches every resource of {group}",
     "resourceNames": "resources[{k}] of rule {i} now matches objects of any name",
 }
@@ -149,8 +171,13 @@ def load_policy_text(text: str | bytes, source: str = "<policy>") -> PolicyLoad:
         return _failed(source, err.line, err.message)
     load = _Decoder(source, text).decode(root)
     if more:
-        note = Problem(source, None, "", "only the first YAML document is read "
-                       "(kube-apiserver ignores the documents after it)", "warning")
+        note = Problem(
+            source,
+            None,
+            "",
+            "only the first YAML document is read (kube-apiserver ignores the documents after it)",
+            "warning",
+        )
         load = PolicyLoad(load.policy, (note, *load.problems), load.decoded)
     return load
 
@@ -232,8 +259,7 @@ def _read_bounded(path: Path) -> bytes:
 
 def _too_large(size: int, at_least: bool = False) -> str:
     amount = f"{'at least ' if at_least else ''}{size:,} bytes"
-    return (f"the file is too large ({amount}); policies over {MAX_POLICY_BYTES // 1024 // 1024} "
-            "MiB are refused")
+    return f"the file is too large ({amount}); policies over {MAX_POLICY_BYTES // 1024 // 1024} MiB are refused"
 
 
 def _decode_utf8(data: bytes, source: str) -> str | PolicyLoad:
@@ -241,8 +267,7 @@ def _decode_utf8(data: bytes, source: str) -> str | PolicyLoad:
         return data.decode("utf-8")
     except UnicodeDecodeError as err:
         line = data[: err.start].count(b"\n") + 1
-        return _failed(source, line, f"not UTF-8 text: invalid byte 0x{data[err.start]:02x} "
-                       f"at offset {err.start}")
+        return _failed(source, line, f"not UTF-8 text: invalid byte 0x{data[err.start]:02x} at offset {err.start}")
 
 
 def _parse(text: str) -> tuple[Node | None, bool]:
@@ -327,8 +352,7 @@ class _Decoder:
             self.error(None, "", "the file is empty: kube-apiserver refuses an empty policy")
             return self.finish(None, False)
         if root.kind != "map":
-            self.error(root.line, "", f"expected a Policy object (apiVersion, kind, rules), "
-                       f"found {_describe(root)}")
+            self.error(root.line, "", f"expected a Policy object (apiVersion, kind, rules), found {_describe(root)}")
             return self.finish(None, False)
         fields = self.fields(root, "", POLICY_FIELDS, lambda name: _POLICY_ABSENT.get(name, ""))
         if not self.check_version(root, fields):
@@ -363,21 +387,33 @@ class _Decoder:
         if self.fatal:
             return False
         if not api_version:
-            self.error(root.line, "apiVersion", "unknown group version field: the policy has no "
-                       "apiVersion (kube-apiserver needs apiVersion: audit.k8s.io/v1, kind: Policy)")
+            self.error(
+                root.line,
+                "apiVersion",
+                "unknown group version field: the policy has no "
+                "apiVersion (kube-apiserver needs apiVersion: audit.k8s.io/v1, kind: Policy)",
+            )
             return False
         version_line = fields["apiVersion"].key_line
         if api_version not in (API_VERSION_V1, *LEGACY_API_VERSIONS):
-            self.error(version_line, "apiVersion", f'no kind "Policy" is registered for version '
-                       f"{go_quote(api_version)}: kube-apiserver accepts only {API_VERSION_V1}")
+            self.error(
+                version_line,
+                "apiVersion",
+                f'no kind "Policy" is registered for version '
+                f"{go_quote(api_version)}: kube-apiserver accepts only {API_VERSION_V1}",
+            )
             return False
         if kind and kind != "Policy":
-            self.error(fields["kind"].key_line, "kind", f"expected Policy, found {go_quote(kind)}: "
-                       "kube-apiserver refuses the file")
+            self.error(
+                fields["kind"].key_line,
+                "kind",
+                f"expected Policy, found {go_quote(kind)}: kube-apiserver refuses the file",
+            )
             return False
         if not kind:
-            self.warn(root.line, "kind", "missing; kube-apiserver assumes Policy, "
-                      "but write kind: Policy for other tools")
+            self.warn(
+                root.line, "kind", "missing; kube-apiserver assumes Policy, but write kind: Policy for other tools"
+            )
         if api_version in LEGACY_API_VERSIONS:
             self.refuse(version_line, "apiVersion", LEGACY_MESSAGE.format(version=api_version))
         return True
@@ -386,8 +422,7 @@ class _Decoder:
         if entry is None or self.is_null(entry.value):
             return
         if entry.value.kind != "map":
-            self.error(entry.key_line, "metadata", f"expected an object, found "
-                       f"{_describe(entry.value)}")
+            self.error(entry.key_line, "metadata", f"expected an object, found {_describe(entry.value)}")
             return
         self.fields(entry.value, "metadata", METADATA_FIELDS, lambda name: "")
 
@@ -395,8 +430,7 @@ class _Decoder:
         if entry is None or self.is_null(entry.value):
             return []
         if entry.value.kind != "seq":
-            self.error(entry.key_line, "rules", f"expected a list of rules, found "
-                       f"{_describe(entry.value)}")
+            self.error(entry.key_line, "rules", f"expected a list of rules, found {_describe(entry.value)}")
             return None
         rules = [self.rule(node, i) for i, node in enumerate(entry.value.items)]
         return [rule for rule in rules if rule is not None]
@@ -424,11 +458,9 @@ class _Decoder:
             verbs=self.strings(fields.get("verbs"), field("verbs"), lines),
             resources=resources,
             namespaces=self.strings(fields.get("namespaces"), field("namespaces"), lines),
-            non_resource_urls=self.strings(fields.get("nonResourceURLs"),
-                                           field("nonResourceURLs"), lines),
+            non_resource_urls=self.strings(fields.get("nonResourceURLs"), field("nonResourceURLs"), lines),
             omit_stages=self.strings(fields.get("omitStages"), field("omitStages"), lines),
-            omit_managed_fields=self.boolean(fields.get("omitManagedFields"),
-                                             field("omitManagedFields")),
+            omit_managed_fields=self.boolean(fields.get("omitManagedFields"), field("omitManagedFields")),
             line=node.line,
             end_line=node.end_line,
             field_lines=lines,
@@ -437,16 +469,15 @@ class _Decoder:
     def rule_effect(self, i: int) -> Callable[[str], str]:
         return lambda name: _RULE_ABSENT.get(name, "").format(i=i)
 
-    def resource_entries(
-        self, fields: dict[str, Entry], i: int, lines: dict[str, int]
-    ) -> tuple[GroupResources, ...]:
+    def resource_entries(self, fields: dict[str, Entry], i: int, lines: dict[str, int]) -> tuple[GroupResources, ...]:
         entry = fields.get("resources")
         path = f"rules[{i}].resources"
         if entry is None or self.is_null(entry.value):
             return ()
         if entry.value.kind != "seq":
-            self.error(entry.key_line, path, f"expected a list of {{group, resources}} objects, "
-                       f"found {_describe(entry.value)}")
+            self.error(
+                entry.key_line, path, f"expected a list of {{group, resources}} objects, found {_describe(entry.value)}"
+            )
             return ()
         result = []
         for k, node in enumerate(entry.value.items):
@@ -464,8 +495,7 @@ class _Decoder:
         if self.is_null(node):
             return GroupResources(line=node.line)
         if node.kind != "map":
-            self.error(node.line, path, f"expected an object with group/resources, "
-                       f"found {_describe(node)}")
+            self.error(node.line, path, f"expected an object with group/resources, found {_describe(node)}")
             return None
         effect = self.entry_effect(node, k, i, rule_fields)
         fields = self.fields(node, path, GROUP_RESOURCES_FIELDS, effect, (i, rule_fields))
@@ -480,9 +510,7 @@ class _Decoder:
             lines[f"resources[{k}].{key}"] = line
         return GroupResources(group, resources, names, node.line)
 
-    def entry_effect(
-        self, node: Node, k: int, i: int, rule_fields: dict[str, Entry]
-    ) -> Callable[[str], str]:
+    def entry_effect(self, node: Node, k: int, i: int, rule_fields: dict[str, Entry]) -> Callable[[str], str]:
         group_entry = next((e for e in reversed(node.entries) if e.key == "group"), None)
         group_value = group_entry.value.scalar if group_entry is not None else ""
         group = f"group {go_quote(str(group_value))}" if group_value else "the core group"
@@ -503,14 +531,12 @@ class _Decoder:
         for entry in node.entries:
             field = f"{path}.{_key(entry.key)}" if path else _key(entry.key)
             if entry.key not in known:
-                self.warn(entry.key_line, field,
-                          _unknown_message(entry.key, known, node, absent_effect, parent))
+                self.warn(entry.key_line, field, _unknown_message(entry.key, known, node, absent_effect, parent))
                 continue
             if entry.key in found:
                 first = found[entry.key].key_line
                 where = f" (first at line {first})" if first is not None else ""
-                self.warn(entry.key_line, field, f"duplicate field{where}: kube-apiserver keeps "
-                          "only this last value")
+                self.warn(entry.key_line, field, f"duplicate field{where}: kube-apiserver keeps only this last value")
             found[entry.key] = entry
         return found
 
@@ -535,10 +561,12 @@ class _Decoder:
             return ()
         node = entry.value
         if node.kind != "seq":
-            hint = f"; write it as a list: [{_clean(node.text[:60])}]" if (
-                node.kind == "scalar" and node.scalar_type == "string") else ""
-            self.error(entry.key_line, path, f"expected a list of strings, found "
-                       f"{_describe(node)}{hint}")
+            hint = (
+                f"; write it as a list: [{_clean(node.text[:60])}]"
+                if (node.kind == "scalar" and node.scalar_type == "string")
+                else ""
+            )
+            self.error(entry.key_line, path, f"expected a list of strings, found {_describe(node)}{hint}")
             return ()
         name = path.rsplit(".", 1)[-1]
         values = []
@@ -572,8 +600,7 @@ def _unknown_message(
     meant = _near_miss(key, known)
     if meant is not None:
         if meant in present:
-            return f"{message} (did you mean {meant}? it is also set, on line " \
-                   f"{present[meant].key_line})"
+            return f"{message} (did you mean {meant}? it is also set, on line {present[meant].key_line})"
         effect = absent_effect(meant)
         hint = "field names are case-sensitive: " if meant.lower() == key.lower() else ""
         return f"{message} ({hint}did you mean {meant}?)" + (f"; {effect}" if effect else "")

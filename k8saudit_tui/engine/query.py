@@ -180,9 +180,7 @@ def _parse_term(token: str, position: int) -> Term:
         return Term(token, position, None, "fuzzy", (word.lower(),), negate)
     name = field.lower()
     if name not in FIELDS:
-        raise FilterError(
-            token, position, f'unknown field "{field}" (quote the term to search for text with a colon)'
-        )
+        raise FilterError(token, position, f'unknown field "{field}" (quote the term to search for text with a colon)')
     if not value:
         raise FilterError(token, position, f'missing value after "{field}:"')
     if value.startswith("~"):
@@ -316,7 +314,9 @@ class _Interner:
         ids[known] = self.ids[place[known]]
         fresh = np.flatnonzero(~known)
         ids[fresh] = len(self.keys) + np.arange(len(fresh))
-        grown = _Interner(np.insert(self.keys, place[fresh], distinct[fresh]), np.insert(self.ids, place[fresh], ids[fresh]))
+        grown = _Interner(
+            np.insert(self.keys, place[fresh], distinct[fresh]), np.insert(self.ids, place[fresh], ids[fresh])
+        )
         return grown, ids[inverse.reshape(-1)]
 
 
@@ -338,7 +338,9 @@ class _Requests:
 
 
 _NO_KEYS = _Interner(np.empty(0, np.int64), np.empty(0, np.int32))
-_NO_REQUESTS = _Requests(0, np.empty(0, np.int32), _NO_KEYS, _NO_KEYS, {c: np.empty(0, np.int32) for c in BARE_WORD_FIELDS})
+_NO_REQUESTS = _Requests(
+    0, np.empty(0, np.int32), _NO_KEYS, _NO_KEYS, {c: np.empty(0, np.int32) for c in BARE_WORD_FIELDS}
+)
 
 
 def _requests(store: EventStore, n: int) -> _Requests:

@@ -213,9 +213,7 @@ def make_actor(
 def _binding(kind: str, name: str, role: str, subject_kind: str, subject: str) -> str:
     """The reason string of the RBAC authorizer (a RoleBinding `name` is `namespace/name`)."""
     role_kind = "ClusterRole"
-    return (
-        f'RBAC: allowed by {kind} "{name}" of {role_kind} "{role}" to {subject_kind} "{subject}"'
-    )
+    return f'RBAC: allowed by {kind} "{name}" of {role_kind} "{role}" to {subject_kind} "{subject}"'
 
 
 # ------------------------------------------------------------------------------------------------
@@ -254,15 +252,23 @@ def _pod(rng: random.Random) -> dict[str, Any]:
     meta = _meta(managed="kube-controller-manager")
     meta["generateName"] = "@NAME@-"
     meta["ownerReferences"] = [
-        {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "@NAME@", "uid": _uuid(rng),
-         "controller": True, "blockOwnerDeletion": True}
+        {
+            "apiVersion": "apps/v1",
+            "kind": "ReplicaSet",
+            "name": "@NAME@",
+            "uid": _uuid(rng),
+            "controller": True,
+            "blockOwnerDeletion": True,
+        }
     ]
     container = {
         "name": "app",
         "image": image,
         "ports": [{"name": "http", "containerPort": 8080, "protocol": "TCP"}],
-        "env": [{"name": "LOG_LEVEL", "value": rng.choice(("info", "debug"))},
-                {"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "db", "key": "password"}}}],
+        "env": [
+            {"name": "LOG_LEVEL", "value": rng.choice(("info", "debug"))},
+            {"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "db", "key": "password"}}},
+        ],
         "resources": {"limits": {"memory": "512Mi"}, "requests": {"cpu": "100m", "memory": "128Mi"}},
         "imagePullPolicy": "IfNotPresent",
     }
@@ -270,11 +276,20 @@ def _pod(rng: random.Random) -> dict[str, Any]:
         "kind": "Pod",
         "apiVersion": "v1",
         "metadata": meta,
-        "spec": {"containers": [container], "restartPolicy": "Always", "nodeName": "@NODE@",
-                 "serviceAccountName": "default", "schedulerName": "default-scheduler"},
-        "status": {"phase": "Running", "podIP": f"10.244.{rng.randrange(256)}.{rng.randrange(2, 255)}",
-                   "startTime": "@TS@", "qosClass": "Burstable",
-                   "conditions": [{"type": "Ready", "status": "True", "lastTransitionTime": "@TS@"}]},
+        "spec": {
+            "containers": [container],
+            "restartPolicy": "Always",
+            "nodeName": "@NODE@",
+            "serviceAccountName": "default",
+            "schedulerName": "default-scheduler",
+        },
+        "status": {
+            "phase": "Running",
+            "podIP": f"10.244.{rng.randrange(256)}.{rng.randrange(2, 255)}",
+            "startTime": "@TS@",
+            "qosClass": "Burstable",
+            "conditions": [{"type": "Ready", "status": "True", "lastTransitionTime": "@TS@"}],
+        },
     }
 
 
@@ -286,14 +301,22 @@ def _secret(rng: random.Random) -> dict[str, Any]:
 
 def _configmap(rng: random.Random) -> dict[str, Any]:
     data = {f"setting_{i}": f"value-{rng.randrange(10**6)}" for i in range(rng.randrange(1, 6))}
-    return {"kind": "ConfigMap", "apiVersion": "v1", "metadata": _meta(managed="kubectl-client-side-apply"),
-            "data": data}
+    return {
+        "kind": "ConfigMap",
+        "apiVersion": "v1",
+        "metadata": _meta(managed="kubectl-client-side-apply"),
+        "data": data,
+    }
 
 
 def _lease(rng: random.Random) -> dict[str, Any]:
     meta = _meta(labels=False, managed="kubelet")
-    return {"kind": "Lease", "apiVersion": "coordination.k8s.io/v1", "metadata": meta,
-            "spec": {"holderIdentity": "@NAME@", "leaseDurationSeconds": 40, "renewTime": "@TS@"}}
+    return {
+        "kind": "Lease",
+        "apiVersion": "coordination.k8s.io/v1",
+        "metadata": meta,
+        "spec": {"holderIdentity": "@NAME@", "leaseDurationSeconds": 40, "renewTime": "@TS@"},
+    }
 
 
 def _token_review(rng: random.Random, response: bool) -> dict[str, Any]:
@@ -308,43 +331,75 @@ def _token_review(rng: random.Random, response: bool) -> dict[str, Any]:
         "status": {"user": {}},
     }
     if response:
-        body["status"] = {"authenticated": True, "user": {
-            "username": "system:serviceaccount:monitoring:prometheus", "uid": "@UID@",
-            "groups": ["system:serviceaccounts", "system:serviceaccounts:monitoring", "system:authenticated"]}}
+        body["status"] = {
+            "authenticated": True,
+            "user": {
+                "username": "system:serviceaccount:monitoring:prometheus",
+                "uid": "@UID@",
+                "groups": ["system:serviceaccounts", "system:serviceaccounts:monitoring", "system:authenticated"],
+            },
+        }
     return body
 
 
 def _token_request(rng: random.Random) -> dict[str, Any]:
-    return {"kind": "TokenRequest", "apiVersion": "authentication.k8s.io/v1",
-            "metadata": {"name": "@NAME@", "namespace": "@NS@", "creationTimestamp": None},
-            "spec": {"audiences": ["https://kubernetes.default.svc.cluster.local"], "expirationSeconds": 3607,
-                     "boundObjectRef": {"kind": "Pod", "apiVersion": "v1", "name": "@NAME@", "uid": "@UID@"}},
-            "status": {"token": "eyJhbGciOiJSUzI1NiJ9." + f"{rng.getrandbits(512):0128x}",
-                       "expirationTimestamp": "@TS@"}}
+    return {
+        "kind": "TokenRequest",
+        "apiVersion": "authentication.k8s.io/v1",
+        "metadata": {"name": "@NAME@", "namespace": "@NS@", "creationTimestamp": None},
+        "spec": {
+            "audiences": ["https://kubernetes.default.svc.cluster.local"],
+            "expirationSeconds": 3607,
+            "boundObjectRef": {"kind": "Pod", "apiVersion": "v1", "name": "@NAME@", "uid": "@UID@"},
+        },
+        "status": {"token": "eyJhbGciOiJSUzI1NiJ9." + f"{rng.getrandbits(512):0128x}", "expirationTimestamp": "@TS@"},
+    }
 
 
 def _status_patch(rng: random.Random, node: bool) -> dict[str, Any]:
     kinds = ("MemoryPressure", "DiskPressure", "PIDPressure", "Ready") if node else ("Ready", "ContainersReady")
-    return {"status": {"$setElementOrder/conditions": [{"type": kind} for kind in kinds],
-                       "conditions": [{"lastHeartbeatTime" if node else "lastTransitionTime": "@TS@", "type": kind}
-                                      for kind in kinds]}}
+    return {
+        "status": {
+            "$setElementOrder/conditions": [{"type": kind} for kind in kinds],
+            "conditions": [
+                {"lastHeartbeatTime" if node else "lastTransitionTime": "@TS@", "type": kind} for kind in kinds
+            ],
+        }
+    }
 
 
 def _event(rng: random.Random) -> dict[str, Any]:
-    reason, message = rng.choice((("Pulled", "Container image already present on machine"),
-                                  ("Started", "Started container app"),
-                                  ("Unhealthy", "Readiness probe failed: HTTP probe failed with statuscode: 503")))
-    return {"kind": "Event", "apiVersion": "v1",
-            "metadata": {"name": "@NAME@", "namespace": "@NS@", "uid": "@UID@", "resourceVersion": "@RV@"},
-            "involvedObject": {"kind": "Pod", "namespace": "@NS@", "name": "@NAME@"},
-            "reason": reason, "message": message, "source": {"component": "kubelet", "host": "@NODE@"},
-            "firstTimestamp": "@TS@", "lastTimestamp": "@TS@", "count": rng.randrange(1, 30), "type": "Normal"}
+    reason, message = rng.choice(
+        (
+            ("Pulled", "Container image already present on machine"),
+            ("Started", "Started container app"),
+            ("Unhealthy", "Readiness probe failed: HTTP probe failed with statuscode: 503"),
+        )
+    )
+    return {
+        "kind": "Event",
+        "apiVersion": "v1",
+        "metadata": {"name": "@NAME@", "namespace": "@NS@", "uid": "@UID@", "resourceVersion": "@RV@"},
+        "involvedObject": {"kind": "Pod", "namespace": "@NS@", "name": "@NAME@"},
+        "reason": reason,
+        "message": message,
+        "source": {"component": "kubelet", "host": "@NODE@"},
+        "firstTimestamp": "@TS@",
+        "lastTimestamp": "@TS@",
+        "count": rng.randrange(1, 30),
+        "type": "Normal",
+    }
 
 
 def _generic(rng: random.Random, kind: str, api_version: str, fields: int) -> dict[str, Any]:
     spec = {f"field{i}": f"value-{rng.randrange(10**6)}" for i in range(fields)}
-    return {"kind": kind, "apiVersion": api_version, "metadata": _meta(managed="manager"), "spec": spec,
-            "status": {"conditions": [{"type": "Ready", "status": "True", "lastTransitionTime": "@TS@"}]}}
+    return {
+        "kind": kind,
+        "apiVersion": api_version,
+        "metadata": _meta(managed="manager"),
+        "spec": spec,
+        "status": {"conditions": [{"type": "Ready", "status": "True", "lastTransitionTime": "@TS@"}]},
+    }
 
 
 _BODY_MAKERS: dict[str, Callable[[random.Random], dict[str, Any]]] = {
@@ -358,24 +413,43 @@ _BODY_MAKERS: dict[str, Callable[[random.Random], dict[str, Any]]] = {
     "nodestatus": lambda rng: _status_patch(rng, True),
     "podstatus": lambda rng: _status_patch(rng, False),
     "event": _event,
-    "deleteoptions": lambda rng: {"kind": "DeleteOptions", "apiVersion": "v1",
-                                  "propagationPolicy": rng.choice(("Background", "Foreground"))},
-    "status": lambda rng: {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
-                           "details": {"name": "@NAME@", "uid": "@UID@"}},
-    "mergepatch": lambda rng: {"spec": {"template": {"metadata": {"annotations": {
-        "kubectl.kubernetes.io/restartedAt": "@TS@"}}}}},
-    "namespace": lambda rng: {"kind": "Namespace", "apiVersion": "v1",
-                              "metadata": {"name": "@NAME@", "uid": "@UID@", "resourceVersion": "@RV@",
-                                           "labels": {"kubernetes.io/metadata.name": "@NAME@"}},
-                              "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}},
+    "deleteoptions": lambda rng: {
+        "kind": "DeleteOptions",
+        "apiVersion": "v1",
+        "propagationPolicy": rng.choice(("Background", "Foreground")),
+    },
+    "status": lambda rng: {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Success",
+        "details": {"name": "@NAME@", "uid": "@UID@"},
+    },
+    "mergepatch": lambda rng: {
+        "spec": {"template": {"metadata": {"annotations": {"kubectl.kubernetes.io/restartedAt": "@TS@"}}}}
+    },
+    "namespace": lambda rng: {
+        "kind": "Namespace",
+        "apiVersion": "v1",
+        "metadata": {
+            "name": "@NAME@",
+            "uid": "@UID@",
+            "resourceVersion": "@RV@",
+            "labels": {"kubernetes.io/metadata.name": "@NAME@"},
+        },
+        "spec": {"finalizers": ["kubernetes"]},
+        "status": {"phase": "Active"},
+    },
     "node": lambda rng: _generic(rng, "Node", "v1", 12),
     "service": lambda rng: _generic(rng, "Service", "v1", 6),
     "deployment": lambda rng: _generic(rng, "Deployment", "apps/v1", 10),
-    "rolebinding": lambda rng: {"kind": "RoleBinding", "apiVersion": "rbac.authorization.k8s.io/v1",
-                                "metadata": _meta(), "roleRef": {"apiGroup": "rbac.authorization.k8s.io",
-                                                                 "kind": "ClusterRole", "name": "edit"},
-                                "subjects": [{"kind": "User", "name": "alice@example.com",
-                                              "apiGroup": "rbac.authorization.k8s.io"}]},
+    "rolebinding": lambda rng: {
+        "kind": "RoleBinding",
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "metadata": _meta(),
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "edit"},
+        "subjects": [{"kind": "User", "name": "alice@example.com", "apiGroup": "rbac.authorization.k8s.io"}],
+    },
     "application": lambda rng: _generic(rng, "Application", "argoproj.io/v1alpha1", 14),
     "certificate": lambda rng: _generic(rng, "Certificate", "cert-manager.io/v1", 6),
     "generic": lambda rng: _generic(rng, "Object", "v1", 5),
@@ -403,17 +477,31 @@ class Bodies:
         pool = self._pool[kind]
         text = pool[self._rng.randrange(len(pool))][1 if omit_mf else 0]
         name, ns, uid, rv, ts, node = values
-        return (text.replace(_NAME, name).replace(_NS, ns).replace(_UID, uid).replace(_RV, rv)
-                .replace(_TS, ts).replace(_NODE, node))
+        return (
+            text.replace(_NAME, name)
+            .replace(_NS, ns)
+            .replace(_UID, uid)
+            .replace(_RV, rv)
+            .replace(_TS, ts)
+            .replace(_NODE, node)
+        )
 
-    def list_of(self, kind: str, values: tuple[bytes, bytes, bytes, bytes, bytes, bytes], omit_mf: bool,
-                list_kind: bytes) -> bytes:
+    def list_of(
+        self, kind: str, values: tuple[bytes, bytes, bytes, bytes, bytes, bytes], omit_mf: bool, list_kind: bytes
+    ) -> bytes:
         """A small List of `kind` items (1-3), like a paged list response."""
         count = 1 + self._rng.randrange(3)
         name = values[0]
-        items = b",".join(self.get(kind, (name + b"-%d" % i,) + values[1:], omit_mf) for i in range(count))
-        return (b'{"kind":"' + list_kind + b'","apiVersion":"v1","metadata":{"resourceVersion":"' + values[3]
-                + b'"},"items":[' + items + b"]}")
+        items = b",".join(self.get(kind, (name + b"-%d" % i, *values[1:]), omit_mf) for i in range(count))
+        return (
+            b'{"kind":"'
+            + list_kind
+            + b'","apiVersion":"v1","metadata":{"resourceVersion":"'
+            + values[3]
+            + b'"},"items":['
+            + items
+            + b"]}"
+        )
 
 
 def _without_managed_fields(body: dict[str, Any]) -> dict[str, Any]:
@@ -423,8 +511,12 @@ def _without_managed_fields(body: dict[str, Any]) -> dict[str, Any]:
     return {**body, "metadata": {k: v for k, v in meta.items() if k != "managedFields"}}
 
 
-_LIST_KINDS = {"podlist": ("pod", b"PodList"), "configmaplist": ("configmap", b"ConfigMapList"),
-               "secretlist": ("secret", b"SecretList"), "genericlist": ("generic", b"List")}
+_LIST_KINDS = {
+    "podlist": ("pod", b"PodList"),
+    "configmaplist": ("configmap", b"ConfigMapList"),
+    "secretlist": ("secret", b"SecretList"),
+    "genericlist": ("generic", b"List"),
+}
 
 # ------------------------------------------------------------------------------------------------
 # requests
@@ -434,9 +526,32 @@ _LIST_KINDS = {"podlist": ("pod", b"PodList"), "configmaplist": ("configmap", b"
 class Req:
     """One API request; its events are serialised from these fields, stage by stage."""
 
-    __slots__ = ("aid", "actor", "verb", "uri_json", "received", "ref", "ref_json", "late_json", "code", "status_json",
-                 "long", "t0", "failed", "reqbody", "respbody", "name", "ns", "imp_json", "level",
-                 "omit_mf", "extra_ann", "duration", "nonres", "uri")
+    __slots__ = (
+        "actor",
+        "aid",
+        "code",
+        "duration",
+        "extra_ann",
+        "failed",
+        "imp_json",
+        "late_json",
+        "level",
+        "long",
+        "name",
+        "nonres",
+        "ns",
+        "omit_mf",
+        "received",
+        "ref",
+        "ref_json",
+        "reqbody",
+        "respbody",
+        "status_json",
+        "t0",
+        "uri",
+        "uri_json",
+        "verb",
+    )
 
     aid: bytes
     actor: Actor
@@ -464,16 +579,31 @@ class Req:
     nonres: bool
 
 
-_REASONS = {403: "Forbidden", 404: "NotFound", 409: "Conflict", 422: "Invalid", 401: "Unauthorized",
-            429: "TooManyRequests", 500: "InternalError"}
+_REASONS = {
+    403: "Forbidden",
+    404: "NotFound",
+    409: "Conflict",
+    422: "Invalid",
+    401: "Unauthorized",
+    429: "TooManyRequests",
+    500: "InternalError",
+}
 
 
-def _objref_json(resource: str, namespace: str, name: str, uid: str, group: str, version: str, rv: str,
-                 subresource: str) -> bytes:
+def _objref_json(
+    resource: str, namespace: str, name: str, uid: str, group: str, version: str, rv: str, subresource: str
+) -> bytes:
     """An objectRef in upstream field order, empty sub-fields omitted (P6)."""
     ref = {"resource": resource}
-    for key, value in (("namespace", namespace), ("name", name), ("uid", uid), ("apiGroup", group),
-                       ("apiVersion", version), ("resourceVersion", rv), ("subresource", subresource)):
+    for key, value in (
+        ("namespace", namespace),
+        ("name", name),
+        ("uid", uid),
+        ("apiGroup", group),
+        ("apiVersion", version),
+        ("resourceVersion", rv),
+        ("subresource", subresource),
+    ):
         if value:
             ref[key] = value
     return _dumps(ref)
@@ -492,14 +622,19 @@ def _status(code: int, req: Req) -> bytes:
         else:
             scope = f' in the namespace "{ref.namespace}"' if ref.namespace else " at the cluster scope"
             combined = ref.resource + ("/" + ref.subresource if ref.subresource else "")
-            message = (f'{what}{f" {chr(34)}{ref.name}{chr(34)}" if ref.name else ""} is forbidden: User "{who}" '
-                       f'cannot {req.verb} resource "{combined}" in API group "{ref.apiGroup}"{scope}')
+            message = (
+                f'{what}{f" {chr(34)}{ref.name}{chr(34)}" if ref.name else ""} is forbidden: User "{who}" '
+                f'cannot {req.verb} resource "{combined}" in API group "{ref.apiGroup}"{scope}'
+            )
     elif code == 404:
         message = f'{what} "{req.name}" not found'
     elif code == 409:
-        message = (f'{what} "{req.name}" already exists' if req.verb == "create" else
-                   f'Operation cannot be fulfilled on {what} "{req.name}": the object has been modified; '
-                   "please apply your changes to the latest version and try again")
+        message = (
+            f'{what} "{req.name}" already exists'
+            if req.verb == "create"
+            else f'Operation cannot be fulfilled on {what} "{req.name}": the object has been modified; '
+            "please apply your changes to the latest version and try again"
+        )
     elif code == 401:
         message = "Unauthorized"
     else:
@@ -510,17 +645,49 @@ def _status(code: int, req: Req) -> bytes:
     return _dumps({"metadata": {}, "status": "Failure", "message": message, "reason": reason, "code": code})
 
 
-_ASCII = {text: text.encode() for text in (
-    "None", "Metadata", "Request", "RequestResponse", RR, RS, RC, PANIC,
-    "get", "list", "watch", "create", "update", "patch", "delete", "deletecollection", "proxy")}
+_ASCII = {
+    text: text.encode()
+    for text in (
+        "None",
+        "Metadata",
+        "Request",
+        "RequestResponse",
+        RR,
+        RS,
+        RC,
+        PANIC,
+        "get",
+        "list",
+        "watch",
+        "create",
+        "update",
+        "patch",
+        "delete",
+        "deletecollection",
+        "proxy",
+    )
+}
 """Level, stage and verb bytes, so serialisation does not encode them per event."""
 
-PANIC_STATUS = _dumps({"metadata": {}, "status": "Failure", "message": "APIServer panic'd: net/http: abort Handler",
-                       "reason": "InternalError", "code": 500})
+PANIC_STATUS = _dumps(
+    {
+        "metadata": {},
+        "status": "Failure",
+        "message": "APIServer panic'd: net/http: abort Handler",
+        "reason": "InternalError",
+        "code": 500,
+    }
+)
 
 _LATENCY_US = {  # (median microseconds, lognormal sigma)
-    "fast": (1_500, 0.5), "get": (2_500, 0.6), "write": (8_000, 0.6), "list": (25_000, 1.0),
-    "nonres": (600, 0.5), "log": (400_000, 1.2), "exec": (8_000_000, 1.0), "watch_short": (6_000_000, 0.8),
+    "fast": (1_500, 0.5),
+    "get": (2_500, 0.6),
+    "write": (8_000, 0.6),
+    "list": (25_000, 1.0),
+    "nonres": (600, 0.5),
+    "log": (400_000, 1.2),
+    "exec": (8_000_000, 1.0),
+    "watch_short": (6_000_000, 0.8),
 }
 
 _CODES = {
@@ -541,18 +708,47 @@ _CODES = {
 # the cluster model
 # ------------------------------------------------------------------------------------------------
 
-APP_NAMESPACES = ("shop", "payments", "search", "web", "analytics", "batch", "auth", "media", "reports",
-                  "ledger", "notify", "api-gateway")
+APP_NAMESPACES = (
+    "shop",
+    "payments",
+    "search",
+    "web",
+    "analytics",
+    "batch",
+    "auth",
+    "media",
+    "reports",
+    "ledger",
+    "notify",
+    "api-gateway",
+)
 PLATFORM_NAMESPACES = ("monitoring", "ingress-nginx", "cert-manager", "argocd", "logging", "legacy-app")
 SYSTEM_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease", "default")
 DEPLOYMENTS = ("api", "worker", "web", "cache", "consumer", "gateway", "indexer", "exporter")
-CONTROLLERS = ("replicaset-controller", "deployment-controller", "endpointslice-controller",
-               "namespace-controller", "generic-garbage-collector", "job-controller",
-               "horizontal-pod-autoscaler", "node-controller", "root-ca-cert-publisher")
-APISERVER_LEASES = ("apiserver-q7fk2vxz4mrj6lnp2dk5wbtcla", "apiserver-d8h2kz5qxw4n7rbv9cjm6tplfs",
-                    "apiserver-w5nb2xk9dqz7h4vrt6mlcfj8sp")
-KUBE_SYSTEM_CONFIGMAPS = ("coredns", "kube-proxy", "extension-apiserver-authentication", "kubeadm-config",
-                          "kube-root-ca.crt", "cluster-autoscaler-status")
+CONTROLLERS = (
+    "replicaset-controller",
+    "deployment-controller",
+    "endpointslice-controller",
+    "namespace-controller",
+    "generic-garbage-collector",
+    "job-controller",
+    "horizontal-pod-autoscaler",
+    "node-controller",
+    "root-ca-cert-publisher",
+)
+APISERVER_LEASES = (
+    "apiserver-q7fk2vxz4mrj6lnp2dk5wbtcla",
+    "apiserver-d8h2kz5qxw4n7rbv9cjm6tplfs",
+    "apiserver-w5nb2xk9dqz7h4vrt6mlcfj8sp",
+)
+KUBE_SYSTEM_CONFIGMAPS = (
+    "coredns",
+    "kube-proxy",
+    "extension-apiserver-authentication",
+    "kubeadm-config",
+    "kube-root-ca.crt",
+    "cluster-autoscaler-status",
+)
 
 
 @dataclass(slots=True)
@@ -578,8 +774,7 @@ class Cluster:
                 rs_hash = _suffix(rng, 10)
                 self.deployments.append((namespace, name, rs_hash))
                 for _ in range(rng.randrange(1, 5)):
-                    self.pods.append(Pod(namespace, f"{name}-{rs_hash}-{_suffix(rng, 5)}",
-                                         rng.randrange(nodes), name))
+                    self.pods.append(Pod(namespace, f"{name}-{rs_hash}-{_suffix(rng, 5)}", rng.randrange(nodes), name))
         self.pods_by_node: dict[int, list[Pod]] = {}
         for pod in self.pods:
             self.pods_by_node.setdefault(pod.node, []).append(pod)
@@ -620,9 +815,16 @@ class SampleGenerator:
     MAX_SILENT_REQUESTS = 200_000
     """Stop when this many consecutive requests log nothing (a policy at level None for everything)."""
 
-    def __init__(self, seed: int = 42, *, start: str = "2026-11-20T09:00:00Z",
-                 evaluator: PolicyEvaluator | None = None, hostile: float = 0.0, bodies: float = 0.05,
-                 rate: float = 600.0) -> None:
+    def __init__(
+        self,
+        seed: int = 42,
+        *,
+        start: str = "2026-11-20T09:00:00Z",
+        evaluator: PolicyEvaluator | None = None,
+        hostile: float = 0.0,
+        bodies: float = 0.05,
+        rate: float = 600.0,
+    ) -> None:
         if not 0.0 <= hostile <= 1.0 or not 0.0 <= bodies <= 1.0:
             raise ValueError("hostile and bodies are fractions between 0 and 1")
         if rate <= 0:
@@ -650,109 +852,238 @@ class SampleGenerator:
     def _actors(self, rng: random.Random) -> None:
         c = self.cluster
         authd = "system:authenticated"
-        self.kubelets = [make_actor(f"system:node:{node}", ["system:nodes", authd], [ip], f"kubelet/{K8S}")
-                         for node, ip in zip(c.nodes, c.node_ips)]
-        proxy_reason = _binding("ClusterRoleBinding", "kubeadm:node-proxier", "system:node-proxier", "User",
-                                "system:kube-proxy")
-        self.proxies = [make_actor("system:kube-proxy", [authd], [ip], f"kube-proxy/{K8S}", proxy_reason)
-                        for ip in c.node_ips]
+        self.kubelets = [
+            make_actor(f"system:node:{node}", ["system:nodes", authd], [ip], f"kubelet/{K8S}")
+            for node, ip in zip(c.nodes, c.node_ips)
+        ]
+        proxy_reason = _binding(
+            "ClusterRoleBinding", "kubeadm:node-proxier", "system:node-proxier", "User", "system:kube-proxy"
+        )
+        self.proxies = [
+            make_actor("system:kube-proxy", [authd], [ip], f"kube-proxy/{K8S}", proxy_reason) for ip in c.node_ips
+        ]
         cp_ip = ["10.20.0.2"]
-        self.kcm = make_actor("system:kube-controller-manager", [authd], cp_ip,
-                              f"kube-controller-manager/{K8S}/leader-election",
-                              _binding("ClusterRoleBinding", "system:kube-controller-manager",
-                                       "system:kube-controller-manager", "User", "system:kube-controller-manager"))
-        self.scheduler = make_actor("system:kube-scheduler", [authd], cp_ip, f"kube-scheduler/{K8S}/scheduler",
-                                    _binding("ClusterRoleBinding", "system:kube-scheduler", "system:kube-scheduler",
-                                             "User", "system:kube-scheduler"))
-        self.apiserver = make_actor("system:apiserver", [authd, "system:masters"], ["::1"], f"kube-apiserver/{K8S}",
-                                    "")
+        self.kcm = make_actor(
+            "system:kube-controller-manager",
+            [authd],
+            cp_ip,
+            f"kube-controller-manager/{K8S}/leader-election",
+            _binding(
+                "ClusterRoleBinding",
+                "system:kube-controller-manager",
+                "system:kube-controller-manager",
+                "User",
+                "system:kube-controller-manager",
+            ),
+        )
+        self.scheduler = make_actor(
+            "system:kube-scheduler",
+            [authd],
+            cp_ip,
+            f"kube-scheduler/{K8S}/scheduler",
+            _binding(
+                "ClusterRoleBinding", "system:kube-scheduler", "system:kube-scheduler", "User", "system:kube-scheduler"
+            ),
+        )
+        self.apiserver = make_actor("system:apiserver", [authd, "system:masters"], ["::1"], f"kube-apiserver/{K8S}", "")
         self.controllers = {
-            name: self._sa(rng, "kube-system", name, f"kube-controller-manager/{K8S}/system:serviceaccount:"
-                           f"kube-system:{name}", cp_ip, f"system:controller:{name}")
+            name: self._sa(
+                rng,
+                "kube-system",
+                name,
+                f"kube-controller-manager/{K8S}/system:serviceaccount:kube-system:{name}",
+                cp_ip,
+                f"system:controller:{name}",
+            )
             for name in CONTROLLERS
         }
-        self.coredns = self._sa(rng, "kube-system", "coredns", "coredns/v1.11.3 (linux/amd64) kubernetes/$Format",
-                                None, "system:coredns")
-        self.metrics_server = self._sa(rng, "kube-system", "metrics-server",
-                                       "metrics-server/v0.7.2 (linux/amd64) kubernetes/$Format", None,
-                                       "system:auth-delegator")
+        self.coredns = self._sa(
+            rng, "kube-system", "coredns", "coredns/v1.11.3 (linux/amd64) kubernetes/$Format", None, "system:coredns"
+        )
+        self.metrics_server = self._sa(
+            rng,
+            "kube-system",
+            "metrics-server",
+            "metrics-server/v0.7.2 (linux/amd64) kubernetes/$Format",
+            None,
+            "system:auth-delegator",
+        )
         self.prometheus = self._sa(rng, "monitoring", "prometheus", "Prometheus/2.54.1", None, "prometheus")
-        self.argocd = self._sa(rng, "argocd", "argocd-application-controller",
-                               "argocd-application-controller/v2.13.1+af54ef8 (linux/amd64)", None,
-                               "argocd-application-controller")
-        self.certmanager = self._sa(rng, "cert-manager", "cert-manager",
-                                    "cert-manager-controller/v1.16.2 (linux/amd64) cert-manager/c0ac27f", None,
-                                    "cert-manager-controller-certificates")
-        self.ingress = self._sa(rng, "ingress-nginx", "ingress-nginx",
-                                "nginx-ingress-controller/v1.12.0 (linux/amd64) ingress-nginx/4f3b5a8", None,
-                                "ingress-nginx")
-        self.legacy = self._sa(rng, "legacy-app", "legacy-operator",
-                               "legacy-operator/v0.3.1 (linux/amd64) kubernetes/$Format", None, "legacy-operator")
-        self.runner = self._sa(rng, "ci", "gitlab-runner", "gitlab-runner 17.5.2 (17-5-stable; go1.22.7; linux/amd64)",
-                               None, "gitlab-runner")
-        self.anonymous = make_actor("system:anonymous", ["system:unauthenticated"], ["10.20.0.1"],
-                                    "kube-probe/1.31",
-                                    _binding("ClusterRoleBinding", "system:public-info-viewer",
-                                             "system:public-info-viewer", "Group", "system:unauthenticated"))
+        self.argocd = self._sa(
+            rng,
+            "argocd",
+            "argocd-application-controller",
+            "argocd-application-controller/v2.13.1+af54ef8 (linux/amd64)",
+            None,
+            "argocd-application-controller",
+        )
+        self.certmanager = self._sa(
+            rng,
+            "cert-manager",
+            "cert-manager",
+            "cert-manager-controller/v1.16.2 (linux/amd64) cert-manager/c0ac27f",
+            None,
+            "cert-manager-controller-certificates",
+        )
+        self.ingress = self._sa(
+            rng,
+            "ingress-nginx",
+            "ingress-nginx",
+            "nginx-ingress-controller/v1.12.0 (linux/amd64) ingress-nginx/4f3b5a8",
+            None,
+            "ingress-nginx",
+        )
+        self.legacy = self._sa(
+            rng,
+            "legacy-app",
+            "legacy-operator",
+            "legacy-operator/v0.3.1 (linux/amd64) kubernetes/$Format",
+            None,
+            "legacy-operator",
+        )
+        self.runner = self._sa(
+            rng,
+            "ci",
+            "gitlab-runner",
+            "gitlab-runner 17.5.2 (17-5-stable; go1.22.7; linux/amd64)",
+            None,
+            "gitlab-runner",
+        )
+        self.anonymous = make_actor(
+            "system:anonymous",
+            ["system:unauthenticated"],
+            ["10.20.0.1"],
+            "kube-probe/1.31",
+            _binding(
+                "ClusterRoleBinding",
+                "system:public-info-viewer",
+                "system:public-info-viewer",
+                "Group",
+                "system:unauthenticated",
+            ),
+        )
         self.bad_token = make_actor("", [], ["198.51.100.77"], "python-requests/2.32.3")
         office = ("203.0.113.10", "203.0.113.11", "203.0.113.24", "203.0.113.57")
         self.humans = [
-            make_actor("alice@example.com", ["oidc:developers", "oidc:team-shop", authd], [office[0]],
-                       "kubectl/v1.31.2 (darwin/arm64) kubernetes/5864a46",
-                       _binding("RoleBinding", "shop/developers", "edit", "Group", "oidc:developers")),
-            make_actor("bob@example.com", ["oidc:sre", authd], [office[1]],
-                       "kubectl/v1.30.6 (linux/amd64) kubernetes/00f20d4",
-                       _binding("ClusterRoleBinding", "sre-admin", "cluster-admin", "Group", "oidc:sre")),
-            make_actor("carol@example.com", ["oidc:viewers", authd], [office[2]],
-                       "k9s/v0.32.7 (darwin/arm64) kubernetes/$Format",
-                       _binding("ClusterRoleBinding", "viewers", "view", "Group", "oidc:viewers")),
-            make_actor("kubernetes-admin", ["kubeadm:cluster-admins", authd], [office[3], "10.20.0.2"],
-                       "kubectl/v1.31.4 (linux/amd64) kubernetes/a78aa47",
-                       _binding("ClusterRoleBinding", "kubeadm:cluster-admins", "cluster-admin", "Group",
-                                "kubeadm:cluster-admins")),
-            make_actor("jürgen.müller@example.com", ["oidc:developers", authd], ["198.51.100.23"],
-                       "Lens/2024.11.261604-latest",
-                       _binding("RoleBinding", "shop/developers", "edit", "Group", "oidc:developers")),
+            make_actor(
+                "alice@example.com",
+                ["oidc:developers", "oidc:team-shop", authd],
+                [office[0]],
+                "kubectl/v1.31.2 (darwin/arm64) kubernetes/5864a46",
+                _binding("RoleBinding", "shop/developers", "edit", "Group", "oidc:developers"),
+            ),
+            make_actor(
+                "bob@example.com",
+                ["oidc:sre", authd],
+                [office[1]],
+                "kubectl/v1.30.6 (linux/amd64) kubernetes/00f20d4",
+                _binding("ClusterRoleBinding", "sre-admin", "cluster-admin", "Group", "oidc:sre"),
+            ),
+            make_actor(
+                "carol@example.com",
+                ["oidc:viewers", authd],
+                [office[2]],
+                "k9s/v0.32.7 (darwin/arm64) kubernetes/$Format",
+                _binding("ClusterRoleBinding", "viewers", "view", "Group", "oidc:viewers"),
+            ),
+            make_actor(
+                "kubernetes-admin",
+                ["kubeadm:cluster-admins", authd],
+                [office[3], "10.20.0.2"],
+                "kubectl/v1.31.4 (linux/amd64) kubernetes/a78aa47",
+                _binding(
+                    "ClusterRoleBinding", "kubeadm:cluster-admins", "cluster-admin", "Group", "kubeadm:cluster-admins"
+                ),
+            ),
+            make_actor(
+                "jürgen.müller@example.com",
+                ["oidc:developers", authd],
+                ["198.51.100.23"],
+                "Lens/2024.11.261604-latest",
+                _binding("RoleBinding", "shop/developers", "edit", "Group", "oidc:developers"),
+            ),
         ]
-        self.human_pick = _Picker(self.rng, [(5, self.humans[0]), (3, self.humans[1]), (2, self.humans[2]),
-                                             (1.5, self.humans[3]), (0.5, self.humans[4])])
+        self.human_pick = _Picker(
+            self.rng,
+            [
+                (5, self.humans[0]),
+                (3, self.humans[1]),
+                (2, self.humans[2]),
+                (1.5, self.humans[3]),
+                (0.5, self.humans[4]),
+            ],
+        )
         self.impersonated = [
             _dumps({"username": "alice@example.com", "groups": ["oidc:developers", authd]}),
-            _dumps({"username": "system:serviceaccount:shop:default",
-                    "groups": ["system:serviceaccounts", "system:serviceaccounts:shop", authd]}),
+            _dumps(
+                {
+                    "username": "system:serviceaccount:shop:default",
+                    "groups": ["system:serviceaccounts", "system:serviceaccounts:shop", authd],
+                }
+            ),
             _dumps({"username": "dave@example.com", "groups": ["oidc:contractors"]}),
         ]
         self.hostile_actors = [self._hostile_actor(rng, i) for i in range(len(HOSTILE_TEXT) + 1)]
 
-    def _sa(self, rng: random.Random, namespace: str, name: str, user_agent: str, ips: list[str] | None,
-            role: str) -> Actor:
+    def _sa(
+        self, rng: random.Random, namespace: str, name: str, user_agent: str, ips: list[str] | None, role: str
+    ) -> Actor:
         """A service account user; pod-bound tokens carry the pod in `extra`, as since 1.30."""
         ip = ips or [f"10.244.{rng.randrange(256)}.{rng.randrange(2, 255)}"]
         extra = None
         if ips is None:
             node = self.cluster.nodes[rng.randrange(len(self.cluster.nodes))]
-            extra = {"authentication.kubernetes.io/credential-id": [f"JTI={_uuid(rng)}"],
-                     "authentication.kubernetes.io/node-name": [node],
-                     "authentication.kubernetes.io/pod-name": [f"{name}-{_suffix(rng, 10)}-{_suffix(rng, 5)}"],
-                     "authentication.kubernetes.io/pod-uid": [_uuid(rng)]}
+            extra = {
+                "authentication.kubernetes.io/credential-id": [f"JTI={_uuid(rng)}"],
+                "authentication.kubernetes.io/node-name": [node],
+                "authentication.kubernetes.io/pod-name": [f"{name}-{_suffix(rng, 10)}-{_suffix(rng, 5)}"],
+                "authentication.kubernetes.io/pod-uid": [_uuid(rng)],
+            }
         reason = _binding("ClusterRoleBinding", role, role, "ServiceAccount", f"{name}/{namespace}")
-        return make_actor(f"system:serviceaccount:{namespace}:{name}",
-                          ["system:serviceaccounts", f"system:serviceaccounts:{namespace}", "system:authenticated"],
-                          ip, user_agent, reason, uid=_uuid(rng), extra=extra)
+        return make_actor(
+            f"system:serviceaccount:{namespace}:{name}",
+            ["system:serviceaccounts", f"system:serviceaccounts:{namespace}", "system:authenticated"],
+            ip,
+            user_agent,
+            reason,
+            uid=_uuid(rng),
+            extra=extra,
+        )
 
     def _hostile_actor(self, rng: random.Random, index: int) -> Actor:
         """Users whose name, groups and user agent carry hostile strings (the last one: 5,000 chars)."""
         text = HOSTILE_TEXT[index % len(HOSTILE_TEXT)]
         other = HOSTILE_TEXT[(index * 7 + 3) % len(HOSTILE_TEXT)]
         user_agent = LONG_USER_AGENT if index == len(HOSTILE_TEXT) else f"kubectl/{other} {text}"
-        return make_actor(f"{text}@evil.example", [other, "system:authenticated"], ["192.0.2.66"], user_agent,
-                          _binding("ClusterRoleBinding", text, "view", "User", f"{text}@evil.example"))
+        return make_actor(
+            f"{text}@evil.example",
+            [other, "system:authenticated"],
+            ["192.0.2.66"],
+            user_agent,
+            _binding("ClusterRoleBinding", text, "view", "User", f"{text}@evil.example"),
+        )
 
     # -- request construction ------------------------------------------------------------------
-    def mk(self, actor: Actor, verb: str, group: str, version: str, resource: str, ns: str = "",
-           name: str = "", sub: str = "", query: str = "", codes: str = "ok", lat: str = "get",
-           reqbody: str | None = None, respbody: str | None = None, long: bool = False,
-           late_name: str = "", imp: bytes | None = None, list_name: str = "") -> Req:
+    def mk(
+        self,
+        actor: Actor,
+        verb: str,
+        group: str,
+        version: str,
+        resource: str,
+        ns: str = "",
+        name: str = "",
+        sub: str = "",
+        query: str = "",
+        codes: str = "ok",
+        lat: str = "get",
+        reqbody: str | None = None,
+        respbody: str | None = None,
+        long: bool = False,
+        late_name: str = "",
+        imp: bytes | None = None,
+        list_name: str = "",
+    ) -> Req:
         """A resource request. `name` goes in the URL; `list_name` is a list/watch fieldSelector name
         (M10); `late_name` is the name a create body carries, shown only after RequestReceived (E8)."""
         r = Req()
@@ -776,9 +1107,11 @@ class SampleGenerator:
             if len(self._refs) >= 100_000:
                 self._refs.clear()
             cached = self._refs[key] = (
-                ObjectRef(resource=resource, namespace=ns, name=ref_name, apiGroup=group, apiVersion=version,
-                          subresource=sub),
-                _objref_json(resource, ns, ref_name, "", group, version, "", sub))
+                ObjectRef(
+                    resource=resource, namespace=ns, name=ref_name, apiGroup=group, apiVersion=version, subresource=sub
+                ),
+                _objref_json(resource, ns, ref_name, "", group, version, "", sub),
+            )
         r.ref, r.ref_json = cached
         r.late_json = None
         if late_name and verb == "create" and not name:
@@ -807,8 +1140,9 @@ class SampleGenerator:
     def _latency(self, lat: str, query: str) -> int:
         rng = self.rng
         if lat == "watch":  # informers: until the server-side timeout they asked for
-            seconds = int(query.rsplit("timeoutSeconds=", 1)[1].split("&", 1)[0]) if "timeoutSeconds=" in query \
-                else 1800
+            seconds = (
+                int(query.rsplit("timeoutSeconds=", 1)[1].split("&", 1)[0]) if "timeoutSeconds=" in query else 1800
+            )
             return seconds * 1_000_000 + rng.randrange(1_000_000)
         median, sigma = _LATENCY_US[lat]
         return max(150, int(rng.lognormvariate(0.0, sigma) * median))
@@ -818,23 +1152,45 @@ class SampleGenerator:
         rng = self.rng
         rv = self.cluster.rv - rng.randrange(0, 50_000)
         if short:
-            return f"?resourceVersion={rv}&watch=true" if not selector else \
-                f"?fieldSelector={selector}&resourceVersion={rv}&watch=true"
+            return (
+                f"?resourceVersion={rv}&watch=true"
+                if not selector
+                else f"?fieldSelector={selector}&resourceVersion={rv}&watch=true"
+            )
         seconds = rng.randrange(300, 600)
         sel = f"&fieldSelector={selector}" if selector else ""
-        return (f"?allowWatchBookmarks=true{sel}&resourceVersion={rv}&timeout={seconds // 60}m{seconds % 60}s"
-                f"&timeoutSeconds={seconds}&watch=true")
+        return (
+            f"?allowWatchBookmarks=true{sel}&resourceVersion={rv}&timeout={seconds // 60}m{seconds % 60}s"
+            f"&timeoutSeconds={seconds}&watch=true"
+        )
 
     # -- the workload: (weight, template); each template returns [(offset_us, Req), ...] ---------
     def _templates(self) -> list[tuple[float, Callable[[], list[tuple[int, Req]]]]]:
         return [
-            (14, self.t_kubelet_lease), (5, self.t_kubelet_pod_status), (2.5, self.t_kubelet_node_status),
-            (3, self.t_kubelet_watch), (2, self.t_kubelet_misc), (5, self.t_leader_election),
-            (1.2, self.t_legacy_leader), (6, self.t_controller_write), (3, self.t_controller_informer),
-            (2, self.t_pod_churn), (2, self.t_kube_proxy), (1.2, self.t_coredns), (1.5, self.t_kube_system_cm),
-            (3, self.t_apiserver), (1.5, self.t_auth_reviews), (2.5, self.t_prometheus), (4, self.t_health),
-            (2, self.t_argocd), (1.5, self.t_certmanager), (1, self.t_ingress), (1, self.t_ci_runner),
-            (0.4, self.t_legacy_extensions), (1.2, self.t_discovery), (5, self.t_human),
+            (14, self.t_kubelet_lease),
+            (5, self.t_kubelet_pod_status),
+            (2.5, self.t_kubelet_node_status),
+            (3, self.t_kubelet_watch),
+            (2, self.t_kubelet_misc),
+            (5, self.t_leader_election),
+            (1.2, self.t_legacy_leader),
+            (6, self.t_controller_write),
+            (3, self.t_controller_informer),
+            (2, self.t_pod_churn),
+            (2, self.t_kube_proxy),
+            (1.2, self.t_coredns),
+            (1.5, self.t_kube_system_cm),
+            (3, self.t_apiserver),
+            (1.5, self.t_auth_reviews),
+            (2.5, self.t_prometheus),
+            (4, self.t_health),
+            (2, self.t_argocd),
+            (1.5, self.t_certmanager),
+            (1, self.t_ingress),
+            (1, self.t_ci_runner),
+            (0.4, self.t_legacy_extensions),
+            (1.2, self.t_discovery),
+            (5, self.t_human),
             (0.3, self.t_failed_authn),
         ]
 
@@ -849,32 +1205,125 @@ class SampleGenerator:
         i = self._node()
         node = self.cluster.nodes[i]
         if self.rng.random() < 0.1:
-            return [(0, self.mk(self.kubelets[i], "get", "coordination.k8s.io", "v1", "leases", "kube-node-lease",
-                                node, query="?timeout=10s", lat="fast", respbody="lease"))]
-        return [(0, self.mk(self.kubelets[i], "update", "coordination.k8s.io", "v1", "leases", "kube-node-lease",
-                            node, query="?timeout=10s", codes="update", lat="write", reqbody="lease",
-                            respbody="lease"))]
+            return [
+                (
+                    0,
+                    self.mk(
+                        self.kubelets[i],
+                        "get",
+                        "coordination.k8s.io",
+                        "v1",
+                        "leases",
+                        "kube-node-lease",
+                        node,
+                        query="?timeout=10s",
+                        lat="fast",
+                        respbody="lease",
+                    ),
+                )
+            ]
+        return [
+            (
+                0,
+                self.mk(
+                    self.kubelets[i],
+                    "update",
+                    "coordination.k8s.io",
+                    "v1",
+                    "leases",
+                    "kube-node-lease",
+                    node,
+                    query="?timeout=10s",
+                    codes="update",
+                    lat="write",
+                    reqbody="lease",
+                    respbody="lease",
+                ),
+            )
+        ]
 
     def t_kubelet_pod_status(self) -> list[tuple[int, Req]]:
         i = self._node()
         pod = self._pod(i)
-        out = [(0, self.mk(self.kubelets[i], "patch", "", "v1", "pods", pod.namespace, pod.name, sub="status",
-                           codes="update", lat="write", reqbody="podstatus", respbody="pod"))]
+        out = [
+            (
+                0,
+                self.mk(
+                    self.kubelets[i],
+                    "patch",
+                    "",
+                    "v1",
+                    "pods",
+                    pod.namespace,
+                    pod.name,
+                    sub="status",
+                    codes="update",
+                    lat="write",
+                    reqbody="podstatus",
+                    respbody="pod",
+                ),
+            )
+        ]
         if self.rng.random() < 0.3:
-            out.append((self.rng.randrange(200, 3000), self.mk(
-                self.kubelets[i], "create", "", "v1", "events", pod.namespace, codes="create", lat="write",
-                reqbody="event", respbody="event", late_name=f"{pod.name}.{self.rng.getrandbits(52):013x}")))
+            out.append(
+                (
+                    self.rng.randrange(200, 3000),
+                    self.mk(
+                        self.kubelets[i],
+                        "create",
+                        "",
+                        "v1",
+                        "events",
+                        pod.namespace,
+                        codes="create",
+                        lat="write",
+                        reqbody="event",
+                        respbody="event",
+                        late_name=f"{pod.name}.{self.rng.getrandbits(52):013x}",
+                    ),
+                )
+            )
         return out
 
     def t_kubelet_node_status(self) -> list[tuple[int, Req]]:
         i = self._node()
         node = self.cluster.nodes[i]
         if self.rng.random() < 0.4:
-            return [(0, self.mk(self.kubelets[i], "get", "", "v1", "nodes", name=node,
-                                query="?resourceVersion=0&timeout=10s", lat="fast", respbody="node"))]
-        return [(0, self.mk(self.kubelets[i], "patch", "", "v1", "nodes", name=node, sub="status",
-                            query="?timeout=10s", codes="update", lat="write", reqbody="nodestatus",
-                            respbody="node"))]
+            return [
+                (
+                    0,
+                    self.mk(
+                        self.kubelets[i],
+                        "get",
+                        "",
+                        "v1",
+                        "nodes",
+                        name=node,
+                        query="?resourceVersion=0&timeout=10s",
+                        lat="fast",
+                        respbody="node",
+                    ),
+                )
+            ]
+        return [
+            (
+                0,
+                self.mk(
+                    self.kubelets[i],
+                    "patch",
+                    "",
+                    "v1",
+                    "nodes",
+                    name=node,
+                    sub="status",
+                    query="?timeout=10s",
+                    codes="update",
+                    lat="write",
+                    reqbody="nodestatus",
+                    respbody="node",
+                ),
+            )
+        ]
 
     def t_kubelet_watch(self) -> list[tuple[int, Req]]:
         rng = self.rng
@@ -885,13 +1334,55 @@ class SampleGenerator:
             pod = self._pod(i)
             resource = "configmaps" if rng.random() < 0.6 else "secrets"
             name = "kube-root-ca.crt" if resource == "configmaps" else f"{pod.deployment}-secrets"
-            return [(0, self.mk(self.kubelets[i], "watch", "", "v1", resource, pod.namespace, list_name=name,
-                                query=self.watch_query(f"metadata.name%3D{name}"), lat="watch", long=True))]
+            return [
+                (
+                    0,
+                    self.mk(
+                        self.kubelets[i],
+                        "watch",
+                        "",
+                        "v1",
+                        resource,
+                        pod.namespace,
+                        list_name=name,
+                        query=self.watch_query(f"metadata.name%3D{name}"),
+                        lat="watch",
+                        long=True,
+                    ),
+                )
+            ]
         if x < 0.75:
-            return [(0, self.mk(self.kubelets[i], "watch", "", "v1", "nodes", list_name=node,
-                                query=self.watch_query(f"metadata.name%3D{node}"), lat="watch", long=True))]
-        return [(0, self.mk(self.kubelets[i], "watch", "", "v1", "pods",
-                            query=self.watch_query(f"spec.nodeName%3D{node}"), lat="watch", long=True))]
+            return [
+                (
+                    0,
+                    self.mk(
+                        self.kubelets[i],
+                        "watch",
+                        "",
+                        "v1",
+                        "nodes",
+                        list_name=node,
+                        query=self.watch_query(f"metadata.name%3D{node}"),
+                        lat="watch",
+                        long=True,
+                    ),
+                )
+            ]
+        return [
+            (
+                0,
+                self.mk(
+                    self.kubelets[i],
+                    "watch",
+                    "",
+                    "v1",
+                    "pods",
+                    query=self.watch_query(f"spec.nodeName%3D{node}"),
+                    lat="watch",
+                    long=True,
+                ),
+            )
+        ]
 
     def t_kubelet_misc(self) -> list[tuple[int, Req]]:
         rng = self.rng
@@ -899,37 +1390,121 @@ class SampleGenerator:
         pod = self._pod(i)
         x = rng.random()
         if x < 0.4:
-            return [(0, self.mk(self.kubelets[i], "get", "", "v1", "pods", pod.namespace, pod.name, codes="get",
-                                respbody="pod"))]
+            return [
+                (
+                    0,
+                    self.mk(
+                        self.kubelets[i], "get", "", "v1", "pods", pod.namespace, pod.name, codes="get", respbody="pod"
+                    ),
+                )
+            ]
         if x < 0.7:
-            return [(0, self.mk(self.kubelets[i], "create", "", "v1", "serviceaccounts", pod.namespace, "default",
-                                sub="token", codes="create", lat="write", reqbody="tokenrequest",
-                                respbody="tokenrequest"))]
-        return [(0, self.mk(self.kubelets[i], "get", "", "v1", "secrets", pod.namespace,
-                            f"{pod.deployment}-secrets", codes="get", respbody="secret"))]
+            return [
+                (
+                    0,
+                    self.mk(
+                        self.kubelets[i],
+                        "create",
+                        "",
+                        "v1",
+                        "serviceaccounts",
+                        pod.namespace,
+                        "default",
+                        sub="token",
+                        codes="create",
+                        lat="write",
+                        reqbody="tokenrequest",
+                        respbody="tokenrequest",
+                    ),
+                )
+            ]
+        return [
+            (
+                0,
+                self.mk(
+                    self.kubelets[i],
+                    "get",
+                    "",
+                    "v1",
+                    "secrets",
+                    pod.namespace,
+                    f"{pod.deployment}-secrets",
+                    codes="get",
+                    respbody="secret",
+                ),
+            )
+        ]
 
     def t_leader_election(self) -> list[tuple[int, Req]]:
         rng = self.rng
-        holders = ((self.kcm, "kube-system", "kube-controller-manager"),
-                   (self.scheduler, "kube-system", "kube-scheduler"),
-                   (self.certmanager, "kube-system", "cert-manager-controller"),
-                   (self.ingress, "ingress-nginx", "ingress-nginx-leader"),
-                   (self.argocd, "argocd", "argocd-application-controller"))
+        holders = (
+            (self.kcm, "kube-system", "kube-controller-manager"),
+            (self.scheduler, "kube-system", "kube-scheduler"),
+            (self.certmanager, "kube-system", "cert-manager-controller"),
+            (self.ingress, "ingress-nginx", "ingress-nginx-leader"),
+            (self.argocd, "argocd", "argocd-application-controller"),
+        )
         actor, ns, name = holders[rng.randrange(len(holders))]
-        out = [(0, self.mk(actor, "get", "coordination.k8s.io", "v1", "leases", ns, name, query="?timeout=5s",
-                           lat="fast", respbody="lease"))]
+        out = [
+            (
+                0,
+                self.mk(
+                    actor,
+                    "get",
+                    "coordination.k8s.io",
+                    "v1",
+                    "leases",
+                    ns,
+                    name,
+                    query="?timeout=5s",
+                    lat="fast",
+                    respbody="lease",
+                ),
+            )
+        ]
         if rng.random() < 0.6:
-            out.append((rng.randrange(1500, 4000), self.mk(
-                actor, "update", "coordination.k8s.io", "v1", "leases", ns, name, query="?timeout=5s",
-                codes="update", lat="write", reqbody="lease", respbody="lease")))
+            out.append(
+                (
+                    rng.randrange(1500, 4000),
+                    self.mk(
+                        actor,
+                        "update",
+                        "coordination.k8s.io",
+                        "v1",
+                        "leases",
+                        ns,
+                        name,
+                        query="?timeout=5s",
+                        codes="update",
+                        lat="write",
+                        reqbody="lease",
+                        respbody="lease",
+                    ),
+                )
+            )
         return out
 
     def t_legacy_leader(self) -> list[tuple[int, Req]]:
         """Leader election on a ConfigMap named controller-leader, as old operator SDKs did."""
         verb = "get" if self.rng.random() < 0.6 else "update"
-        return [(0, self.mk(self.legacy, verb, "", "v1", "configmaps", "legacy-app", "controller-leader",
-                            codes="ok" if verb == "get" else "update", lat="fast" if verb == "get" else "write",
-                            reqbody="configmap" if verb == "update" else None, respbody="configmap"))]
+        return [
+            (
+                0,
+                self.mk(
+                    self.legacy,
+                    verb,
+                    "",
+                    "v1",
+                    "configmaps",
+                    "legacy-app",
+                    "controller-leader",
+                    codes="ok" if verb == "get" else "update",
+                    lat="fast" if verb == "get" else "write",
+                    reqbody="configmap" if verb == "update" else None,
+                    respbody="configmap",
+                ),
+            )
+        ]
 
     def t_controller_write(self) -> list[tuple[int, Req]]:
         rng = self.rng
@@ -937,41 +1512,153 @@ class SampleGenerator:
         c = self.controllers
         x = rng.random()
         if x < 0.25:
-            return [(0, self.mk(c["deployment-controller"], "update", "apps", "v1", "deployments", ns, dep,
-                                sub="status", codes="update", lat="write", reqbody="deployment",
-                                respbody="deployment"))]
+            return [
+                (
+                    0,
+                    self.mk(
+                        c["deployment-controller"],
+                        "update",
+                        "apps",
+                        "v1",
+                        "deployments",
+                        ns,
+                        dep,
+                        sub="status",
+                        codes="update",
+                        lat="write",
+                        reqbody="deployment",
+                        respbody="deployment",
+                    ),
+                )
+            ]
         if x < 0.45:
-            return [(0, self.mk(c["replicaset-controller"], "update", "apps", "v1", "replicasets", ns,
-                                f"{dep}-{rs_hash}", sub="status", codes="update", lat="write",
-                                reqbody="generic", respbody="generic"))]
+            return [
+                (
+                    0,
+                    self.mk(
+                        c["replicaset-controller"],
+                        "update",
+                        "apps",
+                        "v1",
+                        "replicasets",
+                        ns,
+                        f"{dep}-{rs_hash}",
+                        sub="status",
+                        codes="update",
+                        lat="write",
+                        reqbody="generic",
+                        respbody="generic",
+                    ),
+                )
+            ]
         if x < 0.7:
-            return [(0, self.mk(c["endpointslice-controller"], "update", "discovery.k8s.io", "v1", "endpointslices",
-                                ns, f"{dep}-{_suffix(rng, 5)}", codes="update", lat="write", reqbody="generic",
-                                respbody="generic"))]
+            return [
+                (
+                    0,
+                    self.mk(
+                        c["endpointslice-controller"],
+                        "update",
+                        "discovery.k8s.io",
+                        "v1",
+                        "endpointslices",
+                        ns,
+                        f"{dep}-{_suffix(rng, 5)}",
+                        codes="update",
+                        lat="write",
+                        reqbody="generic",
+                        respbody="generic",
+                    ),
+                )
+            ]
         if x < 0.8:
-            return [(0, self.mk(c["horizontal-pod-autoscaler"], "get", "apps", "v1", "deployments", ns, dep,
-                                sub="scale", respbody="generic"))]
+            return [
+                (
+                    0,
+                    self.mk(
+                        c["horizontal-pod-autoscaler"],
+                        "get",
+                        "apps",
+                        "v1",
+                        "deployments",
+                        ns,
+                        dep,
+                        sub="scale",
+                        respbody="generic",
+                    ),
+                )
+            ]
         if x < 0.9:
-            return [(0, self.mk(c["node-controller"], "patch", "", "v1", "nodes",
-                                name=self.cluster.nodes[self._node()], codes="update", lat="write",
-                                reqbody="mergepatch", respbody="node"))]
-        return [(0, self.mk(c["generic-garbage-collector"], "get", "batch", "v1", "jobs", ns,
-                            f"{dep}-{rng.randrange(28_000_000, 29_000_000)}", codes="get", respbody="generic"))]
+            return [
+                (
+                    0,
+                    self.mk(
+                        c["node-controller"],
+                        "patch",
+                        "",
+                        "v1",
+                        "nodes",
+                        name=self.cluster.nodes[self._node()],
+                        codes="update",
+                        lat="write",
+                        reqbody="mergepatch",
+                        respbody="node",
+                    ),
+                )
+            ]
+        return [
+            (
+                0,
+                self.mk(
+                    c["generic-garbage-collector"],
+                    "get",
+                    "batch",
+                    "v1",
+                    "jobs",
+                    ns,
+                    f"{dep}-{rng.randrange(28_000_000, 29_000_000)}",
+                    codes="get",
+                    respbody="generic",
+                ),
+            )
+        ]
 
     def t_controller_informer(self) -> list[tuple[int, Req]]:
         rng = self.rng
-        resources = (("", "v1", "pods"), ("apps", "v1", "replicasets"), ("apps", "v1", "deployments"),
-                     ("", "v1", "services"), ("discovery.k8s.io", "v1", "endpointslices"), ("batch", "v1", "jobs"),
-                     ("", "v1", "namespaces"), ("", "v1", "nodes"), ("policy", "v1", "poddisruptionbudgets"),
-                     ("rbac.authorization.k8s.io", "v1", "rolebindings"), ("", "v1", "persistentvolumeclaims"))
+        resources = (
+            ("", "v1", "pods"),
+            ("apps", "v1", "replicasets"),
+            ("apps", "v1", "deployments"),
+            ("", "v1", "services"),
+            ("discovery.k8s.io", "v1", "endpointslices"),
+            ("batch", "v1", "jobs"),
+            ("", "v1", "namespaces"),
+            ("", "v1", "nodes"),
+            ("policy", "v1", "poddisruptionbudgets"),
+            ("rbac.authorization.k8s.io", "v1", "rolebindings"),
+            ("", "v1", "persistentvolumeclaims"),
+        )
         group, version, resource = resources[rng.randrange(len(resources))]
         names = list(self.controllers)
         actor = self.kcm if rng.random() < 0.2 else self.controllers[names[rng.randrange(len(names))]]
         if rng.random() < 0.8:
-            return [(0, self.mk(actor, "watch", group, version, resource, query=self.watch_query(), lat="watch",
-                                long=True))]
-        return [(0, self.mk(actor, "list", group, version, resource, query="?limit=500&resourceVersion=0",
-                            lat="list", respbody="genericlist"))]
+            return [
+                (0, self.mk(actor, "watch", group, version, resource, query=self.watch_query(), lat="watch", long=True))
+            ]
+        return [
+            (
+                0,
+                self.mk(
+                    actor,
+                    "list",
+                    group,
+                    version,
+                    resource,
+                    query="?limit=500&resourceVersion=0",
+                    lat="list",
+                    respbody="genericlist",
+                ),
+            )
+        ]
 
     def t_pod_churn(self) -> list[tuple[int, Req]]:
         """A ReplicaSet creates a pod (generateName: no name in the URL, E8), the scheduler binds it."""
@@ -979,27 +1666,98 @@ class SampleGenerator:
         ns, dep, rs_hash = self.cluster.deployments[rng.randrange(len(self.cluster.deployments))]
         pod_name = f"{dep}-{rs_hash}-{_suffix(rng, 5)}"
         node = self._node()
-        create = self.mk(self.controllers["replicaset-controller"], "create", "", "v1", "pods", ns, codes="create",
-                         lat="write", reqbody="pod", respbody="pod", late_name=pod_name)
+        create = self.mk(
+            self.controllers["replicaset-controller"],
+            "create",
+            "",
+            "v1",
+            "pods",
+            ns,
+            codes="create",
+            lat="write",
+            reqbody="pod",
+            respbody="pod",
+            late_name=pod_name,
+        )
         create.extra_ann = {"pod-security.kubernetes.io/enforce-policy": "baseline:latest"}
-        out = [(0, create),
-               (rng.randrange(2_000, 30_000), self.mk(self.scheduler, "create", "", "v1", "pods", ns, pod_name,
-                                                      sub="binding", codes="create", lat="write", reqbody="generic",
-                                                      respbody="status")),
-               (rng.randrange(500_000, 3_000_000), self.mk(self.kubelets[node], "patch", "", "v1", "pods", ns,
-                                                           pod_name, sub="status", codes="update", lat="write",
-                                                           reqbody="podstatus", respbody="pod"))]
+        out = [
+            (0, create),
+            (
+                rng.randrange(2_000, 30_000),
+                self.mk(
+                    self.scheduler,
+                    "create",
+                    "",
+                    "v1",
+                    "pods",
+                    ns,
+                    pod_name,
+                    sub="binding",
+                    codes="create",
+                    lat="write",
+                    reqbody="generic",
+                    respbody="status",
+                ),
+            ),
+            (
+                rng.randrange(500_000, 3_000_000),
+                self.mk(
+                    self.kubelets[node],
+                    "patch",
+                    "",
+                    "v1",
+                    "pods",
+                    ns,
+                    pod_name,
+                    sub="status",
+                    codes="update",
+                    lat="write",
+                    reqbody="podstatus",
+                    respbody="pod",
+                ),
+            ),
+        ]
         if rng.random() < 0.7:
             victim = self._pod()
-            out.append((rng.randrange(100_000, 900_000), self.mk(
-                self.controllers["replicaset-controller"], "delete", "", "v1", "pods", victim.namespace,
-                victim.name, codes="delete", lat="write", reqbody="deleteoptions", respbody="pod")))
+            out.append(
+                (
+                    rng.randrange(100_000, 900_000),
+                    self.mk(
+                        self.controllers["replicaset-controller"],
+                        "delete",
+                        "",
+                        "v1",
+                        "pods",
+                        victim.namespace,
+                        victim.name,
+                        codes="delete",
+                        lat="write",
+                        reqbody="deleteoptions",
+                        respbody="pod",
+                    ),
+                )
+            )
         if rng.random() < 0.2:  # the ReplicaSet has no spare: the create of a named eviction
             victim = self._pod()
-            out.append((rng.randrange(10_000, 90_000), self.mk(
-                self.controllers["node-controller"], "create", "", "v1", "pods", victim.namespace,
-                victim.name, sub="eviction", codes="create", lat="write", reqbody="deleteoptions",
-                respbody="status")))
+            out.append(
+                (
+                    rng.randrange(10_000, 90_000),
+                    self.mk(
+                        self.controllers["node-controller"],
+                        "create",
+                        "",
+                        "v1",
+                        "pods",
+                        victim.namespace,
+                        victim.name,
+                        sub="eviction",
+                        codes="create",
+                        lat="write",
+                        reqbody="deleteoptions",
+                        respbody="status",
+                    ),
+                )
+            )
         return out
 
     def t_kube_proxy(self) -> list[tuple[int, Req]]:
@@ -1007,69 +1765,215 @@ class SampleGenerator:
         actor = self.proxies[self._node()]
         x = rng.random()
         if x < 0.45:
-            return [(0, self.mk(actor, "watch", "discovery.k8s.io", "v1", "endpointslices",
-                                query=self.watch_query("%21service.kubernetes.io%2Fheadless"), lat="watch",
-                                long=True))]
+            return [
+                (
+                    0,
+                    self.mk(
+                        actor,
+                        "watch",
+                        "discovery.k8s.io",
+                        "v1",
+                        "endpointslices",
+                        query=self.watch_query("%21service.kubernetes.io%2Fheadless"),
+                        lat="watch",
+                        long=True,
+                    ),
+                )
+            ]
         if x < 0.8:
-            return [(0, self.mk(actor, "watch", "", "v1", "services", query=self.watch_query(), lat="watch",
-                                long=True))]
+            return [
+                (0, self.mk(actor, "watch", "", "v1", "services", query=self.watch_query(), lat="watch", long=True))
+            ]
         if x < 0.9:  # old kube-proxy versions still watch Endpoints
-            return [(0, self.mk(actor, "watch", "", "v1", "endpoints", query=self.watch_query(), lat="watch",
-                                long=True))]
-        return [(0, self.mk(actor, "list", "", "v1", "services", query="?labelSelector=%21service.kubernetes.io"
-                            "%2Fheadless%2C%21service.kubernetes.io%2Fservice-proxy-name&limit=500&resourceVersion=0",
-                            lat="list", respbody="genericlist"))]
+            return [
+                (0, self.mk(actor, "watch", "", "v1", "endpoints", query=self.watch_query(), lat="watch", long=True))
+            ]
+        return [
+            (
+                0,
+                self.mk(
+                    actor,
+                    "list",
+                    "",
+                    "v1",
+                    "services",
+                    query="?labelSelector=%21service.kubernetes.io"
+                    "%2Fheadless%2C%21service.kubernetes.io%2Fservice-proxy-name&limit=500&resourceVersion=0",
+                    lat="list",
+                    respbody="genericlist",
+                ),
+            )
+        ]
 
     def t_coredns(self) -> list[tuple[int, Req]]:
         rng = self.rng
         resources = (("discovery.k8s.io", "endpointslices"), ("", "services"), ("", "namespaces"))
         group, resource = resources[rng.randrange(3)]
         if rng.random() < 0.7:
-            return [(0, self.mk(self.coredns, "watch", group, "v1", resource, query=self.watch_query(),
-                                lat="watch", long=True))]
-        return [(0, self.mk(self.coredns, "list", group, "v1", resource, query="?limit=500&resourceVersion=0",
-                            lat="list", respbody="genericlist"))]
+            return [
+                (
+                    0,
+                    self.mk(
+                        self.coredns, "watch", group, "v1", resource, query=self.watch_query(), lat="watch", long=True
+                    ),
+                )
+            ]
+        return [
+            (
+                0,
+                self.mk(
+                    self.coredns,
+                    "list",
+                    group,
+                    "v1",
+                    resource,
+                    query="?limit=500&resourceVersion=0",
+                    lat="list",
+                    respbody="genericlist",
+                ),
+            )
+        ]
 
     def t_kube_system_cm(self) -> list[tuple[int, Req]]:
         rng = self.rng
         name = KUBE_SYSTEM_CONFIGMAPS[rng.randrange(len(KUBE_SYSTEM_CONFIGMAPS))]
         x = rng.random()
         if x < 0.4:
-            return [(0, self.mk(self.apiserver, "get", "", "v1", "configmaps", "kube-system", name, lat="fast",
-                                respbody="configmap"))]
+            return [
+                (
+                    0,
+                    self.mk(
+                        self.apiserver,
+                        "get",
+                        "",
+                        "v1",
+                        "configmaps",
+                        "kube-system",
+                        name,
+                        lat="fast",
+                        respbody="configmap",
+                    ),
+                )
+            ]
         if x < 0.7:
             ns = self.cluster.namespaces[rng.randrange(len(self.cluster.namespaces))]
-            return [(0, self.mk(self.controllers["root-ca-cert-publisher"], "update", "", "v1", "configmaps", ns,
-                                "kube-root-ca.crt", codes="update", lat="write", reqbody="configmap",
-                                respbody="configmap"))]
-        return [(0, self.mk(self.kcm, "watch", "", "v1", "configmaps", "kube-system",
-                            list_name="extension-apiserver-authentication",
-                            query=self.watch_query("metadata.name%3Dextension-apiserver-authentication"),
-                            lat="watch", long=True))]
+            return [
+                (
+                    0,
+                    self.mk(
+                        self.controllers["root-ca-cert-publisher"],
+                        "update",
+                        "",
+                        "v1",
+                        "configmaps",
+                        ns,
+                        "kube-root-ca.crt",
+                        codes="update",
+                        lat="write",
+                        reqbody="configmap",
+                        respbody="configmap",
+                    ),
+                )
+            ]
+        return [
+            (
+                0,
+                self.mk(
+                    self.kcm,
+                    "watch",
+                    "",
+                    "v1",
+                    "configmaps",
+                    "kube-system",
+                    list_name="extension-apiserver-authentication",
+                    query=self.watch_query("metadata.name%3Dextension-apiserver-authentication"),
+                    lat="watch",
+                    long=True,
+                ),
+            )
+        ]
 
     def t_apiserver(self) -> list[tuple[int, Req]]:
         rng = self.rng
         a = self.apiserver
         x = rng.random()
         if x < 0.3:
-            return [(0, self.mk(a, "update", "coordination.k8s.io", "v1", "leases", "kube-system",
-                                APISERVER_LEASES[rng.randrange(len(APISERVER_LEASES))],
-                                codes="update", lat="write", reqbody="lease", respbody="lease"))]
+            return [
+                (
+                    0,
+                    self.mk(
+                        a,
+                        "update",
+                        "coordination.k8s.io",
+                        "v1",
+                        "leases",
+                        "kube-system",
+                        APISERVER_LEASES[rng.randrange(len(APISERVER_LEASES))],
+                        codes="update",
+                        lat="write",
+                        reqbody="lease",
+                        respbody="lease",
+                    ),
+                )
+            ]
         if x < 0.5:
-            return [(0, self.mk(a, "get", "", "v1", "services", "default", "kubernetes", lat="fast",
-                                respbody="service"))]
+            return [
+                (0, self.mk(a, "get", "", "v1", "services", "default", "kubernetes", lat="fast", respbody="service"))
+            ]
         if x < 0.75:  # a Namespace object: its namespace is its own name (E6, M8)
             ns = SYSTEM_NAMESPACES[rng.randrange(len(SYSTEM_NAMESPACES))]
             return [(0, self.mk(a, "get", "", "v1", "namespaces", name=ns, lat="fast", respbody="namespace"))]
-        return [(0, self.mk(a, "get", "discovery.k8s.io", "v1", "endpointslices", "default", "kubernetes",
-                            lat="fast", respbody="generic"))]
+        return [
+            (
+                0,
+                self.mk(
+                    a,
+                    "get",
+                    "discovery.k8s.io",
+                    "v1",
+                    "endpointslices",
+                    "default",
+                    "kubernetes",
+                    lat="fast",
+                    respbody="generic",
+                ),
+            )
+        ]
 
     def t_auth_reviews(self) -> list[tuple[int, Req]]:
         if self.rng.random() < 0.7:
-            return [(0, self.mk(self.metrics_server, "create", "authentication.k8s.io", "v1", "tokenreviews",
-                                codes="create", lat="fast", reqbody="tokenreview", respbody="tokenreview_resp"))]
-        return [(0, self.mk(self.metrics_server, "create", "authorization.k8s.io", "v1", "subjectaccessreviews",
-                            codes="create", lat="fast", reqbody="generic", respbody="generic"))]
+            return [
+                (
+                    0,
+                    self.mk(
+                        self.metrics_server,
+                        "create",
+                        "authentication.k8s.io",
+                        "v1",
+                        "tokenreviews",
+                        codes="create",
+                        lat="fast",
+                        reqbody="tokenreview",
+                        respbody="tokenreview_resp",
+                    ),
+                )
+            ]
+        return [
+            (
+                0,
+                self.mk(
+                    self.metrics_server,
+                    "create",
+                    "authorization.k8s.io",
+                    "v1",
+                    "subjectaccessreviews",
+                    codes="create",
+                    lat="fast",
+                    reqbody="generic",
+                    respbody="generic",
+                ),
+            )
+        ]
 
     def t_prometheus(self) -> list[tuple[int, Req]]:
         rng = self.rng
@@ -1079,10 +1983,30 @@ class SampleGenerator:
         ns = self.cluster.namespaces[rng.randrange(len(self.cluster.namespaces))]
         resource = ("pods", "services", "endpoints")[rng.randrange(3)]
         if x < 0.8:
-            return [(0, self.mk(self.prometheus, "list", "", "v1", resource, ns, query="?limit=500&resourceVersion=0",
-                                lat="list", respbody="podlist" if resource == "pods" else "genericlist"))]
-        return [(0, self.mk(self.prometheus, "watch", "", "v1", resource, ns, query=self.watch_query(),
-                            lat="watch", long=True))]
+            return [
+                (
+                    0,
+                    self.mk(
+                        self.prometheus,
+                        "list",
+                        "",
+                        "v1",
+                        resource,
+                        ns,
+                        query="?limit=500&resourceVersion=0",
+                        lat="list",
+                        respbody="podlist" if resource == "pods" else "genericlist",
+                    ),
+                )
+            ]
+        return [
+            (
+                0,
+                self.mk(
+                    self.prometheus, "watch", "", "v1", resource, ns, query=self.watch_query(), lat="watch", long=True
+                ),
+            )
+        ]
 
     def t_health(self) -> list[tuple[int, Req]]:
         rng = self.rng
@@ -1095,8 +2019,16 @@ class SampleGenerator:
         rng = self.rng
         actors = (self.argocd, self.certmanager, self.kcm, self.prometheus, self.ingress)
         actor = actors[rng.randrange(len(actors))]
-        path = ("/api", "/apis", "/version", "/openapi/v2", "/openapi/v3", "/apis/argoproj.io/v1alpha1",
-                "/apis/apps/v1", "/api/v1")[rng.randrange(8)]
+        path = (
+            "/api",
+            "/apis",
+            "/version",
+            "/openapi/v2",
+            "/openapi/v3",
+            "/apis/argoproj.io/v1alpha1",
+            "/apis/apps/v1",
+            "/api/v1",
+        )[rng.randrange(8)]
         query = "?timeout=32s" if path.startswith("/api") else ""
         return [(0, self.nonres(actor, path, query))]
 
@@ -1105,42 +2037,169 @@ class SampleGenerator:
         app = f"{APP_NAMESPACES[rng.randrange(len(APP_NAMESPACES))]}-app"
         x = rng.random()
         if x < 0.4:
-            return [(0, self.mk(self.argocd, "patch", "argoproj.io", "v1alpha1", "applications", "argocd", app,
-                                query="?fieldManager=argocd-controller", codes="update", lat="write",
-                                reqbody="mergepatch", respbody="application"))]
+            return [
+                (
+                    0,
+                    self.mk(
+                        self.argocd,
+                        "patch",
+                        "argoproj.io",
+                        "v1alpha1",
+                        "applications",
+                        "argocd",
+                        app,
+                        query="?fieldManager=argocd-controller",
+                        codes="update",
+                        lat="write",
+                        reqbody="mergepatch",
+                        respbody="application",
+                    ),
+                )
+            ]
         if x < 0.7:
-            return [(0, self.mk(self.argocd, "get", "argoproj.io", "v1alpha1", "applications", "argocd", app,
-                                lat="fast", respbody="application"))]
+            return [
+                (
+                    0,
+                    self.mk(
+                        self.argocd,
+                        "get",
+                        "argoproj.io",
+                        "v1alpha1",
+                        "applications",
+                        "argocd",
+                        app,
+                        lat="fast",
+                        respbody="application",
+                    ),
+                )
+            ]
         ns, dep, _ = self.cluster.deployments[rng.randrange(len(self.cluster.deployments))]
-        return [(0, self.mk(self.argocd, "patch", "apps", "v1", "deployments", ns, dep,
-                            query="?fieldManager=argocd-controller&force=true", codes="update", lat="write",
-                            reqbody="mergepatch", respbody="deployment"))]
+        return [
+            (
+                0,
+                self.mk(
+                    self.argocd,
+                    "patch",
+                    "apps",
+                    "v1",
+                    "deployments",
+                    ns,
+                    dep,
+                    query="?fieldManager=argocd-controller&force=true",
+                    codes="update",
+                    lat="write",
+                    reqbody="mergepatch",
+                    respbody="deployment",
+                ),
+            )
+        ]
 
     def t_certmanager(self) -> list[tuple[int, Req]]:
         rng = self.rng
         ns = APP_NAMESPACES[rng.randrange(len(APP_NAMESPACES))]
         x = rng.random()
         if x < 0.4:
-            return [(0, self.mk(self.certmanager, "get", "", "v1", "secrets", ns, f"{ns}-tls", codes="get",
-                                respbody="secret"))]
+            return [
+                (
+                    0,
+                    self.mk(
+                        self.certmanager, "get", "", "v1", "secrets", ns, f"{ns}-tls", codes="get", respbody="secret"
+                    ),
+                )
+            ]
         if x < 0.7:
-            return [(0, self.mk(self.certmanager, "update", "cert-manager.io", "v1", "certificates", ns, f"{ns}-tls",
-                                sub="status", codes="update", lat="write", reqbody="certificate",
-                                respbody="certificate"))]
-        return [(0, self.mk(self.certmanager, "create", "cert-manager.io", "v1", "certificaterequests", ns,
-                            codes="create", lat="write", reqbody="certificate", respbody="certificate",
-                            late_name=f"{ns}-tls-{rng.randrange(1, 40)}"))]
+            return [
+                (
+                    0,
+                    self.mk(
+                        self.certmanager,
+                        "update",
+                        "cert-manager.io",
+                        "v1",
+                        "certificates",
+                        ns,
+                        f"{ns}-tls",
+                        sub="status",
+                        codes="update",
+                        lat="write",
+                        reqbody="certificate",
+                        respbody="certificate",
+                    ),
+                )
+            ]
+        return [
+            (
+                0,
+                self.mk(
+                    self.certmanager,
+                    "create",
+                    "cert-manager.io",
+                    "v1",
+                    "certificaterequests",
+                    ns,
+                    codes="create",
+                    lat="write",
+                    reqbody="certificate",
+                    respbody="certificate",
+                    late_name=f"{ns}-tls-{rng.randrange(1, 40)}",
+                ),
+            )
+        ]
 
     def t_ingress(self) -> list[tuple[int, Req]]:
         rng = self.rng
         ns = APP_NAMESPACES[rng.randrange(len(APP_NAMESPACES))]
         if rng.random() < 0.5:
-            return [(0, self.mk(self.ingress, "watch", "networking.k8s.io", "v1", "ingresses",
-                                query=self.watch_query(), lat="watch", long=True))]
-        return [(0, self.mk(self.ingress, "get", "", "v1", "configmaps", "ingress-nginx", "ingress-nginx-controller",
-                            lat="fast", respbody="configmap"))] if rng.random() < 0.5 else [
-            (0, self.mk(self.ingress, "list", "", "v1", "secrets", ns, query="?limit=500&resourceVersion=0",
-                        lat="list", respbody="secretlist"))]
+            return [
+                (
+                    0,
+                    self.mk(
+                        self.ingress,
+                        "watch",
+                        "networking.k8s.io",
+                        "v1",
+                        "ingresses",
+                        query=self.watch_query(),
+                        lat="watch",
+                        long=True,
+                    ),
+                )
+            ]
+        return (
+            [
+                (
+                    0,
+                    self.mk(
+                        self.ingress,
+                        "get",
+                        "",
+                        "v1",
+                        "configmaps",
+                        "ingress-nginx",
+                        "ingress-nginx-controller",
+                        lat="fast",
+                        respbody="configmap",
+                    ),
+                )
+            ]
+            if rng.random() < 0.5
+            else [
+                (
+                    0,
+                    self.mk(
+                        self.ingress,
+                        "list",
+                        "",
+                        "v1",
+                        "secrets",
+                        ns,
+                        query="?limit=500&resourceVersion=0",
+                        lat="list",
+                        respbody="secretlist",
+                    ),
+                )
+            ]
+        )
 
     def t_ci_runner(self) -> list[tuple[int, Req]]:
         """A CI runner creates a build pod and a secret, attaches to it, deletes them."""
@@ -1149,28 +2208,97 @@ class SampleGenerator:
         pod = f"{job}-{_suffix(rng, 5)}"
         r = self.runner
         return [
-            (0, self.mk(r, "create", "", "v1", "secrets", "ci", codes="create", lat="write", reqbody="secret",
-                        respbody="secret", late_name=job)),
-            (rng.randrange(10_000, 50_000), self.mk(r, "create", "", "v1", "pods", "ci", codes="create", lat="write",
-                                                    reqbody="pod", respbody="pod", late_name=pod)),
-            (rng.randrange(2_000_000, 5_000_000), self.mk(
-                r, "create", "", "v1", "pods", "ci", pod, sub="attach",
-                query="?container=build&stdin=true&stdout=true", codes="upgrade", lat="exec", long=True)),
-            (rng.randrange(6_000_000, 9_000_000), self.mk(r, "delete", "", "v1", "pods", "ci", pod, codes="delete",
-                                                          lat="write", reqbody="deleteoptions", respbody="pod")),
+            (
+                0,
+                self.mk(
+                    r,
+                    "create",
+                    "",
+                    "v1",
+                    "secrets",
+                    "ci",
+                    codes="create",
+                    lat="write",
+                    reqbody="secret",
+                    respbody="secret",
+                    late_name=job,
+                ),
+            ),
+            (
+                rng.randrange(10_000, 50_000),
+                self.mk(
+                    r,
+                    "create",
+                    "",
+                    "v1",
+                    "pods",
+                    "ci",
+                    codes="create",
+                    lat="write",
+                    reqbody="pod",
+                    respbody="pod",
+                    late_name=pod,
+                ),
+            ),
+            (
+                rng.randrange(2_000_000, 5_000_000),
+                self.mk(
+                    r,
+                    "create",
+                    "",
+                    "v1",
+                    "pods",
+                    "ci",
+                    pod,
+                    sub="attach",
+                    query="?container=build&stdin=true&stdout=true",
+                    codes="upgrade",
+                    lat="exec",
+                    long=True,
+                ),
+            ),
+            (
+                rng.randrange(6_000_000, 9_000_000),
+                self.mk(
+                    r,
+                    "delete",
+                    "",
+                    "v1",
+                    "pods",
+                    "ci",
+                    pod,
+                    codes="delete",
+                    lat="write",
+                    reqbody="deleteoptions",
+                    respbody="pod",
+                ),
+            ),
         ]
 
     def t_legacy_extensions(self) -> list[tuple[int, Req]]:
         """An old operator still asking for the extensions group, long gone (404)."""
-        return [(0, self.mk(self.legacy, "list", "extensions", "v1beta1", "ingresses", "legacy-app",
-                            query="?limit=500", codes="legacy", lat="fast"))]
+        return [
+            (
+                0,
+                self.mk(
+                    self.legacy,
+                    "list",
+                    "extensions",
+                    "v1beta1",
+                    "ingresses",
+                    "legacy-app",
+                    query="?limit=500",
+                    codes="legacy",
+                    lat="fast",
+                ),
+            )
+        ]
 
     def t_failed_authn(self) -> list[tuple[int, Req]]:
         """A client with an expired token: one ResponseStarted event, empty user, 401 (E2, S3)."""
         rng = self.rng
         if rng.random() < 0.5:
-            r = self.nonres(self.bad_token, ("/api", "/apis", "/version", "/healthz")[rng.randrange(4)],
-                            code=401)
+            r = self.nonres(self.bad_token, ("/api", "/apis", "/version", "/healthz")[rng.randrange(4)], code=401)
         else:
             ns = self.cluster.namespaces[rng.randrange(len(self.cluster.namespaces))]
             resource = ("pods", "secrets", "configmaps")[rng.randrange(3)]
@@ -1197,77 +2325,293 @@ class SampleGenerator:
         delay = rng.randrange(5000, 20000) if out else 0
         mk = self.mk
         if x == 0:
-            r = mk(actor, "list", "", "v1", "pods", ns, query="?limit=500", codes="human_read", lat="list",
-                   respbody="podlist", imp=imp)
+            r = mk(
+                actor,
+                "list",
+                "",
+                "v1",
+                "pods",
+                ns,
+                query="?limit=500",
+                codes="human_read",
+                lat="list",
+                respbody="podlist",
+                imp=imp,
+            )
         elif x == 1:
             r = mk(actor, "get", "", "v1", "pods", ns, pod.name, codes="human_read", respbody="pod", imp=imp)
         elif x == 2:
-            r = mk(actor, "get", "", "v1", "pods", ns, pod.name, sub="log",
-                   query="?container=app&follow=true&tailLines=100", codes="human_read", lat="log", long=True,
-                   imp=imp)
+            r = mk(
+                actor,
+                "get",
+                "",
+                "v1",
+                "pods",
+                ns,
+                pod.name,
+                sub="log",
+                query="?container=app&follow=true&tailLines=100",
+                codes="human_read",
+                lat="log",
+                long=True,
+                imp=imp,
+            )
         elif x == 3:
-            r = mk(actor, "create", "", "v1", "pods", ns, pod.name, sub="exec",
-                   query="?command=%2Fbin%2Fsh&container=app&stdin=true&stdout=true&tty=true", codes="upgrade",
-                   lat="exec", long=True, imp=imp)
+            r = mk(
+                actor,
+                "create",
+                "",
+                "v1",
+                "pods",
+                ns,
+                pod.name,
+                sub="exec",
+                query="?command=%2Fbin%2Fsh&container=app&stdin=true&stdout=true&tty=true",
+                codes="upgrade",
+                lat="exec",
+                long=True,
+                imp=imp,
+            )
         elif x == 4:
-            r = mk(actor, "create", "", "v1", "pods", ns, pod.name, sub="portforward", query="?ports=8080",
-                   codes="upgrade", lat="exec", long=True, imp=imp)
+            r = mk(
+                actor,
+                "create",
+                "",
+                "v1",
+                "pods",
+                ns,
+                pod.name,
+                sub="portforward",
+                query="?ports=8080",
+                codes="upgrade",
+                lat="exec",
+                long=True,
+                imp=imp,
+            )
         elif x == 5:
-            r = mk(actor, "get", "", "v1", "secrets", ns, f"{pod.deployment}-secrets", codes="human_read",
-                   respbody="secret", imp=imp)
+            r = mk(
+                actor,
+                "get",
+                "",
+                "v1",
+                "secrets",
+                ns,
+                f"{pod.deployment}-secrets",
+                codes="human_read",
+                respbody="secret",
+                imp=imp,
+            )
         elif x == 6:
-            r = mk(actor, "create", "", "v1", "secrets", ns, query="?fieldManager=kubectl-create&fieldValidation="
-                   "Strict", codes="human_create", lat="write", reqbody="secret", respbody="secret",
-                   late_name=f"{pod.deployment}-creds-{_suffix(rng, 4)}", imp=imp)
+            r = mk(
+                actor,
+                "create",
+                "",
+                "v1",
+                "secrets",
+                ns,
+                query="?fieldManager=kubectl-create&fieldValidation=Strict",
+                codes="human_create",
+                lat="write",
+                reqbody="secret",
+                respbody="secret",
+                late_name=f"{pod.deployment}-creds-{_suffix(rng, 4)}",
+                imp=imp,
+            )
         elif x == 7:
-            r = mk(actor, "list", "", "v1", "configmaps", ns, query="?limit=500", codes="human_read", lat="list",
-                   respbody="configmaplist", imp=imp)
+            r = mk(
+                actor,
+                "list",
+                "",
+                "v1",
+                "configmaps",
+                ns,
+                query="?limit=500",
+                codes="human_read",
+                lat="list",
+                respbody="configmaplist",
+                imp=imp,
+            )
         elif x == 8:
-            r = mk(actor, "patch", "", "v1", "configmaps", ns, f"{pod.deployment}-config",
-                   query="?fieldManager=kubectl-edit&fieldValidation=Strict", codes="human_write", lat="write",
-                   reqbody="mergepatch", respbody="configmap", imp=imp)
+            r = mk(
+                actor,
+                "patch",
+                "",
+                "v1",
+                "configmaps",
+                ns,
+                f"{pod.deployment}-config",
+                query="?fieldManager=kubectl-edit&fieldValidation=Strict",
+                codes="human_write",
+                lat="write",
+                reqbody="mergepatch",
+                respbody="configmap",
+                imp=imp,
+            )
         elif x == 9:
-            r = mk(actor, "patch", "apps", "v1", "deployments", ns, pod.deployment,
-                   query="?fieldManager=kubectl-rollout&fieldValidation=Strict", codes="human_write", lat="write",
-                   reqbody="mergepatch", respbody="deployment", imp=imp)
+            r = mk(
+                actor,
+                "patch",
+                "apps",
+                "v1",
+                "deployments",
+                ns,
+                pod.deployment,
+                query="?fieldManager=kubectl-rollout&fieldValidation=Strict",
+                codes="human_write",
+                lat="write",
+                reqbody="mergepatch",
+                respbody="deployment",
+                imp=imp,
+            )
         elif x == 10:
-            r = mk(actor, "delete", "", "v1", "pods", ns, pod.name, codes="human_write", lat="write",
-                   reqbody="deleteoptions", respbody="pod", imp=imp)
+            r = mk(
+                actor,
+                "delete",
+                "",
+                "v1",
+                "pods",
+                ns,
+                pod.name,
+                codes="human_write",
+                lat="write",
+                reqbody="deleteoptions",
+                respbody="pod",
+                imp=imp,
+            )
         elif x == 11:
-            r = mk(actor, "list", "rbac.authorization.k8s.io", "v1", "rolebindings", ns, query="?limit=500",
-                   codes="human_read", lat="list", respbody="genericlist", imp=imp)
+            r = mk(
+                actor,
+                "list",
+                "rbac.authorization.k8s.io",
+                "v1",
+                "rolebindings",
+                ns,
+                query="?limit=500",
+                codes="human_read",
+                lat="list",
+                respbody="genericlist",
+                imp=imp,
+            )
         elif x == 12:
-            r = mk(actor, "create", "rbac.authorization.k8s.io", "v1", "rolebindings", ns,
-                   query="?fieldManager=kubectl-create&fieldValidation=Strict", codes="human_create", lat="write",
-                   reqbody="rolebinding", respbody="rolebinding", late_name=f"{ns}-debug-access", imp=imp)
+            r = mk(
+                actor,
+                "create",
+                "rbac.authorization.k8s.io",
+                "v1",
+                "rolebindings",
+                ns,
+                query="?fieldManager=kubectl-create&fieldValidation=Strict",
+                codes="human_create",
+                lat="write",
+                reqbody="rolebinding",
+                respbody="rolebinding",
+                late_name=f"{ns}-debug-access",
+                imp=imp,
+            )
         elif x == 13:
-            r = mk(actor, "get", "", "v1", "namespaces", name=ns, codes="human_read", respbody="namespace",
-                   imp=imp)
+            r = mk(actor, "get", "", "v1", "namespaces", name=ns, codes="human_read", respbody="namespace", imp=imp)
         elif x == 14:
-            r = mk(actor, "create", "", "v1", "namespaces", query="?fieldManager=kubectl-create&fieldValidation="
-                   "Strict", codes="human_create", lat="write", reqbody="namespace", respbody="namespace",
-                   late_name=f"preview-{_suffix(rng, 6)}", imp=imp)
+            r = mk(
+                actor,
+                "create",
+                "",
+                "v1",
+                "namespaces",
+                query="?fieldManager=kubectl-create&fieldValidation=Strict",
+                codes="human_create",
+                lat="write",
+                reqbody="namespace",
+                respbody="namespace",
+                late_name=f"preview-{_suffix(rng, 6)}",
+                imp=imp,
+            )
         elif x == 15:
-            r = mk(actor, "watch", "", "v1", "pods", ns, query=self.watch_query(short=True), codes="human_read",
-                   lat="watch_short", long=True, imp=imp)
+            r = mk(
+                actor,
+                "watch",
+                "",
+                "v1",
+                "pods",
+                ns,
+                query=self.watch_query(short=True),
+                codes="human_read",
+                lat="watch_short",
+                long=True,
+                imp=imp,
+            )
         elif x == 16:
-            r = mk(actor, "list", "", "v1", "nodes", query="?limit=500", codes="human_read", lat="list",
-                   respbody="genericlist", imp=imp)
+            r = mk(
+                actor,
+                "list",
+                "",
+                "v1",
+                "nodes",
+                query="?limit=500",
+                codes="human_read",
+                lat="list",
+                respbody="genericlist",
+                imp=imp,
+            )
         elif x == 17:
-            r = mk(actor, "create", "", "v1", "pods", ns, pod.name, sub="attach",
-                   query="?container=app&stdin=true&stdout=true&tty=true", codes="upgrade", lat="exec", long=True,
-                   imp=imp)
+            r = mk(
+                actor,
+                "create",
+                "",
+                "v1",
+                "pods",
+                ns,
+                pod.name,
+                sub="attach",
+                query="?container=app&stdin=true&stdout=true&tty=true",
+                codes="upgrade",
+                lat="exec",
+                long=True,
+                imp=imp,
+            )
         elif x == 18:
-            r = mk(actor, "update", "", "v1", "configmaps", "kube-system", "coredns",
-                   query="?fieldManager=kubectl-replace", codes="human_write", lat="write", reqbody="configmap",
-                   respbody="configmap", imp=imp)
+            r = mk(
+                actor,
+                "update",
+                "",
+                "v1",
+                "configmaps",
+                "kube-system",
+                "coredns",
+                query="?fieldManager=kubectl-replace",
+                codes="human_write",
+                lat="write",
+                reqbody="configmap",
+                respbody="configmap",
+                imp=imp,
+            )
         elif x == 19:
-            r = mk(actor, "patch", "", "v1", "nodes", name=self.cluster.nodes[pod.node],
-                   query="?fieldManager=kubectl-cordon", codes="human_write", lat="write", reqbody="mergepatch",
-                   respbody="node", imp=imp)
+            r = mk(
+                actor,
+                "patch",
+                "",
+                "v1",
+                "nodes",
+                name=self.cluster.nodes[pod.node],
+                query="?fieldManager=kubectl-cordon",
+                codes="human_write",
+                lat="write",
+                reqbody="mergepatch",
+                respbody="node",
+                imp=imp,
+            )
         else:
-            r = mk(actor, "create", "authorization.k8s.io", "v1", "selfsubjectaccessreviews", codes="create",
-                   lat="fast", reqbody="generic", respbody="generic", imp=imp)
+            r = mk(
+                actor,
+                "create",
+                "authorization.k8s.io",
+                "v1",
+                "selfsubjectaccessreviews",
+                codes="create",
+                lat="fast",
+                reqbody="generic",
+                respbody="generic",
+                imp=imp,
+            )
         out.append((delay, r))
         return out
 
@@ -1280,21 +2624,41 @@ class SampleGenerator:
         query = "?fieldManager=" + HOSTILE_TEXT[rng.randrange(len(HOSTILE_TEXT))]
         x = rng.randrange(6)
         if x == 0:
-            r = self.mk(actor, "get", "", "v1", "pods", segment, other, query=query, codes="human_read",
-                        respbody="pod")
+            r = self.mk(actor, "get", "", "v1", "pods", segment, other, query=query, codes="human_read", respbody="pod")
         elif x == 1:
-            r = self.mk(actor, "create", "", "v1", "configmaps", segment, query=query, codes="human_create",
-                        lat="write", reqbody="configmap", respbody="configmap", late_name=other)
+            r = self.mk(
+                actor,
+                "create",
+                "",
+                "v1",
+                "configmaps",
+                segment,
+                query=query,
+                codes="human_create",
+                lat="write",
+                reqbody="configmap",
+                respbody="configmap",
+                late_name=other,
+            )
         elif x == 2:
-            r = self.mk(actor, "get", "", "v1", "secrets", "default", segment, codes="human_read",
-                        respbody="secret")
+            r = self.mk(actor, "get", "", "v1", "secrets", "default", segment, codes="human_read", respbody="secret")
         elif x == 3:
             r = self.mk(actor, "get", "", "v1", "namespaces", name=segment, codes="human_read", respbody="namespace")
         elif x == 4:
             r = self.nonres(actor, "/healthz/" + segment, query)
         else:
-            r = self.mk(self.humans[rng.randrange(len(self.humans))], "list", "", "v1", "pods", segment,
-                        query=query, codes="human_read", lat="list", respbody="podlist")
+            r = self.mk(
+                self.humans[rng.randrange(len(self.humans))],
+                "list",
+                "",
+                "v1",
+                "pods",
+                segment,
+                query=query,
+                codes="human_read",
+                lat="list",
+                respbody="podlist",
+            )
         return [(0, r)]
 
     # -- scheduling and levels -----------------------------------------------------------------
@@ -1354,16 +2718,34 @@ class SampleGenerator:
     @staticmethod
     def event_fields(r: Req) -> EventFields:
         """The request as request_attributes sees its RequestReceived-stage event (URL-derived objectRef)."""
-        return EventFields(kind="Event", apiVersion="audit.k8s.io/v1", stage=RR, requestURI=r.uri, verb=r.verb,
-                           user=r.actor.info, objectRef=r.ref)
+        return EventFields(
+            kind="Event",
+            apiVersion="audit.k8s.io/v1",
+            stage=RR,
+            requestURI=r.uri,
+            verb=r.verb,
+            user=r.actor.info,
+            objectRef=r.ref,
+        )
 
     # -- serialisation ---------------------------------------------------------------------------
     def serialize(self, r: Req, stage: str, when: int) -> bytes:
         """One Event line, assembled from the request's pre-serialised fragments."""
         clock = self.clock
-        parts = [b'{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"', _ASCII[r.level], b'","auditID":"',
-                 r.aid, b'","stage":"', _ASCII[stage], b'","requestURI":', r.uri_json, b',"verb":"',
-                 _ASCII[r.verb], b'","user":', r.actor.user_json]
+        parts = [
+            b'{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"',
+            _ASCII[r.level],
+            b'","auditID":"',
+            r.aid,
+            b'","stage":"',
+            _ASCII[stage],
+            b'","requestURI":',
+            r.uri_json,
+            b',"verb":"',
+            _ASCII[r.verb],
+            b'","user":',
+            r.actor.user_json,
+        ]
         if r.imp_json is not None and stage != RR:  # E1: impersonation runs after RequestReceived
             parts += (b',"impersonatedUser":', r.imp_json)
         parts += (b',"sourceIPs":', r.actor.ips_json, b',"userAgent":', r.actor.ua_json)
@@ -1375,8 +2757,13 @@ class SampleGenerator:
         if stage == RC and r.level != "Metadata" and not r.nonres:
             parts += self._bodies(r, when)
         received = r.received
-        parts += (b',"requestReceivedTimestamp":"', received, b'","stageTimestamp":"',
-                  received if stage == RR else clock(when).encode(), b'"')
+        parts += (
+            b',"requestReceivedTimestamp":"',
+            received,
+            b'","stageTimestamp":"',
+            received if stage == RR else clock(when).encode(),
+            b'"',
+        )
         if stage != RR and not r.failed:
             parts += (b',"annotations":', self._annotations(r, when))
         parts.append(b"}")
@@ -1403,21 +2790,32 @@ class SampleGenerator:
             out += (b',"requestObject":', self.bodies.get(r.reqbody, values, r.omit_mf))
         if r.level == "RequestResponse":
             if code >= 400:
-                out += (b',"responseObject":', r.status_json[:1] + b'"kind":"Status","apiVersion":"v1",'
-                        + r.status_json[1:])
+                out += (
+                    b',"responseObject":',
+                    r.status_json[:1] + b'"kind":"Status","apiVersion":"v1",' + r.status_json[1:],
+                )
             elif r.respbody and r.verb != "watch":
                 values = values or self._body_values(r, when)
                 listed = _LIST_KINDS.get(r.respbody)
-                body = (self.bodies.list_of(listed[0], values, r.omit_mf, listed[1]) if listed else
-                        self.bodies.get(r.respbody, values, r.omit_mf))
+                body = (
+                    self.bodies.list_of(listed[0], values, r.omit_mf, listed[1])
+                    if listed
+                    else self.bodies.get(r.respbody, values, r.omit_mf)
+                )
                 out += (b',"responseObject":', body)
         return out
 
     def _body_values(self, r: Req, when: int) -> tuple[bytes, bytes, bytes, bytes, bytes, bytes]:
         rng = self.bodies._rng
         node = self.cluster.nodes[rng.randrange(len(self.cluster.nodes))]
-        return (_escaped(r.name or f"obj-{_suffix(rng, 5)}"), _escaped(r.ns), _uuid(rng).encode(),
-                str(self.cluster.next_rv()).encode(), self.clock(when).encode(), node.encode())
+        return (
+            _escaped(r.name or f"obj-{_suffix(rng, 5)}"),
+            _escaped(r.ns),
+            _uuid(rng).encode(),
+            str(self.cluster.next_rv()).encode(),
+            self.clock(when).encode(),
+            node.encode(),
+        )
 
     # -- main loop -------------------------------------------------------------------------------
     def events(self, count: int) -> Iterator[bytes]:
@@ -1442,7 +2840,7 @@ class SampleGenerator:
             t += int(expovariate(rate)) + 1
             is_hostile = hostile > 0.0 and rng.random() < hostile
             logged = False
-            for offset, req in (self.t_hostile() if is_hostile else workload()()):
+            for offset, req in self.t_hostile() if is_hostile else workload()():
                 stats.hostile_requests += is_hostile
                 logged = self._schedule(t + offset, req) or logged
             silent = 0 if logged else silent + 1
@@ -1459,17 +2857,25 @@ class SampleGenerator:
         self.t = t
 
 
-def generate_events(count: int, seed: int = 42, *, start: str = "2026-11-20T09:00:00Z",
-                    evaluator: PolicyEvaluator | None = None, hostile: float = 0.0, bodies: float = 0.05,
-                    rate: float = 600.0) -> Iterator[bytes]:
+def generate_events(
+    count: int,
+    seed: int = 42,
+    *,
+    start: str = "2026-11-20T09:00:00Z",
+    evaluator: PolicyEvaluator | None = None,
+    hostile: float = 0.0,
+    bodies: float = 0.05,
+    rate: float = 600.0,
+) -> Iterator[bytes]:
     """Yield `count` audit.k8s.io/v1 Event lines (bytes, no newline), deterministic for the arguments.
 
     With `evaluator`, levels and omitted stages follow its policy and requests at level None are not
     written (S5); without, levels are drawn: `bodies` of the requests at Request/RequestResponse.
     `hostile` is the fraction of requests carrying hostile strings; `rate` is requests per second.
     """
-    return SampleGenerator(seed, start=start, evaluator=evaluator, hostile=hostile, bodies=bodies,
-                           rate=rate).events(count)
+    return SampleGenerator(seed, start=start, evaluator=evaluator, hostile=hostile, bodies=bodies, rate=rate).events(
+        count
+    )
 
 
 def write_events(out: IO[bytes], lines: Iterator[bytes]) -> int:
@@ -1490,9 +2896,18 @@ def write_events(out: IO[bytes], lines: Iterator[bytes]) -> int:
     return written
 
 
-def write_log(path: str | Path, count: int, seed: int = 42, *, start: str = "2026-11-20T09:00:00Z",
-              evaluator: PolicyEvaluator | None = None, hostile: float = 0.0, bodies: float = 0.05,
-              rate: float = 600.0, gzip: bool = False) -> GenStats:
+def write_log(
+    path: str | Path,
+    count: int,
+    seed: int = 42,
+    *,
+    start: str = "2026-11-20T09:00:00Z",
+    evaluator: PolicyEvaluator | None = None,
+    hostile: float = 0.0,
+    bodies: float = 0.05,
+    rate: float = 600.0,
+    gzip: bool = False,
+) -> GenStats:
     """Write a log file ('-' = stdout); gzip output is byte-stable (mtime 0, no file name)."""
     generator = SampleGenerator(seed, start=start, evaluator=evaluator, hostile=hostile, bodies=bodies, rate=rate)
     lines = generator.events(count)
@@ -1526,20 +2941,27 @@ def load_evaluator(path: str | Path) -> PolicyEvaluator:
 
 def make_demo(path: str | Path = DEMO_LOG, policy_path: str | Path = DEMO_POLICY) -> GenStats:
     """Regenerate the bundled demo log: the demo policy's view of ~3,000 events, ~2% hostile."""
-    return write_log(path, DEMO_EVENTS, DEMO_SEED, evaluator=load_evaluator(policy_path), hostile=DEMO_HOSTILE,
-                     rate=DEMO_RATE)
+    return write_log(
+        path, DEMO_EVENTS, DEMO_SEED, evaluator=load_evaluator(policy_path), hostile=DEMO_HOSTILE, rate=DEMO_RATE
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     """`python -m k8saudit_tui.engine.samplegen --events N [--seed S] [--policy FILE] ... -o FILE`."""
-    parser = argparse.ArgumentParser(prog="python -m k8saudit_tui.engine.samplegen",
-                                     description="Write a synthetic kube-apiserver audit log (JSON lines).")
+    parser = argparse.ArgumentParser(
+        prog="python -m k8saudit_tui.engine.samplegen",
+        description="Write a synthetic kube-apiserver audit log (JSON lines).",
+    )
     parser.add_argument("--events", "-n", type=int, help="number of event lines to write")
     parser.add_argument("--seed", type=int, default=42, help="random seed (42); same arguments, same bytes")
     parser.add_argument("--policy", help="audit Policy file: levels and omitted stages follow it")
     parser.add_argument("--hostile", type=float, default=0.0, help="fraction of requests with hostile strings")
-    parser.add_argument("--bodies", type=float, default=0.05,
-                        help="without --policy: fraction of requests at Request/RequestResponse (0.05)")
+    parser.add_argument(
+        "--bodies",
+        type=float,
+        default=0.05,
+        help="without --policy: fraction of requests at Request/RequestResponse (0.05)",
+    )
     parser.add_argument("--rate", type=float, default=600.0, help="requests per second (600)")
     parser.add_argument("--start", default="2026-11-20T09:00:00Z", help="first timestamp (UTC, ...Z)")
     parser.add_argument("--gzip", action="store_true", help="gzip the output (byte-stable)")
@@ -1563,17 +2985,31 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     began = time.perf_counter()
     try:
-        stats = write_log(args.output, args.events, args.seed, start=args.start, evaluator=evaluator,
-                          hostile=args.hostile, bodies=args.bodies, rate=args.rate, gzip=args.gzip)
+        stats = write_log(
+            args.output,
+            args.events,
+            args.seed,
+            start=args.start,
+            evaluator=evaluator,
+            hostile=args.hostile,
+            bodies=args.bodies,
+            rate=args.rate,
+            gzip=args.gzip,
+        )
     except BrokenPipeError:
         return 0
     if args.stats:
         seconds = time.perf_counter() - began
-        summary = {"events": stats.events, "requests": stats.requests, "unlogged_requests": stats.unlogged_requests,
-                   "stages": stats.stages, "levels": stats.levels, "seconds": round(seconds, 3),
-                   "events_per_second": round(stats.events / max(seconds, 1e-9))}
-        print(orjson.dumps(summary, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode(),
-              file=sys.stderr)
+        summary = {
+            "events": stats.events,
+            "requests": stats.requests,
+            "unlogged_requests": stats.unlogged_requests,
+            "stages": stats.stages,
+            "levels": stats.levels,
+            "seconds": round(seconds, 3),
+            "events_per_second": round(stats.events / max(seconds, 1e-9)),
+        }
+        print(orjson.dumps(summary, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode(), file=sys.stderr)
     return 0
 
 

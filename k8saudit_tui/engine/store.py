@@ -737,7 +737,7 @@ class StoreLoader:
             f"{self.memory_limit_mb:,} MB (set K8SAUDIT_TUI_MEMORY_LIMIT_MB to change it, or load "
             "fewer files); the rest was not read"
         )
-        with self.store._lock:  # noqa: SLF001 - the loader is the store's one writer
+        with self.store._lock:
             self.store.problems.append(Problem(entry.name, entry.lines or None, "", message))
 
     def load_all(self) -> EventStore:

@@ -44,8 +44,7 @@ def visible(text: str, *, keep_newlines: bool = False) -> str:
             return _ASCII_CONTROL.sub(lambda m: m.group() if m.group() == "\n" else _escape_char(m.group()), text)
         return _ASCII_CONTROL.sub(lambda m: _escape_char(m.group()), text)
     return "".join(
-        _escape_char(char) if _is_unsafe(char) and not (keep_newlines and char == "\n") else char
-        for char in text
+        _escape_char(char) if _is_unsafe(char) and not (keep_newlines and char == "\n") else char for char in text
     )
 
 

@@ -121,7 +121,9 @@ class SearchText:
         whose places are known (`recent`): typing a letter narrows the last word's places."""
         whole = first == 0 and last == len(self.text) > 0  # never fill the shared EMPTY's `recent`
         data = np.frombuffer(self.text, np.uint8, count=last - first, offset=first)
-        known = max((key for key in tuple(self.recent) if needle.startswith(key)), key=len, default=b"") if whole else b""
+        known = (
+            max((key for key in tuple(self.recent) if needle.startswith(key)), key=len, default=b"") if whole else b""
+        )
         positions = self.recent.get(known) if known else None
         if positions is None:
             known, positions = needle[:1], np.flatnonzero(data == needle[0])

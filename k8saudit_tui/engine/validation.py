@@ -33,8 +33,17 @@ DNS1123_SUBDOMAIN_DETAIL = (
     f" validation is '{_DNS1123_SUBDOMAIN_FMT}')"
 )
 
-_GO_ESCAPES = {"\a": r"\a", "\b": r"\b", "\f": r"\f", "\n": r"\n", "\r": r"\r", "\t": r"\t",
-               "\v": r"\v", "\\": r"\\", '"': r"\""}
+_GO_ESCAPES = {
+    "\a": r"\a",
+    "\b": r"\b",
+    "\f": r"\f",
+    "\n": r"\n",
+    "\r": r"\r",
+    "\t": r"\t",
+    "\v": r"\v",
+    "\\": r"\\",
+    '"': r"\"",
+}
 
 
 def go_quote(text: str) -> str:
@@ -69,9 +78,7 @@ def validate_policy(policy: Policy, lines: Mapping[str, int] | None = None) -> l
     errors: list[Problem] = []
     bad_stages = _omit_stage_errors(policy.omit_stages, "", policy.source, lines or {}, None)
     if bad_stages and lines is None:
-        bad_stages = _omit_stage_errors(
-            policy.omit_stages, "", policy.source, _policy_lines(policy), None
-        )
+        bad_stages = _omit_stage_errors(policy.omit_stages, "", policy.source, _policy_lines(policy), None)
     errors.extend(bad_stages)
     for index, rule in enumerate(policy.rules):
         errors.extend(validate_rule(rule, index, policy.source))
@@ -89,8 +96,13 @@ def validate_rule(rule: PolicyRule, index: int, source: str = "<policy>") -> lis
     errors += _omit_stage_errors(rule.omit_stages, f"{path}.", source, rule.field_lines, rule.line)
     if rule.non_resource_urls and (rule.resources or rule.namespaces):  # V6
         errors.append(
-            _invalid(source, lines.get("nonResourceURLs"), f"{path}.nonResourceURLs",
-                     go_string_slice(rule.non_resource_urls), MIXED_DETAIL)
+            _invalid(
+                source,
+                lines.get("nonResourceURLs"),
+                f"{path}.nonResourceURLs",
+                go_string_slice(rule.non_resource_urls),
+                MIXED_DETAIL,
+            )
         )
     return errors
 
@@ -115,8 +127,9 @@ def _level_errors(rule: PolicyRule, path: str, source: str, lines: _RuleLines) -
     line = lines.get("level")
     if rule.level == "":
         return [Problem(source, line, f"{path}.level", "Required value")]
-    return [Problem(source, line, f"{path}.level",
-                    f"Unsupported value: {go_quote(rule.level)}: {SUPPORTED_LEVELS_DETAIL}")]
+    return [
+        Problem(source, line, f"{path}.level", f"Unsupported value: {go_quote(rule.level)}: {SUPPORTED_LEVELS_DETAIL}")
+    ]
 
 
 def _url_errors(rule: PolicyRule, path: str, source: str, lines: _RuleLines) -> list[Problem]:
@@ -134,9 +147,7 @@ def _url_errors(rule: PolicyRule, path: str, source: str, lines: _RuleLines) -> 
     return errors
 
 
-def _resource_errors(
-    entry: GroupResources, k: int, path: str, source: str, lines: _RuleLines
-) -> list[Problem]:
+def _resource_errors(entry: GroupResources, k: int, path: str, source: str, lines: _RuleLines) -> list[Problem]:
     """V4 (`validateResources`); the path has no index, as upstream's."""
     errors = []
     entry_line = entry.line if entry.line is not None else lines.get("resources")
@@ -148,12 +159,18 @@ def _resource_errors(
             messages.append(DNS1123_SUBDOMAIN_DETAIL)
         if messages:
             line = lines.get(f"resources[{k}].group", entry_line)
-            errors.append(_invalid(source, line, f"{path}.resources.group",
-                                   go_quote(entry.group), ",".join(messages)))
+            errors.append(_invalid(source, line, f"{path}.resources.group", go_quote(entry.group), ",".join(messages)))
     if entry.resource_names and not entry.resources:
         line = lines.get(f"resources[{k}].resourceNames", entry_line)
-        errors.append(_invalid(source, line, f"{path}.resources.resourceNames",
-                               go_string_slice(entry.resource_names), RESOURCE_NAMES_DETAIL))
+        errors.append(
+            _invalid(
+                source,
+                line,
+                f"{path}.resources.resourceNames",
+                go_string_slice(entry.resource_names),
+                RESOURCE_NAMES_DETAIL,
+            )
+        )
     return errors
 
 
@@ -173,9 +190,7 @@ def _omit_stage_errors(
         if stage not in STAGES:
             key = f"omitStages[{j}]"
             line = lines.get(key, lines.get("omitStages", default_line))
-            errors.append(
-                _invalid(source, line, prefix + key, go_quote(stage), ALLOWED_STAGES_DETAIL)
-            )
+            errors.append(_invalid(source, line, prefix + key, go_quote(stage), ALLOWED_STAGES_DETAIL))
     return errors
 
 

@@ -14,8 +14,8 @@ import pickle
 import struct
 import subprocess
 import sys
-from pathlib import Path
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import IO, Any
 
 from k8saudit_tui.engine.batch import Batch, Encoder, parse_range
@@ -44,8 +44,7 @@ def _receive(stream: IO[bytes]) -> Any:
 
 _PACKAGE_PARENT = str(Path(__file__).resolve().parents[2])
 _WORKER_BOOT = (
-    f"import sys; sys.path.insert(0, {_PACKAGE_PARENT!r}); "
-    "from k8saudit_tui.engine.worker import main; main()"
+    f"import sys; sys.path.insert(0, {_PACKAGE_PARENT!r}); from k8saudit_tui.engine.worker import main; main()"
 )
 """Workers import this very copy of the package: with `-m`, a `k8saudit_tui` folder in the
 current directory would win over the installed one and the parent would talk to other code."""

@@ -118,8 +118,7 @@ class _BoundedLoader(yaml.SafeLoader):
         self.composed += 1
         if self.composed > MAX_NODES:
             mark = self.peek_event().start_mark
-            raise TreeError(f"the YAML has more than {MAX_NODES:,} nodes; refusing to read it",
-                            mark.line + 1)
+            raise TreeError(f"the YAML has more than {MAX_NODES:,} nodes; refusing to read it", mark.line + 1)
         node: yaml.Node = super().compose_node(parent, index)
         return node
 
@@ -174,8 +173,7 @@ def _check_expansion(root: yaml.Node) -> None:
         if key in sizes:
             continue
         if key in started:
-            raise TreeError("a YAML alias refers to itself (recursive alias)",
-                            node.start_mark.line + 1)
+            raise TreeError("a YAML alias refers to itself (recursive alias)", node.start_mark.line + 1)
         started.add(key)
         stack.append((node, True))
         stack.extend((child, False) for child in children if id(child) not in sizes)
@@ -244,9 +242,7 @@ class _Copier:
                 node.start_mark.line + 1,
             )
         if depth > MAX_DEPTH:
-            raise TreeError(
-                f"the YAML nests deeper than {MAX_DEPTH} levels", node.start_mark.line + 1
-            )
+            raise TreeError(f"the YAML nests deeper than {MAX_DEPTH} levels", node.start_mark.line + 1)
         if id(node) in self.active:
             raise TreeError("a YAML alias refers to itself (recursive alias)", node.start_mark.line + 1)
         line = node.start_mark.line + 1
@@ -275,9 +271,7 @@ class _Copier:
                     key_node.start_mark.line + 1,
                 )
             self.count += 1
-            explicit.append(
-                Entry(key_node.value, key_node.start_mark.line + 1, self.copy(value_node, depth + 1))
-            )
+            explicit.append(Entry(key_node.value, key_node.start_mark.line + 1, self.copy(value_node, depth + 1)))
         keys = {entry.key for entry in explicit}
         return [entry for entry in merged if entry.key not in keys] + explicit
 
@@ -337,8 +331,7 @@ def parse_json(text: str) -> Node:
         data = json.loads(text, object_pairs_hook=_Pairs, parse_constant=_reject_constant)
     except json.JSONDecodeError as err:
         raise TreeError(
-            f"JSON syntax error: {err.msg} (text starting with '{{' is read as JSON by "
-            "kube-apiserver, never as YAML)",
+            f"JSON syntax error: {err.msg} (text starting with '{{' is read as JSON by kube-apiserver, never as YAML)",
             err.lineno,
         ) from None
     except ValueError as err:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
@@ -28,7 +29,7 @@ class ExplorerApp(App[int]):
     CSS_PATH = Path(__file__).with_name("app.tcss")
     TITLE = "k8saudit-tui"
     COMMANDS = App.COMMANDS | {ExplorerCommands}
-    BINDINGS: list[BindingType] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
         Binding("ctrl+p", "command_palette", "Commands", show=False),

@@ -74,6 +74,6 @@ def _runner(screen: object, action: str) -> Callable[[], object]:
 
 def _filter_runner(screen: object, text: str) -> Callable[[], object]:
     def run() -> object:
-        return getattr(screen, "apply_filter")(text)
+        return screen.apply_filter(text)
 
     return run

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.console import Console
 from rich.style import Style
@@ -30,7 +30,6 @@ from k8saudit_tui.engine.explain import Explanation
 from k8saudit_tui.engine.model import Verdict
 from k8saudit_tui.ui import render
 from k8saudit_tui.ui.scrolling import set_virtual_size
-
 
 DEFAULT_WIDTH = 80
 """Width to wrap at before the pane has been laid out."""
@@ -126,7 +125,7 @@ def wrap_lines(content: DetailContent, console: Console, width: int) -> list[Lin
 class DetailPane(ScrollView, can_focus=True):
     """Questions, verdict, explain trace and full JSON of one event."""
 
-    BINDINGS: list[BindingType] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("down,j", "scroll_down", "Scroll down", show=False),
         Binding("up,k", "scroll_up", "Scroll up", show=False),
         Binding("home,g", "scroll_home", "Top", show=False),

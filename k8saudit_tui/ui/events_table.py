@@ -8,6 +8,7 @@ paints, so a new filter result or a jump to the end costs the same at ten events
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from typing import ClassVar
 
 import numpy as np
 from rich.style import Style
@@ -20,8 +21,8 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from k8saudit_tui.ui import render
-from k8saudit_tui.ui.scrolling import set_virtual_size
 from k8saudit_tui.ui.messages import EventHighlighted
+from k8saudit_tui.ui.scrolling import set_virtual_size
 
 RowValues = Callable[[int], Mapping[str, object]]
 """Store row number -> {field: value} for the columns shown."""
@@ -82,7 +83,7 @@ class EventsTable(ScrollView, can_focus=True):
 
     COMPONENT_CLASSES = {"events-table--cursor", "events-table--header"}
 
-    BINDINGS: list[BindingType] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("down,j", "cursor_down", "Down", show=False),
         Binding("up,k", "cursor_up", "Up", show=False),
         Binding("pagedown,space", "page_down", "Page down", show=False),

@@ -7,6 +7,7 @@ owned by the main screen, and lets tests drive the dialog without touching the d
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on
@@ -27,7 +28,7 @@ class MarkedCheckbox(Checkbox):
     states apart by colour only, which `NO_COLOR` (and a text capture) loses."""
 
     @property  # type: ignore[override]
-    def BUTTON_INNER(self) -> str:  # noqa: N802 - the name Textual's ToggleButton reads
+    def BUTTON_INNER(self) -> str:
         return "X" if self.value else " "
 
 
@@ -35,7 +36,7 @@ class MarkedRadioButton(RadioButton):
     """A radio button showing `●` only when chosen (see `MarkedCheckbox`)."""
 
     @property  # type: ignore[override]
-    def BUTTON_INNER(self) -> str:  # noqa: N802
+    def BUTTON_INNER(self) -> str:
         return "●" if self.value else " "
 
 
@@ -52,7 +53,7 @@ class ExportChoice:
 class ExportScreen(ModalScreen[ExportChoice | None]):
     """Pick a format and a path for the `count` events of the current view."""
 
-    BINDINGS: list[BindingType] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel"),
         Binding("ctrl+s", "export", "Export"),
     ]
@@ -72,7 +73,9 @@ class ExportScreen(ModalScreen[ExportChoice | None]):
                 for index, fmt in enumerate(FORMATS):
                     yield MarkedRadioButton(fmt, value=index == 0, id=f"format-{fmt}", compact=True)
             yield Input(self._default_path, placeholder="path to write", id="export-path", compact=True)
-            yield MarkedCheckbox("Redact secrets (Secret data, tokens, Authorization)", value=True, id="export-redact", compact=True)
+            yield MarkedCheckbox(
+                "Redact secrets (Secret data, tokens, Authorization)", value=True, id="export-redact", compact=True
+            )
             yield MarkedCheckbox("Overwrite an existing file", value=False, id="export-force", compact=True)
             yield Static("", id="export-error", markup=False)
             with Horizontal(id="export-buttons"):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
+from typing import ClassVar
 
 from rich.text import Text
 from textual import events, on
@@ -85,7 +86,7 @@ class FilterInput(Input):
 class FilterBar(Vertical):
     """`/` focuses it; typing filters live; `enter` or `escape` returns to the list."""
 
-    BINDINGS: list[BindingType] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Back to list", priority=True),
     ]
 

@@ -7,6 +7,7 @@ with the keys: a binding added anywhere shows up here.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import ClassVar
 
 from rich.table import Table
 from rich.text import Text
@@ -54,7 +55,7 @@ def binding_rows(sections: Iterable[tuple[str, Sequence[BindingType]]]) -> list[
 class HelpScreen(ModalScreen[None]):
     """A scrollable table of all keys; any of escape, q, ? closes it."""
 
-    BINDINGS: list[BindingType] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q,question_mark", "close", "Close help"),
         Binding("j,down", "scroll_down", "Scroll", show=False),
         Binding("k,up", "scroll_up", "Scroll", show=False),

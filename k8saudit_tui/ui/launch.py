@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -61,8 +60,9 @@ def run_tui(args: list[str]) -> int:
 
     session = open_session(policy, logs)  # spools stdin (`-`) to a private file, to its end
     if "-" in logs and not attach_terminal_input():
-        print("k8saudit-tui: the log came on stdin and there is no terminal (/dev/tty) to read keys from",
-              file=sys.stderr)
+        print(
+            "k8saudit-tui: the log came on stdin and there is no terminal (/dev/tty) to read keys from", file=sys.stderr
+        )
         return 2
     app = ExplorerApp(session, filter_text=parsed.filter, follow=parsed.follow)
     result = app.run()

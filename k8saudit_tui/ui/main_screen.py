@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import time
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from rich.text import Text
@@ -21,8 +21,8 @@ from textual.containers import Container, Vertical
 from textual.events import Key, Resize
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Footer, ProgressBar, Static
 from textual.timer import Timer
+from textual.widgets import Footer, ProgressBar, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from k8saudit_tui.engine.export import redact_line
@@ -76,7 +76,7 @@ def freeze_heap() -> None:
 class MainScreen(Screen[None]):
     """Policy pane, events list with status line, detail pane, filter bar and footer."""
 
-    BINDINGS: list[BindingType] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "focus_filter", "Filter"),
         Binding("n", "next_same_rule", "Next of rule"),
         Binding("N", "previous_same_rule", "Prev of rule", show=False),
@@ -84,8 +84,13 @@ class MainScreen(Screen[None]):
         Binding("left_square_bracket", "previous_rule", "Prev rule", key_display="[", show=False),
         Binding("e", "export", "Export"),
         Binding("c", "copy_event", "Copy", tooltip="Copy the event as JSON, secrets masked (OSC 52)"),
-        Binding("C", "copy_raw_event", "Copy raw", show=False,
-                tooltip="Copy the event exactly as logged, secrets NOT masked"),
+        Binding(
+            "C",
+            "copy_raw_event",
+            "Copy raw",
+            show=False,
+            tooltip="Copy the event exactly as logged, secrets NOT masked",
+        ),
         Binding("p", "open_policy", "Policy"),
         Binding("s", "toggle_collapse", "Collapse stages", show=False),
         Binding("z", "zoom", "Zoom", show=False),
@@ -195,7 +200,7 @@ class MainScreen(Screen[None]):
                 self.post_message(LoadProgressed(progress.events, progress.bytes, progress.total_bytes))
                 if worker.is_cancelled:
                     break
-        except Exception as error:  # noqa: BLE001 - shown to the user, never a traceback
+        except Exception as error:
             self.post_message(LoadFinished(loaded, error=f"{type(error).__name__}: {error}"))
             return
         self.post_message(LoadFinished(self.session.total, cancelled=worker.is_cancelled))
@@ -291,7 +296,7 @@ class MainScreen(Screen[None]):
     def _filter_worker(self, text: str, generation: int) -> None:
         try:
             outcome = self.session.filter_rows(text)
-        except Exception as error:  # noqa: BLE001 - a filter bug must not leave the bar stuck
+        except Exception as error:
             self.post_message(FilterApplied(generation, text, None, f"{type(error).__name__}: {error}"))
             return
         self.post_message(FilterApplied(generation, text, outcome.rows, outcome.error, outcome.position))
@@ -403,7 +408,7 @@ class MainScreen(Screen[None]):
                 console=self.app.console,
                 width=width,
             )
-        except Exception as error:  # noqa: BLE001 - an unreadable event is shown, not raised
+        except Exception as error:
             content = message_content(f"cannot read this event: {error}", error=True)
         self.post_message(DetailBuilt(generation, row, content))
 
@@ -568,8 +573,14 @@ class MainScreen(Screen[None]):
             ("events list", EventsTable.BINDINGS),
             ("policy pane", PolicyPane.BINDINGS),
             ("detail pane", DetailPane.BINDINGS),
-            ("filter bar", FilterBar.BINDINGS + [Binding("enter", "", "Apply filter and go to the list"),
-                                                 Binding("right", "", "Accept the suggestion")]),
+            (
+                "filter bar",
+                [
+                    *FilterBar.BINDINGS,
+                    Binding("enter", "", "Apply filter and go to the list"),
+                    Binding("right", "", "Accept the suggestion"),
+                ],
+            ),
             ("export dialog", ExportScreen.BINDINGS),
         ]
         self.app.push_screen(HelpScreen(binding_rows(sections)))
@@ -590,7 +601,7 @@ class MainScreen(Screen[None]):
             return
         try:
             raw = self.session.raw(row).rstrip(b"\r\n")
-        except Exception as error:  # noqa: BLE001
+        except Exception as error:
             self.app.notify(f"cannot read this event: {error}", severity="error", markup=False)
             return
         data = redact_line(raw) if redact else raw
@@ -630,12 +641,16 @@ class MainScreen(Screen[None]):
             self.app.notify(str(error), title="Export failed", severity="error", markup=False)
             return
         except OSError as error:
-            self.app.notify(f"{choice.path}: {error.strerror or error}", title="Export failed",
-                            severity="error", markup=False)
+            self.app.notify(
+                f"{choice.path}: {error.strerror or error}", title="Export failed", severity="error", markup=False
+            )
             return
         if result.left_out:
-            self.app.notify(f"Wrote {result.count:,} events to {result.path}; left out {result.left_out}",
-                            severity="warning", markup=False)
+            self.app.notify(
+                f"Wrote {result.count:,} events to {result.path}; left out {result.left_out}",
+                severity="warning",
+                markup=False,
+            )
             return
         self.app.notify(f"Wrote {result.count:,} events to {result.path}", markup=False)
 

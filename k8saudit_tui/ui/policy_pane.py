@@ -7,6 +7,7 @@ moves from rule to rule; `enter` asks the screen to filter the events to that ru
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import ClassVar
 
 from rich.style import Style
 from textual.binding import Binding, BindingType
@@ -18,8 +19,8 @@ from textual.strip import Strip
 
 from k8saudit_tui.engine.model import Policy, Problem
 from k8saudit_tui.ui import render
-from k8saudit_tui.ui.scrolling import set_virtual_size
 from k8saudit_tui.ui.messages import RuleChosen
+from k8saudit_tui.ui.scrolling import set_virtual_size
 
 NO_RULE = -1
 """Cursor value of the "no rule matched" line at the end."""
@@ -30,7 +31,7 @@ class PolicyPane(ScrollView, can_focus=True):
 
     COMPONENT_CLASSES = {"policy-pane--cursor", "policy-pane--event-rule"}
 
-    BINDINGS: list[BindingType] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("down,j", "next_rule", "Next rule", show=False),
         Binding("up,k", "previous_rule", "Previous rule", show=False),
         Binding("home,g", "first_rule", "First rule", show=False),

@@ -161,7 +161,7 @@ def fit_middle(text: str, width: int) -> str:
         return fit_plain(text, width)
     head = width // 3
     start = set_cell_size(text, head)
-    end = text[-(width - head - 1):]
+    end = text[-(width - head - 1) :]
     while cell_len(end) > width - head - 1:
         end = end[1:]
     return fit_plain(f"{start}…{end}", width)

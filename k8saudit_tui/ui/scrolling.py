@@ -21,6 +21,6 @@ def set_virtual_size(widget: Widget, size: Size) -> None:
     widget.set_reactive(Widget.virtual_size, size)
     if not widget.is_mounted:
         return
-    widget._scroll_update(size)  # noqa: SLF001 - the scrollbar update the reactive would trigger
+    widget._scroll_update(size)
     after = (widget.show_vertical_scrollbar, widget.show_horizontal_scrollbar)
     widget.refresh(layout=before != after)

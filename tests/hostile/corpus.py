@@ -132,7 +132,9 @@ def deep_body(depth: int) -> bytes:
 def huge_line(size: int) -> bytes:
     """A valid event with a body of about `size` bytes (RequestResponse of a big list)."""
     filler = b'"' + b"x" * size + b'"'
-    return line(auditID=f"huge-{size}").replace(b'"level":"Metadata"', b'"level":"RequestResponse","responseObject":' + filler)
+    return line(auditID=f"huge-{size}").replace(
+        b'"level":"Metadata"', b'"level":"RequestResponse","responseObject":' + filler
+    )
 
 
 def distinct_users(count: int) -> Iterator[bytes]:
@@ -162,15 +164,17 @@ rules:
 HOSTILE_POLICIES: dict[str, bytes] = {
     "alias-bomb": ALIAS_BOMB.encode(),
     "deep-nesting": b"apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: Metadata\n  users: "
-    + b"[" * 5000 + b"]" * 5000 + b"\n",
+    + b"[" * 5000
+    + b"]" * 5000
+    + b"\n",
     "duplicate-keys": b"apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: None\n  level: Metadata\n",
     "tabs": b"apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n\t- level: Metadata\n",
-    "non-utf8": b"apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: Metadata\n  users: [\"\xff\xfe\"]\n",
+    "non-utf8": b'apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: Metadata\n  users: ["\xff\xfe"]\n',
     "number-for-string": b"apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: Metadata\n  users: [123]\n",
     "markup-and-escapes": (
-        "apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n"
-        "- level: \"[b]Metadata\\e[31m\"\n  users: [\"[/]\\e]52;c;aGk=\\a\"]\n"
-    ).encode(),
+        b"apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n"
+        b'- level: "[b]Metadata\\e[31m"\n  users: ["[/]\\e]52;c;aGk=\\a"]\n'
+    ),
     "binary": bytes(range(256)) * 4,
     "empty": b"",
     "not-a-mapping": b"- just\n- a list\n",

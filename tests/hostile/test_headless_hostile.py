@@ -70,9 +70,14 @@ def test_each_broken_line_gets_a_reason(policy: Path, tmp_path: Path, kind: str,
 
 
 WRONG_TYPE_FIELDS = {
-    "user-as-string": "user", "groups-as-object": "user.groups", "object-ref-as-list": "objectRef",
-    "verb-as-number": "verb", "stage-unknown": "stage", "code-as-string": "responseStatus.code",
-    "source-ips-as-string": "sourceIPs", "timestamps-unparseable": "requestReceivedTimestamp",
+    "user-as-string": "user",
+    "groups-as-object": "user.groups",
+    "object-ref-as-list": "objectRef",
+    "verb-as-number": "verb",
+    "stage-unknown": "stage",
+    "code-as-string": "responseStatus.code",
+    "source-ips-as-string": "sourceIPs",
+    "timestamps-unparseable": "requestReceivedTimestamp",
 }
 
 
@@ -118,7 +123,9 @@ def test_a_line_over_the_limit_is_skipped_with_a_reason(policy: Path, tmp_path: 
     from k8saudit_tui.commands import common, evaluate
 
     log = tmp_path / "long.log"
-    log.write_bytes(corpus.line(auditID="a") + b"\n" + corpus.huge_line(5000) + b"\n" + corpus.line(auditID="b") + b"\n")
+    log.write_bytes(
+        corpus.line(auditID="a") + b"\n" + corpus.huge_line(5000) + b"\n" + corpus.line(auditID="b") + b"\n"
+    )
     with open(log, "rb") as stream:
         lines = list(common.bounded_lines(stream, limit=1000))
     assert lines[1] is common.TOO_LONG and len(lines) == 3
@@ -142,7 +149,7 @@ def test_a_million_distinct_users_keep_memory_bounded(policy: Path, tmp_path: Pa
     evaluator = PolicyEvaluator(load.policy)
     for raw in corpus.distinct_users(MEMO_LIMIT + 10):
         evaluator.evaluate_event(decode_event(raw))
-    assert len(evaluator._event_memo) <= MEMO_LIMIT  # noqa: SLF001 - the bound is the point
+    assert len(evaluator._event_memo) <= MEMO_LIMIT
 
 
 @pytest.mark.parametrize("name", list(corpus.HOSTILE_POLICIES))
@@ -208,7 +215,9 @@ def test_ctrl_c_exits_130_without_a_traceback(policy: Path, tmp_path: Path) -> N
 
     process = subprocess.Popen(
         [sys.executable, "-m", "k8saudit_tui", "evaluate", "--policy", str(policy), "-"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         # as from a shell: a test runner's worker may ignore SIGINT, and children inherit that
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
@@ -217,6 +226,6 @@ def test_ctrl_c_exits_130_without_a_traceback(policy: Path, tmp_path: Path) -> N
     process.stdin.flush()
     time.sleep(3)  # started and waiting for the next line (1.5 s was once too short on a busy CI)
     process.send_signal(signal.SIGINT)
-    out, err = process.communicate(timeout=30)
+    _out, err = process.communicate(timeout=30)
     assert process.returncode == 130, (process.returncode, err.decode("utf-8", "replace")[-2000:])
     assert b"Traceback" not in err

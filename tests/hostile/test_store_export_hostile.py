@@ -73,7 +73,9 @@ def test_hostile_strings_survive_export_as_data(tmp_path: Path) -> None:
     assert set(corpus.HOSTILE_STRINGS.values()) <= users
     as_json = tmp_path / "out.json"
     export_rows(store, compile_filter("").apply(store), "json", as_json)
-    assert {event["user"]["username"] for event in json.loads(as_json.read_bytes())} == set(corpus.HOSTILE_STRINGS.values())
+    assert {event["user"]["username"] for event in json.loads(as_json.read_bytes())} == set(
+        corpus.HOSTILE_STRINGS.values()
+    )
 
 
 @pytest.mark.parametrize("name", list(corpus.HOSTILE_STRINGS))
@@ -166,8 +168,13 @@ def test_export_redacts_secrets_on_request(tmp_path: Path) -> None:
     secret = corpus.line(
         level="RequestResponse",
         objectRef={"resource": "secrets", "namespace": "default", "name": "db", "apiVersion": "v1"},
-        responseObject={"kind": "Secret", "apiVersion": "v1", "metadata": {"name": "db"},
-                        "data": {"password": "aHVudGVyMg=="}, "stringData": {"token": "hunter2"}},
+        responseObject={
+            "kind": "Secret",
+            "apiVersion": "v1",
+            "metadata": {"name": "db"},
+            "data": {"password": "aHVudGVyMg=="},
+            "stringData": {"token": "hunter2"},
+        },
     )
     log = tmp_path / "secret.log"
     log.write_bytes(secret + b"\n")

@@ -196,7 +196,9 @@ async def test_brackets_step_through_rules_with_hits() -> None:
         main = app.main_screen
         hit = main.session.rules_with_hits()
         counts = main.session.rule_counts()
-        assert len(hit) >= 2 and hit == sorted(hit) and set(hit) == {r for r, c in counts.items() if r is not None and c}
+        assert (
+            len(hit) >= 2 and hit == sorted(hit) and set(hit) == {r for r, c in counts.items() if r is not None and c}
+        )
         main.policy_pane.selected = hit[0]
         await pilot.press("right_square_bracket")
         assert main.policy_pane.selected == hit[1]
@@ -400,9 +402,24 @@ async def test_help_lists_every_key() -> None:
         assert isinstance(app.screen, HelpScreen)
         table = str(app.screen.query_one("#help-table").render())
         svg = app.export_screenshot()
-        for description in ("Filter", "Next of rule", "Prev of rule", "Next rule", "Prev rule", "Export", "Copy",
-                            "Policy", "Collapse stages", "Zoom", "Next pane", "Quit", "Filter to rule",
-                            "First event", "Last event", "Page down"):
+        for description in (
+            "Filter",
+            "Next of rule",
+            "Prev of rule",
+            "Next rule",
+            "Prev rule",
+            "Export",
+            "Copy",
+            "Policy",
+            "Collapse stages",
+            "Zoom",
+            "Next pane",
+            "Quit",
+            "Filter to rule",
+            "First event",
+            "Last event",
+            "Page down",
+        ):
             assert description.replace(" ", "&#160;") in svg or description in svg, description
         del table
         await pilot.press("escape")
@@ -490,7 +507,14 @@ async def test_policy_pane_repainted_in_part_looks_as_repainted_whole() -> None:
     async with app.run_test(size=(120, 36)) as pilot:
         await settle(app, pilot)
         main = app.main_screen
-        for keys in (["right_square_bracket"], ["right_square_bracket"], ["j", "j", "j"], ["left_square_bracket"], ["G"], ["g"]):
+        for keys in (
+            ["right_square_bracket"],
+            ["right_square_bracket"],
+            ["j", "j", "j"],
+            ["left_square_bracket"],
+            ["G"],
+            ["g"],
+        ):
             await pilot.press(*keys)
             await detail_shown(app, pilot)
             await pilot.pause()

@@ -23,8 +23,13 @@ def secret_event() -> dict[str, Any]:
     event["verb"] = "create"
     event["level"] = "RequestResponse"
     event["objectRef"] = {"resource": "secrets", "namespace": "prod", "name": "db", "apiVersion": "v1"}
-    body = {"kind": "Secret", "apiVersion": "v1", "metadata": {"name": "db"},
-            "data": {"password": SECRET_VALUE}, "stringData": {"user": "admin"}}
+    body = {
+        "kind": "Secret",
+        "apiVersion": "v1",
+        "metadata": {"name": "db"},
+        "data": {"password": SECRET_VALUE},
+        "stringData": {"user": "admin"},
+    }
     event["requestObject"] = body
     event["responseObject"] = dict(body)
     return event
@@ -36,9 +41,12 @@ def token_review_event() -> dict[str, Any]:
     event["verb"] = "create"
     event["level"] = "Request"
     event["objectRef"] = {"resource": "tokenreviews", "apiGroup": "authentication.k8s.io", "apiVersion": "v1"}
-    event["requestObject"] = {"kind": "TokenReview", "apiVersion": "authentication.k8s.io/v1",
-                              "spec": {"token": TOKEN_VALUE},
-                              "metadata": {"annotations": {"Authorization": BEARER}}}
+    event["requestObject"] = {
+        "kind": "TokenReview",
+        "apiVersion": "authentication.k8s.io/v1",
+        "spec": {"token": TOKEN_VALUE},
+        "metadata": {"annotations": {"Authorization": BEARER}},
+    }
     return event
 
 
@@ -49,7 +57,7 @@ def write_log(path: Path, events: list[dict[str, Any]]) -> Path:
 
 def notices(app: Any) -> list[str]:
     """The notification messages shown so far."""
-    return [str(notification.message) for notification in app._notifications]  # noqa: SLF001
+    return [str(notification.message) for notification in app._notifications]
 
 
 async def test_c_copies_a_secret_event_masked_and_says_so(tmp_path: Path) -> None:
@@ -104,7 +112,7 @@ async def test_help_and_palette_offer_both_copies() -> None:
         await pilot.press("question_mark")
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
-        rows = {(keys, text) for _, keys, text in app.screen._rows}  # noqa: SLF001
+        rows = {(keys, text) for _, keys, text in app.screen._rows}
         assert ("c", "Copy the event as JSON, secrets masked (OSC 52)") in rows
         assert ("C", "Copy the event exactly as logged, secrets NOT masked") in rows
         await pilot.press("escape")

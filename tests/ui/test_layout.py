@@ -39,7 +39,10 @@ def test_full_labels_when_there_is_room() -> None:
 def test_short_labels_are_only_for_known_names() -> None:
     assert render.cell_value("stage", "ResponseComplete", short=True)[0] == "Complete"
     assert render.cell_value("stage", "RequestReceived", short=True)[0] == "Received"
-    assert render.cell_value("level", "RequestResponse", short=True) == ("ReqResp", render.level_style("RequestResponse"))
+    assert render.cell_value("level", "RequestResponse", short=True) == (
+        "ReqResp",
+        render.level_style("RequestResponse"),
+    )
     assert render.cell_value("stage", "Panic", short=True)[0] == "Panic"
     # a value from a hostile log is shown as it is (made visible), never mapped to a label
     assert render.cell_value("stage", "Complete\x1b[2J", short=True)[0] == "Complete\\x1b[2J"
@@ -73,9 +76,11 @@ async def test_80_columns_show_the_user_of_each_event() -> None:
         header = table.render_line(0).text
         for title in MUST_SHOW:
             assert title in header
-        user = str(table._values(table.current_row)["user"])  # noqa: SLF001
+        user = str(table._values(table.current_row)["user"])
         first = table.render_line(1).text
         assert len(first) <= 80
-        head, _, tail = render.fit_middle(user, next(c.width for c in table.columns if c.field == "user")).partition("…")
+        head, _, tail = render.fit_middle(user, next(c.width for c in table.columns if c.field == "user")).partition(
+            "…"
+        )
         assert head.strip() in first and tail.strip() in first
         assert "Received" in first or "Complete" in first or "Started" in first or "Panic" in first

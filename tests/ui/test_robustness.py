@@ -26,7 +26,7 @@ from .conftest import EVENTS, POLICY, detail_shown, hostile_event, make_app, set
 
 def notices(app: ExplorerApp) -> list[tuple[str, str, str]]:
     """(severity, title, message) of every notification so far."""
-    return [(n.severity, str(n.title), str(n.message)) for n in app._notifications]  # noqa: SLF001
+    return [(n.severity, str(n.title), str(n.message)) for n in app._notifications]
 
 
 async def reload_policy(app: ExplorerApp, pilot: Any) -> None:
@@ -42,7 +42,9 @@ async def reload_policy(app: ExplorerApp, pilot: Any) -> None:
     "damage",
     [
         pytest.param(lambda path: path.write_bytes(b"\x00\xff\xfe rules: [ {{{\n\x1b[31m"), id="garbage"),
-        pytest.param(lambda path: path.write_text("apiVersion: audit.k8s.io/v1\nkind: Policy\nrules: 7\n"), id="not-a-policy"),
+        pytest.param(
+            lambda path: path.write_text("apiVersion: audit.k8s.io/v1\nkind: Policy\nrules: 7\n"), id="not-a-policy"
+        ),
         pytest.param(lambda path: path.unlink(), id="deleted"),
     ],
 )
@@ -281,14 +283,14 @@ async def test_no_color_app_runs_every_pane_and_dialog(monkeypatch: pytest.Monke
 def painted_states(app: ExplorerApp, state: Any) -> list[Any]:
     """Record `state()` at every screen update the app sends to the terminal."""
     frames: list[Any] = []
-    display = app._display  # noqa: SLF001 - the one place that sees each finished screen update
+    display = app._display
 
     def spy(screen: Any, renderable: Any) -> None:
         display(screen, renderable)
         if renderable is not None:
             frames.append(state())
 
-    app._display = spy  # type: ignore[method-assign]  # noqa: SLF001
+    app._display = spy  # type: ignore[method-assign]
     return frames
 
 
@@ -311,7 +313,7 @@ async def test_a_typed_filter_key_shows_with_its_rows(monkeypatch: pytest.Monkey
         shown = [value for value, _ in frames]
         assert shown[-1] == "verb:watch" and "v" in shown  # every step was painted
         assert all(value == answered for value, answered in frames), frames
-        assert main._echo_hold is None  # noqa: SLF001 - paints are not left held
+        assert main._echo_hold is None
 
 
 async def test_a_slow_filter_lets_the_typed_key_show_first(monkeypatch: pytest.MonkeyPatch) -> None:

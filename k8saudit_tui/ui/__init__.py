@@ -1,0 +1,1 @@
+"""The Textual explorer: screens, widgets and the session that is its one door to the engine."""
