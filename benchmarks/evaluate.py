@@ -49,7 +49,7 @@ def evaluate_seconds(log: Path, policy: Path) -> tuple[float, float]:
 
 
 def generated_log(events: int) -> Path:
-    from k8saudit_tui.engine.samplegen import write_log
+    from k8saudit_tui.sample import write_log
 
     out = ROOT / "benchmarks" / "out" / f"audit-{events}.jsonl"
     if not out.exists():

@@ -23,11 +23,11 @@ from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout
 
-from k8saudit_tui.engine.attributes import request_attributes
-from k8saudit_tui.engine.evaluate import PolicyEvaluator
-from k8saudit_tui.engine.event import EventError, decode_event, decode_event_line
-from k8saudit_tui.engine.explain import explain, format_explanation
-from k8saudit_tui.engine.policy_loader import load_policy_text
+from k8saudit_tui.engine.logs.attributes import request_attributes
+from k8saudit_tui.engine.logs.event import EventError, decode_event, decode_event_line
+from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
+from k8saudit_tui.engine.policy.explain import explain, format_explanation
+from k8saudit_tui.engine.policy.loader import load_policy_text
 from k8saudit_tui.engine.query import FilterError, compile_filter
 
 WORDS = ("Event", "audit.k8s.io/v1", "get", "pods", "ResponseComplete", "kube-system", "\x1b[31m", "[b]", "")

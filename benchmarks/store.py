@@ -2,7 +2,7 @@
 
     python benchmarks/store.py [LOG] [--policy POLICY] [--events N] [--repeat R]
 
-Without LOG, a log of --events events is generated with k8saudit_tui.engine.samplegen into a
+Without LOG, a log of --events events is generated with k8saudit_tui.sample into a
 temporary file. Run it twice for a warm page cache; the plain-orjson baseline reads the same file.
 Targets: load <= 1.0x the orjson parse, first 1,000 events < 0.3 s, RSS < 250 MB with 1M events,
 filters p95 < 30 ms, export of 100k filtered events as jsonl < 1 s.
@@ -24,11 +24,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np
 import orjson
 
-from k8saudit_tui.engine.evaluate import PolicyEvaluator
 from k8saudit_tui.engine.export import export_rows
+from k8saudit_tui.engine.logs.sources import expand_sources
 from k8saudit_tui.engine.model import GroupResources, Policy, PolicyRule
+from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
 from k8saudit_tui.engine.query import compile_filter, prepare
-from k8saudit_tui.engine.sources import expand_sources
 from k8saudit_tui.engine.store import StoreLoader, release_memory
 
 FILTERS = ("user:~alice", "ns:kube-system verb:create,update", "leases", "!stage:RequestReceived code:4xx")
@@ -72,10 +72,10 @@ def main() -> int:
 
 def _generate(events: int) -> str | None:
     try:
-        from k8saudit_tui.engine import samplegen
+        import k8saudit_tui.sample as samplegen
     except ImportError:
         print(
-            "no LOG given and k8saudit_tui.engine.samplegen is not available: pass a log file, e.g. one from\n"
+            "no LOG given and k8saudit_tui.sample is not available: pass a log file, e.g. one from\n"
             "  python tools/gen_audit_log.py --events 1000000 -o /tmp/audit-1m.jsonl",
             file=sys.stderr,
         )
@@ -89,7 +89,7 @@ def _generate(events: int) -> str | None:
 
 def _evaluator(path: str | None) -> PolicyEvaluator:
     if path:
-        from k8saudit_tui.engine.policy_loader import load_policy_file
+        from k8saudit_tui.engine.policy.loader import load_policy_file
 
         loaded = load_policy_file(path)
         if loaded.policy is None:

@@ -29,7 +29,7 @@ from textual import events  # noqa: E402
 from textual.pilot import Pilot  # noqa: E402
 
 from k8saudit_tui.ui.app import ExplorerApp  # noqa: E402
-from k8saudit_tui.ui.main_screen import MainScreen  # noqa: E402
+from k8saudit_tui.ui.screens.main_screen import MainScreen  # noqa: E402
 from k8saudit_tui.ui.session import open_session  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "out"
@@ -48,7 +48,7 @@ def rss_mb() -> float:
 
 def make_log(events: int) -> Path:
     """The generated benchmark log (made once, then reused)."""
-    from k8saudit_tui.engine.samplegen import write_log
+    from k8saudit_tui.sample import write_log
 
     OUT.mkdir(exist_ok=True)
     path = OUT / f"tui-{events}.log"

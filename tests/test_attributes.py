@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from k8saudit_tui.engine.attributes import attributes_key, parse_resource_path, request_attributes
-from k8saudit_tui.engine.event import EventError, convert_event, decode_event
+from k8saudit_tui.engine.logs.attributes import attributes_key, parse_resource_path, request_attributes
+from k8saudit_tui.engine.logs.event import EventError, convert_event, decode_event
 from k8saudit_tui.engine.model import RequestAttributes
 
 

@@ -8,11 +8,11 @@ from pathlib import Path
 import orjson
 import pytest
 
-from k8saudit_tui.engine import batch as batch_module
-from k8saudit_tui.engine.attributes import request_attributes
-from k8saudit_tui.engine.batch import BLOCK_LINES, Encoder, parse_lines
-from k8saudit_tui.engine.event import decode_event
-from k8saudit_tui.engine.sources import expand_sources
+from k8saudit_tui.engine.logs import batch as batch_module
+from k8saudit_tui.engine.logs.attributes import request_attributes
+from k8saudit_tui.engine.logs.batch import BLOCK_LINES, Encoder, parse_lines
+from k8saudit_tui.engine.logs.event import decode_event
+from k8saudit_tui.engine.logs.sources import expand_sources
 from k8saudit_tui.engine.store import COLUMNS, EventStore, StoreLoader
 from tests.auditlog_helpers import event, line, write_lines
 

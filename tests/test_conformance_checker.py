@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from k8saudit_tui.engine.attributes import request_attributes
-from k8saudit_tui.engine.evaluate import PolicyEvaluator
-from k8saudit_tui.engine.event import convert_event
-from k8saudit_tui.engine.explain import explain
-from k8saudit_tui.engine.policy_loader import policy_from_data
+from k8saudit_tui.engine.logs.attributes import request_attributes
+from k8saudit_tui.engine.logs.event import convert_event
+from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
+from k8saudit_tui.engine.policy.explain import explain
+from k8saudit_tui.engine.policy.loader import policy_from_data
 
 CASES_FILE = Path(__file__).parent / "data" / "conformance" / "upstream_cases.json"
 CASES: dict[str, Any] = json.loads(CASES_FILE.read_text())

@@ -7,9 +7,9 @@ from dataclasses import replace
 from hypothesis import given
 from hypothesis import strategies as st
 
-from k8saudit_tui.engine.evaluate import PolicyEvaluator, first_matching_rule, rule_matches
-from k8saudit_tui.engine.explain import explain
 from k8saudit_tui.engine.model import Policy, RequestAttributes
+from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator, first_matching_rule, rule_matches
+from k8saudit_tui.engine.policy.explain import explain
 
 from .strategies import policies, requests, rules
 

@@ -6,7 +6,7 @@ import orjson
 from hypothesis import given
 from hypothesis import strategies as st
 
-from k8saudit_tui.engine.event import _top_level_members, decode_event, decode_event_line
+from k8saudit_tui.engine.logs.event import _top_level_members, decode_event, decode_event_line
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.text(alphabet='ab"\\,:{}[] \x01é', max_size=8),

@@ -14,9 +14,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from k8saudit_tui.engine import yaml_tree
 from k8saudit_tui.engine.model import LEVELS, STAGES, GroupResources, Policy, PolicyRule
-from k8saudit_tui.engine.policy_loader import (
+from k8saudit_tui.engine.policy import yaml_tree
+from k8saudit_tui.engine.policy.loader import (
     MAX_POLICY_BYTES,
     PolicyLoad,
     load_policy_file,
@@ -25,7 +25,7 @@ from k8saudit_tui.engine.policy_loader import (
     rule_span,
     rule_text,
 )
-from k8saudit_tui.engine.yaml_tree import MAX_NODES
+from k8saudit_tui.engine.policy.yaml_tree import MAX_NODES
 from tests.conftest import DATA
 
 CASES: dict[str, Any] = json.loads((DATA / "conformance" / "upstream_cases.json").read_text())

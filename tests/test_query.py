@@ -9,9 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from k8saudit_tui.engine.evaluate import PolicyEvaluator
+from k8saudit_tui.engine.logs.sources import expand_sources
+from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
 from k8saudit_tui.engine.query import FIELDS, FilterError, compile_filter
-from k8saudit_tui.engine.sources import expand_sources
 from k8saudit_tui.engine.store import EventStore, StoreLoader
 from tests.auditlog_helpers import event, line, simple_policy, write_lines
 
@@ -206,7 +206,7 @@ def test_filter_sees_rows_added_later(tmp_path: Path) -> None:
     store = StoreLoader(expand_sources([str(log)]), workers=1).load_all()
     fuzzy = compile_filter("user:~alic")
     assert fuzzy.apply(store).tolist() == [0]
-    from k8saudit_tui.engine.batch import parse_lines
+    from k8saudit_tui.engine.logs.batch import parse_lines
 
     batch = parse_lines(line(event(1, user="alicia")) + b"\n" + line(event(2, user="zed")) + b"\n", 0, 0, True)
     store.append(batch, 0, 1)

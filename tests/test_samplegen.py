@@ -11,13 +11,13 @@ from typing import Any
 import orjson
 import pytest
 
-from k8saudit_tui.engine import samplegen
-from k8saudit_tui.engine.attributes import request_attributes
-from k8saudit_tui.engine.evaluate import PolicyEvaluator
-from k8saudit_tui.engine.event import decode_event
+import k8saudit_tui.sample as samplegen
+from k8saudit_tui.engine.logs.attributes import request_attributes
+from k8saudit_tui.engine.logs.event import decode_event
 from k8saudit_tui.engine.model import LEVELS, STAGES
-from k8saudit_tui.engine.policy_loader import load_policy_file, load_policy_text
-from k8saudit_tui.engine.samplegen import (
+from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
+from k8saudit_tui.engine.policy.loader import load_policy_file, load_policy_text
+from k8saudit_tui.sample import (
     DEMO_LOG,
     DEMO_POLICY,
     SampleGenerator,

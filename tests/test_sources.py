@@ -10,7 +10,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from k8saudit_tui.engine.sources import expand_sources
+from k8saudit_tui.engine.logs.sources import expand_sources
 from k8saudit_tui.engine.store import EventStore, StoreLoader
 from tests.auditlog_helpers import event, line, write_lines
 

@@ -12,9 +12,9 @@ import orjson
 import pytest
 
 import k8saudit_tui.engine.store as store_module
-from k8saudit_tui.engine.evaluate import PolicyEvaluator
+from k8saudit_tui.engine.logs.sources import expand_sources
 from k8saudit_tui.engine.model import Policy, PolicyRule
-from k8saudit_tui.engine.sources import expand_sources
+from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
 from k8saudit_tui.engine.store import EventGone, EventStore, StoreLoader, follow
 from tests.auditlog_helpers import event, line, simple_policy, write_lines
 

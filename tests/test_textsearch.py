@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rapidfuzz import fuzz, process
 
-from k8saudit_tui.engine import textsearch
-from k8saudit_tui.engine.textsearch import EMPTY, FUZZY_CUTOFF, SearchText, fuzzy_hits
+from k8saudit_tui.engine.query import textsearch
+from k8saudit_tui.engine.query.textsearch import EMPTY, FUZZY_CUTOFF, SearchText, fuzzy_hits
 
 
 def built(values: list[str], split: int) -> SearchText:

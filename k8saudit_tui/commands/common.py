@@ -7,9 +7,9 @@ import sys
 from collections.abc import Iterable, Iterator
 from typing import BinaryIO
 
-from k8saudit_tui.engine.chunks import in_blocks
-from k8saudit_tui.engine.evaluate import PolicyEvaluator
-from k8saudit_tui.engine.policy_loader import load_policy_file
+from k8saudit_tui.engine.logs.chunks import in_blocks
+from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
+from k8saudit_tui.engine.policy.loader import load_policy_file
 from k8saudit_tui.engine.textsafe import visible
 
 _WRITE_CHUNK = 1 << 16

@@ -33,9 +33,9 @@ from k8saudit_tui.commands.common import (
     open_log,
     write_stdout,
 )
-from k8saudit_tui.engine.evaluate import PolicyEvaluator
-from k8saudit_tui.engine.event import EventError, decode_event_line
+from k8saudit_tui.engine.logs.event import EventError, decode_event_line
 from k8saudit_tui.engine.model import Verdict
+from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
 
 PARALLEL_MIN_BYTES = 32 << 20
 """Below this, starting worker processes costs more than it saves."""

@@ -11,10 +11,10 @@ import argparse
 import gzip
 
 from k8saudit_tui.commands.common import describe_os_error, error, load_policy_or_exit, numbered_lines
-from k8saudit_tui.engine.attributes import request_attributes
-from k8saudit_tui.engine.event import EventError, decode_event_line
-from k8saudit_tui.engine.explain import explain, format_explanation
+from k8saudit_tui.engine.logs.attributes import request_attributes
+from k8saudit_tui.engine.logs.event import EventError, decode_event_line
 from k8saudit_tui.engine.model import Verdict
+from k8saudit_tui.engine.policy.explain import explain, format_explanation
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -12,10 +12,10 @@ import argparse
 import sys
 
 from k8saudit_tui.commands.common import error, load_policy_or_exit
-from k8saudit_tui.engine.evaluate import PolicyEvaluator
 from k8saudit_tui.engine.export import FORMATS, ExportError, export_rows
+from k8saudit_tui.engine.logs.sources import expand_sources
+from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
 from k8saudit_tui.engine.query import FilterError, compile_filter
-from k8saudit_tui.engine.sources import expand_sources
 from k8saudit_tui.engine.store import StoreLoader
 from k8saudit_tui.engine.textsafe import visible
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from k8saudit_tui.engine.policy_loader import PolicyLoad, load_policy_file
+from k8saudit_tui.engine.policy.loader import PolicyLoad, load_policy_file
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

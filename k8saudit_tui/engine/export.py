@@ -23,7 +23,7 @@ from typing import Any, BinaryIO, Literal
 import numpy as np
 import orjson
 
-from k8saudit_tui.engine.chunks import in_blocks
+from k8saudit_tui.engine.logs.chunks import in_blocks
 from k8saudit_tui.engine.store import EventStore
 
 Format = Literal["jsonl", "csv", "json"]

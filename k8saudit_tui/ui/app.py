@@ -11,7 +11,7 @@ from textual.binding import Binding, BindingType
 
 from k8saudit_tui.engine.store import share_one_heap
 from k8saudit_tui.ui.commands import ExplorerCommands
-from k8saudit_tui.ui.main_screen import MainScreen
+from k8saudit_tui.ui.screens.main_screen import MainScreen
 from k8saudit_tui.ui.session import Session
 
 SWITCH_INTERVAL = 0.001

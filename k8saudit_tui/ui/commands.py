@@ -35,7 +35,7 @@ class ExplorerCommands(Provider):
     """Actions of the main screen, and one "filter to rule" command per rule of the policy."""
 
     def _commands(self) -> list[tuple[str, Callable[[], object], str]]:
-        from k8saudit_tui.ui.main_screen import MainScreen
+        from k8saudit_tui.ui.screens.main_screen import MainScreen
 
         screen = next((s for s in self.app.screen_stack if isinstance(s, MainScreen)), None)
         if screen is None:

@@ -20,8 +20,8 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 
-from k8saudit_tui.engine.explain import Explanation
 from k8saudit_tui.engine.model import STAGES, Policy, Problem, Verdict
+from k8saudit_tui.engine.policy.explain import Explanation
 from k8saudit_tui.engine.textsafe import visible
 
 LEVEL_STYLES: dict[str, str] = {

@@ -14,12 +14,12 @@ from typing import Any
 
 import numpy as np
 
-from k8saudit_tui.engine.evaluate import PolicyEvaluator
-from k8saudit_tui.engine.explain import Explanation, explain
+from k8saudit_tui.engine.logs.sources import LogSource, expand_sources
 from k8saudit_tui.engine.model import Policy, Problem, Verdict
-from k8saudit_tui.engine.policy_loader import PolicyLoad, load_policy_file
+from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
+from k8saudit_tui.engine.policy.explain import Explanation, explain
+from k8saudit_tui.engine.policy.loader import PolicyLoad, load_policy_file
 from k8saudit_tui.engine.query import FIELDS, FilterError, compile_filter, look_ahead, prepare
-from k8saudit_tui.engine.sources import LogSource, expand_sources
 from k8saudit_tui.engine.store import EventStore, StoreLoader, follow, release_memory
 
 TABLE_FIELDS: dict[str, str] = {

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from k8saudit_tui.cli import main
-from k8saudit_tui.engine.policy_loader import load_policy_file, load_policy_text
+from k8saudit_tui.engine.policy.loader import load_policy_file, load_policy_text
 
 from . import corpus
 
@@ -133,7 +133,7 @@ def test_a_line_over_the_limit_is_skipped_with_a_reason(policy: Path, tmp_path: 
     assert evaluator.policy is None
     load = load_policy_text(POLICY)
     assert load.policy is not None
-    from k8saudit_tui.engine.evaluate import PolicyEvaluator
+    from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
 
     out = list(evaluate.evaluate_lines(PolicyEvaluator(load.policy), str(log), lines))
     assert b"line longer than" in out[1] and b'"auditID":"b"' in out[2]
@@ -141,8 +141,8 @@ def test_a_line_over_the_limit_is_skipped_with_a_reason(policy: Path, tmp_path: 
 
 def test_a_million_distinct_users_keep_memory_bounded(policy: Path, tmp_path: Path) -> None:
     """The evaluator's memo starts over at MEMO_LIMIT entries, so distinct users cannot grow it."""
-    from k8saudit_tui.engine.evaluate import MEMO_LIMIT, PolicyEvaluator
-    from k8saudit_tui.engine.event import decode_event
+    from k8saudit_tui.engine.logs.event import decode_event
+    from k8saudit_tui.engine.policy.evaluate import MEMO_LIMIT, PolicyEvaluator
 
     load = load_policy_text(POLICY)
     assert load.policy is not None

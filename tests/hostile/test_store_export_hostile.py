@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from k8saudit_tui.engine.evaluate import PolicyEvaluator
 from k8saudit_tui.engine.export import export_rows
-from k8saudit_tui.engine.policy_loader import load_policy_text
+from k8saudit_tui.engine.logs.sources import expand_sources
+from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
+from k8saudit_tui.engine.policy.loader import load_policy_text
 from k8saudit_tui.engine.query import compile_filter
-from k8saudit_tui.engine.sources import expand_sources
 from k8saudit_tui.engine.store import EventStore, StoreLoader
 
 from . import corpus
@@ -105,7 +105,7 @@ def test_a_million_distinct_users_load_under_the_memory_limit(tmp_path: Path) ->
     _distinct_users_log(log, 1_000_000)
     code = (
         "import resource\n"
-        "from k8saudit_tui.engine.sources import expand_sources\n"
+        "from k8saudit_tui.engine.logs.sources import expand_sources\n"
         "from k8saudit_tui.engine.store import MEMORY_LIMIT_MB, StoreLoader\n"
         f"store = StoreLoader(expand_sources([{str(log)!r}])).load_all()\n"
         "peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024\n"

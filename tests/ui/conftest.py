@@ -75,7 +75,7 @@ async def settle(app: ExplorerApp, pilot: object, rounds: int = 3) -> None:
 async def detail_shown(app: ExplorerApp, pilot: object, timeout: float = 5.0) -> None:
     """Wait until the detail pane shows the selected event (the debounce and its worker); it
     does not wait for other workers, so it works with `--follow` (whose worker never ends)."""
-    from k8saudit_tui.ui.main_screen import MainScreen
+    from k8saudit_tui.ui.screens.main_screen import MainScreen
 
     await pilot.pause()  # type: ignore[attr-defined]  # the cursor's message reaches the screen
     for _ in range(int(timeout / 0.02)):

@@ -10,12 +10,12 @@ import pytest
 from textual.widgets import Checkbox, Input, RadioButton
 
 from k8saudit_tui.ui.app import ExplorerApp
-from k8saudit_tui.ui.detail_pane import DetailPane
-from k8saudit_tui.ui.export_screen import ExportScreen
-from k8saudit_tui.ui.help_screen import HelpScreen
 from k8saudit_tui.ui.launch import run_tui
-from k8saudit_tui.ui.open_policy_screen import OpenPolicyScreen
-from k8saudit_tui.ui.policy_pane import NO_RULE
+from k8saudit_tui.ui.screens.export_screen import ExportScreen
+from k8saudit_tui.ui.screens.help_screen import HelpScreen
+from k8saudit_tui.ui.screens.open_policy_screen import OpenPolicyScreen
+from k8saudit_tui.ui.widgets.detail_pane import DetailPane
+from k8saudit_tui.ui.widgets.policy_pane import NO_RULE
 
 from .conftest import BROKEN, CORPUS, DATA, EVENTS, POLICY, detail_shown, hostile_event, make_app, settle
 
@@ -210,8 +210,8 @@ async def test_brackets_step_through_rules_with_hits() -> None:
 async def test_a_detail_built_for_where_the_cursor_was_is_dropped() -> None:
     """A detail (and the rule it marks in the policy pane) that arrives after the cursor moved
     on must not undo the move: `[` right after `]` once put the policy cursor back on `]`'s rule."""
-    from k8saudit_tui.ui.detail_pane import message_content
     from k8saudit_tui.ui.messages import DetailBuilt
+    from k8saudit_tui.ui.widgets.detail_pane import message_content
 
     app = make_app()
     async with app.run_test(size=(120, 36)) as pilot:

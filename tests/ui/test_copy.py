@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from k8saudit_tui.engine.export import REDACTED
-from k8saudit_tui.ui.help_screen import HelpScreen
+from k8saudit_tui.ui.screens.help_screen import HelpScreen
 
 from .conftest import hostile_event, make_app, settle
 

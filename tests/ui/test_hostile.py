@@ -13,9 +13,9 @@ from rich.text import Text
 from textual.drivers.headless_driver import HeadlessDriver
 
 from k8saudit_tui.engine.model import Problem
-from k8saudit_tui.engine.policy_loader import load_policy_text
+from k8saudit_tui.engine.policy.loader import load_policy_text
 from k8saudit_tui.ui import render
-from k8saudit_tui.ui.policy_pane import PolicyPane
+from k8saudit_tui.ui.widgets.policy_pane import PolicyPane
 
 from .conftest import HOSTILE_STRINGS, detail_shown, make_app, settle, write_hostile_log
 

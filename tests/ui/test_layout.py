@@ -7,7 +7,7 @@ import pytest
 from rich.cells import cell_len
 
 from k8saudit_tui.ui import render
-from k8saudit_tui.ui.events_table import COLUMNS, columns_for
+from k8saudit_tui.ui.widgets.events_table import COLUMNS, columns_for
 
 from .conftest import make_app, settle
 

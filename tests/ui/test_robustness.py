@@ -17,8 +17,8 @@ from textual.widgets import Input
 
 from k8saudit_tui.ui import launch
 from k8saudit_tui.ui.app import ExplorerApp
-from k8saudit_tui.ui.export_screen import ExportScreen
-from k8saudit_tui.ui.open_policy_screen import OpenPolicyScreen
+from k8saudit_tui.ui.screens.export_screen import ExportScreen
+from k8saudit_tui.ui.screens.open_policy_screen import OpenPolicyScreen
 from k8saudit_tui.ui.session import open_session
 
 from .conftest import EVENTS, POLICY, detail_shown, hostile_event, make_app, settle
@@ -297,7 +297,7 @@ def painted_states(app: ExplorerApp, state: Any) -> list[Any]:
 async def test_a_typed_filter_key_shows_with_its_rows(monkeypatch: pytest.MonkeyPatch) -> None:
     """The echo of a key typed in the filter waits for the filter's answer, so no frame shows
     the new text over the old rows (and Textual's frame pacing adds nothing to the answer)."""
-    from k8saudit_tui.ui import main_screen
+    from k8saudit_tui.ui.screens import main_screen
 
     monkeypatch.setattr(main_screen, "ECHO_HOLD", 5.0)  # a slow CI machine must not let it out
     app = make_app()
@@ -320,7 +320,7 @@ async def test_a_slow_filter_lets_the_typed_key_show_first(monkeypatch: pytest.M
     """A filter slower than ECHO_HOLD: the key shows after ECHO_HOLD, the rows when ready."""
     import time
 
-    from k8saudit_tui.ui import main_screen
+    from k8saudit_tui.ui.screens import main_screen
     from k8saudit_tui.ui.session import Session
 
     monkeypatch.setattr(main_screen, "ECHO_HOLD", 0.05)

@@ -20,7 +20,7 @@ from textual.strip import Strip
 from k8saudit_tui.engine.model import Policy, Problem
 from k8saudit_tui.ui import render
 from k8saudit_tui.ui.messages import RuleChosen
-from k8saudit_tui.ui.scrolling import set_virtual_size
+from k8saudit_tui.ui.widgets.scrolling import set_virtual_size
 
 NO_RULE = -1
 """Cursor value of the "no rule matched" line at the end."""

@@ -40,9 +40,9 @@ from k8saudit_tui.engine.model import (
     PolicyRule,
     Problem,
 )
+from k8saudit_tui.engine.policy.validation import go_quote, validate_policy
+from k8saudit_tui.engine.policy.yaml_tree import Entry, Node, TreeError, from_data, parse_json, parse_yaml
 from k8saudit_tui.engine.textsafe import visible
-from k8saudit_tui.engine.validation import go_quote, validate_policy
-from k8saudit_tui.engine.yaml_tree import Entry, Node, TreeError, from_data, parse_json, parse_yaml
 
 MAX_POLICY_BYTES = 2 * 1024 * 1024
 """Largest policy file read (2 MiB). Real policies are a few KiB; the pure-Python YAML parser

@@ -22,7 +22,7 @@ from textual.strip import Strip
 
 from k8saudit_tui.ui import render
 from k8saudit_tui.ui.messages import EventHighlighted
-from k8saudit_tui.ui.scrolling import set_virtual_size
+from k8saudit_tui.ui.widgets.scrolling import set_virtual_size
 
 RowValues = Callable[[int], Mapping[str, object]]
 """Store row number -> {field: value} for the columns shown."""

@@ -36,10 +36,10 @@ from typing import IO, Any
 
 import orjson
 
-from k8saudit_tui.engine.attributes import request_attributes
-from k8saudit_tui.engine.evaluate import PolicyEvaluator
-from k8saudit_tui.engine.event import EventFields, ObjectRef, UserInfo
+from k8saudit_tui.engine.logs.attributes import request_attributes
+from k8saudit_tui.engine.logs.event import EventFields, ObjectRef, UserInfo
 from k8saudit_tui.engine.model import Verdict
+from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
 
 RR, RS, RC, PANIC = "RequestReceived", "ResponseStarted", "ResponseComplete", "Panic"
 K8S = "v1.31.4 (linux/amd64) kubernetes/a78aa47"
@@ -2930,7 +2930,7 @@ def _write_to(raw: IO[bytes], lines: Iterator[bytes], gzip: bool) -> None:
 
 def load_evaluator(path: str | Path) -> PolicyEvaluator:
     """A PolicyEvaluator for a policy file; ValueError with the loader's problems if it does not load."""
-    from k8saudit_tui.engine.policy_loader import load_policy_file
+    from k8saudit_tui.engine.policy.loader import load_policy_file
 
     loaded = load_policy_file(path)
     if loaded.policy is None:
@@ -2947,9 +2947,9 @@ def make_demo(path: str | Path = DEMO_LOG, policy_path: str | Path = DEMO_POLICY
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m k8saudit_tui.engine.samplegen --events N [--seed S] [--policy FILE] ... -o FILE`."""
+    """`python -m k8saudit_tui.sample --events N [--seed S] [--policy FILE] ... -o FILE`."""
     parser = argparse.ArgumentParser(
-        prog="python -m k8saudit_tui.engine.samplegen",
+        prog="python -m k8saudit_tui.sample",
         description="Write a synthetic kube-apiserver audit log (JSON lines).",
     )
     parser.add_argument("--events", "-n", type=int, help="number of event lines to write")
@@ -3011,7 +3011,3 @@ def main(argv: list[str] | None = None) -> int:
         }
         print(orjson.dumps(summary, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode(), file=sys.stderr)
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -28,11 +28,6 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from k8saudit_tui.engine.export import redact_line
 from k8saudit_tui.engine.textsafe import visible
 from k8saudit_tui.ui import render
-from k8saudit_tui.ui.detail_pane import DetailPane, build_detail, message_content
-from k8saudit_tui.ui.events_table import EventsTable
-from k8saudit_tui.ui.export_screen import ExportChoice, ExportScreen
-from k8saudit_tui.ui.filter_bar import FilterBar
-from k8saudit_tui.ui.help_screen import HelpScreen, binding_rows
 from k8saudit_tui.ui.messages import (
     DetailBuilt,
     EventHighlighted,
@@ -45,9 +40,14 @@ from k8saudit_tui.ui.messages import (
     LoadProgressed,
     RuleChosen,
 )
-from k8saudit_tui.ui.open_policy_screen import OpenPolicyScreen
-from k8saudit_tui.ui.policy_pane import NO_RULE, PolicyPane
+from k8saudit_tui.ui.screens.export_screen import ExportChoice, ExportScreen
+from k8saudit_tui.ui.screens.help_screen import HelpScreen, binding_rows
+from k8saudit_tui.ui.screens.open_policy_screen import OpenPolicyScreen
 from k8saudit_tui.ui.session import Session
+from k8saudit_tui.ui.widgets.detail_pane import DetailPane, build_detail, message_content
+from k8saudit_tui.ui.widgets.events_table import EventsTable
+from k8saudit_tui.ui.widgets.filter_bar import FilterBar
+from k8saudit_tui.ui.widgets.policy_pane import NO_RULE, PolicyPane
 
 NARROW_WIDTH = 120
 """Below this many columns the panes stack instead of sitting side by side."""

@@ -26,8 +26,8 @@ import msgspec
 import numpy as np
 import orjson
 
-from k8saudit_tui.engine.attributes import request_attributes, request_path
-from k8saudit_tui.engine.event import (
+from k8saudit_tui.engine.logs.attributes import request_attributes, request_path
+from k8saudit_tui.engine.logs.event import (
     EventError,
     EventFields,
     ObjectRef,

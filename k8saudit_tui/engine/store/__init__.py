@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from k8saudit_tui.engine.batch import (
+from k8saudit_tui.engine.logs.batch import (
     AUDITID_WIDTH,
     CODED_COLUMNS,
     ITEM_FILE,
@@ -36,10 +36,10 @@ from k8saudit_tui.engine.batch import (
     parse_lines,
     parse_range,
 )
-from k8saudit_tui.engine.evaluate import PolicyEvaluator
+from k8saudit_tui.engine.logs.sources import LogSource, new_spool
+from k8saudit_tui.engine.logs.worker import parse_in_workers
 from k8saudit_tui.engine.model import LEVELS, STAGES, Problem, RequestAttributes, Verdict
-from k8saudit_tui.engine.sources import LogSource, new_spool
-from k8saudit_tui.engine.worker import parse_in_workers
+from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
 
 COLUMNS: tuple[str, ...] = (
     "time",

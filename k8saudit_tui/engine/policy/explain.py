@@ -10,13 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from k8saudit_tui.engine.evaluate import (
+from k8saudit_tui.engine.model import GroupResources, Policy, PolicyRule, RequestAttributes, Verdict
+from k8saudit_tui.engine.policy.evaluate import (
     PolicyEvaluator,
     group_resources_match,
     path_matches,
     resource_pattern_matches,
 )
-from k8saudit_tui.engine.model import GroupResources, Policy, PolicyRule, RequestAttributes, Verdict
 from k8saudit_tui.engine.textsafe import visible
 
 ClauseStatus = Literal["matched", "failed", "n/a"]

@@ -27,8 +27,8 @@ from typing import Any
 import numpy as np
 
 from k8saudit_tui.engine.model import LEVELS, STAGES
+from k8saudit_tui.engine.query.textsearch import EMPTY, SearchText, fuzzy_hits, holding
 from k8saudit_tui.engine.store import EventStore
-from k8saudit_tui.engine.textsearch import EMPTY, SearchText, fuzzy_hits, holding
 
 FIELDS: dict[str, str] = {
     "stage": "audit stage: RequestReceived, ResponseStarted, ResponseComplete, Panic",

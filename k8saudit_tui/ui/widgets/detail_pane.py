@@ -26,10 +26,10 @@ from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from k8saudit_tui.engine.explain import Explanation
 from k8saudit_tui.engine.model import Verdict
+from k8saudit_tui.engine.policy.explain import Explanation
 from k8saudit_tui.ui import render
-from k8saudit_tui.ui.scrolling import set_virtual_size
+from k8saudit_tui.ui.widgets.scrolling import set_virtual_size
 
 DEFAULT_WIDTH = 80
 """Width to wrap at before the pane has been laid out."""

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import unquote
 
-from k8saudit_tui.engine.event import EventFields
+from k8saudit_tui.engine.logs.event import EventFields
 from k8saudit_tui.engine.model import RequestAttributes
 
 _LEGACY_V1ALPHA1 = "audit.k8s.io/v1alpha1"

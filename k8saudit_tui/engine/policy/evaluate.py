@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from k8saudit_tui.engine.attributes import attributes_key, request_attributes
-from k8saudit_tui.engine.event import EventFields
+from k8saudit_tui.engine.logs.attributes import attributes_key, request_attributes
+from k8saudit_tui.engine.logs.event import EventFields
 from k8saudit_tui.engine.model import GroupResources, Policy, PolicyRule, RequestAttributes, Verdict
 
 MEMO_LIMIT = 200_000

@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from k8saudit_tui.engine.batch import Batch, Encoder, parse_range
+from k8saudit_tui.engine.logs.batch import Batch, Encoder, parse_range
 
 _HEADER = struct.Struct("<Q")
 Task = tuple[str, int, int, int, bool]
@@ -42,9 +42,9 @@ def _receive(stream: IO[bytes]) -> Any:
     return pickle.loads(data)
 
 
-_PACKAGE_PARENT = str(Path(__file__).resolve().parents[2])
+_PACKAGE_PARENT = str(Path(__file__).resolve().parents[3])
 _WORKER_BOOT = (
-    f"import sys; sys.path.insert(0, {_PACKAGE_PARENT!r}); from k8saudit_tui.engine.worker import main; main()"
+    f"import sys; sys.path.insert(0, {_PACKAGE_PARENT!r}); from k8saudit_tui.engine.logs.worker import main; main()"
 )
 """Workers import this very copy of the package: with `-m`, a `k8saudit_tui` folder in the
 current directory would win over the installed one and the parent would talk to other code."""

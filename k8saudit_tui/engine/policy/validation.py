@@ -202,6 +202,6 @@ def _policy_lines(policy: Policy) -> Mapping[str, int]:
     """Policy-level field lines recovered from the source text (only needed for V1 messages)."""
     if not policy.text:
         return {}
-    from k8saudit_tui.engine.policy_loader import policy_field_lines
+    from k8saudit_tui.engine.policy.loader import policy_field_lines
 
     return policy_field_lines(policy.text)

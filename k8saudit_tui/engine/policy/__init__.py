@@ -1,0 +1,1 @@
+"""Audit policies: read them as kube-apiserver does, validate, evaluate and explain."""

@@ -1,0 +1,1 @@
+"""The explorer's screens: the main hub and its dialogs."""
