@@ -1,0 +1,149 @@
+"""The one table of an event's fields: what the filter language calls them, which store column
+holds them, how the events list titles them and which CSV header exports them.
+
+Before this table the same names were listed in six places (store columns, batch columns, filter
+fields, CSV columns, list columns, suggestions) and drifted apart. Everything that names a field
+takes it from `FIELDS`; adding a field is one row here and the code that computes its column.
+
+Contract: `FIELDS` is ordered as the CSV export and the help list show them; `by_filter_name` and
+`by_column` are views of it. Filter names are what users type (`ns:`, `ua:`), store columns are the
+names `EventStore.column` and `EventStore.value` accept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Literal
+
+FieldKind = Literal["string", "groups", "resource", "number", "level", "rule", "auditid", "time"]
+"""How a field's column is stored and matched:
+- string: a dictionary-encoded string column (exact, any-of, fuzzy, regex over distinct values);
+- groups: each row holds a set of strings (a term matches when one of them does);
+- resource: resource with its subresource (`pods` matches every pods row, `pods/log` one);
+- number: an integer column (`code` also takes classes such as 4xx);
+- level: an audit level computed by the loaded policy;
+- rule: a rule index computed by the loaded policy, or none;
+- auditid: the audit ID (stored compactly, fuzzy means substring);
+- time: nanoseconds since the epoch."""
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """One field of an event as every part of the app names it."""
+
+    name: str
+    """What users type in a filter (`ns`), and the key of `by_filter_name`."""
+    column: str
+    """The store column (`EventStore.column(column)`)."""
+    kind: FieldKind
+    description: str
+    """What the field matches, for suggestions, `?` help and the README."""
+    title: str | None = None
+    """Column title in the events list; None for a field the list does not show."""
+    csv_header: str | None = None
+    """CSV export header; None for a field the CSV does not carry."""
+    substring: bool = False
+    """`~` means a case-insensitive substring (long, high-cardinality values) instead of fuzzy."""
+    bare_word: bool = False
+    """A bare word searches this field."""
+    needs_policy: bool = False
+    """The value comes from evaluating the loaded policy: a filter on it needs one."""
+
+
+FIELDS: tuple[Field, ...] = (
+    Field("time", "time", "time", "when the apiserver received the request", "time", "time"),
+    Field(
+        "stage",
+        "stage",
+        "string",
+        "audit stage: RequestReceived, ResponseStarted, ResponseComplete, Panic",
+        "stage",
+        "stage",
+    ),
+    Field(
+        "user",
+        "user",
+        "string",
+        "authenticated user name (user.username); empty when authentication failed",
+        "user",
+        "user",
+        bare_word=True,
+    ),
+    Field("group", "group", "groups", "one of the user's groups (user.groups)"),
+    Field(
+        "verb",
+        "verb",
+        "string",
+        "request verb: get, list, watch, create, update, patch, delete, ...",
+        "verb",
+        "verb",
+        bare_word=True,
+    ),
+    Field("apigroup", "apigroup", "string", 'API group ("" is the core group)', csv_header="apigroup"),
+    Field(
+        "resource",
+        "resource",
+        "resource",
+        "resource, whatever its subresource (pods); resource/subresource for one (pods/log)",
+        "resource",
+        "resource",
+        bare_word=True,
+    ),
+    Field("subresource", "subresource", "string", "subresource (log, exec, status, ...)", csv_header="subresource"),
+    Field("ns", "ns", "string", "namespace of the object", "namespace", "namespace", bare_word=True),
+    Field("name", "name", "string", "name of the object", "name", "name", bare_word=True),
+    Field("code", "code", "number", "HTTP response code: 404, or a class: 4xx", "code", "code"),
+    Field(
+        "recorded",
+        "recorded",
+        "string",
+        "level the event was recorded at (its own level field)",
+        csv_header="recorded level",
+    ),
+    Field(
+        "rule",
+        "rule",
+        "rule",
+        "0-based index of the policy rule that matched, or none",
+        "rule",
+        "rule",
+        needs_policy=True,
+    ),
+    Field(
+        "level",
+        "level",
+        "level",
+        "level under the loaded policy: None, Metadata, Request, RequestResponse",
+        "level",
+        "level",
+        needs_policy=True,
+    ),
+    Field(
+        "uri",
+        "uri",
+        "string",
+        "request URI (path and query); ~ is a case-insensitive substring search",
+        substring=True,
+        bare_word=True,
+    ),
+    Field("ip", "ip", "string", "first source IP"),
+    Field("ua", "ua", "string", "user agent; ~ is a case-insensitive substring search", substring=True),
+    Field("auditid", "auditid", "auditid", "audit ID (shared by the stages of one request)", substring=True),
+)
+
+by_filter_name: Mapping[str, Field] = MappingProxyType({field.name: field for field in FIELDS})
+"""Filter name -> field."""
+
+by_column: Mapping[str, Field] = MappingProxyType({field.column: field for field in FIELDS})
+"""Store column -> field."""
+
+FILTER_NAMES: tuple[str, ...] = tuple(field.name for field in FIELDS if field.kind != "time")
+"""The fields a `name:value` term can name (time has its own syntax)."""
+
+BARE_WORD_FIELDS: tuple[str, ...] = tuple(field.name for field in FIELDS if field.bare_word)
+"""The fields a bare word searches."""
+
+CSV_FIELDS: tuple[Field, ...] = tuple(field for field in FIELDS if field.csv_header is not None)
+"""The CSV export's columns, in order (existing scripts rely on this order: append, never insert)."""
