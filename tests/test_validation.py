@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 
 from k8saudit_tui.engine.model import GroupResources, Policy, PolicyRule, Problem
+from k8saudit_tui.engine.policy.goquote import go_quote
 from k8saudit_tui.engine.policy.loader import load_policy_text, policy_from_data
-from k8saudit_tui.engine.policy.validation import go_quote, validate_policy
+from k8saudit_tui.engine.policy.validation import validate_policy
 from tests.conftest import DATA
 
 CASES: dict[str, Any] = json.loads((DATA / "conformance" / "upstream_cases.json").read_text())

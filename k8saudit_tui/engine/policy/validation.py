@@ -16,6 +16,8 @@ import re
 from collections.abc import Mapping
 
 from k8saudit_tui.engine.model import LEVELS, STAGES, GroupResources, Policy, PolicyRule, Problem
+from k8saudit_tui.engine.policy.goquote import go_quote, go_string_slice
+from k8saudit_tui.engine.policy.source import policy_field_lines
 
 ALLOWED_STAGES_DETAIL = "allowed stages are " + ",".join(STAGES)
 SUPPORTED_LEVELS_DETAIL = "supported values: " + ", ".join(f'"{level}"' for level in LEVELS)
@@ -32,40 +34,6 @@ DNS1123_SUBDOMAIN_DETAIL = (
     " and must start and end with an alphanumeric character (e.g. 'example.com', regex used for"
     f" validation is '{_DNS1123_SUBDOMAIN_FMT}')"
 )
-
-_GO_ESCAPES = {
-    "\a": r"\a",
-    "\b": r"\b",
-    "\f": r"\f",
-    "\n": r"\n",
-    "\r": r"\r",
-    "\t": r"\t",
-    "\v": r"\v",
-    "\\": r"\\",
-    '"': r"\"",
-}
-
-
-def go_quote(text: str) -> str:
-    """Quote like Go's `%q`, so messages match upstream and control characters stay inert."""
-    out = []
-    for char in text:
-        if char in _GO_ESCAPES:
-            out.append(_GO_ESCAPES[char])
-        elif char.isprintable():
-            out.append(char)
-        elif ord(char) < 0x80:
-            out.append(f"\\x{ord(char):02x}")
-        elif ord(char) <= 0xFFFF:
-            out.append(f"\\u{ord(char):04x}")
-        else:
-            out.append(f"\\U{ord(char):08x}")
-    return '"' + "".join(out) + '"'
-
-
-def go_string_slice(values: tuple[str, ...]) -> str:
-    """A `[]string` as Go's `%#v` prints it (upstream's bad value for list fields)."""
-    return "[]string{" + ", ".join(go_quote(value) for value in values) + "}"
 
 
 def validate_policy(policy: Policy, lines: Mapping[str, int] | None = None) -> list[Problem]:
@@ -202,6 +170,4 @@ def _policy_lines(policy: Policy) -> Mapping[str, int]:
     """Policy-level field lines recovered from the source text (only needed for V1 messages)."""
     if not policy.text:
         return {}
-    from k8saudit_tui.engine.policy.loader import policy_field_lines
-
     return policy_field_lines(policy.text)
