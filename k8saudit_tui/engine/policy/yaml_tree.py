@@ -114,13 +114,14 @@ class _BoundedLoader(yaml.SafeLoader):
         super().__init__(stream)
         self.composed = 0
 
-    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node:
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        # `index` is typed as the stubs type it; PyYAML also passes a mapping's key node there.
         self.composed += 1
         if self.composed > MAX_NODES:
-            mark = self.peek_event().start_mark
-            raise TreeError(f"the YAML has more than {MAX_NODES:,} nodes; refusing to read it", mark.line + 1)
-        node: yaml.Node = super().compose_node(parent, index)
-        return node
+            event: yaml.Event = self.peek_event()  # type: ignore[no-untyped-call]  # untyped in types-PyYAML
+            line = event.start_mark.line + 1 if event.start_mark is not None else None
+            raise TreeError(f"the YAML has more than {MAX_NODES:,} nodes; refusing to read it", line)
+        return super().compose_node(parent, index)
 
 
 _BRACKETS = re.compile(r"[\[\]{}]")
@@ -191,8 +192,7 @@ def _compose_first(loader: _BoundedLoader) -> yaml.Node | None:
     try:
         if not loader.check_node():
             return None
-        node: yaml.Node = loader.get_node()
-        return node
+        return loader.get_node()
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         raise TreeError(_yaml_message(err), mark.line + 1 if mark else None) from None
@@ -253,10 +253,12 @@ class _Copier:
             if isinstance(node, yaml.SequenceNode):
                 items = [self.copy(item, depth + 1) for item in node.value]
                 return Node("seq", line, _end_line(node, items), items=items)
-            entries = self._entries(node, depth)
-            return Node("map", line, _end_line(node, [e.value for e in entries]), entries=entries)
+            if isinstance(node, yaml.MappingNode):
+                entries = self._entries(node, depth)
+                return Node("map", line, _end_line(node, [e.value for e in entries]), entries=entries)
         finally:
             self.active.discard(id(node))
+        raise TreeError(f"unsupported YAML node {type(node).__name__}", line)  # composing makes no other kind
 
     def _entries(self, node: yaml.MappingNode, depth: int) -> list[Entry]:
         explicit: list[Entry] = []
