@@ -1,7 +1,8 @@
 """Why an event got its level: every rule up to the one that matched, clause by clause.
 
 Each clause is judged on its own (upstream stops at the first failing clause), so a user fixing a
-typo sees every reason a rule missed, not just the first. `rule_matches` in evaluate.py stays the
+typo sees every reason a rule missed, not just the first. Reasons are what users read: plain words,
+no spec codes (the `(M7)`-style references stay in docstrings, for developers). `rule_matches` in evaluate.py stays the
 single source of truth: a rule's `matched` here is asserted equal to it in the tests.
 """
 
@@ -29,6 +30,8 @@ class ClauseTrace:
     name: str
     status: ClauseStatus
     reason: str
+    is_set: bool = True
+    """False when the rule does not set the clause at all (it accepts any value)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +88,7 @@ def _q(value: str) -> str:
 
 
 def _not_set(name: str) -> ClauseTrace:
-    return ClauseTrace(name, "n/a", "not set: any value")
+    return ClauseTrace(name, "n/a", "not set: any value", is_set=False)
 
 
 def _list_clause(name: str, allowed: tuple[str, ...], value: str, noun: str) -> ClauseTrace:
@@ -99,7 +102,7 @@ def _list_clause(name: str, allowed: tuple[str, ...], value: str, noun: str) -> 
 
 def _users_clause(rule: PolicyRule, attrs: RequestAttributes) -> ClauseTrace:
     if rule.users and attrs.username is None:
-        return ClauseTrace("users", "failed", "request has no authenticated user (M5)")
+        return ClauseTrace("users", "failed", "request has no authenticated user")
     return _list_clause("users", rule.users, attrs.username or "", "user")
 
 
@@ -107,7 +110,7 @@ def _groups_clause(rule: PolicyRule, attrs: RequestAttributes) -> ClauseTrace:
     if not rule.user_groups:
         return _not_set("userGroups")
     if attrs.username is None:
-        return ClauseTrace("userGroups", "failed", "request has no authenticated user (M6)")
+        return ClauseTrace("userGroups", "failed", "request has no authenticated user")
     hits = tuple(group for group in attrs.groups if group in rule.user_groups)
     if hits:
         return ClauseTrace("userGroups", "matched", f"group {_q(hits[0])} in {_quote_list(rule.user_groups)}")
@@ -126,7 +129,7 @@ def _namespaces_clause(rule: PolicyRule, attrs: RequestAttributes) -> ClauseTrac
     if not rule.namespaces:
         return _not_set("namespaces")
     if not attrs.resource_request:
-        return ClauseTrace("namespaces", "failed", "a rule with namespaces applies to resource requests only (M7)")
+        return ClauseTrace("namespaces", "failed", "a rule with namespaces applies to resource requests only")
     return _list_clause("namespaces", rule.namespaces, attrs.namespace, "namespace")
 
 
@@ -134,7 +137,7 @@ def _resources_clause(rule: PolicyRule, attrs: RequestAttributes) -> ClauseTrace
     if not rule.resources:
         return _not_set("resources")
     if not attrs.resource_request:
-        return ClauseTrace("resources", "failed", "a rule with resources applies to resource requests only (M7)")
+        return ClauseTrace("resources", "failed", "a rule with resources applies to resource requests only")
     for entry in rule.resources:
         if group_resources_match(entry, attrs):
             return ClauseTrace("resources", "matched", _entry_match_reason(entry, attrs))
@@ -169,7 +172,7 @@ def _entry_miss_reason(entry: GroupResources, attrs: RequestAttributes) -> str:
         return f"{_q(combined)} matches none of {_quote_list(entry.resources)}"
     return (
         f"{_q(combined)} matches {_quote_list(patterns)} but name {_q(attrs.name)} is not in "
-        f"resourceNames {_quote_list(entry.resource_names)} (M10)"
+        f"resourceNames {_quote_list(entry.resource_names)}"
     )
 
 
@@ -177,9 +180,9 @@ def _non_resource_clause(rule: PolicyRule, attrs: RequestAttributes) -> ClauseTr
     if not rule.non_resource_urls:
         return _not_set("nonResourceURLs")
     if _is_resource_rule(rule):
-        return ClauseTrace("nonResourceURLs", "n/a", "ignored: the rule also has namespaces or resources (M7)")
+        return ClauseTrace("nonResourceURLs", "n/a", "ignored: the rule also has namespaces or resources")
     if attrs.resource_request:
-        return ClauseTrace("nonResourceURLs", "failed", "a resource request never matches nonResourceURLs (M7)")
+        return ClauseTrace("nonResourceURLs", "failed", "a resource request never matches nonResourceURLs")
     hits = tuple(p for p in rule.non_resource_urls if path_matches(p, attrs.path))
     if hits:
         return ClauseTrace("nonResourceURLs", "matched", f"path {_q(attrs.path)} matches {_q(hits[0])}")
@@ -204,21 +207,32 @@ _MARKS: dict[ClauseStatus, str] = {"matched": "+", "failed": "x", "n/a": "-"}
 
 
 def format_explanation(explanation: Explanation) -> str:
-    """Plain-text trace for the CLI: one block per rule tried, then the verdict."""
+    """Plain-text trace for the CLI: one block per rule tried, then the verdict.
+
+    A rule's block shows the clauses it sets, each matched `[+]`, failed `[x]` or not applicable
+    `[-]` with the reason, then one line naming the clauses it leaves unset: those decide nothing,
+    and a line each buried the ones that did.
+    """
     lines = [f"request: {describe_request(explanation.attrs)}"]
     for trace in explanation.rules:
         where = f" (line {trace.line})" if trace.line is not None else ""
         outcome = "MATCH" if trace.matched else "no match"
         lines.append(f"rule {trace.index}{where} level {trace.level}: {outcome}")
         for clause in trace.clauses:
-            lines.append(f"  [{_MARKS[clause.status]}] {clause.name}: {clause.reason}")
+            if clause.is_set:
+                lines.append(f"  [{_MARKS[clause.status]}] {clause.name}: {clause.reason}")
+        unset = [clause.name for clause in trace.clauses if not clause.is_set]
+        if len(unset) == len(trace.clauses):
+            lines.append("  no clause set: the rule matches every request")
+        elif unset:
+            lines.append(f"  other clauses not set (any value): {', '.join(unset)}")
     lines.append(format_verdict(explanation.verdict))
     return "\n".join(lines)
 
 
 def format_verdict(verdict: Verdict) -> str:
     """`verdict: rule 3, level Metadata, omitStages [...], omitManagedFields false`."""
-    rule = "no rule matched (M2)" if verdict.rule is None else f"rule {verdict.rule}"
+    rule = "no rule matched" if verdict.rule is None else f"rule {verdict.rule}"
     stages = ", ".join(sorted(verdict.omit_stages))
     return (
         f"verdict: {rule}, level {verdict.level}, omitStages [{stages}], "
