@@ -1,4 +1,9 @@
-"""The request builder the traffic templates share: URLs, objectRefs, codes and latencies."""
+"""The request builder the traffic templates share: URLs, objectRefs, codes and latencies.
+
+A request's URL is built first and its objectRef derived from the same parts, so that the policy
+(which sees the URL-derived attributes, E8) and the log always agree. The state it reads is declared
+here and set by `generator.SampleGenerator`, the one class that combines the traffic mixins.
+"""
 
 from __future__ import annotations
 
@@ -36,7 +41,7 @@ CODES: dict[str, list[tuple[float, int]]] = {
 
 
 class RequestFactory:
-    """Builds Reqs from the generator's state."""
+    """Builds Reqs from the generator's state; the base of every traffic mixin."""
 
     rng: random.Random
     cluster: Cluster

@@ -1,5 +1,11 @@
 """Cluster services and misbehaving clients: kube-system configmaps, apiserver, reviews, monitoring,
-health, discovery, a long-gone API group, bad tokens and hostile strings."""
+health, discovery, a long-gone API group, bad tokens and hostile strings.
+
+Templates are methods of a mixin over `RequestFactory`, so that they read the generator's state
+(`rng`, `cluster`, `cast`) as `self.`; `generator.SampleGenerator` combines the mixins and lists the
+templates with their weights. A template must draw from `self.rng` in a fixed order: any change
+to the draws changes every byte of the output after it, including the bundled demo log.
+"""
 
 from __future__ import annotations
 

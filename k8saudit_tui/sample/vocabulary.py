@@ -1,4 +1,7 @@
-"""Names every module of the generator shares: stages, the Kubernetes version, hostile strings."""
+"""Names every module of the generator shares: stages, the Kubernetes version, hostile strings.
+
+Plain constants, so that any module can import them without importing the generator.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +9,7 @@ RR, RS, RC, PANIC = "RequestReceived", "ResponseStarted", "ResponseComplete", "P
 K8S = "v1.31.4 (linux/amd64) kubernetes/a78aa47"
 SAFE = "bcdfghjklmnpqrstvwxz2456789"  # the alphabet of generated Kubernetes name suffixes
 
-# ------------------------------------------------------------------------------------------------
-# hostile strings: every one must survive as JSON and be shown literally by the UI
-# ------------------------------------------------------------------------------------------------
+# Hostile strings: every one must survive as JSON and be shown literally by the UI.
 
 HOSTILE_TEXT: tuple[str, ...] = (
     "[b]root[/b]",
