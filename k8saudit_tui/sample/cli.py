@@ -1,4 +1,8 @@
-"""`python -m k8saudit_tui.sample`: the command line of the generator."""
+"""`python -m k8saudit_tui.sample`: the command line of the generator.
+
+Bad arguments are refused before anything is written (exit status 2, as argparse does); a policy's
+problems are printed with control characters made visible, since a policy file is untrusted text.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,8 @@ import time
 
 import orjson
 
+from k8saudit_tui.engine.textsafe import visible
+from k8saudit_tui.sample.helpers import parse_start
 from k8saudit_tui.sample.writer import DEMO_LOG, load_evaluator, make_demo, write_log
 
 
@@ -28,7 +34,9 @@ def main(argv: list[str] | None = None) -> int:
         help="without --policy: fraction of requests at Request/RequestResponse (0.05)",
     )
     parser.add_argument("--rate", type=float, default=600.0, help="requests per second (600)")
-    parser.add_argument("--start", default="2026-11-20T09:00:00Z", help="first timestamp (UTC, ...Z)")
+    parser.add_argument(
+        "--start", default="2026-11-20T09:00:00Z", help="first timestamp, RFC 3339 (2026-11-20T09:00:00Z)"
+    )
     parser.add_argument("--gzip", action="store_true", help="gzip the output (byte-stable)")
     parser.add_argument("--stats", action="store_true", help="print counts and speed to stderr")
     parser.add_argument("--demo", action="store_true", help="regenerate the bundled demo log and exit")
@@ -41,12 +49,16 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--events and -o are required")
     if args.events < 0 or not 0 <= args.hostile <= 1 or not 0 <= args.bodies <= 1 or args.rate <= 0:
         parser.error("--events must be >= 0, --hostile/--bodies within [0, 1], --rate > 0")
+    try:
+        parse_start(args.start)
+    except ValueError as error:
+        parser.error(f"--start: {error}")
     evaluator = None
     if args.policy:
         try:
             evaluator = load_evaluator(args.policy)
         except (OSError, ValueError) as error:
-            print(f"samplegen: {args.policy}: {error}", file=sys.stderr)
+            print(visible(f"samplegen: {args.policy}: {error}"), file=sys.stderr)
             return 2
     began = time.perf_counter()
     try:
