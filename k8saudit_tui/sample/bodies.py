@@ -259,6 +259,8 @@ class Bodies:
     def __init__(self, seed: int) -> None:
         rng = random.Random(seed ^ 0xB0D1E5)
         self.rng = rng
+        """Draws variants and placeholder values: a stream of its own, so that bodies (written only at
+        Request levels) never shift the draws of the request stream."""
         self._pool: dict[str, list[tuple[bytes, bytes]]] = {}
         for kind, maker in _BODY_MAKERS.items():
             variants = []
