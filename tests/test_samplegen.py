@@ -10,9 +10,12 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import k8saudit_tui.sample as samplegen
 from k8saudit_tui.engine.logs.attributes import request_attributes
+from k8saudit_tui.engine.logs.batch import format_time
 from k8saudit_tui.engine.logs.event import decode_event
 from k8saudit_tui.engine.model import LEVELS, STAGES
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
@@ -25,6 +28,7 @@ from k8saudit_tui.sample import (
     make_demo,
     write_log,
 )
+from k8saudit_tui.sample.helpers import Clock, parse_start
 
 LONG_RUNNING_SUBRESOURCES = {"exec", "attach", "log", "portforward", "proxy"}
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
@@ -387,6 +391,66 @@ def test_bad_arguments_are_refused() -> None:
         SampleGenerator(hostile=1.5)
     with pytest.raises(ValueError):
         list(generate_events(-1))
+
+
+# Microseconds from 1970-01-01T00:00:01 to 2262-04-11: the times the engine's int64 nanoseconds hold.
+MICROS = st.integers(min_value=1_000_000, max_value=(2**63 - 1) // 1000)
+
+
+@given(st.lists(MICROS, min_size=1, max_size=50), st.integers(min_value=0, max_value=3_000_000))
+def test_clock_writes_what_the_engine_formats(instants: list[int], step: int) -> None:
+    """The cached Clock (the hot path) against the engine's format_time, with cache hits and misses."""
+    clock = Clock()
+    moments = [*instants, *(instants[0] + step * i for i in range(5)), instants[0]]
+    assert [clock(micros) for micros in moments] == [format_time(micros * 1000) for micros in moments]
+
+
+def test_clock_writes_the_first_second_of_the_epoch() -> None:
+    """format_time reads 0 as "no time": the Clock must still write second 0."""
+    assert Clock()(0) == "1970-01-01T00:00:00.000000Z"
+    assert Clock()(999_999) == "1970-01-01T00:00:00.999999Z"
+
+
+@given(MICROS)
+def test_start_is_read_back_from_what_the_clock_writes(micros: int) -> None:
+    assert parse_start(Clock()(micros)) == micros
+
+
+@pytest.mark.parametrize("start", ["yesterday", "", "2026-13-01T00:00:00Z", "2026-11-20 9am"])
+def test_an_unreadable_start_is_refused(start: str) -> None:
+    with pytest.raises(ValueError, match="RFC 3339"):
+        SampleGenerator(start=start)
+
+
+def test_cli_refuses_an_unreadable_start_before_writing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "x.jsonl"
+    with pytest.raises(SystemExit) as exit_info:
+        samplegen.main(["--events", "5", "--start", "yesterday", "-o", str(out)])
+    assert exit_info.value.code == 2
+    assert "--start" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_cli_shows_a_policy_problem_without_control_characters(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad\x1b[31m.yaml"
+    bad.write_text("apiVersion: audit.k8s.io/v1\nkind: Policy\nrules: []\n")
+    assert samplegen.main(["--events", "5", "--policy", str(bad), "-o", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err
+    assert "\x1b" not in err
+    assert "bad\\x1b[31m.yaml" in err
+
+
+def test_modules_are_small_and_state_their_contract() -> None:
+    """The brief's rule for the package: modules under 400 lines, each opening with its docstring."""
+    package = Path(samplegen.__file__).parent
+    modules = sorted(package.glob("*.py"))
+    assert len(modules) > 10
+    for module in modules:
+        text = module.read_text()
+        assert text.count("\n") < 400, module.name
+        assert text.startswith('"""'), module.name
 
 
 # ---- the demo ----------------------------------------------------------------------------------------
