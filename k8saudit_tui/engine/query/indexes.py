@@ -52,15 +52,24 @@ def term_table(store: Cached, key: tuple[Any, ...], count: int, match: Callable[
     return table
 
 
-def value_counts(store: Cached, name: str, generation: int, count: Callable[[], tuple[Any, ...]]) -> tuple[Any, ...]:
-    """The suggester's value counts of field `name`, recounted (`count()`) only when the store's
-    generation changed (rows added, policy changed): a count reads every row."""
+STALE_SHARE = 16
+"""Suggestion counts are kept until the rows grew by 1/STALE_SHARE of those counted."""
+
+
+def value_counts(
+    store: Cached, name: str, rows: int, policy: object, count: Callable[[], tuple[Any, ...]]
+) -> tuple[Any, ...]:
+    """The suggester's value counts of field `name` over the first `rows` rows under `policy`
+    (None for a field that does not depend on it), recounted (`count()`, which reads every row)
+    when the policy changed or the rows grew by a sixteenth: following a busy log must not
+    recount a million rows on the keystroke after every batch, and a count that misses the
+    newest sixteenth of the rows ranks values as well."""
     key = ("counts", name)
-    cached: tuple[int, tuple[Any, ...]] | None = store.match_cache.get(key)
-    if cached is not None and cached[0] == generation:
-        return cached[1]
+    cached: tuple[int, object, tuple[Any, ...]] | None = store.match_cache.get(key)
+    if cached is not None and cached[1] is policy and cached[0] <= rows <= cached[0] + cached[0] // STALE_SHARE:
+        return cached[2]
     counted = count()
-    store.match_cache[key] = (generation, counted)
+    store.match_cache[key] = (rows, policy, counted)
     return counted
 
 

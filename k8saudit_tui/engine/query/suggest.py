@@ -7,8 +7,9 @@ exactly (a double quote inside) or that cannot be typed (a control character) is
 
 Ranking: field names in the field table's order; values of a field exact match first, then the
 values starting with the typed part, then those containing it, each group by how many events hold
-the value. Counting reads every row, so counts are kept per store generation (`indexes.value_counts`);
-a keystroke only walks the kept list (at most `MAX_VALUES` values, the most frequent).
+the value. Counting reads every row, so counts are kept until the policy changes or the rows grow
+by a sixteenth (`indexes.value_counts`); a keystroke only walks the kept list (at most `MAX_VALUES`
+values, the most frequent).
 """
 
 from __future__ import annotations
@@ -110,8 +111,10 @@ def _last_value(value: str) -> tuple[str, str]:
 
 
 def _values(store: EventStore, name: str) -> tuple[_Value, ...]:
-    """The values of field `name` worth suggesting, most frequent first, counted once per generation."""
-    return indexes.value_counts(store, name, store.generation, lambda: _count(store, name))
+    """The values of field `name` worth suggesting, most frequent first (counts kept a while: see
+    `indexes.value_counts`)."""
+    policy = store.evaluator if fields.by_filter_name[name].needs_policy else None
+    return indexes.value_counts(store, name, len(store), policy, lambda: _count(store, name))
 
 
 def _count(store: EventStore, name: str) -> tuple[_Value, ...]:
