@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from k8saudit_tui.engine.fields import BARE_WORD_FIELDS
 from k8saudit_tui.engine.logs.sources import expand_sources
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
 from k8saudit_tui.engine.query import FIELDS, FilterError, compile_filter
@@ -250,7 +251,9 @@ def test_negation_selects_the_complement(store: EventStore, term: str) -> None:
 
 # ------------------------------------------------------------------ fast paths equal the plain ones
 
-from k8saudit_tui.engine import query as query_module  # noqa: E402
+from k8saudit_tui.engine.query import filter as filter_module  # noqa: E402
+from k8saudit_tui.engine.query import indexes  # noqa: E402
+from k8saudit_tui.engine.query.language import Term  # noqa: E402
 
 
 @settings(max_examples=300, deadline=None)
@@ -266,10 +269,10 @@ def test_fuzzy_codes_equal_scoring_every_value(values: list[str], query: str, da
 
     store = SimpleNamespace(match_cache={})
     seen = data.draw(st.integers(0, len(values)))  # a first search, then the values added later
-    before = query_module._fuzzy_codes(store, "name", values, 0, seen, query)  # type: ignore[arg-type]
-    after = query_module._fuzzy_codes(store, "name", values, seen, len(values), query)  # type: ignore[arg-type]
-    term = query_module.Term(query, 0, "name", "fuzzy", (query,), False)
-    expected = query_module._match_values(values, "fuzzy", term, "name")
+    before = filter_module.fuzzy_codes(store, "name", values, 0, seen, query)  # type: ignore[arg-type]
+    after = filter_module.fuzzy_codes(store, "name", values, seen, len(values), query)  # type: ignore[arg-type]
+    term = Term(query, 0, "name", "fuzzy", (query,), False)
+    expected = filter_module.match_values(values, "fuzzy", term, "name")
     assert np.concatenate([before, after]).tolist() == expected.tolist()
 
 
@@ -280,7 +283,7 @@ def test_gather_with_few_or_many_codes_equals_indexing(hits: int) -> None:
     table[pick.choice(60, hits, replace=False)] = True
     codes = pick.integers(0, 70, 5000).astype(np.int32)  # codes >= 60: values added after the table
     expected = np.concatenate([table, np.zeros(10, bool)])[codes]
-    assert np.array_equal(query_module._gather(table, codes), expected)
+    assert np.array_equal(filter_module.gather(table, codes), expected)
 
 
 @pytest.mark.parametrize("ordered", [True, False])
@@ -302,8 +305,8 @@ def test_filter_in_load_order_and_out_of_it(tmp_path: Path, ordered: bool) -> No
 def test_uri_pieces_find_the_uris_that_contain_the_query(values: list[str], query: str) -> None:
     store = EventStore()
     half = len(values) // 2
-    query_module._uri_tokens(store, values, half)  # built in two steps, as follow mode extends it
-    hits = query_module._uri_token_hits(store, values, len(values), query)
+    indexes.uri_tokens(store, values, half)  # built in two steps, as follow mode extends it
+    hits = indexes.uri_hits(store, values, len(values), query)
     assert hits.tolist() == [query in value.lower() for value in values]
 
 
@@ -329,14 +332,14 @@ BARE_WORDS = st.sampled_from(
 def test_bare_word_folded_through_request_groups_equals_each_column(store: EventStore, word: str) -> None:
     term = compile_filter(word).terms[0]
     expected = np.zeros(len(store), bool)
-    for name in query_module.BARE_WORD_FIELDS:
-        expected |= query_module._field_mask(store, name, "fuzzy", term, len(store))
-    assert np.array_equal(query_module._bare_word_mask(store, term, len(store)), expected)
-    assert set(query_module._requests(store, len(store)).columns) == set(query_module.BARE_WORD_FIELDS)
+    for name in BARE_WORD_FIELDS:
+        expected |= filter_module.field_mask(store, name, "fuzzy", term, len(store))
+    assert np.array_equal(filter_module.bare_word_mask(store, term, len(store)), expected)
+    assert set(indexes.requests(store, len(store)).columns) == set(indexes.BARE_WORD_COLUMNS)
 
 
 class ColumnsOnly:
-    """Just what `_requests` reads of a store: columns and the match cache."""
+    """Just what `indexes.requests` reads of a store: columns and the match cache."""
 
     def __init__(self, **columns: list[int]) -> None:
         self.arrays = {name: np.asarray(values, np.int32) for name, values in columns.items()}
@@ -356,17 +359,17 @@ def test_a_column_that_parts_from_the_attributes_is_not_folded() -> None:
         name=[0, 0, 0, 1, 0, 0],
         uri=[2, 2, 2, 2, 2, 2],
     )
-    first = query_module._requests(fake, 4)  # type: ignore[arg-type]
-    assert set(first.columns) == set(query_module.BARE_WORD_FIELDS)
+    first = indexes.requests(fake, 4)  # type: ignore[arg-type]
+    assert set(first.columns) == set(indexes.BARE_WORD_COLUMNS)
     assert first.row_group.tolist() == [0, 1, 0, 2]
     assert first.columns["user"].tolist() == [5, 6, 7] and first.columns["name"].tolist() == [0, 0, 1]
-    later = query_module._requests(fake, 6)  # type: ignore[arg-type]  # row 5: attributes 0, user 9
+    later = indexes.requests(fake, 6)  # type: ignore[arg-type]  # row 5: attributes 0, user 9
     assert set(later.columns) == {"verb", "resource", "ns", "name", "uri"}
     assert later.rows == 6 and later.row_group.tolist() == [0, 1, 0, 2, 1, 0]
     split = ColumnsOnly(
         attr=[0, 0, 1], user=[1, 2, 3], verb=[0, 0, 0], resource=[0, 0, 0], ns=[0, 0, 0], name=[0, 0, 0], uri=[0, 0, 0]
     )
-    assert "user" not in query_module._requests(split, 3).columns  # type: ignore[arg-type]
+    assert "user" not in indexes.requests(split, 3).columns  # type: ignore[arg-type]
 
 
 @settings(max_examples=200, deadline=None)
@@ -376,7 +379,7 @@ def test_interner_gives_each_key_one_dense_id_whatever_the_batches(
 ) -> None:
     keys = np.array([(a << 32) | b for a, b in keyed], np.int64)
     cut = data.draw(st.integers(0, len(keys)))
-    first, ids_first = query_module._NO_KEYS.intern(keys[:cut])
+    first, ids_first = indexes.NO_KEYS.intern(keys[:cut])
     second, ids_second = first.intern(keys[cut:])
     ids = np.concatenate([ids_first, ids_second]).tolist()
     assert sorted(set(ids)) == list(range(len(set(keyed))))  # dense
@@ -396,11 +399,11 @@ def test_look_ahead_finds_a_one_letter_word_in_each_text_and_answers_stay_right(
     store = StoreLoader(expand_sources([str(write_lines(tmp_path / "a.log", lines))]), workers=1).load_all()
     before = {word: rows(store, word) for word in ("a", "al", "ap", "apps", "pod", "ad")}
     store.match_cache.clear()
-    query_module.prepare(store)
-    query_module.look_ahead(store, "verb:get a")
-    assert b"a" in store.match_cache[query_module._URI_TOKENS].pieces.recent
+    indexes.prepare(store)
+    indexes.look_ahead(store, "verb:get a")
+    assert b"a" in store.match_cache[indexes.URI_TOKENS].pieces.recent
     assert b"a" in store.match_cache[("joined", "user")].recent
     assert {word: rows(store, word) for word in before} == before
     for not_a_word in ("a verb:get", "ab", "user:a", "!", 'x"'):  # last term not a one-letter word, or no filter
-        query_module.look_ahead(store, not_a_word)
+        indexes.look_ahead(store, not_a_word)
     assert b"x" not in store.match_cache[("joined", "user")].recent

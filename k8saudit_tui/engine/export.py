@@ -23,28 +23,17 @@ from typing import Any, BinaryIO, Literal
 import numpy as np
 import orjson
 
+from k8saudit_tui.engine.fields import CSV_FIELDS
 from k8saudit_tui.engine.logs.chunks import in_blocks
 from k8saudit_tui.engine.store import EventStore
 
 Format = Literal["jsonl", "csv", "json"]
 FORMATS: tuple[str, ...] = ("jsonl", "csv", "json")
 
-CSV_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("time", "time"),
-    ("stage", "stage"),
-    ("user", "user"),
-    ("verb", "verb"),
-    ("apigroup", "apigroup"),
-    ("resource", "resource"),
-    ("subresource", "subresource"),
-    ("namespace", "ns"),
-    ("name", "name"),
-    ("code", "code"),
-    ("recorded level", "recorded"),
-    ("rule", "rule"),
-    ("level", "level"),
+CSV_COLUMNS: tuple[tuple[str, str], ...] = tuple(
+    (field.csv_header, field.column) for field in CSV_FIELDS if field.csv_header is not None
 )
-"""CSV header and the store column behind each."""
+"""CSV header and the store column behind each, from the one field table (engine.fields)."""
 
 REDACTED = "REDACTED"
 

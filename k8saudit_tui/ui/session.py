@@ -19,7 +19,7 @@ from k8saudit_tui.engine.model import Policy, Problem, Verdict
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
 from k8saudit_tui.engine.policy.explain import Explanation, explain
 from k8saudit_tui.engine.policy.loader import PolicyLoad, load_policy_file
-from k8saudit_tui.engine.query import FIELDS, FilterError, compile_filter, look_ahead, prepare
+from k8saudit_tui.engine.query import FilterError, compile_filter, complete, look_ahead, prepare
 from k8saudit_tui.engine.store import EventStore, StoreLoader, follow, release_memory
 
 TABLE_FIELDS: dict[str, str] = {
@@ -53,7 +53,6 @@ class Session:
     sources: list[LogSource] = field(default_factory=list)
     store: EventStore | None = None
     evaluator: PolicyEvaluator | None = None
-    _vocabulary: dict[str, tuple[tuple[str, int, int], list[str]]] = field(default_factory=dict, repr=False)
 
     @property
     def policy(self) -> Policy | None:
@@ -218,25 +217,9 @@ class Session:
             return None
         return explain(policy, self.store.attributes(row))
 
-    def vocabulary(self, field_name: str) -> list[str]:
-        """Filter suggestions: field names for "", else the distinct values of that field.
-
-        Kept until the store grows or the policy changes: the suggester asks on every
-        keystroke, on the UI thread, and some columns take tens of ms to list at 1M events."""
-        if not field_name:
-            return sorted(FIELDS)
-        if self.store is None or field_name not in FIELDS:
-            return []
-        key = (field_name, len(self.store), id(self.evaluator))
-        cached = self._vocabulary.get(field_name)
-        if cached is not None and cached[0] == key:
-            return cached[1]
-        try:
-            words = [str(v) for v in self.store.distinct(field_name)[:5000]]
-        except (KeyError, ValueError, IndexError):
-            words = []
-        self._vocabulary[field_name] = (key, words)
-        return words
+    def complete(self, text: str) -> str | None:
+        """The filter text with its last term completed (query.complete), or None."""
+        return complete(text, self.store)
 
 
 def open_session(policy_path: str | None, log_paths: Sequence[str]) -> Session:

@@ -136,7 +136,7 @@ class MainScreen(Screen[None]):
                 yield Static("", id="status", markup=False)
                 yield ProgressBar(id="progress", show_eta=False, show_percentage=True)
             yield DetailPane(id="detail")
-        yield FilterBar(self.session.vocabulary, id="filter")
+        yield FilterBar(self.session.complete, id="filter")
         yield Footer()
 
     def on_mount(self) -> None:

@@ -7,7 +7,7 @@ filter in a worker) and `FilterDone` on `enter` / `escape`. Errors come back thr
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import ClassVar
 
 from rich.text import Text
@@ -23,39 +23,25 @@ from textual.widgets import Input, Static
 from k8saudit_tui.ui import render
 from k8saudit_tui.ui.messages import FilterChanged, FilterDone, FilterEditing
 
-Vocabulary = Callable[[str], Sequence[str]]
-"""Given a field name ("" for the field names themselves), the words to suggest."""
+Completer = Callable[[str], str | None]
+"""Given the filter text, the whole text with its last term completed, or None (the engine's
+suggester, `query.complete`: the one that reads a term as the filter language does)."""
 
 
 class FilterSuggester(Suggester):
-    """Completes the last word: a field name, or a value of the field before its `:`."""
+    """Completes the last term through the engine's suggester, off the event loop."""
 
-    def __init__(self, vocabulary: Vocabulary) -> None:
-        super().__init__(use_cache=False, case_sensitive=False)
-        self._vocabulary = vocabulary
+    def __init__(self, complete: Completer) -> None:
+        # Case-sensitive: Textual would otherwise hand over the text case-folded, and accepting a
+        # completion would lower-case every term typed before it (user:Alice is not user:alice).
+        super().__init__(use_cache=False, case_sensitive=True)
+        self._complete = complete
 
     async def get_suggestion(self, value: str) -> str | None:
-        """The whole new value with the last word completed, or None: worked out in a thread,
+        """The whole new value with the last term completed, or None: worked out in a thread,
         because the first `code:` or `rule:` counts a column over every event (26 ms at 1M,
         measured), and the event loop must keep painting meanwhile."""
-        return await asyncio.to_thread(self._suggest, value)
-
-    def _suggest(self, value: str) -> str | None:
-        head, _, word = value.rpartition(" ")
-        prefix = f"{head} " if head else ""
-        negate = "-" if word.startswith("-") else ""
-        word = word.removeprefix("-")
-        if not word:
-            return None
-        field, colon, partial = word.partition(":")
-        if colon:
-            candidates = [f"{field}:{v}" for v in self._vocabulary(field) if v.casefold().startswith(partial)]
-        else:
-            candidates = [f"{name}:" for name in self._vocabulary("") if name.casefold().startswith(field)]
-        for candidate in candidates:
-            if candidate.casefold() != word:
-                return f"{prefix}{negate}{candidate}"
-        return None
+        return await asyncio.to_thread(self._complete, value)
 
 
 HINT = Text("enter: apply and go to the list · esc: back to the list · →: accept the suggestion", style="italic")
@@ -90,11 +76,11 @@ class FilterBar(Vertical):
         Binding("escape", "cancel", "Back to list", priority=True),
     ]
 
-    def __init__(self, vocabulary: Vocabulary, *, id: str | None = None) -> None:
+    def __init__(self, complete: Completer, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._input = FilterInput(
             placeholder="/ filter: verb:delete user:admin ns:kube-system rule:3 stage:ResponseComplete …",
-            suggester=FilterSuggester(vocabulary),
+            suggester=FilterSuggester(complete),
             id="filter-input",
             select_on_focus=False,
         )

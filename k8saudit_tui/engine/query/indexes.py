@@ -1,0 +1,298 @@
+"""The filter's indexes over a store: everything kept in `store.match_cache`, and only here.
+
+A keystroke must not pay for lower-casing a million values or grouping a million rows, so these
+are built once (`prepare`, when loading ends, or by the first filter that needs one) and extended
+over new values or rows only (follow mode): search texts of the bare-word columns, the URI piece
+index, the request groups, the per-term code tables and the value counts of suggestions.
+
+Contract: every entry is an immutable value swapped whole (`match_cache[key] = new`), never
+changed in place, because the loader's `prepare`, filter threads and the suggester's thread read
+and extend them at once; the worst a race costs is building an entry twice. The keys are this
+module's own: other modules go through the functions below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from k8saudit_tui.engine import fields
+from k8saudit_tui.engine.query.language import FilterError, parse_terms
+from k8saudit_tui.engine.query.textsearch import EMPTY, SearchText, holding
+
+BARE_WORD_COLUMNS: tuple[str, ...] = tuple(fields.by_filter_name[name].column for name in fields.BARE_WORD_FIELDS)
+"""The store columns a bare word searches."""
+
+
+class Cached(Protocol):
+    """What the indexes need of a store: its match cache and its columns."""
+
+    match_cache: dict[tuple[Any, ...], Any]
+
+    def column(self, name: str, n: int | None = None) -> np.ndarray: ...
+
+
+# ------------------------------------------------------------------------------ term tables
+
+
+def term_table(store: Cached, key: tuple[Any, ...], count: int, match: Callable[[int, int], np.ndarray]) -> np.ndarray:
+    """The code -> matched table of a term over a column's first `count` values, cached under
+    `key`: `match(done, count)` decides values[done:count], those not decided before."""
+    cache_key = ("term", *key)
+    cached: np.ndarray | None = store.match_cache.get(cache_key)
+    if cached is not None and len(cached) == count:
+        return cached
+    done = 0 if cached is None else len(cached)
+    fresh = match(done, count)
+    table = fresh if cached is None else np.concatenate([cached, fresh])
+    store.match_cache[cache_key] = table
+    return table
+
+
+STALE_SHARE = 16
+"""Suggestion counts are kept until the rows grew by 1/STALE_SHARE of those counted."""
+
+
+def value_counts(
+    store: Cached, name: str, rows: int, policy: object, count: Callable[[], tuple[Any, ...]]
+) -> tuple[Any, ...]:
+    """The suggester's value counts of field `name` over the first `rows` rows under `policy`
+    (None for a field that does not depend on it), recounted (`count()`, which reads every row)
+    when the policy changed or the rows grew by a sixteenth: following a busy log must not
+    recount a million rows on the keystroke after every batch, and a count that misses the
+    newest sixteenth of the rows ranks values as well."""
+    key = ("counts", name)
+    cached: tuple[int, object, tuple[Any, ...]] | None = store.match_cache.get(key)
+    if cached is not None and cached[1] is policy and cached[0] <= rows <= cached[0] + cached[0] // STALE_SHARE:
+        return cached[2]
+    counted = count()
+    store.match_cache[key] = (rows, policy, counted)
+    return counted
+
+
+# ------------------------------------------------------------------------------ search texts
+
+
+def search_text(store: Cached, column: str, values: list[Any], count: int) -> SearchText:
+    """The SearchText of values[:count] of `column`, cached and extended over new values only."""
+    key = ("joined", column)
+    search: SearchText = store.match_cache.get(key, EMPTY)
+    if len(search) < count:
+        search = search.extended(values[len(search) : count])
+        store.match_cache[key] = search
+    return search
+
+
+URI_SEPARATORS = frozenset("?&\n")
+"""A URI is cut into pieces at these characters (a query holding one searches whole URIs)."""
+
+URI_TOKENS = ("joined", "uri-tokens")
+"""The match cache's key of the _UriTokens."""
+
+
+@dataclass(frozen=True)
+class _UriTokens:
+    """The distinct pieces of the distinct URIs, split at `?` and `&` (and newlines).
+
+    A query without those characters occurs in a URI exactly when it occurs in one of its pieces.
+    Watch URIs differ in resourceVersion and timeouts but share paths and most parameters, so
+    the pieces are a fifth of the URI text: the substring search scans that, then the hits go to
+    URIs through the (piece, URI) pairs: pair i is piece `pair_token[i]` of URI `pair_uri[i]`,
+    in URI order. `ascii` has each URI's ASCII byte set (its pieces' sets ORed), so that a
+    one-letter word, which most URIs hold, is a bit test per URI instead of a walk of the pairs.
+    """
+
+    uris: int
+    pieces: SearchText
+    pair_token: np.ndarray
+    pair_uri: np.ndarray
+    ascii: np.ndarray
+
+
+_NO_URI_TOKENS = _UriTokens(0, EMPTY, np.empty(0, np.int32), np.empty(0, np.int32), np.zeros((0, 2), np.uint64))
+
+
+class _PieceCodes(dict[str, int]):
+    """piece -> id; a miss (a piece not seen before) gets the next id and is noted in `fresh`."""
+
+    def __init__(self, known: Any) -> None:
+        super().__init__(known)
+        self.fresh: list[str] = []
+
+    def __missing__(self, piece: str) -> int:
+        code = self[piece] = len(self)
+        self.fresh.append(piece)
+        return code
+
+
+def _separators(uri: str) -> int:
+    """How many places a lower-cased URI is cut at (see URI_SEPARATORS)."""
+    return uri.count("?") + uri.count("&") + uri.count("\n")
+
+
+def uri_tokens(store: Cached, values: list[Any], count: int) -> _UriTokens:
+    """The URI piece index over values[:count], cached and extended over new values only."""
+    tokens: _UriTokens = store.match_cache.get(URI_TOKENS, _NO_URI_TOKENS)
+    if tokens.uris >= count:
+        return tokens
+    # The piece -> id dict is rebuilt from the text when new URIs come (follow mode), not kept:
+    # a million-event log has ~80k pieces, and the store must stay under its memory budget.
+    known = tokens.pieces.text.decode("utf-8", "surrogatepass").split("\n")[:-1]
+    index = _PieceCodes(zip(known, range(len(known))))
+    del known
+    # All pieces of all new URIs in C-level passes: join, turn separators into newlines, split.
+    lowered = [str(v).lower() for v in values[tokens.uris : count]]
+    per_uri = np.fromiter(map(_separators, lowered), np.int64, len(lowered)) + 1
+    joined = "\n".join(lowered).replace("?", "\n").replace("&", "\n")
+    pair_token = np.fromiter(map(index.__getitem__, joined.split("\n")), np.int32, int(per_uri.sum()))
+    pieces = tokens.pieces.extended(index.fresh)
+    firsts = np.cumsum(per_uri) - per_uri  # each URI's first pair (every URI has one)
+    updated = _UriTokens(
+        count,
+        pieces,
+        np.concatenate([tokens.pair_token, pair_token]),
+        np.concatenate([tokens.pair_uri, np.repeat(np.arange(tokens.uris, count, dtype=np.int32), per_uri)]),
+        np.concatenate([tokens.ascii, np.bitwise_or.reduceat(pieces.ascii[pair_token], firsts, axis=0)]),
+    )
+    store.match_cache[URI_TOKENS] = updated
+    return updated
+
+
+def uri_hits(store: Cached, values: list[Any], count: int, query: str) -> np.ndarray:
+    """Which of values[:count] (URIs) contain `query` (lower-case, without ? & or newline)."""
+    tokens = uri_tokens(store, values, count)
+    if len(query) == 1 and query < "\x80":
+        return holding(tokens.ascii[:count], ord(query))
+    hits = np.zeros(count, bool)
+    matched = tokens.pieces.containing(query)
+    if count and matched.any():  # a URI matches when one of its pieces does
+        pairs = len(tokens.pair_uri) if tokens.uris == count else int(np.searchsorted(tokens.pair_uri, np.int32(count)))
+        hits[tokens.pair_uri[:pairs][np.take(matched, tokens.pair_token[:pairs])]] = True
+    return hits
+
+
+# ------------------------------------------------------------------------------ request groups
+
+
+@dataclass(frozen=True)
+class Interner:
+    """Dense ids for int64 keys in the order they come: `keys` sorted, `ids[i]` the id of keys[i]."""
+
+    keys: np.ndarray
+    ids: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def intern(self, keys: np.ndarray) -> tuple[Interner, np.ndarray]:
+        """The id of each of `keys` (a key not seen before gets the next free id), and the
+        interner that knows them all (this one is not changed: a filter may be reading it)."""
+        distinct, inverse = np.unique(keys, return_inverse=True)
+        place = np.searchsorted(self.keys, distinct)
+        known = place < len(self.keys)
+        known[known] = self.keys[place[known]] == distinct[known]
+        ids = np.empty(len(distinct), np.int32)
+        ids[known] = self.ids[place[known]]
+        fresh = np.flatnonzero(~known)
+        ids[fresh] = len(self.keys) + np.arange(len(fresh))
+        grown = Interner(
+            np.insert(self.keys, place[fresh], distinct[fresh]), np.insert(self.ids, place[fresh], ids[fresh])
+        )
+        return grown, ids[inverse.reshape(-1)]
+
+
+@dataclass(frozen=True)
+class Requests:
+    """Rows grouped by what a bare word sees of them: request attributes, object name and URI.
+
+    The attributes (the store's "attr" code, what the policy checker saw) decide user, verb,
+    resource and namespace; a group is one (attributes, name, URI). `row_group` is each row's
+    group for rows [0, rows); `columns[c]` the code column c has in each group, for each column
+    every row agrees with (checked as rows come, so a store whose columns part from the
+    attributes gives slower filters, never wrong ones)."""
+
+    rows: int
+    row_group: np.ndarray
+    pairs: Interner
+    groups: Interner
+    columns: dict[str, np.ndarray]
+
+
+NO_KEYS = Interner(np.empty(0, np.int64), np.empty(0, np.int32))
+_NO_REQUESTS = Requests(
+    0, np.empty(0, np.int32), NO_KEYS, NO_KEYS, {c: np.empty(0, np.int32) for c in BARE_WORD_COLUMNS}
+)
+
+
+def requests(store: Cached, n: int) -> Requests:
+    """The Requests over rows [0, n), cached and extended over new rows only (follow mode)."""
+    key = ("joined", "requests")
+    known: Requests = store.match_cache.get(key, _NO_REQUESTS)
+    if known.rows >= n:
+        return known
+    begin = known.rows
+    attributes = store.column("attr", n)[begin:].astype(np.int64)
+    pairs, pair_ids = known.pairs.intern((attributes << 32) | store.column("name", n)[begin:])
+    groups, fresh = known.groups.intern((pair_ids.astype(np.int64) << 32) | store.column("uri", n)[begin:])
+    columns: dict[str, np.ndarray] = {}
+    for column, codes in known.columns.items():
+        values = store.column(column, n)[begin:]
+        extended = np.concatenate([codes, np.zeros(len(groups) - len(codes), np.int32)])
+        older = fresh < len(codes)
+        if np.array_equal(extended[fresh[older]], values[older]):
+            extended[fresh[~older]] = values[~older]
+            if np.array_equal(extended[fresh], values):
+                columns[column] = extended
+    grouped = Requests(n, np.concatenate([known.row_group, fresh]), pairs, groups, columns)
+    store.match_cache[key] = grouped
+    return grouped
+
+
+# ------------------------------------------------------------------------------ ahead of time
+
+
+class Store(Cached, Protocol):
+    """What `prepare` reads of a store besides the columns: its values and its size."""
+
+    def values(self, name: str) -> list[Any]: ...
+
+    def __len__(self) -> int: ...
+
+
+def prepare(store: Store) -> None:
+    """Build the search text of the bare-word columns and the request groups now (the explorer
+    calls this once loaded), so the first keystroke does not pay for lower-casing and indexing
+    every distinct value. URIs get their piece index (`_UriTokens`); their whole joined text is
+    built only if a query needs it. Without it, each index is built when a filter first needs it."""
+    for column in BARE_WORD_COLUMNS:
+        if column != "uri":
+            values = store.values(column)
+            search_text(store, column, values, len(values))
+    uris = store.values("uri")
+    uri_tokens(store, uris, len(uris))
+    requests(store, len(store))
+
+
+def look_ahead(store: Cached, text: str) -> None:
+    """Work the next keystroke will likely need, for a filter thread to do once this one's rows
+    are out (the user is reading them, or typing the next letter).
+
+    A filter ending in a one-letter bare word is the start of a word: its second letter will
+    narrow the places of the first in each column's text (`SearchText.recent`), and finding those
+    places is most of a two-letter search (the URI pieces are 4.4 MB at 1M events). A one-letter
+    search itself only tests byte sets, so it finds no places; this finds them."""
+    try:
+        terms = parse_terms(text)
+    except FilterError:
+        return
+    if not terms or terms[-1].field is not None or len(terms[-1].values[0]) != 1:
+        return
+    letter = terms[-1].values[0]
+    tokens: _UriTokens | None = store.match_cache.get(URI_TOKENS)
+    texts = [store.match_cache.get(("joined", column)) for column in BARE_WORD_COLUMNS]
+    for search in [tokens.pieces if tokens is not None else None, *texts]:
+        if search is not None:
+            search.remember(letter)

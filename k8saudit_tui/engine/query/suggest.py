@@ -1,0 +1,152 @@
+"""The one filter suggester: completions of the term being typed, read as the language reads it.
+
+The filter bar's inline completion and any list of suggestions come from here, so that nothing is
+ever suggested that the parser would reject or read differently: only `!` negates (`-ve` is a bare
+word, it gets no field), a value that needs quotes gets them, a value the language cannot hold
+exactly (a double quote inside) or that cannot be typed (a control character) is not offered.
+
+Ranking: field names in the field table's order; values of a field exact match first, then the
+values starting with the typed part, then those containing it, each group by how many events hold
+the value. Counting reads every row, so counts are kept until the policy changes or the rows grow
+by a sixteenth (`indexes.value_counts`); a keystroke only walks the kept list (at most `MAX_VALUES`
+values, the most frequent).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from k8saudit_tui.engine import fields
+from k8saudit_tui.engine.model import LEVELS
+from k8saudit_tui.engine.query import indexes
+from k8saudit_tui.engine.query.language import FIELDS, NEGATION, quote, split_terms
+from k8saudit_tui.engine.store import EventStore
+
+MAX_VALUES = 50_000
+"""Values of one field kept for suggestions, the most frequent first (a hostile log may have a
+distinct user per event; walking all of them would cost tens of ms a keystroke)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestion:
+    """One completion of the term being typed."""
+
+    term: str
+    """The whole term as it is to be typed: `!verb:`, `user:"system:kube proxy"`, `verb:get,list`."""
+    count: int | None
+    """Events holding the value; None for a field name."""
+    note: str = ""
+    """What a field matches (field names only)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Value:
+    text: str
+    typed: str
+    """`text` as it is typed (quoted when it must be)."""
+    lowered: str
+    count: int
+
+
+def suggest(text: str, store: EventStore | None, limit: int = 20) -> tuple[Suggestion, ...]:
+    """Completions of the last term of `text` when the text ends inside it (nothing after a space)."""
+    tokens = split_terms(text, partial=True)
+    if not tokens or tokens[-1][1] + len(tokens[-1][0]) != len(text):
+        return ()
+    token = tokens[-1][0]
+    negate = NEGATION if token.startswith(NEGATION) else ""
+    body = token[len(negate) :]
+    field, colon, value = body.partition(":")
+    if not colon or field.startswith('"'):
+        typed = body.lower()
+        names = [name for name in FIELDS if name.startswith(typed)]
+        return tuple(Suggestion(f"{negate}{name}:", None, FIELDS[name]) for name in names[:limit])
+    name = field.lower()
+    if name not in FIELDS or store is None or value.startswith("~"):
+        return ()
+    head, last = _last_value(value)
+    partial = last.removeprefix('"').removesuffix('"').lower() if last.startswith('"') else last.lower()
+    exact: list[_Value] = []
+    prefix: list[_Value] = []
+    inside: list[_Value] = []
+    for candidate in _values(store, name):
+        if partial and candidate.lowered == partial:
+            exact.append(candidate)
+        elif candidate.lowered.startswith(partial):
+            prefix.append(candidate)
+        elif partial in candidate.lowered:
+            inside.append(candidate)
+        if len(prefix) >= limit and (exact or not partial):
+            break  # enough to show; without an exact match yet, one may still come (it goes first)
+    ranked = (exact + prefix + inside)[:limit]
+    return tuple(Suggestion(f"{negate}{field}:{head}{v.typed}", v.count) for v in ranked)
+
+
+def complete(text: str, store: EventStore | None) -> str | None:
+    """`text` with its last term completed: the first suggestion that extends what was typed
+    (ignoring case), as an inline completion shows it; None when there is none."""
+    tokens = split_terms(text, partial=True) if text else []
+    if not tokens:
+        return None
+    typed = tokens[-1][0].casefold()
+    before = text[: tokens[-1][1]]
+    for suggestion in suggest(text, store):
+        candidate = suggestion.term.casefold()
+        if candidate != typed and candidate.startswith(typed):
+            return before + suggestion.term
+    return None
+
+
+def _last_value(value: str) -> tuple[str, str]:
+    """`a,b,"c` -> ("a,b,", '"c'): the values already typed, and the one being typed."""
+    quoted, cut = False, 0
+    for i, char in enumerate(value):
+        if char == '"':
+            quoted = not quoted
+        elif char == "," and not quoted:
+            cut = i + 1
+    return value[:cut], value[cut:]
+
+
+def _values(store: EventStore, name: str) -> tuple[_Value, ...]:
+    """The values of field `name` worth suggesting, most frequent first (counts kept a while: see
+    `indexes.value_counts`)."""
+    policy = store.evaluator if fields.by_filter_name[name].needs_policy else None
+    return indexes.value_counts(store, name, len(store), policy, lambda: _count(store, name))
+
+
+def _count(store: EventStore, name: str) -> tuple[_Value, ...]:
+    field = fields.by_filter_name[name]
+    if field.kind == "auditid":  # one request each: nothing worth completing
+        return ()
+    pairs = store.facet(field.column)
+    if field.kind == "level":
+        pairs = [(label, count) for label, count in pairs if label in LEVELS]
+    elif field.kind == "number":
+        pairs = [(label, count) for label, count in pairs if label]  # code 0: no response code
+    elif field.kind == "resource":
+        pairs = sorted([*pairs, *_subresource_counts(store)], key=lambda pair: (-pair[1], pair[0]))
+    kept: list[_Value] = []
+    for label, count in pairs:
+        typed = quote(label)
+        if typed and label.isprintable():
+            kept.append(_Value(label, typed, label.lower(), count))
+            if len(kept) == MAX_VALUES:
+                break
+    return tuple(kept)
+
+
+def _subresource_counts(store: EventStore) -> list[tuple[str, int]]:
+    """`resource/subresource` and its events, for each pair with a subresource (`pods/log`)."""
+    resources = store.column("resource").astype(np.int64)
+    subresources = store.column("subresource").astype(np.int64)
+    names, subnames = store.values("resource"), store.values("subresource")
+    pairs, counts = np.unique((resources << 32) | subresources, return_counts=True)
+    result = []
+    for pair, count in zip(pairs.tolist(), counts.tolist()):
+        resource, subresource = names[pair >> 32], subnames[pair & 0xFFFFFFFF]
+        if resource and subresource:
+            result.append((f"{resource}/{subresource}", count))
+    return result
