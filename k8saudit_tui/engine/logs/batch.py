@@ -26,11 +26,12 @@ import msgspec
 import numpy as np
 import orjson
 
-from k8saudit_tui.engine.logs.attributes import request_attributes, request_path
+from k8saudit_tui.engine.logs.attributes import records_user, request_attributes, request_path
 from k8saudit_tui.engine.logs.event import (
     EventError,
     EventFields,
     ObjectRef,
+    Recorded,
     ResponseStatus,
     UserInfo,
     convert_event,
@@ -181,10 +182,24 @@ _REF_FIELDS = {
     "name": attrgetter("name"),
 }
 _NO_USER = UserInfo()
+_PRESENT = Recorded()
+"""Marks a rebuilt user as present (E2) whatever its recorded fields: `records_user` decided."""
 _NO_REF = ObjectRef()
 _NO_STATUS = ResponseStatus()
 _NO_IP = [""]
-_ATTRIBUTE_PARTS = ("user", "group", "verb", "hasref", "apigroup", "resource", "subresource", "ns", "name", "path")
+_ATTRIBUTE_PARTS = (
+    "user",
+    "present",
+    "group",
+    "verb",
+    "hasref",
+    "apigroup",
+    "resource",
+    "subresource",
+    "ns",
+    "name",
+    "path",
+)
 """What decides an event's RequestAttributes (all that `_attributes_for` reads), as codes."""
 
 ATTRIBUTE_FIELDS = attrgetter(*(f.name for f in fields(RequestAttributes)))
@@ -268,7 +283,12 @@ class Encoder:
         users = list(map(_USER, events))
         if None in users:
             users = [_NO_USER if user is None else user for user in users]
-        part["user"] = columns["user"].encode(map(_USERNAME, users), n)
+        names = list(map(_USERNAME, users))
+        part["user"] = columns["user"].encode(names, n)
+        if "" in names:  # E2: a user without a name is present when it records anything else
+            part["present"] = np.fromiter(map(records_user, users), bool, n)
+        else:
+            part["present"] = np.ones(n, bool)
         groups = list(map(_GROUPS, users))
         if None in groups:
             groups = [group or () for group in groups]
@@ -304,6 +324,7 @@ class Encoder:
             batch.code = np.concatenate([part["code"] for part in parts])
             batch.auditid = np.concatenate([part["auditid"] for part in parts])
             hasref = np.concatenate([part["hasref"] for part in parts])
+            present = np.concatenate([part["present"] for part in parts])
             row = 0
             for part in parts:
                 for offset, audit_id in part["long_auditids"].items():
@@ -312,11 +333,11 @@ class Encoder:
         else:
             for name in (*STRING_COLUMNS, "group"):
                 codes[name] = np.empty(0, np.int32)
-            hasref = np.empty(0, bool)
-        codes["attr"] = self._attributes(batch, hasref)
+            hasref = present = np.empty(0, bool)
+        codes["attr"] = self._attributes(batch, hasref, present)
         self._ship(batch)
 
-    def _attributes(self, batch: Batch, hasref: np.ndarray) -> np.ndarray:
+    def _attributes(self, batch: Batch, hasref: np.ndarray, present: np.ndarray) -> np.ndarray:
         """A stream code per row for its RequestAttributes, computed once per distinct combination."""
         n = batch.count
         if n == 0:
@@ -329,6 +350,7 @@ class Encoder:
         codes = batch.codes
         parts = {name: codes[name] for name in _ATTRIBUTE_PARTS if name in codes}
         parts["hasref"] = hasref.astype(np.int32)
+        parts["present"] = present.astype(np.int32)
         parts["path"] = self.path_of_uri[codes["uri"]]
         stacked = np.stack([parts[name] for name in _ATTRIBUTE_PARTS])
         _, first, inverse = np.unique(_combined_key(stacked), return_index=True, return_inverse=True)
@@ -344,12 +366,14 @@ class Encoder:
 
     def _attributes_for(self, key: tuple[int, ...], uri: str) -> RequestAttributes:
         """Rebuild the fields `request_attributes` reads, so that one function decides (E1-E10)."""
-        user, groups, verb, hasref, apigroup, resource, subresource, namespace, name, _ = key
+        user, present, groups, verb, hasref, apigroup, resource, subresource, namespace, name, _ = key
         value = self.columns
         event = EventFields(
             verb=value["verb"].values[verb],
             requestURI=uri,
-            user=UserInfo(value["user"].values[user], list(self.groups.values[groups])),
+            user=UserInfo(value["user"].values[user], list(self.groups.values[groups]), extra=_PRESENT)
+            if present
+            else None,
             objectRef=ObjectRef(
                 resource=value["resource"].values[resource],
                 namespace=value["ns"].values[namespace],
