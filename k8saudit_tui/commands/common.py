@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import gzip
+import io
 import sys
 from collections.abc import Iterable, Iterator
 from typing import BinaryIO
 
 from k8saudit_tui.engine.logs.chunks import in_blocks
+from k8saudit_tui.engine.logs.sources import GZIP_MAGIC, STDIN, is_gzip
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
 from k8saudit_tui.engine.policy.loader import load_policy_file
 from k8saudit_tui.engine.textsafe import visible
@@ -33,12 +35,16 @@ def load_policy_or_exit(path: str) -> PolicyEvaluator | None:
 
 
 def open_log(path: str) -> BinaryIO:
-    """Open a log for reading bytes: `-` is stdin, `.gz` is decompressed on the fly."""
-    if path == "-":
-        return sys.stdin.buffer
-    if path.endswith(".gz"):
-        return gzip.open(path, "rb")  # type: ignore[return-value]
-    return open(path, "rb")
+    """Open a log for reading bytes: `-` is stdin; gzip data (by its magic number, not the name)
+    is decompressed on the fly, from a file or from stdin."""
+    if path != STDIN:
+        return gzip.open(path, "rb") if is_gzip(path) else open(path, "rb")  # type: ignore[return-value]
+    stream = sys.stdin.buffer
+    if not isinstance(stream, io.BufferedReader):
+        stream = io.BufferedReader(stream)  # a test's BytesIO: give it peek()
+    if stream.peek(2)[:2] == GZIP_MAGIC:
+        return gzip.GzipFile(fileobj=stream, mode="rb")  # type: ignore[return-value]
+    return stream
 
 
 MAX_LINE_BYTES = 256 << 20
