@@ -6,8 +6,10 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -108,3 +110,19 @@ def test_validate_from_stdin_in_a_subprocess() -> None:
     )
     assert result.returncode == 0 and result.stdout == b""
     assert result.stderr.decode().strip() == "<stdin>: kube-apiserver would load it (9 rules)"
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+@pytest.mark.parametrize("data", [TEXT, gzip.compress(TEXT)], ids=["plain", "gzip"])
+def test_a_fifo_is_read_once(data: bytes, tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    """A FIFO's bytes can be read only once: sniffing it by reopening would hang evaluate."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(POLICY)
+    writer = threading.Thread(target=fifo.write_bytes, args=(data,), daemon=True)
+    writer.start()
+    assert main(["evaluate", "--policy", str(policy), str(fifo)]) == 0
+    writer.join(5)
+    rows = [json.loads(text) for text in capsysbinary.readouterr().out.splitlines()]
+    assert [row.get("level") for row in rows] == ["Metadata"] * len(LINES)

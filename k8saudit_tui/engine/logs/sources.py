@@ -134,8 +134,14 @@ def _spool_gzip(name: str, handle: BinaryIO) -> LogSource:
 
 
 def is_gzip(path: str) -> bool:
-    """Whether the file at `path` starts with the gzip magic number (False when unreadable)."""
+    """Whether the regular file at `path` starts with the gzip magic number.
+
+    False when unreadable, and for a FIFO or a device without reading it: its bytes can be read
+    only once (whoever opens it next would hang or miss them).
+    """
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return False
         with open(path, "rb") as handle:
             return handle.read(2) == GZIP_MAGIC
     except OSError:
