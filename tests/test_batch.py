@@ -8,7 +8,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from k8saudit_tui.engine.logs import batch as batch_module
+from k8saudit_tui.engine.logs import encoder as encoder_module
 from k8saudit_tui.engine.logs.attributes import request_attributes
 from k8saudit_tui.engine.logs.batch import BLOCK_LINES, Encoder, parse_lines
 from k8saudit_tui.engine.logs.event import decode_event
@@ -123,7 +123,7 @@ def test_a_batch_out_of_stream_order_is_refused() -> None:
 
 
 def test_an_encoder_past_its_limit_starts_a_new_stream(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(batch_module, "ENCODER_LIMIT", 20)
+    monkeypatch.setattr(encoder_module, "ENCODER_LIMIT", 20)
     encoder = Encoder()
     store = EventStore()
     store.add_file("x", "/nonexistent")

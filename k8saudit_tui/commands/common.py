@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import gzip
+import io
 import sys
 from collections.abc import Iterable, Iterator
 from typing import BinaryIO
 
 from k8saudit_tui.engine.logs.chunks import in_blocks
+from k8saudit_tui.engine.logs.sources import GZIP_MAGIC, STDIN
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
 from k8saudit_tui.engine.policy.loader import load_policy_file
 from k8saudit_tui.engine.textsafe import visible
@@ -33,12 +35,17 @@ def load_policy_or_exit(path: str) -> PolicyEvaluator | None:
 
 
 def open_log(path: str) -> BinaryIO:
-    """Open a log for reading bytes: `-` is stdin, `.gz` is decompressed on the fly."""
-    if path == "-":
-        return sys.stdin.buffer
-    if path.endswith(".gz"):
-        return gzip.open(path, "rb")  # type: ignore[return-value]
-    return open(path, "rb")
+    """Open a log for reading bytes: `-` is stdin; gzip data (by its magic number, not the name)
+    is decompressed on the fly. The input is opened once and its head peeked, never re-read, so
+    pipes and FIFOs work too; closing the result closes the file."""
+    stream = sys.stdin.buffer if path == STDIN else open(path, "rb")  # noqa: SIM115 (the caller closes it)
+    if not isinstance(stream, io.BufferedReader):
+        stream = io.BufferedReader(stream)  # a test's BytesIO: give it peek()
+    if stream.peek(2)[:2] != GZIP_MAGIC:
+        return stream
+    unzipped = gzip.GzipFile(fileobj=stream, mode="rb")
+    unzipped.myfileobj = stream  # type: ignore[assignment]  # what GzipFile closes with itself
+    return unzipped  # type: ignore[return-value]
 
 
 MAX_LINE_BYTES = 256 << 20

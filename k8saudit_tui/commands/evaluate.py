@@ -34,6 +34,7 @@ from k8saudit_tui.commands.common import (
     write_stdout,
 )
 from k8saudit_tui.engine.logs.event import EventError, decode_event_line
+from k8saudit_tui.engine.logs.sources import is_gzip
 from k8saudit_tui.engine.model import Verdict
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
 
@@ -97,8 +98,8 @@ def evaluate_lines(
 
 
 def _worth_splitting(path: str) -> bool:
-    """Split a big plain file across cores; stdin and .gz can only be read in order."""
-    if path == "-" or path.endswith(".gz") or (os.cpu_count() or 1) < 2:
+    """Split a big plain file across cores; stdin and gzip data can only be read in order."""
+    if path == "-" or is_gzip(path) or (os.cpu_count() or 1) < 2:
         return False
     try:
         info = os.stat(path)

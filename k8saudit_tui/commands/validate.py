@@ -9,6 +9,9 @@ Output (stdout), one line per problem, in file order:
 Field paths are kube-apiserver's (`rules[2].level`, `rules[0].resources.group`).
 A one-line verdict goes to stderr.
 
+`-` reads the policy from stdin (`kubectl get cm ... -o jsonpath=... | k8saudit-tui validate -`);
+it is then named `<stdin>` in the output.
+
 Exit status: 0 when kube-apiserver (>= 1.24) would load the policy (warnings allowed), 1 when it
 would refuse it (including audit.k8s.io/v1beta1 and v1alpha1 files, which still load here for
 analysis) or the file cannot be read.
@@ -19,21 +22,32 @@ from __future__ import annotations
 import argparse
 import sys
 
-from k8saudit_tui.engine.policy.loader import PolicyLoad, load_policy_file
+from k8saudit_tui.engine.policy.loader import MAX_POLICY_BYTES, PolicyLoad, load_policy_file, load_policy_text
+
+STDIN = "-"
+STDIN_NAME = "<stdin>"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """`k8saudit-tui validate POLICY`."""
-    parser.add_argument("policy", help="audit Policy file (YAML or JSON)")
+    parser.add_argument("policy", help="audit Policy file (YAML or JSON); - for stdin")
 
 
 def run(args: argparse.Namespace) -> int:
     """Print every problem of the policy; 0 if kube-apiserver would load it, else 1."""
-    load = load_policy_file(args.policy)
+    name, load = _load(args.policy)
     for line in format_problems(load):
         print(line)
-    print(verdict_line(args.policy, load), file=sys.stderr)
+    print(verdict_line(name, load), file=sys.stderr)
     return 0 if load.apiserver_accepts else 1
+
+
+def _load(path: str) -> tuple[str, PolicyLoad]:
+    """(the name to print, the load) of a policy file, or of stdin for `-`."""
+    if path != STDIN:
+        return path, load_policy_file(path)
+    data = sys.stdin.buffer.read(MAX_POLICY_BYTES + 1)  # one byte over the limit: "too large"
+    return STDIN_NAME, load_policy_text(data, STDIN_NAME)
 
 
 def format_problems(load: PolicyLoad) -> list[str]:

@@ -19,14 +19,6 @@ API_VERSION_V1 = "audit.k8s.io/v1"
 LEGACY_API_VERSIONS: tuple[str, ...] = ("audit.k8s.io/v1beta1", "audit.k8s.io/v1alpha1")
 
 
-def level_order(level: str) -> int:
-    """Rank a level like upstream `ordLevel`: unknown strings rank like None (P4)."""
-    try:
-        return LEVELS.index(level)
-    except ValueError:
-        return 0
-
-
 @dataclass(frozen=True, slots=True)
 class Problem:
     """One problem found in an input file: where it is, which field, and what is wrong.
@@ -99,6 +91,7 @@ class RequestAttributes:
     """What the policy checker saw for one request (section 5 of the spec).
 
     `username` is None when the request had no authenticated user (E2); then `groups` is empty.
+    A present user may have an empty username ("") and still groups: rules match them (M5, M6).
     """
 
     username: str | None

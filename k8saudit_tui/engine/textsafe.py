@@ -46,8 +46,3 @@ def visible(text: str, *, keep_newlines: bool = False) -> str:
     return "".join(
         _escape_char(char) if _is_unsafe(char) and not (keep_newlines and char == "\n") else char for char in text
     )
-
-
-def is_unsafe_char(char: str) -> bool:
-    """Whether `visible` escapes `char` (for tests and the UI renderer)."""
-    return char in "\t\n\r" or _is_unsafe(char)

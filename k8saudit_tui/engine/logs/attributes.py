@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import unquote
 
-from k8saudit_tui.engine.logs.event import EventFields
+from k8saudit_tui.engine.logs.event import EventFields, UserInfo
 from k8saudit_tui.engine.model import RequestAttributes
 
 _LEGACY_V1ALPHA1 = "audit.k8s.io/v1alpha1"
@@ -20,9 +20,7 @@ _URL_NAMED_VERBS = frozenset({"create", "update", "patch"})
 
 def request_attributes(event: EventFields) -> RequestAttributes:
     """Build the checker's attributes for `event` (E1-E10)."""
-    user = event.user
-    username = user.username if user is not None and user.username else None  # E1, E2
-    groups = tuple(user.groups or ()) if username is not None and user is not None else ()
+    username, groups = user_identity(event.user)
     ref = event.objectRef
     if ref is None:  # E3: no objectRef means a non-resource request
         return RequestAttributes(username, groups, event.verb, False, request_path(event.requestURI))
@@ -53,8 +51,7 @@ def attributes_key(event: EventFields) -> tuple[object, ...]:
 
     Must name every field `request_attributes` reads (the URI only where it is used).
     """
-    user = event.user
-    username, groups = (user.username, tuple(user.groups or ())) if user is not None else ("", ())
+    username, groups = user_identity(event.user)
     ref = event.objectRef
     if ref is None:
         return (username, groups, event.verb, event.requestURI)
@@ -72,6 +69,23 @@ def attributes_key(event: EventFields) -> tuple[object, ...]:
         ref.name,
         uri,
     )
+
+
+def records_user(user: UserInfo | None) -> bool:
+    """Whether `user` is a present user (E2): it records a username, uid, groups or extra.
+
+    Upstream writes the user fields only when the request had a user, each omitted when empty;
+    so an absent or empty user object is a request without one (failed authentication), and
+    anything recorded, even without a name, is a user with an empty name.
+    """
+    return user is not None and bool(user.username or user.groups or user.uid or user.extra is not None)
+
+
+def user_identity(user: UserInfo | None) -> tuple[str | None, tuple[str, ...]]:
+    """(username, groups) as the checker saw them (E1, E2): (None, ()) when no user is present."""
+    if user is None or not records_user(user):
+        return None, ()
+    return user.username, tuple(user.groups or ())
 
 
 @lru_cache(maxsize=65536)

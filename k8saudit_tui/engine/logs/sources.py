@@ -1,9 +1,10 @@
-"""Where audit events come from: files, directories of (rotated) logs, .gz files and stdin.
+"""Where audit events come from: files, directories of (rotated) logs, gzip files and stdin.
 
 The store keeps only the byte offset and length of each event's line and re-reads the line with
 `os.pread` when it is shown or exported, so every source must end up as a plain seekable file:
-plain files are read in place, `.gz` files and stdin are spooled to a private temporary file
-(mode 0600 in a 0700 directory, removed at exit: audit logs hold secrets).
+plain files are read in place; gzip data (recognised by its magic number, whatever the name: a
+rotated `audit.log.1` may be compressed, a `.gz` may not), pipes and stdin are spooled to a private
+temporary file (mode 0600 in a 0700 directory, removed at exit: audit logs hold secrets).
 
 Nothing here raises for a bad path: an unreadable path becomes a `Problem` on its `LogSource`.
 """
@@ -27,6 +28,9 @@ from typing import BinaryIO
 from k8saudit_tui.engine.model import Problem
 
 STDIN = "-"
+
+GZIP_MAGIC = b"\x1f\x8b"
+"""The first two bytes of gzip data: how a compressed log is recognised (never by its name)."""
 
 _LOG_NAME = re.compile(r".*\.(log|jsonl|json|ndjson)(\.\d+)?(\.gz)?", re.IGNORECASE)
 """Directory members taken as audit logs: audit.log, audit-2026-11-20T10-00-00.000.log, .gz, .1."""
@@ -56,12 +60,13 @@ def expand_sources(paths: Sequence[str], stdin: BinaryIO | None = None) -> list[
     """Turn command-line paths into sources; never raises (bad paths become `Problem`s).
 
     A directory contributes its audit logs (rotated ones and .gz included) in name order; `-`
-    spools standard input (or `stdin`, for tests) to a temporary file so it can be re-read by offset.
+    spools standard input (or `stdin`, for tests) to a temporary file so it can be re-read by offset,
+    decompressing it when it is gzip data.
     """
     sources: list[LogSource] = []
     for path in paths:
         if path == STDIN:
-            sources.append(_spool_stream(stdin if stdin is not None else sys.stdin.buffer))
+            sources.append(_spool_pipe("<stdin>", stdin if stdin is not None else sys.stdin.buffer))
             continue
         try:
             info = os.stat(path)
@@ -102,8 +107,7 @@ def _file_source(path: str) -> LogSource:
         with open(path, "rb") as handle:
             if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
                 return _spool_pipe(path, handle)
-            magic = handle.read(2)
-            if magic == b"\x1f\x8b":
+            if handle.read(2) == GZIP_MAGIC:
                 handle.seek(0)
                 return _spool_gzip(path, handle)
             size = os.fstat(handle.fileno()).st_size
@@ -114,7 +118,7 @@ def _file_source(path: str) -> LogSource:
 
 def _spool_gzip(name: str, handle: BinaryIO) -> LogSource:
     """Decompress a .gz log into a private spool file; a corrupt tail is a Problem, not a crash."""
-    spool_path, spool = _new_spool(os.path.basename(name))
+    spool_path, spool = new_spool(os.path.basename(name))
     problem = None
     with spool:
         try:
@@ -129,13 +133,28 @@ def _spool_gzip(name: str, handle: BinaryIO) -> LogSource:
     return source
 
 
+def is_gzip(path: str) -> bool:
+    """Whether the regular file at `path` starts with the gzip magic number.
+
+    False when unreadable, and for a FIFO or a device without reading it: its bytes can be read
+    only once (whoever opens it next would hang or miss them).
+    """
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return False
+        with open(path, "rb") as handle:
+            return handle.read(2) == GZIP_MAGIC
+    except OSError:
+        return False
+
+
 def _spool_pipe(path: str, handle: BinaryIO) -> LogSource:
-    """Spool a read-once input given by path; then read the spool as if it were the file."""
+    """Spool a read-once input (a pipe, stdin); then read the spool as if it were the file."""
     source = _spool_stream(handle, path)
     if source.problem is not None:
         return source
     with open(source.path, "rb") as spooled:
-        if spooled.read(2) != b"\x1f\x8b":
+        if spooled.read(2) != GZIP_MAGIC:
             return source
         spooled.seek(0)
         unzipped = _spool_gzip(path, spooled)
@@ -143,9 +162,9 @@ def _spool_pipe(path: str, handle: BinaryIO) -> LogSource:
     return unzipped
 
 
-def _spool_stream(stream: BinaryIO, name: str = "<stdin>") -> LogSource:
+def _spool_stream(stream: BinaryIO, name: str) -> LogSource:
     """Copy stdin (or a pipe) to a spool file so the store can re-read any event by offset later."""
-    spool_path, spool = _new_spool(os.path.basename(name) or "stdin")
+    spool_path, spool = new_spool(os.path.basename(name) or "stdin")
     with spool:
         try:
             shutil.copyfileobj(stream, spool, _SPOOL_CHUNK)
@@ -164,8 +183,9 @@ _spool_lock = threading.Lock()
 _spool_dir: str | None = None
 
 
-def _new_spool(label: str) -> tuple[str, BinaryIO]:
-    """A new private temporary file (0600, in a 0700 directory removed at exit)."""
+def new_spool(label: str) -> tuple[str, BinaryIO]:
+    """A new private temporary file (0600, in a 0700 directory removed at exit): for spooled
+    inputs, and for the store's derived data (EventList items re-serialised one per line)."""
     global _spool_dir
     with _spool_lock:
         if _spool_dir is None:
@@ -175,8 +195,3 @@ def _new_spool(label: str) -> tuple[str, BinaryIO]:
     safe = re.sub(r"[^A-Za-z0-9._-]", "_", label)[:60]
     descriptor, path = tempfile.mkstemp(prefix=f"{safe}.", suffix=".spool", dir=directory)
     return path, os.fdopen(descriptor, "wb")
-
-
-def new_spool(label: str) -> tuple[str, BinaryIO]:
-    """A private spool file for derived data (EventList items re-serialised one per line)."""
-    return _new_spool(label)

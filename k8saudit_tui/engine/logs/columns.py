@@ -1,0 +1,64 @@
+"""The shape of a parsed chunk: the `Batch` a parser hands the store, and its column names.
+
+A module of its own so the parser (`batch`), the encoder (`encoder`) and the store agree on one
+definition. Everything in a Batch is plain data (numpy arrays, lists of str, tuples) because worker
+processes send batches over a pipe. String column names come from the one table of fields
+(`engine/fields.py`): every field stored as a string is dictionary-encoded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from k8saudit_tui.engine.fields import FIELDS
+
+STRING_COLUMNS: tuple[str, ...] = tuple(f.column for f in FIELDS if f.kind in ("string", "resource"))
+"""Dictionary-encoded string columns: the fields stored as strings (resource is one, matched apart)."""
+
+CODED_COLUMNS: tuple[str, ...] = (*STRING_COLUMNS, "group", "attr")
+"""Every column a batch ships as codes + new values: strings, group tuples, RequestAttributes."""
+
+ITEM_FILE = -1
+"""`file` of a row whose bytes are in `Batch.items` (an EventList item), not in the source."""
+
+AUDITID_WIDTH = 36
+"""auditIDs are UUIDs: a fixed-width bytes column (36 B/event) beats a dictionary of ~500k strings."""
+
+
+@dataclass
+class Batch:
+    """Columns for `count` events parsed from consecutive lines of one source.
+
+    `line` is 1-based relative to the batch's first line; the store adds the batch's base line.
+    For each name in CODED_COLUMNS, `codes[name]` are codes of the parser's Encoder (stream
+    `stream`) and `values[name]` the values first seen in this batch, whose codes start at
+    `bases[name]`; "attr" values are tuples of RequestAttributes fields (ATTRIBUTE_FIELDS).
+    `retired` names a stream the parser has dropped (its tables can go).
+    """
+
+    count: int = 0
+    lines: int = 0
+    blank: int = 0
+    end: int = 0
+    file: np.ndarray = field(default_factory=lambda: np.empty(0, np.int16))
+    line: np.ndarray = field(default_factory=lambda: np.empty(0, np.int32))
+    offset: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    length: np.ndarray = field(default_factory=lambda: np.empty(0, np.int32))
+    time: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    code: np.ndarray = field(default_factory=lambda: np.empty(0, np.int16))
+    auditid: np.ndarray = field(default_factory=lambda: np.empty(0, f"S{AUDITID_WIDTH}"))
+    long_auditids: dict[int, str] = field(default_factory=dict)
+    codes: dict[str, np.ndarray] = field(default_factory=dict)
+    values: dict[str, list[Any]] = field(default_factory=dict)
+    bases: dict[str, int] = field(default_factory=dict)
+    stream: int = 0
+    retired: int = 0
+    problems: list[tuple[int, str, str]] = field(default_factory=list)
+    items: list[bytes] = field(default_factory=list)
+    tail_failed: bool = False
+    """The last line had no newline and did not parse: a writer may still be completing it."""
+    tail_start: int = 0
+    """With `tail_failed`: the byte offset where that last line starts."""

@@ -1,0 +1,332 @@
+"""Dictionary encoding of decoded events into a Batch's columns, shared across a parser's chunks.
+
+An `Encoder` turns lists of `EventFields` into int32 codes per column with C-level passes (each
+string hashed once, no per-event tuple), keeps its dictionaries across the batches of one parser
+(a *stream*) so a value is shipped to the store once, and computes `RequestAttributes` once per
+distinct combination of the codes that decide them, through `request_attributes` itself, so the
+store's "attr" column always agrees with what `attributes.py` decides (E1-E10).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import fields
+from itertools import repeat
+from operator import attrgetter, is_not, itemgetter
+from typing import Any
+
+import numpy as np
+
+from k8saudit_tui.engine.logs.attributes import records_user, request_attributes, request_path
+from k8saudit_tui.engine.logs.columns import AUDITID_WIDTH, CODED_COLUMNS, STRING_COLUMNS, Batch
+from k8saudit_tui.engine.logs.event import EventFields, ObjectRef, Recorded, ResponseStatus, UserInfo
+from k8saudit_tui.engine.logs.timestamps import parse_times
+from k8saudit_tui.engine.model import LEGACY_API_VERSIONS, RequestAttributes
+
+_V1ALPHA1 = LEGACY_API_VERSIONS[1]
+
+_USER = attrgetter("user")
+_REF = attrgetter("objectRef")
+_STATUS = attrgetter("responseStatus")
+_IPS = attrgetter("sourceIPs")
+_STAGE_TIME = attrgetter("stageTimestamp")
+_FIELDS = {
+    "verb": attrgetter("verb"),
+    "stage": attrgetter("stage"),
+    "recorded": attrgetter("level"),
+    "ua": attrgetter("userAgent"),
+    "uri": attrgetter("requestURI"),
+}
+_REF_FIELDS = {
+    "resource": attrgetter("resource"),
+    "subresource": attrgetter("subresource"),
+    "ns": attrgetter("namespace"),
+    "name": attrgetter("name"),
+}
+_NO_USER = UserInfo()
+_PRESENT = Recorded()
+"""Marks a rebuilt user as present (E2) whatever its recorded fields: `records_user` decided."""
+_NO_REF = ObjectRef()
+_NO_STATUS = ResponseStatus()
+_NO_IP = [""]
+_ATTRIBUTE_PARTS = (
+    "user",
+    "present",
+    "group",
+    "verb",
+    "hasref",
+    "apigroup",
+    "resource",
+    "subresource",
+    "ns",
+    "name",
+    "path",
+)
+"""What decides an event's RequestAttributes (all that `_attributes_for` reads), as codes."""
+
+ATTRIBUTE_FIELDS = attrgetter(*(f.name for f in fields(RequestAttributes)))
+"""RequestAttributes -> tuple of its fields (`RequestAttributes(*t)` rebuilds it)."""
+
+ENCODER_LIMIT = 400_000
+"""Distinct values an Encoder keeps before it starts a new stream: bounds a worker's memory."""
+
+
+class _Codes(dict[Any, int]):
+    """value -> code, in first-seen order. A hit is one C-level dict lookup (`__getitem__` is
+    dict's own); only a miss runs Python (`__missing__`), and misses are the distinct values."""
+
+    __slots__ = ("distinct",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.distinct: list[Any] = []
+
+    def __missing__(self, value: Any) -> int:
+        code = self[value] = len(self.distinct)
+        self.distinct.append(value)
+        return code
+
+    def encode(self, items: Iterable[Any], n: int) -> np.ndarray:
+        """int32 codes of `n` items (new values are added)."""
+        return np.fromiter(map(self.__getitem__, items), np.int32, n)
+
+
+def _new_stream() -> int:
+    """A random nonzero 62-bit stream id: unique across worker processes and loads."""
+    return int.from_bytes(os.urandom(8), "little") >> 2 | 1
+
+
+class Encoder:
+    """Value -> code dictionaries shared by the successive batches of one parser (a *stream*).
+
+    A worker keeps one Encoder for all its tasks: a value seen in an earlier batch costs one dict
+    hit and is not shipped again. A batch carries its `stream` id, and per coded column the new
+    values with the code of the first (`bases`); the store keeps, per stream, a table from stream
+    codes to its own codes (`EventStore.append`). A one-off Encoder (`persistent=False`) starts
+    afresh for every batch and ships stream id 0 (nothing kept).
+
+    Also kept per stream: the RequestAttributes of each distinct combination of the codes that
+    decide them, so `request_attributes` runs once per combination per stream.
+    """
+
+    def __init__(self, persistent: bool = True) -> None:
+        self.persistent = persistent
+        self.stream = _new_stream() if persistent else 0
+        self.retired = 0
+        self._start()
+
+    def _start(self) -> None:
+        self.columns: dict[str, _Codes] = {name: _Codes() for name in STRING_COLUMNS}
+        self.groups = _Codes()
+        self.paths = _Codes()
+        self.path_of_uri = np.empty(0, np.int32)
+        self.attr_keys: dict[tuple[int, ...], int] = {}
+        self.attrs: list[RequestAttributes] = []
+        self.sent: dict[str, int] = dict.fromkeys(CODED_COLUMNS, 0)
+
+    def _size(self) -> int:
+        return sum(len(codes.distinct) for codes in self.columns.values()) + len(self.attrs) + len(self.groups.distinct)
+
+    def begin(self) -> None:
+        """Called before each batch: a one-off Encoder, or one grown past the limit, starts afresh."""
+        if not self.persistent:
+            self._start()
+        elif self._size() > ENCODER_LIMIT:
+            self.retired, self.stream = self.stream, _new_stream()
+            self._start()
+
+    def extract(self, events: list[EventFields]) -> dict[str, Any]:
+        """Coded columns, time, code, auditID and has-objectRef of some events (one `_Rows` flush)."""
+        n = len(events)
+        columns = self.columns
+        part: dict[str, Any] = {}
+        for name, getter in _FIELDS.items():
+            part[name] = columns[name].encode(map(getter, events), n)
+        users = list(map(_USER, events))
+        if None in users:
+            users = [_NO_USER if user is None else user for user in users]
+        names = list(map(_USERNAME, users))
+        part["user"] = columns["user"].encode(names, n)
+        if "" in names:  # E2: a user without a name is present when it records anything else
+            part["present"] = np.fromiter(map(records_user, users), bool, n)
+        else:
+            part["present"] = np.ones(n, bool)
+        groups = list(map(_GROUPS, users))
+        if None in groups:
+            groups = [group or () for group in groups]
+        part["group"] = self.groups.encode(map(tuple, groups), n)
+        refs = list(map(_REF, events))
+        hasref = np.fromiter(map(is_not, refs, repeat(None)), bool, n)
+        if not hasref.all():
+            refs = [_NO_REF if ref is None else ref for ref in refs]
+        part["hasref"] = hasref
+        for name, getter in _REF_FIELDS.items():
+            part[name] = columns[name].encode(map(getter, refs), n)
+        part["apigroup"] = columns["apigroup"].encode(_api_groups(events, refs), n)
+        ips = list(map(_IPS, events))
+        if None in ips or [] in ips:
+            ips = [address or _NO_IP for address in ips]
+        part["ip"] = columns["ip"].encode(map(_FIRST, ips), n)
+        stamps = list(map(_STAGE_TIME, events))
+        if "" in stamps:
+            stamps = [stamp or event.stage_time for stamp, event in zip(stamps, events)]
+        part["time"] = parse_times(stamps)
+        part["code"] = _status_codes(events, n)
+        part["auditid"], part["long_auditids"] = _audit_ids(list(map(_AUDITID, events)))
+        part["count"] = n
+        return part
+
+    def finish(self, batch: Batch, parts: list[dict[str, Any]]) -> None:
+        """Join the parts of a batch, add the attributes codes and ship the new values."""
+        codes = batch.codes
+        if parts:
+            for name in (*STRING_COLUMNS, "group"):
+                codes[name] = np.concatenate([part[name] for part in parts])
+            batch.time = np.concatenate([part["time"] for part in parts])
+            batch.code = np.concatenate([part["code"] for part in parts])
+            batch.auditid = np.concatenate([part["auditid"] for part in parts])
+            hasref = np.concatenate([part["hasref"] for part in parts])
+            present = np.concatenate([part["present"] for part in parts])
+            row = 0
+            for part in parts:
+                for offset, audit_id in part["long_auditids"].items():
+                    batch.long_auditids[row + offset] = audit_id
+                row += part["count"]
+        else:
+            for name in (*STRING_COLUMNS, "group"):
+                codes[name] = np.empty(0, np.int32)
+            hasref = present = np.empty(0, bool)
+        codes["attr"] = self._attributes(batch, hasref, present)
+        self._ship(batch)
+
+    def _attributes(self, batch: Batch, hasref: np.ndarray, present: np.ndarray) -> np.ndarray:
+        """A stream code per row for its RequestAttributes, computed once per distinct combination."""
+        n = batch.count
+        if n == 0:
+            return np.empty(0, np.int32)
+        uris = self.columns["uri"].distinct
+        have = len(self.path_of_uri)
+        if have < len(uris):
+            fresh = self.paths.encode(map(request_path, uris[have:]), len(uris) - have)
+            self.path_of_uri = np.concatenate([self.path_of_uri, fresh])
+        codes = batch.codes
+        parts = {name: codes[name] for name in _ATTRIBUTE_PARTS if name in codes}
+        parts["hasref"] = hasref.astype(np.int32)
+        parts["present"] = present.astype(np.int32)
+        parts["path"] = self.path_of_uri[codes["uri"]]
+        stacked = np.stack([parts[name] for name in _ATTRIBUTE_PARTS])
+        _, first, inverse = np.unique(_combined_key(stacked), return_index=True, return_inverse=True)
+        keys = self.attr_keys
+        table = np.empty(len(first), np.int32)
+        for position, (key, row) in enumerate(zip(map(tuple, stacked[:, first].T.tolist()), first.tolist())):
+            code = keys.get(key)
+            if code is None:
+                code = keys[key] = len(self.attrs)
+                self.attrs.append(self._attributes_for(key, uris[codes["uri"][row]]))
+            table[position] = code
+        return table[inverse.reshape(-1)]
+
+    def _attributes_for(self, key: tuple[int, ...], uri: str) -> RequestAttributes:
+        """Rebuild the fields `request_attributes` reads, so that one function decides (E1-E10)."""
+        user, present, groups, verb, hasref, apigroup, resource, subresource, namespace, name, _ = key
+        value = self.columns
+        event = EventFields(
+            verb=value["verb"].distinct[verb],
+            requestURI=uri,
+            user=UserInfo(value["user"].distinct[user], list(self.groups.distinct[groups]), extra=_PRESENT)
+            if present
+            else None,
+            objectRef=ObjectRef(
+                resource=value["resource"].distinct[resource],
+                namespace=value["ns"].distinct[namespace],
+                name=value["name"].distinct[name],
+                apiGroup=value["apigroup"].distinct[apigroup],
+                subresource=value["subresource"].distinct[subresource],
+            )
+            if hasref
+            else None,
+        )
+        return request_attributes(event)
+
+    def _ship(self, batch: Batch) -> None:
+        """Put the values first seen in this batch (and the stream bookkeeping) into `batch`."""
+        batch.stream, batch.retired, self.retired = self.stream, self.retired, 0
+        vocabularies: dict[str, list[Any]] = {name: codes.distinct for name, codes in self.columns.items()}
+        vocabularies["group"] = self.groups.distinct
+        vocabularies["attr"] = self.attrs  # shipped as plain tuples: they unpickle 10x faster
+        for name in CODED_COLUMNS:
+            sent = self.sent[name]
+            batch.bases[name] = sent
+            fresh = vocabularies[name][sent:]
+            batch.values[name] = list(map(ATTRIBUTE_FIELDS, fresh)) if name == "attr" else fresh
+            self.sent[name] = len(vocabularies[name])
+
+
+_USERNAME = attrgetter("username")
+_GROUPS = attrgetter("groups")
+_AUDITID = attrgetter("auditID")
+_FIRST = itemgetter(0)
+
+
+def _api_groups(events: list[EventFields], refs: list[ObjectRef]) -> list[str]:
+    """objectRef.apiGroup, or for v1alpha1 events the group of objectRef.apiVersion (E10)."""
+    groups = list(map(_API_GROUP, refs))
+    if _V1ALPHA1 in map(_API_VERSION, events):
+        for row, event in enumerate(events):
+            ref = refs[row]
+            if not groups[row] and event.apiVersion == _V1ALPHA1 and "/" in ref.apiVersion:
+                groups[row] = ref.apiVersion.rsplit("/", 1)[0]
+    return groups
+
+
+_API_GROUP = attrgetter("apiGroup")
+_API_VERSION = attrgetter("apiVersion")
+_CODE = attrgetter("code")
+_INT16_MAX = np.iinfo(np.int16).max
+
+
+def _status_codes(events: list[EventFields], n: int) -> np.ndarray:
+    """responseStatus.code as int16; 0 when absent or not a plausible code (outside 0..32767)."""
+    statuses = list(map(_STATUS, events))
+    if None in statuses:
+        statuses = [_NO_STATUS if status is None else status for status in statuses]
+    values = list(map(_CODE, statuses))
+    try:
+        wide = np.fromiter(values, np.int64, n)
+    except OverflowError:
+        wide = np.fromiter((v if -(2**63) <= v < 2**63 else -1 for v in values), np.int64, n)
+    wide[(wide < 0) | (wide > _INT16_MAX)] = 0
+    return wide.astype(np.int16)
+
+
+def _audit_ids(ids: list[str]) -> tuple[np.ndarray, dict[int, str]]:
+    """The fixed-width auditID column, and the IDs that do not fit, kept whole by row."""
+    n = len(ids)
+    if not n:
+        return np.empty(0, f"S{AUDITID_WIDTH}"), {}
+    sizes = np.fromiter(map(len, ids), np.int32, n)
+    ascii_only = np.fromiter(map(str.isascii, ids), bool, n)
+    maybe_long = (sizes > AUDITID_WIDTH) | (~ascii_only & (sizes > AUDITID_WIDTH // 4))
+    data: list[str] | list[bytes] = ids
+    if not ascii_only.all():
+        data = [a.encode("utf-8", "replace") for a in ids]
+    column = np.array(data, f"S{AUDITID_WIDTH}")
+    long_ids = {row: ids[row] for row in np.flatnonzero(maybe_long).tolist() if len(ids[row].encode()) > AUDITID_WIDTH}
+    return column, long_ids
+
+
+def _combined_key(stacked: np.ndarray) -> np.ndarray:
+    """One int64 per column of `stacked` (rows = small non-negative code arrays), equal exactly
+    when all codes are equal: mixed-radix digits, re-densified before the radix would overflow."""
+    key = np.zeros(stacked.shape[1], np.int64)
+    size = 1
+    for part in stacked:
+        radix = int(part.max(initial=0)) + 1
+        if size * radix >= 1 << 62:
+            _, key = np.unique(key, return_inverse=True)
+            key = key.reshape(-1).astype(np.int64)
+            size = int(key.max(initial=0)) + 1
+        key = key * radix + part
+        size *= radix
+    return key
