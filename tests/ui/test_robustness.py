@@ -152,7 +152,7 @@ async def followed(app: ExplorerApp, pilot: Any) -> None:
     """Wait for the load to finish (`settle` would wait forever: the follow worker never ends)."""
     for _ in range(200):
         await pilot.pause(0.05)
-        if not app.main_screen.loading:
+        if not app.main_screen.is_loading:
             break
     await detail_shown(app, pilot)
 
@@ -313,7 +313,7 @@ async def test_a_typed_filter_key_shows_with_its_rows(monkeypatch: pytest.Monkey
         shown = [value for value, _ in frames]
         assert shown[-1] == "verb:watch" and "v" in shown  # every step was painted
         assert all(value == answered for value, answered in frames), frames
-        assert main._echo_hold is None
+        assert not main.paints_held
 
 
 async def test_a_slow_filter_lets_the_typed_key_show_first(monkeypatch: pytest.MonkeyPatch) -> None:
