@@ -531,7 +531,7 @@ async def test_policy_pane_repainted_in_part_looks_as_repainted_whole() -> None:
             await detail_shown(app, pilot)
             await pilot.pause()
             partial = app.export_screenshot()
-            main.policy_pane._strips.clear()
+            main.policy_pane.clear_lines()
             main.policy_pane.refresh()
             await pilot.pause()
             assert app.export_screenshot() == partial, keys

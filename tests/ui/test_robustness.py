@@ -21,12 +21,7 @@ from k8saudit_tui.ui.screens.export_screen import ExportScreen
 from k8saudit_tui.ui.screens.open_policy_screen import OpenPolicyScreen
 from k8saudit_tui.ui.session import open_session
 
-from .conftest import EVENTS, POLICY, detail_shown, hostile_event, make_app, settle
-
-
-def notices(app: ExplorerApp) -> list[tuple[str, str, str]]:
-    """(severity, title, message) of every notification so far."""
-    return [(n.severity, str(n.title), str(n.message)) for n in app._notifications]
+from .conftest import EVENTS, POLICY, detail_shown, hostile_event, make_app, notices, settle
 
 
 async def reload_policy(app: ExplorerApp, pilot: Any) -> None:
@@ -59,10 +54,11 @@ async def test_policy_replaced_while_open_keeps_the_previous_one(tmp_path: Path,
         counts = main.session.rule_counts()
         damage(policy)
         await reload_policy(app, pilot)
-        errors = [(title, message) for severity, title, message in notices(app) if severity == "error"]
-        assert errors, notices(app)
-        title, message = errors[-1]
-        assert str(policy) in title and message  # which file, and why
+        errors = [text for severity, text in notices(app) if severity == "error"]
+        assert len(errors) == 1, notices(app)
+        title, _, message = errors[0].partition("\n")
+        assert title == f"Cannot use {policy}"  # which file
+        assert message  # and why
         assert "\x1b" not in title + message  # the garbage is not echoed raw to the terminal
         # the previous policy is still the one in force, and everything still works
         assert main.session.evaluator is evaluator
