@@ -26,8 +26,10 @@ from k8saudit_tui.engine.query import FIELDS, FilterError, compile_filter, look_
 from k8saudit_tui.engine.store import EventStore, StoreLoader, follow, release_memory
 from k8saudit_tui.engine.textsafe import visible
 
-EXPORT_FORMATS: tuple[Format, ...] = get_args(Format)
-"""The export formats, in the order the export dialog offers them (JSONL, the original lines, first)."""
+ExportFormat = Format
+EXPORT_FORMATS: tuple[ExportFormat, ...] = get_args(Format)
+"""The export formats, in the order the export dialog offers them: JSONL writes the original
+lines; CSV and JSON write the columns (see the engine's export)."""
 
 TABLE_FIELDS: dict[str, str] = {
     "time": "time",

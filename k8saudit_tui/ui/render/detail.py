@@ -80,7 +80,8 @@ def questions_text(event: Mapping[str, Any]) -> Text:
 
 
 def _who(event: Mapping[str, Any]) -> str:
-    user = event.get("user") if isinstance(event.get("user"), Mapping) else {}
+    given = event.get("user")
+    user: Mapping[str, Any] = given if isinstance(given, Mapping) else {}
     name = user.get("username") or "(unauthenticated)"
     who = f"{name} in groups {_join(user.get('groups'))}" if user.get("groups") else str(name)
     imp = event.get("impersonatedUser")
