@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from k8saudit_tui.ui import launch
 from k8saudit_tui.ui.app import ExplorerApp
 from k8saudit_tui.ui.screens.export_screen import ExportScreen
 from k8saudit_tui.ui.screens.open_policy_screen import OpenPolicyScreen
-from k8saudit_tui.ui.session import open_session
+from k8saudit_tui.ui.session import Session, open_session
 
 from .conftest import EVENTS, POLICY, detail_shown, hostile_event, make_app, notices, settle
 
@@ -356,3 +357,43 @@ def test_session_builds_the_filter_indexes_once_loaded_and_not_when_cancelled(tm
     other = open_session(str(POLICY), [str(log)])
     list(other.load(cancelled))
     assert other.store is not None and ("joined", "requests") not in other.store.match_cache
+
+
+async def test_a_failed_export_is_one_notification_and_the_app_goes_on(tmp_path: Path) -> None:
+    """Workers report failures in one place: the user reads why, nothing is raised."""
+    target = tmp_path / "missing-dir" / "out.jsonl"
+    app = make_app()
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
+        await settle(app, pilot)
+        await pilot.press("e")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, ExportScreen)
+        path_input = dialog.query_one("#export-path", Input)
+        path_input.value = str(target)
+        path_input.focus()
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert notices(app) == [("error", f"Export failed\n{target.parent}: directory does not exist")]
+        await pilot.press("j")
+        await detail_shown(app, pilot)
+        assert app.main_screen.events_table.cursor == 1
+    assert app.return_code is None  # nothing stopped the app: it was still running when the test left
+    assert not target.exists()
+
+
+async def test_a_loader_that_fails_stops_loading_and_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken_load(self: Any, cancel: Any) -> Iterator[Any]:
+        raise OSError("the disk went away")
+        yield
+
+    monkeypatch.setattr(Session, "load", broken_load)
+    app = make_app()
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
+        await settle(app, pilot)
+        main = app.main_screen
+        assert notices(app) == [("error", "Loading stopped\nOSError: the disk went away")]
+        assert not main.is_loading
+        assert not main.progress_bar.display
+        assert "loading" not in str(main.status_line.render())
+    assert app.return_code is None  # nothing stopped the app: it was still running when the test left
