@@ -17,6 +17,7 @@ from typing import Any, get_args
 import numpy as np
 
 from k8saudit_tui.engine.export import ExportError, ExportResult, Format, export_rows, redact_line
+from k8saudit_tui.engine.fields import FIELDS as EVENT_FIELDS
 from k8saudit_tui.engine.logs.sources import LogSource, expand_sources
 from k8saudit_tui.engine.model import Policy, Problem, Verdict
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
@@ -32,16 +33,10 @@ EXPORT_FORMATS: tuple[ExportFormat, ...] = get_args(Format)
 lines; CSV and JSON write the columns (see the engine's export)."""
 
 TABLE_FIELDS: dict[str, str] = {
-    "time": "time",
-    "stage": "stage",
-    "user": "user",
-    "verb": "verb",
-    "resource": "resource",
-    "namespace": "ns",
-    "name": "name",
-    "code": "code",
+    field.title: field.column for field in EVENT_FIELDS if field.title is not None and not field.needs_policy
 }
-"""Events-list column -> store field."""
+"""Events-list column title -> store column, for the columns read as stored (level and rule
+depend on whether a policy is loaded: `row_values`)."""
 
 
 class SessionError(Exception):
