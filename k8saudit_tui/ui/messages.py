@@ -57,7 +57,6 @@ class FilterDone(Message):
 class LoadProgressed(Message):
     """A batch of events is in the store: refresh the view and the progress bar."""
 
-    loaded: int
     done_bytes: int
     total_bytes: int
 
@@ -70,7 +69,6 @@ class LoadProgressed(Message):
 class LoadFinished(Message):
     """The loader stopped: finished, cancelled, or failed (the worker error handler says why)."""
 
-    loaded: int
     cancelled: bool = False
     failed: bool = False
 
@@ -91,10 +89,8 @@ class FilterApplied(Message):
 class EventsAppended(Message):
     """`--follow` appended events to the store."""
 
-    loaded: int
-
     def can_replace(self, message: Message) -> bool:
-        """Only the newest count matters."""
+        """One refresh shows every event appended so far."""
         return isinstance(message, EventsAppended)
 
 

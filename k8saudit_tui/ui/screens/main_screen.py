@@ -112,17 +112,15 @@ class MainScreen(MainActions):
     def _load(self) -> None:
         """Fill the store batch by batch; the UI shows each batch as it lands."""
         worker = get_current_worker()
-        loaded = 0
         try:
             for progress in self.session.load(worker.cancelled_event):
-                loaded = progress.events
-                self.post_message(LoadProgressed(progress.events, progress.bytes, progress.total_bytes))
+                self.post_message(LoadProgressed(progress.bytes, progress.total_bytes))
                 if worker.is_cancelled:
                     break
         except Exception:
-            self.post_message(LoadFinished(loaded, failed=True))
+            self.post_message(LoadFinished(failed=True))
             raise
-        self.post_message(LoadFinished(self.session.total, cancelled=worker.is_cancelled))
+        self.post_message(LoadFinished(cancelled=worker.is_cancelled))
 
     @on(LoadProgressed)
     def _on_progress(self, message: LoadProgressed) -> None:
@@ -151,7 +149,7 @@ class MainScreen(MainActions):
         """Append events written after the load (`--follow`)."""
         worker = get_current_worker()
         for _ in self.session.follow(worker.cancelled_event):
-            self.post_message(EventsAppended(self.session.total))
+            self.post_message(EventsAppended())
             if worker.is_cancelled:
                 return
 
