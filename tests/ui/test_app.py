@@ -288,7 +288,7 @@ async def test_z_zooms_the_focused_pane() -> None:
         main = app.main_screen
         await pilot.press("z")
         await pilot.pause()
-        assert main.policy_pane.size.height == 0 or not main.policy_pane.display or main.policy_pane.region.height == 0
+        assert not main.policy_pane.display  # the events list is zoomed: the policy pane is not shown
         assert main.events_table.region.height > 15
         await pilot.press("z")
         await pilot.pause()
@@ -412,7 +412,6 @@ async def test_help_lists_every_key() -> None:
         await pilot.press("question_mark")
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
-        table = str(app.screen.query_one("#help-table").render())
         svg = app.export_screenshot()
         for description in (
             "Filter",
@@ -432,8 +431,7 @@ async def test_help_lists_every_key() -> None:
             "Last event",
             "Page down",
         ):
-            assert description.replace(" ", "&#160;") in svg or description in svg, description
-        del table
+            assert description.replace(" ", "&#160;") in svg, description  # SVG text keeps spaces as &#160;
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, HelpScreen)
