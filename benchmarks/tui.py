@@ -101,7 +101,7 @@ async def run(log: Path, policy: Path, size: tuple[int, int]) -> dict[str, float
         figures["first_rows_s"] = await asyncio.wait_for(first_rows, timeout=60) - started
         main = app.screen_stack[-1]
         assert isinstance(main, MainScreen)
-        while main.loading:
+        while main.is_loading:
             await asyncio.sleep(0.05)
         figures["full_load_s"] = time.perf_counter() - started
         figures["events"] = main.session.total

@@ -1,12 +1,14 @@
 """Messages the widgets and workers post up to the main screen (the hub).
 
 Widgets never import each other: they post one of these and the main screen calls the others
-through typed accessors. Workers post them from their threads (`post_message` is thread-safe).
+through typed accessors. Workers post them from their threads (`post_message` is thread-safe):
+it is their one way back to the UI; a worker that fails raises, and the screen's one worker
+error handler tells the user.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from textual.message import Message
@@ -55,7 +57,6 @@ class FilterDone(Message):
 class LoadProgressed(Message):
     """A batch of events is in the store: refresh the view and the progress bar."""
 
-    loaded: int
     done_bytes: int
     total_bytes: int
 
@@ -66,11 +67,10 @@ class LoadProgressed(Message):
 
 @dataclass
 class LoadFinished(Message):
-    """The loader stopped: finished, cancelled, or failed with `error` (shown, not raised)."""
+    """The loader stopped: finished, cancelled, or failed (the worker error handler says why)."""
 
-    loaded: int
     cancelled: bool = False
-    error: str = ""
+    failed: bool = False
 
 
 @dataclass
@@ -89,22 +89,23 @@ class FilterApplied(Message):
 class EventsAppended(Message):
     """`--follow` appended events to the store."""
 
-    loaded: int
-
     def can_replace(self, message: Message) -> bool:
-        """Only the newest count matters."""
+        """One refresh shows every event appended so far."""
         return isinstance(message, EventsAppended)
 
 
 @dataclass
-class ExportRequested(Message):
-    """The export dialog's choice (kept for the palette path that skips the dialog)."""
+class ExportWritten(Message):
+    """An export worker wrote `count` events to `path`; `left_out` says what it could not."""
 
-    fmt: str
+    count: int
     path: str
-    redact: bool = False
-    force: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
+    left_out: str = ""
+
+
+@dataclass
+class PolicyReplaced(Message):
+    """A policy worker loaded another policy and re-evaluated every event under it."""
 
 
 @dataclass

@@ -1,19 +1,23 @@
 """What the explorer has open: the policy, the log sources and their store, and the current view.
 
-The one UI module that calls the engine's store, query and export APIs, so the widgets and the
-screen deal in plain values (row numbers, dicts, counts) and an engine API change lands here only.
-No Textual imports: this runs in worker threads as well as on the UI thread.
+The one UI module that calls the engine (policy, store, query, export), so the widgets and the
+screens deal in plain values (row numbers, dicts, counts) and an engine API change lands here only.
+No Textual imports: this runs in worker threads as well as on the UI thread. A failure the user
+must read comes out as a `SessionError` whose message and title are meant for them as they are.
 """
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, get_args
 
 import numpy as np
 
+from k8saudit_tui.engine.export import ExportError, ExportResult, Format, export_rows, redact_line
+from k8saudit_tui.engine.fields import FIELDS as EVENT_FIELDS
 from k8saudit_tui.engine.logs.sources import LogSource, expand_sources
 from k8saudit_tui.engine.model import Policy, Problem, Verdict
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
@@ -21,18 +25,26 @@ from k8saudit_tui.engine.policy.explain import Explanation, explain
 from k8saudit_tui.engine.policy.loader import PolicyLoad, load_policy_file
 from k8saudit_tui.engine.query import FilterError, compile_filter, complete, look_ahead, prepare
 from k8saudit_tui.engine.store import EventStore, StoreLoader, follow, release_memory
+from k8saudit_tui.engine.textsafe import visible
+
+ExportFormat = Format
+EXPORT_FORMATS: tuple[ExportFormat, ...] = get_args(Format)
+"""The export formats, in the order the export dialog offers them: JSONL writes the original
+lines; CSV and JSON write the columns (see the engine's export)."""
 
 TABLE_FIELDS: dict[str, str] = {
-    "time": "time",
-    "stage": "stage",
-    "user": "user",
-    "verb": "verb",
-    "resource": "resource",
-    "namespace": "ns",
-    "name": "name",
-    "code": "code",
+    field.title: field.column for field in EVENT_FIELDS if field.title is not None and not field.needs_policy
 }
-"""Events-list column -> store field."""
+"""Events-list column title -> store column, for the columns read as stored (level and rule
+depend on whether a policy is loaded: `row_values`)."""
+
+
+class SessionError(Exception):
+    """Work the user asked for failed; `str()` and `title` are what to tell them (made safe)."""
+
+    def __init__(self, message: str, title: str) -> None:
+        super().__init__(message)
+        self.title = title
 
 
 @dataclass
@@ -64,12 +76,18 @@ class Session:
         """Validation errors and warnings of the policy."""
         return tuple(self.policy_load.problems) if self.policy_load is not None else ()
 
-    def load_policy(self, path: str) -> PolicyLoad:
-        """Read a policy file (errors are values on the result); does not apply it."""
-        return load_policy_file(path)
+    def replace_policy(self, path: str) -> None:
+        """Read the policy at `path` and re-evaluate every event under it (worker thread: it can
+        take seconds). A file that is no policy raises `SessionError` and the policy in force
+        stays: a broken or vanished file never leaves the app without one."""
+        load = load_policy_file(path)
+        if load.policy is None:
+            first = next(iter(load.problems), None)
+            reason = str(first) if first is not None else "not a policy"
+            raise SessionError(visible(reason), title=f"Cannot use {visible(path)}")
+        self._apply_policy(path, load)
 
-    def apply_policy(self, path: str, load: PolicyLoad) -> None:
-        """Use `load` from now on and re-evaluate every event (worker thread: it can take seconds)."""
+    def _apply_policy(self, path: str, load: PolicyLoad) -> None:
         self.policy_path = path
         self.policy_load = load
         self.evaluator = PolicyEvaluator(load.policy) if load.policy is not None else None
@@ -94,6 +112,16 @@ class Session:
         """Append events written after the load, until `cancel` is set."""
         if self.store is not None:
             yield from follow(self.store, self.sources, cancel)
+
+    def freeze_loaded(self) -> None:
+        """Take what is loaded now out of the cycle collector's sight (`gc.freeze`).
+
+        The store's columns hold big lists and dicts of values; a full collection walks every
+        item of them (60 ms at 1M events, measured), and the UI's own garbage sets one off every
+        few seconds: a key that lands then waits. They live as long as the app, so the collector
+        need never look at them again."""
+        gc.collect()
+        gc.freeze()
 
     def release_memory(self) -> None:
         """Give the memory freed by building the filter indexes and showing the loaded events back
@@ -122,7 +150,7 @@ class Session:
     # ------------------------------------------------------------------ views
 
     def filter_rows(self, text: str) -> FilterOutcome:
-        """Rows matching `text` (every row when it is blank)."""
+        """Rows matching `text` (every row when it is blank); any failure is the outcome's error."""
         if self.store is None:
             return FilterOutcome(np.zeros(0, dtype=np.int64))
         if not text.strip():
@@ -131,6 +159,8 @@ class Session:
             rows = compile_filter(text).apply(self.store)
         except FilterError as error:
             return FilterOutcome(None, f"{error.message}: {error.term}", error.position)
+        except Exception as error:
+            return FilterOutcome(None, f"{type(error).__name__}: {error}")
         return FilterOutcome(np.asarray(rows, dtype=np.int64))
 
     def look_ahead(self, text: str) -> None:
@@ -198,6 +228,24 @@ class Session:
         assert self.store is not None
         return self.store.raw(row)
 
+    def copy_text(self, row: int, *, redact: bool) -> tuple[str, bool]:
+        """The original line of `row` as text, secrets masked when `redact` (as export's
+        `--redact` does), and whether anything was masked."""
+        raw = self.raw(row).rstrip(b"\r\n")
+        data = redact_line(raw) if redact else raw
+        return data.decode("utf-8", "replace"), data != raw
+
+    def export(self, rows: np.ndarray, fmt: Format, path: str, *, force: bool, redact: bool) -> ExportResult:
+        """Write `rows` (view order) to `path` as `fmt`; a failure is a `SessionError`."""
+        if self.store is None:
+            raise SessionError("no events loaded", title="Export failed")
+        try:
+            return export_rows(self.store, rows, fmt, path, force=force, redact=redact)
+        except ExportError as error:
+            raise SessionError(str(error), title="Export failed") from error
+        except OSError as error:
+            raise SessionError(f"{path}: {error.strerror or error}", title="Export failed") from error
+
     def location(self, row: int) -> str:
         """`file:line` of `row`."""
         assert self.store is not None
@@ -227,8 +275,6 @@ def open_session(policy_path: str | None, log_paths: Sequence[str]) -> Session:
     session = Session()
     if policy_path is not None:
         load = load_policy_file(policy_path)
-        session.policy_path = policy_path
-        session.policy_load = load
-        session.evaluator = PolicyEvaluator(load.policy) if load.policy is not None else None
+        session._apply_policy(policy_path, load)
     session.sources = expand_sources(list(log_paths))
     return session

@@ -86,6 +86,16 @@ async def detail_shown(app: ExplorerApp, pilot: object, timeout: float = 5.0) ->
     await pilot.pause()  # type: ignore[attr-defined]
 
 
+def notices(app: ExplorerApp) -> list[tuple[str, str]]:
+    """(severity, text) of every notification on the screen now, as its toast shows it: the
+    title (when there is one) on its first line, then the message (`run_test(notifications=True)`)."""
+    shown = []
+    for toast in app.screen.query("Toast"):
+        severity = next(name for name in ("error", "warning", "information") if toast.has_class(f"-{name}"))
+        shown.append((severity, toast.render().plain))  # type: ignore[union-attr]
+    return shown
+
+
 @pytest.fixture(autouse=True)
 def _no_cursor_blink(monkeypatch: pytest.MonkeyPatch) -> None:
     """Stable screens: the input cursor does not blink."""

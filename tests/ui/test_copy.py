@@ -7,10 +7,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-from k8saudit_tui.engine.export import REDACTED
-from k8saudit_tui.ui.screens.help_screen import HelpScreen
+from textual.binding import Binding
 
-from .conftest import hostile_event, make_app, settle
+from k8saudit_tui.engine.export import REDACTED
+from k8saudit_tui.ui.commands import binding_commands
+from k8saudit_tui.ui.screens.help_screen import HelpScreen
+from k8saudit_tui.ui.screens.main_screen import MainScreen
+
+from .conftest import hostile_event, make_app, notices, settle
 
 SECRET_VALUE = "c3VwZXItc2VjcmV0LXBhc3N3b3Jk"  # base64 of super-secret-password
 TOKEN_VALUE = "eyJhbGciOiJSUzI1NiJ9.service-account-token"
@@ -55,11 +59,6 @@ def write_log(path: Path, events: list[dict[str, Any]]) -> Path:
     return path
 
 
-def notices(app: Any) -> list[str]:
-    """The notification messages shown so far."""
-    return [str(notification.message) for notification in app._notifications]
-
-
 async def test_c_copies_a_secret_event_masked_and_says_so(tmp_path: Path) -> None:
     log = write_log(tmp_path / "secrets.log", [secret_event(), token_review_event()])
     app = make_app(logs=(log,))
@@ -74,7 +73,9 @@ async def test_c_copies_a_secret_event_masked_and_says_so(tmp_path: Path) -> Non
         assert copied["requestObject"]["data"] == {"password": REDACTED}
         assert copied["responseObject"]["stringData"] == {"user": REDACTED}
         assert copied["auditID"] == main.store_event()["auditID"]  # the rest is the event
-        assert any("secrets masked" in notice for notice in notices(app))
+        assert notices(app) == [
+            ("information", f"Copied event ({len(app.clipboard):,} characters) with secrets masked; C copies it raw")
+        ]
 
         await pilot.press("j", "c")
         await pilot.pause()
@@ -92,7 +93,9 @@ async def test_shift_c_copies_the_raw_event_with_a_warning(tmp_path: Path) -> No
         await pilot.pause()
         assert SECRET_VALUE in app.clipboard
         assert json.loads(app.clipboard) == app.main_screen.store_event()
-        assert any("NOT masked" in notice for notice in notices(app))
+        assert notices(app) == [
+            ("warning", f"Copied the raw event ({len(app.clipboard):,} characters): secrets in it are NOT masked")
+        ]
 
 
 async def test_c_on_an_event_without_secrets_copies_it_unchanged() -> None:
@@ -102,7 +105,12 @@ async def test_c_on_an_event_without_secrets_copies_it_unchanged() -> None:
         await pilot.press("c")
         await pilot.pause()
         assert json.loads(app.clipboard) == app.main_screen.store_event()
-        assert any("no secrets found" in notice for notice in notices(app))
+        assert notices(app) == [
+            (
+                "information",
+                f"Copied event ({len(app.clipboard):,} characters); no secrets found to mask; C copies it raw",
+            )
+        ]
 
 
 async def test_help_and_palette_offer_both_copies() -> None:
@@ -112,14 +120,33 @@ async def test_help_and_palette_offer_both_copies() -> None:
         await pilot.press("question_mark")
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
-        rows = {(keys, text) for _, keys, text in app.screen._rows}
+        rows = {(keys, text) for _, keys, text in app.screen.rows}
         assert ("c", "Copy the event as JSON, secrets masked (OSC 52)") in rows
         assert ("C", "Copy the event exactly as logged, secrets NOT masked") in rows
         await pilot.press("escape")
         await pilot.pause()
-        from k8saudit_tui.ui.commands import ACTIONS
+        ran: list[str] = []
+        commands = {command.title: command for command in binding_commands(MainScreen.BINDINGS, ran.append)}
+        commands["Copy"].run()
+        commands["Copy raw"].run()
+        assert ran == ["copy_event", "copy_raw_event"]
+        assert commands["Copy"].help == "c: Copy the event as JSON, secrets masked (OSC 52)"
+        assert commands["Copy raw"].help == "C: Copy the event exactly as logged, secrets NOT masked"
 
-        actions = {action for _, action, _ in ACTIONS}
-        assert {"copy_event", "copy_raw_event"} <= actions
-        for action in actions:
-            assert callable(getattr(app.main_screen, f"action_{action}"))
+
+async def test_the_palette_runs_every_binding_of_the_main_screen() -> None:
+    """The palette is built from the bindings: each of its key commands runs its action."""
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        main = app.main_screen
+        ran: list[str] = []
+        commands = binding_commands(MainScreen.BINDINGS, ran.append)
+        for command in commands:
+            command.run()
+        described = [b.action for b in MainScreen.BINDINGS if isinstance(b, Binding) and b.description]
+        assert ran == described
+        for action in ran:
+            namespace, _, name = action.rpartition(".")
+            target = app if namespace == "app" else main
+            assert callable(getattr(target, f"action_{name}")), action

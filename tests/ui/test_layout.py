@@ -7,6 +7,7 @@ import pytest
 from rich.cells import cell_len
 
 from k8saudit_tui.ui import render
+from k8saudit_tui.ui.render.cells import SHORT_LABELS, cell_value, fit_middle
 from k8saudit_tui.ui.widgets.events_table import COLUMNS, columns_for
 
 from .conftest import make_app, settle
@@ -37,15 +38,15 @@ def test_full_labels_when_there_is_room() -> None:
 
 
 def test_short_labels_are_only_for_known_names() -> None:
-    assert render.cell_value("stage", "ResponseComplete", short=True)[0] == "Complete"
-    assert render.cell_value("stage", "RequestReceived", short=True)[0] == "Received"
-    assert render.cell_value("level", "RequestResponse", short=True) == (
+    assert cell_value("stage", "ResponseComplete", short=True)[0] == "Complete"
+    assert cell_value("stage", "RequestReceived", short=True)[0] == "Received"
+    assert cell_value("level", "RequestResponse", short=True) == (
         "ReqResp",
         render.level_style("RequestResponse"),
     )
-    assert render.cell_value("stage", "Panic", short=True)[0] == "Panic"
+    assert cell_value("stage", "Panic", short=True)[0] == "Panic"
     # a value from a hostile log is shown as it is (made visible), never mapped to a label
-    assert render.cell_value("stage", "Complete\x1b[2J", short=True)[0] == "Complete\\x1b[2J"
+    assert cell_value("stage", "Complete\x1b[2J", short=True)[0] == "Complete\\x1b[2J"
 
 
 @pytest.mark.parametrize(
@@ -58,7 +59,7 @@ def test_short_labels_are_only_for_known_names() -> None:
     ],
 )
 def test_fit_middle_keeps_both_ends_and_the_width(value: str) -> None:
-    fitted = render.fit_middle(value, 21)
+    fitted = fit_middle(value, 21)
     assert cell_len(fitted) == 21
     if cell_len(value) <= 21:
         assert fitted.rstrip() == value
@@ -76,11 +77,15 @@ async def test_80_columns_show_the_user_of_each_event() -> None:
         header = table.render_line(0).text
         for title in MUST_SHOW:
             assert title in header
-        user = str(table._values(table.current_row)["user"])
+        row = table.current_row
+        assert row is not None
+        values = app.main_screen.session.row_values(row)
+        user = str(values["user"])
         first = table.render_line(1).text
         assert len(first) <= 80
-        head, _, tail = render.fit_middle(user, next(c.width for c in table.columns if c.field == "user")).partition(
-            "…"
-        )
+        head, _, tail = fit_middle(user, next(c.width for c in table.columns if c.field == "user")).partition("…")
         assert head.strip() in first and tail.strip() in first
-        assert "Received" in first or "Complete" in first or "Started" in first or "Panic" in first
+        stage = str(values["stage"])
+        assert SHORT_LABELS[stage] != stage  # the first event's stage has a shorter label
+        assert f" {SHORT_LABELS[stage]} " in first
+        assert stage not in first

@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +20,9 @@ from k8saudit_tui.ui import launch
 from k8saudit_tui.ui.app import ExplorerApp
 from k8saudit_tui.ui.screens.export_screen import ExportScreen
 from k8saudit_tui.ui.screens.open_policy_screen import OpenPolicyScreen
-from k8saudit_tui.ui.session import open_session
+from k8saudit_tui.ui.session import Session, open_session
 
-from .conftest import EVENTS, POLICY, detail_shown, hostile_event, make_app, settle
-
-
-def notices(app: ExplorerApp) -> list[tuple[str, str, str]]:
-    """(severity, title, message) of every notification so far."""
-    return [(n.severity, str(n.title), str(n.message)) for n in app._notifications]
+from .conftest import EVENTS, POLICY, detail_shown, hostile_event, make_app, notices, settle
 
 
 async def reload_policy(app: ExplorerApp, pilot: Any) -> None:
@@ -59,10 +55,11 @@ async def test_policy_replaced_while_open_keeps_the_previous_one(tmp_path: Path,
         counts = main.session.rule_counts()
         damage(policy)
         await reload_policy(app, pilot)
-        errors = [(title, message) for severity, title, message in notices(app) if severity == "error"]
-        assert errors, notices(app)
-        title, message = errors[-1]
-        assert str(policy) in title and message  # which file, and why
+        errors = [text for severity, text in notices(app) if severity == "error"]
+        assert len(errors) == 1, notices(app)
+        title, _, message = errors[0].partition("\n")
+        assert title == f"Cannot use {policy}"  # which file
+        assert message  # and why
         assert "\x1b" not in title + message  # the garbage is not echoed raw to the terminal
         # the previous policy is still the one in force, and everything still works
         assert main.session.evaluator is evaluator
@@ -152,7 +149,7 @@ async def followed(app: ExplorerApp, pilot: Any) -> None:
     """Wait for the load to finish (`settle` would wait forever: the follow worker never ends)."""
     for _ in range(200):
         await pilot.pause(0.05)
-        if not app.main_screen.loading:
+        if not app.main_screen.is_loading:
             break
     await detail_shown(app, pilot)
 
@@ -277,7 +274,7 @@ async def test_no_color_app_runs_every_pane_and_dialog(monkeypatch: pytest.Monke
         await pilot.press("escape")
         await pilot.pause(0.2)
         assert main.events_table.cursor == 2
-    assert app.return_code in (None, 0)
+    assert app.return_code is None  # nothing stopped the app: it was still running when the test left
 
 
 def painted_states(app: ExplorerApp, state: Any) -> list[Any]:
@@ -313,7 +310,7 @@ async def test_a_typed_filter_key_shows_with_its_rows(monkeypatch: pytest.Monkey
         shown = [value for value, _ in frames]
         assert shown[-1] == "verb:watch" and "v" in shown  # every step was painted
         assert all(value == answered for value, answered in frames), frames
-        assert main._echo_hold is None
+        assert not main.paints_held
 
 
 async def test_a_slow_filter_lets_the_typed_key_show_first(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -360,3 +357,43 @@ def test_session_builds_the_filter_indexes_once_loaded_and_not_when_cancelled(tm
     other = open_session(str(POLICY), [str(log)])
     list(other.load(cancelled))
     assert other.store is not None and ("joined", "requests") not in other.store.match_cache
+
+
+async def test_a_failed_export_is_one_notification_and_the_app_goes_on(tmp_path: Path) -> None:
+    """Workers report failures in one place: the user reads why, nothing is raised."""
+    target = tmp_path / "missing-dir" / "out.jsonl"
+    app = make_app()
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
+        await settle(app, pilot)
+        await pilot.press("e")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, ExportScreen)
+        path_input = dialog.query_one("#export-path", Input)
+        path_input.value = str(target)
+        path_input.focus()
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert notices(app) == [("error", f"Export failed\n{target.parent}: directory does not exist")]
+        await pilot.press("j")
+        await detail_shown(app, pilot)
+        assert app.main_screen.events_table.cursor == 1
+    assert app.return_code is None  # nothing stopped the app: it was still running when the test left
+    assert not target.exists()
+
+
+async def test_a_loader_that_fails_stops_loading_and_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken_load(self: Any, cancel: Any) -> Iterator[Any]:
+        raise OSError("the disk went away")
+        yield
+
+    monkeypatch.setattr(Session, "load", broken_load)
+    app = make_app()
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
+        await settle(app, pilot)
+        main = app.main_screen
+        assert notices(app) == [("error", "Loading stopped\nOSError: the disk went away")]
+        assert not main.is_loading
+        assert not main.progress_bar.display
+        assert "loading" not in str(main.status_line.render())
+    assert app.return_code is None  # nothing stopped the app: it was still running when the test left

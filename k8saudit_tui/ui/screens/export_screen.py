@@ -17,26 +17,24 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSet, Static
 
-from k8saudit_tui.ui import render
-
-FORMATS: tuple[str, ...] = ("jsonl", "csv", "json")
-"""JSONL writes the original lines; CSV and JSON write the columns (see the engine's export)."""
+from k8saudit_tui.ui.render import safe
+from k8saudit_tui.ui.session import EXPORT_FORMATS, ExportFormat
 
 
 class MarkedCheckbox(Checkbox):
     """A checkbox whose mark is blank when off: Textual draws `X` either way and tells the
     states apart by colour only, which `NO_COLOR` (and a text capture) loses."""
 
-    @property  # type: ignore[override]
-    def BUTTON_INNER(self) -> str:
+    @property
+    def BUTTON_INNER(self) -> str:  # type: ignore[override]
         return "X" if self.value else " "
 
 
 class MarkedRadioButton(RadioButton):
     """A radio button showing `●` only when chosen (see `MarkedCheckbox`)."""
 
-    @property  # type: ignore[override]
-    def BUTTON_INNER(self) -> str:
+    @property
+    def BUTTON_INNER(self) -> str:  # type: ignore[override]
         return "●" if self.value else " "
 
 
@@ -44,7 +42,7 @@ class MarkedRadioButton(RadioButton):
 class ExportChoice:
     """What the user asked for."""
 
-    fmt: str
+    fmt: ExportFormat
     path: str
     redact: bool
     force: bool
@@ -70,7 +68,7 @@ class ExportScreen(ModalScreen[ExportChoice | None]):
             yield Label("Export the current view", id="export-title")
             yield Static(self._summary(), id="export-count")
             with RadioSet(id="export-format"):
-                for index, fmt in enumerate(FORMATS):
+                for index, fmt in enumerate(EXPORT_FORMATS):
                     yield MarkedRadioButton(fmt, value=index == 0, id=f"format-{fmt}", compact=True)
             yield Input(self._default_path, placeholder="path to write", id="export-path", compact=True)
             yield MarkedCheckbox(
@@ -90,21 +88,21 @@ class ExportScreen(ModalScreen[ExportChoice | None]):
         text = Text(f"{self._count:,} events", style="bold", end="")
         if self._filter_text:
             text.append(" matching ")
-            text.append_text(render.safe(self._filter_text, limit=200))
+            text.append_text(safe(self._filter_text, limit=200))
         return text
 
     @property
-    def fmt(self) -> str:
+    def fmt(self) -> ExportFormat:
         """The chosen format."""
         pressed = self.query_one("#export-format", RadioSet).pressed_index
-        return FORMATS[pressed if pressed >= 0 else 0]
+        return EXPORT_FORMATS[pressed if pressed >= 0 else 0]
 
     @on(RadioSet.Changed, "#export-format")
     def _format_changed(self, event: RadioSet.Changed) -> None:
         """Keep the file extension in step with the format."""
         path_input = self.query_one("#export-path", Input)
         stem, dot, ext = path_input.value.rpartition(".")
-        if dot and ext in FORMATS:
+        if dot and ext in EXPORT_FORMATS:
             path_input.value = f"{stem}.{self.fmt}"
 
     @on(Button.Pressed, "#export-ok")

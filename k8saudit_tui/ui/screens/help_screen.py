@@ -65,6 +65,11 @@ class HelpScreen(ModalScreen[None]):
         super().__init__(id="help")
         self._rows = rows
 
+    @property
+    def rows(self) -> Sequence[tuple[str, str, str]]:
+        """(section, keys, description) of every key listed."""
+        return self._rows
+
     def compose(self) -> ComposeResult:
         """The keys table in a scrolling box."""
         with VerticalScroll(id="help-box"):

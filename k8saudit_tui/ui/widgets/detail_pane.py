@@ -17,19 +17,16 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from rich.console import Console
-from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding, BindingType
-from textual.cache import LRUCache
 from textual.events import Resize
-from textual.geometry import Region, Size
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from k8saudit_tui.engine.model import Verdict
 from k8saudit_tui.engine.policy.explain import Explanation
-from k8saudit_tui.ui import render
-from k8saudit_tui.ui.widgets.scrolling import set_virtual_size
+from k8saudit_tui.ui.render import safe
+from k8saudit_tui.ui.render.detail import explanation_text, json_line_text, json_lines, questions_text, verdict_text
+from k8saudit_tui.ui.widgets.line_view import LineView
 
 DEFAULT_WIDTH = 80
 """Width to wrap at before the pane has been laid out."""
@@ -62,7 +59,7 @@ def message_content(message: str = "", *, error: bool = False) -> DetailContent:
     """A one-message pane: nothing selected, no log, an unreadable event."""
     text = Text(end="")
     if message:
-        text.append_text(render.safe(message, "bold red" if error else "italic"))
+        text.append_text(safe(message, "bold red" if error else "italic"))
     else:
         text.append("No event selected.", style="italic")
     return DetailContent(text)
@@ -83,18 +80,18 @@ def build_detail(
     hundreds of kilobytes) is only dumped and split here, never highlighted whole."""
     text = Text(end="")
     if location:
-        text.append_text(render.safe(location, "dim"))
+        text.append_text(safe(location, "dim"))
         text.append("\n")
-    text.append_text(render.questions_text(event))
+    text.append_text(questions_text(event))
     text.append("\n")
     stage = event.get("stage") if isinstance(event.get("stage"), str) else ""
     recorded = event.get("level") if isinstance(event.get("level"), str) else ""
-    text.append_text(render.verdict_text(verdict, str(stage), str(recorded)))
+    text.append_text(verdict_text(verdict, str(stage), str(recorded)))
     if explanation is not None:
         text.append("\nWhy (rules tried in order):\n", style="bold underline")
-        text.append_text(render.explanation_text(explanation))
+        text.append_text(explanation_text(explanation))
     text.append("\nEvent:", style="bold underline")
-    content = DetailContent(text, tuple(render.json_lines(event)))
+    content = DetailContent(text, tuple(json_lines(event)))
     if console is not None and width > 0:
         content = DetailContent(content.head, content.body, width, tuple(wrap_lines(content, console, width)))
     return content
@@ -114,7 +111,7 @@ def wrap_lines(content: DetailContent, console: Console, width: int) -> list[Lin
         if len(json_line) <= width and json_line.isascii():
             lines.append(json_line)
             continue
-        highlighted = render.json_line_text(json_line)
+        highlighted = json_line_text(json_line)
         if highlighted.cell_len <= width:
             lines.append(highlighted)
         else:
@@ -122,7 +119,7 @@ def wrap_lines(content: DetailContent, console: Console, width: int) -> list[Lin
     return lines
 
 
-class DetailPane(ScrollView, can_focus=True):
+class DetailPane(LineView):
     """Questions, verdict, explain trace and full JSON of one event."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -133,15 +130,13 @@ class DetailPane(ScrollView, can_focus=True):
         Binding("pagedown,space", "page_down", "Page down", show=False),
         Binding("pageup", "page_up", "Page up", show=False),
     ]
+    STRIP_CACHE_SIZE = 400
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self._content = message_content()
         self._lines: list[Line] = []
         self._wrapped_width = 0
-        self._base_style: Style | None = None
-        self._strips: LRUCache[tuple[int, int, int], Strip] = LRUCache(400)
-        """Painted lines by (line index, scroll x, width), for the content shown."""
 
     @property
     def text(self) -> Text:
@@ -153,30 +148,15 @@ class DetailPane(ScrollView, can_focus=True):
         """The width the content is wrapped at (workers build content for it)."""
         return max(10, self.scrollable_content_region.width or DEFAULT_WIDTH)
 
-    def show_event(
-        self,
-        event: Mapping[str, Any] | None,
-        *,
-        verdict: Verdict | None = None,
-        explanation: Explanation | None = None,
-        location: str = "",
-        error: str = "",
-    ) -> None:
-        """Show one event now, built on this thread (None: nothing selected; `error` explains)."""
-        if event is None or error:
-            self.show_content(message_content(error, error=bool(error)))
-            return
-        self.show_content(build_detail(event, verdict=verdict, explanation=explanation, location=location))
-
     def show_content(self, content: DetailContent) -> None:
         """Show content built by `build_detail` (maybe in a worker) or `message_content`."""
         self._content = content
         self._wrapped_width = 0
-        self._strips.clear()
+        self.clear_lines()
         if content.lines and content.width == self.wrap_width:
             self._lines = list(content.lines)
             self._wrapped_width = content.width
-            set_virtual_size(self, Size(content.width, len(self._lines)))
+            self.set_lines_size(content.width, len(self._lines))
         else:
             self._wrap()
         self.scroll_to(0, 0, animate=False, immediate=True)
@@ -188,49 +168,28 @@ class DetailPane(ScrollView, can_focus=True):
         if width == self._wrapped_width:
             return
         self._wrapped_width = width
-        self._strips.clear()
+        self.clear_lines()
         self._lines = wrap_lines(self._content, self.app.console, width)
-        set_virtual_size(self, Size(width, len(self._lines)))
+        self.set_lines_size(width, len(self._lines))
 
     def on_resize(self, event: Resize) -> None:
         """A new width: wrap again."""
         self._wrap()
         self.refresh()
 
-    def render_lines(self, crop: Region) -> list[Strip]:
-        """Look the base style up once per paint (`rich_style` walks the DOM)."""
-        self._base_style = self.rich_style
-        return super().render_lines(crop)
-
     def render_line(self, y: int) -> Strip:
         """One laid-out line (a JSON line is highlighted here, when it first shows)."""
         self._wrap()
         scroll_x, scroll_y = self.scroll_offset
         width = self.scrollable_content_region.width
-        base = self._base_style or self.rich_style
+        (base,) = self.paint_styles()
         index = scroll_y + y
         if index >= len(self._lines):
             return Strip.blank(width, base)
-        key = (index, scroll_x, width)
-        strip = self._strips.get(key)
-        if strip is None:
-            line = self._lines[index]
-            text = render.json_line_text(line) if isinstance(line, str) else line
-            # a style on every segment: NO_COLOR's Monochrome filter fails on one without
-            strip = Strip(list(text.render(self.app.console)), text.cell_len).apply_style(base)
-            strip = strip.crop_extend(scroll_x, scroll_x + width, base)
-            self._strips[key] = strip
-        return strip
+        line = self._lines[index]
 
-    def notify_style_update(self) -> None:
-        """A new theme: cached lines carry the old colours."""
-        super().notify_style_update()
-        self._strips.clear()
+        def build() -> Strip:
+            text = json_line_text(line) if isinstance(line, str) else line
+            return self.text_strip(text, base, scroll_x, width)
 
-    def action_page_down(self) -> None:
-        """One screen down."""
-        self.scroll_page_down(animate=False)
-
-    def action_page_up(self) -> None:
-        """One screen up."""
-        self.scroll_page_up(animate=False)
+        return self.cached_line((index, scroll_x, width), build)

@@ -13,55 +13,52 @@ from typing import ClassVar
 import numpy as np
 from rich.style import Style
 from textual.binding import Binding, BindingType
-from textual.cache import LRUCache
 from textual.events import Resize
-from textual.geometry import Region, Size
 from textual.reactive import reactive
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from k8saudit_tui.ui import render
 from k8saudit_tui.ui.messages import EventHighlighted
-from k8saudit_tui.ui.widgets.scrolling import set_virtual_size
+from k8saudit_tui.ui.render.cells import Column, header_text, row_segments
+from k8saudit_tui.ui.widgets.line_view import LineView
 
 RowValues = Callable[[int], Mapping[str, object]]
 """Store row number -> {field: value} for the columns shown."""
 
-COLUMNS: tuple[render.Column, ...] = (
-    render.Column("time", "time", 12),
-    render.Column("stage", "stage", 16),
-    render.Column("level", "level", 15),
-    render.Column("rule", "rule", 4),
-    render.Column("verb", "verb", 7),
-    render.Column("user", "user", 30, middle=True),
-    render.Column("resource", "resource", 24),
-    render.Column("namespace", "namespace", 16),
-    render.Column("name", "name", 28),
-    render.Column("code", "code", 4),
+COLUMNS: tuple[Column, ...] = (
+    Column("time", "time", 12),
+    Column("stage", "stage", 16),
+    Column("level", "level", 15),
+    Column("rule", "rule", 4),
+    Column("verb", "verb", 7),
+    Column("user", "user", 30, middle=True),
+    Column("resource", "resource", 24),
+    Column("namespace", "namespace", 16),
+    Column("name", "name", 28),
+    Column("code", "code", 4),
 )
 """Columns in display order, at full width: what decides an event first (when, which stage,
 the verdict, who did what to which resource); `field` is a key of the mapping `RowValues`
 returns. The date is in the detail pane."""
 
-COMPACT_FIXED: tuple[render.Column, ...] = (
-    render.Column("time", "time", 12),
-    render.Column("stage", "stage", 8, short=True),
-    render.Column("level", "level", 8, short=True),
-    render.Column("rule", "rule", 4),
-    render.Column("verb", "verb", 6),
+COMPACT_FIXED: tuple[Column, ...] = (
+    Column("time", "time", 12),
+    Column("stage", "stage", 8, short=True),
+    Column("level", "level", 8, short=True),
+    Column("rule", "rule", 4),
+    Column("verb", "verb", 6),
 )
 """The narrow list's first columns: stage and level as short labels (`Complete`, `ReqResp`)."""
-COMPACT_REST: tuple[render.Column, ...] = (
-    render.Column("namespace", "namespace", 16),
-    render.Column("name", "name", 28),
-    render.Column("code", "code", 4),
+COMPACT_REST: tuple[Column, ...] = (
+    Column("namespace", "namespace", 16),
+    Column("name", "name", 28),
+    Column("code", "code", 4),
 )
 USER_WIDTH = (14, 30)
 RESOURCE_WIDTH = (10, 24)
 """Smallest and largest user and resource columns of the narrow list (they share what is left)."""
 
 
-def columns_for(width: int) -> tuple[render.Column, ...]:
+def columns_for(width: int) -> tuple[Column, ...]:
     """The columns for a list `width` cells wide: all of them at full size when they fit the
     first six (through user); else short stage and level labels so that the user (who did it,
     what a responder asks first) and the resource still show at 80 columns."""
@@ -71,17 +68,19 @@ def columns_for(width: int) -> tuple[render.Column, ...]:
     left = width - sum(column.width + 1 for column in COMPACT_FIXED) - 2
     user = max(USER_WIDTH[0], min(USER_WIDTH[1], left - left * 2 // 5))
     resource = max(RESOURCE_WIDTH[0], min(RESOURCE_WIDTH[1], left - user))
-    middle = (render.Column("user", "user", user, middle=True), render.Column("resource", "resource", resource))
+    middle = (Column("user", "user", user, middle=True), Column("resource", "resource", resource))
     return COMPACT_FIXED + middle + COMPACT_REST
 
 
 EMPTY_VIEW = np.zeros(0, dtype=np.int64)
 
 
-class EventsTable(ScrollView, can_focus=True):
+class EventsTable(LineView):
     """A scrolling list of events with a cursor; line 0 is a fixed heading."""
 
     COMPONENT_CLASSES = {"events-table--cursor", "events-table--header"}
+    PAINT_COMPONENTS = ("events-table--cursor", "events-table--header")
+    STRIP_CACHE_SIZE = 2000
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("down,j", "cursor_down", "Down", show=False),
@@ -101,14 +100,12 @@ class EventsTable(ScrollView, can_focus=True):
         super().__init__(id=id, classes=classes)
         self._rows: np.ndarray = EMPTY_VIEW
         self._values: RowValues | None = None
-        self._columns: Sequence[render.Column] = COLUMNS
+        self._columns: Sequence[Column] = COLUMNS
         self._width = sum(column.width + 1 for column in COLUMNS)
         """Cells in a full row (the virtual width: the list scrolls sideways with h and l)."""
-        self._strips: LRUCache[tuple[int, int, int, int], Strip] = LRUCache(2000)
-        """Finished lines by (store row, cursor state, scroll x, width)."""
         self._header: tuple[object, Strip] = (None, Strip([]))
-        self._paint_styles: tuple[Style, Style, Style] | None = None
-        set_virtual_size(self, Size(self._width, 1))
+        """The heading line and the (scroll x, width, style) it was painted for."""
+        self.set_lines_size(self._width, 1)
 
     # ------------------------------------------------------------------ data
 
@@ -132,13 +129,13 @@ class EventsTable(ScrollView, can_focus=True):
     def set_source(self, values: RowValues | None) -> None:
         """Where row values come from; drops every cached line (a new store or policy)."""
         self._values = values
-        self._strips.clear()
+        self.clear_lines()
         self.refresh()
 
     def set_view(self, rows: np.ndarray, *, keep_row: int | None = None) -> None:
         """Show `rows`; the cursor stays on store row `keep_row` if it is still in the view."""
         self._rows = rows
-        set_virtual_size(self, Size(self._width, len(rows) + 1))
+        self.set_lines_size(self._width, len(rows) + 1)
         target = self._position_of(keep_row) if keep_row is not None else None
         self.set_reactive(EventsTable.cursor, self.validate_cursor(self.cursor if target is None else target))
         self._scroll_to_cursor()
@@ -148,13 +145,13 @@ class EventsTable(ScrollView, can_focus=True):
     def extend_view(self, rows: np.ndarray) -> None:
         """Append rows (loading, `--follow`) without moving the cursor or the scroll position."""
         self._rows = rows
-        set_virtual_size(self, Size(self._width, len(rows) + 1))
+        self.set_lines_size(self._width, len(rows) + 1)
         self.refresh()
         if len(rows) and self.current_row is not None and self.cursor == 0:
             self.post_message(EventHighlighted(self.current_row))
 
     @property
-    def columns(self) -> Sequence[render.Column]:
+    def columns(self) -> Sequence[Column]:
         """The columns shown now (they depend on the list's width)."""
         return self._columns
 
@@ -164,27 +161,18 @@ class EventsTable(ScrollView, can_focus=True):
         if columns != self._columns:
             self._columns = columns
             self._width = sum(column.width + 1 for column in columns)
-            self._strips.clear()
-            self._header = (None, Strip([]))
-            set_virtual_size(self, Size(self._width, len(self._rows) + 1))
+            self.clear_lines()
+            self.set_lines_size(self._width, len(self._rows) + 1)
             self.refresh()
 
     def invalidate(self) -> None:
         """Row values changed (a new policy): repaint from fresh values."""
-        self._strips.clear()
+        self.clear_lines()
         self.refresh()
 
     def _position_of(self, row: int) -> int | None:
         hits = np.flatnonzero(self._rows == row)
         return int(hits[0]) if len(hits) else None
-
-    def move_to_row(self, row: int) -> bool:
-        """Put the cursor on store row `row` if it is in the view; False when it is not."""
-        position = self._position_of(row)
-        if position is None:
-            return False
-        self.cursor = position
-        return True
 
     # ------------------------------------------------------------------ cursor
 
@@ -244,15 +232,6 @@ class EventsTable(ScrollView, can_focus=True):
 
     # ------------------------------------------------------------------ painting
 
-    def render_lines(self, crop: Region) -> list[Strip]:
-        """Look the styles up once per paint, not once per line (`rich_style` walks the DOM)."""
-        self._paint_styles = (
-            self.rich_style,
-            self.get_component_rich_style("events-table--cursor"),
-            self.get_component_rich_style("events-table--header"),
-        )
-        return super().render_lines(crop)
-
     def render_line(self, y: int) -> Strip:
         """Line 0 is the heading; line y>0 is view position scroll_y + y - 1.
 
@@ -260,36 +239,33 @@ class EventsTable(ScrollView, can_focus=True):
         cursor move repaints two cached lines and a page down renders only the rows new to it."""
         scroll_x, scroll_y = self.scroll_offset
         width = self.scrollable_content_region.width
-        base, cursor_style, header_style = self._paint_styles or (self.rich_style, None, None)
+        base, cursor_style, header_style = self.paint_styles()
         if y == 0:
-            return self._header_strip(scroll_x, width, header_style or base)
+            return self._header_strip(scroll_x, width, header_style)
         position = scroll_y + y - 1
-        if position >= len(self._rows) or self._values is None:
+        values = self._values
+        if position >= len(self._rows) or values is None:
             return Strip.blank(width, base)
         is_cursor = position == self.cursor
         row = int(self._rows[position])
         state = (2 if self.has_focus else 1) if is_cursor else 0
-        key = (row, state, scroll_x, width)
-        strip = self._strips.get(key)
-        if strip is None:
-            style = cursor_style if is_cursor else None
-            segments = render.row_segments(self._values(row), self._columns, style)
-            strip = Strip(segments, self._width).crop_extend(scroll_x, scroll_x + width, style or base)
-            self._strips[key] = strip
-        return strip
+        style = cursor_style if is_cursor else None
+
+        def build() -> Strip:
+            segments = row_segments(values(row), self._columns, style)
+            return Strip(segments, self._width).crop_extend(scroll_x, scroll_x + width, style or base)
+
+        return self.cached_line((row, state, scroll_x, width), build)
 
     def _header_strip(self, scroll_x: int, width: int, style: Style) -> Strip:
         key = (scroll_x, width, style)
         if self._header[0] != key:
-            text = render.header_text(self._columns)
-            strip = Strip(list(text.render(self.app.console)), text.cell_len).apply_style(style)
-            self._header = (key, strip.crop_extend(scroll_x, scroll_x + width, style))
+            self._header = (key, self.text_strip(header_text(self._columns), style, scroll_x, width))
         return self._header[1]
 
-    def notify_style_update(self) -> None:
-        """A new theme or focus style: cached lines carry the old colours."""
-        super().notify_style_update()
-        self._strips.clear()
+    def clear_lines(self) -> None:
+        """Drop the cached heading with the cached rows."""
+        super().clear_lines()
         self._header = (None, Strip([]))
 
     def on_focus(self) -> None:

@@ -9,27 +9,24 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import ClassVar
 
-from rich.style import Style
 from textual.binding import Binding, BindingType
-from textual.cache import LRUCache
-from textual.geometry import Region, Size
 from textual.reactive import reactive
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from k8saudit_tui.engine.model import Policy, Problem
-from k8saudit_tui.ui import render
 from k8saudit_tui.ui.messages import RuleChosen
-from k8saudit_tui.ui.widgets.scrolling import set_virtual_size
+from k8saudit_tui.ui.render.policy import PolicyLine, policy_lines
+from k8saudit_tui.ui.widgets.line_view import LineView
 
 NO_RULE = -1
 """Cursor value of the "no rule matched" line at the end."""
 
 
-class PolicyPane(ScrollView, can_focus=True):
+class PolicyPane(LineView):
     """The rules of the loaded policy; `selected` is the rule under the cursor."""
 
     COMPONENT_CLASSES = {"policy-pane--cursor", "policy-pane--event-rule"}
+    PAINT_COMPONENTS = ("policy-pane--cursor", "policy-pane--event-rule")
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("down,j", "next_rule", "Next rule", show=False),
@@ -48,14 +45,11 @@ class PolicyPane(ScrollView, can_focus=True):
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
-        self._lines: list[render.PolicyLine] = []
+        self._lines: list[PolicyLine] = []
         self._headers: list[int] = []
         """Line number of each rule header (and of the no-match line, last), in order."""
         self._header_rules: list[int] = []
         self._width = 0
-        self._strips: LRUCache[tuple[int, int, int, int], Strip] = LRUCache(1000)
-        """Finished lines by (line index, tint, scroll x, width)."""
-        self._paint_styles: tuple[Style, Style, Style] | None = None
 
     def show(
         self,
@@ -65,14 +59,14 @@ class PolicyPane(ScrollView, can_focus=True):
         problems: Iterable[Problem],
     ) -> None:
         """Rebuild the lines (a new policy, or new hit counts)."""
-        self._lines = render.policy_lines(policy, counts, total, problems)
-        self._strips.clear()
+        self._lines = policy_lines(policy, counts, total, problems)
+        self.clear_lines()
         self._headers = [i for i, line in enumerate(self._lines) if line.header]
         self._header_rules = [
             NO_RULE if self._lines[i].rule is None else int(self._lines[i].rule or 0) for i in self._headers
         ]
         self._width = max((line.text.cell_len for line in self._lines), default=0) + 1
-        set_virtual_size(self, Size(self._width, len(self._lines)))
+        self.set_lines_size(self._width, len(self._lines))
         if self.selected not in self._header_rules:
             self.set_reactive(PolicyPane.selected, self._header_rules[0] if self._header_rules else None)
         self.refresh()
@@ -81,10 +75,6 @@ class PolicyPane(ScrollView, can_focus=True):
     def rule_count(self) -> int:
         """Rules shown (without the "no rule matched" line)."""
         return sum(1 for rule in self._header_rules if rule != NO_RULE)
-
-    def line_text(self, index: int) -> str:
-        """Plain text of line `index` (tests read the pane with it)."""
-        return self._lines[index].text.plain
 
     @property
     def lines(self) -> list[str]:
@@ -158,14 +148,6 @@ class PolicyPane(ScrollView, can_focus=True):
         """Cursor to the last line (no rule matched)."""
         self._select_header(len(self._header_rules) - 1)
 
-    def action_page_down(self) -> None:
-        """Scroll one screen."""
-        self.scroll_page_down(animate=False)
-
-    def action_page_up(self) -> None:
-        """Scroll one screen back."""
-        self.scroll_page_up(animate=False)
-
     def action_choose(self) -> None:
         """Filter the events to the selected rule."""
         if self.selected is not None:
@@ -173,23 +155,14 @@ class PolicyPane(ScrollView, can_focus=True):
 
     # ------------------------------------------------------------------ painting
 
-    def render_lines(self, crop: Region) -> list[Strip]:
-        """Look the styles up once per paint (`rich_style` walks the DOM)."""
-        self._paint_styles = (
-            self.rich_style,
-            self.get_component_rich_style("policy-pane--cursor"),
-            self.get_component_rich_style("policy-pane--event-rule"),
-        )
-        return super().render_lines(crop)
-
     def render_line(self, y: int) -> Strip:
         """One policy line; the selected rule and the selected event's rule are tinted."""
         scroll_x, scroll_y = self.scroll_offset
         width = self.scrollable_content_region.width
-        base, cursor, event_rule = self._paint_styles or (self.rich_style,) * 3
+        styles = self.paint_styles()
         index = scroll_y + y
         if index >= len(self._lines):
-            return Strip.blank(width, base)
+            return Strip.blank(width, styles[0])
         line = self._lines[index]
         rule = NO_RULE if line.rule is None and line.header else line.rule
         tint = 0
@@ -197,18 +170,6 @@ class PolicyPane(ScrollView, can_focus=True):
             tint = 1
         elif rule is not None and rule == self.event_rule:
             tint = 2
-        key = (index, tint, scroll_x, width)
-        strip = self._strips.get(key)
-        if strip is None:
-            style = (base, cursor, event_rule)[tint]
-            # every segment gets a style: plain text renders with none, and the NO_COLOR
-            # (Monochrome) filter fails on a segment without one
-            strip = Strip(list(line.text.render(self.app.console)), line.text.cell_len).apply_style(style)
-            strip = strip.crop_extend(scroll_x, scroll_x + width, style)
-            self._strips[key] = strip
-        return strip
-
-    def notify_style_update(self) -> None:
-        """A new theme: cached lines carry the old colours."""
-        super().notify_style_update()
-        self._strips.clear()
+        return self.cached_line(
+            (index, tint, scroll_x, width), lambda: self.text_strip(line.text, styles[tint], scroll_x, width)
+        )

@@ -1,0 +1,131 @@
+"""The main screen's panes: how they are laid out, zoomed and cycled, and typed access to them.
+
+The first of the main screen's three layers (layout, then the key actions in `main_actions`,
+then the work and its messages in `main_screen`): everything here only arranges widgets, so the
+layers above reach the panes through the accessors and never query the DOM themselves.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.containers import Container, Vertical
+from textual.events import Resize
+from textual.screen import Screen
+from textual.widgets import Footer, ProgressBar, Static
+
+from k8saudit_tui.ui.session import Session
+from k8saudit_tui.ui.widgets.detail_pane import DetailPane
+from k8saudit_tui.ui.widgets.events_table import EventsTable
+from k8saudit_tui.ui.widgets.filter_bar import FilterBar
+from k8saudit_tui.ui.widgets.policy_pane import PolicyPane
+
+NARROW_WIDTH = 120
+"""Below this many columns the panes stack instead of sitting side by side."""
+PANES = ("#policy", "#events", "#detail")
+ZOOM_TARGETS = {"#policy": "#policy", "#events": "#events-box", "#detail": "#detail"}
+"""The widget shown alone when a pane is zoomed (the events list keeps its status line)."""
+
+
+class MainLayout(Screen[None]):
+    """Policy | (events, status, progress) | detail, the filter bar and the footer."""
+
+    def __init__(self, session: Session) -> None:
+        super().__init__(id="main")
+        self.session = session
+
+    def compose(self) -> ComposeResult:
+        """Policy | (events, status, progress) | detail, then the filter bar and the footer."""
+        with Container(id="panes"):
+            yield PolicyPane(id="policy")
+            with Vertical(id="events-box"):
+                yield EventsTable(id="events")
+                yield Static("", id="status", markup=False)
+                yield ProgressBar(id="progress", show_eta=False, show_percentage=True)
+            yield DetailPane(id="detail")
+        yield FilterBar(self.session.complete, id="filter")
+        yield Footer()
+
+    def on_resize(self, event: Resize) -> None:
+        """Stack the panes on narrow terminals."""
+        self.set_layout(event.size.width)
+
+    def set_layout(self, width: int) -> None:
+        """Side by side, or stacked below NARROW_WIDTH columns."""
+        self.set_class(width < NARROW_WIDTH, "-narrow")
+
+    def action_zoom(self) -> None:
+        """`z`: the focused pane fills the screen (again: back)."""
+        if self.has_class("-zoomed"):
+            self.remove_class("-zoomed")
+            for pane in ZOOM_TARGETS.values():
+                self.query_one(pane).remove_class("-zoom")
+            return
+        self.add_class("-zoomed")
+        self.query_one(ZOOM_TARGETS[self._focused_pane()]).add_class("-zoom")
+
+    def _focused_pane(self) -> str:
+        focused = self.focused
+        for pane in PANES:
+            widget = self.query_one(pane)
+            if focused is not None and (focused is widget or widget in focused.ancestors):
+                return pane
+        return "#events"
+
+    def _cycle(self, step: int) -> None:
+        current = PANES.index(self._focused_pane()) if self.focused is not None else 1
+        target = self.query_one(PANES[(current + step) % len(PANES)])
+        # set_focus, not target.focus(): that one is deferred, and a key queued right behind
+        # this tab (tab tab z typed fast, tmux send-keys) would still see the old focus
+        if self.has_class("-zoomed"):
+            self.action_zoom()
+            self.set_focus(target)
+            self.action_zoom()
+            return
+        self.set_focus(target)
+
+    def action_cycle_panes(self) -> None:
+        """`tab`: policy → events → detail."""
+        self._cycle(1)
+
+    def action_cycle_panes_back(self) -> None:
+        """`shift+tab`: the other way."""
+        self._cycle(-1)
+
+    # ------------------------------------------------------------------ accessors
+
+    @property
+    def events_table(self) -> EventsTable:
+        """The events list."""
+        return self.query_one("#events", EventsTable)
+
+    @property
+    def policy_pane(self) -> PolicyPane:
+        """The policy pane."""
+        return self.query_one("#policy", PolicyPane)
+
+    @property
+    def detail_pane(self) -> DetailPane:
+        """The detail pane."""
+        return self.query_one("#detail", DetailPane)
+
+    @property
+    def filter_bar(self) -> FilterBar:
+        """The filter bar."""
+        return self.query_one("#filter", FilterBar)
+
+    @property
+    def status_line(self) -> Static:
+        """The "N of M events" line."""
+        return self.query_one("#status", Static)
+
+    @property
+    def progress_bar(self) -> ProgressBar:
+        """The loading progress bar."""
+        return self.query_one("#progress", ProgressBar)
+
+    def store_event(self) -> Any:
+        """The selected event (dict), for tests and scripts."""
+        row = self.events_table.current_row
+        return None if row is None else self.session.event(row)
