@@ -40,6 +40,7 @@ from k8saudit_tui.engine.logs.sources import LogSource, new_spool
 from k8saudit_tui.engine.logs.worker import parse_in_workers
 from k8saudit_tui.engine.model import LEVELS, STAGES, Problem, RequestAttributes, Verdict
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
+from k8saudit_tui.engine.store.verdicts import VerdictTable
 
 COLUMNS: tuple[str, ...] = (
     "time",
@@ -68,8 +69,6 @@ COLUMNS: tuple[str, ...] = (
 
 _EAGER_OPEN_LIMIT = 256
 """Files registered beyond this many are opened on first read (file descriptor limits)."""
-_NO_LEVEL = -1
-_NO_RULE = -1
 
 
 class EventGone(Exception):
@@ -197,11 +196,8 @@ class EventStore:
         self._items_writer: Any = None
         self._item_entries: dict[int, int] = {}
         self._lock = threading.RLock()
-        self._evaluator: PolicyEvaluator | None = None
-        self._rule_of: np.ndarray = np.empty(0, np.int16)
-        self._level_of: np.ndarray = np.empty(0, np.int8)
-        self._omit_of: np.ndarray = np.empty((0, len(STAGES)), bool)
-        self._verdicts: list[Verdict] = []
+        self._table = VerdictTable.empty(None)
+        """Swapped whole, never changed in place (see verdicts.py)."""
         self._generation = 0
         self._cache: dict[tuple[Any, ...], Any] = {}
         self.match_cache: dict[tuple[Any, ...], Any] = {}
@@ -214,7 +210,7 @@ class EventStore:
 
     @property
     def evaluator(self) -> PolicyEvaluator | None:
-        return self._evaluator
+        return self._table.evaluator
 
     @property
     def generation(self) -> int:
@@ -270,15 +266,13 @@ class EventStore:
 
     def _verdict_value(self, row: int, name: str) -> str | int | None:
         """rule (None = no rule matched), level (None without a policy) or omitted (0/1) of a row."""
+        table = self._table
         attr = int(self._arrays["attr"][row])
         if name == "rule":
-            rule = int(self._rule_of[attr])
-            return None if rule < 0 else rule
+            return table.rule(attr)
         if name == "level":
-            level = int(self._level_of[attr])
-            return None if level < 0 else LEVELS[level]
-        stage = int(self._arrays["stage"][row])
-        return int(stage < len(STAGES) and bool(self._omit_of[attr, stage]))
+            return table.level(attr)
+        return table.omitted(attr, int(self._arrays["stage"][row]))
 
     def location(self, row: int) -> tuple[str, int]:
         """(file shown to the user, 1-based line) of an event."""
@@ -324,16 +318,17 @@ class EventStore:
 
     def verdict(self, row: int) -> Verdict | None:
         """The verdict of the loaded policy for this event; None without a policy."""
-        if self._evaluator is None:
+        table = self._table
+        if table.evaluator is None:
             return None
-        return self._verdicts[self._arrays["attr"][row]]
+        return table.verdicts[self._arrays["attr"][row]]
 
     def rule_counts(self, rows: np.ndarray | None = None) -> dict[int | None, int]:
         """How many of `rows` (default all) each rule matched; key None = no rule matched."""
         rules = self.column("rule")
         if rows is not None:
             rules = rules[rows]
-        if self._evaluator is None or len(rules) == 0:
+        if self._table.evaluator is None or len(rules) == 0:
             return {}
         counts = np.bincount(rules.astype(np.int64) + 1)
         return {(index - 1 if index else None): int(c) for index, c in enumerate(counts) if c}
@@ -416,54 +411,20 @@ class EventStore:
         events), and rows get the result by a vectorised lookup of their attributes code.
         """
         with self._lock:
-            self._evaluator = evaluator
-            self._rule_of = np.empty(0, np.int16)
-            self._level_of = np.empty(0, np.int8)
-            self._omit_of = np.empty((0, len(STAGES)), bool)
-            self._verdicts = []
-            self._evaluate_new_attributes()
+            self._table = VerdictTable.empty(evaluator).extended(self._attrs.values)
             self._generation += 1
             self._cache.clear()
 
-    def _evaluate_new_attributes(self) -> None:
-        """Extend the per-attributes verdict tables to attributes interned since the last call."""
-        attrs = self._attrs.values
-        done = len(self._verdicts)
-        if done == len(attrs):
-            return
-        fresh = attrs[done:]
-        if self._evaluator is None:
-            rules = np.full(len(fresh), _NO_RULE, np.int16)
-            levels = np.full(len(fresh), _NO_LEVEL, np.int8)
-            omits = np.zeros((len(fresh), len(STAGES)), bool)
-            self._verdicts.extend([_NO_VERDICT] * len(fresh))
-        else:
-            verdicts = [self._evaluator.evaluate(a) for a in fresh]
-            self._verdicts.extend(verdicts)
-            rules = np.array([_NO_RULE if v.rule is None else v.rule for v in verdicts], np.int16)
-            levels = np.array([_level_code(v.level) for v in verdicts], np.int8)
-            omits = np.array([[not v.emits(stage) for stage in STAGES] for v in verdicts], bool)
-            omits = omits.reshape(len(fresh), len(STAGES))
-        self._rule_of = np.concatenate([self._rule_of, rules])
-        self._level_of = np.concatenate([self._level_of, levels])
-        self._omit_of = np.concatenate([self._omit_of, omits])
-
     def _verdict_column(self, name: str, n: int) -> np.ndarray:
         """rule/level/omitted for rows [0, n): a gather through the per-attributes tables."""
-        key = (name, n, self._generation)
+        key = (name, n, self._generation)  # read before the table: set_policy swaps it first
         cached = self._cache.get(key)
         if cached is not None:
             return cached  # type: ignore[no-any-return]
+        table = self._table
         attr = self._arrays["attr"][:n] if n else np.empty(0, np.int32)
-        if name == "rule":
-            result = self._rule_of[attr]
-        elif name == "level":
-            result = self._level_of[attr]
-        else:
-            stage = self._arrays["stage"][:n] if n else np.empty(0, np.int32)
-            known = stage < len(STAGES)
-            result = np.zeros(n, bool)
-            result[known] = self._omit_of[attr[known], stage[known]]
+        stage = self._arrays["stage"][:n] if n else np.empty(0, np.int32)
+        result = table.column(name, attr, stage)
         if n == self._n:
             self._cache = {k: v for k, v in self._cache.items() if k[0] != name}
             self._cache[key] = result
@@ -509,7 +470,7 @@ class EventStore:
                 self._arrays[key][start:end] = values
             for row, audit_id in batch.long_auditids.items():
                 self._long_auditids[start + row] = audit_id
-            self._evaluate_new_attributes()
+            self._table = self._table.extended(self._attrs.values)
             self._n = end
             self._generation += 1
             return batch.count
@@ -604,7 +565,6 @@ class EventStore:
         return sum(array.nbytes for array in self._arrays.values())
 
 
-_NO_VERDICT = Verdict(None, "None", frozenset(), False)
 _ALIASES = {"groups": "group", "namespace": "ns", "level_recorded": "recorded"}
 _DTYPES: dict[str, Any] = {
     "file": np.int16,
@@ -618,13 +578,6 @@ _DTYPES: dict[str, Any] = {
     "attr": np.int32,
     **{name: np.int32 for name in STRING_COLUMNS},
 }
-
-
-def _level_code(level: str) -> int:
-    try:
-        return LEVELS.index(level)
-    except ValueError:
-        return 0
 
 
 def _display(name: str, value: Any) -> str:
