@@ -30,7 +30,7 @@ def test_values_stay_readable_while_the_policy_is_re_evaluated(tmp_path: Path) -
         try:
             for round_ in range(60):
                 store.set_policy(policies[round_ % 2])
-        except BaseException as error:  # noqa: BLE001 - reported by the test
+        except BaseException as error:
             failures.append(error)
         finally:
             stop.set()
