@@ -11,6 +11,7 @@ stdout, in order. Only our own process writes to these private pipes, so unpickl
 
 from __future__ import annotations
 
+import os
 import pickle
 import struct
 import subprocess
@@ -18,11 +19,13 @@ import sys
 from collections import deque
 from collections.abc import Callable, Generator, Iterable
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from k8saudit_tui.engine import runtime
-from k8saudit_tui.engine.logs.batch import Batch, Encoder, parse_range
 from k8saudit_tui.engine.logs.split import Task
+
+if TYPE_CHECKING:  # imported when used: an `evaluate` worker boots without numpy (~150 ms)
+    from k8saudit_tui.engine.logs.batch import Batch, Encoder
 
 _HEADER = struct.Struct("<Q")
 TaskT = TypeVar("TaskT")
@@ -55,28 +58,38 @@ _WORKER_BOOT = (
 current directory would win over the installed one and the parent would talk to other code."""
 
 
-def run_in_workers(
-    job: Callable[[Any, TaskT], ResultT],
-    tasks: Iterable[TaskT],
-    workers: int,
-    setup: Callable[[], Any] | None = None,
-    depth: int = 2,
-) -> Generator[ResultT, None, None]:
-    """Run `job(state, task)` for each task in `workers` processes, yielding results in task order.
+def default_workers() -> int:
+    """How many worker processes a reader starts: one per core, at most eight."""
+    return max(1, min(os.cpu_count() or 1, 8))
 
-    `state` is `setup()` run once in each worker (None without setup). Task i goes to worker
-    i % workers; each worker has at most `depth` tasks queued, and `tasks` is consumed only as
-    far as that, so a lazy iterable keeps memory bounded. Closing the generator (or an error)
-    kills the workers; an error of a job is raised here.
+
+class WorkerPool:
+    """`workers` processes running `job(state, task)`; they start booting at once (an interpreter
+    and its imports take a few hundred ms), so the caller can do work of its own meanwhile.
+
+    `state` is `setup()` run once in each worker (None without setup). Use `map` once, then the
+    pool is closed (or call `close`).
     """
-    pending = iter(tasks)
-    processes = [
-        subprocess.Popen([sys.executable, "-c", _WORKER_BOOT], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        for _ in range(max(1, workers))
-    ]
-    try:
-        for process in processes:
-            _send(process.stdin, (job, setup))  # type: ignore[arg-type]
+
+    def __init__(self, job: Callable[[Any, Any], Any], workers: int, setup: Callable[[], Any] | None = None) -> None:
+        self._processes = [
+            subprocess.Popen([sys.executable, "-c", _WORKER_BOOT], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+            for _ in range(max(1, workers))
+        ]
+        try:
+            for process in self._processes:
+                _send(process.stdin, (job, setup))  # type: ignore[arg-type]
+        except BaseException:
+            self.close()
+            raise
+
+    def map(self, tasks: Iterable[Any], depth: int = 2) -> Generator[Any, None, None]:
+        """Results of `tasks` in task order. Task i goes to worker i % workers; each worker has at
+        most `depth` tasks queued, and `tasks` is consumed only as far as that, so a lazy iterable
+        keeps memory bounded. Closing the generator (or an error) kills the workers; an error of
+        a job is raised here."""
+        processes = self._processes
+        pending = iter(tasks)
         queued: deque[int] = deque()
         sent = 0
 
@@ -91,19 +104,36 @@ def run_in_workers(
             sent += 1
             return True
 
-        for _ in range(depth * len(processes)):
-            if not send_next():
-                break
-        while queued:
-            result = _receive(processes[queued.popleft()].stdout)  # type: ignore[arg-type]
-            if isinstance(result, BaseException):
-                raise result
-            send_next()
-            yield result
-    finally:
-        for process in processes:
-            process.kill()
+        try:
+            for _ in range(depth * len(processes)):
+                if not send_next():
+                    break
+            while queued:
+                result = _receive(processes[queued.popleft()].stdout)  # type: ignore[arg-type]
+                if isinstance(result, BaseException):
+                    raise result
+                send_next()
+                yield result
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        for process in self._processes:
+            if process.poll() is None:
+                process.kill()
             process.wait()
+
+
+def run_in_workers(
+    job: Callable[[Any, TaskT], ResultT],
+    tasks: Iterable[TaskT],
+    workers: int,
+    setup: Callable[[], Any] | None = None,
+    depth: int = 2,
+) -> Generator[ResultT, None, None]:
+    """`WorkerPool(job, workers, setup).map(tasks, depth)`, the workers started at the first result."""
+    pool = WorkerPool(job, workers, setup)
+    yield from pool.map(tasks, depth)
 
 
 _DONE: Any = object()
@@ -111,12 +141,16 @@ _DONE: Any = object()
 
 def parse_task(encoder: Encoder | None, task: Task) -> Batch:
     """The store's job: parse the lines of a byte range into a Batch (see batch.parse_range)."""
+    from k8saudit_tui.engine.logs.batch import parse_range
+
     return parse_range((task.path, task.file, task.start, task.end, task.final), encoder)
 
 
 def parse_in_workers(tasks: Iterable[Task], workers: int) -> Generator[Batch, None, None]:
     """Parse line ranges in worker processes, in order; each worker is one Encoder stream (values
     seen before are not shipped again)."""
+    from k8saudit_tui.engine.logs.batch import Encoder
+
     return run_in_workers(parse_task, tasks, workers, setup=Encoder)
 
 
