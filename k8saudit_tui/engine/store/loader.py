@@ -20,7 +20,7 @@ from k8saudit_tui.engine.logs import split
 from k8saudit_tui.engine.logs.batch import Batch, Encoder, looks_like_document, parse_document
 from k8saudit_tui.engine.logs.sources import LogSource
 from k8saudit_tui.engine.logs.split import Task
-from k8saudit_tui.engine.logs.worker import parse_in_workers, parse_task
+from k8saudit_tui.engine.logs.worker import default_workers, parse_in_workers, parse_task
 from k8saudit_tui.engine.model import Problem
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
 from k8saudit_tui.engine.store.columns import EventStore
@@ -89,7 +89,7 @@ class StoreLoader:
         self.sources = list(sources)
         self.memory_limit_mb = memory_limit_mb
         self.cancel = cancel or threading.Event()
-        self.workers = workers if workers is not None else max(1, min(os.cpu_count() or 1, 8))
+        self.workers = workers if workers is not None else default_workers()
         self.store = store or EventStore()
         if evaluator is not None:
             self.store.set_policy(evaluator)
