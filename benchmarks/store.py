@@ -29,7 +29,8 @@ from k8saudit_tui.engine.logs.sources import expand_sources
 from k8saudit_tui.engine.model import GroupResources, Policy, PolicyRule
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
 from k8saudit_tui.engine.query import compile_filter, prepare
-from k8saudit_tui.engine.store import StoreLoader, release_memory
+from k8saudit_tui.engine.runtime import release_memory
+from k8saudit_tui.engine.store import StoreLoader
 
 FILTERS = ("user:~alice", "ns:kube-system verb:create,update", "leases", "!stage:RequestReceived code:4xx")
 

@@ -137,21 +137,21 @@ def test_an_encoder_past_its_limit_starts_a_new_stream(monkeypatch: pytest.Monke
         expected += [f"user-{chunk}-{n}" for n in range(15)]
     assert streams[1][0] != streams[0][0] and streams[1][1] == streams[0][0]
     assert [store.value(row, "user") for row in range(len(store))] == expected
-    assert len(store._streams) == 1  # retired tables were dropped
+    assert store.parser_streams == 1  # retired tables were dropped
 
 
 def test_worker_streams_give_the_same_store_as_one_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Several tasks per worker (small tasks) so that worker streams span batches."""
-    from k8saudit_tui.engine import store as store_module
+    from k8saudit_tui.engine.logs import split
 
     log = write_lines(tmp_path / "audit.log", varied_events(6000))
     one = StoreLoader(expand_sources([str(log)]), workers=1).load_all()
-    monkeypatch.setattr(store_module, "_TASK_BYTES", 64 << 10)
-    monkeypatch.setattr(store_module, "_IN_PROCESS_BYTES", 0)
+    monkeypatch.setattr(split, "TASK_BYTES", 64 << 10)
+    monkeypatch.setattr(split, "IN_PROCESS_BYTES", 0)
     pooled = StoreLoader(expand_sources([str(log)]), workers=2).load_all()
     assert rows_of(pooled) == rows_of(one)
-    assert set(pooled._attrs.values) == set(one._attrs.values)  # interned once each, in any order
-    assert len(pooled._attrs.values) == len(one._attrs.values)
+    assert set(pooled.values("attr")) == set(one.values("attr"))  # interned once each, in any order
+    assert len(pooled.values("attr")) == len(one.values("attr"))
 
 
 def test_eventlist_items_and_prefixed_lines_keep_their_bytes(tmp_path: Path) -> None:

@@ -170,20 +170,20 @@ def test_corpus_logs_load_without_problems() -> None:
 
 def test_worker_processes_give_the_same_store(tmp_path: Path) -> None:
     """Byte ranges parsed in worker processes merge into exactly what one process builds."""
-    import k8saudit_tui.engine.store as store_module
+    from k8saudit_tui.engine.logs import split
 
     lines = [line(event(n, user=f"user-{n % 7}", verb=("get", "list", "create")[n % 3])) for n in range(3000)]
     lines[1500] = b"{broken"
     log = write_lines(tmp_path / "audit.log", lines)
-    small = {"_TASK_BYTES": 64 << 10, "_IN_PROCESS_BYTES": 0}
-    saved = {name: getattr(store_module, name) for name in small}
+    small = {"TASK_BYTES": 64 << 10, "IN_PROCESS_BYTES": 0}
+    saved = {name: getattr(split, name) for name in small}
     try:
         for name, value in small.items():
-            setattr(store_module, name, value)
+            setattr(split, name, value)
         pooled = load([str(log)], workers=2)
     finally:
         for name, value in saved.items():
-            setattr(store_module, name, value)
+            setattr(split, name, value)
     single = load([str(log)], workers=1)
     assert len(pooled) == len(single) == 2999
     for column in ("user", "verb", "line", "offset", "time"):

@@ -11,7 +11,7 @@ import numpy as np
 import orjson
 import pytest
 
-import k8saudit_tui.engine.store as store_module
+from k8saudit_tui.engine.logs import split
 from k8saudit_tui.engine.logs.sources import expand_sources
 from k8saudit_tui.engine.model import Policy, PolicyRule
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
@@ -149,24 +149,19 @@ def test_progress_first_batch_then_done(tmp_path: Path) -> None:
     assert all(p.rate >= 0 for p in progress)
 
 
-def test_cancel_stops_the_load(tmp_path: Path) -> None:
-
+def test_cancel_stops_the_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     log = write_lines(tmp_path / "a.log", [line(event(n)) for n in range(5000)])
     cancel = threading.Event()
-    saved = store_module._TASK_BYTES
-    store_module._TASK_BYTES = 32 << 10
-    try:
-        loader = StoreLoader(expand_sources([str(log)]), cancel=cancel, workers=1)
-        seen = []
-        for progress in loader.run():
-            seen.append(progress)
-            cancel.set()
-    finally:
-        store_module._TASK_BYTES = saved
+    monkeypatch.setattr(split, "TASK_BYTES", 32 << 10)
+    loader = StoreLoader(expand_sources([str(log)]), cancel=cancel, workers=1)
+    seen = []
+    for progress in loader.run():
+        seen.append(progress)
+        cancel.set()
     assert seen[-1].cancelled and len(loader.store) < 5000
 
 
-def test_readers_see_complete_rows_while_loading(tmp_path: Path) -> None:
+def test_readers_see_complete_rows_while_loading(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     log = write_lines(tmp_path / "a.log", [line(event(n, user=f"u{n}")) for n in range(6000)])
     loader = StoreLoader(expand_sources([str(log)]), workers=1)
     errors: list[str] = []
@@ -185,12 +180,10 @@ def test_readers_see_complete_rows_while_loading(tmp_path: Path) -> None:
     reader = threading.Thread(target=read)
     reader.start()
 
-    saved = store_module._TASK_BYTES
-    store_module._TASK_BYTES = 64 << 10
+    monkeypatch.setattr(split, "TASK_BYTES", 64 << 10)
     try:
         loader.load_all()
     finally:
-        store_module._TASK_BYTES = saved
         done.set()
         reader.join()
     assert not errors and len(loader.store) == 6000
@@ -298,23 +291,6 @@ def test_store_memory_is_compact(tmp_path: Path) -> None:
     assert per_event < 80
     assert len(store.values("name")) == 50
     assert orjson.loads(store.raw(19999))["auditID"] == store.value(19999, "auditid")
-
-
-def test_heap_settings_keep_freed_memory_for_the_next_filter(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Explicit thresholds stop glibc's sliding ones; the trim threshold must be set by hand, or a
-    filter's freed temporaries go back to the OS at every keystroke (page faults, see store.py),
-    and threads share one heap, so each new worker thread finds it warm."""
-    calls: list[tuple[int, int]] = []
-    monkeypatch.setattr(
-        store_module, "_libc_function", lambda name: (lambda *args: calls.append(args)) if name == "mallopt" else None
-    )
-    store_module._set_heap_thresholds(store_module._LOADED_THRESHOLDS)
-    store_module.share_one_heap()
-    assert calls == [
-        (store_module._M_MMAP_THRESHOLD, 32 << 20),
-        (store_module._M_TRIM_THRESHOLD, 64 << 20),
-        (store_module._M_ARENA_MAX, 1),
-    ]
 
 
 def test_follow_sees_a_file_rewritten_past_its_old_size_between_polls(tmp_path: Path) -> None:

@@ -4,22 +4,23 @@ Output keys: file, line (1-based), auditID, stage, rule (0-based index into `rul
 rule matched), level (evaluated; "None" when no rule matched), omitted (true when this event would
 not be written: level None or its stage in the effective omitStages), omitManagedFields,
 recordedLevel (the event's own `level`). A line that is not a readable Event gives
-{"file", "line", "error"} and the run goes on. Exit 0; 2 when the policy cannot be used.
+{"file", "line", "error"} and the run goes on. Exit 0; 1 when a log could not be read; 2 when the
+policy cannot be used.
+
+Why it reads logs the way the store does: the inputs go through `sources.expand_sources`
+(directories, gzip by magic number whatever the name, stdin), files are cut by the one splitter
+(logs/split.py) and big ones evaluated by the one worker pool (logs/worker.py). It stays a stream:
+no store, each range's output written as soon as every range before it is, memory bounded by a
+few ranges whatever the log size.
 """
 
 from __future__ import annotations
 
 import argparse
-import gzip
-import itertools
-import multiprocessing
+import functools
 import os
-import shutil
-import stat
 import sys
-import tempfile
 from collections.abc import Iterable, Iterator
-from typing import BinaryIO
 
 import orjson
 
@@ -33,18 +34,23 @@ from k8saudit_tui.commands.common import (
     open_log,
     write_stdout,
 )
+from k8saudit_tui.engine.logs import split
 from k8saudit_tui.engine.logs.event import EventError, decode_event_line
-from k8saudit_tui.engine.logs.sources import is_gzip
-from k8saudit_tui.engine.model import Verdict
+from k8saudit_tui.engine.logs.sources import STDIN, expand_sources
+from k8saudit_tui.engine.logs.split import Task
+from k8saudit_tui.engine.logs.worker import WorkerPool, default_workers
+from k8saudit_tui.engine.model import Problem, Verdict
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
 
-PARALLEL_MIN_BYTES = 32 << 20
-"""Below this, starting worker processes costs more than it saves."""
+RangeJob = tuple[str, int, Task]
+"""(file name shown, 1-based number of the range's first line, the byte range)."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--policy", required=True, help="audit Policy file (YAML or JSON)")
-    parser.add_argument("logs", nargs="+", metavar="LOG", help="audit log files; - for stdin; .gz is read")
+    parser.add_argument(
+        "logs", nargs="+", metavar="LOG", help="audit log files or directories; - for stdin; gzip is read"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -54,18 +60,88 @@ def run(args: argparse.Namespace) -> int:
     out = sys.stdout.buffer
     status = 0
     for log in args.logs:
-        try:
-            if _worth_splitting(log):
-                evaluate_file_in_parallel(evaluator, log, out)
+        if log == STDIN:  # a pipe is evaluated as it comes (`kubectl logs -f | ... evaluate`), not spooled
+            with open_log(STDIN) as stream:
+                for output in evaluate_lines(evaluator, STDIN, bounded_lines(stream)):
+                    out.write(output)
+                    out.flush()
+            continue
+        for source in expand_sources([log]):
+            if source.problem is not None:
+                error(str(source.problem))
+                status = 1
                 continue
-            with open_log(log) as stream:
-                write_stdout(out, evaluate_lines(evaluator, log, bounded_lines(stream)))
-        except (OSError, EOFError, gzip.BadGzipFile) as problem:
-            if isinstance(problem, BrokenPipeError):
-                raise
-            error(f"{log}: {describe_os_error(problem)}")
-            status = 1
+            name = log if log == STDIN else source.name
+            try:
+                write_stdout(out, evaluate_file(evaluator, name, source.path))
+            except OSError as problem:
+                if isinstance(problem, BrokenPipeError):
+                    raise
+                error(f"{name}: {describe_os_error(problem)}")
+                status = 1
+            finally:
+                if source.spooled:
+                    os.unlink(source.path)
+            warning = source.extra.get("warning")
+            if isinstance(warning, Problem):
+                error(str(warning))
+                status = 1
     return status
+
+
+def evaluate_file(evaluator: PolicyEvaluator, name: str, path: str, workers: int | None = None) -> Iterator[bytes]:
+    """The output of every line of the plain file `path`, in blocks, in input order.
+
+    Below split.IN_PROCESS_BYTES (or with one worker) the ranges are evaluated here, each numbered
+    from the line count of the ones before. Above, the first range is evaluated here while the
+    worker pool boots, and the others in the pool, numbered by counting the newlines of each range
+    before it is sent (split.count_lines: a tenth of evaluating it)."""
+    size = os.path.getsize(path)
+    tasks = split.cut(0, path, 0, size)
+    workers = default_workers() if workers is None else workers
+    pool = None
+    if workers > 1 and size > split.IN_PROCESS_BYTES and len(tasks) > 1:
+        pool = WorkerPool(evaluate_range, workers, setup=functools.partial(PolicyEvaluator, evaluator.policy))
+    try:
+        first_line = 1
+        for index, task in enumerate(tasks):
+            if pool is not None and index == 1:  # the first range was done here while workers booted
+                for _, output in pool.map(_numbered(name, first_line, tasks[1:])):
+                    yield output
+                return
+            lines, output = evaluate_range(evaluator, (name, first_line, task))
+            first_line += lines
+            yield output
+    finally:
+        if pool is not None:
+            pool.close()
+
+
+def _numbered(name: str, first_line: int, tasks: list[Task]) -> Iterator[RangeJob]:
+    for task in tasks:
+        yield name, first_line, task
+        if not task.final:
+            first_line += split.count_lines(task.path, task.start, task.end)
+
+
+def evaluate_range(evaluator: PolicyEvaluator, job: RangeJob) -> tuple[int, bytes]:
+    """The worker job: (lines read, output) for the lines of one byte range."""
+    name, first_line, task = job
+    counted = _Counted()
+    with split.open_range(task) as stream:
+        output = b"".join(evaluate_lines(evaluator, name, counted.lines(bounded_lines(stream)), first_line))
+    return counted.count, output
+
+
+class _Counted:
+    """Counts the lines that pass through (blank ones included), for the next range's numbers."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def lines(self, lines: Iterable[bytes]) -> Iterator[bytes]:
+        for self.count, line in enumerate(lines, 1):
+            yield line
 
 
 def evaluate_lines(
@@ -95,87 +171,6 @@ def evaluate_lines(
         if suffix is None:
             suffix = suffixes[key] = _verdict_suffix(verdict, event.stage, event.level)
         yield head_format % number + b',"auditID":' + orjson.dumps(event.auditID) + suffix
-
-
-def _worth_splitting(path: str) -> bool:
-    """Split a big plain file across cores; stdin and gzip data can only be read in order."""
-    if path == "-" or is_gzip(path) or (os.cpu_count() or 1) < 2:
-        return False
-    try:
-        info = os.stat(path)
-    except OSError:
-        return False
-    return stat.S_ISREG(info.st_mode) and info.st_size >= PARALLEL_MIN_BYTES
-
-
-def evaluate_file_in_parallel(evaluator: PolicyEvaluator, path: str, out: BinaryIO) -> None:
-    """Evaluate byte ranges of `path` in worker processes; write their outputs in input order.
-
-    Each worker writes to its own temporary file, so memory stays bounded whatever the log size;
-    the parent copies them out in order, which keeps the one-line-per-input-line contract.
-    """
-    ranges = split_at_lines(path, os.cpu_count() or 2)
-    context = multiprocessing.get_context("fork")
-    with tempfile.TemporaryDirectory(prefix="k8saudit-evaluate-") as spool:
-        outputs = [os.path.join(spool, f"part-{index}") for index in range(len(ranges))]
-        jobs = [(evaluator, path, start, end, output) for (start, end), output in zip(ranges, outputs)]
-        with context.Pool(len(ranges)) as pool:
-            for error in pool.imap(_evaluate_range, jobs):
-                if error:
-                    raise OSError(error)
-        out.flush()
-        for output in outputs:
-            with open(output, "rb") as part:
-                shutil.copyfileobj(part, out, 1 << 20)
-        out.flush()
-
-
-def split_at_lines(path: str, parts: int) -> list[tuple[int, int]]:
-    """Cut `path` into about `parts` byte ranges that each start at the beginning of a line."""
-    size = os.path.getsize(path)
-    cuts = [0]
-    with open(path, "rb") as stream:
-        for index in range(1, parts):
-            stream.seek(max(size * index // parts, cuts[-1]))
-            stream.readline()
-            cuts.append(min(stream.tell(), size))
-    cuts.append(size)
-    return [(start, end) for start, end in itertools.pairwise(cuts) if end > start]
-
-
-def _evaluate_range(job: tuple[PolicyEvaluator, str, int, int, str]) -> str:
-    """Worker: evaluate lines in [start, end) of `path` into `output`; return an error or ""."""
-    evaluator, path, start, end, output = job
-    try:
-        with open(path, "rb") as stream, open(output, "wb") as sink:
-            first_line = _count_lines_before(stream, start) + 1
-            stream.seek(start)
-            lines = _lines_until(stream, end)
-            write_stdout(sink, evaluate_lines(evaluator, path, lines, first_line=first_line))
-    except OSError as problem:
-        return describe_os_error(problem)
-    return ""
-
-
-def _count_lines_before(stream: BinaryIO, end: int) -> int:
-    stream.seek(0)
-    count = 0
-    remaining = end
-    while remaining > 0:
-        chunk = stream.read(min(remaining, 1 << 24))
-        if not chunk:
-            break
-        count += chunk.count(b"\n")
-        remaining -= len(chunk)
-    return count
-
-
-def _lines_until(stream: BinaryIO, end: int) -> Iterator[bytes]:
-    """The lines from the stream's position that start before `end`."""
-    for line in bounded_lines(stream):
-        yield line
-        if stream.tell() >= end:
-            return
 
 
 def _verdict_suffix(verdict: Verdict, stage: str, recorded: str) -> bytes:

@@ -1,27 +1,35 @@
-"""Parser worker processes: a tiny ordered process pool over pipes.
+"""The one worker pool: a tiny ordered process pool over pipes, for every log reader.
 
 multiprocessing's "fork" is unsafe from a thread of a threaded program (the TUI loads in a thread
 worker) and its "spawn" re-imports the caller's `__main__`, which breaks scripts without a main
-guard. A worker here is a fresh interpreter running `worker.main`: it reads pickled tasks on stdin and
-writes pickled `Batch`es on stdout, in order. Only our own process writes to these private pipes,
-so unpickling them is safe.
+guard. A worker here is a fresh interpreter running `worker.main`: it first receives a job (a
+module-level function, pickled by reference, so the worker imports it) and an optional setup (a
+picklable callable whose result is the worker's state: an Encoder for the store, an evaluator for
+`evaluate`), then reads pickled tasks on stdin and writes pickled `job(state, task)` results on
+stdout, in order. Only our own process writes to these private pipes, so unpickling them is safe.
 """
 
 from __future__ import annotations
 
-import gc
+import os
 import pickle
 import struct
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Generator, Iterable
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
-from k8saudit_tui.engine.logs.batch import Batch, Encoder, parse_range
+from k8saudit_tui.engine import runtime
+from k8saudit_tui.engine.logs.split import Task
+
+if TYPE_CHECKING:  # imported when used: an `evaluate` worker boots without numpy (~150 ms)
+    from k8saudit_tui.engine.logs.batch import Batch, Encoder
 
 _HEADER = struct.Struct("<Q")
-Task = tuple[str, int, int, int, bool]
+TaskT = TypeVar("TaskT")
+ResultT = TypeVar("ResultT")
 
 
 def _send(stream: IO[bytes], value: Any) -> None:
@@ -50,57 +58,122 @@ _WORKER_BOOT = (
 current directory would win over the installed one and the parent would talk to other code."""
 
 
-def parse_in_workers(tasks: Sequence[Task], workers: int, depth: int = 2) -> Iterator[Batch]:
-    """Parse `tasks` in `workers` processes, yielding batches in task order.
+def default_workers() -> int:
+    """How many worker processes a reader starts: one per core, at most eight."""
+    return max(1, min(os.cpu_count() or 1, 8))
 
-    Task i goes to worker i % workers; each worker has at most `depth` tasks queued. Closing the
-    generator (or an error) kills the workers.
+
+class WorkerPool:
+    """`workers` processes running `job(state, task)`; they start booting at once (an interpreter
+    and its imports take a few hundred ms), so the caller can do work of its own meanwhile.
+
+    `state` is `setup()` run once in each worker (None without setup). Use `map` once, then the
+    pool is closed (or call `close`).
     """
-    workers = max(1, min(workers, len(tasks)))
-    processes = [
-        subprocess.Popen(
-            [sys.executable, "-c", _WORKER_BOOT],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-        )
-        for _ in range(workers)
-    ]
-    try:
+
+    def __init__(self, job: Callable[[Any, Any], Any], workers: int, setup: Callable[[], Any] | None = None) -> None:
+        self._processes = [
+            subprocess.Popen([sys.executable, "-c", _WORKER_BOOT], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+            for _ in range(max(1, workers))
+        ]
+        try:
+            for process in self._processes:
+                _send(process.stdin, (job, setup))  # type: ignore[arg-type]
+        except BaseException:
+            self.close()
+            raise
+
+    def map(self, tasks: Iterable[Any], depth: int = 2) -> Generator[Any, None, None]:
+        """Results of `tasks` in task order. Task i goes to worker i % workers; each worker has at
+        most `depth` tasks queued, and `tasks` is consumed only as far as that, so a lazy iterable
+        keeps memory bounded. Closing the generator (or an error) kills the workers; an error of
+        a job is raised here."""
+        processes = self._processes
+        pending = iter(tasks)
+        queued: deque[int] = deque()
         sent = 0
-        for _ in range(depth):
-            for process in processes:
-                if sent < len(tasks):
-                    _send(process.stdin, tasks[sent])  # type: ignore[arg-type]
-                    sent += 1
-        for index in range(len(tasks)):
-            process = processes[index % workers]
-            result = _receive(process.stdout)  # type: ignore[arg-type]
-            if isinstance(result, BaseException):
-                raise result
-            if sent < len(tasks):
-                _send(processes[sent % workers].stdin, tasks[sent])  # type: ignore[arg-type]
-                sent += 1
-            yield result
-    finally:
-        for process in processes:
-            process.kill()
+
+        def send_next() -> bool:
+            nonlocal sent
+            task = next(pending, _DONE)
+            if task is _DONE:
+                return False
+            worker = sent % len(processes)
+            _send(processes[worker].stdin, task)  # type: ignore[arg-type]
+            queued.append(worker)
+            sent += 1
+            return True
+
+        try:
+            for _ in range(depth * len(processes)):
+                if not send_next():
+                    break
+            while queued:
+                result = _receive(processes[queued.popleft()].stdout)  # type: ignore[arg-type]
+                if isinstance(result, BaseException):
+                    raise result
+                send_next()
+                yield result
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        for process in self._processes:
+            if process.poll() is None:
+                process.kill()
             process.wait()
 
 
+def run_in_workers(
+    job: Callable[[Any, TaskT], ResultT],
+    tasks: Iterable[TaskT],
+    workers: int,
+    setup: Callable[[], Any] | None = None,
+    depth: int = 2,
+) -> Generator[ResultT, None, None]:
+    """`WorkerPool(job, workers, setup).map(tasks, depth)`, the workers started at the first result."""
+    pool = WorkerPool(job, workers, setup)
+    yield from pool.map(tasks, depth)
+
+
+_DONE: Any = object()
+
+
+def parse_task(encoder: Encoder | None, task: Task) -> Batch:
+    """The store's job: parse the lines of a byte range into a Batch (see batch.parse_range)."""
+    from k8saudit_tui.engine.logs.batch import parse_range
+
+    return parse_range((task.path, task.file, task.start, task.end, task.final), encoder)
+
+
+def parse_in_workers(tasks: Iterable[Task], workers: int) -> Generator[Batch, None, None]:
+    """Parse line ranges in worker processes, in order; each worker is one Encoder stream (values
+    seen before are not shipped again)."""
+    from k8saudit_tui.engine.logs.batch import Encoder
+
+    return run_in_workers(parse_task, tasks, workers, setup=Encoder)
+
+
 def main() -> None:
-    """Worker loop: parse byte ranges until stdin closes; the cyclic GC is off (no cycles made)."""
-    gc.disable()
-    encoder = Encoder()  # one stream for all our tasks: values seen before are not shipped again
+    """Worker loop: the job, then tasks until stdin closes (see `runtime.worker_process`)."""
+    runtime.worker_process()
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    try:
+        job, setup = _receive(stdin)
+    except EOFError:
+        return
+    state = setup() if setup is not None else None
     while True:
         try:
             task = _receive(stdin)
         except EOFError:
             return
         try:
-            result: Any = parse_range(task, encoder)
+            result: Any = job(state, task)
+        except OSError as error:  # the caller reports it like its own read error
+            result = error
         except Exception as error:  # reported to the parent, which raises it
-            result = RuntimeError(f"worker failed on {task[0]} [{task[2]}:{task[3]}]: {error}")
+            result = RuntimeError(f"worker failed on {task!r}: {error}")
         _send(stdout, result)
 
 

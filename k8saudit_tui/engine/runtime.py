@@ -1,0 +1,131 @@
+"""All process tuning, as named phases that the app, the loader, the workers and the benchmarks
+call alike, so that a benchmark measures what the app runs.
+
+Why each knob (all measured on this project's 2-core machines, 1M events):
+
+- `interactive()`: the GIL is handed over every 1 ms (Python's 5 ms made the loader wait behind
+  the event loop at start-up), and every thread allocates from one glibc heap (`share_one_heap`).
+- `loading()`: while batches arrive, blocks of 256 KiB or more get their own mapping, so that
+  unpickled batches go back to the OS when freed; afterwards the heap keeps up to 64 MiB free
+  for the filters' arrays (see `_set_heap_thresholds`).
+- `parsing()`: the cyclic GC is off while a batch is parsed in-process (parsing makes no cycles,
+  and a collection every few thousand objects cost a tenth of the parse); `worker_process()`
+  turns it off for good in parser workers.
+- `release_memory()`: once loaded, give the freed heap back to the OS (malloc_trim).
+
+Without glibc (or ctypes) the heap phases do nothing.
+"""
+
+from __future__ import annotations
+
+import gc
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+SWITCH_INTERVAL = 0.001
+"""Seconds a thread may hold the GIL while another waits for it (Python's default is 0.005).
+
+The loader and filter threads run beside the event loop; each time one comes back from a call
+that let the GIL go (a read, most numpy calls), it waited for the busy thread's whole interval.
+At start-up that stretched parsing the first 1,000 lines from 25 ms to 340 ms while Textual
+built the screen, and the first rows showed at 0.8 s instead of 0.4 s (measured, 1M events)."""
+
+M_TRIM_THRESHOLD = -1
+"""glibc's mallopt parameter: once this much is free at the top of the heap, it goes back to the OS."""
+M_MMAP_THRESHOLD = -3
+"""glibc's mallopt parameter: blocks this big or bigger get their own mapping."""
+M_ARENA_MAX = -8
+"""glibc's mallopt parameter: how many heaps (arenas) threads may get."""
+LOADING_THRESHOLDS = (256 * 1024, 512 * 1024)
+"""(mmap, trim) thresholds while batches arrive."""
+LOADED_THRESHOLDS = (32 * 1024 * 1024, 64 * 1024 * 1024)
+"""(mmap, trim) thresholds once loaded: the trim threshold twice the mmap one, as glibc keeps it."""
+
+
+def interactive() -> None:
+    """The explorer's settings; call before Textual starts its threads."""
+    share_one_heap()
+    sys.setswitchinterval(SWITCH_INTERVAL)
+
+
+@contextmanager
+def loading() -> Iterator[None]:
+    """Around the arrival of batches: LOADING_THRESHOLDS inside, LOADED_THRESHOLDS after."""
+    _set_heap_thresholds(LOADING_THRESHOLDS)
+    try:
+        yield
+    finally:
+        _set_heap_thresholds(LOADED_THRESHOLDS)
+
+
+@contextmanager
+def parsing() -> Iterator[None]:
+    """Around an in-process parse: the cyclic GC off, back on after if it was on."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def worker_process() -> None:
+    """A parser worker process's settings: it makes no reference cycles, so no cyclic GC."""
+    gc.disable()
+
+
+def _set_heap_thresholds(thresholds: tuple[int, int]) -> None:
+    """While batches arrive the loader maps every block of 256 KiB or more on its own, so it goes
+    back to the OS when freed; afterwards big blocks come from the heap, which gives memory back
+    only once 64 MiB is free at its top.
+
+    glibc raises its threshold to the biggest block freed so far, so after the first batches
+    every unpickled batch came from the heap and left it fragmented: 50 MB more resident with
+    1M events loaded (measured). Afterwards the filters allocate the same big arrays at every
+    keystroke, which a high threshold lets the heap reuse (a mapping each time doubled the
+    filter latency, measured). Setting a threshold also stops glibc from raising its trim
+    threshold with it, and a trim gives back all the free top, not the excess: at 128 KiB (the
+    default) or 16 MiB, the heap gave a keystroke's temporaries back and the next keystroke
+    faulted them in again (1,000-5,500 page faults, up to a third of a filter at 1M events,
+    measured)."""
+    mallopt = libc_function("mallopt")
+    if mallopt is not None:
+        mmap_threshold, trim_threshold = thresholds
+        mallopt(M_MMAP_THRESHOLD, mmap_threshold)
+        mallopt(M_TRIM_THRESHOLD, trim_threshold)
+
+
+def share_one_heap() -> None:
+    """Have every thread allocate from one heap (glibc arena); call before starting threads.
+
+    glibc gives threads heaps of their own, up to eight per core, and the explorer runs each
+    filter in a new thread (a Textual worker): its arrays came from whichever heap that thread
+    got, often one that had given its pages back, so a keystroke faulted in 4-10 MB again
+    (measured). Python threads take turns (the GIL), so one heap costs no waiting."""
+    mallopt = libc_function("mallopt")
+    if mallopt is not None:
+        mallopt(M_ARENA_MAX, 1)
+
+
+def libc_function(name: str) -> Callable[..., Any] | None:
+    """A function of the C library, or None (not glibc, no ctypes)."""
+    try:
+        import ctypes
+
+        function: Callable[..., Any] = getattr(ctypes.CDLL("libc.so.6"), name)
+        return function
+    except (OSError, AttributeError):
+        return None
+
+
+def release_memory() -> None:
+    """Give freed heap back to the OS (glibc): after parsing (unpickled batches, temporaries),
+    and after the explorer's first view of everything loaded. The heap otherwise keeps up to
+    64 MiB free for the filters (see `_set_heap_thresholds`)."""
+    gc.collect()
+    malloc_trim = libc_function("malloc_trim")
+    if malloc_trim is not None:
+        malloc_trim(0)

@@ -1,0 +1,125 @@
+"""Dictionary encoding: each distinct value of a column once, rows hold int32 codes.
+
+Why batches need remapping: a parser stream (one `batch.Encoder`, in a worker or in-process) ships
+only the values it saw first in each batch, numbered in its own order; the store keeps, per
+stream, a table from stream codes to store codes and extends it batch by batch. Dictionaries only
+grow, so a reader's codes stay valid while the writer appends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from k8saudit_tui.engine.logs.batch import AUDITID_WIDTH, CODED_COLUMNS, STRING_COLUMNS, Batch
+from k8saudit_tui.engine.model import LEVELS, STAGES, RequestAttributes
+
+COLUMNS: tuple[str, ...] = (
+    "time",
+    "stage",
+    "auditid",
+    "user",
+    "group",
+    "verb",
+    "apigroup",
+    "resource",
+    "subresource",
+    "ns",
+    "name",
+    "uri",
+    "code",
+    "ip",
+    "ua",
+    "recorded",
+    "rule",
+    "level",
+    "omitted",
+    "file",
+    "line",
+)
+"""Names accepted by `EventStore.column` and `EventStore.value`."""
+
+ALIASES = {"groups": "group", "namespace": "ns", "level_recorded": "recorded"}
+DTYPES: dict[str, Any] = {
+    "file": np.int16,
+    "line": np.int32,
+    "offset": np.int64,
+    "length": np.int32,
+    "time": np.int64,
+    "code": np.int16,
+    "auditid": f"S{AUDITID_WIDTH}",
+    "group": np.int32,
+    "attr": np.int32,
+    **{name: np.int32 for name in STRING_COLUMNS},
+}
+
+
+class Dictionary:
+    """One column's dictionary: value -> code (`index`) and code -> value (`values`), append-only."""
+
+    __slots__ = ("index", "values")
+
+    def __init__(self, values: Iterable[Any] = ()) -> None:
+        self.values: list[Any] = []
+        self.index: dict[Any, int] = {}
+        for value in values:
+            self.code(value)
+
+    def code(self, value: Any) -> int:
+        code = self.index.get(value)
+        if code is None:
+            code = self.index[value] = len(self.values)
+            self.values.append(value)
+        return code
+
+    def remap(self, local_values: Sequence[Any]) -> np.ndarray:
+        """Global codes for a batch's local values (index = local code)."""
+        return np.fromiter(map(self.code, local_values), np.int32, len(local_values))
+
+
+class AttributesDictionary(Dictionary):
+    """RequestAttributes, interned; batches ship them as field tuples (they unpickle much faster
+    than the dataclass), rebuilt here. Keyed by the dataclass itself, so that each distinct value
+    is held once (a million distinct users means a million of them)."""
+
+    __slots__ = ()
+
+    def code(self, value: Any) -> int:
+        return super().code(RequestAttributes(*value))
+
+
+class Codes:
+    """The store's dictionaries: string columns, stage, recorded level, group tuples, attributes."""
+
+    def __init__(self) -> None:
+        self.strings: dict[str, Dictionary] = {name: Dictionary() for name in STRING_COLUMNS}
+        self.strings["stage"] = Dictionary(STAGES)
+        self.strings["recorded"] = Dictionary(LEVELS)
+        self.groups = Dictionary()
+        self.attributes = AttributesDictionary()
+        self.coded: dict[str, Dictionary] = {**self.strings, "group": self.groups, "attr": self.attributes}
+        self.streams: dict[int, dict[str, np.ndarray]] = {}
+        """Per parser stream (batch.Encoder), per coded column: stream code -> store code."""
+
+    def retire(self, stream: int) -> None:
+        """Forget the code table of a parser stream that started over (see batch.Encoder)."""
+        self.streams.pop(stream, None)
+
+    def remap(self, batch: Batch) -> dict[str, np.ndarray]:
+        """The batch's coded columns in store codes (interning the values it ships)."""
+        columns: dict[str, np.ndarray] = {}
+        tables = self.streams.setdefault(batch.stream, {}) if batch.stream else {}
+        for name in CODED_COLUMNS:
+            fresh = self.coded[name].remap(batch.values[name])
+            table = tables.get(name)
+            if len(table if table is not None else ()) != batch.bases[name]:
+                raise RuntimeError(f"batch of stream {batch.stream} out of order for column {name}")
+            if table is None or not len(table):
+                table = fresh
+            elif len(fresh):
+                table = np.concatenate([table, fresh])
+            tables[name] = table
+            columns[name] = table[batch.codes[name]] if len(table) else batch.codes[name]
+        return columns

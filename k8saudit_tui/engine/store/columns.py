@@ -1,0 +1,393 @@
+"""EventStore: compact columns for every event, the full event re-read from disk on demand.
+
+Per event the store keeps where its line is (file, offset, length, line number) and the columns the
+UI and filters need, strings dictionary-encoded (codes.py), user groups as a code of an interned
+tuple, and the request attributes as a code of an interned `RequestAttributes` (evaluated once per
+distinct value, then broadcast to rows: verdicts.py).
+
+Threading: one writer (the loader, or `follow`) appends batches while readers (the UI thread) read.
+Arrays grow by doubling into new arrays, values are written before `len()` is published, lists
+only grow, and the verdict table is swapped whole: a reader that takes `len(store)` once and uses
+rows below it always sees complete rows. `follow` and the loader use only the public methods.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import orjson
+
+from k8saudit_tui.engine.logs.batch import ITEM_FILE, Batch, format_time
+from k8saudit_tui.engine.logs.sources import new_spool
+from k8saudit_tui.engine.model import LEVELS, Problem, RequestAttributes, Verdict
+from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
+from k8saudit_tui.engine.store import facets
+from k8saudit_tui.engine.store.codes import ALIASES, COLUMNS, DTYPES, Codes
+from k8saudit_tui.engine.store.files import EventGone, FileEntry
+from k8saudit_tui.engine.store.verdicts import VerdictTable
+
+_EAGER_OPEN_LIMIT = 256
+"""Files registered beyond this many are opened on first read (file descriptor limits)."""
+
+
+class EventStore:
+    """Columns for every loaded event; see the module docstring for the threading contract.
+
+    Row order is load order (file by file); `view_order()` is the merged order by stageTimestamp
+    (stable, so events with equal times keep file and line order).
+    """
+
+    def __init__(self) -> None:
+        self._n = 0
+        self._capacity = 0
+        self._arrays: dict[str, np.ndarray] = {}
+        self._codes = Codes()
+        self._dicts = self._codes.strings  # read by the query package (a column's value index)
+        self._groups = self._codes.groups
+        self._attrs = self._codes.attributes
+        self._streams = self._codes.streams
+        self._long_auditids: dict[int, str] = {}
+        self.files: list[FileEntry] = []
+        self.problems: list[Problem] = []
+        self.line_count = 0
+        self.blank_lines = 0
+        self._items_path = ""
+        self._items_writer: Any = None
+        self._item_entries: dict[int, int] = {}
+        self._lock = threading.RLock()
+        self._table = VerdictTable.empty(None)
+        """Swapped whole, never changed in place (see verdicts.py)."""
+        self._generation = 0
+        self._cache: dict[tuple[Any, ...], Any] = {}
+        self.match_cache: dict[tuple[Any, ...], Any] = {}
+        """For query.py: per (column, term) the codes that matched, and how many values were seen."""
+
+    # ----------------------------------------------------------------------------- reading
+
+    def __len__(self) -> int:
+        return self._n
+
+    @property
+    def evaluator(self) -> PolicyEvaluator | None:
+        return self._table.evaluator
+
+    @property
+    def parser_streams(self) -> int:
+        """How many parser streams (batch.Encoder) the store keeps code tables for."""
+        return len(self._codes.streams)
+
+    @property
+    def generation(self) -> int:
+        """Changes whenever rows are added or the policy changes (for caches in callers)."""
+        return self._generation
+
+    def column(self, name: str, n: int | None = None) -> np.ndarray:
+        """The column `name` for rows [0, n) (default: all rows now): codes or values.
+
+        String columns give int32 codes into `values(name)`; "group" codes into `values("group")`
+        (tuples of groups); "time" int64 ns since the epoch; "code" int16 (0 = none); "rule" int16
+        (-1 = no rule matched or no policy); "level" int8 index in LEVELS (-1 without policy);
+        "omitted" bool (the verdict would not write this stage); "auditid" bytes (S36).
+        """
+        n = self._n if n is None else n
+        if name in ("rule", "level", "omitted"):
+            return self._verdict_column(name, n)
+        key = ALIASES.get(name, name)
+        array = self._arrays.get(key)
+        if array is None:
+            if key in COLUMNS or key in ("offset", "length", "attr"):
+                return np.empty(0, np.int32)
+            raise KeyError(f"unknown column {name!r}")
+        return array[:n]
+
+    def values(self, name: str) -> list[Any]:
+        """The vocabulary of a code column (index = code): strings, group tuples, LEVELS, or the
+        RequestAttributes of "attr"."""
+        if name == "level":
+            return list(LEVELS)
+        if name in ("group", "groups"):
+            return self._groups.values
+        if name == "attr":
+            return self._attrs.values
+        return self._dicts[ALIASES.get(name, name)].values
+
+    def value(self, row: int, name: str) -> str | int | None:
+        """The display value of one cell: str for strings, int for code/rule/line, None if absent."""
+        if name == "time":
+            return format_time(int(self._arrays["time"][row]))
+        if name in ("group", "groups"):
+            return ", ".join(self._groups.values[self._arrays["group"][row]])
+        if name == "code":
+            code = int(self._arrays["code"][row])
+            return code or None
+        if name in ("rule", "level", "omitted"):
+            return self._verdict_value(row, name)
+        if name == "auditid":
+            return self._long_auditids.get(row) or self._arrays["auditid"][row].decode("utf-8", "replace")
+        if name == "file":
+            return self.files[int(self._arrays["file"][row])].name
+        if name in ("line", "offset", "length"):
+            return int(self._arrays[name][row])
+        key = ALIASES.get(name, name)
+        return self._dicts[key].values[self._arrays[key][row]]  # type: ignore[no-any-return]
+
+    def _verdict_value(self, row: int, name: str) -> str | int | None:
+        """rule (None = no rule matched), level (None without a policy) or omitted (0/1) of a row."""
+        table = self._table
+        attr = int(self._arrays["attr"][row])
+        if name == "rule":
+            return table.rule(attr)
+        if name == "level":
+            return table.level(attr)
+        return table.omitted(attr, int(self._arrays["stage"][row]))
+
+    def location(self, row: int) -> tuple[str, int]:
+        """(file shown to the user, 1-based line) of an event."""
+        return self.files[self._arrays["file"][row]].name, int(self._arrays["line"][row])
+
+    def raw(self, row: int) -> bytes:
+        """The event's original bytes (the JSON object of its line), read with os.pread; raises
+        EventGone for an event whose file was truncated since (its offset holds other bytes)."""
+        entry = self.files[self._arrays["file"][row]]
+        if entry.gone:
+            raise EventGone(f"{entry.name}: {entry.gone}")
+        return os.pread(self.descriptor(entry), int(self._arrays["length"][row]), int(self._arrays["offset"][row]))
+
+    def readable(self, rows: np.ndarray) -> np.ndarray:
+        """Which of `rows` still have their bytes (see `raw`)."""
+        gone = [index for index, entry in enumerate(self.files) if entry.gone]
+        if not gone or not len(rows):
+            return np.ones(len(rows), bool)
+        return ~np.isin(self._arrays["file"][rows], gone)
+
+    def raw_many(self, rows: np.ndarray) -> Iterator[bytes]:
+        """The original bytes of many rows, in the given order (export); raises EventGone first
+        if any of them is gone (see `raw`, and `readable` to leave those out)."""
+        if len(rows) == 0:
+            return  # an empty store has no arrays yet
+        if not self.readable(rows).all():
+            entry = next(entry for entry in self.files if entry.gone)
+            raise EventGone(f"{entry.name}: {entry.gone}")
+        files, offsets, lengths = self._arrays["file"], self._arrays["offset"], self._arrays["length"]
+        fds = [self.descriptor(entry) if entry.path else -1 for entry in self.files]
+        pread = os.pread
+        for f, length, offset in zip(files[rows].tolist(), lengths[rows].tolist(), offsets[rows].tolist()):
+            yield pread(fds[f], length, offset)
+
+    def event(self, row: int) -> dict[str, Any]:
+        """The full event as a dict (re-read and parsed; the store does not keep it)."""
+        value = orjson.loads(self.raw(row))
+        return value if isinstance(value, dict) else {}
+
+    def attributes(self, row: int) -> RequestAttributes:
+        """What the apiserver's policy checker saw for this event (from attributes.py)."""
+        return self._attrs.values[self._arrays["attr"][row]]  # type: ignore[no-any-return]
+
+    def verdict(self, row: int) -> Verdict | None:
+        """The verdict of the loaded policy for this event; None without a policy."""
+        table = self._table
+        if table.evaluator is None:
+            return None
+        return table.verdicts[int(self._arrays["attr"][row])]
+
+    def rule_counts(self, rows: np.ndarray | None = None) -> dict[int | None, int]:
+        """How many of `rows` (default all) each rule matched; key None = no rule matched."""
+        rules = self.column("rule")
+        if rows is not None:
+            rules = rules[rows]
+        if self._table.evaluator is None or len(rules) == 0:
+            return {}
+        counts = np.bincount(rules.astype(np.int64) + 1)
+        return {(index - 1 if index else None): int(c) for index, c in enumerate(counts) if c}
+
+    def facet(self, name: str, rows: np.ndarray | None = None) -> list[tuple[str, int]]:
+        """Distinct display values of a column among `rows` (default all), most frequent first."""
+        return facets.facet(self, name, rows)
+
+    def distinct(self, name: str) -> list[str]:
+        """Sorted distinct display values of a column, for suggestions in the filter bar."""
+        return facets.distinct(self, name)
+
+    def view_order(self, n: int | None = None) -> np.ndarray:
+        """Rows [0, n) in merged order: by stageTimestamp, stable (file order breaks ties)."""
+        n = self._n if n is None else n
+        key = ("order", n)
+        order = self._cache.get(key)
+        if order is None:
+            times = self._arrays["time"][:n] if n else np.empty(0, np.int64)
+            identity = n < 2 or bool(np.all(times[1:] >= times[:-1]))
+            order = np.arange(n, dtype=np.int64) if identity else np.argsort(times, kind="stable")
+            self._cache = {k: v for k, v in self._cache.items() if k[0] not in ("order", "identity")}
+            self._cache[key] = order
+            self._cache[("identity", n)] = identity
+        return order
+
+    def in_load_order(self, n: int | None = None) -> bool:
+        """True when the view order of rows [0, n) is 0..n-1 (one time-ordered log, the usual
+        case), so callers can skip gathers through `view_order`."""
+        n = self._n if n is None else n
+        self.view_order(n)
+        return bool(self._cache.get(("identity", n), False))
+
+    # ----------------------------------------------------------------------------- policy
+
+    def set_policy(self, evaluator: PolicyEvaluator | None) -> None:
+        """Re-evaluate every row under `evaluator` (None: no policy), without re-reading the log.
+
+        The policy is evaluated once per distinct RequestAttributes (a few thousand in a million
+        events), and rows get the result by a vectorised lookup of their attributes code.
+        """
+        with self._lock:
+            self._table = VerdictTable.empty(evaluator).extended(self._attrs.values)
+            self._generation += 1
+            self._cache.clear()
+
+    def _verdict_column(self, name: str, n: int) -> np.ndarray:
+        """rule/level/omitted for rows [0, n): a gather through the per-attributes tables."""
+        key = (name, n, self._generation)  # read before the table: set_policy swaps it first
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
+        table = self._table
+        attr = self._arrays["attr"][:n] if n else np.empty(0, np.int32)
+        stage = self._arrays["stage"][:n] if n else np.empty(0, np.int32)
+        result = table.column(name, attr, stage)
+        if n == self._n:
+            self._cache = {k: v for k, v in self._cache.items() if k[0] != name}
+            self._cache[key] = result
+        return result
+
+    # ----------------------------------------------------------------------------- writing
+
+    def add_file(self, name: str, path: str, followable: bool = False) -> int:
+        """Register a file rows can point into; returns its index."""
+        entry = FileEntry(name, path, followable)
+        try:
+            if followable and len(self.files) < _EAGER_OPEN_LIMIT:
+                # Open now: after a rotation the path names another file, the descriptor does not.
+                entry.fd = os.open(path, os.O_RDONLY)
+                entry.inode = os.fstat(entry.fd).st_ino
+            else:
+                entry.inode = os.stat(path).st_ino
+        except OSError:
+            pass
+        self.files.append(entry)
+        return len(self.files) - 1
+
+    def append(self, batch: Batch, file: int, base_line: int) -> int:
+        """Add a parsed batch of lines of file number `file` whose first line is `base_line + 1`.
+
+        Returns the number of rows added. Problems and line counts are recorded here too.
+        """
+        with self._lock:
+            name = self.files[file].name
+            self.problems.extend(
+                Problem(name, base_line + line, where, message) for line, where, message in batch.problems
+            )
+            self.line_count += batch.lines
+            self.blank_lines += batch.blank
+            if batch.retired:
+                self._codes.retire(batch.retired)
+            if batch.count == 0:
+                return 0
+            columns = self._batch_columns(batch, file, base_line)
+            start, end = self._n, self._n + batch.count
+            self._reserve(end)
+            for key, values in columns.items():
+                self._arrays[key][start:end] = values
+            for row, audit_id in batch.long_auditids.items():
+                self._long_auditids[start + row] = audit_id
+            self._table = self._table.extended(self._attrs.values)
+            self._n = end
+            self._generation += 1
+            return batch.count
+
+    def _batch_columns(self, batch: Batch, file: int, base_line: int) -> dict[str, np.ndarray]:
+        """A batch's columns with codes remapped to the store's dictionaries (codes.py)."""
+        columns = self._codes.remap(batch)
+        files = batch.file.astype(np.int16)
+        offsets = batch.offset.copy()
+        items = files == ITEM_FILE
+        if items.any():
+            item_file, placed = self._spool_items(batch.items, file)
+            offsets[items] = np.asarray(placed, np.int64)[offsets[items]]
+            files[items] = item_file
+        files[~items] = file
+        columns["file"] = files
+        columns["offset"] = offsets
+        columns["length"] = batch.length
+        columns["line"] = batch.line + base_line
+        columns["time"] = batch.time
+        columns["code"] = batch.code
+        columns["auditid"] = batch.auditid
+        return columns
+
+    def _spool_items(self, items: list[bytes], file: int) -> tuple[int, list[int]]:
+        """Write EventList items (re-serialised) to a spool; their rows point there.
+
+        The spool gets its own file entry named like the source, so locations still name the file.
+        """
+        if self._items_writer is None:
+            self._items_path, self._items_writer = new_spool("eventlist-items")
+        entry_index = self._item_entries.get(file)
+        if entry_index is None:
+            entry_index = self.add_file(self.files[file].name, self._items_path)
+            self._item_entries[file] = entry_index
+        writer = self._items_writer
+        placed = []
+        for data in items:
+            placed.append(writer.tell())
+            writer.write(data + b"\n")
+        writer.flush()
+        return entry_index, placed
+
+    def _reserve(self, size: int) -> None:
+        """Grow every array to hold `size` rows (doubling; readers keep their old arrays)."""
+        if size <= self._capacity:
+            return
+        capacity = max(size, self._capacity * 2, 1024)
+        for key, dtype in DTYPES.items():
+            grown = np.zeros(capacity, dtype)
+            old = self._arrays.get(key)
+            if old is not None:
+                grown[: self._n] = old[: self._n]
+            self._arrays[key] = grown
+        self._capacity = capacity
+
+    def descriptor(self, entry: FileEntry) -> int:
+        """An open descriptor for a file entry (kept open: a rotated file stays readable)."""
+        if entry.fd is None:
+            entry.fd = os.open(entry.path, os.O_RDONLY)
+        return entry.fd
+
+    def add_problem(self, problem: Problem) -> None:
+        """Record a problem found outside a batch (a source that could not be read, a stop)."""
+        with self._lock:
+            self.problems.append(problem)
+
+    def withdraw_problem(self, problem: Problem) -> None:
+        """A half last line reported at load time was completed by its writer: it is read again."""
+        with self._lock:
+            for position in range(len(self.problems) - 1, -1, -1):
+                if self.problems[position] is problem:
+                    del self.problems[position]
+                    self.line_count -= 1
+                    return
+
+    def close(self) -> None:
+        """Close the descriptors the store opened."""
+        for entry in self.files:
+            if entry.fd is not None:
+                os.close(entry.fd)
+                entry.fd = None
+        if self._items_writer is not None:
+            self._items_writer.close()
+            self._items_writer = None
+
+    def memory_bytes(self) -> int:
+        """Bytes held by the column arrays (capacity), for the benchmark and the status bar."""
+        return sum(array.nbytes for array in self._arrays.values())

@@ -1,0 +1,248 @@
+"""StoreLoader: streams the events of log sources into an EventStore, batch by batch.
+
+Why it is shaped this way: the first FIRST_BATCH_LINES lines are parsed in-process so something is
+on screen at once; the rest is cut into byte ranges (logs/split.py, the splitter every reader
+shares) parsed by the one worker pool (logs/worker.py: separate interpreters, so the loader may run
+in a thread of a threaded program). Process tuning around it is runtime.py's. It uses only the
+store's public API.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Generator, Iterator, Sequence
+from dataclasses import dataclass, field
+
+from k8saudit_tui.engine import runtime
+from k8saudit_tui.engine.logs import split
+from k8saudit_tui.engine.logs.batch import Batch, Encoder, looks_like_document, parse_document
+from k8saudit_tui.engine.logs.sources import LogSource
+from k8saudit_tui.engine.logs.split import Task
+from k8saudit_tui.engine.logs.worker import default_workers, parse_in_workers, parse_task
+from k8saudit_tui.engine.model import Problem
+from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
+from k8saudit_tui.engine.store.columns import EventStore
+from k8saudit_tui.engine.store.follow import note_last_bytes
+
+FIRST_BATCH_LINES = 1000
+
+MEMORY_LIMIT_MB = int(os.environ.get("K8SAUDIT_TUI_MEMORY_LIMIT_MB", "2048"))
+"""Resident memory at which loading stops (MB; environment K8SAUDIT_TUI_MEMORY_LIMIT_MB).
+
+A real log costs about 250 bytes per event (1M events: ~250 MB), so the default leaves room for
+millions of events; what it stops is a hostile log whose every event is distinct (a million
+user names cost ~600 MB). Loading stops with a Problem saying where and why; what is loaded stays."""
+
+
+def resident_mb() -> int:
+    """This process's resident memory in MB (Linux /proc; elsewhere the peak, which is an upper bound)."""
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") >> 20
+    except (OSError, ValueError, IndexError):
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss >> 10
+
+
+@dataclass(frozen=True)
+class LoadProgress:
+    """What the loader has done so far; yielded after every batch."""
+
+    events: int
+    bytes: int
+    total_bytes: int
+    rate: float
+    """Events per second since the load started."""
+    eta: float | None
+    """Seconds left, estimated from the byte rate; None when unknown."""
+    done: bool
+    problems: int
+    elapsed: float
+    cancelled: bool = False
+
+
+@dataclass
+class _Plan:
+    tasks: list[Task] = field(default_factory=list)
+    total: int = 0
+
+
+class StoreLoader:
+    """Streams the events of `sources` into `self.store`, batch by batch.
+
+    `run()` yields a `LoadProgress` after each batch; between yields the store is usable and grows.
+    Set `cancel` to stop.
+    """
+
+    def __init__(
+        self,
+        sources: Sequence[LogSource],
+        evaluator: PolicyEvaluator | None = None,
+        cancel: threading.Event | None = None,
+        workers: int | None = None,
+        store: EventStore | None = None,
+        memory_limit_mb: int = MEMORY_LIMIT_MB,
+    ) -> None:
+        self.sources = list(sources)
+        self.memory_limit_mb = memory_limit_mb
+        self.cancel = cancel or threading.Event()
+        self.workers = workers if workers is not None else default_workers()
+        self.store = store or EventStore()
+        if evaluator is not None:
+            self.store.set_policy(evaluator)
+        self._encoder = Encoder()
+        """For batches parsed in this process (the first one, small loads, workers=1)."""
+        self._started = 0.0
+        self._done_bytes = 0
+        self._total_bytes = 0
+
+    def run(self) -> Iterator[LoadProgress]:
+        """Load everything, yielding progress after each batch (the last one has done=True)."""
+        self._started = time.perf_counter()
+        plan = self._plan()
+        self._total_bytes = plan.total
+        tasks = plan.tasks
+        if tasks and not tasks[0].document:
+            first, rest = self._first_batch(tasks[0])
+            if first is not None:
+                yield self._progress(False)
+            tasks = rest + tasks[1:]
+        remaining = sum(task.size for task in tasks)
+        batches: Generator[tuple[Task, Batch], None, None]
+        if self.workers > 1 and remaining > split.IN_PROCESS_BYTES:
+            batches = self._pooled(tasks)
+        else:
+            batches = (self._parse(task) for task in tasks)
+        with runtime.loading():
+            try:
+                for task, batch in batches:
+                    if self.cancel.is_set():
+                        yield self._progress(True, cancelled=True)
+                        return
+                    self._append(task, batch)
+                    if resident_mb() > self.memory_limit_mb:
+                        self._stop_for_memory(task)
+                        yield self._progress(True, cancelled=True)
+                        return
+                    yield self._progress(False)
+            finally:
+                batches.close()
+        runtime.release_memory()
+        yield self._progress(True, cancelled=self.cancel.is_set())
+
+    def _stop_for_memory(self, task: Task) -> None:
+        """Record why loading stopped early, at the file the last batch came from."""
+        entry = self.store.files[task.file]
+        message = (
+            f"stopped loading after {len(self.store):,} events: memory use reached the limit of "
+            f"{self.memory_limit_mb:,} MB (set K8SAUDIT_TUI_MEMORY_LIMIT_MB to change it, or load "
+            "fewer files); the rest was not read"
+        )
+        self.store.add_problem(Problem(entry.name, entry.lines or None, "", message))
+
+    def load_all(self) -> EventStore:
+        """Run to the end (for headless commands and tests) and return the store."""
+        for _ in self.run():
+            pass
+        return self.store
+
+    def _plan(self) -> _Plan:
+        """Register every readable source and cut it into tasks at line boundaries."""
+        plan = _Plan()
+        store = self.store
+        for source in self.sources:
+            if source.problem is not None:
+                store.add_problem(source.problem)
+                continue
+            warning = source.extra.get("warning")
+            if isinstance(warning, Problem):
+                store.add_problem(warning)
+            file = store.add_file(source.name, source.path, source.followable)
+            try:
+                size = os.path.getsize(source.path)
+                with open(source.path, "rb") as handle:
+                    head = handle.read(4096)
+            except OSError as error:
+                store.add_problem(Problem(source.name, None, "", f"cannot read: {error.strerror}"))
+                continue
+            plan.total += size
+            if looks_like_document(head):
+                plan.tasks.append(Task(file, source.path, 0, size, True, document=True))
+                continue
+            plan.tasks.extend(split.cut(file, source.path, 0, size))
+        return plan
+
+    def _first_batch(self, task: Task) -> tuple[Batch | None, list[Task]]:
+        """Parse the first lines of the first task in-process; return what is left of the task."""
+        limit = split.first_lines_end(task.path, task.start, task.end, FIRST_BATCH_LINES)
+        if limit >= task.end:
+            batch = self._parse(task)[1]
+            self._append(task, batch)
+            return batch, []
+        head = Task(task.file, task.path, task.start, limit, False)
+        _, batch = self._parse(head)
+        self._append(head, batch)
+        return batch, [Task(task.file, task.path, limit, task.end, task.final)]
+
+    def _parse(self, task: Task) -> tuple[Task, Batch]:
+        if task.document:
+            with open(task.path, "rb") as handle:
+                return task, parse_document(handle.read(), task.file)
+        with runtime.parsing():
+            return task, parse_task(self._encoder, task)
+
+    def _pooled(self, tasks: list[Task]) -> Generator[tuple[Task, Batch], None, None]:
+        """Parse tasks in worker processes, in order (documents in-process, at their turn)."""
+        results = parse_in_workers([t for t in tasks if not t.document], self.workers)
+        try:
+            for task in tasks:
+                if task.document:
+                    yield self._parse(task)
+                else:
+                    yield task, next(results)
+                if self.cancel.is_set():
+                    return
+        finally:
+            results.close()
+
+    def _append(self, task: Task, batch: Batch) -> None:
+        """Append a batch and advance the file's consumed offset and line count."""
+        entry = self.store.files[task.file]
+        self.store.append(batch, task.file, entry.lines)
+        entry.lines += batch.lines
+        entry.consumed = batch.end
+        if batch.tail_failed and self.store.problems:
+            entry.tail_problem = self.store.problems[-1]
+            entry.consumed = batch.tail_start
+            entry.lines -= 1
+        if entry.followable:
+            note_last_bytes(self.store, entry)
+        self._done_bytes += task.size
+
+    def _progress(self, done: bool, cancelled: bool = False) -> LoadProgress:
+        elapsed = max(time.perf_counter() - self._started, 1e-9)
+        events = len(self.store)
+        eta = None
+        if self._done_bytes and not done:
+            eta = (self._total_bytes - self._done_bytes) * elapsed / self._done_bytes
+        return LoadProgress(
+            events,
+            self._done_bytes,
+            self._total_bytes,
+            events / elapsed,
+            eta,
+            done,
+            len(self.store.problems),
+            elapsed,
+            cancelled,
+        )
+
+
+def load(
+    sources: Sequence[LogSource], evaluator: PolicyEvaluator | None = None, workers: int | None = None
+) -> EventStore:
+    """Load `sources` completely (headless use)."""
+    return StoreLoader(sources, evaluator, workers=workers).load_all()

@@ -1,0 +1,117 @@
+"""The loaded policy's verdicts, per distinct request attributes, as one immutable value.
+
+Why a value of its own: the UI thread reads rule/level/omitted of visible rows while another thread
+re-evaluates the policy (`p`) or appends batches. Tables that were emptied and refilled in place
+were read half-built (IndexError while painting). A `VerdictTable` is never changed once made:
+a new policy or new attributes build a new table aside, and the store publishes it with one
+reference swap, as `query.textsearch.SearchText` is shared. A reader takes the reference once and
+indexes only that table; any attributes code of a published row is inside it, because the store
+publishes the table before the rows that need it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from k8saudit_tui.engine.model import LEVELS, STAGES, RequestAttributes, Verdict
+from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
+
+NO_RULE = -1
+"""`rule` of an attributes code that no rule matched (or without a policy)."""
+NO_LEVEL = -1
+"""`level` without a policy."""
+NO_VERDICT = Verdict(None, "None", frozenset(), False)
+
+
+def _frozen(array: np.ndarray) -> np.ndarray:
+    array.flags.writeable = False
+    return array
+
+
+@dataclass(frozen=True, slots=True)
+class VerdictTable:
+    """Per attributes code: the verdict and its rule (int16), level (int8, index in LEVELS) and
+    whether each stage would be omitted (bool, one column per STAGES entry). Read-only arrays."""
+
+    evaluator: PolicyEvaluator | None
+    verdicts: tuple[Verdict, ...]
+    rule_of: np.ndarray
+    level_of: np.ndarray
+    omit_of: np.ndarray
+
+    @classmethod
+    def empty(cls, evaluator: PolicyEvaluator | None) -> VerdictTable:
+        return cls(
+            evaluator,
+            (),
+            _frozen(np.empty(0, np.int16)),
+            _frozen(np.empty(0, np.int8)),
+            _frozen(np.empty((0, len(STAGES)), bool)),
+        )
+
+    def __len__(self) -> int:
+        return len(self.verdicts)
+
+    def extended(self, attributes: Sequence[RequestAttributes]) -> VerdictTable:
+        """A new table that also covers `attributes[len(self):]` (codes interned since); self if none.
+
+        The policy is evaluated once per distinct RequestAttributes (a few thousand in a million
+        events); rows get the result by a vectorised lookup of their attributes code."""
+        done = len(self.verdicts)
+        if done >= len(attributes):
+            return self
+        fresh = attributes[done:]
+        count = len(fresh)
+        if self.evaluator is None:
+            verdicts: Sequence[Verdict] = (NO_VERDICT,) * count
+            rules = np.full(count, NO_RULE, np.int16)
+            levels = np.full(count, NO_LEVEL, np.int8)
+            omits = np.zeros((count, len(STAGES)), bool)
+        else:
+            verdicts = [self.evaluator.evaluate(value) for value in fresh]
+            rules = np.array([NO_RULE if v.rule is None else v.rule for v in verdicts], np.int16)
+            levels = np.array([_level_code(v.level) for v in verdicts], np.int8)
+            omits = np.array([[not v.emits(stage) for stage in STAGES] for v in verdicts], bool)
+            omits = omits.reshape(count, len(STAGES))
+        return VerdictTable(
+            self.evaluator,
+            self.verdicts + tuple(verdicts),
+            _frozen(np.concatenate([self.rule_of, rules])),
+            _frozen(np.concatenate([self.level_of, levels])),
+            _frozen(np.concatenate([self.omit_of, omits])),
+        )
+
+    def rule(self, attr: int) -> int | None:
+        """0-based rule index of an attributes code; None when no rule matched (or no policy)."""
+        rule = int(self.rule_of[attr])
+        return None if rule < 0 else rule
+
+    def level(self, attr: int) -> str | None:
+        """Level name of an attributes code; None without a policy."""
+        level = int(self.level_of[attr])
+        return None if level < 0 else LEVELS[level]
+
+    def omitted(self, attr: int, stage: int) -> int:
+        """1 when the verdict would not write this stage (index in STAGES), else 0."""
+        return int(stage < len(STAGES) and bool(self.omit_of[attr, stage]))
+
+    def column(self, name: str, attr: np.ndarray, stage: np.ndarray) -> np.ndarray:
+        """rule, level or omitted for rows with attributes codes `attr` and stage codes `stage`."""
+        if name == "rule":
+            return self.rule_of[attr]  # type: ignore[no-any-return]
+        if name == "level":
+            return self.level_of[attr]  # type: ignore[no-any-return]
+        known = stage < len(STAGES)
+        result = np.zeros(len(attr), bool)
+        result[known] = self.omit_of[attr[known], stage[known]]
+        return result
+
+
+def _level_code(level: str) -> int:
+    try:
+        return LEVELS.index(level)
+    except ValueError:
+        return 0

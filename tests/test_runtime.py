@@ -1,0 +1,57 @@
+"""Process tuning phases (engine/runtime.py): the glibc settings each phase makes, in order."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from k8saudit_tui.engine import runtime
+
+
+def _record_mallopt(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, ...]]:
+    calls: list[tuple[int, ...]] = []
+
+    def fake(name: str) -> Callable[..., Any] | None:
+        return (lambda *args: calls.append(args)) if name == "mallopt" else None
+
+    monkeypatch.setattr(runtime, "libc_function", fake)
+    return calls
+
+
+def test_loading_maps_big_blocks_then_keeps_freed_memory_for_the_next_filter(monkeypatch: pytest.MonkeyPatch) -> None:
+    """While loading, blocks of 256 KiB or more get their own mapping; after (also on an error),
+    explicit thresholds stop glibc's sliding ones and the trim threshold keeps 64 MiB free, or a
+    filter's freed temporaries go back to the OS at every keystroke (page faults)."""
+    calls = _record_mallopt(monkeypatch)
+    with pytest.raises(RuntimeError), runtime.loading():
+        assert calls == [(runtime.M_MMAP_THRESHOLD, 256 << 10), (runtime.M_TRIM_THRESHOLD, 512 << 10)]
+        raise RuntimeError("a batch failed")
+    assert calls[2:] == [(runtime.M_MMAP_THRESHOLD, 32 << 20), (runtime.M_TRIM_THRESHOLD, 64 << 20)]
+
+
+def test_interactive_shares_one_heap_and_hands_the_gil_over_every_millisecond(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls = _record_mallopt(monkeypatch)
+    switched: list[float] = []
+    monkeypatch.setattr(runtime.sys, "setswitchinterval", switched.append)
+    runtime.interactive()
+    assert calls == [(runtime.M_ARENA_MAX, 1)]
+    assert switched == [0.001]
+
+
+def test_parsing_turns_the_collector_off_and_restores_it() -> None:
+    assert gc.isenabled()
+    with runtime.parsing():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with runtime.parsing():
+            pass
+        assert not gc.isenabled()  # it was off before: it stays off
+    finally:
+        gc.enable()
