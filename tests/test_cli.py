@@ -307,3 +307,11 @@ def test_a_policy_nested_in_another_document_is_not_sniffed_as_one() -> None:
     nested = yaml.safe_dump({"kind": "ConfigMap", "data": {"policy": yaml.safe_load(POLICY.read_text())}})
     assert "\n    kind: Policy" in nested
     assert not export.looks_like_policy(nested.encode())
+
+
+def test_export_into_a_directory_that_takes_no_files_says_so() -> None:
+    """/proc exists but refuses new files with ENOENT: not "directory does not exist"."""
+    result = run_cli("export", LOG, "-o", "/proc/x.jsonl")
+    assert result.returncode == 1
+    assert b"cannot create files in this directory" in result.stderr
+    assert b"does not exist" not in result.stderr

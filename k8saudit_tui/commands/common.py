@@ -72,13 +72,6 @@ def bounded_lines(stream: BinaryIO, limit: int = MAX_LINE_BYTES) -> Iterator[byt
         yield line
 
 
-def numbered_lines(path: str) -> Iterator[tuple[int, bytes]]:
-    """(1-based line number, line without its end-of-line) for each line of `path`."""
-    with open_log(path) as stream:
-        for number, line in enumerate(bounded_lines(stream), 1):
-            yield number, line.rstrip(b"\r\n")
-
-
 def describe_os_error(problem: BaseException) -> str:
     """`No such file or directory` rather than `[Errno 2] No such file or directory: 'x'`."""
     if isinstance(problem, OSError) and problem.strerror:

@@ -225,6 +225,8 @@ def _describe(error: OSError, where: Path) -> str:
     if error.errno in (errno.EACCES, errno.EPERM):
         return f"{where}: permission denied"
     if error.errno == errno.ENOENT:
+        if where.is_dir():  # /proc and similar: the directory is there but takes no new files
+            return f"{where}: cannot create files in this directory (its file system does not allow it)"
         return f"{where}: directory does not exist"
     if error.errno == errno.EROFS:
         return f"{where}: read-only file system"
