@@ -6,6 +6,7 @@ settings live in `pyproject.toml`.
 
 from __future__ import annotations
 
+import ast
 import shutil
 import subprocess
 import sys
@@ -40,3 +41,13 @@ def test_import_contracts() -> None:
     result = _run(_tool("lint-imports"), "--no-cache")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 broken" in result.stdout
+
+
+def test_modules_are_small_and_state_their_contract() -> None:
+    """The brief: modules under 400 lines, each opening with a docstring that states its contract."""
+    modules = sorted((ROOT / "k8saudit_tui").rglob("*.py"))
+    assert len(modules) > 50
+    too_long = [str(m.relative_to(ROOT)) for m in modules if len(m.read_text(encoding="utf-8").splitlines()) > 400]
+    undocumented = [str(m.relative_to(ROOT)) for m in modules if not ast.get_docstring(ast.parse(m.read_text()))]
+    assert too_long == []
+    assert undocumented == []
