@@ -50,8 +50,9 @@ def _class_bits() -> np.ndarray:
 
 
 _CLASS_BIT = _class_bits()
+_TOKEN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
 _IS_TOKEN = np.zeros(256, bool)
-_IS_TOKEN[list(b"abcdefghijklmnopqrstuvwxyz0123456789")] = True
+_IS_TOKEN[[ord(char) for char in _TOKEN_CHARS]] = True
 """Bytes of a token (the text is lower-cased: no A-Z is left in it)."""
 
 
@@ -227,7 +228,8 @@ class SearchText:
         """The token runs of values[begin:end] not in `hits` that could be within `edits` of
         `query` (first token, last token, value): none of their tokens holds more than `edits`
         classes the query lacks nor is longer than it may be; run by run, grown a token at a
-        time while it may still fit, they are long enough and lack at most `edits` of its classes."""
+        time while it may still fit, they are long enough, lack at most `edits` of its classes,
+        and hold as many separators (characters between tokens) as it, give or take `edits`."""
         tokens = self._tokens()
         low, high = len(query) - edits, len(query) + edits
         wanted = np.bitwise_or.reduce(_CLASS_BIT[np.frombuffer(utf8(query), np.uint8)])
@@ -238,22 +240,27 @@ class SearchText:
         )
         picked = np.flatnonzero(near) + lo
         picked = picked[~hits[tokens.value[picked] - begin]]
+        sizes = tokens.end[picked] - tokens.start[picked]
+        follows = np.zeros(len(picked), bool)  # picked[p + 1] is the next token of the same value
+        follows[:-1] = (np.diff(picked) == 1) & (np.diff(tokens.value[picked]) == 0)
+        spaces = np.zeros(len(picked), np.int64)  # characters between picked[p] and picked[p + 1]
+        spaces[:-1] = np.diff(tokens.chars[picked]) - sizes[:-1]
+        apart = len(query) - sum(char in _TOKEN_CHARS for char in query)  # the query's separators
         firsts, lasts = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
         head = tail = np.arange(len(picked))  # runs as places in `picked`
-        mask = tokens.mask[picked]
-        length = tokens.end[picked] - tokens.start[picked]
-        while len(head):
-            fits = (length >= low) & (np.bitwise_count(wanted & ~mask) <= edits)
+        mask, length, between = tokens.mask[picked], sizes, np.zeros(len(picked), np.int64)
+        while len(head):  # a separator of one side that the other lacks costs an edit
+            fits = (length >= low) & (between >= apart - edits) & (np.bitwise_count(wanted & ~mask) <= edits)
             firsts.append(picked[head[fits]])
             lasts.append(picked[tail[fits]])
-            grown = tail + 1 < len(picked)  # the next token, when it is the value's next and near
-            head, tail, mask = head[grown], tail[grown] + 1, mask[grown]
-            last = picked[tail]
-            mask = mask | tokens.gap[last - 1] | tokens.mask[last]
-            length = tokens.chars[last] + tokens.end[last] - tokens.start[last] - tokens.chars[picked[head]]
-            grown = (last - picked[head] == tail - head) & (tokens.value[last] == tokens.value[picked[head]])
-            grown &= (length <= high) & (np.bitwise_count(mask & other) <= edits)
-            head, tail, mask, length = head[grown], tail[grown], mask[grown], length[grown]
+            grown = follows[tail]
+            head, tail, mask, length, between = head[grown], tail[grown], mask[grown], length[grown], between[grown]
+            between = between + spaces[tail]
+            length = length + spaces[tail] + sizes[tail + 1]
+            mask = mask | tokens.gap[picked[tail]] | tokens.mask[picked[tail + 1]]
+            tail = tail + 1
+            grown = (length <= high) & (between <= apart + edits) & (np.bitwise_count(mask & other) <= edits)
+            head, tail, mask, length, between = head[grown], tail[grown], mask[grown], length[grown], between[grown]
         first, last = np.concatenate(firsts), np.concatenate(lasts)
         return first, last, tokens.value[first]
 
