@@ -208,6 +208,7 @@ def test_fuzzy_near_misses_at_the_edges_of_the_allowed_edits() -> None:
     assert search.fuzzy("bb").tolist() == [False] * 8  # 2 letters: a substring only
     assert search.fuzzy("Bob").tolist() == [False] * 7 + [True]  # lower-cased
     assert EMPTY.extended(["kube-syxstem"]).fuzzy("kube-sytem").tolist() == [True]  # 12 = 10 + 2
+    assert EMPTY.extended(["al-ice", "a-li-ce", "al ice"]).fuzzy("alice").tolist() == [True, False, True]  # separators
     for word in ("kube-sytem", "alxce", "alxe", "alce", "bb", "bob"):
         assert search.fuzzy(word).tolist() == plain_fuzzy(word, values)
 
