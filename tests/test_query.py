@@ -156,7 +156,9 @@ def test_regex(store: EventStore) -> None:
 
 def test_fuzzy(store: EventStore) -> None:
     assert rows(store, "user:~alice") == [0, 3, 7]  # malice contains alice
-    assert rows(store, "user:~kprox") == [1]  # typo-tolerant: kube-proxy
+    assert rows(store, "user:~kube-prxy") == [1]  # typo-tolerant: kube-proxy
+    assert rows(store, "user:~kprox") == []  # not a word of any user, however alike
+    assert rows(store, "verb:~delet") == [7]  # never get
     assert rows(store, "resource:~secret") == [2, 5]
     assert rows(store, "uri:~HEALTH") == [4]  # substring, case-insensitive
     assert rows(store, "group:~nodes") == [1]
@@ -264,7 +266,7 @@ from k8saudit_tui.engine.query.language import Term  # noqa: E402
 )
 def test_fuzzy_codes_equal_scoring_every_value(values: list[str], query: str, data: st.DataObject) -> None:
     """The cached, incremental, vectorised path (and its short-query shortcut) against the plain
-    one: lower-case, substring or rapidfuzz partial_ratio >= cutoff, on every value."""
+    one: lower-case, substring or a token run within the allowed edits, on every value."""
     from types import SimpleNamespace
 
     store = SimpleNamespace(match_cache={})

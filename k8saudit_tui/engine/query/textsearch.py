@@ -2,51 +2,96 @@
 
 A filter never looks at a million rows one by one: it decides which of a column's distinct values
 match (tens to a hundred thousand), then maps them to rows with one gather (query.py). This
-module does the first half fast enough to run on every keystroke. A `SearchText` holds the
-lower-cased values as one UTF-8 text plus, per value, its character count and which ASCII
-bytes it holds, so that:
+module does the first half fast enough to run on every keystroke.
 
-- a one-letter word (what everybody types first) is a bit test per value, not a text scan;
-- a longer substring is found by narrowing the positions of its first byte, byte by byte;
-- rapidfuzz scores only the values that could reach the cutoff (see `fuzzy`), not all of them.
+What `~w` means (the contract; a responder must be able to act on the answer): a value matches
+when the lower-cased w is a substring of the lower-cased value, or when some run of whole tokens
+of the value is within k edits of w. Tokens are the maximal runs of ASCII letters and digits; a
+run is consecutive tokens with what lies between them (`kube-system`); k follows Elasticsearch's
+`fuzziness: AUTO` on the length of w (`edits_allowed`); edits are optimal string alignment
+(insert, delete, substitute, swap two neighbours). Whole tokens, so `secret` never finds `get`
+nor `alice` the `slice` of `endpointslice-controller`; a typo in a word still finds it.
 
-Measured on a 1,000,000-event log (23k names, 80k URI pieces): a Python loop over matches cost
-150 ms for one letter and rapidfuzz over every name 20 ms; both are now a few milliseconds.
+How it stays fast: a `SearchText` holds the lower-cased values as one UTF-8 text plus, per
+value, its character count and which ASCII bytes it holds, so that a one-letter word is a bit
+test per value and a longer substring is found by narrowing the places of its first byte, byte
+by byte. For the edits, the first fuzzy search indexes the tokens (`_Tokens`); a run within k
+edits of w is within k characters of its length and has at most k characters (classes, see
+`_CLASS_BIT`) that w lacks and lacks at most k of w's, which numpy checks per token and per run;
+only the few runs left are decoded and measured (rapidfuzz OSA, cut off at k).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from rapidfuzz import fuzz, process
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
 
-FUZZY_CUTOFF = 80.0
-"""rapidfuzz partial_ratio score (0-100) a value needs to match a fuzzy term."""
-
-# partial_ratio aligns the shorter string (m characters) with windows of w <= m characters of
-# the longer and scores 2*LCS/(m + w); scores are kept from FUZZY_CUTOFF - 0.5 (see fuzzy_hits).
-_FULL_SHARE = (FUZZY_CUTOFF - 0.5) / 100
-"""A window as long as the query (w = m) needs LCS >= this share of m."""
-_EDGE_SHARE = (FUZZY_CUTOFF - 0.5) / 200
-"""A window of w characters needs LCS >= this share of m + w."""
-_SHARED_SHARE = (FUZZY_CUTOFF - 0.5) / (200 - (FUZZY_CUTOFF - 0.5))
-"""Any window needs LCS >= this share of m (0.66): with LCS <= w, c/100 needs w >= c*m/(200 - c)."""
-
-_EXACT_EDGES = 16
-"""Up to this length a query's end windows are checked one width at a time (values x widths
-bytes); a longer one (a pasted name) uses one count per end instead."""
 _RECENT_NEEDLES = 6
 """How many needles' places a SearchText keeps (a word typed and its prefixes)."""
 _CHUNK_BYTES = 1 << 20
 """Values are indexed this many bytes at a time (the per-byte temporaries are 8 bytes a byte)."""
 
 
+def _class_bits() -> np.ndarray:
+    """Byte -> one bit of 64: a-z and 0-9 their own, common separators their own, other ASCII
+    shared 18 ways, every byte of a non-ASCII character the last. Sharing only weakens the
+    pruning (two characters of one class look alike), never makes it wrong."""
+    bits = np.zeros(256, np.uint64)
+    own = "abcdefghijklmnopqrstuvwxyz0123456789-.:/_@ =,"
+    for byte in range(256):
+        char = chr(byte)
+        place = own.index(char) if byte < 128 and char in own else 45 + byte % 18 if byte < 128 else 63
+        bits[byte] = np.uint64(1) << np.uint64(place)
+    return bits
+
+
+_CLASS_BIT = _class_bits()
+_TOKEN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
+_IS_TOKEN = np.zeros(256, bool)
+_IS_TOKEN[[ord(char) for char in _TOKEN_CHARS]] = True
+"""Bytes of a token (the text is lower-cased: no A-Z is left in it)."""
+
+
+def edits_allowed(length: int) -> int:
+    """Edits a fuzzy word of `length` characters tolerates: Elasticsearch's `fuzziness: AUTO`."""
+    return 0 if length <= 2 else 1 if length <= 5 else 2
+
+
 def utf8(text: str) -> bytes:
     """The bytes a SearchText holds for `text` (lone surrogates kept, never an error)."""
     return text.encode("utf-8", "surrogatepass")
+
+
+@dataclass(frozen=True)
+class _Tokens:
+    """The tokens of a SearchText's values, in text order: token t of value `value[t]` is
+    text[start[t]:end[t]] and begins at character `chars[t]` of the text; `mask[t]` is the set of
+    its character classes, `gap[t]` that of the characters up to the next token of the same value
+    (0 after a value's last). `first[i]` is value i's first token (one more entry than values)."""
+
+    first: np.ndarray
+    value: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    chars: np.ndarray
+    mask: np.ndarray
+    gap: np.ndarray
+
+    def after(self, other: _Tokens, text_bytes: int, text_chars: int, values: int) -> _Tokens:
+        """These tokens (of values appended to a text) placed after `other`'s."""
+        return _Tokens(
+            np.concatenate([other.first[:-1], self.first + len(other.value)]),
+            np.concatenate([other.value, self.value + values]),
+            np.concatenate([other.start, self.start + text_bytes]),
+            np.concatenate([other.end, self.end + text_bytes]),
+            np.concatenate([other.chars, self.chars + text_chars]),
+            np.concatenate([other.mask, self.mask]),
+            np.concatenate([other.gap, self.gap]),
+        )
 
 
 @dataclass(frozen=True)
@@ -56,8 +101,7 @@ class SearchText:
 
     `starts[i]` is where value i begins (`len(starts)` is one more than the values); `ascii[i]`
     has bit b set when value i holds ASCII byte b (two words); `chars[i]` counts its characters.
-    The strings rapidfuzz scores are decoded from the text when needed (a few thousand at most,
-    see `fuzzy`), not kept: they were 3.4 MB for the 45k names of a 1M-event log."""
+    The strings OSA measures are decoded from the text when needed (a few hundred, see `fuzzy`)."""
 
     text: bytes
     starts: np.ndarray
@@ -66,6 +110,9 @@ class SearchText:
     recent: dict[bytes, np.ndarray] = field(default_factory=dict, compare=False, repr=False)
     """Where the last few needles start in the text (see `_starts_of`): typing extends a word one
     letter at a time, and the next letter only narrows the last one's places."""
+    indexed: dict[str, _Tokens] = field(default_factory=dict, compare=False, repr=False)
+    """The token index ("tokens"), built by the first fuzzy search and carried by `extended`:
+    ~40 bytes a token, paid only by the columns searched fuzzily (not the URI pieces)."""
 
     def __len__(self) -> int:
         return len(self.starts) - 1
@@ -80,11 +127,17 @@ class SearchText:
         added = b"".join(value + b"\n" for value in encoded)
         offsets = np.concatenate([np.zeros(1, np.int64), np.cumsum(lengths)])
         ascii_sets, chars = _index(added, offsets)
+        indexed: dict[str, _Tokens] = {}
+        tokens = self.indexed.get("tokens")
+        if tokens is not None:
+            text_chars = int(self.chars.sum()) + len(self)  # the newlines too
+            indexed["tokens"] = _token_index(added, offsets).after(tokens, len(self.text), text_chars, len(self))
         return SearchText(
             self.text + added,
             np.concatenate([self.starts, self.starts[-1] + offsets[1:]]),
             np.concatenate([self.ascii, ascii_sets]),
             np.concatenate([self.chars, chars]),
+            indexed=indexed,
         )
 
     def containing(self, query: str, begin: int = 0, end: int | None = None) -> np.ndarray:
@@ -111,7 +164,7 @@ class SearchText:
         repeats possible: where it starts, mapped to values by a binary search over `starts`."""
         first, last = int(self.starts[begin]), int(self.starts[end])
         positions = self._starts_of(needle, first, last)
-        return np.searchsorted(self.starts, positions, side="right") - 1  # type: ignore[no-any-return]
+        return np.searchsorted(self.starts, positions, side="right") - 1
 
     def _starts_of(self, needle: bytes, first: int, last: int) -> np.ndarray:
         """Where `needle` starts in text[first:last] (whole values): the places of its first
@@ -133,7 +186,7 @@ class SearchText:
             positions = positions[data[positions + offset] == needle[offset]]
         if whole:
             self._remember(needle, positions)
-        return positions + first  # type: ignore[no-any-return]
+        return positions + first
 
     def _remember(self, needle: bytes, positions: np.ndarray) -> None:
         """Keep `needle`'s places as the newest of `recent`, dropping the oldest beyond
@@ -145,20 +198,81 @@ class SearchText:
             self.recent.pop(oldest, None)
 
     def fuzzy(self, query: str, begin: int = 0, end: int | None = None) -> np.ndarray:
-        """Which of values[begin:end] contain `query` or score partial_ratio >= FUZZY_CUTOFF
-        against it: the same answer as scoring every value, from scoring only those that could
-        reach the cutoff (no longer than the query, or with a window that could score)."""
+        """Which of values[begin:end] match `~query` (see the module's docstring), as a bool
+        array: the substring hits, then the values with a token run within the allowed edits."""
+        query = query.lower()
         end = len(self) if end is None else end
-        hits = self.containing(query, begin, end)
-        if end <= begin:
+        if "\n" in query:  # the text's separator: no place search, but the definition holds
+            hits = np.fromiter((query in value for value in self._decoded(np.arange(begin, end))), bool, end - begin)
+        else:
+            hits = self.containing(query, begin, end)
+        edits = edits_allowed(len(query))
+        if edits == 0 or end <= begin:  # zero edits: a run equal to the query is a substring
             return hits
-        candidates = self.chars[begin:end] <= len(query)  # can be the shorter side, see _could_score
-        candidates |= self._could_score(query, begin, end)
-        candidates &= ~hits
-        picked = np.flatnonzero(candidates)
-        if len(picked):
-            hits[picked] = fuzzy_hits(query, self._decoded(picked + begin))
+        first, last, owners = self._near_runs(query, edits, begin, end, hits)
+        if len(first):
+            tokens = self._tokens()
+            runs = [
+                self.text[start:stop].decode("utf-8", "surrogatepass")
+                for start, stop in zip(tokens.start[first].tolist(), tokens.end[last].tolist())
+            ]
+            distances = process.cdist(
+                [query], runs, scorer=OSA.distance, score_cutoff=edits, dtype=np.int32, workers=1
+            )[0]
+            hits[owners[distances <= edits] - begin] = True
         return hits
+
+    def _near_runs(
+        self, query: str, edits: int, begin: int, end: int, hits: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The token runs of values[begin:end] not in `hits` that could be within `edits` of
+        `query` (first token, last token, value): none of their tokens holds more than `edits`
+        classes the query lacks nor is longer than it may be; run by run, grown a token at a
+        time while it may still fit, they are long enough, lack at most `edits` of its classes,
+        and hold as many separators (characters between tokens) as it, give or take `edits`."""
+        tokens = self._tokens()
+        low, high = len(query) - edits, len(query) + edits
+        wanted = np.bitwise_or.reduce(_CLASS_BIT[np.frombuffer(utf8(query), np.uint8)])
+        other = ~wanted
+        lo, hi = int(tokens.first[begin]), int(tokens.first[end])
+        near = (tokens.end[lo:hi] - tokens.start[lo:hi] <= high) & (
+            np.bitwise_count(tokens.mask[lo:hi] & other) <= edits
+        )
+        picked = np.flatnonzero(near) + lo
+        picked = picked[~hits[tokens.value[picked] - begin]]
+        sizes = tokens.end[picked] - tokens.start[picked]
+        follows = np.zeros(len(picked), bool)  # picked[p + 1] is the next token of the same value
+        follows[:-1] = (np.diff(picked) == 1) & (np.diff(tokens.value[picked]) == 0)
+        spaces = np.zeros(len(picked), np.int64)  # characters between picked[p] and picked[p + 1]
+        spaces[:-1] = np.diff(tokens.chars[picked]) - sizes[:-1]
+        apart = len(query) - sum(char in _TOKEN_CHARS for char in query)  # the query's separators
+        firsts, lasts = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+        head = tail = np.arange(len(picked))  # runs as places in `picked`
+        mask, length, between = tokens.mask[picked], sizes, np.zeros(len(picked), np.int64)
+        while len(head):  # a separator of one side that the other lacks costs an edit
+            fits = (length >= low) & (between >= apart - edits) & (np.bitwise_count(wanted & ~mask) <= edits)
+            firsts.append(picked[head[fits]])
+            lasts.append(picked[tail[fits]])
+            grown = follows[tail]
+            head, tail, mask, length, between = head[grown], tail[grown], mask[grown], length[grown], between[grown]
+            between = between + spaces[tail]
+            length = length + spaces[tail] + sizes[tail + 1]
+            mask = mask | tokens.gap[picked[tail]] | tokens.mask[picked[tail + 1]]
+            tail = tail + 1
+            grown = (length <= high) & (between <= apart + edits) & (np.bitwise_count(mask & other) <= edits)
+            head, tail, mask, length, between = head[grown], tail[grown], mask[grown], length[grown], between[grown]
+        first, last = np.concatenate(firsts), np.concatenate(lasts)
+        return first, last, tokens.value[first]
+
+    def _tokens(self) -> _Tokens:
+        """The token index of the whole text, built on first use and kept (never for EMPTY,
+        which every SearchText starts from: extending it would index every column)."""
+        tokens = self.indexed.get("tokens")
+        if tokens is None:
+            tokens = _token_index(self.text, self.starts)
+            if len(self):
+                self.indexed["tokens"] = tokens
+        return tokens
 
     def _decoded(self, indices: np.ndarray) -> list[str]:
         """The lower-cased values at `indices`, from the text."""
@@ -167,55 +281,6 @@ class SearchText:
             text[start:end].decode("utf-8", "surrogatepass")
             for start, end in zip(bounds[indices].tolist(), (bounds[indices + 1] - 1).tolist())
         ]
-
-    def _could_score(self, query: str, begin: int, end: int) -> np.ndarray:
-        """Which of values[begin:end] longer than `query` might score the cutoff.
-
-        partial_ratio aligns the shorter string with windows of the longer (both ways when they
-        are as long), so here the query (m characters) with windows of the value: every run of m
-        characters, and runs of w < m only at its very start or end; a window scores
-        2*LCS/(m + w). The characters of a common subsequence sit at distinct places of the
-        window and are all in the query, so a full window must hold `_FULL_SHARE` of m of them,
-        and an end window of w characters `_EDGE_SHARE` of m + w; when that is all of w (short
-        queries), the end window must be a subsequence of the query, checked exactly. Windows
-        are counted in bytes, so values with non-ASCII text are always kept, and a non-ASCII
-        query character counts as present. Real names are long and hold most letters somewhere;
-        in one window, few do."""
-        length = len(query)
-        absent = sum(ord(char) >= 128 for char in query)
-        need_any = math.ceil(_SHARED_SHARE * length - 1e-9) - absent
-        if need_any <= 0:
-            return np.ones(end - begin, bool)
-        starts = self.starts[begin : end + 1]
-        result = self.chars[begin:end] != np.diff(starts) - 1  # non-ASCII text
-        first, last = int(starts[0]), int(starts[-1])
-        data = np.frombuffer(self.text, np.uint8, count=last - first, offset=first)
-        wanted = np.zeros(256, np.uint8)
-        wanted[[ord(char) for char in set(query) if ord(char) < 128]] = 1
-        heads = starts[:-1] - first
-        newlines = starts[1:] - first - 1
-        need_full = math.ceil(_FULL_SHARE * length - 1e-9) - absent
-        long_query = length > _EXACT_EDGES
-        if need_full < length or long_query:  # else a full window scores only as a substring hit
-            window = _window_counts(np.take(wanted, data), length)
-            full = np.flatnonzero(window >= need_full) + first
-            result[np.searchsorted(self.starts, full, side="right") - 1 - begin] = True
-            if long_query:  # the looser bound at the ends (w x values bytes would be too many)
-                tails = np.maximum(heads, newlines - length + 1)
-                return result | (window[heads] >= need_any) | (window[tails] >= need_any)  # type: ignore[no-any-return]
-        steps = _subsequence_steps(query) if not absent else None
-        for width in range(1, length):
-            need = math.ceil(_EDGE_SHARE * (length + width) - 1e-9) - absent
-            if need > width:
-                continue
-            spans = np.arange(width)
-            for offsets in (heads, np.maximum(heads, newlines - width)):
-                window_bytes = data[np.minimum(offsets[:, None] + spans, len(data) - 1)]
-                if steps is not None and need == width:
-                    result |= _is_subsequence(window_bytes, steps)
-                else:
-                    result |= np.take(wanted, window_bytes).sum(axis=1) >= need
-        return result
 
     def _holding(self, byte: int, begin: int, end: int) -> np.ndarray:
         """Which of values[begin:end] hold ASCII byte `byte`."""
@@ -255,45 +320,40 @@ def _index(text: bytes, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return ascii_sets, chars
 
 
-def _window_counts(marked: np.ndarray, length: int) -> np.ndarray:
-    """counts[p] = marked[p : p + length].sum() for every p (cut short at the end)."""
-    if length <= _EXACT_EDGES:  # uint8 sums: a few passes beat a cumulative sum
-        counts = marked.copy()
-        for offset in range(1, min(length, len(marked))):
-            counts[:-offset] += marked[offset:]
-        return counts
-    total = np.concatenate([np.zeros(1, np.int32), np.cumsum(marked, dtype=np.int32)])
-    return total[np.minimum(np.arange(len(marked)) + length, len(marked))] - total[:-1]  # type: ignore[no-any-return]
+def _token_index(text: bytes, offsets: np.ndarray) -> _Tokens:
+    """The tokens of `text` (value i at offsets[i], each ended by a newline), a chunk of about
+    _CHUNK_BYTES at a time: a token never crosses a newline, so chunks end at values' ends."""
+    count = len(offsets) - 1
+    data = np.frombuffer(text, np.uint8)
+    parts: list[tuple[np.ndarray, ...]] = []
+    first = chars = 0
+    while first < count:
+        last = int(np.searchsorted(offsets, offsets[first] + _CHUNK_BYTES, side="right")) - 1
+        last = min(count, max(last, first + 1))
+        begin, end = int(offsets[first]), int(offsets[last])
+        chunk = data[begin:end]
+        edges = np.diff(_IS_TOKEN[chunk].astype(np.int8), prepend=np.int8(0), append=np.int8(0))
+        start, stop = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+        leading = np.concatenate([np.zeros(1, np.int64), np.cumsum((chunk & 0xC0) != 0x80, dtype=np.int64)])
+        if len(start):  # token t, then its gap: both never empty, the chunk ends with a newline
+            bounds = np.stack([start, stop], axis=1).reshape(-1)
+            sets = np.bitwise_or.reduceat(_CLASS_BIT[chunk], bounds)
+            value = (np.searchsorted(offsets, start + begin, side="right") - 1).astype(np.int32)
+            gap = np.where(np.append(value[1:] == value[:-1], False), sets[1::2], np.uint64(0))
+            parts.append((value, start + begin, stop + begin, leading[start] + chars, sets[0::2], gap))
+        chars += int(leading[-1])
+        first = last
+    columns = [np.concatenate(column) for column in zip(*parts)] if parts else _NO_TOKENS
+    return _Tokens(np.searchsorted(columns[0], np.arange(count + 1), side="left"), *columns)
 
 
-def _subsequence_steps(query: str) -> np.ndarray:
-    """The automaton that reads bytes and stays alive while they are a subsequence of the
-    (ASCII) query: steps[state, byte] is the state after `byte`; state len(query) + 1 is dead."""
-    length = len(query)
-    dead = length + 1
-    steps = np.full((length + 2, 256), dead, np.int16)
-    for state in range(length + 1):
-        for place in range(length - 1, state - 1, -1):  # the nearest occurrence wins
-            steps[state, ord(query[place])] = place + 1
-    return steps
-
-
-def _is_subsequence(window_bytes: np.ndarray, steps: np.ndarray) -> np.ndarray:
-    """Per row of `window_bytes` (values x width), whether it is a subsequence of the query."""
-    state = np.zeros(len(window_bytes), np.int16)
-    for column in range(window_bytes.shape[1]):
-        state = steps[state, window_bytes[:, column]]
-    return state < len(steps) - 1  # type: ignore[no-any-return]
+_NO_TOKENS: list[np.ndarray] = [
+    np.zeros(0, np.int32),
+    *(np.zeros(0, np.int64) for _ in range(3)),
+    *(np.zeros(0, np.uint64) for _ in range(2)),
+]
 
 
 def fuzzy_hits(query: str, lowered: list[str]) -> np.ndarray:
-    """uint8 partial_ratio >= FUZZY_CUTOFF per value. With score_cutoff rapidfuzz gives up on a
-    value as soon as it cannot reach the cutoff (its score comes back as 0), which about halves
-    the time; the cutoff is half a point lower so that a score that converts to FUZZY_CUTOFF in
-    uint8 is never cut: the same hits as scoring everything."""
-    if not lowered:
-        return np.zeros(0, bool)
-    scores = process.cdist(
-        [query], lowered, scorer=fuzz.partial_ratio, dtype=np.uint8, workers=1, score_cutoff=FUZZY_CUTOFF - 0.5
-    )[0]
-    return scores >= FUZZY_CUTOFF  # type: ignore[no-any-return]
+    """Which of `lowered` (lower-cased values) match `~query`: SearchText.fuzzy over them."""
+    return EMPTY.extended(lowered).fuzzy(query)
