@@ -37,6 +37,12 @@ def test_ruff_format() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_types() -> None:
+    """mypy as configured in pyproject.toml: strict for the engine, checked everywhere else."""
+    result = _run(_tool("mypy"), "--no-incremental")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_import_contracts() -> None:
     result = _run(_tool("lint-imports"), "--no-cache")
     assert result.returncode == 0, result.stdout + result.stderr
