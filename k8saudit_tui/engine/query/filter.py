@@ -149,7 +149,11 @@ def field_mask(store: EventStore, name: str, kind: TermKind, term: Term, n: int)
         return time_mask(store.column(fields.by_filter_name[name].column, n), term.bound)
     if field_kind == "duration":
         assert isinstance(term.bound, Comparison)
-        return latency_mask(store.column(fields.by_filter_name[name].column, n), term.bound)
+        try:
+            latencies = store.column(fields.by_filter_name[name].column, n)
+        except KeyError:  # a store from before the latency column
+            raise FilterError(term.text, term.position, f"{name}: not recorded by this version's store") from None
+        return latency_mask(latencies, term.bound)
     if field_kind == "flag":
         return _flag_mask(store, name, term, n)
     raise ValueError(f"field {name!r} cannot be filtered on")  # the parser knows no such field

@@ -31,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -205,7 +205,7 @@ def plain_time_match(time: int, span: TimeRange, latest: int | None) -> bool:
 
 _COMPARISON = re.compile(r"(?P<op>>=|<=|>|<|=)(?P<number>\d+(?:\.\d+)?|\.\d+)(?P<unit>ns|us|ms|s|m)")
 _LATENCY_UNITS = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": SECOND, "m": MINUTE}
-_OPERATORS: dict[str, Callable[[object, object], object]] = {
+_OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
     ">": operator.gt,
     ">=": operator.ge,
     "<": operator.lt,
