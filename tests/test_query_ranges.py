@@ -325,3 +325,22 @@ def test_latency_end_to_end(tmp_path: Path) -> None:
     store = StoreLoader(expand_sources([str(log)]), workers=1).load_all()
     assert rows(store, "latency:>1s") == [0]
     assert rows(store, "latency:<=100ms") == [1]
+
+
+class _StageTimeStub:
+    """A store with the stage time in `time` and `latency` = stage - received (-1 unknown)."""
+
+    def __init__(self, times: list[int], latencies: list[int]) -> None:
+        self.columns = {"time": np.array(times, np.int64), "latency": np.array(latencies, np.int64)}
+
+    def column(self, name: str, n: int | None = None) -> np.ndarray:
+        return self.columns[name][:n]
+
+
+def test_time_ranges_read_the_received_time_not_the_stage_time() -> None:
+    start = ns("2024-05-01T10:00:00+00:00")
+    # received 09:59:59 and completed 10:00:01; received and completed 10:00:30; latency unknown.
+    stub = _StageTimeStub([start + SECOND, start + 30 * SECOND, start + 40 * SECOND], [2 * SECOND, 0, -1])
+    for text, expected in [("time:10:00..", [1, 2]), ("time:..10:00", [0]), ("time:-1s..", [2])]:
+        term = compile_filter(text).terms[0]
+        assert np.flatnonzero(term_mask(stub, term, 3)).tolist() == expected, text  # type: ignore[arg-type]

@@ -146,7 +146,7 @@ def field_mask(store: EventStore, name: str, kind: TermKind, term: Term, n: int)
         return _auditid_mask(store, kind, term, n)
     if field_kind == "time":
         assert isinstance(term.bound, TimeRange)
-        return time_mask(store.column(fields.by_filter_name[name].column, n), term.bound)
+        return time_mask(received_times(store, n), term.bound)
     if field_kind == "duration":
         assert isinstance(term.bound, Comparison)
         try:
@@ -339,6 +339,21 @@ def _long_ids_equal(store: EventStore, value: str, n: int) -> np.ndarray:
         if row < n and full == value:
             result[row] = True
     return result
+
+
+def received_times(store: EventStore, n: int) -> np.ndarray:
+    """requestReceivedTimestamp of rows [0, n). The store's `time` column is the stageTimestamp
+    (the view's order); minus the latency where the store has one (stage - received), it is the
+    time the request was received. A store without a latency column gives the stage time."""
+    times = store.column(fields.by_filter_name["time"].column, n)
+    try:
+        latencies = store.column(fields.by_filter_name["latency"].column, n)
+    except KeyError:
+        return times
+    if len(latencies) != len(times):
+        return times
+    received: np.ndarray = np.where((latencies > 0) & (times != 0), times - latencies, times)
+    return received
 
 
 def _flag_mask(store: EventStore, name: str, term: Term, n: int) -> np.ndarray:
