@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Literal
 
-FieldKind = Literal["string", "groups", "resource", "number", "level", "rule", "auditid", "time"]
+FieldKind = Literal["string", "groups", "resource", "number", "level", "rule", "auditid", "time", "duration", "flag"]
 """How a field's column is stored and matched:
 - string: a dictionary-encoded string column (exact, any-of, fuzzy, regex over distinct values);
 - groups: each row holds a set of strings (a term matches when one of them does);
@@ -26,7 +26,9 @@ FieldKind = Literal["string", "groups", "resource", "number", "level", "rule", "
 - level: an audit level computed by the loaded policy;
 - rule: a rule index computed by the loaded policy, or none;
 - auditid: the audit ID (stored compactly, fuzzy means substring);
-- time: nanoseconds since the epoch."""
+- time: nanoseconds since the epoch (a term is a range, `time:A..B`);
+- duration: nanoseconds, -1 when unknown (a term is a comparison, `latency:>1s`);
+- flag: yes or no, computed from the verdict columns (`written`, `drift`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +55,14 @@ class Field:
 
 
 FIELDS: tuple[Field, ...] = (
-    Field("time", "time", "time", "when the apiserver received the request", "time", "time"),
+    Field(
+        "time",
+        "time",
+        "time",
+        "when the apiserver received the request: A..B (A included), a date, -15m.. (the log's last 15 minutes)",
+        "time",
+        "time",
+    ),
     Field(
         "stage",
         "stage",
@@ -131,16 +140,32 @@ FIELDS: tuple[Field, ...] = (
     Field("ip", "ip", "string", "first source IP"),
     Field("ua", "ua", "string", "user agent; ~ is a case-insensitive substring search", substring=True),
     Field("auditid", "auditid", "auditid", "audit ID (shared by the stages of one request)", substring=True),
+    Field("latency", "latency", "duration", "stageTimestamp minus requestReceivedTimestamp: >1s, <=100ms"),
+    Field(
+        "written",
+        "omitted",
+        "flag",
+        "yes when the loaded policy writes this event (level not None, stage not omitted)",
+        needs_policy=True,
+    ),
+    Field(
+        "drift",
+        "recorded",
+        "flag",
+        "yes when the recorded level differs from the loaded policy's level",
+        needs_policy=True,
+    ),
 )
 
 by_filter_name: Mapping[str, Field] = MappingProxyType({field.name: field for field in FIELDS})
 """Filter name -> field."""
 
-by_column: Mapping[str, Field] = MappingProxyType({field.column: field for field in FIELDS})
-"""Store column -> field."""
+by_column: Mapping[str, Field] = MappingProxyType({field.column: field for field in reversed(FIELDS)})
+"""Store column -> field (the first of the table's order: `drift` reads the `recorded` column,
+which is the `recorded` field's)."""
 
-FILTER_NAMES: tuple[str, ...] = tuple(field.name for field in FIELDS if field.kind != "time")
-"""The fields a `name:value` term can name (time has its own syntax)."""
+FILTER_NAMES: tuple[str, ...] = tuple(field.name for field in FIELDS)
+"""The fields a `name:value` term can name (every one: `time:` takes a range)."""
 
 BARE_WORD_FIELDS: tuple[str, ...] = tuple(field.name for field in FIELDS if field.bare_word)
 """The fields a bare word searches."""

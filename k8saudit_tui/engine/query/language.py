@@ -1,6 +1,6 @@
 """The filter language as text: terms, their parse, and the errors a user sees.
 
-Space-separated terms, all of which must hold:
+Space-separated terms, all of which must hold, in alternatives separated by ` | `:
 
     field:value      exact            verb:create
     field:a,b        any of           verb:create,update
@@ -8,15 +8,21 @@ Space-separated terms, all of which must hold:
     field:~value     fuzzy            user:~alice
     field:/regex/    regex (search)   uri:/^\\/api\\/v1\\/nodes/
     word             fuzzy search over the bare-word fields (engine.fields.BARE_WORD_FIELDS)
+    a b | c d        (a and b) or (c and d): the implicit AND binds tighter than `|`
+    time:A..B        a time range, A included, B excluded (`timefilter` has the grammar)
+    latency:>1s      a comparison: > >= < <= = with ns us ms s m
+    written:yes      yes/no (`written`, `drift`: fields of the loaded policy's verdict)
 
 Values may be double-quoted ("a b", or "" for the empty value). Only `!` negates: `-word` is a
-bare word that starts with a hyphen (names do).
+bare word that starts with a hyphen (names do). Only a `|` standing alone between spaces is an
+operator: inside a quoted value, a /regex/ or a word (`a|b`) it is text. An empty alternative
+(`| a`, `a |`, `a | | b`) is an error, not "everything".
 
 This module parses only: it knows no store, so that the suggester and the indexes' look-ahead read
-a filter exactly as the matcher does without importing it (`filter.py` matches). `parse_terms`
-raises only `FilterError`, which says which term is wrong and where it starts; `split_terms` is
-the one tokenizer, used by the parser and, with `partial`, by the suggester for the term being
-typed.
+a filter exactly as the matcher does without importing it (`filter.py` matches). `parse_groups`
+and `parse_terms` raise only `FilterError`, which says which term is wrong and where it starts;
+`split_terms` is the one tokenizer, used by the parser and, with `partial`, by the suggester for
+the term being typed (an `OR` token is a term of its own, which names no field and is skipped).
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from typing import Literal
 
 from k8saudit_tui.engine import fields
 from k8saudit_tui.engine.model import LEVELS, STAGES
+from k8saudit_tui.engine.query.timefilter import Comparison, TimeRange, parse_comparison, parse_time_range
 
 FIELDS: Mapping[str, str] = MappingProxyType(
     {name: fields.by_filter_name[name].description for name in fields.FILTER_NAMES}
@@ -38,7 +45,13 @@ FIELDS: Mapping[str, str] = MappingProxyType(
 NEGATION = "!"
 """The one prefix that negates a term."""
 
-TermKind = Literal["exact", "fuzzy", "regex"]
+OR = "|"
+"""The token (standing alone) that separates alternatives."""
+
+FLAG_VALUES = ("yes", "no")
+"""The values of a yes/no field (`written`, `drift`)."""
+
+TermKind = Literal["exact", "fuzzy", "regex", "range", "compare"]
 
 _CODE_CLASS = re.compile(r"[1-5]xx", re.IGNORECASE)
 
@@ -55,7 +68,8 @@ class FilterError(ValueError):
 
 @dataclass(frozen=True)
 class Term:
-    """One parsed term. `field` None is a bare word; `kind` is exact, fuzzy or regex."""
+    """One parsed term. `field` None is a bare word; `kind` is exact, fuzzy or regex, or range
+    (a time range in `bound`) or compare (a latency comparison in `bound`)."""
 
     text: str
     position: int
@@ -64,13 +78,39 @@ class Term:
     values: tuple[str, ...]
     negate: bool
     pattern: re.Pattern[str] | None = None
+    bound: TimeRange | Comparison | None = None
+
+
+def parse_groups(text: str) -> tuple[tuple[Term, ...], ...]:
+    """Parse filter text into its alternatives (each a tuple of terms that must all hold); ()
+    for a blank text. Raises FilterError (and nothing else) for a term that does not parse or an
+    empty alternative."""
+    if not isinstance(text, str):
+        raise FilterError(str(text), 0, "filter text must be a string")
+    groups: list[tuple[Term, ...]] = []
+    current: list[Term] = []
+    tokens = split_terms(text)
+    for token, position in tokens:
+        if token != OR:
+            current.append(_parse_term(token, position))
+            continue
+        if not current:
+            where = "at the start" if not groups else "after another '|'"
+            raise FilterError(token, position, f"empty alternative {where}: write terms on both sides of ' | '")
+        groups.append(tuple(current))
+        current = []
+    if not current and groups:
+        token, position = tokens[-1]
+        raise FilterError(token, position, "empty alternative at the end: write terms on both sides of ' | '")
+    if current:
+        groups.append(tuple(current))
+    return tuple(groups)
 
 
 def parse_terms(text: str) -> tuple[Term, ...]:
-    """Parse filter text; raises FilterError (and nothing else) for a term that does not parse."""
-    if not isinstance(text, str):
-        raise FilterError(str(text), 0, "filter text must be a string")
-    return tuple(_parse_term(token, position) for token, position in split_terms(text))
+    """Every term of every alternative, in the order typed (for readers of the last term, such as
+    the look-ahead); raises FilterError as `parse_groups` does."""
+    return tuple(term for group in parse_groups(text) for term in group)
 
 
 def split_terms(text: str, partial: bool = False) -> list[tuple[str, int]]:
@@ -132,6 +172,14 @@ def _parse_term(token: str, position: int) -> Term:
         raise FilterError(token, position, f'unknown field "{field}" (quote the term to search for text with a colon)')
     if not value:
         raise FilterError(token, position, f'missing value after "{field}:"')
+    kind = fields.by_filter_name[name].kind
+    if kind in ("time", "duration"):
+        try:
+            if kind == "time":
+                return Term(token, position, name, "range", (value,), negate, bound=parse_time_range(value))
+            return Term(token, position, name, "compare", (value,), negate, bound=parse_comparison(value))
+        except ValueError as error:
+            raise FilterError(token, position, f"{name}: {error}") from None
     if value.startswith("~"):
         query = _unquote(value[1:], token, position)
         if not query:
@@ -201,6 +249,10 @@ def _check_values(name: str, values: tuple[str, ...], token: str, position: int)
                 value = "none"
             elif not value.isdigit():
                 raise FilterError(token, position, f"rule must be a 0-based rule number or none, not {value!r}")
+        elif fields.by_filter_name[name].kind == "flag":
+            value = value.lower()
+            if value not in FLAG_VALUES:
+                raise FilterError(token, position, f"{name} must be yes or no, not {value!r}")
         elif name in ("level", "recorded", "stage"):
             vocabulary = STAGES if name == "stage" else LEVELS
             canonical = {v.lower(): v for v in vocabulary}.get(value.lower())

@@ -119,7 +119,7 @@ def _values(store: EventStore, name: str) -> tuple[_Value, ...]:
 
 def _count(store: EventStore, name: str) -> tuple[_Value, ...]:
     field = fields.by_filter_name[name]
-    if field.kind == "auditid":  # one request each: nothing worth completing
+    if field.kind in ("auditid", "time", "duration", "flag"):  # one request each, or typed not picked
         return ()
     pairs = store.facet(field.column)
     if field.kind == "level":
