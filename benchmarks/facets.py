@@ -46,8 +46,8 @@ def main() -> int:
         selection = None if rows is None else rows.apply(store)
         print(f"-- {label}: {len(store) if selection is None else len(selection):,} rows")
         for name in TOP_FIELDS:
-            _time(f"{name:>8}", lambda name=name: facet(store, name, selection), args.repeat)
-        _time("all nine", lambda: facets(store, TOP_FIELDS, selection), args.repeat)
+            _time(f"{name:>8}", lambda name=name, selection=selection: facet(store, name, selection), args.repeat)
+        _time("all nine", lambda selection=selection: facets(store, TOP_FIELDS, selection), args.repeat)
     store.close()
     return 0
 

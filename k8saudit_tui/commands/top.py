@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 
 import orjson
 
 from k8saudit_tui.commands.common import error, load_policy_or_exit
 from k8saudit_tui.engine import fields
 from k8saudit_tui.engine.logs.sources import expand_sources
+from k8saudit_tui.engine.model import Problem
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
 from k8saudit_tui.engine.query import FilterError, compile_filter
 from k8saudit_tui.engine.query.facets import DEFAULT_LIMIT, TOP_FIELDS, Facet, facet, term
@@ -69,14 +71,14 @@ def run(args: argparse.Namespace) -> int:
     return 1 if unreadable else 0
 
 
-def _report_problems(problems: list[object]) -> bool:
+def _report_problems(problems: Sequence[Problem]) -> bool:
     """Print the first problems; True when a whole log could not be read (a problem without a
     line: a bad line is data, counted in the skipped lines, not a failure)."""
     for problem in problems[:_PROBLEMS_SHOWN]:
         print(f"skipped: {visible(str(problem))}", file=sys.stderr)
     if len(problems) > _PROBLEMS_SHOWN:
         print(f"skipped {len(problems)} problems in all", file=sys.stderr)
-    return any(getattr(p, "line", 0) is None and getattr(p, "severity", "") == "error" for p in problems)
+    return any(problem.line is None and problem.severity == "error" for problem in problems)
 
 
 def _json(result: Facet) -> str:
