@@ -119,25 +119,35 @@ def facets(
 
 @dataclass(frozen=True)
 class _Selection:
-    """The selected rows below `n`, grouped by request (`rows`), with each one's request id."""
+    """The selected rows below `n`, grouped by request (`rows`), each one's request id (`ids`),
+    where a request starts (`starts`, indexes into rows) and whether row i+1 starts one (`new`)."""
 
     n: int
     rows: np.ndarray
     ids: np.ndarray
-    requests: int
+    starts: np.ndarray
+    new: np.ndarray
+
+    @property
+    def requests(self) -> int:
+        return len(self.starts)
 
     @staticmethod
     def of(store: Store, rows: np.ndarray | None) -> _Selection:
         n = len(store)
         grouped: ByRequest = indexes.by_request(store, n, lambda known, n: _extend(store, known, n))
-        order = grouped.order if grouped.rows == n else grouped.order[grouped.order < n]
-        if rows is not None:
+        order, ids = grouped.order, grouped.sorted_ids
+        if rows is not None or grouped.rows != n:
             chosen = np.zeros(grouped.rows, bool)
-            chosen[np.asarray(rows, np.int64)] = True
-            order = order[chosen[order]]
-        ids = grouped.ids[order]
-        requests = int(np.count_nonzero(ids[1:] != ids[:-1])) + 1 if len(ids) else 0
-        return _Selection(n, order, ids, requests)
+            if rows is None:
+                chosen[:n] = True
+            else:
+                chosen[np.asarray(rows, np.int64)] = True
+            kept = chosen[order]
+            order, ids = order[kept], ids[kept]
+        new = ids[1:] != ids[:-1]
+        starts = np.flatnonzero(np.concatenate([[True], new])) if len(ids) else np.empty(0, np.int64)
+        return _Selection(n, order, ids, starts, new)
 
 
 _FULL_WIDTH = 36
@@ -151,11 +161,12 @@ _EMPTY_BASE = 1 << 41
 @dataclass(frozen=True)
 class ByRequest:
     """Rows [0, rows) grouped by auditID: `ids` each row's request id, `order` the rows sorted by
-    it (stable); `interner` numbers the column's auditIDs, `long` the ones longer than it."""
+    it (stable), `sorted_ids` = ids[order]; `interner` numbers the column's auditIDs, `long` the ones longer than it."""
 
     rows: int
     ids: np.ndarray
     order: np.ndarray
+    sorted_ids: np.ndarray
     interner: Interner
     long: tuple[tuple[str, int], ...]
 
@@ -179,7 +190,7 @@ def _extend(store: Store, known: ByRequest | None, n: int) -> ByRequest:
     all_ids = ids if known is None else np.concatenate([known.ids, ids])
     merged = fresh if known is None else np.concatenate([known.order, fresh])
     order = merged[np.argsort(all_ids[merged], kind="stable")]
-    return ByRequest(n, all_ids, order, interner, tuple(long.items()))
+    return ByRequest(n, all_ids, order, all_ids[order], interner, tuple(long.items()))
 
 
 _DASHES = (8, 13, 18, 23)
@@ -210,12 +221,13 @@ def _count(store: Store, name: str, selection: _Selection, limit: int) -> Facet:
     if kind in ("level", "rule") and store.evaluator is None:
         return Facet(name, len(selection.rows), selection.requests, (), 0, needs_policy=True)
     codes, size, label = _codes(store, name, selection)
-    events = np.bincount(codes, minlength=size) if len(codes) else np.zeros(size, np.int64)
-    key = selection.ids * size + codes
-    if len(key) > 1 and not bool(np.all(key[1:] >= key[:-1])):
-        key = np.sort(key, kind="stable")  # runs: sorted within each request already, mostly
-    starts = np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]])) if len(key) else np.empty(0, np.int64)
-    requests = np.bincount(key[starts] % size, minlength=size) if len(key) else np.zeros(size, np.int64)
+    events = np.bincount(codes, minlength=size)
+    if not (codes[1:] != codes[:-1])[~selection.new].any():
+        requests = np.bincount(codes[selection.starts], minlength=size)  # one value per request
+    else:  # some request has several values: count distinct (request, value) pairs
+        key = np.sort(selection.ids * size + codes, kind="stable")  # sorted runs: one merge pass
+        distinct = key[np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]]))]
+        requests = np.bincount(distinct % size, minlength=size)
     present = np.flatnonzero(events)
     top = _top(present, events, limit, label, numeric=kind != "string" and kind != "resource")
     total = len(selection.rows)
@@ -243,12 +255,12 @@ def _top(present: np.ndarray, events: np.ndarray, limit: int, label: Any, numeri
 
 
 def _codes(store: Store, name: str, selection: _Selection) -> tuple[np.ndarray, int, Any]:
-    """The selected rows' codes of field `name` (int64, in [0, size)), size, and code -> label."""
+    """The selected rows' codes of field `name` (integers in [0, size)), size, and code -> label."""
     n, rows = selection.n, selection.rows
     field = fields.by_filter_name[name]
     if field.kind == "string":
         vocabulary = store.values(field.column)
-        return store.column(field.column, n)[rows].astype(np.int64), max(len(vocabulary), 1), vocabulary.__getitem__
+        return store.column(field.column, n)[rows], max(len(vocabulary), 1), vocabulary.__getitem__
     if field.kind == "resource":
         resources, subresources = store.values("resource"), store.values("subresource")
         width = max(len(subresources), 1)
@@ -260,7 +272,7 @@ def _codes(store: Store, name: str, selection: _Selection) -> tuple[np.ndarray, 
 
         return codes, max(len(resources), 1) * width, resource_label
     if field.kind == "level":
-        return store.column("level", n)[rows].astype(np.int64), len(LEVELS), LEVELS.__getitem__
+        return store.column("level", n)[rows], len(LEVELS), LEVELS.__getitem__
     if field.kind == "rule":
         rules = store.column("rule", n)[rows].astype(np.int64) + 1
         size = int(rules.max(initial=0)) + 1
