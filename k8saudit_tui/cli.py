@@ -30,6 +30,7 @@ SUBCOMMANDS: dict[str, str] = {
     "evaluate": "k8saudit_tui.commands.evaluate",
     "explain": "k8saudit_tui.commands.explain",
     "export": "k8saudit_tui.commands.export",
+    "top": "k8saudit_tui.commands.top",
 }
 """Each module defines `add_arguments(parser)` and `run(args) -> int`."""
 

@@ -251,6 +251,21 @@ def requests(store: Cached, n: int) -> Requests:
     return grouped
 
 
+# ------------------------------------------------------------------------------ requests by auditID
+
+
+def by_request(store: Cached, n: int, extend: Callable[[Any, int], Any]) -> Any:
+    """The facets' rows-by-auditID index over at least rows [0, n), cached: `extend(known, n)`
+    (known None the first time) builds it over the rows added since (facets.py owns its shape)."""
+    key = ("joined", "by-request")
+    known = store.match_cache.get(key)
+    if known is not None and known.rows >= n:
+        return known
+    updated = extend(known, n)
+    store.match_cache[key] = updated
+    return updated
+
+
 # ------------------------------------------------------------------------------ ahead of time
 
 

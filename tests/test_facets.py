@@ -1,0 +1,194 @@
+"""Facets: counts in events and requests against a plain Counter over the rows, and terms that
+select exactly the counted events."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from k8saudit_tui.engine.logs.sources import expand_sources
+from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
+from k8saudit_tui.engine.query import compile_filter
+from k8saudit_tui.engine.query.facets import FACET_FIELDS, TOP_FIELDS, Facet, facet, facets, term
+from k8saudit_tui.engine.store import EventStore, StoreLoader
+from tests.auditlog_helpers import event, line, simple_policy, write_lines
+
+DATA = Path(__file__).parent / "data" / "logs"
+
+
+def _load(path: Path, policy: bool = True) -> EventStore:
+    evaluator = PolicyEvaluator(simple_policy()) if policy else None
+    return StoreLoader(expand_sources([str(path)]), evaluator, workers=1).load_all()
+
+
+def _label(store: EventStore, row: int, field: str) -> str:
+    """A row's value of `field` as a facet labels it, the plain way (one row at a time)."""
+    if field == "resource":
+        resource, subresource = store.value(row, "resource"), store.value(row, "subresource")
+        return f"{resource}/{subresource}" if subresource else str(resource)
+    if field == "rule":
+        rule = store.value(row, "rule")
+        return "none" if rule is None else str(rule)
+    if field == "code":
+        return str(store.value(row, "code") or 0)
+    return str(store.value(row, field))
+
+
+def _plain(store: EventStore, field: str, rows: list[int]) -> tuple[Counter[str], Counter[str], int]:
+    """(events per label, requests per label, requests) counted one row at a time; an event
+    without an auditID is a request of its own."""
+    events: Counter[str] = Counter()
+    pairs: set[tuple[object, str]] = set()
+    requests: set[object] = set()
+    for row in rows:
+        label = _label(store, row, field)
+        audit_id = store.value(row, "auditid") or ("row", row)
+        events[label] += 1
+        pairs.add((audit_id, label))
+        requests.add(audit_id)
+    return events, Counter(label for _, label in pairs), len(requests)
+
+
+def _check(store: EventStore, result: Facet, rows: list[int], limit: int) -> None:
+    events, requests, total_requests = _plain(store, result.field, rows)
+    assert result.events == len(rows)
+    assert result.requests == total_requests
+    expected = sorted(events.items(), key=lambda item: (-item[1], _natural(result.field, item[0])))[:limit]
+    assert [(v.label, v.events) for v in result.values] == expected
+    assert [v.requests for v in result.values] == [requests[label] for label, _ in expected]
+    assert [v.share for v in result.values] == [count / len(rows) for _, count in expected]
+    assert result.more == len(events) - len(expected)
+
+
+def _natural(field: str, label: str) -> Any:
+    if field in ("code", "rule"):
+        return -1 if label == "none" else int(label)
+    if field == "level":
+        return ("None", "Metadata", "Request", "RequestResponse").index(label)
+    return label
+
+
+LOGS = sorted(DATA.glob("*.jsonl"))
+
+
+@pytest.mark.parametrize("log", LOGS, ids=[log.name for log in LOGS])
+def test_facets_of_real_logs_equal_a_plain_count(log: Path) -> None:
+    store = _load(log)
+    rows = list(range(len(store)))
+    for result in facets(store, FACET_FIELDS, limit=5):
+        _check(store, result, rows, 5)
+    half = compile_filter("!verb:get").apply(store)
+    for result in facets(store, TOP_FIELDS, rows=half, limit=3):
+        _check(store, result, half.tolist(), 3)
+
+
+def test_three_stages_of_one_request_are_three_events_and_one_request(tmp_path: Path) -> None:
+    lines = [
+        line(event(1, stage=stage, verb="create", audit_id="a" * 8, code=code))
+        for stage, code in (("RequestReceived", 0), ("ResponseStarted", 0), ("ResponseComplete", 201))
+    ]
+    lines.append(line(event(2, verb="create", audit_id="b" * 8)))
+    store = _load(write_lines(tmp_path / "audit.log", lines))
+    verbs = facet(store, "verb")
+    assert (verbs.events, verbs.requests) == (4, 2)
+    assert [(v.label, v.events, v.requests) for v in verbs.values] == [("create", 4, 2)]
+    codes = facet(store, "code")  # request a has code 0 at two stages, 201 at the third
+    assert [(v.label, v.events, v.requests) for v in codes.values] == [("0", 2, 1), ("200", 1, 1), ("201", 1, 1)]
+
+
+def test_events_without_an_audit_id_are_each_a_request(tmp_path: Path) -> None:
+    lines = [line({**event(n), "auditID": ""}) for n in range(3)]
+    store = _load(write_lines(tmp_path / "audit.log", lines))
+    assert facet(store, "user").values[0].requests == 3
+
+
+def test_audit_ids_longer_than_the_column_are_told_apart(tmp_path: Path) -> None:
+    prefix = "x" * 40
+    lines = [line(event(n, audit_id=f"{prefix}-{n % 2}")) for n in range(4)]
+    store = _load(write_lines(tmp_path / "audit.log", lines))
+    assert facet(store, "user").requests == 2
+
+
+def test_rule_and_level_without_a_policy_say_so(tmp_path: Path) -> None:
+    store = _load(write_lines(tmp_path / "audit.log", [line(event(1))]), policy=False)
+    for name in ("rule", "level"):
+        result = facet(store, name)
+        assert result.needs_policy and result.values == () and result.events == 1
+
+
+@pytest.mark.parametrize(
+    ("field", "label", "expected"),
+    [
+        ("ns", "", 'ns:""'),
+        ("user", "system:kube-proxy", "user:system:kube-proxy"),
+        ("ua", "kubectl/v1 (linux)", 'ua:"kubectl/v1 (linux)"'),
+        ("resource", "pods", 'resource:pods subresource:""'),
+        ("resource", "pods/log", "resource:pods/log"),
+        ("rule", "none", "rule:none"),
+        ("code", "404", "code:404"),
+        ("user", 'say "hi"', ""),
+    ],
+)
+def test_term_quotes_as_the_language_reads(field: str, label: str, expected: str) -> None:
+    assert term(field, label) == expected
+
+
+def _check_terms(store: EventStore, rows: np.ndarray | None) -> None:
+    for result in facets(store, FACET_FIELDS, rows=rows, limit=1000):
+        for value in result.values:
+            text = term(result.field, value.label)
+            if text:  # "" only for a value holding a double quote, which no test log has
+                assert len(compile_filter(text).apply(store, rows)) == value.events, (text, value)
+            else:
+                assert '"' in value.label
+
+
+@pytest.mark.parametrize("log", LOGS, ids=[log.name for log in LOGS])
+def test_each_term_selects_exactly_the_counted_events(log: Path) -> None:
+    store = _load(log)
+    _check_terms(store, None)
+    _check_terms(store, compile_filter("!stage:RequestReceived").apply(store))
+
+
+_ids = st.sampled_from(["", "a", "b", "c", "x" * 40 + "1", "x" * 40 + "2", "00000000-0000-0000-0000-000000000001"])
+
+
+@st.composite
+def _logs(draw: st.DrawFn) -> list[bytes]:
+    count = draw(st.integers(1, 30))
+    lines = []
+    for n in range(count):
+        data = event(
+            n,
+            user=draw(st.sampled_from(["alice", "bob", "", "a b", "system:kube-proxy"])),
+            verb=draw(st.sampled_from(["get", "create", "list"])),
+            resource=draw(st.sampled_from(["pods", "secrets", None])),
+            subresource=draw(st.sampled_from(["", "log"])),
+            namespace=draw(st.sampled_from(["", "default", "kube-system"])),
+            code=draw(st.sampled_from([0, 200, 404])),
+            stage=draw(st.sampled_from(["RequestReceived", "ResponseComplete"])),
+        )
+        data["auditID"] = draw(_ids)
+        lines.append(line(data))
+    return lines
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=_logs(), data=st.data())
+def test_facets_of_random_stores_and_selections_equal_a_plain_count(
+    tmp_path: Path, lines: list[bytes], data: st.DataObject
+) -> None:
+    store = _load(write_lines(tmp_path / "audit.log", lines))
+    chosen = data.draw(st.sets(st.integers(0, len(store) - 1)))
+    rows = np.array(sorted(chosen), np.int64)
+    limit = data.draw(st.integers(1, 4))
+    for result in facets(store, FACET_FIELDS, rows=rows, limit=limit):
+        _check(store, result, rows.tolist(), limit)
+    _check_terms(store, rows)
+    store.close()
