@@ -91,7 +91,9 @@ def not_a_command(first: str) -> str | None:
 
 def _run_subcommand(name: str, args: list[str]) -> int:
     module = import_module(SUBCOMMANDS[name])
-    parser = argparse.ArgumentParser(prog=f"k8saudit-tui {name}", description=module.__doc__)
+    parser = argparse.ArgumentParser(
+        prog=f"k8saudit-tui {name}", description=module.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     add_arguments: Callable[[argparse.ArgumentParser], None] = module.add_arguments
     add_arguments(parser)
     parsed = parser.parse_args(args)
@@ -103,18 +105,16 @@ def _run_subcommand(name: str, args: list[str]) -> int:
 def _run_tui(args: list[str]) -> int:
     """Check the arguments and the terminal before Textual starts: it would draw on a pipe, or
     spin reading keys from an exhausted stdin."""
-    from k8saudit_tui.commands.export import log_problem, reason
+    from k8saudit_tui.commands.common import log_problem, policy_file_problem
     from k8saudit_tui.ui import launch
 
     try:
         parsed = launch.parser().parse_args(args)
     except SystemExit as exit_:
         return int(exit_.code or 0)
-    if parsed.policy is not None:
-        try:
-            os.stat(parsed.policy)
-        except OSError as problem:
-            return refuse(f"{parsed.policy}: {reason(problem)}", USAGE)
+    unusable = policy_file_problem(parsed.policy) if parsed.policy is not None else None
+    if unusable is not None:
+        return refuse(unusable, USAGE)
     for path in parsed.logs:
         found = log_problem(path)
         if found is not None:

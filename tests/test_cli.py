@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 
 import k8saudit_tui
 from k8saudit_tui import cli
-from k8saudit_tui.commands import export
+from k8saudit_tui.commands import common
 
 from .conftest import DATA
 
@@ -119,10 +119,10 @@ def test_the_policy_sniff_agrees_with_parsing_on_every_corpus_file() -> None:
     logs = sorted((DATA / "logs").glob("*"))
     assert len(policies) > 20 and len(logs) > 5
     for path in policies:
-        head = path.read_bytes()[: export.SNIFF_BYTES]
-        assert export.looks_like_policy(head) == _is_policy_document(yaml.safe_load(path.read_text())), path
+        head = path.read_bytes()[: common.SNIFF_BYTES]
+        assert common.looks_like_policy(head) == _is_policy_document(yaml.safe_load(path.read_text())), path
     for path in logs:
-        assert not export.looks_like_policy(path.read_bytes()[: export.SNIFF_BYTES]), path
+        assert not common.looks_like_policy(path.read_bytes()[: common.SNIFF_BYTES]), path
 
 
 _top_level = st.fixed_dictionaries(
@@ -146,7 +146,7 @@ def test_the_policy_sniff_agrees_with_parsing(document: dict[str, object], form:
         text = "".join("  " + line for line in text.splitlines(True)) if form == "yaml-indented" else text
     else:
         text = json.dumps(document, indent=2 if form == "json-indented" else None)
-    assert export.looks_like_policy(text.encode()) == _is_policy_document(document)
+    assert common.looks_like_policy(text.encode()) == _is_policy_document(document)
 
 
 # ------------------------------------------------------------------------------ missing inputs
@@ -306,7 +306,7 @@ def test_a_policy_nested_in_another_document_is_not_sniffed_as_one() -> None:
     """Only top-level keys count: a ConfigMap carrying a policy is not a policy file."""
     nested = yaml.safe_dump({"kind": "ConfigMap", "data": {"policy": yaml.safe_load(POLICY.read_text())}})
     assert "\n    kind: Policy" in nested
-    assert not export.looks_like_policy(nested.encode())
+    assert not common.looks_like_policy(nested.encode())
 
 
 def test_export_into_a_directory_that_takes_no_files_says_so() -> None:

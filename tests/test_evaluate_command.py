@@ -249,7 +249,7 @@ def test_a_missing_log_is_a_message_not_a_traceback(
 ) -> None:
     status, _, err = run_cli(capsysbinary, "evaluate", "--policy", str(policy), str(tmp_path / "nope.log"))
     assert status == 1
-    assert "No such file or directory" in err and "Traceback" not in err
+    assert f"{tmp_path / 'nope.log'}: no such file or directory" in err and "Traceback" not in err
 
 
 def test_evaluate_piped_into_head_exits_quietly(policy: Path, tmp_path: Path) -> None:

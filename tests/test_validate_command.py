@@ -92,11 +92,26 @@ def test_every_validation_error_is_listed_in_file_order(capsys: pytest.CaptureFi
     ]
 
 
-def test_unreadable_paths_exit_1(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    code, out, _ = run(capsys, str(tmp_path / "missing.yaml"))
-    assert code == 1 and out == [f"{tmp_path / 'missing.yaml'}: no such file"]
-    code, out, _ = run(capsys, str(tmp_path))
-    assert code == 1 and out == [f"{tmp_path}: is a directory, not a policy file"]
+def test_no_policy_file_to_judge_exits_2_and_says_why(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """A missing path is bad input (2, like every command), not a policy kube-apiserver refuses (1)."""
+    missing = tmp_path / "missing.yaml"
+    code, out, err = run(capsys, str(missing))
+    assert (code, out) == (2, [])
+    assert err == f"k8saudit-tui: {missing}: no such file or directory\n"
+    code, out, err = run(capsys, str(tmp_path))
+    assert (code, out, err) == (2, [], f"k8saudit-tui: {tmp_path}: is a directory, not a policy file\n")
+    log = DATA / "logs" / "audit2rbac-demo.jsonl"
+    code, out, err = run(capsys, str(log))
+    assert (code, out, err) == (2, [], f"k8saudit-tui: {log} is an audit log, not a Policy\n")
+
+
+def test_help_keeps_the_paragraphs_of_the_docstring(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["validate", "--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert "Output (stdout), one line per problem, in file order:\n\n    FILE:LINE: FIELD: MESSAGE" in out
+    assert "\n\nExit status: 0 when kube-apiserver" in out
 
 
 def test_hostile_strings_do_not_reach_the_terminal_raw(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

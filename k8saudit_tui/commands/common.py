@@ -1,9 +1,21 @@
-"""What the headless commands share: loading the policy, reading numbered lines, writing stdout."""
+"""What the headless commands share: loading the policy, reading numbered lines, writing stdout,
+and the words for an input that cannot be used.
+
+Why here: every command, and the explorer before Textual starts, must word the same problem the
+same way (`audit.log: no such file or directory`, `p.yaml is an audit Policy, not a log`), with the
+same exit status (1 for a log that cannot be read, 2 for a command line that names the wrong
+thing), so the checks live in one place: `log_problem` for a LOG argument, `policy_file_problem`
+for a policy path. Both look at regular files only, and only at their first SNIFF_BYTES: a FIFO
+would lose what was read.
+"""
 
 from __future__ import annotations
 
 import gzip
 import io
+import os
+import re
+import stat
 import sys
 from collections.abc import Iterable, Iterator
 from typing import BinaryIO
@@ -24,6 +36,10 @@ def error(message: str) -> None:
 
 def load_policy_or_exit(path: str) -> PolicyEvaluator | None:
     """Load `path`; print its problems to stderr; None when the policy cannot be used."""
+    unusable = policy_file_problem(path)
+    if unusable is not None:
+        error(unusable)
+        return None
     load = load_policy_file(path)
     for problem in load.problems:
         prefix = "warning: " if problem.severity == "warning" else ""
@@ -32,6 +48,84 @@ def load_policy_or_exit(path: str) -> PolicyEvaluator | None:
         error(f"{path}: the policy cannot be used")
         return None
     return PolicyEvaluator(load.policy)
+
+
+SNIFF_BYTES = 4096
+"""How much of a log is read to tell an audit Policy from a log: a policy's kind and apiVersion
+stand at its top, and reading more would cost time on a large log for nothing."""
+
+_YAML_FIRST_KEY = re.compile(rb"^([ \t]*)[^\s#-]", re.MULTILINE)
+"""The first key of a YAML document: its indentation is the top level's (some files indent all)."""
+_YAML_KIND = rb"""kind:[ \t]*["']?Policy["']?[ \t]*(?:#[^\n]*)?\r?$"""
+_YAML_API = rb"""apiVersion:[ \t]*["']?audit\.k8s\.io/"""
+_JSON_KIND = re.compile(rb'"kind"\s*:\s*"Policy"')
+_JSON_API = re.compile(rb'"apiVersion"\s*:\s*"audit\.k8s\.io/')
+_JSON_EVENT = re.compile(rb'"kind"\s*:\s*"Event(?:List)?"')
+
+
+def looks_like_policy(head: bytes) -> bool:
+    """Whether the first bytes of a file are an audit Policy's (kind Policy, apiVersion
+    audit.k8s.io/...) as YAML or JSON, judged from top-level keys only: a log's events are
+    `kind: Event`, so a log never passes."""
+    text = head.removeprefix(b"\xef\xbb\xbf")
+    if text.lstrip().startswith(b"{"):
+        return bool(_JSON_KIND.search(text) and _JSON_API.search(text) and not _JSON_EVENT.search(text))
+    first = _YAML_FIRST_KEY.search(text)
+    if first is None:
+        return False
+    top = b"^" + re.escape(first.group(1))
+    return bool(re.search(top + _YAML_KIND, text, re.MULTILINE) and re.search(top + _YAML_API, text, re.MULTILINE))
+
+
+def log_problem(path: str) -> tuple[str, int] | None:
+    """Why `path` cannot be read as a log, with the exit status; None when it can (or is `-`).
+
+    Opens only regular files, and reads SNIFF_BYTES of them: a FIFO would lose what was read."""
+    if path == STDIN:
+        return None
+    try:
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            return None  # a directory or a pipe: the loader reports what it finds there
+        with open(path, "rb") as handle:
+            head = handle.read(SNIFF_BYTES)
+    except OSError as problem:
+        return f"{path}: {reason(problem)}", 1
+    if looks_like_policy(head):
+        return f"{path} is an audit Policy, not a log: use --policy {path}", 2
+    return None
+
+
+def reason(problem: OSError) -> str:
+    """`no such file or directory`: the OS's words, as the rest of a message."""
+    words = describe_os_error(problem)
+    return words[:1].lower() + words[1:]
+
+
+def looks_like_log(head: bytes) -> bool:
+    """Whether the first bytes of a file are an audit log's: JSON whose kind is Event (or EventList)."""
+    text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
+    return text.startswith(b"{") and bool(_JSON_EVENT.search(text))
+
+
+def policy_file_problem(path: str) -> str | None:
+    """Why `path` is no policy file to read (missing, a directory, unreadable, an audit log);
+    None when it may be one (or is `-`, or a pipe: the loader reads those once)."""
+    if path == STDIN:
+        return None
+    try:
+        info = os.stat(path)
+        if stat.S_ISDIR(info.st_mode):
+            return f"{path}: is a directory, not a policy file"
+        if not stat.S_ISREG(info.st_mode):
+            return None
+        with open(path, "rb") as handle:
+            head = handle.read(SNIFF_BYTES)
+    except OSError as problem:
+        return f"{path}: {reason(problem)}"
+    if looks_like_log(head):
+        return f"{path} is an audit log, not a Policy"
+    return None
 
 
 def open_log(path: str) -> BinaryIO:

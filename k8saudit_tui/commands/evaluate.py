@@ -31,6 +31,7 @@ from k8saudit_tui.commands.common import (
     describe_os_error,
     error,
     load_policy_or_exit,
+    log_problem,
     open_log,
     write_stdout,
 )
@@ -54,12 +55,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    unreadable = {log: found for log in args.logs if (found := log_problem(log)) is not None}
+    misused = [message for message, status in unreadable.values() if status == 2]
+    if misused:  # a policy given as a log: a wrong command line, refused before any output
+        error(misused[0])
+        return 2
     evaluator = load_policy_or_exit(args.policy)
     if evaluator is None:
         return 2
     out = sys.stdout.buffer
     status = 0
     for log in args.logs:
+        if log in unreadable:  # the others are still evaluated
+            error(unreadable[log][0])
+            status = 1
+            continue
         if log == STDIN:  # a pipe is evaluated as it comes (`kubectl logs -f | ... evaluate`), not spooled
             with open_log(STDIN) as stream:
                 for output in evaluate_lines(evaluator, STDIN, bounded_lines(stream)):

@@ -6,19 +6,15 @@ Files are written atomically with mode 0600, never over an existing file without
 Exit 0 on success; 1 when a log cannot be read (nothing is written: a partial export would pass
 for a whole one) or the output cannot be written; 2 for a bad filter or policy, a filter on a field
 that needs a policy (level:, rule:) without --policy, or a policy given as a log.
-`log_problem` is the check of a LOG argument that the explorer makes too, before Textual starts.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import re
-import stat
 import sys
 from collections.abc import Sequence
 
-from k8saudit_tui.commands.common import describe_os_error, error, load_policy_or_exit
+from k8saudit_tui.commands.common import error, load_policy_or_exit, log_problem
 from k8saudit_tui.engine.export import FORMATS, ExportError, Format, export_rows
 from k8saudit_tui.engine.fields import by_filter_name
 from k8saudit_tui.engine.logs.sources import expand_sources
@@ -28,18 +24,6 @@ from k8saudit_tui.engine.store import StoreLoader
 from k8saudit_tui.engine.textsafe import visible
 
 _PROBLEMS_SHOWN = 5
-
-SNIFF_BYTES = 4096
-"""How much of a log is read to tell an audit Policy from a log: a policy's kind and apiVersion
-stand at its top, and reading more would cost time on a large log for nothing."""
-
-_YAML_FIRST_KEY = re.compile(rb"^([ \t]*)[^\s#-]", re.MULTILINE)
-"""The first key of a YAML document: its indentation is the top level's (some files indent all)."""
-_YAML_KIND = rb"""kind:[ \t]*["']?Policy["']?[ \t]*(?:#[^\n]*)?\r?$"""
-_YAML_API = rb"""apiVersion:[ \t]*["']?audit\.k8s\.io/"""
-_JSON_KIND = re.compile(rb'"kind"\s*:\s*"Policy"')
-_JSON_API = re.compile(rb'"apiVersion"\s*:\s*"audit\.k8s\.io/')
-_JSON_EVENT = re.compile(rb'"kind"\s*:\s*"Event(?:List)?"')
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -98,45 +82,6 @@ def _fields_needing_policy(selection: Filter) -> list[str]:
     """The fields of the filter whose values only a loaded policy gives, in the order first used."""
     names = [term.field for term in selection.terms if term.field is not None]
     return list(dict.fromkeys(name for name in names if name in by_filter_name and by_filter_name[name].needs_policy))
-
-
-def looks_like_policy(head: bytes) -> bool:
-    """Whether the first bytes of a file are an audit Policy's (kind Policy, apiVersion
-    audit.k8s.io/...) as YAML or JSON, judged from top-level keys only: a log's events are
-    `kind: Event`, so a log never passes."""
-    text = head.removeprefix(b"\xef\xbb\xbf")
-    if text.lstrip().startswith(b"{"):
-        return bool(_JSON_KIND.search(text) and _JSON_API.search(text) and not _JSON_EVENT.search(text))
-    first = _YAML_FIRST_KEY.search(text)
-    if first is None:
-        return False
-    top = b"^" + re.escape(first.group(1))
-    return bool(re.search(top + _YAML_KIND, text, re.MULTILINE) and re.search(top + _YAML_API, text, re.MULTILINE))
-
-
-def log_problem(path: str) -> tuple[str, int] | None:
-    """Why `path` cannot be read as a log, with the exit status; None when it can (or is `-`).
-
-    Opens only regular files, and reads SNIFF_BYTES of them: a FIFO would lose what was read."""
-    if path == "-":
-        return None
-    try:
-        info = os.stat(path)
-        if not stat.S_ISREG(info.st_mode):
-            return None  # a directory or a pipe: the loader reports what it finds there
-        with open(path, "rb") as handle:
-            head = handle.read(SNIFF_BYTES)
-    except OSError as problem:
-        return f"{path}: {reason(problem)}", 1
-    if looks_like_policy(head):
-        return f"{path} is an audit Policy, not a log: use --policy {path}", 2
-    return None
-
-
-def reason(problem: OSError) -> str:
-    """`no such file or directory`: the OS's words, as the rest of a message."""
-    reason = describe_os_error(problem)
-    return reason[:1].lower() + reason[1:]
 
 
 def _format_from_name(path: str) -> Format:

@@ -9,12 +9,18 @@ Output (stdout), one line per problem, in file order:
 Field paths are kube-apiserver's (`rules[2].level`, `rules[0].resources.group`).
 A one-line verdict goes to stderr.
 
+Besides what kube-apiserver checks, it warns about a built-in resource under a group that does not
+serve it (`deployments` under the core group "", anything under `extensions`, gone since 1.22):
+such an entry loads but never matches. Only names of kube-apiserver's own resources warn; a
+resource it does not know (a CRD's), a group it does not know and wildcards never do.
+
 `-` reads the policy from stdin (`kubectl get cm ... -o jsonpath=... | k8saudit-tui validate -`);
 it is then named `<stdin>` in the output.
 
 Exit status: 0 when kube-apiserver (>= 1.24) would load the policy (warnings allowed), 1 when it
 would refuse it (including audit.k8s.io/v1beta1 and v1alpha1 files, which still load here for
-analysis) or the file cannot be read.
+analysis), 2 when there is no policy file to judge: a missing path, a directory, a file that cannot
+be opened, or an audit log given in its place (one line on stderr, as every command says it).
 """
 
 from __future__ import annotations
@@ -22,6 +28,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from k8saudit_tui.commands.common import error, policy_file_problem
+from k8saudit_tui.engine.policy.lint import with_lint
 from k8saudit_tui.engine.policy.loader import MAX_POLICY_BYTES, PolicyLoad, load_policy_file, load_policy_text
 
 STDIN = "-"
@@ -34,8 +42,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print every problem of the policy; 0 if kube-apiserver would load it, else 1."""
+    """Print every problem of the policy; 0 if kube-apiserver would load it, 1 if not, 2 if there
+    is no policy file to judge."""
+    unusable = policy_file_problem(args.policy)
+    if unusable is not None:
+        error(unusable)
+        return 2  # bad input, as for every command (cli.USAGE)
     name, load = _load(args.policy)
+    load = with_lint(load)
     for line in format_problems(load):
         print(line)
     print(verdict_line(name, load), file=sys.stderr)
