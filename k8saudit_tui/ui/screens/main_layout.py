@@ -15,6 +15,7 @@ from textual.events import Resize
 from textual.screen import Screen
 from textual.widgets import Footer, ProgressBar, Static
 
+from k8saudit_tui.ui import render
 from k8saudit_tui.ui.session import Session
 from k8saudit_tui.ui.widgets.detail_pane import DetailPane
 from k8saudit_tui.ui.widgets.events_table import EventsTable
@@ -37,6 +38,7 @@ class MainLayout(Screen[None]):
 
     def compose(self) -> ComposeResult:
         """Policy | (events, status, progress) | detail, then the filter bar and the footer."""
+        render.use_colour(not self.app.no_color)
         with Container(id="panes"):
             yield PolicyPane(id="policy")
             with Vertical(id="events-box"):
@@ -54,6 +56,10 @@ class MainLayout(Screen[None]):
     def set_layout(self, width: int) -> None:
         """Side by side, or stacked below NARROW_WIDTH columns."""
         self.set_class(width < NARROW_WIDTH, "-narrow")
+        footer = self.query_one(Footer)
+        # at 80 columns `?` help and `q` quit fit only compact and without `^p` (`?` lists it)
+        footer.compact = width < NARROW_WIDTH
+        footer.show_command_palette = width >= NARROW_WIDTH
 
     def action_zoom(self) -> None:
         """`z`: the focused pane fills the screen (again: back)."""
