@@ -31,7 +31,7 @@ from k8saudit_tui.ui.messages import (
 )
 from k8saudit_tui.ui.render import count
 from k8saudit_tui.ui.render.columns import ColumnMeter
-from k8saudit_tui.ui.render.status import events_title, file_title, location_title, status_text
+from k8saudit_tui.ui.render.status import status_text
 from k8saudit_tui.ui.screens.export_screen import ExportChoice, ExportScreen
 from k8saudit_tui.ui.screens.main_actions import MainActions
 from k8saudit_tui.ui.screens.open_policy_screen import OpenPolicyScreen
@@ -254,7 +254,7 @@ class MainScreen(MainActions):
             self._details.answer_here()
             self._show_intro()
             self.policy_pane.event_rule = None
-            self.detail_pane.border_title = None
+            self.show_detail_title(None)
             return
         self._details.run(row)
 
@@ -283,7 +283,7 @@ class MainScreen(MainActions):
         # period apart (set when the build started, it cost 25-30 ms more, measured)
         self.policy_pane.event_rule = self._rule_marker(message.row)
         self.detail_pane.show_content(message.content)
-        self.detail_pane.border_title = location_title(self.session.location(message.row))
+        self.show_detail_title(message.row)
 
     @property
     def detail_pending(self) -> bool:
@@ -315,11 +315,9 @@ class MainScreen(MainActions):
             problems=len(self.session.load_problems),
             has_policy=self.session.policy is not None,
         )
-        self.status_line.update(text, layout=False)  # one line, fixed size: no screen layout
-        self.events_table.border_title = events_title(self.events_table.row_count, self.session.total)
+        self.show_status(text)
 
     def _refresh_policy(self) -> None:
-        self.policy_pane.border_title = file_title(self.session.policy_path)
         self.policy_pane.show(
             self.session.policy,
             self.session.rule_counts(),
