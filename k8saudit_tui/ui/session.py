@@ -141,6 +141,17 @@ class Session:
             problems.extend(self.store.problems)
         return problems
 
+    def distinct_values(self, column: str) -> Sequence[Any]:
+        """The distinct values of a dictionary-coded store column so far (they only grow): what
+        the events list measures its column widths on."""
+        return self.store.values(column) if self.store is not None else ()
+
+    def time_range(self) -> tuple[int, int] | None:
+        """Earliest and latest event time (ns since the epoch, events without one left out)."""
+        times = self.store.column("time") if self.store is not None else np.zeros(0, np.int64)
+        times = times[times > 0]
+        return (int(times.min()), int(times.max())) if len(times) else None
+
     def all_rows(self) -> np.ndarray:
         """Every row, in view order (by stageTimestamp, as the filter returns them)."""
         if self.store is None:

@@ -45,6 +45,12 @@ def test_main_screen_120x36(snap_compare) -> None:
     assert snap_compare(demo_app(), run_before=loaded, terminal_size=(120, 36))
 
 
+def test_main_screen_200x50(snap_compare) -> None:
+    """Wide: every column of the events list shows, object name and code included."""
+
+    assert snap_compare(demo_app(), run_before=loaded, terminal_size=(200, 50))
+
+
 def test_help_screen(snap_compare) -> None:
     """The `?` screen lists every key by pane."""
 

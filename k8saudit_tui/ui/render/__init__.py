@@ -9,18 +9,31 @@ per thing shown: `cells` (the events list), `policy` (the policy pane), `detail`
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
+
 from rich.style import Style
 from rich.text import Text
 
 from k8saudit_tui.engine.textsafe import visible
 
-LEVEL_STYLES: dict[str, str] = {
-    "None": "dim",
-    "Metadata": "bold cyan",
-    "Request": "bold yellow",
-    "RequestResponse": "bold magenta",
-}
-"""Level colours, the same everywhere (policy pane, events list, detail)."""
+LEVEL_STYLES: Mapping[str, str] = MappingProxyType(
+    {
+        "None": "dim",
+        "Metadata": "cyan",
+        "Request": "bold yellow",
+        "RequestResponse": "bold underline magenta",
+    }
+)
+"""Level styles, the same everywhere (policy pane, events list, detail): a colour, and a weight or
+line that tells the levels apart without it."""
+NO_COLOR_LEVEL_STYLES: Mapping[str, str] = MappingProxyType(
+    {"None": "dim", "Metadata": "", "Request": "bold", "RequestResponse": "bold underline"}
+)
+"""Under NO_COLOR: no colour at all (the monochrome filter drew magenta dark grey on black, the
+hardest level to read), the levels told apart by weight and underline alone."""
+_level_styles: Mapping[str, str] = LEVEL_STYLES
+"""The table in force, swapped whole by `use_colour` (render runs in worker threads too)."""
 
 STATUS_STYLES: dict[str, str] = {"matched": "bold green", "failed": "red", "n/a": "dim"}
 PROBLEM_STYLES: dict[str, str] = {"error": "bold red", "warning": "yellow"}
@@ -38,9 +51,21 @@ def safe(value: object, style: str | Style = "", *, limit: int | None = None) ->
     return Text(text, style=style, no_wrap=True, end="")
 
 
+def count(n: int, noun: str, plural: str = "") -> str:
+    """`n` things with thousands separators and the noun's number: `1 event`, `3,000 events`
+    (`plural` when it is not the noun plus s). Every count the UI shows goes through here."""
+    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"
+
+
+def use_colour(enabled: bool) -> None:
+    """Colour levels, or tell them apart by weight and underline only (the app's NO_COLOR)."""
+    global _level_styles
+    _level_styles = LEVEL_STYLES if enabled else NO_COLOR_LEVEL_STYLES
+
+
 def level_style(level: str) -> str:
     """The style of a level name; unknown levels are plain."""
-    return LEVEL_STYLES.get(level, "")
+    return _level_styles.get(level, "")
 
 
 def level_text(level: str) -> Text:

@@ -37,6 +37,8 @@ class Column:
     middle: bool = False
     """Cut a long value in the middle, keeping its end (`system:…replicaset-controller`):
     user names share long prefixes and differ at the end."""
+    dated: bool = False
+    """Show the date with the time (the events span more than one day)."""
 
 
 def header_text(columns: Sequence[Column]) -> Text:
@@ -56,7 +58,7 @@ def row_segments(values: Mapping[str, object], columns: Sequence[Column], base: 
     cursor style) goes under every cell's own style, as `Strip.apply_style` would put it."""
     segments: list[Segment] = []
     for column in columns:
-        text, style_name = cell_value(column.field, values.get(column.field), short=column.short)
+        text, style_name = cell_value(column.field, values.get(column.field), short=column.short, dated=column.dated)
         style = rich_style(style_name)
         if base is not None:
             style = base + style
@@ -75,9 +77,9 @@ SHORT_LABELS: dict[str, str] = {
 """Stage and level names as the narrow list shows them (anything else is shown as it is)."""
 
 
-def cell_value(field: str, value: object, *, short: bool = False) -> tuple[str, str]:
+def cell_value(field: str, value: object, *, short: bool = False, dated: bool = False) -> tuple[str, str]:
     """One table cell as (safe text, style name): levels coloured, codes coloured by class;
-    `short` gives stages and levels their short labels."""
+    `short` gives stages and levels their short labels, `dated` the time its date."""
     if value is None or value == "":
         return "", ""
     if field in ("level", "recorded_level"):
@@ -89,7 +91,7 @@ def cell_value(field: str, value: object, *, short: bool = False) -> tuple[str, 
     if field == "code":
         return visible(str(value)), _code_style(value)
     if field == "time":
-        return visible(short_time(str(value))), "dim"
+        return visible(dated_time(str(value)) if dated else short_time(str(value))), "dim"
     text = value if isinstance(value, str) else str(value)
     return visible(text[:MAX_CELL]), ""
 
@@ -142,4 +144,11 @@ def short_time(value: str) -> str:
         rest = value[19:].rstrip("Z")
         millis = rest[:4] if rest.startswith(".") else ""
         return f"{value[11:19]}{millis}"
+    return value
+
+
+def dated_time(value: str) -> str:
+    """`2024-05-14T09:00:01.123456Z` as `2024-05-14 09:00:01`: the list of a log that spans days."""
+    if len(value) >= 19 and value[10:11] in ("T", " "):
+        return f"{value[:10]} {value[11:19]}"
     return value

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from rich.text import Text
 
 from k8saudit_tui.engine.model import Policy, Problem
-from k8saudit_tui.ui.render import MAX_CELL, PROBLEM_STYLES, level_text, safe
+from k8saudit_tui.ui.render import MAX_CELL, PROBLEM_STYLES, count, level_text, safe
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,13 +84,13 @@ def _rule_header(index: int, level: str, hits: int, total: int) -> Text:
     header.append(f"rule #{index} ", style="bold")
     header.append_text(level_text(level))
     share = f"{100 * hits / total:.1f}%" if total else "-"
-    header.append(f"  {hits:,} hits  {share}", style="bold" if hits else "dim")
+    header.append(f"  {count(hits, 'hit')}  {share}", style="bold" if hits else "dim")
     return header
 
 
 def _no_match_header(hits: int, total: int) -> Text:
     share = f"{100 * hits / total:.1f}%" if total else "-"
-    return Text(f"no rule matched: {hits:,} events  {share}", style="dim italic", no_wrap=True)
+    return Text(f"no rule matched: {count(hits, 'event')}  {share}", style="dim italic", no_wrap=True)
 
 
 def _problem_text(problem: Problem) -> Text:

@@ -17,7 +17,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSet, Static
 
-from k8saudit_tui.ui.render import safe
+from k8saudit_tui.ui.render import count, safe
 from k8saudit_tui.ui.session import EXPORT_FORMATS, ExportFormat
 
 
@@ -85,7 +85,7 @@ class ExportScreen(ModalScreen[ExportChoice | None]):
         self.query_one("#export-format", RadioSet).focus()
 
     def _summary(self) -> Text:
-        text = Text(f"{self._count:,} events", style="bold", end="")
+        text = Text(count(self._count, "event"), style="bold", end="")
         if self._filter_text:
             text.append(" matching ")
             text.append_text(safe(self._filter_text, limit=200))

@@ -13,6 +13,7 @@ from textual.binding import Binding, BindingType
 from textual.events import Key
 from textual.reactive import reactive
 
+from k8saudit_tui.ui.render import count
 from k8saudit_tui.ui.screens.export_screen import ExportScreen
 from k8saudit_tui.ui.screens.help_screen import HelpScreen, binding_rows
 from k8saudit_tui.ui.screens.main_layout import MainLayout
@@ -161,7 +162,7 @@ class MainActions(MainLayout):
             self.app.notify(f"cannot read this event: {error}", severity="error", markup=False)
             return
         self.app.copy_to_clipboard(text)
-        size = f"{len(text):,} characters"
+        size = count(len(text), "character")
         if not redact:
             note = f"Copied the raw event ({size}): secrets in it are NOT masked"
             self.app.notify(note, severity="warning", markup=False)

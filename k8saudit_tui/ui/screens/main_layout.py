@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Container, Vertical
 from textual.events import Resize
 from textual.screen import Screen
 from textual.widgets import Footer, ProgressBar, Static
 
+from k8saudit_tui.ui import render
+from k8saudit_tui.ui.render.status import events_title, file_title, location_title
 from k8saudit_tui.ui.session import Session
 from k8saudit_tui.ui.widgets.detail_pane import DetailPane
 from k8saudit_tui.ui.widgets.events_table import EventsTable
@@ -37,6 +40,7 @@ class MainLayout(Screen[None]):
 
     def compose(self) -> ComposeResult:
         """Policy | (events, status, progress) | detail, then the filter bar and the footer."""
+        render.use_colour(not self.app.no_color)
         with Container(id="panes"):
             yield PolicyPane(id="policy")
             with Vertical(id="events-box"):
@@ -54,6 +58,10 @@ class MainLayout(Screen[None]):
     def set_layout(self, width: int) -> None:
         """Side by side, or stacked below NARROW_WIDTH columns."""
         self.set_class(width < NARROW_WIDTH, "-narrow")
+        footer = self.query_one(Footer)
+        # at 80 columns `?` help and `q` quit fit only compact and without `^p` (`?` lists it)
+        footer.compact = width < NARROW_WIDTH
+        footer.show_command_palette = width >= NARROW_WIDTH
 
     def action_zoom(self) -> None:
         """`z`: the focused pane fills the screen (again: back)."""
@@ -92,6 +100,18 @@ class MainLayout(Screen[None]):
     def action_cycle_panes_back(self) -> None:
         """`shift+tab`: the other way."""
         self._cycle(-1)
+
+    # ------------------------------------------------------------------ status and titles
+
+    def show_status(self, text: Text) -> None:
+        """The status line, and the titles of the events list (its count) and the policy pane."""
+        self.status_line.update(text, layout=False)  # one line, fixed size: no screen layout
+        self.events_table.border_title = events_title(self.events_table.row_count, self.session.total)
+        self.policy_pane.border_title = file_title(self.session.policy_path)
+
+    def show_detail_title(self, row: int | None) -> None:
+        """The detail pane's title: the file and line of the event it shows (none: no title)."""
+        self.detail_pane.border_title = None if row is None else location_title(self.session.location(row))
 
     # ------------------------------------------------------------------ accessors
 

@@ -29,6 +29,8 @@ from k8saudit_tui.ui.messages import (
     PolicyReplaced,
     RuleChosen,
 )
+from k8saudit_tui.ui.render import count
+from k8saudit_tui.ui.render.columns import ColumnMeter
 from k8saudit_tui.ui.render.status import status_text
 from k8saudit_tui.ui.screens.export_screen import ExportChoice, ExportScreen
 from k8saudit_tui.ui.screens.main_actions import MainActions
@@ -69,7 +71,7 @@ class MainScreen(MainActions):
     def on_mount(self) -> None:
         """Show the policy at once, then start loading the logs in a worker."""
         self.set_layout(self.app.size.width)
-        self.events_table.set_source(self.session.row_values)
+        self.events_table.set_source(self.session.row_values, ColumnMeter(self.session).measure)
         self.filter_bar.set_value(self._filter_text)
         self._refresh_policy()
         self.events_table.focus()
@@ -252,6 +254,7 @@ class MainScreen(MainActions):
             self._details.answer_here()
             self._show_intro()
             self.policy_pane.event_rule = None
+            self.show_detail_title(None)
             return
         self._details.run(row)
 
@@ -280,6 +283,7 @@ class MainScreen(MainActions):
         # period apart (set when the build started, it cost 25-30 ms more, measured)
         self.policy_pane.event_rule = self._rule_marker(message.row)
         self.detail_pane.show_content(message.content)
+        self.show_detail_title(message.row)
 
     @property
     def detail_pending(self) -> bool:
@@ -311,7 +315,7 @@ class MainScreen(MainActions):
             problems=len(self.session.load_problems),
             has_policy=self.session.policy is not None,
         )
-        self.status_line.update(text, layout=False)  # one line, fixed size: no screen layout
+        self.show_status(text)
 
     def _refresh_policy(self) -> None:
         self.policy_pane.show(
@@ -342,7 +346,7 @@ class MainScreen(MainActions):
 
     @on(ExportWritten)
     def _on_export_written(self, message: ExportWritten) -> None:
-        wrote = f"Wrote {message.count:,} events to {message.path}"
+        wrote = f"Wrote {count(message.count, 'event')} to {message.path}"
         if message.left_out:
             self.app.notify(f"{wrote}; left out {message.left_out}", severity="warning", markup=False)
             return
@@ -371,7 +375,7 @@ class MainScreen(MainActions):
         self._refresh_detail()
         self._update_status()
         problems = len(self.session.policy_problems)
-        self.app.notify(f"Policy loaded; {problems} problems" if problems else "Policy loaded", markup=False)
+        self.app.notify(f"Policy loaded; {count(problems, 'problem')}" if problems else "Policy loaded", markup=False)
 
     # ------------------------------------------------------------------ accessors
 

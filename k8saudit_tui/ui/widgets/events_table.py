@@ -19,64 +19,24 @@ from textual.strip import Strip
 
 from k8saudit_tui.ui.messages import EventHighlighted
 from k8saudit_tui.ui.render.cells import Column, header_text, row_segments
+from k8saudit_tui.ui.render.columns import ContentWidths, allocate, row_width
 from k8saudit_tui.ui.widgets.line_view import LineView
 
 RowValues = Callable[[int], Mapping[str, object]]
 """Store row number -> {field: value} for the columns shown."""
+Measure = Callable[[], ContentWidths]
+"""The widest value of each column in the data now (render.columns.ColumnMeter.measure)."""
 
-COLUMNS: tuple[Column, ...] = (
-    Column("time", "time", 12),
-    Column("stage", "stage", 16),
-    Column("level", "level", 15),
-    Column("rule", "rule", 4),
-    Column("verb", "verb", 7),
-    Column("user", "user", 30, middle=True),
-    Column("resource", "resource", 24),
-    Column("namespace", "namespace", 16),
-    Column("name", "name", 28),
-    Column("code", "code", 4),
-)
-"""Columns in display order, at full width: what decides an event first (when, which stage,
-the verdict, who did what to which resource); `field` is a key of the mapping `RowValues`
-returns. The date is in the detail pane."""
-
-COMPACT_FIXED: tuple[Column, ...] = (
-    Column("time", "time", 12),
-    Column("stage", "stage", 8, short=True),
-    Column("level", "level", 8, short=True),
-    Column("rule", "rule", 4),
-    Column("verb", "verb", 6),
-)
-"""The narrow list's first columns: stage and level as short labels (`Complete`, `ReqResp`)."""
-COMPACT_REST: tuple[Column, ...] = (
-    Column("namespace", "namespace", 16),
-    Column("name", "name", 28),
-    Column("code", "code", 4),
-)
-USER_WIDTH = (14, 30)
-RESOURCE_WIDTH = (10, 24)
-"""Smallest and largest user and resource columns of the narrow list (they share what is left)."""
-
-
-def columns_for(width: int) -> tuple[Column, ...]:
-    """The columns for a list `width` cells wide: all of them at full size when they fit the
-    first six (through user); else short stage and level labels so that the user (who did it,
-    what a responder asks first) and the resource still show at 80 columns."""
-    full_to_user = sum(column.width + 1 for column in COLUMNS[:6])
-    if width >= full_to_user + RESOURCE_WIDTH[1] + 1:
-        return COLUMNS
-    left = width - sum(column.width + 1 for column in COMPACT_FIXED) - 2
-    user = max(USER_WIDTH[0], min(USER_WIDTH[1], left - left * 2 // 5))
-    resource = max(RESOURCE_WIDTH[0], min(RESOURCE_WIDTH[1], left - user))
-    middle = (Column("user", "user", user, middle=True), Column("resource", "resource", resource))
-    return COMPACT_FIXED + middle + COMPACT_REST
+COLUMNS: tuple[Column, ...] = allocate(1_000, ContentWidths())
+"""The columns before the list knows its width and data (render.columns sizes them)."""
 
 
 EMPTY_VIEW = np.zeros(0, dtype=np.int64)
 
 
 class EventsTable(LineView):
-    """A scrolling list of events with a cursor; line 0 is a fixed heading."""
+    """A scrolling list of events with a cursor; line 0 is a fixed heading, column 0 (time) is
+    fixed when the list scrolls sideways."""
 
     COMPONENT_CLASSES = {"events-table--cursor", "events-table--header"}
     PAINT_COMPONENTS = ("events-table--cursor", "events-table--header")
@@ -100,8 +60,9 @@ class EventsTable(LineView):
         super().__init__(id=id, classes=classes)
         self._rows: np.ndarray = EMPTY_VIEW
         self._values: RowValues | None = None
+        self._measure: Measure = ContentWidths
         self._columns: Sequence[Column] = COLUMNS
-        self._width = sum(column.width + 1 for column in COLUMNS)
+        self._width = row_width(COLUMNS)
         """Cells in a full row (the virtual width: the list scrolls sideways with h and l)."""
         self._header: tuple[object, Strip] = (None, Strip([]))
         """The heading line and the (scroll x, width, style) it was painted for."""
@@ -126,15 +87,19 @@ class EventsTable(LineView):
             return None
         return int(self._rows[min(self.cursor, len(self._rows) - 1)])
 
-    def set_source(self, values: RowValues | None) -> None:
-        """Where row values come from; drops every cached line (a new store or policy)."""
+    def set_source(self, values: RowValues | None, measure: Measure | None = None) -> None:
+        """Where row values come from, and what measures their widths; drops every cached line
+        (a new store or policy)."""
         self._values = values
+        self._measure = measure or ContentWidths
         self.clear_lines()
+        self._fit_columns()
         self.refresh()
 
     def set_view(self, rows: np.ndarray, *, keep_row: int | None = None) -> None:
         """Show `rows`; the cursor stays on store row `keep_row` if it is still in the view."""
         self._rows = rows
+        self._fit_columns()
         self.set_lines_size(self._width, len(rows) + 1)
         target = self._position_of(keep_row) if keep_row is not None else None
         self.set_reactive(EventsTable.cursor, self.validate_cursor(self.cursor if target is None else target))
@@ -145,6 +110,7 @@ class EventsTable(LineView):
     def extend_view(self, rows: np.ndarray) -> None:
         """Append rows (loading, `--follow`) without moving the cursor or the scroll position."""
         self._rows = rows
+        self._fit_columns()
         self.set_lines_size(self._width, len(rows) + 1)
         self.refresh()
         if len(rows) and self.current_row is not None and self.cursor == 0:
@@ -156,19 +122,28 @@ class EventsTable(LineView):
         return self._columns
 
     def on_resize(self, event: Resize) -> None:
-        """Pick the columns that fit the new width."""
-        columns = columns_for(self.scrollable_content_region.width or event.size.width)
+        """Fit the columns to the new width."""
+        self._fit_columns(self.scrollable_content_region.width or event.size.width)
+
+    def invalidate(self) -> None:
+        """Row values changed (a new policy): refit the columns, repaint from fresh values."""
+        self.clear_lines()
+        self._fit_columns()
+        self.refresh()
+
+    def _fit_columns(self, width: int | None = None) -> None:
+        """Size the columns for the list's width and the data loaded so far (on a resize and on
+        a view change; the measure answers at once while the data is the same)."""
+        width = width or self.scrollable_content_region.width
+        if not width:
+            return
+        columns = allocate(width, self._measure())
         if columns != self._columns:
             self._columns = columns
-            self._width = sum(column.width + 1 for column in columns)
+            self._width = row_width(columns)
             self.clear_lines()
             self.set_lines_size(self._width, len(self._rows) + 1)
             self.refresh()
-
-    def invalidate(self) -> None:
-        """Row values changed (a new policy): repaint from fresh values."""
-        self.clear_lines()
-        self.refresh()
 
     def _position_of(self, row: int) -> int | None:
         hits = np.flatnonzero(self._rows == row)
@@ -253,15 +228,26 @@ class EventsTable(LineView):
 
         def build() -> Strip:
             segments = row_segments(values(row), self._columns, style)
-            return Strip(segments, self._width).crop_extend(scroll_x, scroll_x + width, style or base)
+            return self._pinned(Strip(segments, self._width), scroll_x, width, style or base)
 
         return self.cached_line((row, state, scroll_x, width), build)
 
     def _header_strip(self, scroll_x: int, width: int, style: Style) -> Strip:
         key = (scroll_x, width, style)
         if self._header[0] != key:
-            self._header = (key, self.text_strip(header_text(self._columns), style, scroll_x, width))
+            full = self.text_strip(header_text(self._columns), style, 0, self._width)
+            self._header = (key, self._pinned(full, scroll_x, width, style))
         return self._header[1]
+
+    def _pinned(self, strip: Strip, scroll_x: int, width: int, style: Style) -> Strip:
+        """The window `width` cells wide onto a full row scrolled by `scroll_x`, with the first
+        column (time) kept in place: sideways scrolling moves only the columns after it."""
+        pin = min(self._columns[0].width + 1, width) if self._columns else 0
+        if not scroll_x or not pin:
+            return strip.crop_extend(scroll_x, scroll_x + width, style)
+        return Strip.join(
+            [strip.crop_extend(0, pin, style), strip.crop_extend(pin + scroll_x, scroll_x + width, style)]
+        )
 
     def clear_lines(self) -> None:
         """Drop the cached heading with the cached rows."""
