@@ -8,6 +8,7 @@ must read comes out as a `SessionError` whose message and title are meant for th
 
 from __future__ import annotations
 
+import copy
 import gc
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -16,7 +17,15 @@ from typing import Any, get_args
 
 import numpy as np
 
-from k8saudit_tui.engine.export import ExportError, ExportResult, Format, export_rows, redact_line
+from k8saudit_tui.engine.export import (
+    REDACTED,
+    ExportError,
+    ExportResult,
+    Format,
+    export_rows,
+    redact_event,
+    redact_line,
+)
 from k8saudit_tui.engine.fields import FIELDS as EVENT_FIELDS
 from k8saudit_tui.engine.logs.sources import LogSource, expand_sources
 from k8saudit_tui.engine.model import Policy, Problem, Verdict
@@ -228,6 +237,15 @@ class Session:
         assert self.store is not None
         return self.store.raw(row)
 
+    def detail_event(self, row: int, *, reveal: bool) -> tuple[dict[str, Any], int]:
+        """The event of `row` for the detail pane, secrets masked as `copy_text` masks them
+        unless `reveal`, and how many values masking hides (the pane says so either way)."""
+        event = self.event(row)
+        masked = copy.deepcopy(event)
+        if not redact_event(masked):
+            return event, 0
+        return (event if reveal else masked), _count_masked(event, masked)
+
     def copy_text(self, row: int, *, redact: bool) -> tuple[str, bool]:
         """The original line of `row` as text, secrets masked when `redact` (as export's
         `--redact` does), and whether anything was masked."""
@@ -268,6 +286,18 @@ class Session:
     def complete(self, text: str) -> str | None:
         """The filter text with its last term completed (query.complete), or None."""
         return complete(text, self.store)
+
+
+def _count_masked(original: object, masked: object) -> int:
+    """Values `redact_event` replaced: leaves of `masked` that are REDACTED where `original` was
+    something else (a masked `data` of three keys is three values)."""
+    if isinstance(masked, dict):
+        before = original if isinstance(original, dict) else {}
+        return sum(_count_masked(before.get(key), value) for key, value in masked.items())
+    if isinstance(masked, list):
+        items = original if isinstance(original, list) else []
+        return sum(_count_masked(items[i] if i < len(items) else None, value) for i, value in enumerate(masked))
+    return int(masked == REDACTED and original != REDACTED)
 
 
 def open_session(policy_path: str | None, log_paths: Sequence[str]) -> Session:

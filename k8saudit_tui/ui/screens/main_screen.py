@@ -61,10 +61,14 @@ class MainScreen(MainActions):
         self._answered_filter: str | None = None
         self._filters: LatestOnly[str] = LatestOnly(self._filter_worker)
         self._details: LatestOnly[int] = LatestOnly(
-            lambda row, generation: self._build_detail(row, generation, self.detail_pane.wrap_width)
+            lambda row, generation: self._build_detail(
+                row, generation, self.detail_pane.wrap_width, reveal=row == self._revealed
+            )
         )
         self._detail_rest = RestDebounce(self, DETAIL_DELAY, self._refresh_detail, name="detail")
         self._echo = PaintHold(self, ECHO_HOLD, lambda: self.filter_bar.input.refresh())
+        self._revealed: int | None = None
+        """Row whose secrets the detail pane shows (`r`); moving the cursor masks them again."""
 
     def on_mount(self) -> None:
         """Show the policy at once, then start loading the logs in a worker."""
@@ -242,6 +246,7 @@ class MainScreen(MainActions):
     def _on_event_highlighted(self, message: EventHighlighted) -> None:
         """The cursor moved: show its event once the cursor has been still for DETAIL_DELAY; a
         build in flight is for where the cursor was, and is stale."""
+        self._revealed = None
         self._details.invalidate()
         self._detail_rest.poke()
 
@@ -256,12 +261,15 @@ class MainScreen(MainActions):
         self._details.run(row)
 
     @work(thread=True, exclusive=True, group="detail", exit_on_error=False, description="Event detail")
-    def _build_detail(self, row: int, generation: int, width: int) -> None:
+    def _build_detail(self, row: int, generation: int, width: int, *, reveal: bool = False) -> None:
         """Read the event back, explain it, highlight and wrap it: off the UI thread."""
         session = self.session
         try:
+            event, masked = session.detail_event(row, reveal=reveal)
             content = build_detail(
-                session.event(row),
+                event,
+                masked=masked,
+                revealed=reveal,
                 verdict=session.verdict(row),
                 explanation=session.explanation(row),
                 location=session.location(row),
@@ -347,6 +355,15 @@ class MainScreen(MainActions):
             self.app.notify(f"{wrote}; left out {message.left_out}", severity="warning", markup=False)
             return
         self.app.notify(wrote, markup=False)
+
+    def action_reveal_secrets(self) -> None:
+        """`r`: show the secrets the detail pane masks for this event, or mask them again."""
+        row = self.events_table.current_row
+        if row is None:
+            self.app.bell()
+            return
+        self._revealed = None if self._revealed == row else row
+        self._details.run(row)
 
     def action_open_policy(self) -> None:
         """`p`: load another policy and re-evaluate every event in place."""
