@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import gc
+import os
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -37,6 +38,8 @@ from k8saudit_tui.engine.store import EventStore, StoreLoader, follow, release_m
 from k8saudit_tui.engine.textsafe import visible
 
 ExportFormat = Format
+ExportOutcome = ExportResult
+"""What an export wrote: events, the absolute path, what was left out."""
 EXPORT_FORMATS: tuple[ExportFormat, ...] = get_args(Format)
 """The export formats, in the order the export dialog offers them: JSONL writes the original
 lines; CSV and JSON write the columns (see the engine's export)."""
@@ -74,6 +77,8 @@ class Session:
     sources: list[LogSource] = field(default_factory=list)
     store: EventStore | None = None
     evaluator: PolicyEvaluator | None = None
+    export_target: tuple[ExportFormat, str] | None = None
+    """Format and path of the last export asked for: the export dialog offers them again."""
 
     @property
     def policy(self) -> Policy | None:
@@ -86,10 +91,10 @@ class Session:
         return tuple(self.policy_load.problems) if self.policy_load is not None else ()
 
     def replace_policy(self, path: str) -> None:
-        """Read the policy at `path` and re-evaluate every event under it (worker thread: it can
+        """Read the policy at `path` (`~` expanded) and re-evaluate every event under it (worker thread: it can
         take seconds). A file that is no policy raises `SessionError` and the policy in force
         stays: a broken or vanished file never leaves the app without one."""
-        load = load_policy_file(path)
+        load = load_policy_file(os.path.expanduser(path))
         if load.policy is None:
             first = next(iter(load.problems), None)
             reason = str(first) if first is not None else "not a policy"
@@ -254,15 +259,22 @@ class Session:
         return data.decode("utf-8", "replace"), data != raw
 
     def export(self, rows: np.ndarray, fmt: Format, path: str, *, force: bool, redact: bool) -> ExportResult:
-        """Write `rows` (view order) to `path` as `fmt`; a failure is a `SessionError`."""
+        """Write `rows` (view order) to `path` (`~` expanded) as `fmt`; the result names the file
+        by its absolute path. A failure is a `SessionError` worded for the export dialog, whose
+        Overwrite box is what `--force` is to the CLI. The format and path are remembered for
+        the next export (`export_target`)."""
+        self.export_target = (fmt, path)
         if self.store is None:
             raise SessionError("no events loaded", title="Export failed")
+        target = os.path.abspath(os.path.expanduser(path))
         try:
-            return export_rows(self.store, rows, fmt, path, force=force, redact=redact)
+            result = export_rows(self.store, rows, fmt, target, force=force, redact=redact)
         except ExportError as error:
-            raise SessionError(str(error), title="Export failed") from error
+            message = str(error).replace("(use --force to overwrite)", "(tick Overwrite to replace it)")
+            raise SessionError(message, title="Export failed") from error
         except OSError as error:
-            raise SessionError(f"{path}: {error.strerror or error}", title="Export failed") from error
+            raise SessionError(f"{target}: {error.strerror or error}", title="Export failed") from error
+        return result
 
     def location(self, row: int) -> str:
         """`file:line` of `row`."""

@@ -80,10 +80,7 @@ def test_r_is_bound_once_in_every_binding_list() -> None:
 
     lists = [ExplorerApp, MainActions, EventsTable, PolicyPane, DetailPane, FilterBar, ExportScreen]
     holders = [
-        owner.__name__
-        for owner in lists
-        for binding in owner.BINDINGS
-        if "r" in getattr(binding, "key", "").split(",")
+        owner.__name__ for owner in lists for binding in owner.BINDINGS if "r" in getattr(binding, "key", "").split(",")
     ]
     assert holders == ["MainActions"]
 

@@ -46,7 +46,7 @@ class MainActions(MainLayout):
             "reveal_secrets",
             "Reveal secrets",
             show=False,
-            tooltip="Show the secrets the detail pane masks (Secret data, tokens, Authorization), or mask them again",
+            tooltip="Reveal the secrets the detail pane masks, or mask them again",
         ),
         Binding("s", "toggle_collapse", "Collapse stages", show=False),
         Binding("z", "zoom", "Zoom", show=False),

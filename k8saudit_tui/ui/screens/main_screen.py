@@ -19,7 +19,6 @@ from k8saudit_tui.ui.messages import (
     DetailBuilt,
     EventHighlighted,
     EventsAppended,
-    ExportWritten,
     FilterApplied,
     FilterChanged,
     FilterDone,
@@ -33,7 +32,7 @@ from k8saudit_tui.ui.render.status import status_text
 from k8saudit_tui.ui.screens.export_screen import ExportChoice, ExportScreen
 from k8saudit_tui.ui.screens.main_actions import MainActions
 from k8saudit_tui.ui.screens.open_policy_screen import OpenPolicyScreen
-from k8saudit_tui.ui.session import Session, SessionError
+from k8saudit_tui.ui.session import ExportOutcome, Session, SessionError
 from k8saudit_tui.ui.widgets.detail_pane import build_detail, message_content
 from k8saudit_tui.ui.widgets.policy_pane import NO_RULE
 
@@ -332,27 +331,27 @@ class MainScreen(MainActions):
     # ------------------------------------------------------------------ work the actions start
 
     def action_export(self) -> None:
-        """`e`: the export dialog for the current view."""
+        """`e`: the export dialog for the current view; it writes through the session and stays
+        open on a failure, so only the success is told here."""
         count = self.events_table.row_count
         if self.session.store is None or not count:
             self.app.notify("Nothing to export", severity="warning")
             return
-        self.app.push_screen(ExportScreen(count, DEFAULT_EXPORT, self._filter_text), self._export_chosen)
+        rows = self.events_table.rows.copy()
+        fmt, path = self.session.export_target or ("jsonl", DEFAULT_EXPORT)
 
-    def _export_chosen(self, choice: ExportChoice | None) -> None:
-        if choice is not None:
-            self._export(choice, self.events_table.rows.copy())
+        def write(choice: ExportChoice) -> ExportOutcome:
+            return self.session.export(rows, choice.fmt, choice.path, force=choice.force, redact=choice.redact)
 
-    @work(thread=True, exclusive=True, group="export", exit_on_error=False, description="Exporting")
-    def _export(self, choice: ExportChoice, rows: np.ndarray) -> None:
-        result = self.session.export(rows, choice.fmt, choice.path, force=choice.force, redact=choice.redact)
-        self.post_message(ExportWritten(result.count, result.path, result.left_out))
+        dialog = ExportScreen(count, write, path=path, fmt=fmt, filter_text=self._filter_text)
+        self.app.push_screen(dialog, self._exported)
 
-    @on(ExportWritten)
-    def _on_export_written(self, message: ExportWritten) -> None:
-        wrote = f"Wrote {message.count:,} events to {message.path}"
-        if message.left_out:
-            self.app.notify(f"{wrote}; left out {message.left_out}", severity="warning", markup=False)
+    def _exported(self, outcome: ExportOutcome | None) -> None:
+        if outcome is None:
+            return
+        wrote = f"Wrote {outcome.count:,} events to {outcome.path}"
+        if outcome.left_out:
+            self.app.notify(f"{wrote}; left out {outcome.left_out}", severity="warning", markup=False)
             return
         self.app.notify(wrote, markup=False)
 
