@@ -4,7 +4,7 @@ The dialog runs the write it is given (`write`, the main screen's call into the 
 own thread worker, so a failure (the file exists, no such directory, disk full) is shown in the
 dialog with every choice still in place, to fix and try again; the CLI's advice ("use --force")
 would mean nothing here, the dialog's own Overwrite box is the answer. It closes with the
-`ExportOutcome` once written (None when cancelled); the caller tells the user where it went.
+`ExportOutcome` once written (None when cancelled), telling the user where the file went.
 Tests drive it with a fake `write` and never touch the disk.
 """
 
@@ -167,7 +167,15 @@ class ExportScreen(ModalScreen[ExportOutcome | None]):
         except Exception as error:  # anything else is told in the dialog too, never a traceback
             self.app.call_from_thread(self._failed, f"{type(error).__name__}: {error}")
         else:
-            self.app.call_from_thread(self.dismiss, outcome)
+            self.app.call_from_thread(self._written, outcome)
+
+    def _written(self, outcome: ExportOutcome) -> None:
+        wrote = f"Wrote {outcome.count:,} events to {outcome.path}"
+        if outcome.left_out:
+            self.app.notify(f"{wrote}; left out {outcome.left_out}", severity="warning", markup=False)
+        else:
+            self.app.notify(wrote, markup=False)
+        self.dismiss(outcome)
 
     def _failed(self, message: str) -> None:
         self._writing = False

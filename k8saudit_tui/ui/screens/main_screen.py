@@ -264,10 +264,8 @@ class MainScreen(MainActions):
         """Read the event back, explain it, highlight and wrap it: off the UI thread."""
         session = self.session
         try:
-            event, masked = session.detail_event(row, reveal=reveal)
             content = build_detail(
-                event,
-                masked=masked,
+                *session.detail_event(row, reveal=reveal),
                 revealed=reveal,
                 verdict=session.verdict(row),
                 explanation=session.explanation(row),
@@ -331,8 +329,7 @@ class MainScreen(MainActions):
     # ------------------------------------------------------------------ work the actions start
 
     def action_export(self) -> None:
-        """`e`: the export dialog for the current view; it writes through the session and stays
-        open on a failure, so only the success is told here."""
+        """`e`: the export dialog for the current view (it writes, and tells where it wrote)."""
         count = self.events_table.row_count
         if self.session.store is None or not count:
             self.app.notify("Nothing to export", severity="warning")
@@ -343,17 +340,7 @@ class MainScreen(MainActions):
         def write(choice: ExportChoice) -> ExportOutcome:
             return self.session.export(rows, choice.fmt, choice.path, force=choice.force, redact=choice.redact)
 
-        dialog = ExportScreen(count, write, path=path, fmt=fmt, filter_text=self._filter_text)
-        self.app.push_screen(dialog, self._exported)
-
-    def _exported(self, outcome: ExportOutcome | None) -> None:
-        if outcome is None:
-            return
-        wrote = f"Wrote {outcome.count:,} events to {outcome.path}"
-        if outcome.left_out:
-            self.app.notify(f"{wrote}; left out {outcome.left_out}", severity="warning", markup=False)
-            return
-        self.app.notify(wrote, markup=False)
+        self.app.push_screen(ExportScreen(count, write, path=path, fmt=fmt, filter_text=self._filter_text))
 
     def action_reveal_secrets(self) -> None:
         """`r`: show the secrets the detail pane masks for this event, or mask them again."""

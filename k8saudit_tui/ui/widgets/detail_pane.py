@@ -87,11 +87,11 @@ def message_content(message: str = "", *, error: bool = False) -> DetailContent:
 
 def build_detail(
     event: Mapping[str, Any],
+    masked: int = 0,
     *,
     verdict: Verdict | None = None,
     explanation: Explanation | None = None,
     location: str = "",
-    masked: int = 0,
     revealed: bool = False,
     console: Console | None = None,
     width: int = 0,
