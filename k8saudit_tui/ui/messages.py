@@ -95,15 +95,6 @@ class EventsAppended(Message):
 
 
 @dataclass
-class ExportWritten(Message):
-    """An export worker wrote `count` events to `path`; `left_out` says what it could not."""
-
-    count: int
-    path: str
-    left_out: str = ""
-
-
-@dataclass
 class PolicyReplaced(Message):
     """A policy worker loaded another policy and re-evaluated every event under it."""
 

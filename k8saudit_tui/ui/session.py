@@ -8,7 +8,9 @@ must read comes out as a `SessionError` whose message and title are meant for th
 
 from __future__ import annotations
 
+import copy
 import gc
+import os
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -16,7 +18,15 @@ from typing import Any, get_args
 
 import numpy as np
 
-from k8saudit_tui.engine.export import ExportError, ExportResult, Format, export_rows, redact_line
+from k8saudit_tui.engine.export import (
+    REDACTED,
+    ExportError,
+    ExportResult,
+    Format,
+    export_rows,
+    redact_event,
+    redact_line,
+)
 from k8saudit_tui.engine.fields import FIELDS as EVENT_FIELDS
 from k8saudit_tui.engine.logs.sources import LogSource, expand_sources
 from k8saudit_tui.engine.model import Policy, Problem, Verdict
@@ -28,6 +38,8 @@ from k8saudit_tui.engine.store import EventStore, StoreLoader, follow, release_m
 from k8saudit_tui.engine.textsafe import visible
 
 ExportFormat = Format
+ExportOutcome = ExportResult
+"""What an export wrote: events, the absolute path, what was left out."""
 EXPORT_FORMATS: tuple[ExportFormat, ...] = get_args(Format)
 """The export formats, in the order the export dialog offers them: JSONL writes the original
 lines; CSV and JSON write the columns (see the engine's export)."""
@@ -65,6 +77,8 @@ class Session:
     sources: list[LogSource] = field(default_factory=list)
     store: EventStore | None = None
     evaluator: PolicyEvaluator | None = None
+    export_target: tuple[ExportFormat, str] | None = None
+    """Format and path of the last export asked for: the export dialog offers them again."""
 
     @property
     def policy(self) -> Policy | None:
@@ -77,10 +91,10 @@ class Session:
         return tuple(self.policy_load.problems) if self.policy_load is not None else ()
 
     def replace_policy(self, path: str) -> None:
-        """Read the policy at `path` and re-evaluate every event under it (worker thread: it can
+        """Read the policy at `path` (`~` expanded) and re-evaluate every event under it (worker thread: it can
         take seconds). A file that is no policy raises `SessionError` and the policy in force
         stays: a broken or vanished file never leaves the app without one."""
-        load = load_policy_file(path)
+        load = load_policy_file(os.path.expanduser(path))
         if load.policy is None:
             first = next(iter(load.problems), None)
             reason = str(first) if first is not None else "not a policy"
@@ -239,6 +253,15 @@ class Session:
         assert self.store is not None
         return self.store.raw(row)
 
+    def detail_event(self, row: int, *, reveal: bool) -> tuple[dict[str, Any], int]:
+        """The event of `row` for the detail pane, secrets masked as `copy_text` masks them
+        unless `reveal`, and how many values masking hides (the pane says so either way)."""
+        event = self.event(row)
+        masked = copy.deepcopy(event)
+        if not redact_event(masked):
+            return event, 0
+        return (event if reveal else masked), _count_masked(event, masked)
+
     def copy_text(self, row: int, *, redact: bool) -> tuple[str, bool]:
         """The original line of `row` as text, secrets masked when `redact` (as export's
         `--redact` does), and whether anything was masked."""
@@ -247,15 +270,22 @@ class Session:
         return data.decode("utf-8", "replace"), data != raw
 
     def export(self, rows: np.ndarray, fmt: Format, path: str, *, force: bool, redact: bool) -> ExportResult:
-        """Write `rows` (view order) to `path` as `fmt`; a failure is a `SessionError`."""
+        """Write `rows` (view order) to `path` (`~` expanded) as `fmt`; the result names the file
+        by its absolute path. A failure is a `SessionError` worded for the export dialog, whose
+        Overwrite box is what `--force` is to the CLI. The format and path are remembered for
+        the next export (`export_target`)."""
+        self.export_target = (fmt, path)
         if self.store is None:
             raise SessionError("no events loaded", title="Export failed")
+        target = os.path.abspath(os.path.expanduser(path))
         try:
-            return export_rows(self.store, rows, fmt, path, force=force, redact=redact)
+            result = export_rows(self.store, rows, fmt, target, force=force, redact=redact)
         except ExportError as error:
-            raise SessionError(str(error), title="Export failed") from error
+            message = str(error).replace("(use --force to overwrite)", "(tick Overwrite to replace it)")
+            raise SessionError(message, title="Export failed") from error
         except OSError as error:
-            raise SessionError(f"{path}: {error.strerror or error}", title="Export failed") from error
+            raise SessionError(f"{target}: {error.strerror or error}", title="Export failed") from error
+        return result
 
     def location(self, row: int) -> str:
         """`file:line` of `row`."""
@@ -279,6 +309,18 @@ class Session:
     def complete(self, text: str) -> str | None:
         """The filter text with its last term completed (query.complete), or None."""
         return complete(text, self.store)
+
+
+def _count_masked(original: object, masked: object) -> int:
+    """Values `redact_event` replaced: leaves of `masked` that are REDACTED where `original` was
+    something else (a masked `data` of three keys is three values)."""
+    if isinstance(masked, dict):
+        before = original if isinstance(original, dict) else {}
+        return sum(_count_masked(before.get(key), value) for key, value in masked.items())
+    if isinstance(masked, list):
+        items = original if isinstance(original, list) else []
+        return sum(_count_masked(items[i] if i < len(items) else None, value) for i, value in enumerate(masked))
+    return int(masked == REDACTED and original != REDACTED)
 
 
 def open_session(policy_path: str | None, log_paths: Sequence[str]) -> Session:

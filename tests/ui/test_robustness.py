@@ -359,8 +359,8 @@ def test_session_builds_the_filter_indexes_once_loaded_and_not_when_cancelled(tm
     assert other.store is not None and ("joined", "requests") not in other.store.match_cache
 
 
-async def test_a_failed_export_is_one_notification_and_the_app_goes_on(tmp_path: Path) -> None:
-    """Workers report failures in one place: the user reads why, nothing is raised."""
+async def test_a_failed_export_is_told_in_the_dialog_and_the_app_goes_on(tmp_path: Path) -> None:
+    """A failed write is told where it can be fixed (the dialog), nothing is raised."""
     target = tmp_path / "missing-dir" / "out.jsonl"
     app = make_app()
     async with app.run_test(size=(120, 36), notifications=True) as pilot:
@@ -374,7 +374,10 @@ async def test_a_failed_export_is_one_notification_and_the_app_goes_on(tmp_path:
         path_input.focus()
         await pilot.press("enter")
         await settle(app, pilot)
-        assert notices(app) == [("error", f"Export failed\n{target.parent}: directory does not exist")]
+        assert dialog.error == f"{target.parent}: directory does not exist"
+        assert notices(app) == []
+        await pilot.press("escape")
+        await pilot.pause()
         await pilot.press("j")
         await detail_shown(app, pilot)
         assert app.main_screen.events_table.cursor == 1

@@ -1,16 +1,21 @@
-"""The export dialog: format, path, redaction; it returns the choice, the screen does the writing.
+"""The export dialog: format, path, redaction, overwrite; it stays open until the file is written.
 
-Returning an `ExportChoice` through `dismiss` (instead of writing here) keeps file I/O in a worker
-owned by the main screen, and lets tests drive the dialog without touching the disk.
+The dialog runs the write it is given (`write`, the main screen's call into the session) in its
+own thread worker, so a failure (the file exists, no such directory, disk full) is shown in the
+dialog with every choice still in place, to fix and try again; the CLI's advice ("use --force")
+would mean nothing here, the dialog's own Overwrite box is the answer. It closes with the
+`ExportOutcome` once written (None when cancelled), telling the user where the file went.
+Tests drive it with a fake `write` and never touch the disk.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -18,7 +23,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSet, Static
 
 from k8saudit_tui.ui.render import count, safe
-from k8saudit_tui.ui.session import EXPORT_FORMATS, ExportFormat
+from k8saudit_tui.ui.session import EXPORT_FORMATS, ExportFormat, ExportOutcome, SessionError
+from k8saudit_tui.ui.widgets.path_suggester import PathSuggester
 
 
 class MarkedCheckbox(Checkbox):
@@ -48,29 +54,46 @@ class ExportChoice:
     force: bool
 
 
-class ExportScreen(ModalScreen[ExportChoice | None]):
-    """Pick a format and a path for the `count` events of the current view."""
+ExportWriter = Callable[[ExportChoice], ExportOutcome]
+"""Writes the view as chosen (in a worker thread); raises `SessionError` with the reason."""
+
+
+class ExportScreen(ModalScreen[ExportOutcome | None]):
+    """Pick a format and a path for the `count` events of the current view, and write them."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel"),
         Binding("ctrl+s", "export", "Export"),
     ]
 
-    def __init__(self, count: int, default_path: str, filter_text: str = "") -> None:
+    def __init__(
+        self,
+        count: int,
+        write: ExportWriter,
+        *,
+        path: str,
+        fmt: ExportFormat = EXPORT_FORMATS[0],
+        filter_text: str = "",
+    ) -> None:
         super().__init__(id="export")
         self._count = count
-        self._default_path = default_path
+        self._write_view = write
+        self._path = path
+        self._fmt = fmt if fmt in EXPORT_FORMATS else EXPORT_FORMATS[0]
         self._filter_text = filter_text
+        self._writing = False
 
     def compose(self) -> ComposeResult:
-        """Title, event count, format radio buttons, path, options, buttons."""
+        """Title, event count, format radio buttons, path, options, error, buttons."""
         with Vertical(id="export-box"):
             yield Label("Export the current view", id="export-title")
             yield Static(self._summary(), id="export-count")
             with RadioSet(id="export-format"):
-                for index, fmt in enumerate(EXPORT_FORMATS):
-                    yield MarkedRadioButton(fmt, value=index == 0, id=f"format-{fmt}", compact=True)
-            yield Input(self._default_path, placeholder="path to write", id="export-path", compact=True)
+                for fmt in EXPORT_FORMATS:
+                    yield MarkedRadioButton(fmt, value=fmt == self._fmt, id=f"format-{fmt}", compact=True)
+            yield Input(
+                self._path, placeholder="path to write", id="export-path", compact=True, suggester=PathSuggester()
+            )
             yield MarkedCheckbox(
                 "Redact secrets (Secret data, tokens, Authorization)", value=True, id="export-redact", compact=True
             )
@@ -97,6 +120,14 @@ class ExportScreen(ModalScreen[ExportChoice | None]):
         pressed = self.query_one("#export-format", RadioSet).pressed_index
         return EXPORT_FORMATS[pressed if pressed >= 0 else 0]
 
+    @property
+    def error(self) -> str:
+        """The message shown in the dialog ("" when none)."""
+        return str(self.query_one("#export-error", Static).render())
+
+    def _show_error(self, message: str) -> None:
+        self.query_one("#export-error", Static).update(message)
+
     @on(RadioSet.Changed, "#export-format")
     def _format_changed(self, event: RadioSet.Changed) -> None:
         """Keep the file extension in step with the format."""
@@ -108,21 +139,51 @@ class ExportScreen(ModalScreen[ExportChoice | None]):
     @on(Button.Pressed, "#export-ok")
     @on(Input.Submitted, "#export-path")
     def action_export(self) -> None:
-        """Return the choice (an empty path is refused here)."""
+        """Write the view as chosen (an empty path is refused here); the dialog stays open until
+        it is written, and shows why if it cannot be."""
+        if self._writing:
+            return
         path = self.query_one("#export-path", Input).value.strip()
         if not path:
-            self.query_one("#export-error", Static).update("Give a path to write.")
+            self._show_error("Give a path to write.")
             return
-        self.dismiss(
-            ExportChoice(
-                self.fmt,
-                path,
-                self.query_one("#export-redact", Checkbox).value,
-                self.query_one("#export-force", Checkbox).value,
-            )
+        choice = ExportChoice(
+            self.fmt,
+            path,
+            self.query_one("#export-redact", Checkbox).value,
+            self.query_one("#export-force", Checkbox).value,
         )
+        self._writing = True
+        self._show_error("")
+        self.query_one("#export-ok", Button).disabled = True
+        self._write(choice)
+
+    @work(thread=True, exclusive=True, group="export", exit_on_error=False, description="Exporting")
+    def _write(self, choice: ExportChoice) -> None:
+        try:
+            outcome = self._write_view(choice)
+        except SessionError as error:
+            self.app.call_from_thread(self._failed, str(error))
+        except Exception as error:  # anything else is told in the dialog too, never a traceback
+            self.app.call_from_thread(self._failed, f"{type(error).__name__}: {error}")
+        else:
+            self.app.call_from_thread(self._written, outcome)
+
+    def _written(self, outcome: ExportOutcome) -> None:
+        wrote = f"Wrote {count(outcome.count, 'event')} to {outcome.path}"
+        if outcome.left_out:
+            self.app.notify(f"{wrote}; left out {outcome.left_out}", severity="warning", markup=False)
+        else:
+            self.app.notify(wrote, markup=False)
+        self.dismiss(outcome)
+
+    def _failed(self, message: str) -> None:
+        self._writing = False
+        self.query_one("#export-ok", Button).disabled = False
+        self._show_error(message)
 
     @on(Button.Pressed, "#export-cancel")
     def action_cancel(self) -> None:
-        """Close without exporting."""
-        self.dismiss(None)
+        """Close without exporting (not while a write runs: it would finish unseen)."""
+        if not self._writing:
+            self.dismiss(None)

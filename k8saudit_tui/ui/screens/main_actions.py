@@ -42,6 +42,13 @@ class MainActions(MainLayout):
             tooltip="Copy the event exactly as logged, secrets NOT masked",
         ),
         Binding("p", "open_policy", "Policy"),
+        Binding(
+            "r",
+            "reveal_secrets",
+            "Reveal secrets",
+            show=False,
+            tooltip="Reveal the secrets the detail pane masks, or mask them again",
+        ),
         Binding("s", "toggle_collapse", "Collapse stages", show=False),
         Binding("z", "zoom", "Zoom", show=False),
         Binding("tab", "cycle_panes", "Next pane", show=False),

@@ -1,6 +1,6 @@
 """The main screen: the hub that owns the workers and routes messages.
 
-The last of its three layers (`main_layout`, `main_actions`, this one). Widgets post messages up
+The last of its layers (`main_layout`, `main_actions`, `main_dialogs`, this one). Widgets post messages up
 to here; this screen calls them back through the layout's typed accessors. All engine work
 (loading, filtering, re-evaluating, exporting) goes through the `Session` in thread workers that
 answer with messages, so the UI never waits on the disk or on a million events; a worker that
@@ -19,7 +19,6 @@ from k8saudit_tui.ui.messages import (
     DetailBuilt,
     EventHighlighted,
     EventsAppended,
-    ExportWritten,
     FilterApplied,
     FilterChanged,
     FilterDone,
@@ -32,15 +31,11 @@ from k8saudit_tui.ui.messages import (
 from k8saudit_tui.ui.render import count
 from k8saudit_tui.ui.render.columns import ColumnMeter
 from k8saudit_tui.ui.render.status import status_text
-from k8saudit_tui.ui.screens.export_screen import ExportChoice, ExportScreen
-from k8saudit_tui.ui.screens.main_actions import MainActions
-from k8saudit_tui.ui.screens.open_policy_screen import OpenPolicyScreen
+from k8saudit_tui.ui.screens.main_dialogs import MainDialogs
 from k8saudit_tui.ui.session import Session, SessionError
 from k8saudit_tui.ui.widgets.detail_pane import build_detail, message_content
 from k8saudit_tui.ui.widgets.policy_pane import NO_RULE
 
-DEFAULT_EXPORT = "k8saudit-export.jsonl"
-"""Suggested export path, relative to the directory the app was started in."""
 DETAIL_DELAY = 0.1
 """Seconds the cursor must rest before the detail pane shows its event (held keys never wait)."""
 ECHO_HOLD = 0.06
@@ -49,7 +44,7 @@ WORKER_ERROR_TITLES = {"load": "Loading stopped"}
 """Notification title for an unexpected failure of a worker group (others: "Error")."""
 
 
-class MainScreen(MainActions):
+class MainScreen(MainDialogs):
     """Policy pane, events list with status line, detail pane, filter bar and footer."""
 
     def __init__(self, session: Session, *, filter_text: str = "", follow: bool = False) -> None:
@@ -63,10 +58,14 @@ class MainScreen(MainActions):
         self._answered_filter: str | None = None
         self._filters: LatestOnly[str] = LatestOnly(self._filter_worker)
         self._details: LatestOnly[int] = LatestOnly(
-            lambda row, generation: self._build_detail(row, generation, self.detail_pane.wrap_width)
+            lambda row, generation: self._build_detail(
+                row, generation, self.detail_pane.wrap_width, reveal=row == self._revealed
+            )
         )
         self._detail_rest = RestDebounce(self, DETAIL_DELAY, self._refresh_detail, name="detail")
         self._echo = PaintHold(self, ECHO_HOLD, lambda: self.filter_bar.input.refresh())
+        self._revealed: int | None = None
+        """Row whose secrets the detail pane shows (`r`); moving the cursor masks them again."""
 
     def on_mount(self) -> None:
         """Show the policy at once, then start loading the logs in a worker."""
@@ -244,6 +243,7 @@ class MainScreen(MainActions):
     def _on_event_highlighted(self, message: EventHighlighted) -> None:
         """The cursor moved: show its event once the cursor has been still for DETAIL_DELAY; a
         build in flight is for where the cursor was, and is stale."""
+        self._revealed = None
         self._details.invalidate()
         self._detail_rest.poke()
 
@@ -259,12 +259,13 @@ class MainScreen(MainActions):
         self._details.run(row)
 
     @work(thread=True, exclusive=True, group="detail", exit_on_error=False, description="Event detail")
-    def _build_detail(self, row: int, generation: int, width: int) -> None:
+    def _build_detail(self, row: int, generation: int, width: int, *, reveal: bool = False) -> None:
         """Read the event back, explain it, highlight and wrap it: off the UI thread."""
         session = self.session
         try:
             content = build_detail(
-                session.event(row),
+                *session.detail_event(row, reveal=reveal),
+                revealed=reveal,
                 verdict=session.verdict(row),
                 explanation=session.explanation(row),
                 location=session.location(row),
@@ -327,43 +328,14 @@ class MainScreen(MainActions):
 
     # ------------------------------------------------------------------ work the actions start
 
-    def action_export(self) -> None:
-        """`e`: the export dialog for the current view."""
-        count = self.events_table.row_count
-        if self.session.store is None or not count:
-            self.app.notify("Nothing to export", severity="warning")
+    def action_reveal_secrets(self) -> None:
+        """`r`: show the secrets the detail pane masks for this event, or mask them again."""
+        row = self.events_table.current_row
+        if row is None:
+            self.app.bell()
             return
-        self.app.push_screen(ExportScreen(count, DEFAULT_EXPORT, self._filter_text), self._export_chosen)
-
-    def _export_chosen(self, choice: ExportChoice | None) -> None:
-        if choice is not None:
-            self._export(choice, self.events_table.rows.copy())
-
-    @work(thread=True, exclusive=True, group="export", exit_on_error=False, description="Exporting")
-    def _export(self, choice: ExportChoice, rows: np.ndarray) -> None:
-        result = self.session.export(rows, choice.fmt, choice.path, force=choice.force, redact=choice.redact)
-        self.post_message(ExportWritten(result.count, result.path, result.left_out))
-
-    @on(ExportWritten)
-    def _on_export_written(self, message: ExportWritten) -> None:
-        wrote = f"Wrote {count(message.count, 'event')} to {message.path}"
-        if message.left_out:
-            self.app.notify(f"{wrote}; left out {message.left_out}", severity="warning", markup=False)
-            return
-        self.app.notify(wrote, markup=False)
-
-    def action_open_policy(self) -> None:
-        """`p`: load another policy and re-evaluate every event in place."""
-        self.app.push_screen(OpenPolicyScreen(self.session.policy_path or ""), self._policy_chosen)
-
-    def _policy_chosen(self, path: str | None) -> None:
-        if path:
-            self._replace_policy(path)
-
-    @work(thread=True, exclusive=True, group="policy", exit_on_error=False, description="Re-evaluating")
-    def _replace_policy(self, path: str) -> None:
-        self.session.replace_policy(path)
-        self.post_message(PolicyReplaced())
+        self._revealed = None if self._revealed == row else row
+        self._details.run(row)
 
     @on(PolicyReplaced)
     def _on_policy_replaced(self) -> None:

@@ -1,4 +1,8 @@
-"""The `p` dialog: the path of another policy file to load and apply in place."""
+"""The `p` dialog: the path of another policy file to load and apply in place.
+
+The path completes from the file system as it is typed (`PathSuggester`, `→` accepts), as in the
+export dialog: a policy's path is long and typed on a bastion without a file picker.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,8 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label
+
+from k8saudit_tui.ui.widgets.path_suggester import PathSuggester
 
 
 class OpenPolicyScreen(ModalScreen[str | None]):
@@ -25,7 +31,13 @@ class OpenPolicyScreen(ModalScreen[str | None]):
         """A title and the path input."""
         with Vertical(id="open-policy-box"):
             yield Label("Load an audit policy (every event is re-evaluated)", id="open-policy-title")
-            yield Input(self._current, placeholder="path/to/policy.yaml", id="open-policy-path", compact=True)
+            yield Input(
+                self._current,
+                placeholder="path/to/policy.yaml",
+                id="open-policy-path",
+                compact=True,
+                suggester=PathSuggester(),
+            )
 
     def on_mount(self) -> None:
         """Type straight away."""

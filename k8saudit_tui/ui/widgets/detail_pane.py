@@ -8,12 +8,16 @@ visible lines are painted, so moving the cursor never makes Textual re-measure t
 Building the text (reading the event back, the explain trace, highlighting JSON that can be
 hundreds of kilobytes, wrapping) is `build_detail`, a plain function the main screen runs in a
 thread worker once the cursor has stopped, so holding `j` never waits for it.
+
+Secrets (Secret data, tokens, Authorization values) are masked as `c` copies them: a screen is
+shared, filmed and scrolled back in tmux, so what is on it must be as safe as the clipboard. The
+pane says how many values it hides and which key shows them (the main screen's `r`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 from rich.console import Console
@@ -25,7 +29,18 @@ from textual.strip import Strip
 from k8saudit_tui.engine.model import Verdict
 from k8saudit_tui.engine.policy.explain import Explanation
 from k8saudit_tui.ui.render import safe
-from k8saudit_tui.ui.render.detail import explanation_text, json_line_text, json_lines, questions_text, verdict_text
+from k8saudit_tui.ui.render.detail import (
+    HeadLine,
+    explanation_lines,
+    join_lines,
+    json_hang,
+    json_line_text,
+    json_lines,
+    masking_line,
+    questions_lines,
+    verdict_lines,
+)
+from k8saudit_tui.ui.render.wrap import hanging_wrap
 from k8saudit_tui.ui.widgets.line_view import LineView
 
 DEFAULT_WIDTH = 80
@@ -38,84 +53,91 @@ Line = Text | str
 
 @dataclass(frozen=True)
 class DetailContent:
-    """What the pane shows: `head` (questions, verdict, trace; word-wrapped) and `body` (the JSON
-    lines, safe but not highlighted), plus the lines laid out at `width` when built off the UI
-    thread."""
+    """What the pane shows: `head` (location, masking note, questions, verdict, trace: each line
+    with its hanging indent) and `body` (the JSON lines, safe but not highlighted), plus the
+    lines laid out at `width` when built off the UI thread. `location` names the event: new
+    content for the event on screen (secrets revealed, another policy) keeps the scroll."""
 
-    head: Text
+    head: tuple[HeadLine, ...]
     body: tuple[str, ...] = ()
     width: int = 0
     lines: tuple[Line, ...] = field(default=(), repr=False)
+    location: str = ""
+    masked: int = 0
+    """Values masked (or, when `revealed`, shown) in the JSON: Secret data, tokens, Authorization."""
+    revealed: bool = False
 
     @property
     def text(self) -> Text:
         """Head and body as one `Text` (tests read `.plain`)."""
+        head = join_lines(self.head)
         if not self.body:
-            return self.head
-        return Text.assemble(self.head, "\n", "\n".join(self.body), end="")
+            return head
+        return Text.assemble(head, "\n", "\n".join(self.body), end="")
 
 
 def message_content(message: str = "", *, error: bool = False) -> DetailContent:
     """A one-message pane: nothing selected, no log, an unreadable event."""
-    text = Text(end="")
     if message:
-        text.append_text(safe(message, "bold red" if error else "italic"))
+        text = safe(message, "bold red" if error else "italic")
     else:
-        text.append("No event selected.", style="italic")
-    return DetailContent(text)
+        text = Text("No event selected.", style="italic", end="")
+    return DetailContent(((text, 0),))
 
 
 def build_detail(
     event: Mapping[str, Any],
+    masked: int = 0,
     *,
     verdict: Verdict | None = None,
     explanation: Explanation | None = None,
     location: str = "",
+    revealed: bool = False,
     console: Console | None = None,
     width: int = 0,
 ) -> DetailContent:
     """The pane's content for one event; laid out at `width` too when `console` is given.
 
-    No Textual state is touched, so this runs in a worker thread; the JSON (which can be
-    hundreds of kilobytes) is only dumped and split here, never highlighted whole."""
-    text = Text(end="")
+    `event` comes masked or not (`Session.detail_event`): `masked` counts the values masking
+    hides, and the pane says so at its top with the key that toggles it. No Textual state is
+    touched, so this runs in a worker thread; the JSON (which can be hundreds of kilobytes) is
+    only dumped and split here, never highlighted whole."""
+    head: list[HeadLine] = []
     if location:
-        text.append_text(safe(location, "dim"))
-        text.append("\n")
-    text.append_text(questions_text(event))
-    text.append("\n")
+        head.append((safe(location, "dim"), 0))
+    note = masking_line(masked, revealed)
+    if note is not None:
+        head.append(note)
+    head.extend(questions_lines(event))
+    head.append((Text(end=""), 0))
     stage = event.get("stage") if isinstance(event.get("stage"), str) else ""
     recorded = event.get("level") if isinstance(event.get("level"), str) else ""
-    text.append_text(verdict_text(verdict, str(stage), str(recorded)))
+    head.extend(verdict_lines(verdict, str(stage), str(recorded)))
     if explanation is not None:
-        text.append("\nWhy (rules tried in order):\n", style="bold underline")
-        text.append_text(explanation_text(explanation))
-    text.append("\nEvent:", style="bold underline")
-    content = DetailContent(text, tuple(json_lines(event)))
+        head.append((Text(end=""), 0))
+        head.append((Text("Why (rules tried in order):", style="bold underline", end=""), 0))
+        head.extend(explanation_lines(explanation))
+    head.append((Text(end=""), 0))
+    head.append((Text("Event:", style="bold underline", end=""), 0))
+    content = DetailContent(tuple(head), tuple(json_lines(event)), location=location, masked=masked, revealed=revealed)
     if console is not None and width > 0:
-        content = DetailContent(content.head, content.body, width, tuple(wrap_lines(content, console, width)))
+        content = replace(content, width=width, lines=tuple(wrap_lines(content, console, width)))
     return content
 
 
 def wrap_lines(content: DetailContent, console: Console, width: int) -> list[Line]:
     """Lay the content out at `width`. Most lines fit (JSON lines are short but for long values,
-    the questions are one line each) and are kept as they are; only longer ones are wrapped
-    (the head by words, JSON folded after highlighting), so a big event costs a split."""
+    the questions are one line each) and are kept as they are; only longer ones are wrapped,
+    each under its value (`hanging_wrap`), so a big event costs a split."""
     lines: list[Line] = []
-    for line in content.head.split("\n", include_separator=False):
-        if line.cell_len <= width:
-            lines.append(line)
-        else:
-            lines.extend(line.wrap(console, width, overflow="fold"))
+    for line, hang in content.head:
+        lines.extend(hanging_wrap(line, console, width, hang))
     for json_line in content.body:
         if len(json_line) <= width and json_line.isascii():
             lines.append(json_line)
             continue
         highlighted = json_line_text(json_line)
-        if highlighted.cell_len <= width:
-            lines.append(highlighted)
-        else:
-            lines.extend(highlighted.wrap(console, width, overflow="fold"))
+        lines.extend(hanging_wrap(highlighted, console, width, json_hang(json_line)))
     return lines
 
 
@@ -149,7 +171,10 @@ class DetailPane(LineView):
         return max(10, self.scrollable_content_region.width or DEFAULT_WIDTH)
 
     def show_content(self, content: DetailContent) -> None:
-        """Show content built by `build_detail` (maybe in a worker) or `message_content`."""
+        """Show content built by `build_detail` (maybe in a worker) or `message_content`; new
+        content for the event already shown keeps the scroll position."""
+        same_event = bool(content.location) and content.location == self._content.location
+        scroll_y = self.scroll_offset.y if same_event else 0
         self._content = content
         self._wrapped_width = 0
         self.clear_lines()
@@ -159,8 +184,13 @@ class DetailPane(LineView):
             self.set_lines_size(content.width, len(self._lines))
         else:
             self._wrap()
-        self.scroll_to(0, 0, animate=False, immediate=True)
+        self.scroll_to(0, scroll_y, animate=False, immediate=True)
         self.refresh()
+
+    @property
+    def content(self) -> DetailContent:
+        """What the pane shows now."""
+        return self._content
 
     def _wrap(self) -> None:
         """Lay the text out at the pane's width (once per event and per width)."""

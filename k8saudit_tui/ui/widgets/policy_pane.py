@@ -1,7 +1,11 @@
 """The policy pane: every rule as its YAML with line numbers, level, hits and problems.
 
 A Line-API list too, so a 10,000-rule policy costs no more to show than a short one. The cursor
-moves from rule to rule; `enter` asks the screen to filter the events to that rule.
+moves from rule to rule; `enter` asks the screen to filter the events to that rule. Lines that do
+not fit wrap under their own text (`wrap_policy_lines`), at each new width: nothing is cut and
+nothing is off to the side, so a warning's consequence ("rule 3 now applies to every verb") is
+read at 80 columns. The vertical scrollbar is always there, so the width (and the wrapping) does
+not change with the number of lines.
 """
 
 from __future__ import annotations
@@ -10,12 +14,13 @@ from collections.abc import Iterable, Mapping
 from typing import ClassVar
 
 from textual.binding import Binding, BindingType
+from textual.events import Resize
 from textual.reactive import reactive
 from textual.strip import Strip
 
 from k8saudit_tui.engine.model import Policy, Problem
 from k8saudit_tui.ui.messages import RuleChosen
-from k8saudit_tui.ui.render.policy import PolicyLine, policy_lines
+from k8saudit_tui.ui.render.policy import PolicyLine, policy_lines, wrap_policy_lines
 from k8saudit_tui.ui.widgets.line_view import LineView
 
 NO_RULE = -1
@@ -25,6 +30,11 @@ NO_RULE = -1
 class PolicyPane(LineView):
     """The rules of the loaded policy; `selected` is the rule under the cursor."""
 
+    DEFAULT_CSS = """
+    PolicyPane {
+        overflow-y: scroll;
+    }
+    """
     COMPONENT_CLASSES = {"policy-pane--cursor", "policy-pane--event-rule"}
     PAINT_COMPONENTS = ("policy-pane--cursor", "policy-pane--event-rule")
 
@@ -45,11 +55,14 @@ class PolicyPane(LineView):
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
+        self._source: list[PolicyLine] = []
+        """The lines as built, one per YAML line, header or problem."""
         self._lines: list[PolicyLine] = []
+        """The lines as laid out at `_wrapped_width`."""
+        self._wrapped_width = 0
         self._headers: list[int] = []
         """Line number of each rule header (and of the no-match line, last), in order."""
         self._header_rules: list[int] = []
-        self._width = 0
 
     def show(
         self,
@@ -59,16 +72,37 @@ class PolicyPane(LineView):
         problems: Iterable[Problem],
     ) -> None:
         """Rebuild the lines (a new policy, or new hit counts)."""
-        self._lines = policy_lines(policy, counts, total, problems)
+        self._source = policy_lines(policy, counts, total, problems)
+        self._wrapped_width = 0
+        if self.is_mounted:
+            self._wrap()
+        else:  # not on screen yet: laid out when it is
+            self._lay_out(list(self._source), 0)
+        if self.selected not in self._header_rules:
+            self.set_reactive(PolicyPane.selected, self._header_rules[0] if self._header_rules else None)
+        self.refresh()
+
+    def _wrap(self) -> None:
+        """Lay the lines out at the pane's width (once per content and per width)."""
+        width = max(10, self.scrollable_content_region.width or 80)
+        if width == self._wrapped_width:
+            return
+        self._wrapped_width = width
+        self._lay_out(wrap_policy_lines(self._source, self.app.console, width), width)
+
+    def _lay_out(self, lines: list[PolicyLine], width: int) -> None:
+        self._lines = lines
         self.clear_lines()
-        self._headers = [i for i, line in enumerate(self._lines) if line.header]
+        self._headers = [i for i, line in enumerate(self._lines) if line.starts_rule]
         self._header_rules = [
             NO_RULE if self._lines[i].rule is None else int(self._lines[i].rule or 0) for i in self._headers
         ]
-        self._width = max((line.text.cell_len for line in self._lines), default=0) + 1
-        self.set_lines_size(self._width, len(self._lines))
-        if self.selected not in self._header_rules:
-            self.set_reactive(PolicyPane.selected, self._header_rules[0] if self._header_rules else None)
+        self.set_lines_size(width, len(self._lines))
+
+    def on_resize(self, event: Resize) -> None:
+        """A new width: wrap again, keeping the selected rule in view."""
+        self._wrap()
+        self._scroll_to_rule(self.selected)
         self.refresh()
 
     @property
@@ -78,7 +112,12 @@ class PolicyPane(LineView):
 
     @property
     def lines(self) -> list[str]:
-        """Plain text of every line."""
+        """Plain text of every line, as built (not wrapped)."""
+        return [line.text.plain for line in self._source]
+
+    @property
+    def shown_lines(self) -> list[str]:
+        """Plain text of every line as laid out at the pane's width."""
         return [line.text.plain for line in self._lines]
 
     # ------------------------------------------------------------------ cursor
@@ -128,7 +167,7 @@ class PolicyPane(LineView):
     def _rule_end(self, header: int) -> int:
         rule = self._lines[header].rule
         end = header
-        while end + 1 < len(self._lines) and self._lines[end + 1].rule == rule and not self._lines[end + 1].header:
+        while end + 1 < len(self._lines) and self._lines[end + 1].rule == rule and not self._lines[end + 1].starts_rule:
             end += 1
         return end
 
@@ -157,6 +196,7 @@ class PolicyPane(LineView):
 
     def render_line(self, y: int) -> Strip:
         """One policy line; the selected rule and the selected event's rule are tinted."""
+        self._wrap()
         scroll_x, scroll_y = self.scroll_offset
         width = self.scrollable_content_region.width
         styles = self.paint_styles()
