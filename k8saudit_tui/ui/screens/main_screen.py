@@ -5,7 +5,7 @@ to here; this screen calls them back through the layout's typed accessors. All e
 (loading, filtering, re-evaluating, exporting) goes through the `Session` in thread workers that
 answer with messages, so the UI never waits on the disk or on a million events; a worker that
 fails raises, and `on_worker_state_changed` is the one place that tells the user. The timing
-rules (latest answer only, cursor rest, echo hold) are `controllers`.
+rules (latest answer only, cursor rest, echo hold, following the tail) are `controllers`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import numpy as np
 from textual import on, work
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from k8saudit_tui.ui.controllers import LatestOnly, PaintHold, RestDebounce
+from k8saudit_tui.ui.controllers import LatestOnly, PaintHold, RestDebounce, TailFollow
 from k8saudit_tui.ui.messages import (
     DetailBuilt,
     EventHighlighted,
@@ -32,7 +32,6 @@ from k8saudit_tui.ui.messages import (
 from k8saudit_tui.ui.render.status import status_text
 from k8saudit_tui.ui.screens.export_screen import ExportChoice, ExportScreen
 from k8saudit_tui.ui.screens.main_actions import MainActions
-from k8saudit_tui.ui.screens.open_policy_screen import OpenPolicyScreen
 from k8saudit_tui.ui.session import Session, SessionError
 from k8saudit_tui.ui.widgets.detail_pane import build_detail, message_content
 from k8saudit_tui.ui.widgets.policy_pane import NO_RULE
@@ -65,6 +64,7 @@ class MainScreen(MainActions):
         )
         self._detail_rest = RestDebounce(self, DETAIL_DELAY, self._refresh_detail, name="detail")
         self._echo = PaintHold(self, ECHO_HOLD, lambda: self.filter_bar.input.refresh())
+        self._tail = TailFollow()
 
     def on_mount(self) -> None:
         """Show the policy at once, then start loading the logs in a worker."""
@@ -137,12 +137,13 @@ class MainScreen(MainActions):
         self.progress_bar.display = False
         self._show_rows(extending=True)
         self._refresh_policy()
+        if self._follow and not message.cancelled and not message.failed:
+            self._tail.start(self.session.total)
+            self._follow_sources()
         self._update_status()
         # what the loader freed went back to the OS when it finished; what the filter indexes
         # and showing every row (the view orders of the growing log) freed goes once painted
         self.call_after_refresh(self.session.release_memory)
-        if self._follow and not message.cancelled and not message.failed:
-            self._follow_sources()
 
     @work(thread=True, exclusive=True, group="follow", exit_on_error=False, description="Following logs")
     def _follow_sources(self) -> None:
@@ -155,6 +156,7 @@ class MainScreen(MainActions):
 
     @on(EventsAppended)
     def _on_appended(self) -> None:
+        self._tail.grew(self.session.total)
         self._show_rows(extending=True)
         self._refresh_policy()
         self._update_status()
@@ -172,10 +174,17 @@ class MainScreen(MainActions):
             rows = self._filter_rows
         if self.collapsed:
             rows = self.session.collapse(rows)
+        table = self.events_table
+        was_last = table.cursor >= table.row_count - 1
+        if extending and self._tail.reorders(table.rows, rows, self.collapsed):
+            keep_row = table.current_row  # followed rows sort above the cursor: keep its event
         if extending and keep_row is None and self._filter_rows is None and not self.collapsed:
-            self.events_table.extend_view(rows)
+            table.extend_view(rows)
         else:
-            self.events_table.set_view(rows, keep_row=keep_row)
+            table.set_view(rows, keep_row=keep_row)
+        position = self._tail.placed(table.rows, table.cursor, was_last)  # tail -f on the last row
+        if position is not None:
+            table.cursor = position
 
     @on(FilterChanged)
     def _on_filter_changed(self, message: FilterChanged) -> None:
@@ -227,9 +236,9 @@ class MainScreen(MainActions):
 
     @on(FilterDone)
     def _on_filter_done(self, message: FilterDone) -> None:
+        """The bar moved the focus itself (at once) and its text is as typed: not set again."""
         if not message.cancelled:
-            self.apply_filter(message.text)
-        self.set_focus(self.events_table)
+            self._filters.run_now(message.text)
 
     def watch_collapsed(self, collapsed: bool) -> None:
         """Re-show the view with or without one row per request."""
@@ -244,6 +253,8 @@ class MainScreen(MainActions):
         build in flight is for where the cursor was, and is stale."""
         self._details.invalidate()
         self._detail_rest.poke()
+        if self._tail.moved(self.events_table.rows, self.events_table.cursor):
+            self._update_status()
 
     def _refresh_detail(self) -> None:
         """Build the selected event's detail in a worker (`_on_detail_built` shows it)."""
@@ -310,6 +321,8 @@ class MainScreen(MainActions):
             loaded_share=done / size if size else None,
             problems=len(self.session.load_problems),
             has_policy=self.session.policy is not None,
+            following=self._tail.following,
+            new_below=self._tail.new_below,
         )
         self.status_line.update(text, layout=False)  # one line, fixed size: no screen layout
 
@@ -347,19 +360,6 @@ class MainScreen(MainActions):
             self.app.notify(f"{wrote}; left out {message.left_out}", severity="warning", markup=False)
             return
         self.app.notify(wrote, markup=False)
-
-    def action_open_policy(self) -> None:
-        """`p`: load another policy and re-evaluate every event in place."""
-        self.app.push_screen(OpenPolicyScreen(self.session.policy_path or ""), self._policy_chosen)
-
-    def _policy_chosen(self, path: str | None) -> None:
-        if path:
-            self._replace_policy(path)
-
-    @work(thread=True, exclusive=True, group="policy", exit_on_error=False, description="Re-evaluating")
-    def _replace_policy(self, path: str) -> None:
-        self.session.replace_policy(path)
-        self.post_message(PolicyReplaced())
 
     @on(PolicyReplaced)
     def _on_policy_replaced(self) -> None:

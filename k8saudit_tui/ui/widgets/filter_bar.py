@@ -2,6 +2,12 @@
 
 It does not filter: it posts `FilterChanged` on every edit (the screen debounces and runs the
 filter in a worker) and `FilterDone` on `enter` / `escape`. Errors come back through `show_error`.
+
+Keys typed in a burst (a paste, tmux send-keys) are forwarded by the App to whatever has focus
+when it reads them, before the keys ahead of them are handled. So the focus moves at once, in
+priority bindings the App runs itself (`focus_input`, `enter`, `escape`: the keys after them
+already find their new target), while `FilterDone` goes through the input's queue, behind the
+keys typed before `enter`: the text it carries has them all.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from textual.containers import Vertical
 from textual.geometry import Size
 from textual.reactive import Reactive
 from textual.suggester import Suggester
+from textual.widget import Widget
 from textual.widgets import Input, Static
 
 from k8saudit_tui.ui import render
@@ -73,6 +80,7 @@ class FilterBar(Vertical):
     """`/` focuses it; typing filters live; `enter` or `escape` returns to the list."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "submit", "Apply filter and go to the list", priority=True, show=False),
         Binding("escape", "cancel", "Back to list", priority=True),
     ]
 
@@ -86,6 +94,7 @@ class FilterBar(Vertical):
         )
         self._error = Static(HINT, id="filter-error", markup=False)
         self._shown_error: tuple[str, int | None] = ("", None)
+        self._return_to: Widget | None = None
 
     def compose(self) -> ComposeResult:
         """The input and its error line (hidden when empty)."""
@@ -103,9 +112,11 @@ class FilterBar(Vertical):
             self._input.value = text
             self._input.cursor_position = len(text)
 
-    def focus_input(self) -> None:
+    def focus_input(self, return_to: Widget | None = None) -> None:
         """Give the input the focus (the `/` key) at once: keys typed right after `/` (a fast
-        typist, a paste, tmux send-keys) must reach the input, not the list's bindings."""
+        typist, a paste, tmux send-keys) must reach the input, not the list's bindings.
+        `enter` and `escape` give it to `return_to` (else to nothing) as promptly."""
+        self._return_to = return_to
         self.screen.set_focus(self._input)
 
     @property
@@ -147,11 +158,16 @@ class FilterBar(Vertical):
         event.stop()
         self.post_message(FilterChanged(event.value))
 
-    @on(Input.Submitted, "#filter-input")
-    def _submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.post_message(FilterDone(event.value))
+    def action_submit(self) -> None:
+        """`enter`: apply the filter as typed and go back."""
+        self._leave(cancelled=False)
 
     def action_cancel(self) -> None:
-        """Back to the list, keeping the filter as typed."""
-        self.post_message(FilterDone(self._input.value, cancelled=True))
+        """`escape`: back, keeping the filter as typed."""
+        self._leave(cancelled=True)
+
+    def _leave(self, *, cancelled: bool) -> None:
+        # the focus first, now: the keys after enter / escape are for where it goes
+        self.screen.set_focus(self._return_to)
+        # the message after the keys already queued on the input: its value has them all
+        self._input.call_later(lambda: self.post_message(FilterDone(self._input.value, cancelled=cancelled)))
