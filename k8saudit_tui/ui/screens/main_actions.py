@@ -60,7 +60,7 @@ class MainActions(MainLayout):
             "Problems",
             key_display="!",
             show=False,
-            tooltip="List the broken lines and unreadable files: file, line, field, reason",
+            tooltip="Problems: the broken lines and unreadable files, by reason",
         ),
         Binding("tab", "cycle_panes", "Next pane", show=False),
         Binding("shift+tab", "cycle_panes_back", "Previous pane", show=False),
@@ -70,6 +70,9 @@ class MainActions(MainLayout):
 
     collapsed: reactive[bool] = reactive(False, init=False)
     """One row per auditID (the stages of one request collapsed)."""
+
+    marked_row: int | None = None
+    """The event whose rule the policy pane marks now (the hub sets it with the mark)."""
 
     def action_focus_filter(self) -> None:
         """`/`: type a filter. A priority binding, so the focus has moved before the App reads
@@ -103,15 +106,9 @@ class MainActions(MainLayout):
         follow the selected event (it does once the event's detail is built: `g ]` typed fast
         must not step from the rule of the event before), then the event's rule itself."""
         row = self.events_table.current_row
-        if row is not None and self.session.evaluator is not None and self.detail_pending:
+        if row is not None and self.session.evaluator is not None and row != self.marked_row:
             return self.session.rule_of(row)
         return self.policy_pane.selected
-
-    @property
-    def detail_pending(self) -> bool:
-        """Whether the detail pane, and the policy pane's rule with it, are still to catch up
-        with the cursor (the hub, which builds them, knows)."""
-        return False
 
     def _step_rule(self, forward: bool) -> None:
         hit_rules = self.session.rules_with_hits()

@@ -290,6 +290,7 @@ class MainScreen(MainActions):
         # the policy pane points at the event's rule in the same frame: one paint, not two a frame
         # period apart (set when the build started, it cost 25-30 ms more, measured)
         self.policy_pane.event_rule = self._rule_marker(message.row)
+        self.marked_row = message.row
         self.detail_pane.show_content(message.content)
 
     @property

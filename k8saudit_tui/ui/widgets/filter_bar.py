@@ -69,11 +69,21 @@ class FilterInput(Input):
     EDIT_KEYS = frozenset({"backspace", "delete", "ctrl+u", "ctrl+w", "ctrl+k"})
     """Keys besides printable ones that change the text."""
 
-    def on_key(self, event: events.Key) -> None:
+    async def on_key(self, event: events.Key) -> None:
         """Tell the screen a filter edit is coming before `Input` handles the key (this runs
-        first: Textual calls a subclass's handler before its base's)."""
+        first: Textual calls a subclass's handler before its base's); run the input's own key
+        bindings (`ctrl+u`, `backspace`, `right`...) here, in turn with the typed characters.
+
+        Textual runs a focused widget's bindings only once the key has bubbled up to the App,
+        several queues later, while the characters typed after it are inserted at once: a burst
+        of `ctrl+u` then text cleared the text just typed, and kept the old filter."""
         if event.is_printable or event.key in self.EDIT_KEYS:
             self.screen.post_message(FilterEditing())
+        bindings = self._bindings.key_to_bindings.get(event.key)
+        if bindings and not event.is_printable:
+            event.stop()
+            event.prevent_default()
+            await self.run_action(bindings[0].action)
 
 
 class FilterBar(Vertical):
