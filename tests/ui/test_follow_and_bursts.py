@@ -4,10 +4,15 @@ problems are listed (`!`), `ctrl+z` degrades where it cannot suspend."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
 from textual import events
 
 from k8saudit_tui.ui.app import ExplorerApp
+from k8saudit_tui.ui.controllers import TailFollow
 from k8saudit_tui.ui.screens.help_screen import HelpScreen
 from k8saudit_tui.ui.screens.problems_screen import ProblemsScreen
 
@@ -257,3 +262,19 @@ async def test_help_and_palette_list_the_new_keys() -> None:
         await pilot.press("enter")
         await pilot.pause(0.3)
         assert isinstance(app.screen, ProblemsScreen)
+
+
+@given(st.lists(st.integers(0, 60), max_size=40, unique=True), st.integers(0, 60), st.data())
+def test_tail_counts_the_new_rows_below_the_cursor_as_a_plain_count(rows: list[int], seen: int, data: Any) -> None:
+    tail = TailFollow()
+    tail.start(seen)
+    tail.grew(61)
+    view = np.array(rows, dtype=np.int64)
+    cursor = data.draw(st.integers(0, max(0, len(rows) - 1)))
+    was_last = data.draw(st.booleans())
+    position = tail.placed(view, cursor, was_last)
+    if was_last:
+        assert position == max(0, len(rows) - 1) and tail.new_below == 0
+    else:
+        assert position is None
+        assert tail.new_below == (sum(1 for row in rows[cursor + 1 :] if row >= seen) if cursor < len(rows) - 1 else 0)
