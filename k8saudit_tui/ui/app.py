@@ -24,6 +24,7 @@ class ExplorerApp(App[int]):
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
         Binding("ctrl+p", "command_palette", "Commands", show=False),
+        Binding("ctrl+z", "suspend_process", "Suspend (fg resumes)", show=False),
     ]
 
     def __init__(self, session: Session, *, filter_text: str = "", follow: bool = False) -> None:
@@ -46,3 +47,10 @@ class ExplorerApp(App[int]):
         """Quit at once: cancel the workers (threads stop at their next batch) and exit."""
         self.workers.cancel_all()
         self.exit(0)
+
+    def action_suspend_process(self) -> None:
+        """`ctrl+z`: to the background like any terminal program; said so where it cannot be."""
+        if self._driver is None or not self._driver.can_suspend:
+            self.notify("This terminal cannot suspend the app", severity="warning")
+            return
+        super().action_suspend_process()

@@ -6,7 +6,9 @@ Each encodes one timing rule the main screen relies on and that tests measure:
   run with the latest (so typing fast never queues a filter per key);
 - `RestDebounce`: the detail follows the cursor only once it has rested, by moving a deadline
   (not a timer per key: holding `j` costs nothing but the list's repaint);
-- `PaintHold`: a typed filter key and its rows show in one frame, for at most a short hold.
+- `PaintHold`: a typed filter key and its rows show in one frame, for at most a short hold;
+- `TailFollow`: `--follow` is `tail -f` on the last row and leaves the view alone anywhere else,
+  counting the new events below the cursor (store rows only grow, so "new" is a row number).
 They run on the UI thread only; workers answer through messages that carry the generation.
 """
 
@@ -17,6 +19,7 @@ import time
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
+import numpy as np
 from textual.message_pump import MessagePump
 from textual.timer import Timer
 
@@ -153,3 +156,70 @@ class PaintHold:
     def held(self) -> bool:
         """Whether paints are held now."""
         return self._hold is not None
+
+
+class TailFollow:
+    """What a growing view does with its cursor, and how many new events it has below it.
+
+    `grew(total)` says the store now holds `total` rows; once the view shows them, `placed` says
+    where the cursor goes: to the new last row when it was on the last row (the new events
+    scroll into view), else nowhere, and the events new since the user was last at the end that
+    lie below the cursor are counted (`new_below`; only those of the view: a filter's matches)."""
+
+    def __init__(self) -> None:
+        self.new_below = 0
+        self._total: int | None = None
+        """Store rows when the view last showed them (None: not following yet)."""
+        self._unseen_from: int | None = None
+        """First store row the user has not seen at the end of the view (None: all seen)."""
+        self._growing = False
+
+    def start(self, total: int) -> None:
+        """Following starts with `total` rows in the store, all of them seen."""
+        self._total = total
+
+    @property
+    def following(self) -> bool:
+        """Whether `start` was called (the log is being followed)."""
+        return self._total is not None
+
+    def reorders(self, shown: np.ndarray, rows: np.ndarray, collapsed: bool) -> bool:
+        """Whether the followed view `rows` is more than `shown` with rows after it: rows of
+        several logs merged by time, or collapsed requests, can land above the cursor, whose
+        event must then be kept rather than its position."""
+        if not self.following:
+            return False
+        return collapsed or not np.array_equal(rows[: len(shown)], shown)
+
+    def grew(self, total: int) -> None:
+        """The store holds `total` rows now; the view is about to show them."""
+        if self._total is None or total <= self._total:
+            return
+        if self._unseen_from is None:
+            self._unseen_from = self._total
+        self._total = total
+        self._growing = True
+
+    def placed(self, rows: np.ndarray, cursor: int, was_last: bool) -> int | None:
+        """The view now shows `rows` with the cursor at `cursor`; `was_last`: it was on the last
+        row of the view before. The position to move the cursor to, or None to leave it."""
+        if not self._growing:
+            return None
+        self._growing = False
+        if was_last:
+            self._unseen_from, self.new_below = None, 0
+            return max(0, len(rows) - 1)
+        self.moved(rows, cursor)
+        return None
+
+    def moved(self, rows: np.ndarray, cursor: int) -> bool:
+        """The cursor moved to `cursor` in `rows`: count again what is below it (nothing once it
+        is on the last row). Whether `new_below` changed."""
+        before = self.new_below
+        if self._unseen_from is None:
+            return False
+        if cursor >= len(rows) - 1:
+            self._unseen_from, self.new_below = None, 0
+        else:
+            self.new_below = int(np.count_nonzero(rows[cursor + 1 :] >= self._unseen_from))
+        return self.new_below != before

@@ -34,8 +34,8 @@ def test_count_says_one_thing_and_many_things(n: int, noun: str, expected: str) 
 
 def test_the_status_line_counts_in_the_right_number() -> None:
     options = {"collapsed": False, "filter_text": "", "loading": False, "loaded_share": None, "has_policy": True}
-    assert status_text(1, 1, problems=1, **options).plain == "1 of 1 event  1 problem"  # type: ignore[arg-type]
-    assert status_text(2, 3, problems=2, **options).plain == "2 of 3 events  2 problems"  # type: ignore[arg-type]
+    assert status_text(1, 1, problems=1, **options).plain == "1 of 1 event  1 problem (press !)"  # type: ignore[arg-type]
+    assert status_text(2, 3, problems=2, **options).plain == "2 of 3 events  2 problems (press !)"  # type: ignore[arg-type]
 
 
 def test_events_title_has_separators_and_the_matched_count() -> None:

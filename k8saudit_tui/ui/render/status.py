@@ -29,9 +29,12 @@ def status_text(
     loaded_share: float | None,
     problems: int,
     has_policy: bool,
+    following: bool = False,
+    new_below: int = 0,
 ) -> Text:
     """`shown of total events`, then what qualifies it; while `loading`, the share of the bytes
-    read (`loaded_share`, None while the size is unknown)."""
+    read (`loaded_share`, None while the size is unknown); with `--follow`, that the log is
+    followed and how many new events arrived below the cursor."""
     text = Text(f"{shown:,} of {count(total, 'event')}", style="bold", end="")
     if collapsed:
         text.append("  (stages collapsed)")
@@ -41,8 +44,12 @@ def status_text(
     if loading:
         share = f" {100 * loaded_share:.0f}%" if loaded_share is not None else ""
         text.append(f"  loading…{share}", style="yellow")
+    if following:
+        text.append("  following", style="green")
+    if new_below:
+        text.append(f"  {new_below:,} new below: G to jump", style="bold green")
     if problems:
-        text.append(f"  {count(problems, 'problem')}", style="red")
+        text.append(f"  {count(problems, 'problem')} (press !)", style="red")
     if not has_policy:
         text.append("  no policy: press p to load one", style="italic")
     return text

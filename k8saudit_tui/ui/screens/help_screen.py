@@ -20,6 +20,7 @@ from textual.widgets import Static
 KEY_NAMES: dict[str, str] = {
     "slash": "/",
     "question_mark": "?",
+    "exclamation_mark": "!",
     "right_square_bracket": "]",
     "left_square_bracket": "[",
     "enter": "enter",

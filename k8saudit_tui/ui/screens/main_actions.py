@@ -1,22 +1,30 @@
-"""The main screen's keys: its bindings and the actions that need no worker.
+"""The main screen's keys: its bindings and the actions that need no state of the hub.
 
 The second of the main screen's three layers (see `main_layout`): moving between events and
-rules, collapsing stages, copying, help. The bindings here are the one list of these actions:
+rules, collapsing stages, copying, help, the problems list, opening a policy (its worker
+answers with `PolicyReplaced`, which the hub handles). The bindings here are the one list of these actions:
 the footer, the `?` screen and the command palette (`ui.commands`) are all built from them.
+
+Keys arrive in bursts (a paste, tmux send-keys): Textual forwards each key to the widget focused
+when the App reads it, before the previous key has been handled. So a key that moves the focus
+(`/`) is a priority binding, run by the App itself before it reads the next key; and an action
+reads the state the keys before it set (the selected event), never a pane that a worker is still
+to update.
 """
 
 from __future__ import annotations
 
 from typing import ClassVar
 
+from textual.actions import SkipAction
 from textual.binding import Binding, BindingType
-from textual.events import Key
 from textual.reactive import reactive
 
 from k8saudit_tui.ui.render import count
 from k8saudit_tui.ui.screens.export_screen import ExportScreen
 from k8saudit_tui.ui.screens.help_screen import HelpScreen, binding_rows
 from k8saudit_tui.ui.screens.main_layout import MainLayout
+from k8saudit_tui.ui.screens.problems_screen import ProblemsScreen
 from k8saudit_tui.ui.widgets.detail_pane import DetailPane
 from k8saudit_tui.ui.widgets.events_table import EventsTable
 from k8saudit_tui.ui.widgets.filter_bar import FilterBar
@@ -27,7 +35,7 @@ class MainActions(MainLayout):
     """The main screen's bindings and the actions that act on the panes at once."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("slash", "focus_filter", "Filter"),
+        Binding("slash", "focus_filter", "Filter", priority=True),
         Binding("n", "next_same_rule", "Next of rule"),
         Binding("N", "previous_same_rule", "Prev of rule", show=False),
         Binding("right_square_bracket", "next_rule", "Next rule", key_display="]"),
@@ -51,6 +59,14 @@ class MainActions(MainLayout):
         ),
         Binding("s", "toggle_collapse", "Collapse stages", show=False),
         Binding("z", "zoom", "Zoom", show=False),
+        Binding(
+            "exclamation_mark",
+            "problems",
+            "Problems",
+            key_display="!",
+            show=False,
+            tooltip="Problems: the broken lines and unreadable files, by reason",
+        ),
         Binding("tab", "cycle_panes", "Next pane", show=False),
         Binding("shift+tab", "cycle_panes_back", "Previous pane", show=False),
         Binding("question_mark", "help", "Help", key_display="?"),
@@ -60,25 +76,15 @@ class MainActions(MainLayout):
     collapsed: reactive[bool] = reactive(False, init=False)
     """One row per auditID (the stages of one request collapsed)."""
 
-    def on_key(self, event: Key) -> None:
-        """Keys typed right after `/` were queued on the list before the focus moved: give the
-        printable ones to the filter input (the input stops the keys it handles itself, so a
-        printable key arriving here while it has focus came from the old focus)."""
-        field = self.filter_bar.input
-        if event.key == "slash" and self.focused is not field:
-            # handled here, not only by the binding (which runs once the key reaches the App):
-            # the keys queued behind it must already find the input focused
-            event.stop()
-            event.prevent_default()
-            self.action_focus_filter()
-        elif self.focused is field and event.is_printable and event.character:
-            event.stop()
-            event.prevent_default()
-            field.insert_text_at_cursor(event.character)
+    marked_row: int | None = None
+    """The event whose rule the policy pane marks now (the hub sets it with the mark)."""
 
     def action_focus_filter(self) -> None:
-        """`/`: type a filter."""
-        self.filter_bar.focus_input()
+        """`/`: type a filter. A priority binding, so the focus has moved before the App reads
+        the keys typed right after it; in the filter itself `/` is a character (`uri:/^\\/api/`)."""
+        if self.focused is self.filter_bar.input:
+            raise SkipAction()
+        self.filter_bar.focus_input(self.events_table)
 
     def _step_same_rule(self, forward: bool) -> None:
         row = self.events_table.current_row
@@ -100,12 +106,21 @@ class MainActions(MainLayout):
         """`N`: previous event matched by the same rule."""
         self._step_same_rule(False)
 
+    def _rule_stepped_from(self) -> int | None:
+        """The rule `]` and `[` step from: the policy pane's cursor, unless the pane is still to
+        follow the selected event (it does once the event's detail is built: `g ]` typed fast
+        must not step from the rule of the event before), then the event's rule itself."""
+        row = self.events_table.current_row
+        if row is not None and self.session.evaluator is not None and row != self.marked_row:
+            return self.session.rule_of(row)
+        return self.policy_pane.selected
+
     def _step_rule(self, forward: bool) -> None:
         hit_rules = self.session.rules_with_hits()
         if not hit_rules:
             self.app.bell()
             return
-        current = self.policy_pane.selected
+        current = self._rule_stepped_from()
         current = -1 if current is None or current == NO_RULE else current
         later = [r for r in hit_rules if r > current] if forward else [r for r in hit_rules if r < current]
         rule = (later[0] if later else hit_rules[0]) if forward else (later[-1] if later else hit_rules[-1])
@@ -139,15 +154,16 @@ class MainActions(MainLayout):
             ("detail pane", DetailPane.BINDINGS),
             (
                 "filter bar",
-                [
-                    *FilterBar.BINDINGS,
-                    Binding("enter", "", "Apply filter and go to the list"),
-                    Binding("right", "", "Accept the suggestion"),
-                ],
+                [*FilterBar.BINDINGS, Binding("right", "", "Accept the suggestion")],
             ),
             ("export dialog", ExportScreen.BINDINGS),
+            ("problems", ProblemsScreen.BINDINGS),
         ]
         self.app.push_screen(HelpScreen(binding_rows(sections)))
+
+    def action_problems(self) -> None:
+        """`!`: every broken line and unreadable file, grouped by reason."""
+        self.app.push_screen(ProblemsScreen(self.session))
 
     def action_copy_event(self) -> None:
         """`c`: the selected event's JSON to the clipboard with secrets masked, as export's

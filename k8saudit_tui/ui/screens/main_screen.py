@@ -5,7 +5,7 @@ to here; this screen calls them back through the layout's typed accessors. All e
 (loading, filtering, re-evaluating, exporting) goes through the `Session` in thread workers that
 answer with messages, so the UI never waits on the disk or on a million events; a worker that
 fails raises, and `on_worker_state_changed` is the one place that tells the user. The timing
-rules (latest answer only, cursor rest, echo hold) are `controllers`.
+rules (latest answer only, cursor rest, echo hold, following the tail) are `controllers`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import numpy as np
 from textual import on, work
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from k8saudit_tui.ui.controllers import LatestOnly, PaintHold, RestDebounce
+from k8saudit_tui.ui.controllers import LatestOnly, PaintHold, RestDebounce, TailFollow
 from k8saudit_tui.ui.messages import (
     DetailBuilt,
     EventHighlighted,
@@ -66,6 +66,7 @@ class MainScreen(MainDialogs):
         self._echo = PaintHold(self, ECHO_HOLD, lambda: self.filter_bar.input.refresh())
         self._revealed: int | None = None
         """Row whose secrets the detail pane shows (`r`); moving the cursor masks them again."""
+        self._tail = TailFollow()
 
     def on_mount(self) -> None:
         """Show the policy at once, then start loading the logs in a worker."""
@@ -138,12 +139,13 @@ class MainScreen(MainDialogs):
         self.progress_bar.display = False
         self._show_rows(extending=True)
         self._refresh_policy()
+        if self._follow and not message.cancelled and not message.failed:
+            self._tail.start(self.session.total)
+            self._follow_sources()
         self._update_status()
         # what the loader freed went back to the OS when it finished; what the filter indexes
         # and showing every row (the view orders of the growing log) freed goes once painted
         self.call_after_refresh(self.session.release_memory)
-        if self._follow and not message.cancelled and not message.failed:
-            self._follow_sources()
 
     @work(thread=True, exclusive=True, group="follow", exit_on_error=False, description="Following logs")
     def _follow_sources(self) -> None:
@@ -156,6 +158,7 @@ class MainScreen(MainDialogs):
 
     @on(EventsAppended)
     def _on_appended(self) -> None:
+        self._tail.grew(self.session.total)
         self._show_rows(extending=True)
         self._refresh_policy()
         self._update_status()
@@ -173,10 +176,17 @@ class MainScreen(MainDialogs):
             rows = self._filter_rows
         if self.collapsed:
             rows = self.session.collapse(rows)
+        table = self.events_table
+        was_last = table.cursor >= table.row_count - 1
+        if extending and self._tail.reorders(table.rows, rows, self.collapsed):
+            keep_row = table.current_row  # followed rows sort above the cursor: keep its event
         if extending and keep_row is None and self._filter_rows is None and not self.collapsed:
-            self.events_table.extend_view(rows)
+            table.extend_view(rows)
         else:
-            self.events_table.set_view(rows, keep_row=keep_row)
+            table.set_view(rows, keep_row=keep_row)
+        position = self._tail.placed(table.rows, table.cursor, was_last)  # tail -f on the last row
+        if position is not None:
+            table.cursor = position
 
     @on(FilterChanged)
     def _on_filter_changed(self, message: FilterChanged) -> None:
@@ -228,9 +238,9 @@ class MainScreen(MainDialogs):
 
     @on(FilterDone)
     def _on_filter_done(self, message: FilterDone) -> None:
+        """The bar moved the focus itself (at once) and its text is as typed: not set again."""
         if not message.cancelled:
-            self.apply_filter(message.text)
-        self.set_focus(self.events_table)
+            self._filters.run_now(message.text)
 
     def watch_collapsed(self, collapsed: bool) -> None:
         """Re-show the view with or without one row per request."""
@@ -246,6 +256,8 @@ class MainScreen(MainDialogs):
         self._revealed = None
         self._details.invalidate()
         self._detail_rest.poke()
+        if self._tail.moved(self.events_table.rows, self.events_table.cursor):
+            self._update_status()
 
     def _refresh_detail(self) -> None:
         """Build the selected event's detail in a worker (`_on_detail_built` shows it)."""
@@ -283,6 +295,7 @@ class MainScreen(MainDialogs):
         # the policy pane points at the event's rule in the same frame: one paint, not two a frame
         # period apart (set when the build started, it cost 25-30 ms more, measured)
         self.policy_pane.event_rule = self._rule_marker(message.row)
+        self.marked_row = message.row
         self.detail_pane.show_content(message.content)
         self.show_detail_title(message.row)
 
@@ -315,6 +328,8 @@ class MainScreen(MainDialogs):
             loaded_share=done / size if size else None,
             problems=len(self.session.load_problems),
             has_policy=self.session.policy is not None,
+            following=self._tail.following,
+            new_below=self._tail.new_below,
         )
         self.show_status(text)
 

@@ -2,6 +2,12 @@
 
 It does not filter: it posts `FilterChanged` on every edit (the screen debounces and runs the
 filter in a worker) and `FilterDone` on `enter` / `escape`. Errors come back through `show_error`.
+
+Keys typed in a burst (a paste, tmux send-keys) are forwarded by the App to whatever has focus
+when it reads them, before the keys ahead of them are handled. So the focus moves at once, in
+priority bindings the App runs itself (`focus_input`, `enter`, `escape`: the keys after them
+already find their new target), while `FilterDone` goes through the input's queue, behind the
+keys typed before `enter`: the text it carries has them all.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from textual.containers import Vertical
 from textual.geometry import Size
 from textual.reactive import Reactive
 from textual.suggester import Suggester
+from textual.widget import Widget
 from textual.widgets import Input, Static
 
 from k8saudit_tui.ui import render
@@ -62,17 +69,28 @@ class FilterInput(Input):
     EDIT_KEYS = frozenset({"backspace", "delete", "ctrl+u", "ctrl+w", "ctrl+k"})
     """Keys besides printable ones that change the text."""
 
-    def on_key(self, event: events.Key) -> None:
+    async def on_key(self, event: events.Key) -> None:
         """Tell the screen a filter edit is coming before `Input` handles the key (this runs
-        first: Textual calls a subclass's handler before its base's)."""
+        first: Textual calls a subclass's handler before its base's); run the input's own key
+        bindings (`ctrl+u`, `backspace`, `right`...) here, in turn with the typed characters.
+
+        Textual runs a focused widget's bindings only once the key has bubbled up to the App,
+        several queues later, while the characters typed after it are inserted at once: a burst
+        of `ctrl+u` then text cleared the text just typed, and kept the old filter."""
         if event.is_printable or event.key in self.EDIT_KEYS:
             self.screen.post_message(FilterEditing())
+        bindings = self._bindings.key_to_bindings.get(event.key)
+        if bindings and not event.is_printable:
+            event.stop()
+            event.prevent_default()
+            await self.run_action(bindings[0].action)
 
 
 class FilterBar(Vertical):
     """`/` focuses it; typing filters live; `enter` or `escape` returns to the list."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "submit", "Apply filter and go to the list", priority=True, show=False),
         Binding("escape", "cancel", "Back to list", priority=True),
     ]
 
@@ -86,6 +104,7 @@ class FilterBar(Vertical):
         )
         self._error = Static(HINT, id="filter-error", markup=False)
         self._shown_error: tuple[str, int | None] = ("", None)
+        self._return_to: Widget | None = None
 
     def compose(self) -> ComposeResult:
         """The input and its error line (hidden when empty)."""
@@ -103,9 +122,11 @@ class FilterBar(Vertical):
             self._input.value = text
             self._input.cursor_position = len(text)
 
-    def focus_input(self) -> None:
+    def focus_input(self, return_to: Widget | None = None) -> None:
         """Give the input the focus (the `/` key) at once: keys typed right after `/` (a fast
-        typist, a paste, tmux send-keys) must reach the input, not the list's bindings."""
+        typist, a paste, tmux send-keys) must reach the input, not the list's bindings.
+        `enter` and `escape` give it to `return_to` (else to nothing) as promptly."""
+        self._return_to = return_to
         self.screen.set_focus(self._input)
 
     @property
@@ -147,11 +168,16 @@ class FilterBar(Vertical):
         event.stop()
         self.post_message(FilterChanged(event.value))
 
-    @on(Input.Submitted, "#filter-input")
-    def _submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.post_message(FilterDone(event.value))
+    def action_submit(self) -> None:
+        """`enter`: apply the filter as typed and go back."""
+        self._leave(cancelled=False)
 
     def action_cancel(self) -> None:
-        """Back to the list, keeping the filter as typed."""
-        self.post_message(FilterDone(self._input.value, cancelled=True))
+        """`escape`: back, keeping the filter as typed."""
+        self._leave(cancelled=True)
+
+    def _leave(self, *, cancelled: bool) -> None:
+        # the focus first, now: the keys after enter / escape are for where it goes
+        self.screen.set_focus(self._return_to)
+        # the message after the keys already queued on the input: its value has them all
+        self._input.call_later(lambda: self.post_message(FilterDone(self._input.value, cancelled=cancelled)))
