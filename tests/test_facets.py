@@ -140,20 +140,31 @@ def test_rule_and_level_without_a_policy_say_so(tmp_path: Path) -> None:
         ("rule", "none", "rule:none"),
         ("code", "404", "code:404"),
         ("user", 'say "hi"', ""),
+        ("resource", "", 'resource:"" subresource:""'),
     ],
 )
 def test_term_quotes_as_the_language_reads(field: str, label: str, expected: str) -> None:
     assert term(field, label) == expected
 
 
+@pytest.mark.parametrize(
+    ("field", "label", "expected"),
+    [("resource", "pods", "!resource:pods/"), ("resource", "", "!resource:/"), ("ns", "", '!ns:""')],
+)
+def test_negated_terms_are_one_term(field: str, label: str, expected: str) -> None:
+    assert term(field, label, negate=True) == expected
+
+
 def _check_terms(store: EventStore, rows: np.ndarray | None) -> None:
     for result in facets(store, FACET_FIELDS, rows=rows, limit=1000):
         for value in result.values:
             text = term(result.field, value.label)
+            negated = term(result.field, value.label, negate=True)
             if text:  # "" only for a value holding a double quote, which no test log has
                 assert len(compile_filter(text).apply(store, rows)) == value.events, (text, value)
+                assert len(compile_filter(negated).apply(store, rows)) == result.events - value.events, negated
             else:
-                assert '"' in value.label
+                assert '"' in value.label and negated == ""
 
 
 @pytest.mark.parametrize("log", LOGS, ids=[log.name for log in LOGS])

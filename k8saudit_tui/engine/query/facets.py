@@ -11,8 +11,8 @@ Contract:
 - A value's `label` is what a filter term takes: the rule index or `none`, the code number (0:
   no response status), the level name, resource/subresource; an empty string stays "" (the UI
   names it). `term(field, label)` is the exact term: `compile_filter(term).apply(store, rows)`
-  selects exactly the counted events. (A resource holding "/" cannot be told apart from a
-  subresource; kube-apiserver never logs one.)
+  selects exactly the counted events (`negate=True`: exactly the other rows). (A resource
+  holding "/" cannot be told apart from a subresource; kube-apiserver never logs one.)
 - A selection is a set of rows (None: every row); a row listed twice counts once.
 - Requests are counted through rows grouped by auditID (`auditids`: built once per store, extended
   over new rows), so each field is one gather in request order, a bincount of its values and one
@@ -87,16 +87,19 @@ class Facet:
     needs_policy: bool = False
 
 
-def term(field: str, label: str) -> str:
-    """The filter term that selects exactly the events of `label` in the facet of `field`, or ""
-    when the language cannot say it (a value holding a double quote)."""
+def term(field: str, label: str, *, negate: bool = False) -> str:
+    """The filter term that selects exactly the events of `label` in the facet of `field` (with
+    `negate`, exactly the others), or "" when the language cannot say it (a double quote inside)."""
     if field not in FACET_FIELDS:
         raise ValueError(f"no facet for field {field!r}")
     if fields.by_filter_name[field].kind == "resource" and "/" not in label:
+        if negate:  # `pods/` is pods without a subresource: one term, so it can be negated
+            quoted = quote(f"{label}/")
+            return f"!resource:{quoted}" if quoted else ""
         quoted = quote(label)
         return f'resource:{quoted} subresource:""' if quoted else ""
     quoted = quote(label)
-    return f"{field}:{quoted}" if quoted else ""
+    return f"{'!' if negate else ''}{field}:{quoted}" if quoted else ""
 
 
 def facet(store: Store, field: str, rows: np.ndarray | None = None, limit: int = DEFAULT_LIMIT) -> Facet:

@@ -14,6 +14,7 @@ from textual.events import Key
 from textual.reactive import reactive
 
 from k8saudit_tui.ui.screens.export_screen import ExportScreen
+from k8saudit_tui.ui.screens.facets_screen import FacetsScreen
 from k8saudit_tui.ui.screens.help_screen import HelpScreen, binding_rows
 from k8saudit_tui.ui.screens.main_layout import MainLayout
 from k8saudit_tui.ui.widgets.detail_pane import DetailPane
@@ -41,6 +42,7 @@ class MainActions(MainLayout):
             tooltip="Copy the event exactly as logged, secrets NOT masked",
         ),
         Binding("p", "open_policy", "Policy"),
+        Binding("f", "facets", "Top values", show=False, tooltip="Top values of nine fields; enter filters to one"),
         Binding("s", "toggle_collapse", "Collapse stages", show=False),
         Binding("z", "zoom", "Zoom", show=False),
         Binding("tab", "cycle_panes", "Next pane", show=False),
@@ -138,8 +140,22 @@ class MainActions(MainLayout):
                 ],
             ),
             ("export dialog", ExportScreen.BINDINGS),
+            ("top values (f)", FacetsScreen.BINDINGS),
         ]
         self.app.push_screen(HelpScreen(binding_rows(sections)))
+
+    def action_facets(self) -> None:
+        """`f`: the top values under the current filter; the term picked is added to the filter."""
+        from k8saudit_tui.ui.screens.main_screen import MainScreen
+
+        assert isinstance(self, MainScreen)
+        current = self.filter_text
+
+        def chosen(term: str | None) -> None:
+            if term:
+                self.apply_filter(f"{current} {term}".strip())
+
+        self.app.push_screen(FacetsScreen(self.session, current), chosen)
 
     def action_copy_event(self) -> None:
         """`c`: the selected event's JSON to the clipboard with secrets masked, as export's
