@@ -190,7 +190,7 @@ def _request_counts(codes: np.ndarray, size: int, same: np.ndarray, starts: np.n
     changes = np.flatnonzero(same & ~equal) + 1  # a request with two may be a, b, a
     if len(changes) < 2:
         return requests
-    request = np.searchsorted(starts, changes, side="right") - 1
+    request = np.cumsum(~same)[changes - 1]  # the request of each change (0: the first one)
     twice = np.unique(request[1:][request[1:] == request[:-1]])
     if not len(twice):
         return requests
