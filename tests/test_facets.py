@@ -12,9 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from k8saudit_tui.engine.logs.batch import parse_lines
 from k8saudit_tui.engine.logs.sources import expand_sources
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
-from k8saudit_tui.engine.query import compile_filter
+from k8saudit_tui.engine.query import auditids, compile_filter, prepare
 from k8saudit_tui.engine.query.facets import FACET_FIELDS, TOP_FIELDS, Facet, facet, facets, term
 from k8saudit_tui.engine.store import EventStore, StoreLoader
 from tests.auditlog_helpers import event, line, simple_policy, write_lines
@@ -27,8 +28,14 @@ def _load(path: Path, policy: bool = True) -> EventStore:
     return StoreLoader(expand_sources([str(path)]), evaluator, workers=1).load_all()
 
 
+def _labels(store: EventStore, row: int, field: str) -> list[str]:
+    """A row's values of `field` as a facet labels them, the plain way (one row at a time)."""
+    if field == "group":
+        return sorted(set(store.values("group")[int(store.column("group")[row])]))
+    return [_label(store, row, field)]
+
+
 def _label(store: EventStore, row: int, field: str) -> str:
-    """A row's value of `field` as a facet labels it, the plain way (one row at a time)."""
     if field == "resource":
         resource, subresource = store.value(row, "resource"), store.value(row, "subresource")
         return f"{resource}/{subresource}" if subresource else str(resource)
@@ -47,11 +54,11 @@ def _plain(store: EventStore, field: str, rows: list[int]) -> tuple[Counter[str]
     pairs: set[tuple[object, str]] = set()
     requests: set[object] = set()
     for row in rows:
-        label = _label(store, row, field)
         audit_id = store.value(row, "auditid") or ("row", row)
-        events[label] += 1
-        pairs.add((audit_id, label))
         requests.add(audit_id)
+        for label in _labels(store, row, field):
+            events[label] += 1
+            pairs.add((audit_id, label))
     return events, Counter(label for _, label in pairs), len(requests)
 
 
@@ -133,20 +140,31 @@ def test_rule_and_level_without_a_policy_say_so(tmp_path: Path) -> None:
         ("rule", "none", "rule:none"),
         ("code", "404", "code:404"),
         ("user", 'say "hi"', ""),
+        ("resource", "", 'resource:"" subresource:""'),
     ],
 )
 def test_term_quotes_as_the_language_reads(field: str, label: str, expected: str) -> None:
     assert term(field, label) == expected
 
 
+@pytest.mark.parametrize(
+    ("field", "label", "expected"),
+    [("resource", "pods", "!resource:pods/"), ("resource", "", "!resource:/"), ("ns", "", '!ns:""')],
+)
+def test_negated_terms_are_one_term(field: str, label: str, expected: str) -> None:
+    assert term(field, label, negate=True) == expected
+
+
 def _check_terms(store: EventStore, rows: np.ndarray | None) -> None:
     for result in facets(store, FACET_FIELDS, rows=rows, limit=1000):
         for value in result.values:
             text = term(result.field, value.label)
+            negated = term(result.field, value.label, negate=True)
             if text:  # "" only for a value holding a double quote, which no test log has
                 assert len(compile_filter(text).apply(store, rows)) == value.events, (text, value)
+                assert len(compile_filter(negated).apply(store, rows)) == result.events - value.events, negated
             else:
-                assert '"' in value.label
+                assert '"' in value.label and negated == ""
 
 
 @pytest.mark.parametrize("log", LOGS, ids=[log.name for log in LOGS])
@@ -173,6 +191,7 @@ def _logs(draw: st.DrawFn) -> list[bytes]:
             namespace=draw(st.sampled_from(["", "default", "kube-system"])),
             code=draw(st.sampled_from([0, 200, 404])),
             stage=draw(st.sampled_from(["RequestReceived", "ResponseComplete"])),
+            groups=tuple(draw(st.lists(st.sampled_from(["system:authenticated", "dev", "ops"]), max_size=3))),
         )
         data["auditID"] = draw(_ids)
         lines.append(line(data))
@@ -192,3 +211,76 @@ def test_facets_of_random_stores_and_selections_equal_a_plain_count(
         _check(store, result, rows.tolist(), limit)
     _check_terms(store, rows)
     store.close()
+
+
+def test_a_value_a_request_comes_back_to_counts_once(tmp_path: Path) -> None:
+    """Codes 0, 200, 0 within one request: the adjacent-run count would say 2 for code 0."""
+    lines = [line(event(n, audit_id="r" * 8, code=code)) for n, code in enumerate((0, 200, 0, 0, 200))]
+    lines.append(line(event(9, audit_id="s" * 8, code=0)))
+    store = _load(write_lines(tmp_path / "audit.log", lines))
+    codes = facet(store, "code")
+    assert [(v.label, v.events, v.requests) for v in codes.values] == [("0", 4, 2), ("200", 2, 1)]
+    _check(store, codes, list(range(len(store))), 10)
+
+
+def test_group_counts_each_group_of_a_row(tmp_path: Path) -> None:
+    lines = [
+        line(event(1, groups=("system:authenticated", "ops"))),
+        line(event(2, groups=("system:authenticated",))),
+        line(event(3, groups=())),
+    ]
+    store = _load(write_lines(tmp_path / "audit.log", lines))
+    groups = facet(store, "group")
+    assert [(v.label, v.events, v.requests) for v in groups.values] == [("system:authenticated", 2, 2), ("ops", 1, 1)]
+    assert groups.events == 3 and groups.values[1].share == 1 / 3
+    assert len(compile_filter(term("group", "ops")).apply(store)) == 1
+
+
+def _requests_log(tmp_path: Path) -> EventStore:
+    lines = [line(event(n, audit_id=f"{n % 5:08d}-0000-0000-0000-000000000000", user=f"u{n % 3}")) for n in range(40)]
+    return _load(write_lines(tmp_path / "audit.log", lines))
+
+
+def test_an_audit_id_hash_collision_falls_back_to_exact_ids(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = _requests_log(tmp_path)
+    monkeypatch.setattr(auditids, "hash_ids", lambda column: np.zeros(len(column), np.int64))  # every ID collides
+    users = facet(store, "user")
+    assert users.requests == 5
+    assert auditids.grouped(store, len(store)).exact
+    _check(store, users, list(range(len(store))), 10)
+
+
+def test_grouping_is_extended_over_appended_rows_also_after_a_collision(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for collide in (False, True):
+        store = _requests_log(tmp_path)
+        assert facet(store, "user").requests == 5
+        if collide:
+            monkeypatch.setattr(auditids, "hash_ids", lambda column: np.zeros(len(column), np.int64))
+        more = [line(event(n, audit_id=f"{n % 7:08d}-0000-0000-0000-000000000000")) for n in range(40, 50)]
+        store.append(parse_lines(b"\n".join(more) + b"\n", 0, 0, True), 0, 1)
+        result = facet(store, "user")
+        assert result.requests == 7
+        assert auditids.grouped(store, len(store)).exact == collide
+        _check(store, result, list(range(len(store))), 10)
+        monkeypatch.undo()
+
+
+def test_prepare_builds_the_grouping_so_the_first_facet_does_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = _requests_log(tmp_path)
+    prepare(store)
+
+    def built_again(*args: object) -> None:
+        raise AssertionError("the grouping is built again")
+
+    monkeypatch.setattr(auditids, "_extend", built_again)
+    assert facet(store, "user").requests == 5
+
+
+def test_hash_ids_equal_bytes_equal_hash() -> None:
+    column = np.array([b"a", b"ab", b"a", b"", b"x" * 36], "S36")
+    hashes = auditids.hash_ids(column)
+    assert hashes[0] == hashes[2] and len(set(hashes.tolist())) == 4

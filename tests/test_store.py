@@ -113,18 +113,6 @@ def test_omitted_follows_omit_stages(tmp_path: Path) -> None:
     assert list(store.column("omitted")) == [False] * 5 + [True, False]
 
 
-def test_facets_and_distinct(tmp_path: Path) -> None:
-    store = loaded(tmp_path)
-    assert store.facet("user") == [("alice", 2), ("bob", 2), ("", 1), ("carol", 1), ("system:kube-proxy", 1)]
-    assert store.facet("verb", np.array([0, 2, 3])) == [("get", 2), ("create", 1)]
-    assert store.facet("code") == [("200", 4), ("201", 1), ("401", 1), ("403", 1)]
-    assert dict(store.facet("group")) == {"system:authenticated": 5, "system:nodes": 1}
-    assert store.distinct("resource") == ["deployments", "endpoints", "pods", "secrets"]
-    store.set_policy(PolicyEvaluator(simple_policy()))
-    assert store.facet("rule") == [("3", 3), ("1", 2), ("0", 1), ("2", 1)]
-    assert store.facet("level")[0] == ("Metadata", 3)
-
-
 def test_memoised_evaluation_once_per_distinct_attributes(tmp_path: Path) -> None:
     lines = [line(event(n, user=f"u{n % 3}")) for n in range(300)]
     log = write_lines(tmp_path / "a.log", lines)

@@ -34,6 +34,7 @@ from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
 from k8saudit_tui.engine.policy.explain import Explanation, explain
 from k8saudit_tui.engine.policy.loader import PolicyLoad, load_policy_file
 from k8saudit_tui.engine.query import FilterError, compile_filter, complete, look_ahead, prepare
+from k8saudit_tui.engine.query.facets import TOP_FIELDS, Facet, FacetValue, facets, term
 from k8saudit_tui.engine.store import EventStore, StoreLoader, follow, release_memory
 from k8saudit_tui.engine.textsafe import visible
 
@@ -43,6 +44,8 @@ ExportOutcome = ExportResult
 EXPORT_FORMATS: tuple[ExportFormat, ...] = get_args(Format)
 """The export formats, in the order the export dialog offers them: JSONL writes the original
 lines; CSV and JSON write the columns (see the engine's export)."""
+
+__all__ = ["Facet", "FacetValue"]  # engine values the facet panel shows, through this door
 
 TABLE_FIELDS: dict[str, str] = {
     field.title: field.column for field in EVENT_FIELDS if field.title is not None and not field.needs_policy
@@ -350,6 +353,19 @@ class Session:
                     lines.append(SourceLine(number, text, length - len(head)))
                 number += 1
         return lines
+
+    def facets(self, text: str, limit: int = 10) -> tuple[Facet, ...]:
+        """The top values of the facet panel's fields among the events matching `text` (every
+        event when blank), counted in events and requests (query.facets; worker thread)."""
+        if self.store is None:
+            return ()
+        rows = None if not text.strip() else compile_filter(text).apply(self.store)
+        return facets(self.store, TOP_FIELDS, rows, limit)
+
+    def facet_term(self, field: str, label: str, *, negate: bool = False) -> str:
+        """The filter term selecting exactly the events of one facet value (`!` in front to leave
+        them out); "" when the filter language cannot say it."""
+        return term(field, label, negate=negate)
 
     def complete(self, text: str) -> str | None:
         """The filter text with its last term completed (query.complete), or None."""

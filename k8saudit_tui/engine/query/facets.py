@@ -11,11 +11,13 @@ Contract:
 - A value's `label` is what a filter term takes: the rule index or `none`, the code number (0:
   no response status), the level name, resource/subresource; an empty string stays "" (the UI
   names it). `term(field, label)` is the exact term: `compile_filter(term).apply(store, rows)`
-  selects exactly the counted events. (A resource holding "/" cannot be told apart from a
-  subresource; kube-apiserver never logs one.)
+  selects exactly the counted events (`negate=True`: exactly the other rows). (A resource
+  holding "/" cannot be told apart from a subresource; kube-apiserver never logs one.)
 - A selection is a set of rows (None: every row); a row listed twice counts once.
-- Requests are counted through rows grouped by auditID (built once per store, extended over new
-  rows, in `indexes.by_request`), so each field is one gather and one near-sorted pass.
+- Requests are counted through rows grouped by auditID (`auditids`: built once per store, extended
+  over new rows), so each field is one gather in request order, a bincount of its values and one
+  of the values that do not repeat the row before in their request; only requests whose value
+  changes twice (a, b, a) are counted again exactly. `group` counts each of a row's groups.
 """
 
 from __future__ import annotations
@@ -28,14 +30,13 @@ import numpy as np
 
 from k8saudit_tui.engine import fields
 from k8saudit_tui.engine.model import LEVELS
-from k8saudit_tui.engine.query import indexes
-from k8saudit_tui.engine.query.indexes import Interner
+from k8saudit_tui.engine.query import auditids
 from k8saudit_tui.engine.query.language import quote
 
 FACET_FIELDS: tuple[str, ...] = tuple(
-    field.name for field in fields.FIELDS if field.kind in ("string", "resource", "number", "level", "rule")
+    field.name for field in fields.FIELDS if field.kind in ("string", "groups", "resource", "number", "level", "rule")
 )
-"""The fields a facet counts: those whose column is a code per row (not groups, auditID, time)."""
+"""The fields a facet counts: those whose column is a code per row or a set (not auditID, time)."""
 
 TOP_FIELDS: tuple[str, ...] = ("user", "verb", "resource", "ns", "code", "ua", "ip", "rule", "level")
 """The fields `top --by` offers and the facets panel shows."""
@@ -86,16 +87,19 @@ class Facet:
     needs_policy: bool = False
 
 
-def term(field: str, label: str) -> str:
-    """The filter term that selects exactly the events of `label` in the facet of `field`, or ""
-    when the language cannot say it (a value holding a double quote)."""
+def term(field: str, label: str, *, negate: bool = False) -> str:
+    """The filter term that selects exactly the events of `label` in the facet of `field` (with
+    `negate`, exactly the others), or "" when the language cannot say it (a double quote inside)."""
     if field not in FACET_FIELDS:
         raise ValueError(f"no facet for field {field!r}")
     if fields.by_filter_name[field].kind == "resource" and "/" not in label:
+        if negate:  # `pods/` is pods without a subresource: one term, so it can be negated
+            quoted = quote(f"{label}/")
+            return f"!resource:{quoted}" if quoted else ""
         quoted = quote(label)
         return f'resource:{quoted} subresource:""' if quoted else ""
     quoted = quote(label)
-    return f"{field}:{quoted}" if quoted else ""
+    return f"{'!' if negate else ''}{field}:{quoted}" if quoted else ""
 
 
 def facet(store: Store, field: str, rows: np.ndarray | None = None, limit: int = DEFAULT_LIMIT) -> Facet:
@@ -120,13 +124,14 @@ def facets(
 @dataclass(frozen=True)
 class _Selection:
     """The selected rows below `n`, grouped by request (`rows`), each one's request id (`ids`),
-    where a request starts (`starts`, indexes into rows) and whether row i+1 starts one (`new`)."""
+    where a request starts (`starts`, indexes into rows) and whether row i+1 is in the same
+    request as row i (`same`)."""
 
     n: int
     rows: np.ndarray
     ids: np.ndarray
     starts: np.ndarray
-    new: np.ndarray
+    same: np.ndarray
 
     @property
     def requests(self) -> int:
@@ -135,7 +140,7 @@ class _Selection:
     @staticmethod
     def of(store: Store, rows: np.ndarray | None) -> _Selection:
         n = len(store)
-        grouped: ByRequest = indexes.by_request(store, n, lambda known, n: _extend(store, known, n))
+        grouped = auditids.grouped(store, n)
         order, ids = grouped.order, grouped.sorted_ids
         if rows is not None or grouped.rows != n:
             chosen = np.zeros(grouped.rows, bool)
@@ -145,71 +150,9 @@ class _Selection:
                 chosen[np.asarray(rows, np.int64)] = True
             kept = chosen[order]
             order, ids = order[kept], ids[kept]
-        new = ids[1:] != ids[:-1]
-        starts = np.flatnonzero(np.concatenate([[True], new])) if len(ids) else np.empty(0, np.int64)
-        return _Selection(n, order, ids, starts, new)
-
-
-_FULL_WIDTH = 36
-"""The store's auditID column width (an ID this long may have been cut: see `_long_rows`)."""
-_LONG_BASE = 1 << 40
-"""Request ids of auditIDs longer than the column: _LONG_BASE + their own number."""
-_EMPTY_BASE = 1 << 41
-"""Request ids of events without an auditID: _EMPTY_BASE + row (each is a request of its own)."""
-
-
-@dataclass(frozen=True)
-class ByRequest:
-    """Rows [0, rows) grouped by auditID: `ids` each row's request id, `order` the rows sorted by
-    it (stable), `sorted_ids` = ids[order]; `interner` numbers the column's auditIDs, `long` the ones longer than it."""
-
-    rows: int
-    ids: np.ndarray
-    order: np.ndarray
-    sorted_ids: np.ndarray
-    interner: Interner
-    long: tuple[tuple[str, int], ...]
-
-
-def _extend(store: Store, known: ByRequest | None, n: int) -> ByRequest:
-    """`known` extended over rows [known.rows, n): their ids interned, then merged into the order
-    (two sorted runs, which a stable sort merges in one pass)."""
-    begin = 0 if known is None else known.rows
-    column = store.column("auditid", n)[begin:]
-    interner = Interner(np.empty(0, column.dtype), np.empty(0, np.int32)) if known is None else known.interner
-    interner, codes = interner.intern(column)
-    ids = codes.astype(np.int64)
-    empty = np.flatnonzero(column == b"")
-    ids[empty] = _EMPTY_BASE + begin + empty
-    long = dict(known.long) if known is not None else {}
-    for offset in _long_rows(column).tolist():
-        audit_id = str(store.value(begin + offset, "auditid"))
-        if len(audit_id.encode("utf-8", "surrogatepass")) > _FULL_WIDTH:
-            ids[offset] = _LONG_BASE + long.setdefault(audit_id, len(long))
-    fresh = begin + np.argsort(ids, kind="stable")
-    all_ids = ids if known is None else np.concatenate([known.ids, ids])
-    merged = fresh if known is None else np.concatenate([known.order, fresh])
-    order = merged[np.argsort(all_ids[merged], kind="stable")]
-    return ByRequest(n, all_ids, order, all_ids[order], interner, tuple(long.items()))
-
-
-_DASHES = (8, 13, 18, 23)
-
-
-def _long_rows(column: np.ndarray) -> np.ndarray:
-    """Rows whose auditID fills the column and is not a UUID: it may have been cut, so its whole
-    value is read (`store.value`). A UUID is exactly as wide as the column."""
-    if not len(column):
-        return np.empty(0, np.int64)
-    width = column.dtype.itemsize
-    data = column.view(np.uint8).reshape(len(column), width)
-    full = data[:, width - 1] != 0
-    if width != _FULL_WIDTH:
-        return np.flatnonzero(full)
-    folded = data | 0x20
-    hexadecimal = ((data >= 0x30) & (data <= 0x39)) | ((folded >= 0x61) & (folded <= 0x66))
-    hexadecimal[:, _DASHES] = data[:, _DASHES] == 0x2D
-    return np.flatnonzero(full & ~hexadecimal.all(axis=1))
+        same = ids[1:] == ids[:-1]
+        starts = np.flatnonzero(np.concatenate([[True], ~same])) if len(ids) else np.empty(0, np.int64)
+        return _Selection(n, order, ids, starts, same)
 
 
 # ------------------------------------------------------------------------------ counting
@@ -220,21 +163,67 @@ def _count(store: Store, name: str, selection: _Selection, limit: int) -> Facet:
     kind = fields.by_filter_name[name].kind
     if kind in ("level", "rule") and store.evaluator is None:
         return Facet(name, len(selection.rows), selection.requests, (), 0, needs_policy=True)
-    codes, size, label = _codes(store, name, selection)
+    if kind == "groups":
+        codes, size, label, same, starts = _group_codes(store, selection)
+    else:
+        (codes, size, label), same, starts = _codes(store, name, selection), selection.same, selection.starts
     events = np.bincount(codes, minlength=size)
-    if not (codes[1:] != codes[:-1])[~selection.new].any():
-        requests = np.bincount(codes[selection.starts], minlength=size)  # one value per request
-    else:  # some request has several values: count distinct (request, value) pairs
-        key = np.sort(selection.ids * size + codes, kind="stable")  # sorted runs: one merge pass
-        distinct = key[np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]]))]
-        requests = np.bincount(distinct % size, minlength=size)
+    requests = _request_counts(codes, size, same, starts)
     present = np.flatnonzero(events)
-    top = _top(present, events, limit, label, numeric=kind != "string" and kind != "resource")
+    top = _top(present, events, limit, label, numeric=kind not in ("string", "resource", "groups"))
     total = len(selection.rows)
     values = tuple(
         FacetValue(label(code), int(events[code]), int(requests[code]), int(events[code]) / total) for code in top
     )
     return Facet(name, total, selection.requests, values, len(present) - len(values))
+
+
+def _request_counts(codes: np.ndarray, size: int, same: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Distinct requests per value: `codes` in request order, `same[i]` whether position i+1 is
+    in the request of position i, `starts` the first position of each request."""
+    if not len(codes):
+        return np.zeros(size, np.int64)
+    equal = codes[1:] == codes[:-1]
+    repeat = equal & same  # the value of the position before, in the same request: not new
+    requests = np.bincount(np.where(repeat, size, codes[1:]), minlength=size + 1)[:size]
+    requests[codes[0]] += 1
+    changes = np.flatnonzero(same & ~equal) + 1  # a request with two may be a, b, a
+    if len(changes) < 2:
+        return requests
+    request = np.cumsum(~same)[changes - 1]  # the request of each change (0: the first one)
+    twice = np.unique(request[1:][request[1:] == request[:-1]])
+    if not len(twice):
+        return requests
+    ends = np.append(starts[1:], len(codes))
+    lengths = ends[twice] - starts[twice]
+    where = np.repeat(starts[twice] - np.cumsum(lengths) + lengths, lengths) + np.arange(int(lengths.sum()))
+    part, owner = codes[where].astype(np.int64), np.repeat(np.arange(len(twice)), lengths)
+    run = np.ones(len(part), bool)  # what the adjacent count gave these requests: their runs
+    run[1:] = (part[1:] != part[:-1]) | (owner[1:] != owner[:-1])
+    requests -= np.bincount(part[run], minlength=size)
+    pairs = np.unique(owner * size + part)
+    requests += np.bincount(pairs % size, minlength=size)
+    return requests
+
+
+def _group_codes(store: Store, selection: _Selection) -> tuple[np.ndarray, int, Any, np.ndarray, np.ndarray]:
+    """Each selected row's groups as group numbers, in request order (a row without groups has
+    none); the size, the label, and `same` and `starts` of those positions."""
+    tuples = [sorted(set(groups)) for groups in store.values("group")]  # a group listed twice counts once
+    names = sorted({group for groups in tuples for group in groups})
+    number = {group: i for i, group in enumerate(names)}
+    lengths = np.fromiter(map(len, tuples), np.int64, len(tuples))
+    flat = np.fromiter((number[g] for groups in tuples for g in groups), np.int64, int(lengths.sum()))
+    begins = np.cumsum(lengths) - lengths
+    row_tuples = store.column("group", selection.n)[selection.rows]
+    counts = lengths[row_tuples] if len(lengths) else np.zeros(len(row_tuples), np.int64)
+    total = int(counts.sum())
+    positions = np.repeat(begins[row_tuples] - np.cumsum(counts) + counts, counts) + np.arange(total)
+    codes = flat[positions]
+    owner_request = np.repeat(selection.ids, counts)
+    same = owner_request[1:] == owner_request[:-1]
+    starts = np.flatnonzero(np.concatenate([[True], ~same])) if total else np.empty(0, np.int64)
+    return codes, max(len(names), 1), names.__getitem__, same, starts
 
 
 def _top(present: np.ndarray, events: np.ndarray, limit: int, label: Any, numeric: bool) -> list[int]:

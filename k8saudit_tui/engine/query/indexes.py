@@ -255,8 +255,8 @@ def requests(store: Cached, n: int) -> Requests:
 
 
 def by_request(store: Cached, n: int, extend: Callable[[Any, int], Any]) -> Any:
-    """The facets' rows-by-auditID index over at least rows [0, n), cached: `extend(known, n)`
-    (known None the first time) builds it over the rows added since (facets.py owns its shape)."""
+    """The rows-by-auditID index over at least rows [0, n), cached: `extend(known, n)` (known None
+    the first time) builds it over the rows added since (`auditids` owns its shape)."""
     key = ("joined", "by-request")
     known = store.match_cache.get(key)
     if known is not None and known.rows >= n:
@@ -274,14 +274,19 @@ class Store(Cached, Protocol):
 
     def values(self, name: str) -> list[Any]: ...
 
+    def value(self, row: int, name: str) -> str | int | None: ...
+
     def __len__(self) -> int: ...
 
 
 def prepare(store: Store) -> None:
-    """Build the search text of the bare-word columns and the request groups now (the explorer
-    calls this once loaded), so the first keystroke does not pay for lower-casing and indexing
-    every distinct value. URIs get their piece index (`_UriTokens`); their whole joined text is
-    built only if a query needs it. Without it, each index is built when a filter first needs it."""
+    """Build the search text of the bare-word columns, the request groups and the rows by auditID
+    now (the explorer calls this once loaded), so the first keystroke or facet does not pay for
+    lower-casing and indexing every distinct value. URIs get their piece index (`_UriTokens`);
+    their whole joined text is built only if a query needs it. Without it, each index is built
+    when a filter or a facet first needs it."""
+    from k8saudit_tui.engine.query import auditids  # it keeps its index here: a cycle at import
+
     for column in BARE_WORD_COLUMNS:
         if column != "uri":
             values = store.values(column)
@@ -289,6 +294,7 @@ def prepare(store: Store) -> None:
     uris = store.values("uri")
     uri_tokens(store, uris, len(uris))
     requests(store, len(store))
+    auditids.grouped(store, len(store))
 
 
 def look_ahead(store: Cached, text: str) -> None:

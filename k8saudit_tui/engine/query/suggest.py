@@ -16,11 +16,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from k8saudit_tui.engine import fields
-from k8saudit_tui.engine.model import LEVELS
 from k8saudit_tui.engine.query import indexes
+from k8saudit_tui.engine.query.facets import facet
 from k8saudit_tui.engine.query.language import FIELDS, NEGATION, quote, split_terms
 from k8saudit_tui.engine.store import EventStore
 
@@ -118,16 +116,22 @@ def _values(store: EventStore, name: str) -> tuple[_Value, ...]:
 
 
 def _count(store: EventStore, name: str) -> tuple[_Value, ...]:
+    """The values of `name` and their events, most first, as the facets count them; a resource
+    also gets the events of all its subresources (`resource:pods` matches `pods/log` too)."""
     field = fields.by_filter_name[name]
     if field.kind in ("auditid", "time", "duration", "flag"):  # one request each, or typed not picked
         return ()
-    pairs = store.facet(field.column)
-    if field.kind == "level":
-        pairs = [(label, count) for label, count in pairs if label in LEVELS]
-    elif field.kind == "number":
-        pairs = [(label, count) for label, count in pairs if label]  # code 0: no response code
+    pairs = [(value.label, value.events) for value in facet(store, name, limit=MAX_VALUES).values]
+    if field.kind == "number":
+        pairs = [(label, count) for label, count in pairs if label != "0"]  # 0: no response code
     elif field.kind == "resource":
-        pairs = sorted([*pairs, *_subresource_counts(store)], key=lambda pair: (-pair[1], pair[0]))
+        totals: dict[str, int] = {}
+        for label, count in pairs:
+            resource, slash, _ = label.partition("/")
+            if slash:
+                totals[label] = count
+            totals[resource] = totals.get(resource, 0) + count
+        pairs = sorted(totals.items(), key=lambda pair: (-pair[1], pair[0]))
     kept: list[_Value] = []
     for label, count in pairs:
         typed = quote(label)
@@ -136,17 +140,3 @@ def _count(store: EventStore, name: str) -> tuple[_Value, ...]:
             if len(kept) == MAX_VALUES:
                 break
     return tuple(kept)
-
-
-def _subresource_counts(store: EventStore) -> list[tuple[str, int]]:
-    """`resource/subresource` and its events, for each pair with a subresource (`pods/log`)."""
-    resources = store.column("resource").astype(np.int64)
-    subresources = store.column("subresource").astype(np.int64)
-    names, subnames = store.values("resource"), store.values("subresource")
-    pairs, counts = np.unique((resources << 32) | subresources, return_counts=True)
-    result = []
-    for pair, count in zip(pairs.tolist(), counts.tolist()):
-        resource, subresource = names[pair >> 32], subnames[pair & 0xFFFFFFFF]
-        if resource and subresource:
-            result.append((f"{resource}/{subresource}", count))
-    return result

@@ -2,7 +2,7 @@
 
 The public names of the package, so that callers import from `k8saudit_tui.engine.store` whatever
 module a name lives in: columns.py (EventStore, the read/append API), codes.py (dictionary
-encoding), verdicts.py (the policy's verdicts, swapped whole), files.py, facets.py, loader.py
+encoding), verdicts.py (the policy's verdicts, swapped whole), files.py, loader.py
 (StoreLoader, load), follow.py (follow). Process tuning (release_memory, share_one_heap) is
 engine/runtime.py's, re-exported here for existing callers.
 """

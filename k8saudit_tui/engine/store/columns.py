@@ -25,7 +25,6 @@ from k8saudit_tui.engine.logs.batch import ITEM_FILE, Batch, format_time
 from k8saudit_tui.engine.logs.sources import new_spool
 from k8saudit_tui.engine.model import LEVELS, Problem, RequestAttributes, Verdict
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
-from k8saudit_tui.engine.store import facets
 from k8saudit_tui.engine.store.codes import ALIASES, COLUMNS, DTYPES, Codes
 from k8saudit_tui.engine.store.files import EventGone, FileEntry
 from k8saudit_tui.engine.store.verdicts import VerdictTable
@@ -203,14 +202,6 @@ class EventStore:
             return {}
         counts = np.bincount(rules.astype(np.int64) + 1)
         return {(index - 1 if index else None): int(c) for index, c in enumerate(counts) if c}
-
-    def facet(self, name: str, rows: np.ndarray | None = None) -> list[tuple[str, int]]:
-        """Distinct display values of a column among `rows` (default all), most frequent first."""
-        return facets.facet(self, name, rows)
-
-    def distinct(self, name: str) -> list[str]:
-        """Sorted distinct display values of a column, for suggestions in the filter bar."""
-        return facets.distinct(self, name)
 
     def view_order(self, n: int | None = None) -> np.ndarray:
         """Rows [0, n) in merged order: by stageTimestamp, stable (file order breaks ties)."""

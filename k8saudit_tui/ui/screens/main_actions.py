@@ -22,6 +22,7 @@ from textual.reactive import reactive
 
 from k8saudit_tui.ui.render import count
 from k8saudit_tui.ui.screens.export_screen import ExportScreen
+from k8saudit_tui.ui.screens.facets_screen import FacetsScreen
 from k8saudit_tui.ui.screens.help_screen import HelpScreen, binding_rows
 from k8saudit_tui.ui.screens.main_layout import MainLayout
 from k8saudit_tui.ui.screens.problems_screen import ProblemsScreen
@@ -57,6 +58,7 @@ class MainActions(MainLayout):
             show=False,
             tooltip="Reveal the secrets the detail pane masks, or mask them again",
         ),
+        Binding("f", "facets", "Top values", show=False, tooltip="Top values of nine fields; enter filters to one"),
         Binding("s", "toggle_collapse", "Collapse stages", show=False),
         Binding("z", "zoom", "Zoom", show=False),
         Binding(
@@ -158,6 +160,7 @@ class MainActions(MainLayout):
             ),
             ("export dialog", ExportScreen.BINDINGS),
             ("problems", ProblemsScreen.BINDINGS),
+            ("top values (f)", FacetsScreen.BINDINGS),
         ]
         self.app.push_screen(HelpScreen(binding_rows(sections)))
 

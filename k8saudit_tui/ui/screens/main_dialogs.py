@@ -1,4 +1,5 @@
-"""The main screen's dialogs that start work: export the view (`e`), load another policy (`p`).
+"""The main screen's dialogs that start work: export the view (`e`), load another policy (`p`),
+the top values (`f`).
 
 The third of the main screen's layers (`main_layout`, `main_actions`, this one, `main_screen`):
 a dialog gathers the user's choice, then the work runs through the `Session` (the export dialog
@@ -12,6 +13,7 @@ from textual import work
 
 from k8saudit_tui.ui.messages import PolicyReplaced
 from k8saudit_tui.ui.screens.export_screen import ExportChoice, ExportScreen
+from k8saudit_tui.ui.screens.facets_screen import FacetsScreen
 from k8saudit_tui.ui.screens.main_actions import MainActions
 from k8saudit_tui.ui.screens.open_policy_screen import OpenPolicyScreen
 from k8saudit_tui.ui.session import ExportOutcome
@@ -27,6 +29,20 @@ class MainDialogs(MainActions):
     def filter_text(self) -> str:
         """The filter in force (the hub knows it)."""
         raise NotImplementedError
+
+    def apply_filter(self, text: str) -> None:
+        """Filter the list to `text` (the hub runs it)."""
+        raise NotImplementedError
+
+    def action_facets(self) -> None:
+        """`f`: the top values under the current filter; the term picked is added to the filter."""
+        current = self.filter_text
+
+        def chosen(term: str | None) -> None:
+            if term:
+                self.apply_filter(f"{current} {term}".strip())
+
+        self.app.push_screen(FacetsScreen(self.session, current), chosen)
 
     def action_export(self) -> None:
         """`e`: the export dialog for the current view (it writes, and tells where it wrote)."""
