@@ -16,16 +16,23 @@ if TYPE_CHECKING:
     from k8saudit_tui.engine.store.columns import EventStore
 
 
+_SET_COLUMNS = {"group": "group", "groups": "group", "annotations": "annotations"}
+"""Columns whose rows hold a tuple of values: a facet counts each member."""
+
+
 def facet(store: EventStore, name: str, rows: np.ndarray | None = None) -> list[tuple[str, int]]:
     """Distinct display values of a column among `rows` (default all), most frequent first."""
     n = len(store)
-    if name in ("group", "groups"):
-        codes = store.column("group", n) if rows is None else store.column("group", n)[rows]
-        per_tuple = np.bincount(codes, minlength=len(store.values("group")))
+    if name == "latency":
+        return []  # a continuous value: no two requests share one
+    if name in _SET_COLUMNS:
+        name = _SET_COLUMNS[name]
+        codes = store.column(name, n) if rows is None else store.column(name, n)[rows]
+        per_tuple = np.bincount(codes, minlength=len(store.values(name)))
         totals: dict[str, int] = {}
         for code in np.flatnonzero(per_tuple).tolist():
-            for group in store.values("group")[code]:
-                totals[group] = totals.get(group, 0) + int(per_tuple[code])
+            for member in store.values(name)[code]:
+                totals[member] = totals.get(member, 0) + int(per_tuple[code])
         pairs = list(totals.items())
     elif name in ("time", "auditid", "file", "line", "omitted") or name in ("code", "rule"):
         column = store.column(name, n)
@@ -55,8 +62,10 @@ def facet(store: EventStore, name: str, rows: np.ndarray | None = None) -> list[
 
 def distinct(store: EventStore, name: str) -> list[str]:
     """Sorted distinct display values of a column, for suggestions in the filter bar."""
-    if name in ("group", "groups"):
-        return sorted({group for groups in store.values("group") for group in groups})
+    if name in _SET_COLUMNS:
+        return sorted({member for members in store.values(_SET_COLUMNS[name]) for member in members})
+    if name == "latency":
+        return []
     if name in ("level",):
         return list(LEVELS)
     if name in ("code", "rule"):
