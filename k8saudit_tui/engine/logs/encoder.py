@@ -191,8 +191,12 @@ class Encoder:
             recorded = [stamp or event.recorded_stage_time for stamp, event in zip(stamps, events)]
             staged = np.fromiter(map(bool, recorded), bool, n)
             stamps = [stamp or event.received_time for stamp, event in zip(recorded, events)]
-        part["time"] = parse_times(stamps)
-        part["latency"] = _latency(events, part["time"], staged)
+        received = list(map(_RECEIVED_TIME, events))
+        if "" in received:
+            received = [stamp or event.received_time for stamp, event in zip(received, events)]
+        both = parse_times(stamps + received)  # one vectorised pass for both: half the numpy calls
+        part["time"] = both[:n]
+        part["latency"] = _latency(both[:n], both[n:], staged)
         part["code"] = _status_codes(events, n)
         part["auditid"], part["long_auditids"] = _audit_ids(list(map(_AUDITID, events)))
         part["count"] = n
@@ -225,10 +229,11 @@ class Encoder:
     def _impersonated(self, events: list[EventFields], n: int) -> np.ndarray:
         """impersonatedUser.username codes ("" when none: most events, at the cost of a count)."""
         users = list(map(_IMPERSONATED, events))
-        if users.count(None) == n:
-            return np.full(n, self.columns["impersonated"][""], np.int32)
-        names = map(_USERNAME, [_NO_USER if user is None else user for user in users])
-        return self.columns["impersonated"].encode(names, n)
+        codes = np.full(n, self.columns["impersonated"][""], np.int32)
+        if users.count(None) < n:
+            rows = np.flatnonzero(np.fromiter(map(is_not, users, repeat(None)), bool, n)).tolist()
+            codes[rows] = self.columns["impersonated"].encode((users[row].username for row in rows), len(rows))
+        return codes
 
     def _attributes(self, batch: Batch, hasref: np.ndarray, present: np.ndarray) -> np.ndarray:
         """A stream code per row for its RequestAttributes, computed once per distinct combination."""
@@ -331,14 +336,10 @@ def _status_codes(events: list[EventFields], n: int) -> np.ndarray:
     return wide.astype(np.int16)
 
 
-def _latency(events: list[EventFields], times: np.ndarray, staged: np.ndarray | None) -> np.ndarray:
+def _latency(times: np.ndarray, received: np.ndarray, staged: np.ndarray | None) -> np.ndarray:
     """stage time - received time in ns, LATENCY_UNKNOWN where either is missing or unreadable,
     where the stage was not recorded (`staged` False: `times` is then the received time), or where
     the difference is negative or would overflow (times on both sides of 1970): not a latency."""
-    stamps = list(map(_RECEIVED_TIME, events))
-    if "" in stamps:
-        stamps = [stamp or event.received_time for stamp, event in zip(stamps, events)]
-    received = parse_times(stamps)
     latency: np.ndarray = times - received
     unknown = (times == 0) | (received == 0) | ((times ^ received) < 0) | (latency < 0)
     if staged is not None:
