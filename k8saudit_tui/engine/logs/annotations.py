@@ -14,8 +14,7 @@ from typing import Any
 import msgspec
 import numpy as np
 
-NO_ANNOTATIONS = msgspec.Raw(b"")
-"""`EventFields.annotations` of an event without annotations (one shared object)."""
+from k8saudit_tui.engine.logs.event import NO_ANNOTATIONS
 
 ANNOTATION_VALUE_LIMIT = 256
 """Annotation values up to this many characters are kept whole in the store's annotations column."""

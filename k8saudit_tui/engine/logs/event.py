@@ -10,8 +10,11 @@ from __future__ import annotations
 import msgspec
 import orjson
 
-from k8saudit_tui.engine.logs.annotations import NO_ANNOTATIONS
 from k8saudit_tui.engine.model import STAGES
+
+NO_ANNOTATIONS = msgspec.Raw(b"")
+"""`EventFields.annotations` of an event without annotations (one shared object; the store's
+reading of annotations is `annotations.py`, which needs numpy: `evaluate` does not)."""
 
 
 class Recorded(msgspec.Struct, gc=False):
