@@ -22,6 +22,7 @@ POLICY_COMMANDS = {
     "validate": lambda policy: ["validate", policy],
     "evaluate": lambda policy: ["evaluate", "--policy", policy, str(LOG)],
     "export": lambda policy: ["export", "--policy", policy, str(LOG), "-o", "-"],
+    "explain": lambda policy: ["explain", "--policy", policy, str(LOG), "--line", "1"],
     "explorer": lambda policy: ["--policy", policy, str(LOG)],
 }
 
@@ -59,8 +60,9 @@ def test_a_log_given_as_the_policy_is_named_everywhere(capsys: pytest.CaptureFix
         ["evaluate", "--policy", str(POLICY), str(LOG), str(POLICY)],
         ["export", str(LOG), str(POLICY), "-o", "-"],
         [str(LOG), str(POLICY)],
+        ["explain", "--policy", str(POLICY), str(POLICY), "--line", "1"],
     ],
-    ids=["evaluate", "export", "explorer"],
+    ids=["evaluate", "export", "explorer", "explain"],
 )
 def test_a_policy_given_as_a_log_says_use_policy(capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
     """Refused before any output: evaluate used to print one error line per line of the policy."""
@@ -91,3 +93,12 @@ def test_help_keeps_the_paragraphs_of_every_command(capsys: pytest.CaptureFixtur
     assert doc is not None and "\n\n" in doc.strip()
     second_paragraph_start = doc.strip().split("\n\n")[1].splitlines()[0]
     assert f"\n\n{second_paragraph_start}\n" in out  # its own line, after a blank one: not run together
+
+
+def test_explain_names_a_missing_log_in_lowercase(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    missing = tmp_path / "nope.log"
+    assert _run(capsys, ["explain", "--policy", str(POLICY), str(missing), "--line", "1"]) == (
+        1,
+        "",
+        f"k8saudit-tui: {missing}: no such file or directory\n",
+    )

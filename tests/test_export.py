@@ -30,7 +30,19 @@ def make_store(tmp_path: Path, policy: bool = True) -> tuple[EventStore, list[by
     lines = [
         line(event(0, user="alice", verb="get")),
         b"host-1 " + line(event(1, user="=cmd|calc", verb="list", resource="pods", subresource="log")),
-        line(event(2, user="bob", verb="create", resource="secrets", namespace="kube-system", code=201)),
+        line(
+            event(
+                2,
+                user="bob",
+                verb="create",
+                resource="secrets",
+                namespace="kube-system",
+                code=201,
+                impersonatedUser={"username": "system:serviceaccount:ci:deployer"},
+                annotations={"authorization.k8s.io/decision": "allow", "authorization.k8s.io/reason": "RBAC"},
+                requestReceivedTimestamp="2026-11-20T10:00:01.500000Z",
+            )
+        ),
         b"{broken",
         line(event(3, user="carol", verb="update", resource="leases", group="coordination.k8s.io")) + b"\r",
     ]
@@ -73,19 +85,48 @@ def test_csv_header_and_rows(tmp_path: Path) -> None:
         "recorded level",
         "rule",
         "level",
+        # appended by issue 10: scripts that read the columns above by position keep working
+        "auditID",
+        "requestReceivedTimestamp",
+        "stageTimestamp",
+        "source IP",
+        "user agent",
+        "request URI",
+        "impersonated user",
+        "authorization decision",
     ]
     assert len(table[0]) == len(CSV_COLUMNS) and len(table) == 5
     assert table[1][:4] == ["2026-11-20T10:00:00.000000Z", "ResponseComplete", "alice", "get"]
     assert table[2][2] == "'=cmd|calc"  # not a spreadsheet formula
-    assert table[2][5:7] == ["pods", "log"] and table[2][11:] == ["2", "Request"]
+    assert table[2][5:7] == ["pods", "log"] and table[2][11:13] == ["2", "Request"]
     assert table[3][9] == "201" and table[3][12] == "RequestResponse"
+    assert table[1][13:] == [
+        "00000000-0000-0000-0000-000000000000",
+        "2026-11-20T10:00:00.000000Z",
+        "2026-11-20T10:00:00.000000Z",
+        "10.0.0.1",
+        "kubectl/v1.29",
+        "/api/v1/namespaces/default/pods",
+        "",
+        "",
+    ]
+    assert table[3][13:] == [
+        "00000000-0000-0000-0000-000000000002",
+        "2026-11-20T10:00:01.500000Z",  # received: derived as stage time - latency
+        "2026-11-20T10:00:02.000002Z",
+        "10.0.0.1",
+        "kubectl/v1.29",
+        "/api/v1/namespaces/kube-system/secrets",
+        "system:serviceaccount:ci:deployer",
+        "allow",
+    ]
 
 
 def test_csv_without_policy_leaves_verdict_empty(tmp_path: Path) -> None:
     store, _ = make_store(tmp_path, policy=False)
     out = tmp_path / "out.csv"
     export_rows(store, [0], "csv", out)
-    assert list(csv.reader(io.StringIO(out.read_text())))[1][11:] == ["", ""]
+    assert list(csv.reader(io.StringIO(out.read_text())))[1][11:13] == ["", ""]
 
 
 def test_json_array_of_original_events(tmp_path: Path) -> None:

@@ -32,6 +32,8 @@ def _labels(store: EventStore, row: int, field: str) -> list[str]:
     """A row's values of `field` as a facet labels them, the plain way (one row at a time)."""
     if field == "group":
         return sorted(set(store.values("group")[int(store.column("group")[row])]))
+    if field == "annotation":
+        return sorted(set(store.values("annotations")[int(store.column("annotations")[row])]))
     return [_label(store, row, field)]
 
 

@@ -317,7 +317,6 @@ def test_latency_terms_read_the_latency_column() -> None:
         assert np.flatnonzero(term_mask(stub, term, 6)).tolist() == expected, text  # type: ignore[arg-type]
 
 
-@pytest.mark.xfail(strict=True, reason="latency column not in the store yet")
 def test_latency_end_to_end(tmp_path: Path) -> None:
     slow = event(0, requestReceivedTimestamp="2024-05-01T10:00:00.000000Z", stageTimestamp="2024-05-01T10:00:02.5Z")
     fast = event(1, requestReceivedTimestamp="2024-05-01T10:00:00.000000Z", stageTimestamp="2024-05-01T10:00:00.01Z")

@@ -4,6 +4,12 @@
 block per rule tried up to the matching one, and the verdict. Exit 0; 1 when the line is missing or
 not an Event; 2 when the policy cannot be used.
 
+`--auditid ID` instead finds every stage event of that request, in every log LOG holds (a directory
+of rotations: the stages of one request may straddle a rotation). The policy decides once per
+request, so the request is explained once, then each stage event says whether it would be written
+(omitStages is per stage). Events that share the ID but not the request (a reused ID) are explained
+one request each. Exit 1 when no event has that ID.
+
 The log is read like every other reader reads one (`sources.expand_sources`: gzip by magic number,
 stdin, a directory holding one log); line N is counted in the file as `evaluate` numbers it.
 """
@@ -12,21 +18,29 @@ from __future__ import annotations
 
 import argparse
 
-from k8saudit_tui.commands.common import bounded_lines, describe_os_error, error, load_policy_or_exit
+from k8saudit_tui.commands.common import bounded_lines, describe_os_error, error, load_policy_or_exit, log_problem
 from k8saudit_tui.engine.logs.attributes import request_attributes
-from k8saudit_tui.engine.logs.event import EventError, decode_event_line
-from k8saudit_tui.engine.logs.sources import STDIN, expand_sources
-from k8saudit_tui.engine.model import Verdict
+from k8saudit_tui.engine.logs.event import EventError, EventFields, decode_event_line
+from k8saudit_tui.engine.logs.sources import STDIN, LogSource, expand_sources
+from k8saudit_tui.engine.model import RequestAttributes, Verdict
+from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
 from k8saudit_tui.engine.policy.explain import explain, format_explanation
+from k8saudit_tui.engine.textsafe import visible
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--policy", required=True, help="audit Policy file (YAML or JSON)")
     parser.add_argument("log", metavar="LOG", help="audit log file (or a directory of one); - for stdin; gzip is read")
-    parser.add_argument("--line", type=int, required=True, help="1-based line number of the event")
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("--line", type=int, help="1-based line number of the event")
+    which.add_argument("--auditid", help="audit ID of the request: explain it, then each of its stage events")
 
 
 def run(args: argparse.Namespace) -> int:
+    unreadable = log_problem(args.log)
+    if unreadable is not None:  # missing, unreadable, or a policy given as the log: worded as every command does
+        error(unreadable[0])
+        return unreadable[1]
     evaluator = load_policy_or_exit(args.policy)
     if evaluator is None:
         return 2
@@ -35,6 +49,8 @@ def run(args: argparse.Namespace) -> int:
         if source.problem is not None:
             error(str(source.problem))
             return 1
+    if args.auditid is not None:
+        return _explain_request(evaluator, sources, args.auditid)
     if len(sources) > 1:
         names = ", ".join(source.name for source in sources)
         error(f"{args.log} holds {len(sources)} logs ({names}): name the one that holds line {args.line}")
@@ -57,6 +73,55 @@ def run(args: argparse.Namespace) -> int:
     print(format_explanation(explanation))
     print(_stage_note(explanation.verdict, event.stage))
     return 0
+
+
+def _explain_request(evaluator: PolicyEvaluator, sources: list[LogSource], audit_id: str) -> int:
+    """Explain the request `audit_id` once per distinct request, then a line per stage event."""
+    try:
+        found = [hit for source in sources for hit in _find_audit_id(source, audit_id)]
+    except OSError as problem:
+        error(describe_os_error(problem))
+        return 1
+    if not found:
+        names = ", ".join(source.name for source in sources)
+        error(f"no event with auditID {audit_id} in {names}")
+        return 1
+    requests: dict[RequestAttributes, list[tuple[str, EventFields]]] = {}
+    for where, event in found:
+        requests.setdefault(request_attributes(event), []).append((where, event))
+    stages = ", ".join(f"{where} {event.stage}" for where, event in found)
+    print(visible(f"auditID {audit_id}: {len(found)} event{'s' if len(found) > 1 else ''} ({stages})"))
+    if len(requests) > 1:
+        print(f"note: these events share the auditID but not the request: {len(requests)} requests, each explained")
+    for attributes, events in requests.items():
+        explanation = explain(evaluator.policy, attributes)
+        print(format_explanation(explanation))
+        for where, event in events:
+            print(visible(f"{where}: {_stage_note(explanation.verdict, event.stage)}"))
+    return 0
+
+
+def _find_audit_id(source: LogSource, audit_id: str) -> list[tuple[str, EventFields]]:
+    """(`file:line`, event) of each event of `source` whose auditID is `audit_id`, in file order.
+
+    Lines without the ID's bytes are not decoded (an ID JSON writes escaped is searched by decoding
+    every line); a line that holds them but is not an Event is reported on stderr and skipped."""
+    plain = audit_id.isascii() and audit_id.isprintable() and '"' not in audit_id and "\\" not in audit_id
+    needle = audit_id.encode() if plain else b""
+    found: list[tuple[str, EventFields]] = []
+    with open(source.path, "rb") as stream:
+        for number, line in enumerate(bounded_lines(stream), 1):
+            if needle not in line:
+                continue
+            try:
+                event = decode_event_line(line.rstrip(b"\r\n"))
+            except EventError as problem:
+                if plain:
+                    error(f"{source.name}:{number}: {problem}")
+                continue
+            if event.auditID == audit_id:
+                found.append((f"{source.name}:{number}", event))
+    return found
 
 
 def _find_line(path: str, wanted: int) -> bytes | None:

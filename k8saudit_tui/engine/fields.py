@@ -17,7 +17,20 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Literal
 
-FieldKind = Literal["string", "groups", "resource", "number", "level", "rule", "auditid", "time", "duration", "flag"]
+FieldKind = Literal[
+    "string",
+    "groups",
+    "resource",
+    "number",
+    "level",
+    "rule",
+    "auditid",
+    "time",
+    "annotation",
+    "duration",
+    "flag",
+    "derived",
+]
 """How a field's column is stored and matched:
 - string: a dictionary-encoded string column (exact, any-of, fuzzy, regex over distinct values);
 - groups: each row holds a set of strings (a term matches when one of them does);
@@ -26,9 +39,15 @@ FieldKind = Literal["string", "groups", "resource", "number", "level", "rule", "
 - level: an audit level computed by the loaded policy;
 - rule: a rule index computed by the loaded policy, or none;
 - auditid: the audit ID (stored compactly, fuzzy means substring);
-- time: nanoseconds since the epoch (a term is a range, `time:A..B`);
-- duration: nanoseconds, -1 when unknown (a term is a comparison, `latency:>1s`);
-- flag: yes or no, computed from the verdict columns (`written`, `drift`)."""
+- time: nanoseconds since the epoch: the stage's time (stageTimestamp); a `time:A..B` term ranges
+  over the received time (time - latency);
+- annotation: each row holds a set of `key=value` annotations (`annotation:KEY` is present,
+  `annotation:KEY=VALUE` exact); a value longer than `logs.annotations.ANNOTATION_VALUE_LIMIT` is kept as
+  `key=` + `logs.annotations.LONG_VALUE` (the key stays filterable, the value is in the event's JSON);
+- duration: int64 nanoseconds, -1 where unknown (a term is a comparison, `latency:>1s`);
+- flag: yes or no, computed from the verdict columns (`written`, `drift`);
+- derived: computed from stored columns on demand (`EventStore.value` only), exported, never a filter
+  term of its own (the CSV's timestamps and authorization decision)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,17 +149,71 @@ FIELDS: tuple[Field, ...] = (
         needs_policy=True,
     ),
     Field(
+        "auditid",
+        "auditid",
+        "auditid",
+        "audit ID (shared by the stages of one request)",
+        csv_header="auditID",
+        substring=True,
+    ),
+    Field(
+        "received",
+        "received",
+        "derived",
+        "requestReceivedTimestamp: when the apiserver received the request (time - latency)",
+        csv_header="requestReceivedTimestamp",
+    ),
+    Field(
+        "stage_time",
+        "stage_time",
+        "derived",
+        "stageTimestamp: when this stage was written (the store's time)",
+        csv_header="stageTimestamp",
+    ),
+    Field("ip", "ip", "string", "first source IP", csv_header="source IP"),
+    Field(
+        "ua",
+        "ua",
+        "string",
+        "user agent; ~ is a case-insensitive substring search",
+        csv_header="user agent",
+        substring=True,
+    ),
+    Field(
         "uri",
         "uri",
         "string",
         "request URI (path and query); ~ is a case-insensitive substring search",
+        csv_header="request URI",
         substring=True,
         bare_word=True,
     ),
-    Field("ip", "ip", "string", "first source IP"),
-    Field("ua", "ua", "string", "user agent; ~ is a case-insensitive substring search", substring=True),
-    Field("auditid", "auditid", "auditid", "audit ID (shared by the stages of one request)", substring=True),
-    Field("latency", "latency", "duration", "stageTimestamp minus requestReceivedTimestamp: >1s, <=100ms"),
+    Field(
+        "impersonated",
+        "impersonated",
+        "string",
+        "impersonated user name (impersonatedUser.username); empty when none",
+        csv_header="impersonated user",
+    ),
+    Field(
+        "decision",
+        "decision",
+        "derived",
+        "authorization decision: the annotation authorization.k8s.io/decision (allow, forbid)",
+        csv_header="authorization decision",
+    ),
+    Field(
+        "annotation",
+        "annotations",
+        "annotation",
+        "annotation:KEY (present) or annotation:KEY=VALUE, e.g. authorization.k8s.io/decision=forbid",
+    ),
+    Field(
+        "latency",
+        "latency",
+        "duration",
+        "stageTimestamp - requestReceivedTimestamp, e.g. latency:>1s; unknown when either is missing",
+    ),
     Field(
         "written",
         "omitted",
@@ -164,8 +237,9 @@ by_column: Mapping[str, Field] = MappingProxyType({field.column: field for field
 """Store column -> field (the first of the table's order: `drift` reads the `recorded` column,
 which is the `recorded` field's)."""
 
-FILTER_NAMES: tuple[str, ...] = tuple(field.name for field in FIELDS)
-"""The fields a `name:value` term can name (every one: `time:` takes a range)."""
+FILTER_NAMES: tuple[str, ...] = tuple(field.name for field in FIELDS if field.kind != "derived")
+"""The fields a `name:value` term can name (`time:` takes a range; derived fields are exported only:
+the decision is `annotation:authorization.k8s.io/decision=...`)."""
 
 BARE_WORD_FIELDS: tuple[str, ...] = tuple(field.name for field in FIELDS if field.bare_word)
 """The fields a bare word searches."""

@@ -14,7 +14,7 @@ import os
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO, get_args
+from typing import Any, get_args
 
 import numpy as np
 
@@ -36,6 +36,7 @@ from k8saudit_tui.engine.policy.loader import PolicyLoad, load_policy_file
 from k8saudit_tui.engine.query import FilterError, compile_filter, complete, look_ahead, prepare
 from k8saudit_tui.engine.query.facets import TOP_FIELDS, Facet, FacetValue, facets, term
 from k8saudit_tui.engine.store import EventStore, StoreLoader, follow, release_memory
+from k8saudit_tui.engine.store import source_lines as lines
 from k8saudit_tui.engine.textsafe import visible
 
 ExportFormat = Format
@@ -54,18 +55,9 @@ TABLE_FIELDS: dict[str, str] = {
 depend on whether a policy is loaded: `row_values`)."""
 
 
-SOURCE_LINE_LIMIT = 64 * 1024
-"""Bytes of one line `source_lines` returns; a longer line is cut (and says by how much)."""
-
-
-@dataclass(frozen=True, slots=True)
-class SourceLine:
-    """Line `number` of a log as read back: its first SOURCE_LINE_LIMIT bytes as text (bytes
-    that are not UTF-8 as `\\xNN`), and how many bytes were left out."""
-
-    number: int
-    text: str
-    cut: int = 0
+SourceLine = lines.SourceLine
+"""A log line read back for the problems view (engine.store.source_lines)."""
+SOURCE_LINE_LIMIT = lines.SOURCE_LINE_LIMIT
 
 
 class SessionError(Exception):
@@ -324,35 +316,13 @@ class Session:
         return explain(policy, self.store.attributes(row))
 
     def source_lines(self, name: str, line: int, around: int = 2) -> list[SourceLine]:
-        """Lines `line - around` to `line + around` of the log shown as `name` (a problem's
-        file), read back from where the store reads it: from the last event before them, whose
-        line and offset the store knows, so a problem deep in a big log costs a short read."""
-        store = self.store
-        entry = next((e for e in store.files if e.name == name), None) if store is not None else None
-        if store is None or entry is None:
+        """Lines `line - around` to `line + around` of the log shown as `name` (a problem's file)."""
+        if self.store is None:
             raise SessionError(f"{visible(name)} is not a loaded log", title="Cannot show the line")
-        if entry.gone:
-            raise SessionError(visible(f"{name}: {entry.gone}"), title="Cannot show the line")
-        first, last = max(1, line - around), line + around
-        files, numbers = store.column("file"), store.column("line")
-        before = np.flatnonzero((files == store.files.index(entry)) & (numbers < first))
-        lines: list[SourceLine] = []
-        with open(os.dup(store.descriptor(entry)), "rb") as handle:
-            number = handle.seek(0) + 1  # the descriptor's offset is shared with the store's
-            if len(before):  # an event's offset is inside its line: the next line starts after it
-                anchor = int(before[np.argmax(numbers[before])])
-                handle.seek(int(store.column("offset")[anchor]))
-                _read_line(handle, 0)
-                number = int(numbers[anchor]) + 1
-            while number <= last:
-                head, length = _read_line(handle, SOURCE_LINE_LIMIT)
-                if length < 0:
-                    break  # the end of the file
-                if number >= first:
-                    text = head.rstrip(b"\r").decode("utf-8", "backslashreplace")
-                    lines.append(SourceLine(number, text, length - len(head)))
-                number += 1
-        return lines
+        try:
+            return lines.source_lines(self.store, name, line, around)
+        except LookupError as problem:
+            raise SessionError(visible(str(problem)), title="Cannot show the line") from None
 
     def facets(self, text: str, limit: int = 10) -> tuple[Facet, ...]:
         """The top values of the facet panel's fields among the events matching `text` (every
@@ -392,19 +362,3 @@ def open_session(policy_path: str | None, log_paths: Sequence[str]) -> Session:
         session._apply_policy(policy_path, load)
     session.sources = expand_sources(list(log_paths))
     return session
-
-
-def _read_line(handle: BinaryIO, keep: int) -> tuple[bytes, int]:
-    """The next line's first `keep` bytes (without its newline) and its length (-1 at the end
-    of the file), reading a long line in bounded pieces."""
-    head = handle.readline(max(keep, 1))
-    if not head:
-        return b"", -1
-    length, ended = len(head), head.endswith(b"\n")
-    while not ended:
-        more = handle.readline(1 << 20)
-        if not more:
-            break
-        length, ended = length + len(more), more.endswith(b"\n")
-    head = head[:keep]
-    return head.removesuffix(b"\n"), length - ended

@@ -18,8 +18,15 @@ from k8saudit_tui.engine.fields import FIELDS
 STRING_COLUMNS: tuple[str, ...] = tuple(f.column for f in FIELDS if f.kind in ("string", "resource"))
 """Dictionary-encoded string columns: the fields stored as strings (resource is one, matched apart)."""
 
-CODED_COLUMNS: tuple[str, ...] = (*STRING_COLUMNS, "group", "attr")
-"""Every column a batch ships as codes + new values: strings, group tuples, RequestAttributes."""
+SET_COLUMNS: tuple[str, ...] = ("group", "annotations")
+"""Columns whose rows are each a code of a tuple of strings (a user's groups, an event's
+annotations as sorted `key=value`): most events share a few combinations."""
+
+CODED_COLUMNS: tuple[str, ...] = (*STRING_COLUMNS, *SET_COLUMNS, "attr")
+"""Every column a batch ships as codes + new values: strings, string tuples, RequestAttributes."""
+
+LATENCY_UNKNOWN = -1
+"""`Batch.latency` (and the store's latency column) where either timestamp is missing or unreadable."""
 
 ITEM_FILE = -1
 """`file` of a row whose bytes are in `Batch.items` (an EventList item), not in the source."""
@@ -48,6 +55,9 @@ class Batch:
     offset: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     length: np.ndarray = field(default_factory=lambda: np.empty(0, np.int32))
     time: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    """The stage time (stageTimestamp; the received time for an event without one), ns; 0 = none."""
+    latency: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    """stageTimestamp - requestReceivedTimestamp in ns; LATENCY_UNKNOWN when either is unknown."""
     code: np.ndarray = field(default_factory=lambda: np.empty(0, np.int16))
     auditid: np.ndarray = field(default_factory=lambda: np.empty(0, f"S{AUDITID_WIDTH}"))
     long_auditids: dict[int, str] = field(default_factory=dict)

@@ -18,8 +18,16 @@ from typing import Any
 
 import numpy as np
 
+from k8saudit_tui.engine.logs.annotations import RawAnnotationCodes
 from k8saudit_tui.engine.logs.attributes import records_user, request_attributes, request_path
-from k8saudit_tui.engine.logs.columns import AUDITID_WIDTH, CODED_COLUMNS, STRING_COLUMNS, Batch
+from k8saudit_tui.engine.logs.columns import (
+    AUDITID_WIDTH,
+    CODED_COLUMNS,
+    LATENCY_UNKNOWN,
+    SET_COLUMNS,
+    STRING_COLUMNS,
+    Batch,
+)
 from k8saudit_tui.engine.logs.event import EventFields, ObjectRef, Recorded, ResponseStatus, UserInfo
 from k8saudit_tui.engine.logs.timestamps import parse_times
 from k8saudit_tui.engine.model import LEGACY_API_VERSIONS, RequestAttributes
@@ -31,6 +39,9 @@ _REF = attrgetter("objectRef")
 _STATUS = attrgetter("responseStatus")
 _IPS = attrgetter("sourceIPs")
 _STAGE_TIME = attrgetter("stageTimestamp")
+_RECEIVED_TIME = attrgetter("requestReceivedTimestamp")
+_IMPERSONATED = attrgetter("impersonatedUser")
+_ANNOTATIONS = attrgetter("annotations")
 _FIELDS = {
     "verb": attrgetter("verb"),
     "stage": attrgetter("stage"),
@@ -119,6 +130,9 @@ class Encoder:
     def _start(self) -> None:
         self.columns: dict[str, _Codes] = {name: _Codes() for name in STRING_COLUMNS}
         self.groups = _Codes()
+        self.annotations = _Codes()
+        """Sorted `key=value` tuples -> code, through the raw JSON of each (annotations.py)."""
+        self.raw_annotations = RawAnnotationCodes(self.annotations, _Codes)
         self.paths = _Codes()
         self.path_of_uri = np.empty(0, np.int32)
         self.attr_keys: dict[tuple[int, ...], int] = {}
@@ -126,7 +140,8 @@ class Encoder:
         self.sent: dict[str, int] = dict.fromkeys(CODED_COLUMNS, 0)
 
     def _size(self) -> int:
-        return sum(len(codes.distinct) for codes in self.columns.values()) + len(self.attrs) + len(self.groups.distinct)
+        sets = len(self.groups.distinct) + len(self.annotations.distinct) + len(self.raw_annotations)
+        return sum(len(codes.distinct) for codes in self.columns.values()) + len(self.attrs) + sets
 
     def begin(self) -> None:
         """Called before each batch: a one-off Encoder, or one grown past the limit, starts afresh."""
@@ -168,10 +183,20 @@ class Encoder:
         if None in ips or [] in ips:
             ips = [address or _NO_IP for address in ips]
         part["ip"] = columns["ip"].encode(map(_FIRST, ips), n)
+        part["impersonated"] = self._impersonated(events, n)
+        part["annotations"] = self.raw_annotations.encode(list(map(_ANNOTATIONS, events)), n)
         stamps = list(map(_STAGE_TIME, events))
+        staged = None
         if "" in stamps:
-            stamps = [stamp or event.stage_time for stamp, event in zip(stamps, events)]
-        part["time"] = parse_times(stamps)
+            recorded = [stamp or event.recorded_stage_time for stamp, event in zip(stamps, events)]
+            staged = np.fromiter(map(bool, recorded), bool, n)
+            stamps = [stamp or event.received_time for stamp, event in zip(recorded, events)]
+        received = list(map(_RECEIVED_TIME, events))
+        if "" in received:
+            received = [stamp or event.received_time for stamp, event in zip(received, events)]
+        both = parse_times(stamps + received)  # one vectorised pass for both: half the numpy calls
+        part["time"] = both[:n]
+        part["latency"] = _latency(both[:n], both[n:], staged)
         part["code"] = _status_codes(events, n)
         part["auditid"], part["long_auditids"] = _audit_ids(list(map(_AUDITID, events)))
         part["count"] = n
@@ -181,9 +206,10 @@ class Encoder:
         """Join the parts of a batch, add the attributes codes and ship the new values."""
         codes = batch.codes
         if parts:
-            for name in (*STRING_COLUMNS, "group"):
+            for name in (*STRING_COLUMNS, *SET_COLUMNS):
                 codes[name] = np.concatenate([part[name] for part in parts])
             batch.time = np.concatenate([part["time"] for part in parts])
+            batch.latency = np.concatenate([part["latency"] for part in parts])
             batch.code = np.concatenate([part["code"] for part in parts])
             batch.auditid = np.concatenate([part["auditid"] for part in parts])
             hasref = np.concatenate([part["hasref"] for part in parts])
@@ -194,11 +220,20 @@ class Encoder:
                     batch.long_auditids[row + offset] = audit_id
                 row += part["count"]
         else:
-            for name in (*STRING_COLUMNS, "group"):
+            for name in (*STRING_COLUMNS, *SET_COLUMNS):
                 codes[name] = np.empty(0, np.int32)
             hasref = present = np.empty(0, bool)
         codes["attr"] = self._attributes(batch, hasref, present)
         self._ship(batch)
+
+    def _impersonated(self, events: list[EventFields], n: int) -> np.ndarray:
+        """impersonatedUser.username codes ("" when none: most events, at the cost of a count)."""
+        users = list(map(_IMPERSONATED, events))
+        codes = np.full(n, self.columns["impersonated"][""], np.int32)
+        if users.count(None) < n:
+            rows = np.flatnonzero(np.fromiter(map(is_not, users, repeat(None)), bool, n)).tolist()
+            codes[rows] = self.columns["impersonated"].encode((users[row].username for row in rows), len(rows))
+        return codes
 
     def _attributes(self, batch: Batch, hasref: np.ndarray, present: np.ndarray) -> np.ndarray:
         """A stream code per row for its RequestAttributes, computed once per distinct combination."""
@@ -254,6 +289,7 @@ class Encoder:
         batch.stream, batch.retired, self.retired = self.stream, self.retired, 0
         vocabularies: dict[str, list[Any]] = {name: codes.distinct for name, codes in self.columns.items()}
         vocabularies["group"] = self.groups.distinct
+        vocabularies["annotations"] = self.annotations.distinct
         vocabularies["attr"] = self.attrs  # shipped as plain tuples: they unpickle 10x faster
         for name in CODED_COLUMNS:
             sent = self.sent[name]
@@ -298,6 +334,18 @@ def _status_codes(events: list[EventFields], n: int) -> np.ndarray:
         wide = np.fromiter((v if -(2**63) <= v < 2**63 else -1 for v in values), np.int64, n)
     wide[(wide < 0) | (wide > _INT16_MAX)] = 0
     return wide.astype(np.int16)
+
+
+def _latency(times: np.ndarray, received: np.ndarray, staged: np.ndarray | None) -> np.ndarray:
+    """stage time - received time in ns, LATENCY_UNKNOWN where either is missing or unreadable,
+    where the stage was not recorded (`staged` False: `times` is then the received time), or where
+    the difference is negative or would overflow (times on both sides of 1970): not a latency."""
+    latency: np.ndarray = times - received
+    unknown = (times == 0) | (received == 0) | ((times ^ received) < 0) | (latency < 0)
+    if staged is not None:
+        unknown |= ~staged
+    latency[unknown] = LATENCY_UNKNOWN
+    return latency
 
 
 def _audit_ids(ids: list[str]) -> tuple[np.ndarray, dict[int, str]]:

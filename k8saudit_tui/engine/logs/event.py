@@ -12,6 +12,10 @@ import orjson
 
 from k8saudit_tui.engine.model import STAGES
 
+NO_ANNOTATIONS = msgspec.Raw(b"")
+"""`EventFields.annotations` of an event without annotations (one shared object; the store's
+reading of annotations is `annotations.py`, which needs numpy: `evaluate` does not)."""
+
 
 class Recorded(msgspec.Struct, gc=False):
     """A JSON object decoded only for its presence: its members are skipped unread (free)."""
@@ -74,6 +78,8 @@ class EventFields(msgspec.Struct, omit_defaults=True, gc=False):
     stageTimestamp: str = ""
     timestamp: str = ""
     metadata: LegacyMetadata | None = None
+    annotations: msgspec.Raw = NO_ANNOTATIONS
+    """Kept raw (no per-event strings): each distinct one is decoded once (`annotations.py`)."""
 
     @property
     def received_time(self) -> str:
@@ -81,13 +87,18 @@ class EventFields(msgspec.Struct, omit_defaults=True, gc=False):
         return self.requestReceivedTimestamp or self.timestamp
 
     @property
-    def stage_time(self) -> str:
-        """stageTimestamp, or v1beta1's `metadata.creationTimestamp` (E10)."""
+    def recorded_stage_time(self) -> str:
+        """stageTimestamp, or v1beta1's `metadata.creationTimestamp` (E10); "" when neither."""
         if self.stageTimestamp:
             return self.stageTimestamp
         if self.metadata is not None and self.metadata.creationTimestamp:
             return self.metadata.creationTimestamp
-        return self.received_time
+        return ""
+
+    @property
+    def stage_time(self) -> str:
+        """The recorded stage time, or the received time for an event without one."""
+        return self.recorded_stage_time or self.received_time
 
 
 class EventError(ValueError):
@@ -142,11 +153,20 @@ def decode_event_line(line: bytes) -> EventFields:
 
 def convert_event(data: object) -> EventFields:
     """Build `EventFields` from an already parsed JSON value (an EventList item, a test dict)."""
+    annotations: object = None
+    if isinstance(data, dict) and "annotations" in data:  # `convert` cannot make a Raw: encode it
+        data = dict(data)
+        annotations = data.pop("annotations")
     try:
         event = msgspec.convert(data, EventFields)
     except msgspec.ValidationError as error:
         raise _validation_error(error) from None
     check_event(event)
+    if annotations is not None:
+        try:
+            event.annotations = msgspec.Raw(msgspec.json.encode(annotations))
+        except (msgspec.EncodeError, TypeError, OverflowError):
+            pass  # not JSON-encodable: no annotations, like any unreadable annotations
     return event
 
 

@@ -34,7 +34,9 @@ from k8saudit_tui.engine.query import auditids
 from k8saudit_tui.engine.query.language import quote
 
 FACET_FIELDS: tuple[str, ...] = tuple(
-    field.name for field in fields.FIELDS if field.kind in ("string", "groups", "resource", "number", "level", "rule")
+    field.name
+    for field in fields.FIELDS
+    if field.kind in ("string", "groups", "annotation", "resource", "number", "level", "rule")
 )
 """The fields a facet counts: those whose column is a code per row or a set (not auditID, time)."""
 
@@ -163,14 +165,14 @@ def _count(store: Store, name: str, selection: _Selection, limit: int) -> Facet:
     kind = fields.by_filter_name[name].kind
     if kind in ("level", "rule") and store.evaluator is None:
         return Facet(name, len(selection.rows), selection.requests, (), 0, needs_policy=True)
-    if kind == "groups":
-        codes, size, label, same, starts = _group_codes(store, selection)
+    if kind in _SET_COLUMNS:
+        codes, size, label, same, starts = _member_codes(store, _SET_COLUMNS[kind], selection)
     else:
         (codes, size, label), same, starts = _codes(store, name, selection), selection.same, selection.starts
     events = np.bincount(codes, minlength=size)
     requests = _request_counts(codes, size, same, starts)
     present = np.flatnonzero(events)
-    top = _top(present, events, limit, label, numeric=kind not in ("string", "resource", "groups"))
+    top = _top(present, events, limit, label, numeric=kind not in ("string", "resource", *_SET_COLUMNS))
     total = len(selection.rows)
     values = tuple(
         FacetValue(label(code), int(events[code]), int(requests[code]), int(events[code]) / total) for code in top
@@ -206,16 +208,22 @@ def _request_counts(codes: np.ndarray, size: int, same: np.ndarray, starts: np.n
     return requests
 
 
-def _group_codes(store: Store, selection: _Selection) -> tuple[np.ndarray, int, Any, np.ndarray, np.ndarray]:
-    """Each selected row's groups as group numbers, in request order (a row without groups has
-    none); the size, the label, and `same` and `starts` of those positions."""
-    tuples = [sorted(set(groups)) for groups in store.values("group")]  # a group listed twice counts once
+_SET_COLUMNS = {"groups": "group", "annotation": "annotations"}
+"""Field kind -> the column whose rows hold a tuple of members (groups, `key=value` annotations)."""
+
+
+def _member_codes(
+    store: Store, column: str, selection: _Selection
+) -> tuple[np.ndarray, int, Any, np.ndarray, np.ndarray]:
+    """Each selected row's members (groups, annotations) as numbers, in request order (a row with
+    none has none); the size, the label, and `same` and `starts` of those positions."""
+    tuples = [sorted(set(groups)) for groups in store.values(column)]  # a member listed twice counts once
     names = sorted({group for groups in tuples for group in groups})
     number = {group: i for i, group in enumerate(names)}
     lengths = np.fromiter(map(len, tuples), np.int64, len(tuples))
     flat = np.fromiter((number[g] for groups in tuples for g in groups), np.int64, int(lengths.sum()))
     begins = np.cumsum(lengths) - lengths
-    row_tuples = store.column("group", selection.n)[selection.rows]
+    row_tuples = store.column(column, selection.n)[selection.rows]
     counts = lengths[row_tuples] if len(lengths) else np.zeros(len(row_tuples), np.int64)
     total = int(counts.sum())
     positions = np.repeat(begins[row_tuples] - np.cumsum(counts) + counts, counts) + np.arange(total)

@@ -137,6 +137,8 @@ def field_mask(store: EventStore, name: str, kind: TermKind, term: Term, n: int)
         return _resource_mask(store, kind, term, n)
     if field_kind == "groups":
         return _group_mask(store, kind, term, n)
+    if field_kind == "annotation":
+        return _annotation_mask(store, kind, term, n)
     if field_kind == "level":
         table = np.append(match_values(list(LEVELS), kind, term, "level"), False)  # index -1: no policy
         return table[store.column("level", n).astype(np.int64)]
@@ -284,6 +286,22 @@ def _group_mask(store: EventStore, kind: TermKind, term: Term, n: int) -> np.nda
     wanted = {name for name, hit in zip(names, matched_names.tolist()) if hit}
     table = np.fromiter((any(g in wanted for g in groups) for groups in tuples), bool, len(tuples))
     return gather(table, store.column("group", n))
+
+
+def _annotation_mask(store: EventStore, kind: TermKind, term: Term, n: int) -> np.ndarray:
+    """Rows with an annotation that matches: exact `KEY` is present (whatever its value), exact
+    `KEY=VALUE` that pair; fuzzy and regex search the `key=value` text. Rows hold interned tuples of
+    `key=value` strings, so this decides each distinct tuple once and gathers."""
+    tuples = store.values("annotations")
+    members = sorted({member for pairs in tuples for member in pairs})
+    if kind == "exact":
+        wanted = set(term.values)
+        hits = [member in wanted or member.split("=", 1)[0] in wanted for member in members]
+    else:
+        hits = match_values(members, kind, term, "annotation").tolist()
+    matched = {member for member, hit in zip(members, hits) if hit}
+    table = np.fromiter((any(m in matched for m in pairs) for pairs in tuples), bool, len(tuples))
+    return gather(table, store.column("annotations", n))
 
 
 def _number_mask(store: EventStore, name: str, kind: TermKind, term: Term, n: int) -> np.ndarray:

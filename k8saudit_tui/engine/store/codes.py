@@ -33,6 +33,9 @@ COLUMNS: tuple[str, ...] = (
     "ip",
     "ua",
     "recorded",
+    "impersonated",
+    "annotations",
+    "latency",
     "rule",
     "level",
     "omitted",
@@ -48,9 +51,11 @@ DTYPES: dict[str, Any] = {
     "offset": np.int64,
     "length": np.int32,
     "time": np.int64,
+    "latency": np.int64,
     "code": np.int16,
     "auditid": f"S{AUDITID_WIDTH}",
     "group": np.int32,
+    "annotations": np.int32,
     "attr": np.int32,
     **{name: np.int32 for name in STRING_COLUMNS},
 }
@@ -91,15 +96,22 @@ class AttributesDictionary(Dictionary):
 
 
 class Codes:
-    """The store's dictionaries: string columns, stage, recorded level, group tuples, attributes."""
+    """The store's dictionaries: string columns, stage, recorded level, group and annotation
+    tuples, attributes."""
 
     def __init__(self) -> None:
         self.strings: dict[str, Dictionary] = {name: Dictionary() for name in STRING_COLUMNS}
         self.strings["stage"] = Dictionary(STAGES)
         self.strings["recorded"] = Dictionary(LEVELS)
         self.groups = Dictionary()
+        self.annotations = Dictionary()
         self.attributes = AttributesDictionary()
-        self.coded: dict[str, Dictionary] = {**self.strings, "group": self.groups, "attr": self.attributes}
+        self.coded: dict[str, Dictionary] = {
+            **self.strings,
+            "group": self.groups,
+            "annotations": self.annotations,
+            "attr": self.attributes,
+        }
         self.streams: dict[int, dict[str, np.ndarray]] = {}
         """Per parser stream (batch.Encoder), per coded column: stream code -> store code."""
 

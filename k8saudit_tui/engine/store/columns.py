@@ -25,6 +25,7 @@ from k8saudit_tui.engine.logs.batch import ITEM_FILE, Batch, format_time
 from k8saudit_tui.engine.logs.sources import new_spool
 from k8saudit_tui.engine.model import LEVELS, Problem, RequestAttributes, Verdict
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
+from k8saudit_tui.engine.store import derived
 from k8saudit_tui.engine.store.codes import ALIASES, COLUMNS, DTYPES, Codes
 from k8saudit_tui.engine.store.files import EventGone, FileEntry
 from k8saudit_tui.engine.store.verdicts import VerdictTable
@@ -90,7 +91,8 @@ class EventStore:
         String columns give int32 codes into `values(name)`; "group" codes into `values("group")`
         (tuples of groups); "time" int64 ns since the epoch; "code" int16 (0 = none); "rule" int16
         (-1 = no rule matched or no policy); "level" int8 index in LEVELS (-1 without policy);
-        "omitted" bool (the verdict would not write this stage); "auditid" bytes (S36).
+        "omitted" bool (the verdict would not write this stage); "auditid" bytes (S36); "annotations"
+        codes into `values("annotations")` (sorted `key=value` tuples); "latency" int64 ns (-1 unknown).
         """
         n = self._n if n is None else n
         if name in ("rule", "level", "omitted"):
@@ -104,18 +106,17 @@ class EventStore:
         return array[:n]
 
     def values(self, name: str) -> list[Any]:
-        """The vocabulary of a code column (index = code): strings, group tuples, LEVELS, or the
-        RequestAttributes of "attr"."""
+        """The vocabulary of a code column (index = code): strings, group or annotation tuples,
+        LEVELS, or the RequestAttributes of "attr"."""
         if name == "level":
             return list(LEVELS)
-        if name in ("group", "groups"):
-            return self._groups.values
-        if name == "attr":
-            return self._attrs.values
-        return self._dicts[ALIASES.get(name, name)].values
+        return self._codes.coded[ALIASES.get(name, name)].values
 
     def value(self, row: int, name: str) -> str | int | None:
-        """The display value of one cell: str for strings, int for code/rule/line, None if absent."""
+        """The display value of one cell: str for strings, int for code/rule/line, None if absent.
+        Also the derived values (received, stage_time, decision: `derived.py`)."""
+        if name in derived.DISPLAYED:
+            return derived.value(self, row, name)
         if name == "time":
             return format_time(int(self._arrays["time"][row]))
         if name in ("group", "groups"):
@@ -313,6 +314,7 @@ class EventStore:
         columns["length"] = batch.length
         columns["line"] = batch.line + base_line
         columns["time"] = batch.time
+        columns["latency"] = batch.latency
         columns["code"] = batch.code
         columns["auditid"] = batch.auditid
         return columns
