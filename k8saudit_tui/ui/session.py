@@ -24,6 +24,7 @@ from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
 from k8saudit_tui.engine.policy.explain import Explanation, explain
 from k8saudit_tui.engine.policy.loader import PolicyLoad, load_policy_file
 from k8saudit_tui.engine.query import FilterError, compile_filter, complete, look_ahead, prepare
+from k8saudit_tui.engine.query.matched import TermMatch, has_fuzzy, matched_values
 from k8saudit_tui.engine.store import EventStore, StoreLoader, follow, release_memory
 from k8saudit_tui.engine.textsafe import visible
 
@@ -54,6 +55,8 @@ class FilterOutcome:
     rows: np.ndarray | None
     error: str = ""
     position: int | None = None
+    matched: tuple[TermMatch, ...] = ()
+    """What its fuzzy terms and bare words matched (`query.matched`); () when it has none."""
 
 
 @dataclass
@@ -65,6 +68,9 @@ class Session:
     sources: list[LogSource] = field(default_factory=list)
     store: EventStore | None = None
     evaluator: PolicyEvaluator | None = None
+    _matched: tuple[str, tuple[TermMatch, ...]] = field(default=("", ()), init=False, repr=False)
+    """The latest filter's text and what its fuzzy terms matched: one tuple, swapped whole by
+    the filter thread and read by the UI thread (`matched_for`)."""
 
     @property
     def policy(self) -> Policy | None:
@@ -167,12 +173,21 @@ class Session:
         if not text.strip():
             return FilterOutcome(self.all_rows())
         try:
-            rows = compile_filter(text).apply(self.store)
+            compiled = compile_filter(text)
+            rows = np.asarray(compiled.apply(self.store), dtype=np.int64)
+            matched = matched_values(self.store, compiled, rows) if has_fuzzy(compiled) else ()
         except FilterError as error:
             return FilterOutcome(None, f"{error.message}: {error.term}", error.position)
         except Exception as error:
             return FilterOutcome(None, f"{type(error).__name__}: {error}")
-        return FilterOutcome(np.asarray(rows, dtype=np.int64))
+        self._matched = (text, matched)
+        return FilterOutcome(rows, matched=matched)
+
+    def matched_for(self, text: str) -> tuple[TermMatch, ...]:
+        """What the fuzzy terms and bare words of filter `text` matched, when `text` is the last
+        filter run (else ()): the status line shows it."""
+        last, matched = self._matched
+        return matched if text and last == text else ()
 
     def look_ahead(self, text: str) -> None:
         """Prepare what the filter typed after `text` will likely need (query.look_ahead)."""

@@ -57,7 +57,8 @@ class FieldMatch:
 @dataclass(frozen=True, slots=True)
 class TermMatch:
     """One fuzzy term or bare word (`text` as typed) and the fields where it matched values,
-    the field with most events first."""
+    the field with most events first, the URI last (it repeats the resource, namespace and name
+    a word matched, so it says least)."""
 
     text: str
     fields: tuple[FieldMatch, ...]
@@ -90,7 +91,7 @@ def matched_values(
             hits = codes[gather(table, codes)]
             if len(hits):
                 found.append(_field_match(name, store.values(column), hits, limit))
-        found.sort(key=lambda match: -match.events)
+        found.sort(key=lambda match: (fields.by_filter_name[match.field].substring, -match.events))
         result.append(TermMatch(term.text, tuple(found)))
     return tuple(result)
 

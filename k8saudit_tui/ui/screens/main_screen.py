@@ -181,8 +181,7 @@ class MainScreen(MainActions):
 
     @on(FilterChanged)
     def _on_filter_changed(self, message: FilterChanged) -> None:
-        """Live filtering, debounced by the work itself: the first keystroke filters at once;
-        keystrokes typed while a filter runs collapse into one run with the latest text."""
+        """Live filtering: the first key filters at once, keys typed meanwhile make one run (latest text)."""
         self._filters.offer(message.text)
 
     def action_clear_filter(self) -> None:
@@ -314,6 +313,7 @@ class MainScreen(MainActions):
             loaded_share=done / size if size else None,
             problems=len(self.session.load_problems),
             has_policy=self.session.policy is not None,
+            matched=self.session.matched_for(self.filter_text),
         )
         self.show_status(text)
 
