@@ -23,7 +23,7 @@ from k8saudit_tui.engine.model import Policy, Problem, Verdict
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
 from k8saudit_tui.engine.policy.explain import Explanation, explain
 from k8saudit_tui.engine.policy.loader import PolicyLoad, load_policy_file
-from k8saudit_tui.engine.query import FilterError, compile_filter, complete, look_ahead, prepare
+from k8saudit_tui.engine.query import FilterError, compile_filter, complete, look_ahead, prepare, suggest
 from k8saudit_tui.engine.query.matched import TermMatch, has_fuzzy, matched_values
 from k8saudit_tui.engine.store import EventStore, StoreLoader, follow, release_memory
 from k8saudit_tui.engine.textsafe import visible
@@ -38,6 +38,9 @@ TABLE_FIELDS: dict[str, str] = {
 }
 """Events-list column title -> store column, for the columns read as stored (level and rule
 depend on whether a policy is loaded: `row_values`)."""
+
+SUGGESTIONS_LISTED = 8
+"""Suggestions the filter bar lists under its input."""
 
 
 class SessionError(Exception):
@@ -294,6 +297,10 @@ class Session:
     def complete(self, text: str) -> str | None:
         """The filter text with its last term completed (query.complete), or None."""
         return complete(text, self.store)
+
+    def suggestions(self, text: str) -> tuple[tuple[str, int | None], ...]:
+        """The top suggestions for the last term of `text` (query.suggest): (term, events)."""
+        return tuple((s.term, s.count) for s in suggest(text, self.store, limit=SUGGESTIONS_LISTED))
 
 
 def open_session(policy_path: str | None, log_paths: Sequence[str]) -> Session:

@@ -151,3 +151,20 @@ def location_title(location: str | None) -> Text | None:
     if not sep or not line.isdigit():
         return safe(location, limit=TITLE_LIMIT)
     return safe(f"{short_path(path)}:{line}", limit=TITLE_LIMIT)
+
+
+SUGGESTIONS_SHOWN = 8
+"""Suggestions the filter bar's line lists (what does not fit is cut with an ellipsis)."""
+
+
+def suggestions_text(suggestions: Sequence[tuple[str, int | None]]) -> Text:
+    """`verb:get 1,204 · verb:watch 890 · …`: the top suggestions with their events (a field
+    name has no count), values made safe, on one line."""
+    text = Text(end="", no_wrap=True, overflow="ellipsis")
+    for index, (term, events) in enumerate(suggestions[:SUGGESTIONS_SHOWN]):
+        if index:
+            text.append(" · ", style="dim")
+        text.append_text(safe(term, "bold", limit=VALUE_LIMIT))
+        if events is not None:
+            text.append(f" {events:,}", style="dim")
+    return text
