@@ -24,7 +24,9 @@ from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
 from k8saudit_tui.engine.policy.explain import Explanation, explain
 from k8saudit_tui.engine.policy.loader import PolicyLoad, load_policy_file
 from k8saudit_tui.engine.query import FilterError, compile_filter, complete, look_ahead, prepare, suggest
+from k8saudit_tui.engine.query.filter import received_times
 from k8saudit_tui.engine.query.matched import TermMatch, has_fuzzy, matched_values
+from k8saudit_tui.engine.query.timefilter import latest_time, parse_time_point, resolve
 from k8saudit_tui.engine.store import EventStore, StoreLoader, follow, release_memory
 from k8saudit_tui.engine.textsafe import visible
 
@@ -191,6 +193,26 @@ class Session:
         filter run (else ()): the status line shows it."""
         last, matched = self._matched
         return matched if text and last == text else ()
+
+    def first_at_or_after(self, rows: np.ndarray, text: str) -> int:
+        """Position in `rows` (a view, in its order) of the first event whose time, as `time:`
+        reads it (when the request was received), is at or after `text` (`time:`'s syntax: a
+        time of day and `-15m` are read against the latest event). ValueError says what is wrong."""
+        if not text:
+            raise ValueError("type a time: 10:15, -15m or 2024-05-01T10:15:00Z")
+        point = parse_time_point(text)
+        if self.store is None or not len(rows):
+            raise ValueError("no events to jump in")
+        times = received_times(self.store, len(self.store))
+        latest = latest_time(times)
+        if latest is None:
+            raise ValueError("no event has a time")
+        at = resolve(point, latest)
+        shown = times[np.asarray(rows, np.int64)]
+        later = np.flatnonzero((shown != 0) & (shown >= at))
+        if not len(later):
+            raise ValueError(f"no event at or after {visible(text)} in this view")
+        return int(later[0])
 
     def look_ahead(self, text: str) -> None:
         """Prepare what the filter typed after `text` will likely need (query.look_ahead)."""

@@ -7,6 +7,7 @@ the footer, the `?` screen and the command palette (`ui.commands`) are all built
 
 from __future__ import annotations
 
+from functools import partial
 from typing import ClassVar
 
 from textual.binding import Binding, BindingType
@@ -16,6 +17,7 @@ from textual.reactive import reactive
 from k8saudit_tui.ui.render import count
 from k8saudit_tui.ui.screens.export_screen import ExportScreen
 from k8saudit_tui.ui.screens.help_screen import HelpScreen, binding_rows
+from k8saudit_tui.ui.screens.jump_screen import JumpScreen
 from k8saudit_tui.ui.screens.main_layout import MainLayout
 from k8saudit_tui.ui.widgets.detail_pane import DetailPane
 from k8saudit_tui.ui.widgets.events_table import EventsTable
@@ -42,6 +44,7 @@ class MainActions(MainLayout):
             tooltip="Copy the event exactly as logged, secrets NOT masked",
         ),
         Binding("p", "open_policy", "Policy"),
+        Binding("T", "jump_time", "Jump to time", show=False),
         Binding("s", "toggle_collapse", "Collapse stages", show=False),
         Binding("z", "zoom", "Zoom", show=False),
         Binding("tab", "cycle_panes", "Next pane", show=False),
@@ -115,6 +118,18 @@ class MainActions(MainLayout):
     def action_previous_rule(self) -> None:
         """`[`: previous rule that has hits."""
         self._step_rule(False)
+
+    def action_jump_time(self) -> None:
+        """`T`: move the cursor to the first event at or after a time (the dialog checks it)."""
+        self.app.push_screen(JumpScreen(partial(self.session.first_at_or_after, self.events_table.rows)), self._jump)
+
+    def _jump(self, text: str | None) -> None:
+        if text is None:
+            return
+        try:  # read again on the view now: a filter or a follow batch may have changed it
+            self.events_table.cursor = self.session.first_at_or_after(self.events_table.rows, text)
+        except ValueError:
+            self.app.bell()
 
     def action_toggle_collapse(self) -> None:
         """`s`: one row per request (auditID) or one row per stage."""
