@@ -8,8 +8,10 @@ among the rows the filter selected, the events of each value the term matched, p
 Contract:
 - The matched values are the very code tables the filter used (`filter._matching_codes`, cached
   in `indexes`), so a value listed here is one the filter matched, and `events` equals the rows
-  of `filter text + field:value` (tested). Counting is one gather and one `bincount` over the
-  result rows of the fields that matched anything: cheap enough for the filter thread.
+  of `filter text + field:value` (tested, and against a plain count row by row). Counting runs
+  in the filter thread, so it must stay cheap: a fuzzy term's column is one gather and one
+  `bincount` over the result rows; a bare word's result rows are counted once per request group
+  (`indexes.requests`, as the filter decides them) and each field's values from those counts.
 - Negated terms are left out (what they matched is not in the rows), as are fuzzy terms on a
   field that is not a dictionary-coded string or the resource (groups, code, auditID: their
   values are not codes per row). With alternatives (`a | b`) a term's values are counted over
@@ -24,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from k8saudit_tui.engine import fields
+from k8saudit_tui.engine.query import indexes
 from k8saudit_tui.engine.query.filter import Filter, _matching_codes, gather
 from k8saudit_tui.engine.query.language import Term
 from k8saudit_tui.engine.store import EventStore
@@ -76,6 +79,7 @@ def matched_values(
     matched that the result `rows` hold, with their events among those rows."""
     rows = np.asarray(rows, np.int64)
     n = int(rows.max()) + 1 if len(rows) else 0
+    grouped: tuple[dict[str, np.ndarray], np.ndarray] | None = None
     result: list[TermMatch] = []
     for term in compiled.terms:
         names = _fields_of(term) if not term.negate else ()
@@ -87,10 +91,18 @@ def matched_values(
             table = _matching_codes(store, column, store.values(column), "fuzzy", term)
             if not len(rows) or not table.any():
                 continue
-            codes = store.column(column, n)[rows]
-            hits = codes[gather(table, codes)]
-            if len(hits):
-                found.append(_field_match(name, store.values(column), hits, limit))
+            if term.field is None and grouped is None:
+                requests = indexes.requests(store, n)
+                grouped = requests.columns, np.bincount(requests.row_group[rows], minlength=len(requests.groups))
+            group_codes = grouped[0].get(column) if term.field is None and grouped is not None else None
+            if group_codes is not None and grouped is not None:  # per request group: see the contract
+                hit = gather(table, group_codes)
+                counts = np.bincount(group_codes[hit], weights=grouped[1][hit]).astype(np.int64)
+            else:
+                codes = store.column(column, n)[rows]
+                counts = np.bincount(codes[gather(table, codes)])
+            if counts.any():
+                found.append(_field_match(name, store.values(column), counts, limit))
         found.sort(key=lambda match: (fields.by_filter_name[match.field].substring, -match.events))
         result.append(TermMatch(term.text, tuple(found)))
     return tuple(result)
@@ -106,9 +118,8 @@ def _fields_of(term: Term) -> tuple[str, ...]:
     return ()
 
 
-def _field_match(name: str, vocabulary: list[object], hits: np.ndarray, limit: int) -> FieldMatch:
-    """The top `limit` values among the matched codes `hits`, by events then value."""
-    counts = np.bincount(hits)
+def _field_match(name: str, vocabulary: list[object], counts: np.ndarray, limit: int) -> FieldMatch:
+    """The top `limit` values of the events per matched code `counts`, by events then value."""
     present = np.flatnonzero(counts)
     if len(present) > limit:  # only the values that can make it are sorted
         threshold = np.partition(counts[present], len(present) - limit)[len(present) - limit]
@@ -117,4 +128,4 @@ def _field_match(name: str, vocabulary: list[object], hits: np.ndarray, limit: i
         candidates = present
     top = sorted(candidates.tolist(), key=lambda code: (-int(counts[code]), str(vocabulary[code])))[:limit]
     values = tuple(MatchedValue(str(vocabulary[code]), int(counts[code])) for code in top)
-    return FieldMatch(name, values, len(present) - len(values), len(hits))
+    return FieldMatch(name, values, len(present) - len(values), int(counts.sum()))
