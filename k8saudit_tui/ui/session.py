@@ -33,8 +33,11 @@ from k8saudit_tui.engine.model import Policy, Problem, Verdict
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
 from k8saudit_tui.engine.policy.explain import Explanation, explain
 from k8saudit_tui.engine.policy.loader import PolicyLoad, load_policy_file
-from k8saudit_tui.engine.query import FilterError, compile_filter, complete, look_ahead, prepare
+from k8saudit_tui.engine.query import FilterError, compile_filter, complete, look_ahead, prepare, suggest
 from k8saudit_tui.engine.query.facets import TOP_FIELDS, Facet, FacetValue, facets, term
+from k8saudit_tui.engine.query.filter import received_times
+from k8saudit_tui.engine.query.matched import TermMatch, has_fuzzy, matched_values
+from k8saudit_tui.engine.query.timefilter import first_at_or_after
 from k8saudit_tui.engine.store import EventStore, StoreLoader, follow, release_memory
 from k8saudit_tui.engine.store import source_lines as lines
 from k8saudit_tui.engine.textsafe import visible
@@ -53,6 +56,9 @@ TABLE_FIELDS: dict[str, str] = {
 }
 """Events-list column title -> store column, for the columns read as stored (level and rule
 depend on whether a policy is loaded: `row_values`)."""
+
+SUGGESTIONS_LISTED = 8
+"""Suggestions the filter bar lists under its input."""
 
 
 SourceLine = lines.SourceLine
@@ -75,6 +81,8 @@ class FilterOutcome:
     rows: np.ndarray | None
     error: str = ""
     position: int | None = None
+    matched: tuple[TermMatch, ...] = ()
+    """What its fuzzy terms and bare words matched (`query.matched`); () when it has none."""
 
 
 @dataclass
@@ -88,6 +96,9 @@ class Session:
     evaluator: PolicyEvaluator | None = None
     export_target: tuple[ExportFormat, str] | None = None
     """Format and path of the last export asked for: the export dialog offers them again."""
+    _matched: tuple[str, tuple[TermMatch, ...]] = field(default=("", ()), init=False, repr=False)
+    """The latest filter's text and what its fuzzy terms matched: one tuple, swapped whole by
+    the filter thread and read by the UI thread (`matched_for`)."""
 
     @property
     def policy(self) -> Policy | None:
@@ -190,12 +201,28 @@ class Session:
         if not text.strip():
             return FilterOutcome(self.all_rows())
         try:
-            rows = compile_filter(text).apply(self.store)
+            compiled = compile_filter(text)
+            rows = np.asarray(compiled.apply(self.store), dtype=np.int64)
+            matched = matched_values(self.store, compiled, rows) if has_fuzzy(compiled) else ()
         except FilterError as error:
             return FilterOutcome(None, f"{error.message}: {error.term}", error.position)
         except Exception as error:
             return FilterOutcome(None, f"{type(error).__name__}: {error}")
-        return FilterOutcome(np.asarray(rows, dtype=np.int64))
+        self._matched = (text, matched)
+        return FilterOutcome(rows, matched=matched)
+
+    def matched_for(self, text: str) -> tuple[TermMatch, ...]:
+        """What the fuzzy terms and bare words of filter `text` matched, when `text` is the last
+        filter run (else ()): the status line shows it."""
+        last, matched = self._matched
+        return matched if text and last == text else ()
+
+    def first_at_or_after(self, rows: np.ndarray, text: str) -> int:
+        """Position in `rows` of the first event received at or after `text` (`time:`'s syntax);
+        ValueError says what is wrong (timefilter.first_at_or_after)."""
+        if self.store is None:
+            raise ValueError("no events to jump in")
+        return first_at_or_after(received_times(self.store, len(self.store)), rows, visible(text))
 
     def look_ahead(self, text: str) -> None:
         """Prepare what the filter typed after `text` will likely need (query.look_ahead)."""
@@ -340,6 +367,10 @@ class Session:
     def complete(self, text: str) -> str | None:
         """The filter text with its last term completed (query.complete), or None."""
         return complete(text, self.store)
+
+    def suggestions(self, text: str) -> tuple[tuple[str, int | None], ...]:
+        """The top suggestions for the last term of `text` (query.suggest): (term, events)."""
+        return tuple((s.term, s.count) for s in suggest(text, self.store, limit=SUGGESTIONS_LISTED))
 
 
 def _count_masked(original: object, masked: object) -> int:

@@ -120,7 +120,7 @@ def bare_word_mask(store: EventStore, term: Term, n: int) -> np.ndarray:
         else:
             result |= gather(table, store.column(column, n))
     if per_group.any():
-        result |= np.take(per_group, requests.row_group)
+        result |= np.take(per_group, requests.row_group[:n])  # the groups may cover more rows
     return result
 
 

@@ -7,19 +7,26 @@ exactly (a double quote inside) or that cannot be typed (a control character) is
 
 Ranking: field names in the field table's order; values of a field exact match first, then the
 values starting with the typed part, then those containing it, each group by how many events hold
-the value. Counting reads every row, so counts are kept until the policy changes or the rows grow
-by a sixteenth (`indexes.value_counts`); a keystroke only walks the kept list (at most `MAX_VALUES`
-values, the most frequent).
+the value; then the values `field:~typed` matches within a typo (the filter's own fuzzy search,
+`SearchText.fuzzy`, so a suggestion never promises what `~` would not find), fewest edits first,
+then by events: `verb:wacth` still offers `verb:watch`. Counting reads every row, so counts are
+kept until the policy changes or the rows grow by a sixteenth (`indexes.value_counts`); a
+keystroke only walks the kept list (at most `MAX_VALUES` values, the most frequent).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+import numpy as np
+from rapidfuzz.distance import OSA
 
 from k8saudit_tui.engine import fields
 from k8saudit_tui.engine.query import indexes
 from k8saudit_tui.engine.query.facets import facet
 from k8saudit_tui.engine.query.language import FIELDS, NEGATION, quote, split_terms
+from k8saudit_tui.engine.query.textsearch import edits_allowed, fuzzy_hits
 from k8saudit_tui.engine.store import EventStore
 
 MAX_VALUES = 50_000
@@ -78,8 +85,41 @@ def suggest(text: str, store: EventStore | None, limit: int = 20) -> tuple[Sugge
             inside.append(candidate)
         if len(prefix) >= limit and (exact or not partial):
             break  # enough to show; without an exact match yet, one may still come (it goes first)
-    ranked = (exact + prefix + inside)[:limit]
+    ranked = exact + prefix + inside
+    if len(ranked) < limit:
+        ranked += _fuzzy(store, name, partial, {id(v) for v in ranked})
+    ranked = ranked[:limit]
     return tuple(Suggestion(f"{negate}{field}:{head}{v.typed}", v.count) for v in ranked)
+
+
+_TOKEN = re.compile(r"[a-z0-9]+")
+
+
+def _fuzzy(store: EventStore, name: str, partial: str, taken: set[int]) -> list[_Value]:
+    """The values of `name` that `name:~partial` matches and that are not `taken` (by id), by
+    fewest edits (to the value or one of its tokens), then by events. None for a substring
+    field (its `~` finds only what the substring tier found), a word that allows no edit, or a
+    subresource being typed."""
+    field = fields.by_filter_name[name]
+    if field.substring or not edits_allowed(len(partial)):
+        return []
+    if field.kind == "resource" and "/" in partial:  # a subresource is being typed: `pods` is none
+        return []
+    candidates = [v for v in _values(store, name) if id(v) not in taken]
+    if field.kind in ("string", "resource"):
+        values = store.values(field.column)
+        search = indexes.search_text(store, field.column, values, len(values))
+        matched = {str(values[i]).lower() for i in np.flatnonzero(search.fuzzy(partial)).tolist()}
+        found = [v for v in candidates if v.lowered in matched]
+    else:  # a few numbers or level names: matched one by one
+        hits = fuzzy_hits(partial, [v.lowered for v in candidates]).tolist()
+        found = [v for v, hit in zip(candidates, hits) if hit]
+    return sorted(found, key=lambda v: (_edits(partial, v.lowered), -v.count))
+
+
+def _edits(partial: str, lowered: str) -> int:
+    """Edits from `partial` to the value or its closest token."""
+    return min(OSA.distance(partial, part) for part in (lowered, *_TOKEN.findall(lowered)))
 
 
 def complete(text: str, store: EventStore | None) -> str | None:

@@ -246,3 +246,23 @@ def latency_mask(latencies: np.ndarray, comparison: Comparison) -> np.ndarray:
 def plain_latency_match(latency: int, comparison: Comparison) -> bool:
     """The per-row reading `latency_mask` must equal."""
     return latency >= 0 and bool(_OPERATORS[comparison.op](latency, comparison.nanos))
+
+
+def first_at_or_after(times: np.ndarray, rows: np.ndarray, text: str) -> int:
+    """Position in `rows` (a view, in its order) of the first event whose time in `times` (the
+    received times of every row) is at or after `text`, in `time:`'s syntax (a time of day and
+    `-15m` are read against the latest event). ValueError says what is wrong, for the user."""
+    if not text:
+        raise ValueError("type a time: 10:15, -15m or 2024-05-01T10:15:00Z")
+    point = parse_time_point(text)
+    if not len(rows):
+        raise ValueError("no events to jump in")
+    latest = latest_time(times)
+    if latest is None:
+        raise ValueError("no event has a time")
+    at = resolve(point, latest)
+    shown = times[np.asarray(rows, np.int64)]
+    later = np.flatnonzero((shown != 0) & (shown >= at))
+    if not len(later):
+        raise ValueError(f"no event at or after {text} in this view")
+    return int(later[0])

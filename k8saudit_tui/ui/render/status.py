@@ -1,13 +1,18 @@
 """The events list's status line: how many events show, under which filter, and what is missing.
 
-One line of fixed height: the screen updates it without a layout, so it must never wrap. The
-panes' border titles are here too (what each pane shows: a count, a file, a place in a file); a
-file name is untrusted text like any other, so they are built with `safe`.
+One line of fixed height: the screen updates it without a layout, so it must never wrap: what
+does not fit is cut with an ellipsis. While a fuzzy term or a bare word is active, the filter text
+gives way to what it matched (`user:~alice → alice@example.com 1,983 · alice-admin 12`), the
+values being untrusted text made safe. The panes' border titles are here too (what each pane shows:
+a count, a file, a place in a file); a file name is untrusted text like any other, so they are
+built with `safe`.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
+from typing import Protocol
 
 from rich.text import Text
 
@@ -17,6 +22,38 @@ TITLE_LIMIT = 60
 """Characters of a file name a pane title shows."""
 FILTER_LIMIT = 80
 """Characters of the filter text the status line repeats."""
+VALUE_LIMIT = 40
+"""Characters of one matched value the status line shows (a URI must leave room for the others)."""
+
+
+class MatchedValue(Protocol):
+    """A value a fuzzy term matched (the engine's `query.matched.MatchedValue`, which the
+    session hands over: render reads engine values, it imports no engine work)."""
+
+    @property
+    def label(self) -> str: ...
+    @property
+    def events(self) -> int: ...
+
+
+class FieldMatch(Protocol):
+    """The values a term matched in one field (`query.matched.FieldMatch`)."""
+
+    @property
+    def field(self) -> str: ...
+    @property
+    def values(self) -> Sequence[MatchedValue]: ...
+    @property
+    def more(self) -> int: ...
+
+
+class TermMatch(Protocol):
+    """One fuzzy term or bare word and its fields (`query.matched.TermMatch`)."""
+
+    @property
+    def text(self) -> str: ...
+    @property
+    def fields(self) -> Sequence[FieldMatch]: ...
 
 
 def status_text(
@@ -31,14 +68,16 @@ def status_text(
     has_policy: bool,
     following: bool = False,
     new_below: int = 0,
+    matched: Sequence[TermMatch] = (),
 ) -> Text:
     """`shown of total events`, then what qualifies it; while `loading`, the share of the bytes
     read (`loaded_share`, None while the size is unknown); with `--follow`, that the log is
-    followed and how many new events arrived below the cursor."""
-    text = Text(f"{shown:,} of {count(total, 'event')}", style="bold", end="")
+    followed and how many new events arrived below the cursor. With `matched` (the filter's fuzzy
+    terms and bare words), what they matched stands last, in place of the filter text."""
+    text = Text(f"{shown:,} of {count(total, 'event')}", style="bold", end="", no_wrap=True, overflow="ellipsis")
     if collapsed:
         text.append("  (stages collapsed)")
-    if filter_text:
+    if filter_text and not matched:
         text.append("  filter: ")
         text.append_text(safe(filter_text, "italic", limit=FILTER_LIMIT))
     if loading:
@@ -52,6 +91,40 @@ def status_text(
         text.append(f"  {count(problems, 'problem')} (press !)", style="red")
     if not has_policy:
         text.append("  no policy: press p to load one", style="italic")
+    for term in matched:
+        text.append("  ")
+        text.append_text(matched_text(term))
+    return text
+
+
+def matched_text(term: TermMatch) -> Text:
+    """`user:~alice → alice@example.com 1,983 · alice-admin 12 +2 more` for a fuzzy term; for
+    a bare word, the top value of each field it matched: `secret → resource: secrets 4,120 ·
+    ns: external-secrets 310 +2 more`; `→ nothing` when the rows hold no matched value."""
+    text = safe(term.text, "italic")
+    text.append(" → ", style="dim")
+    if not term.fields:
+        text.append("nothing", style="dim")
+    bare = ":" not in term.text or len(term.fields) > 1
+    for index, found in enumerate(term.fields):
+        if index:
+            text.append(" · ", style="dim")
+        text.append_text(_field_text(found, named=bare, limit=1 if bare else len(found.values)))
+    return text
+
+
+def _field_text(found: FieldMatch, *, named: bool, limit: int) -> Text:
+    """`ns: kube-system 282 · kube-public 9 +1 more`: the first `limit` values and the rest counted."""
+    text = Text(f"{found.field}: " if named else "", style="dim", end="")
+    shown = found.values[:limit]
+    for index, value in enumerate(shown):
+        if index:
+            text.append(" · ", style="dim")
+        text.append_text(safe(value.label if value.label else '""', "bold", limit=VALUE_LIMIT))
+        text.append(f" {value.events:,}")
+    more = found.more + len(found.values) - len(shown)
+    if more:
+        text.append(f" +{more:,} more", style="dim")
     return text
 
 
@@ -85,3 +158,20 @@ def location_title(location: str | None) -> Text | None:
     if not sep or not line.isdigit():
         return safe(location, limit=TITLE_LIMIT)
     return safe(f"{short_path(path)}:{line}", limit=TITLE_LIMIT)
+
+
+SUGGESTIONS_SHOWN = 8
+"""Suggestions the filter bar's line lists (what does not fit is cut with an ellipsis)."""
+
+
+def suggestions_text(suggestions: Sequence[tuple[str, int | None]]) -> Text:
+    """`verb:get 1,204 · verb:watch 890 · …`: the top suggestions with their events (a field
+    name has no count), values made safe, on one line."""
+    text = Text(end="", no_wrap=True, overflow="ellipsis")
+    for index, (term, events) in enumerate(suggestions[:SUGGESTIONS_SHOWN]):
+        if index:
+            text.append(" · ", style="dim")
+        text.append_text(safe(term, "bold", limit=VALUE_LIMIT))
+        if events is not None:
+            text.append(f" {events:,}", style="dim")
+    return text

@@ -14,6 +14,7 @@ to update.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import ClassVar
 
 from textual.actions import SkipAction
@@ -24,6 +25,7 @@ from k8saudit_tui.ui.render import count
 from k8saudit_tui.ui.screens.export_screen import ExportScreen
 from k8saudit_tui.ui.screens.facets_screen import FacetsScreen
 from k8saudit_tui.ui.screens.help_screen import HelpScreen, binding_rows
+from k8saudit_tui.ui.screens.jump_screen import JumpScreen
 from k8saudit_tui.ui.screens.main_layout import MainLayout
 from k8saudit_tui.ui.screens.problems_screen import ProblemsScreen
 from k8saudit_tui.ui.widgets.detail_pane import DetailPane
@@ -59,6 +61,7 @@ class MainActions(MainLayout):
             tooltip="Reveal the secrets the detail pane masks, or mask them again",
         ),
         Binding("f", "facets", "Top values", show=False, tooltip="Top values of nine fields; enter filters to one"),
+        Binding("T", "jump_time", "Jump to time", show=False),
         Binding("s", "toggle_collapse", "Collapse stages", show=False),
         Binding("z", "zoom", "Zoom", show=False),
         Binding(
@@ -139,6 +142,18 @@ class MainActions(MainLayout):
     def action_previous_rule(self) -> None:
         """`[`: previous rule that has hits."""
         self._step_rule(False)
+
+    def action_jump_time(self) -> None:
+        """`T`: move the cursor to the first event at or after a time (the dialog checks it)."""
+        self.app.push_screen(JumpScreen(partial(self.session.first_at_or_after, self.events_table.rows)), self._jump)
+
+    def _jump(self, text: str | None) -> None:
+        if text is None:
+            return
+        try:  # read again on the view now: a filter or a follow batch may have changed it
+            self.events_table.cursor = self.session.first_at_or_after(self.events_table.rows, text)
+        except ValueError:
+            self.app.bell()
 
     def action_toggle_collapse(self) -> None:
         """`s`: one row per request (auditID) or one row per stage."""

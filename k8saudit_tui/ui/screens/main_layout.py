@@ -48,7 +48,7 @@ class MainLayout(Screen[None]):
                 yield Static("", id="status", markup=False)
                 yield ProgressBar(id="progress", show_eta=False, show_percentage=True)
             yield DetailPane(id="detail")
-        yield FilterBar(self.session.complete, id="filter")
+        yield FilterBar(self.session.complete, self.session.suggestions, id="filter")
         yield Footer()
 
     def on_resize(self, event: Resize) -> None:

@@ -190,8 +190,7 @@ class MainScreen(MainDialogs):
 
     @on(FilterChanged)
     def _on_filter_changed(self, message: FilterChanged) -> None:
-        """Live filtering, debounced by the work itself: the first keystroke filters at once;
-        keystrokes typed while a filter runs collapse into one run with the latest text."""
+        """Live filtering: the first key filters at once, keys typed meanwhile make one run (latest text)."""
         self._filters.offer(message.text)
 
     def action_clear_filter(self) -> None:
@@ -330,6 +329,7 @@ class MainScreen(MainDialogs):
             has_policy=self.session.policy is not None,
             following=self._tail.following,
             new_below=self._tail.new_below,
+            matched=self.session.matched_for(self.filter_text),
         )
         self.show_status(text)
 

@@ -8,12 +8,16 @@ when it reads them, before the keys ahead of them are handled. So the focus move
 priority bindings the App runs itself (`focus_input`, `enter`, `escape`: the keys after them
 already find their new target), while `FilterDone` goes through the input's queue, behind the
 keys typed before `enter`: the text it carries has them all.
+
+The line under the input says, by priority: the filter's error, the top suggestions for the term
+being typed with their counts (worked out in the suggester's thread with the inline completion),
+or the keys' hint.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import ClassVar
 
 from rich.text import Text
@@ -29,26 +33,43 @@ from textual.widgets import Input, Static
 
 from k8saudit_tui.ui import render
 from k8saudit_tui.ui.messages import FilterChanged, FilterDone, FilterEditing
+from k8saudit_tui.ui.render.status import suggestions_text
 
 Completer = Callable[[str], str | None]
 """Given the filter text, the whole text with its last term completed, or None (the engine's
 suggester, `query.complete`: the one that reads a term as the filter language does)."""
+Lister = Callable[[str], Sequence[tuple[str, int | None]]]
+"""Given the filter text, the top suggestions for its last term: (term, events or None)."""
 
 
 class FilterSuggester(Suggester):
     """Completes the last term through the engine's suggester, off the event loop."""
 
-    def __init__(self, complete: Completer) -> None:
+    def __init__(
+        self,
+        complete: Completer,
+        suggestions: Lister | None = None,
+        show: Callable[[str, Sequence[tuple[str, int | None]]], None] | None = None,
+    ) -> None:
         # Case-sensitive: Textual would otherwise hand over the text case-folded, and accepting a
         # completion would lower-case every term typed before it (user:Alice is not user:alice).
         super().__init__(use_cache=False, case_sensitive=True)
         self._complete = complete
+        self._suggestions = suggestions
+        self._show = show
 
     async def get_suggestion(self, value: str) -> str | None:
         """The whole new value with the last term completed, or None: worked out in a thread,
         because the first `code:` or `rule:` counts a column over every event (26 ms at 1M,
-        measured), and the event loop must keep painting meanwhile."""
-        return await asyncio.to_thread(self._complete, value)
+        measured), and the event loop must keep painting meanwhile. The list of suggestions is
+        worked out in the same thread and handed to `show`."""
+        completion, listed = await asyncio.to_thread(self._work, value)
+        if self._show is not None:
+            self._show(value, listed)
+        return completion
+
+    def _work(self, value: str) -> tuple[str | None, Sequence[tuple[str, int | None]]]:
+        return self._complete(value), self._suggestions(value) if self._suggestions is not None else ()
 
 
 HINT = Text("enter: apply and go to the list · esc: back to the list · →: accept the suggestion", style="italic")
@@ -94,17 +115,19 @@ class FilterBar(Vertical):
         Binding("escape", "cancel", "Back to list", priority=True),
     ]
 
-    def __init__(self, complete: Completer, *, id: str | None = None) -> None:
+    def __init__(self, complete: Completer, suggestions: Lister | None = None, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._input = FilterInput(
             placeholder="/ filter: verb:delete user:admin ns:kube-system rule:3 stage:ResponseComplete …",
-            suggester=FilterSuggester(complete),
+            suggester=FilterSuggester(complete, suggestions, self._show_suggestions),
             id="filter-input",
             select_on_focus=False,
         )
         self._error = Static(HINT, id="filter-error", markup=False)
         self._shown_error: tuple[str, int | None] = ("", None)
         self._return_to: Widget | None = None
+        self._listed: Text = HINT
+        """What the line says when there is no error: the suggestions, or the hint."""
 
     def compose(self) -> ComposeResult:
         """The input and its error line (hidden when empty)."""
@@ -144,7 +167,7 @@ class FilterBar(Vertical):
             return
         self._shown_error = (message, position)
         if not message:
-            self._error.update(HINT, layout=False)
+            self._error.update(self._listed, layout=False)
             self.remove_class("-error")
             return
         text = Text(style=ERROR_STYLE, end="")  # a style, not a CSS rule: no restyle, no layout
@@ -163,9 +186,26 @@ class FilterBar(Vertical):
         """Back to the list: the line goes unless there is an error to see."""
         self.remove_class("-typing")
 
+    def _show_suggestions(self, value: str, listed: Sequence[tuple[str, int | None]]) -> None:
+        """The suggestions for `value` (the suggester's answer), if it is still the text typed."""
+        if value == self._input.value:
+            self._set_listed(suggestions_text(listed) if listed else HINT)
+
+    def _set_listed(self, text: Text) -> None:
+        self._listed = text
+        if not self._shown_error[0]:
+            self._error.update(text, layout=False)
+
+    @property
+    def suggestions_line(self) -> str:
+        """The suggestions (or hint) the line under the input shows when there is no error."""
+        return self._listed.plain
+
     @on(Input.Changed, "#filter-input")
     def _changed(self, event: Input.Changed) -> None:
         event.stop()
+        if not event.value:  # the suggester is not asked about an empty text
+            self._set_listed(HINT)
         self.post_message(FilterChanged(event.value))
 
     def action_submit(self) -> None:
