@@ -24,6 +24,8 @@ from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
 from k8saudit_tui.engine.policy.explain import Explanation, explain
 from k8saudit_tui.engine.policy.loader import PolicyLoad, load_policy_file
 from k8saudit_tui.engine.query import FilterError, compile_filter, complete, look_ahead, prepare
+from k8saudit_tui.engine.query.timeline import EMPTY, Split, row_time, store_timeline
+from k8saudit_tui.engine.query.timeline import Timeline as Timeline  # re-exported for the strip
 from k8saudit_tui.engine.store import EventStore, StoreLoader, follow, release_memory
 from k8saudit_tui.engine.textsafe import visible
 
@@ -31,6 +33,9 @@ ExportFormat = Format
 EXPORT_FORMATS: tuple[ExportFormat, ...] = get_args(Format)
 """The export formats, in the order the export dialog offers them: JSONL writes the original
 lines; CSV and JSON write the columns (see the engine's export)."""
+TimelineSplit = Split
+EMPTY_TIMELINE = EMPTY
+"""The timeline's values, for the strip (widgets import no engine query module)."""
 
 TABLE_FIELDS: dict[str, str] = {
     field.title: field.column for field in EVENT_FIELDS if field.title is not None and not field.needs_policy
@@ -264,6 +269,17 @@ class Session:
         if self.store is None or policy is None or self.evaluator is None:
             return None
         return explain(policy, self.store.attributes(row))
+
+    def timeline(self, rows: np.ndarray, cells: int, split: Split) -> Timeline:
+        """The histogram of `rows` (a view) over time in at most `cells` buckets (worker thread);
+        `time_of(row)` is the time it puts a row at."""
+        if self.store is None:
+            return EMPTY
+        return store_timeline(self.store, rows, cells, split)
+
+    def time_of(self, row: int) -> int:
+        """The time the timeline and `time:` read for `row` (its request's receive time; 0: none)."""
+        return row_time(self.store, row) if self.store is not None else 0
 
     def complete(self, text: str) -> str | None:
         """The filter text with its last term completed (query.complete), or None."""

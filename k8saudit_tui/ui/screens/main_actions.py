@@ -42,6 +42,7 @@ class MainActions(MainLayout):
         ),
         Binding("p", "open_policy", "Policy"),
         Binding("s", "toggle_collapse", "Collapse stages", show=False),
+        Binding("t", "toggle_timeline", "Timeline", show=False),
         Binding("z", "zoom", "Zoom", show=False),
         Binding("tab", "cycle_panes", "Next pane", show=False),
         Binding("shift+tab", "cycle_panes_back", "Previous pane", show=False),

@@ -176,6 +176,7 @@ class MainScreen(MainActions):
             self.events_table.extend_view(rows)
         else:
             self.events_table.set_view(rows, keep_row=keep_row)
+        self.follow_view()
 
     @on(FilterChanged)
     def _on_filter_changed(self, message: FilterChanged) -> None:
