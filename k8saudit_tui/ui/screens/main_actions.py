@@ -20,6 +20,7 @@ from k8saudit_tui.ui.widgets.detail_pane import DetailPane
 from k8saudit_tui.ui.widgets.events_table import EventsTable
 from k8saudit_tui.ui.widgets.filter_bar import FilterBar
 from k8saudit_tui.ui.widgets.policy_pane import NO_RULE, PolicyPane
+from k8saudit_tui.ui.widgets.timeline import TimelineStrip
 
 
 class MainActions(MainLayout):
@@ -130,6 +131,7 @@ class MainActions(MainLayout):
             ("events list", EventsTable.BINDINGS),
             ("policy pane", PolicyPane.BINDINGS),
             ("detail pane", DetailPane.BINDINGS),
+            ("timeline", TimelineStrip.BINDINGS),
             (
                 "filter bar",
                 [

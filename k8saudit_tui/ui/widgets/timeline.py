@@ -43,6 +43,8 @@ from k8saudit_tui.ui.widgets.line_view import LineView
 THROTTLE = 0.25
 """Seconds between two builds at most (loading posts a batch every few ms)."""
 BARS = "▁▂▃▄▅▆▇█"
+SELECTED = Style(reverse=True)
+"""The selected buckets: reversed, which keeps their colour and shows under NO_COLOR."""
 CLASS_STYLES: dict[str, str] = {"written": "green", "dropped": "red", "unknown": ""}
 """Bar colours of the classes that are not levels (levels: `render.level_style`)."""
 
@@ -83,7 +85,7 @@ class TimelineStrip(LineView):
         Binding("enter", "choose", "Filter to the selected time", show=False),
         Binding("escape", "leave", "Back to the list", show=False),
     ]
-    PAINT_COMPONENTS: ClassVar[tuple[str, ...]] = ("timeline--selected", "timeline--label")
+    PAINT_COMPONENTS: ClassVar[tuple[str, ...]] = ("timeline--label",)
     COMPONENT_CLASSES: ClassVar[set[str]] = set(PAINT_COMPONENTS)
 
     def __init__(self, build: Builder, time_of: Callable[[int], int], *, id: str | None = None) -> None:
@@ -231,12 +233,12 @@ class TimelineStrip(LineView):
 
     def render_line(self, y: int) -> Strip:
         """Line 0: the bars; line 1: the labels."""
-        base, selected, label = self.paint_styles()
+        base, label = self.paint_styles()
         width = self.size.width
-        text = self._bars(selected) if y == 0 else self._labels(width) if y == 1 else Text()
+        text = self._bars() if y == 0 else self._labels(width) if y == 1 else Text()
         return self.text_strip(text, base + label if y == 1 else base, 0, width)
 
-    def _bars(self, selected: Style) -> Text:
+    def _bars(self) -> Text:
         timeline = self.timeline
         text = Text(no_wrap=True, end="")
         if not len(timeline):
@@ -248,7 +250,7 @@ class TimelineStrip(LineView):
             height = 0 if not count else max(1, -(-count * len(BARS) // peak))
             style = rich_style(self._class_style(int(np.argmax(timeline.counts[index]))))
             if first <= index <= last:
-                style += selected
+                style += SELECTED
             text.append(BARS[height - 1] if height else " ", style)
         return text
 
@@ -263,9 +265,9 @@ class TimelineStrip(LineView):
             return Text(f"no event time to show{unknown}", no_wrap=True, end="")
         start = _clock(timeline.bucket_start(0), timeline.size)
         end = _clock(timeline.bucket_start(len(timeline)), timeline.size)
-        middle = self._summary() if self.has_focus else f"{_duration(timeline.size)} a bar"
         room = width - len(start) - len(end) - 2
-        line = f"{start} {middle[:room].center(room)} {end}" if room > 0 else start
+        middle = f"{_duration(timeline.size)} a bar"[:room].center(room)
+        line = self._summary() if self.has_focus else f"{start} {middle} {end}" if room > 0 else start
         cells = list(line[:width])
         cells.extend(" " * (width - len(cells)))
         cursor = timeline.bucket_of(self._cursor_time)
@@ -282,7 +284,7 @@ class TimelineStrip(LineView):
         )
         low = _clock(timeline.bucket_start(first), timeline.size)
         high = _clock(timeline.bucket_start(last + 1), timeline.size)
-        return f"▸ {low}..{high}: {int(counts.sum()):,} events{': ' + split if split else ''}  enter: filter"
+        return f"▸ {low}..{high}: {int(counts.sum()):,} events{' (' + split + ')' if split else ''}"
 
     def on_focus(self) -> None:
         """Focused: select the cursor's bucket."""
