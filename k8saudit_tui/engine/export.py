@@ -263,6 +263,18 @@ def redact_event(event: dict[str, Any]) -> bool:
     return changed
 
 
+def count_masked(original: object, masked: object) -> int:
+    """Values `redact_event` replaced: leaves of `masked` that are REDACTED where `original` was
+    something else (a masked `data` of three keys is three values)."""
+    if isinstance(masked, dict):
+        before = original if isinstance(original, dict) else {}
+        return sum(count_masked(before.get(key), value) for key, value in masked.items())
+    if isinstance(masked, list):
+        items = original if isinstance(original, list) else []
+        return sum(count_masked(items[i] if i < len(items) else None, value) for i, value in enumerate(masked))
+    return int(masked == REDACTED and original != REDACTED)
+
+
 def _redact(value: Any, secret_context: bool) -> bool:
     """Walk a body: Secrets (by kind, or any top-level object of a secrets request, incl. patches
     and lists), token kinds, and any `authorization` key."""

@@ -19,10 +19,10 @@ from typing import Any, get_args
 import numpy as np
 
 from k8saudit_tui.engine.export import (
-    REDACTED,
     ExportError,
     ExportResult,
     Format,
+    count_masked,
     export_rows,
     redact_event,
     redact_line,
@@ -38,6 +38,8 @@ from k8saudit_tui.engine.query.facets import TOP_FIELDS, Facet, FacetValue, face
 from k8saudit_tui.engine.query.filter import received_times
 from k8saudit_tui.engine.query.matched import TermMatch, has_fuzzy, matched_values
 from k8saudit_tui.engine.query.timefilter import first_at_or_after
+from k8saudit_tui.engine.query.timeline import EMPTY, Split, row_time, store_timeline
+from k8saudit_tui.engine.query.timeline import Timeline as Timeline  # re-exported for the strip
 from k8saudit_tui.engine.store import EventStore, StoreLoader, follow, release_memory
 from k8saudit_tui.engine.store import source_lines as lines
 from k8saudit_tui.engine.textsafe import visible
@@ -48,6 +50,9 @@ ExportOutcome = ExportResult
 EXPORT_FORMATS: tuple[ExportFormat, ...] = get_args(Format)
 """The export formats, in the order the export dialog offers them: JSONL writes the original
 lines; CSV and JSON write the columns (see the engine's export)."""
+TimelineSplit = Split
+EMPTY_TIMELINE = EMPTY
+"""The timeline's values, for the strip (widgets import no engine query module)."""
 
 __all__ = ["Facet", "FacetValue"]  # engine values the facet panel shows, through this door
 
@@ -296,7 +301,7 @@ class Session:
         masked = copy.deepcopy(event)
         if not redact_event(masked):
             return event, 0
-        return (event if reveal else masked), _count_masked(event, masked)
+        return (event if reveal else masked), count_masked(event, masked)
 
     def copy_text(self, row: int, *, redact: bool) -> tuple[str, bool]:
         """The original line of `row` as text, secrets masked when `redact` (as export's
@@ -364,6 +369,17 @@ class Session:
         them out); "" when the filter language cannot say it."""
         return term(field, label, negate=negate)
 
+    def timeline(self, rows: np.ndarray, cells: int, split: Split) -> Timeline:
+        """The histogram of `rows` (a view) over time in at most `cells` buckets (worker thread);
+        `time_of(row)` is the time it puts a row at."""
+        if self.store is None:
+            return EMPTY
+        return store_timeline(self.store, rows, cells, split)
+
+    def time_of(self, row: int) -> int:
+        """The time the timeline and `time:` read for `row` (its request's receive time; 0: none)."""
+        return row_time(self.store, row) if self.store is not None else 0
+
     def complete(self, text: str) -> str | None:
         """The filter text with its last term completed (query.complete), or None."""
         return complete(text, self.store)
@@ -371,18 +387,6 @@ class Session:
     def suggestions(self, text: str) -> tuple[tuple[str, int | None], ...]:
         """The top suggestions for the last term of `text` (query.suggest): (term, events)."""
         return tuple((s.term, s.count) for s in suggest(text, self.store, limit=SUGGESTIONS_LISTED))
-
-
-def _count_masked(original: object, masked: object) -> int:
-    """Values `redact_event` replaced: leaves of `masked` that are REDACTED where `original` was
-    something else (a masked `data` of three keys is three values)."""
-    if isinstance(masked, dict):
-        before = original if isinstance(original, dict) else {}
-        return sum(_count_masked(before.get(key), value) for key, value in masked.items())
-    if isinstance(masked, list):
-        items = original if isinstance(original, list) else []
-        return sum(_count_masked(items[i] if i < len(items) else None, value) for i, value in enumerate(masked))
-    return int(masked == REDACTED and original != REDACTED)
 
 
 def open_session(policy_path: str | None, log_paths: Sequence[str]) -> Session:

@@ -32,6 +32,7 @@ from k8saudit_tui.ui.widgets.detail_pane import DetailPane
 from k8saudit_tui.ui.widgets.events_table import EventsTable
 from k8saudit_tui.ui.widgets.filter_bar import FilterBar
 from k8saudit_tui.ui.widgets.policy_pane import NO_RULE, PolicyPane
+from k8saudit_tui.ui.widgets.timeline import TimelineStrip
 
 
 class MainActions(MainLayout):
@@ -63,6 +64,7 @@ class MainActions(MainLayout):
         Binding("f", "facets", "Top values", show=False, tooltip="Top values of nine fields; enter filters to one"),
         Binding("T", "jump_time", "Jump to time", show=False),
         Binding("s", "toggle_collapse", "Collapse stages", show=False),
+        Binding("t", "toggle_timeline", "Timeline", show=False),
         Binding("z", "zoom", "Zoom", show=False),
         Binding(
             "exclamation_mark",
@@ -169,6 +171,7 @@ class MainActions(MainLayout):
             ("events list", EventsTable.BINDINGS),
             ("policy pane", PolicyPane.BINDINGS),
             ("detail pane", DetailPane.BINDINGS),
+            ("timeline", TimelineStrip.BINDINGS),
             (
                 "filter bar",
                 [*FilterBar.BINDINGS, Binding("right", "", "Accept the suggestion")],

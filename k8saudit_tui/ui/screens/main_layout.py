@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Container, Vertical
 from textual.events import Resize
@@ -17,12 +18,14 @@ from textual.screen import Screen
 from textual.widgets import Footer, ProgressBar, Static
 
 from k8saudit_tui.ui import render
+from k8saudit_tui.ui.messages import EventHighlighted, FilterDone, PolicyReplaced
 from k8saudit_tui.ui.render.status import events_title, file_title, location_title
 from k8saudit_tui.ui.session import Session
 from k8saudit_tui.ui.widgets.detail_pane import DetailPane
 from k8saudit_tui.ui.widgets.events_table import EventsTable
 from k8saudit_tui.ui.widgets.filter_bar import FilterBar
 from k8saudit_tui.ui.widgets.policy_pane import PolicyPane
+from k8saudit_tui.ui.widgets.timeline import RangeChosen, TimelineLeft, TimelineStrip
 
 NARROW_WIDTH = 120
 """Below this many columns the panes stack instead of sitting side by side."""
@@ -44,6 +47,7 @@ class MainLayout(Screen[None]):
         with Container(id="panes"):
             yield PolicyPane(id="policy")
             with Vertical(id="events-box"):
+                yield TimelineStrip(self.session.timeline, self.session.time_of, id="timeline")
                 yield EventsTable(id="events")
                 yield Static("", id="status", markup=False)
                 yield ProgressBar(id="progress", show_eta=False, show_percentage=True)
@@ -113,12 +117,57 @@ class MainLayout(Screen[None]):
         """The detail pane's title: the file and line of the event it shows (none: no title)."""
         self.detail_pane.border_title = None if row is None else location_title(self.session.location(row))
 
+    # ------------------------------------------------------------------ the timeline
+
+    def action_toggle_timeline(self) -> None:
+        """`t`: show the timeline and focus it; on it, hide it."""
+        strip = self.timeline
+        if strip.display and self.focused is strip:
+            strip.display = False
+            self.set_focus(self.events_table)
+            return
+        if not strip.display:
+            strip.display = True
+            strip.show_view(self.events_table.rows)
+            strip.mark_row(self.events_table.current_row)
+        self.set_focus(strip)
+
+    def follow_view(self) -> None:
+        """The events list shows another view (a filter, a batch, collapsing): so does the strip."""
+        self.timeline.show_view(self.events_table.rows)
+
+    @on(EventHighlighted)
+    def _mark_timeline(self, message: EventHighlighted) -> None:
+        self.timeline.mark_row(message.row)
+
+    @on(PolicyReplaced)
+    def _timeline_levels(self) -> None:
+        self.follow_view()  # same rows, new levels
+
+    @on(RangeChosen)
+    def _on_range_chosen(self, message: RangeChosen) -> None:
+        """Append the term to the filter text and apply it, as `enter` in the filter bar does (which
+        moves the focus to the list itself)."""
+        text = f"{self.filter_bar.value.strip()} {message.term}".strip()
+        self.filter_bar.set_value(text)  # the bar shows the filter in force
+        self.set_focus(self.events_table)
+        self.post_message(FilterDone(text))
+
+    @on(TimelineLeft)
+    def _on_timeline_left(self) -> None:
+        self.set_focus(self.events_table)
+
     # ------------------------------------------------------------------ accessors
 
     @property
     def events_table(self) -> EventsTable:
         """The events list."""
         return self.query_one("#events", EventsTable)
+
+    @property
+    def timeline(self) -> TimelineStrip:
+        """The timeline strip over the events list."""
+        return self.query_one("#timeline", TimelineStrip)
 
     @property
     def policy_pane(self) -> PolicyPane:

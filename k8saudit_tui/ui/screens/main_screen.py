@@ -187,6 +187,7 @@ class MainScreen(MainDialogs):
         position = self._tail.placed(table.rows, table.cursor, was_last)  # tail -f on the last row
         if position is not None:
             table.cursor = position
+        self.follow_view()
 
     @on(FilterChanged)
     def _on_filter_changed(self, message: FilterChanged) -> None:
