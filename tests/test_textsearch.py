@@ -253,3 +253,18 @@ def test_byte_sets_hold_exactly_the_ascii_bytes() -> None:
             continue
         expected = [chr(byte) in v.lower() for v in values]
         assert search._holding(byte, 0, len(values)).tolist() == expected, chr(byte)
+
+
+def test_index_tokens_builds_the_index_before_the_first_fuzzy_search(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`prepare` indexes the tokens so the first typo search does not build them; same answers."""
+    values = ["kube-system", "alice@example.com", "system:serviceaccount:kube-system:endpointslice-controller"]
+    search = EMPTY.extended(values)
+    search.index_tokens()
+    assert "tokens" in search.indexed
+    expected = EMPTY.extended(values).fuzzy("alcie").tolist()
+
+    def refuse(*_: object) -> object:
+        raise AssertionError("the token index was built again")
+
+    monkeypatch.setattr(textsearch, "_token_index", refuse)
+    assert search.fuzzy("alcie").tolist() == expected == [False, True, False]

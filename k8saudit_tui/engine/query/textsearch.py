@@ -264,6 +264,11 @@ class SearchText:
         first, last = np.concatenate(firsts), np.concatenate(lasts)
         return first, last, tokens.value[first]
 
+    def index_tokens(self) -> None:
+        """Build the token index the edits need now (`prepare`), not on the first fuzzy search:
+        17-28 ms per column at 1M events, which a first keystroke would otherwise pay."""
+        self._tokens()
+
     def _tokens(self) -> _Tokens:
         """The token index of the whole text, built on first use and kept (never for EMPTY,
         which every SearchText starts from: extending it would index every column)."""
