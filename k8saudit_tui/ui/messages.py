@@ -107,3 +107,11 @@ class DetailBuilt(Message):
     row: int
     content: Any
     """A `DetailContent` (typed loosely: this module does not import the widgets)."""
+
+
+@dataclass
+class TermsMatched(Message):
+    """The filter thread worked out what the fuzzy terms and bare words of `text` matched, after
+    its rows were shown: the status line can say it (`Session.matched_for`)."""
+
+    text: str

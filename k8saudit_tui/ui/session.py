@@ -9,7 +9,6 @@ must read comes out as a `SessionError` whose message and title are meant for th
 from __future__ import annotations
 
 import copy
-import gc
 import os
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -18,6 +17,7 @@ from typing import Any, get_args
 
 import numpy as np
 
+from k8saudit_tui.engine import runtime
 from k8saudit_tui.engine.export import (
     ExportError,
     ExportResult,
@@ -86,8 +86,6 @@ class FilterOutcome:
     rows: np.ndarray | None
     error: str = ""
     position: int | None = None
-    matched: tuple[TermMatch, ...] = ()
-    """What its fuzzy terms and bare words matched (`query.matched`); () when it has none."""
 
 
 @dataclass
@@ -153,14 +151,8 @@ class Session:
             yield from follow(self.store, self.sources, cancel)
 
     def freeze_loaded(self) -> None:
-        """Take what is loaded now out of the cycle collector's sight (`gc.freeze`).
-
-        The store's columns hold big lists and dicts of values; a full collection walks every
-        item of them (60 ms at 1M events, measured), and the UI's own garbage sets one off every
-        few seconds: a key that lands then waits. They live as long as the app, so the collector
-        need never look at them again."""
-        gc.collect()
-        gc.freeze()
+        """What is loaded now is never walked by the cycle collector again (runtime.freeze_loaded)."""
+        runtime.freeze_loaded()
 
     def release_memory(self) -> None:
         """Give the memory freed by building the filter indexes and showing the loaded events back
@@ -206,15 +198,22 @@ class Session:
         if not text.strip():
             return FilterOutcome(self.all_rows())
         try:
-            compiled = compile_filter(text)
-            rows = np.asarray(compiled.apply(self.store), dtype=np.int64)
-            matched = matched_values(self.store, compiled, rows) if has_fuzzy(compiled) else ()
+            rows = np.asarray(compile_filter(text).apply(self.store), dtype=np.int64)
         except FilterError as error:
             return FilterOutcome(None, f"{error.message}: {error.term}", error.position)
         except Exception as error:
             return FilterOutcome(None, f"{type(error).__name__}: {error}")
+        return FilterOutcome(rows)
+
+    def match_terms(self, text: str, rows: np.ndarray) -> bool:
+        """What the fuzzy terms and bare words of `text` matched among its `rows`, for `matched_for`;
+        whether there is any. Run after the rows are shown (a one-letter word: 8-10 ms at 1M)."""
+        matched: tuple[TermMatch, ...] = ()
+        if self.store is not None and text.strip():
+            compiled = compile_filter(text)
+            matched = matched_values(self.store, compiled, rows) if has_fuzzy(compiled) else ()
         self._matched = (text, matched)
-        return FilterOutcome(rows, matched=matched)
+        return bool(matched)
 
     def matched_for(self, text: str) -> tuple[TermMatch, ...]:
         """What the fuzzy terms and bare words of filter `text` matched, when `text` is the last
@@ -357,21 +356,18 @@ class Session:
             raise SessionError(visible(str(problem)), title="Cannot show the line") from None
 
     def facets(self, text: str, limit: int = 10) -> tuple[Facet, ...]:
-        """The top values of the facet panel's fields among the events matching `text` (every
-        event when blank), counted in events and requests (query.facets; worker thread)."""
+        """The facet panel's top values among the events matching `text` (blank: all; a thread)."""
         if self.store is None:
             return ()
         rows = None if not text.strip() else compile_filter(text).apply(self.store)
         return facets(self.store, TOP_FIELDS, rows, limit)
 
     def facet_term(self, field: str, label: str, *, negate: bool = False) -> str:
-        """The filter term selecting exactly the events of one facet value (`!` in front to leave
-        them out); "" when the filter language cannot say it."""
+        """The term selecting exactly one facet value's events (`negate`: the others), or ""."""
         return term(field, label, negate=negate)
 
     def timeline(self, rows: np.ndarray, cells: int, split: Split) -> Timeline:
-        """The histogram of `rows` (a view) over time in at most `cells` buckets (worker thread);
-        `time_of(row)` is the time it puts a row at."""
+        """`rows` over time in at most `cells` buckets (a thread); `time_of` places a row in it."""
         if self.store is None:
             return EMPTY
         return store_timeline(self.store, rows, cells, split)

@@ -282,9 +282,9 @@ class Store(Cached, Protocol):
 def prepare(store: Store) -> None:
     """Build the search text of the bare-word columns, the request groups and the rows by auditID
     now (the explorer calls this once loaded), so the first keystroke or facet does not pay for
-    lower-casing and indexing every distinct value (their token index for typos included). URIs get their piece index (`_UriTokens`);
-    their whole joined text is built only if a query needs it. Without it, each index is built
-    when a filter or a facet first needs it."""
+    lower-casing and indexing every distinct value (their token index for typos included). URIs
+    get their piece index (`_UriTokens`); their whole joined text is built only if a query needs
+    it. Without it, each index is built when a filter or a facet first needs it."""
     from k8saudit_tui.engine.query import auditids  # it keeps its index here: a cycle at import
 
     for column in BARE_WORD_COLUMNS:

@@ -27,6 +27,7 @@ from k8saudit_tui.ui.messages import (
     LoadProgressed,
     PolicyReplaced,
     RuleChosen,
+    TermsMatched,
 )
 from k8saudit_tui.ui.render import count
 from k8saudit_tui.ui.render.columns import ColumnMeter
@@ -207,8 +208,18 @@ class MainScreen(MainDialogs):
     def _filter_worker(self, text: str, generation: int) -> None:
         outcome = self.session.filter_rows(text)
         self.post_message(FilterApplied(generation, text, outcome.rows, outcome.error, outcome.position))
-        if not outcome.error and not get_current_worker().is_cancelled:
-            self.session.look_ahead(text)  # after the answer is out: the user is reading it
+        if outcome.rows is None or get_current_worker().is_cancelled:
+            return
+        # after the answer is out (the user is reading it): what its fuzzy terms matched, then
+        # what the next keystroke will likely need
+        if self.session.match_terms(text, outcome.rows):
+            self.post_message(TermsMatched(text))
+        self.session.look_ahead(text)
+
+    @on(TermsMatched)
+    def _on_terms_matched(self, message: TermsMatched) -> None:
+        if message.text == self.filter_text:
+            self._update_status()
 
     @on(FilterApplied)
     def _on_filter_applied(self, message: FilterApplied) -> None:
