@@ -23,6 +23,7 @@ from k8saudit_tui.engine import fields
 from k8saudit_tui.engine.model import LEVELS
 from k8saudit_tui.engine.query import indexes
 from k8saudit_tui.engine.query.language import FilterError, Term, TermKind, parse_groups
+from k8saudit_tui.engine.query.resource_paths import path_mask
 from k8saudit_tui.engine.query.textsearch import fuzzy_hits
 from k8saudit_tui.engine.query.timefilter import Comparison, TimeRange, latency_mask, time_mask
 from k8saudit_tui.engine.store import EventStore
@@ -121,7 +122,9 @@ def bare_word_mask(store: EventStore, term: Term, n: int) -> np.ndarray:
             result |= gather(table, store.column(column, n))
     if per_group.any():
         result |= np.take(per_group, requests.row_group[:n])  # the groups may cover more rows
-    return result
+    match = lambda texts: match_values(texts, "fuzzy", term, "resource")  # noqa: E731
+    with_paths: np.ndarray = result | path_mask(store, n, match, subresources_only=True)  # `pods/log`
+    return with_paths
 
 
 def field_mask(store: EventStore, name: str, kind: TermKind, term: Term, n: int) -> np.ndarray:
@@ -253,12 +256,9 @@ def fuzzy_codes(store: indexes.Cached, column: str, values: list[Any], done: int
 
 def _resource_mask(store: EventStore, kind: TermKind, term: Term, n: int) -> np.ndarray:
     """resource:pods matches pods and its subresources; resource:pods/log only that subresource."""
+    if kind != "exact":  # fuzzy and regex read resource/subresource as one text
+        return path_mask(store, n, lambda texts: match_values(texts, kind, term, "resource"))
     resources = store.column("resource", n)
-    if kind != "exact":
-        table = _matching_codes(store, "resource", store.values("resource"), kind, term)
-        if not table.any():
-            return np.zeros(n, bool)
-        return gather(table, resources)
     subresources = store.column("subresource", n)
     resource_index = store._dicts["resource"].index
     sub_index = store._dicts["subresource"].index
