@@ -33,9 +33,10 @@ from k8saudit_tui.engine.model import Policy, Problem, Verdict
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
 from k8saudit_tui.engine.policy.explain import Explanation, explain
 from k8saudit_tui.engine.policy.loader import PolicyLoad, load_policy_file
-from k8saudit_tui.engine.query import FilterError, compile_filter, complete, look_ahead, prepare, suggest
+from k8saudit_tui.engine.query import FIELDS, FilterError, compile_filter, complete, look_ahead, prepare, suggest
 from k8saudit_tui.engine.query.facets import TOP_FIELDS, Facet, FacetValue, facets, term
 from k8saudit_tui.engine.query.filter import received_times
+from k8saudit_tui.engine.query.language import SYNTAX
 from k8saudit_tui.engine.query.matched import TermMatch, has_fuzzy, matched_values
 from k8saudit_tui.engine.query.timefilter import first_at_or_after
 from k8saudit_tui.engine.query.timeline import EMPTY, Split, row_time, store_timeline
@@ -375,6 +376,10 @@ class Session:
     def time_of(self, row: int) -> int:
         """The time the timeline and `time:` read for `row` (its request's receive time; 0: none)."""
         return row_time(self.store, row) if self.store is not None else 0
+
+    def filter_help(self) -> list[tuple[str, str]]:
+        """The filter language's terms, then every field with what it matches, for `?` help."""
+        return [*SYNTAX, *((f"{name}:", FIELDS[name]) for name in FIELDS)]
 
     def complete(self, text: str) -> str | None:
         """The filter text with its last term completed (query.complete), or None."""

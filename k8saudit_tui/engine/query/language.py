@@ -42,6 +42,18 @@ FIELDS: Mapping[str, str] = MappingProxyType(
 )
 """Filter field -> what it matches (for help and suggestions), in the table's order."""
 
+SYNTAX: tuple[tuple[str, str], ...] = (
+    ("field:value", "exact (verb:create); field:a,b any of"),
+    ("!field:value", "not (only ! negates)"),
+    ("field:~value", "fuzzy: a substring, or whole words within a typo (1 edit for 3-5 letters, 2 from 6)"),
+    ("field:/regex/", "regular expression (escape / as \\/)"),
+    ("word", "fuzzy over user, verb, resource/subresource, namespace, name; a substring of the URI"),
+    ("a b | c", "a and b, or c (AND binds tighter)"),
+    ("time:A..B", "received from A to B (either may be left out): 2024-05-01, 10:15, -15m"),
+    ("latency:>1s", "stage time minus received time: > >= < <= =, units ns us ms s m"),
+)
+"""The language in a few lines, for `?` help (the README has the full definitions)."""
+
 NEGATION = "!"
 """The one prefix that negates a term."""
 

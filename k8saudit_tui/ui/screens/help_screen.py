@@ -62,9 +62,10 @@ class HelpScreen(ModalScreen[None]):
         Binding("k,up", "scroll_up", "Scroll", show=False),
     ]
 
-    def __init__(self, rows: Sequence[tuple[str, str, str]]) -> None:
+    def __init__(self, rows: Sequence[tuple[str, str, str]], language: Sequence[tuple[str, str]] = ()) -> None:
         super().__init__(id="help")
         self._rows = rows
+        self._language = language
 
     @property
     def rows(self) -> Sequence[tuple[str, str, str]]:
@@ -75,6 +76,8 @@ class HelpScreen(ModalScreen[None]):
         """The keys table in a scrolling box."""
         with VerticalScroll(id="help-box"):
             yield Static(self._table(), id="help-table")
+            if self._language:
+                yield Static(self._language_table(), id="help-language")
 
     def _table(self) -> Table:
         table = Table(title="k8saudit-tui keys", expand=True, show_edge=False, pad_edge=False)
@@ -84,6 +87,19 @@ class HelpScreen(ModalScreen[None]):
         for section, keys, description in self._rows:
             table.add_row(Text(section), Text(keys), Text(description))
         table.caption = "No action needs a mouse or an F-key. esc closes this screen."
+        return table
+
+    def language_table(self) -> Table:
+        """The filter language's table as shown (its own method, so a test can read it)."""
+        return self._language_table()
+
+    def _language_table(self) -> Table:
+        table = Table(title="the filter language (/)", expand=True, show_edge=False, pad_edge=False)
+        table.add_column("term", style="bold cyan", no_wrap=True)
+        table.add_column("means")
+        for term, meaning in self._language:
+            table.add_row(Text(term), Text(meaning))
+        table.caption = 'Values may be double-quoted; ns:"" is cluster scope. The README defines each term.'
         return table
 
     def action_close(self) -> None:

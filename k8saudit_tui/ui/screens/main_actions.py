@@ -180,7 +180,7 @@ class MainActions(MainLayout):
             ("problems", ProblemsScreen.BINDINGS),
             ("top values (f)", FacetsScreen.BINDINGS),
         ]
-        self.app.push_screen(HelpScreen(binding_rows(sections)))
+        self.app.push_screen(HelpScreen(binding_rows(sections), self.session.filter_help()))
 
     def action_problems(self) -> None:
         """`!`: every broken line and unreadable file, grouped by reason."""
