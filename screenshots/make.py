@@ -81,12 +81,38 @@ async def export_dialog(pilot: Pilot) -> None:
     await settle(pilot)
 
 
+async def fuzzy_matched(pilot: Pilot) -> None:
+    """A bare word with a typo: the status line says what it matched, per field."""
+    await pilot.press("slash", *"secrte", "enter")
+    await pilot.pause(0.3)
+    await settle(pilot)
+
+
+async def facets_panel(pilot: Pilot) -> None:
+    """`f`: the top values under the filter, in events and requests."""
+    await pilot.press("f")
+    await pilot.pause(0.3)
+    await settle(pilot)
+
+
+async def timeline_strip(pilot: Pilot) -> None:
+    """`t`: the timeline of the view, a few buckets picked."""
+    await pilot.press("t")
+    await pilot.pause(0.3)
+    await settle(pilot)
+    await pilot.press("home", "right", "right", "shift+right", "shift+right", "shift+right")
+    await settle(pilot)
+
+
 SHOTS: dict[str, Step] = {
     "main": main_view,
     "filtered": filtered,
     "rule-stepping": rule_stepping,
     "explain": explain_trace,
     "export": export_dialog,
+    "fuzzy": fuzzy_matched,
+    "facets": facets_panel,
+    "timeline": timeline_strip,
 }
 
 

@@ -114,7 +114,10 @@ def _who(event: Mapping[str, Any]) -> str:
 
 
 def _label(question: str) -> Text:
-    return Text(f"{question:>10}: ", style="bold", end="")
+    """The question in bold, as a span: a base style would make the whole answer bold."""
+    line = Text(end="")
+    line.append(f"{question:>10}: ", style="bold")
+    return line
 
 
 def _answer(question: str, answer: object) -> HeadLine:
@@ -169,11 +172,13 @@ def explanation_lines(explanation: Explanation) -> list[HeadLine]:
     """The explain trace as the CLI's `explain` words it: the request as the policy saw it, then
     each rule tried with the clauses it sets (matched, failed, not applicable: why), and the
     clauses it leaves unset on one line: they accept any value and decide nothing."""
-    request = Text("request: ", style="bold", end="")
+    request = Text(end="")
+    request.append("request: ", style="bold")
     request.append_text(safe(describe_request(explanation.attrs), limit=4 * MAX_CELL))
     out: list[HeadLine] = [(request, len("request: "))]
     for rule in explanation.rules:
-        head = Text(f"rule {rule.index}", style="bold", end="")
+        head = Text(end="")
+        head.append(f"rule {rule.index}", style="bold")
         if rule.line is not None:
             head.append(f" (line {rule.line})")
         head.append(" level ")

@@ -74,7 +74,8 @@ def status_text(
     read (`loaded_share`, None while the size is unknown); with `--follow`, that the log is
     followed and how many new events arrived below the cursor. With `matched` (the filter's fuzzy
     terms and bare words), what they matched stands last, in place of the filter text."""
-    text = Text(f"{shown:,} of {count(total, 'event')}", style="bold", end="", no_wrap=True, overflow="ellipsis")
+    text = Text(end="", no_wrap=True, overflow="ellipsis")
+    text.append(f"{shown:,} of {count(total, 'event')}", style="bold")  # a span: the rest is not bold
     if collapsed:
         text.append("  (stages collapsed)")
     if filter_text and not matched:
