@@ -32,6 +32,7 @@ from k8saudit_tui.engine.query.timefilter import (
     parse_time_point,
     plain_latency_match,
     plain_time_match,
+    received_times,
     time_mask,
 )
 from k8saudit_tui.engine.store import EventStore, StoreLoader
@@ -331,6 +332,10 @@ class _StageTimeStub:
 
     def __init__(self, times: list[int], latencies: list[int]) -> None:
         self.columns = {"time": np.array(times, np.int64), "latency": np.array(latencies, np.int64)}
+        self.match_cache: dict[tuple[Any, ...], Any] = {}
+
+    def __len__(self) -> int:
+        return len(self.columns["time"])
 
     def column(self, name: str, n: int | None = None) -> np.ndarray:
         return self.columns[name][:n]
@@ -343,3 +348,14 @@ def test_time_ranges_read_the_received_time_not_the_stage_time() -> None:
     for text, expected in [("time:10:00..", [1, 2]), ("time:..10:00", [0]), ("time:-1s..", [2])]:
         term = compile_filter(text).terms[0]
         assert np.flatnonzero(term_mask(stub, term, 3)).tolist() == expected, text  # type: ignore[arg-type]
+
+
+def test_received_times_are_kept_and_follow_appended_rows() -> None:
+    """Kept once computed (a time filter does not subtract a million times again), and rows
+    appended later (follow mode) get theirs: the cached array never answers for rows it lacks."""
+    stub = _StageTimeStub([10 * SECOND, 20 * SECOND], [SECOND, -1])
+    first = received_times(stub, 2)
+    assert first.tolist() == [9 * SECOND, 20 * SECOND]
+    assert received_times(stub, 1) is not None and received_times(stub, 1).tolist() == [9 * SECOND]
+    stub.columns = {k: np.append(v, extra) for (k, v), extra in zip(stub.columns.items(), (40 * SECOND, 5 * SECOND))}
+    assert received_times(stub, 3).tolist() == [9 * SECOND, 20 * SECOND, 35 * SECOND]

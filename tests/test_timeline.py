@@ -15,8 +15,7 @@ from hypothesis import strategies as st
 from k8saudit_tui.engine.logs.sources import expand_sources
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
 from k8saudit_tui.engine.query import compile_filter
-from k8saudit_tui.engine.query.filter import received_times
-from k8saudit_tui.engine.query.timefilter import DAY, MINUTE, SECOND
+from k8saudit_tui.engine.query.timefilter import DAY, MINUTE, SECOND, received_times
 from k8saudit_tui.engine.query.timeline import (
     LEVEL_CLASSES,
     NICE_SIZES,

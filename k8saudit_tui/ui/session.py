@@ -35,10 +35,9 @@ from k8saudit_tui.engine.policy.explain import Explanation, explain
 from k8saudit_tui.engine.policy.loader import PolicyLoad, load_policy_file
 from k8saudit_tui.engine.query import FIELDS, FilterError, compile_filter, complete, look_ahead, prepare, suggest
 from k8saudit_tui.engine.query.facets import TOP_FIELDS, Facet, FacetValue, facets, term
-from k8saudit_tui.engine.query.filter import received_times
 from k8saudit_tui.engine.query.language import SYNTAX
 from k8saudit_tui.engine.query.matched import TermMatch, has_fuzzy, matched_values
-from k8saudit_tui.engine.query.timefilter import first_at_or_after
+from k8saudit_tui.engine.query.timefilter import first_at_or_after, received_times
 from k8saudit_tui.engine.query.timeline import EMPTY, Split, row_time, store_timeline
 from k8saudit_tui.engine.query.timeline import Timeline as Timeline  # re-exported for the strip
 from k8saudit_tui.engine.store import EventStore, StoreLoader, follow, release_memory

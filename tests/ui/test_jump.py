@@ -6,8 +6,7 @@ import numpy as np
 from textual.widgets import Input
 
 from k8saudit_tui.engine.query import compile_filter
-from k8saudit_tui.engine.query.filter import received_times
-from k8saudit_tui.engine.query.timefilter import MINUTE, SECOND
+from k8saudit_tui.engine.query.timefilter import MINUTE, SECOND, received_times
 from k8saudit_tui.ui.screens.jump_screen import JumpScreen
 
 from .conftest import make_app, settle

@@ -25,7 +25,7 @@ from k8saudit_tui.engine.query import indexes
 from k8saudit_tui.engine.query.language import FilterError, Term, TermKind, parse_groups
 from k8saudit_tui.engine.query.resource_paths import path_mask
 from k8saudit_tui.engine.query.textsearch import fuzzy_hits
-from k8saudit_tui.engine.query.timefilter import Comparison, TimeRange, latency_mask, time_mask
+from k8saudit_tui.engine.query.timefilter import Comparison, TimeRange, latency_mask, received_times, time_mask
 from k8saudit_tui.engine.store import EventStore
 
 _SUBSTRING_FIELDS = frozenset(field.name for field in fields.FIELDS if field.substring)
@@ -357,21 +357,6 @@ def _long_ids_equal(store: EventStore, value: str, n: int) -> np.ndarray:
         if row < n and full == value:
             result[row] = True
     return result
-
-
-def received_times(store: EventStore, n: int) -> np.ndarray:
-    """requestReceivedTimestamp of rows [0, n). The store's `time` column is the stageTimestamp
-    (the view's order); minus the latency where the store has one (stage - received), it is the
-    time the request was received. A store without a latency column gives the stage time."""
-    times = store.column(fields.by_filter_name["time"].column, n)
-    try:
-        latencies = store.column(fields.by_filter_name["latency"].column, n)
-    except KeyError:
-        return times
-    if len(latencies) != len(times):
-        return times
-    received: np.ndarray = np.where((latencies > 0) & (times != 0), times - latencies, times)
-    return received
 
 
 def _flag_mask(store: EventStore, name: str, term: Term, n: int) -> np.ndarray:

@@ -31,9 +31,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import numpy as np
+
+from k8saudit_tui.engine import fields
 
 SECOND = 1_000_000_000
 MINUTE = 60 * SECOND
@@ -266,3 +268,36 @@ def first_at_or_after(times: np.ndarray, rows: np.ndarray, text: str) -> int:
     if not len(later):
         raise ValueError(f"no event at or after {text} in this view")
     return int(later[0])
+
+
+class TimedStore(Protocol):
+    """What the received times need of a store."""
+
+    match_cache: dict[tuple[Any, ...], Any]
+
+    def __len__(self) -> int: ...
+
+    def column(self, name: str, n: int | None = None) -> np.ndarray: ...
+
+
+def received_times(store: TimedStore, n: int) -> np.ndarray:
+    """requestReceivedTimestamp of rows [0, n), read-only. The store's `time` column is the
+    stageTimestamp (the view's order); minus the latency where the store has one (stage -
+    received), it is when the request was received. A store without a latency column gives the
+    stage time. Kept for every row loaded (a row's times never change; rows are only appended),
+    so a time filter or a cursor move on the timeline does not subtract a million times again."""
+    key = ("joined", "received-times")
+    known: np.ndarray | None = store.match_cache.get(key)
+    if known is None or len(known) < n:
+        rows = max(n, len(store))
+        times = store.column(fields.by_filter_name["time"].column, rows)
+        try:
+            latencies = store.column(fields.by_filter_name["latency"].column, rows)
+        except KeyError:
+            latencies = np.full(len(times), -1, np.int64)
+        if len(latencies) != len(times):
+            latencies = np.full(len(times), -1, np.int64)
+        known = np.where((latencies > 0) & (times != 0), times - latencies, times)
+        known.flags.writeable = False
+        store.match_cache[key] = known
+    return known[:n]

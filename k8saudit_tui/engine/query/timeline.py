@@ -24,8 +24,7 @@ from typing import Literal
 import numpy as np
 
 from k8saudit_tui.engine.model import LEVELS
-from k8saudit_tui.engine.query.filter import received_times
-from k8saudit_tui.engine.query.timefilter import DAY, MINUTE, SECOND
+from k8saudit_tui.engine.query.timefilter import DAY, MINUTE, SECOND, received_times
 from k8saudit_tui.engine.store import EventStore
 
 Split = Literal["level", "written"]
