@@ -170,7 +170,7 @@ def apply_lines(evaluator: PolicyEvaluator, name: str, lines: Iterable[bytes], f
     """Apply the policy to numbered lines: the hot loop of the command."""
     output: list[bytes] = []
     problems: list[str] = []
-    events = written = lower_bound = 0
+    events = lower_bound = 0
     for number, line in enumerate(lines, first_line):
         if not line or line.isspace():
             continue
@@ -182,10 +182,7 @@ def apply_lines(evaluator: PolicyEvaluator, name: str, lines: Iterable[bytes], f
             problems.append(f"{name}:{number}: {problem}")
             continue
         events += 1
-        if applied.text is not None:
-            output.append(applied.text)
-            written += 1
+        if applied.line is not None:
+            output.append(applied.line)
             lower_bound += applied.lower_bound
-    if output:
-        output.append(b"")
-    return AppliedBlock(b"\n".join(output), tuple(problems), events, written, lower_bound)
+    return AppliedBlock(b"".join(output), tuple(problems), events, len(output), lower_bound)

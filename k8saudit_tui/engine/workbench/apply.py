@@ -30,8 +30,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -49,14 +48,15 @@ _BIG_INTEGER = re.compile(rb"\d{20}")
 """Digits enough for an integer orjson cannot hold exactly (beyond 2**64)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Applied:
-    """What the policy's server would have written for one recorded event."""
+class Applied(NamedTuple):
+    """What the policy's server would have written for one recorded event (a NamedTuple: one is
+    made per event, and a frozen dataclass costs three times as much to build)."""
 
     event: EventFields
     verdict: Verdict
-    text: bytes | None
-    """The JSON written (no end of line); None when the policy writes no event for this stage."""
+    line: bytes | None
+    """The line written: the JSON and a newline; None when the policy writes no event for this
+    stage. An unchanged event's is the input line itself when that is already just that."""
     lower_bound: bool
     """Written, but the policy records it above its recorded level: the bodies a higher level
     would add were never logged, so this event's bytes are a lower bound."""
@@ -64,13 +64,21 @@ class Applied:
     @property
     def size(self) -> int:
         """Bytes `apply` writes for the event: its JSON and a newline; 0 when not written."""
-        return 0 if self.text is None else len(self.text) + 1
+        return 0 if self.line is None else len(self.line)
+
+    @property
+    def text(self) -> bytes | None:
+        """The JSON written, without its newline; None when not written."""
+        return None if self.line is None else self.line[:-1]
 
 
 def apply_line(evaluator: PolicyEvaluator, line: bytes) -> Applied:
     """The event of one log line under the evaluator's policy; raises EventError for a line that
     is not an audit Event (or, rarely, one that cannot be re-serialised)."""
-    return apply_event(evaluator, decode_event_line(line), event_text(line))
+    event = decode_event_line(line)
+    if line[:1] == b"{" and line[-1:] == b"\n" and line[-2:-1] != b"\r":
+        return apply_event(evaluator, event, line)  # the usual line: written as it is, no copy
+    return apply_event(evaluator, event, event_text(line) + b"\n")
 
 
 def event_text(line: bytes) -> bytes:
@@ -84,22 +92,24 @@ def event_text(line: bytes) -> bytes:
     return text
 
 
-def apply_event(evaluator: PolicyEvaluator, event: EventFields, text: bytes) -> Applied:
-    """Decide the written form of `event` (decoded from the JSON `text`); see the module rules."""
+def apply_event(evaluator: PolicyEvaluator, event: EventFields, line: bytes) -> Applied:
+    """Decide the written form of `event`, decoded from `line` (its JSON and a newline)."""
     verdict = evaluator.evaluate_event(event)
-    if not verdict.emits(event.stage):
+    if verdict.level == "None" or event.stage in verdict.omit_stages:  # Verdict.emits, inlined
         return Applied(event, verdict, None, False)
     level, lower_bound = written_level(verdict.level, event.level)
     rank = LEVEL_RANK[level]
     omit_managed = verdict.omit_managed_fields
     if (
         level == event.level
-        and (rank >= _REQUEST or b'"requestObject"' not in text)
-        and (rank >= _REQUEST_RESPONSE or b'"responseObject"' not in text)
-        and (not omit_managed or b'"managedFields"' not in text)
+        and (rank >= _REQUEST or b'"requestObject"' not in line)
+        and (rank >= _REQUEST_RESPONSE or b'"responseObject"' not in line)
+        and (not omit_managed or b'"managedFields"' not in line)
     ):
-        return Applied(event, verdict, text, lower_bound)
-    return Applied(event, verdict, rewrite(text, level, omit_managed, event.verb == "patch"), lower_bound)
+        return Applied(event, verdict, line, lower_bound)
+    text = line[:-1]
+    written = rewrite(text, level, omit_managed, event.verb == "patch")
+    return Applied(event, verdict, line if written is text else written + b"\n", lower_bound)
 
 
 def written_level(policy_level: str, recorded_level: str) -> tuple[str, bool]:

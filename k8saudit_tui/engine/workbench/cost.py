@@ -116,7 +116,7 @@ class CostTally:
         """Count one event as decided by `apply_event`."""
         self.events += 1
         self._see_time(applied.event.stage_time)
-        if applied.text is None:
+        if applied.line is None:
             return
         size = applied.size
         self.lower_bound_events += applied.lower_bound
