@@ -31,6 +31,7 @@ SUBCOMMANDS: dict[str, str] = {
     "explain": "k8saudit_tui.commands.explain",
     "export": "k8saudit_tui.commands.export",
     "top": "k8saudit_tui.commands.top",
+    "apply": "k8saudit_tui.commands.apply",
 }
 """Each module defines `add_arguments(parser)` and `run(args) -> int`."""
 

@@ -20,7 +20,8 @@ import argparse
 import functools
 import os
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import TypeVar
 
 import orjson
 
@@ -43,6 +44,7 @@ from k8saudit_tui.engine.logs.worker import WorkerPool, default_workers
 from k8saudit_tui.engine.model import Problem, Verdict
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
 
+Out = TypeVar("Out")
 RangeJob = tuple[str, int, Task]
 """(file name shown, 1-based number of the range's first line, the byte range)."""
 
@@ -100,7 +102,18 @@ def run(args: argparse.Namespace) -> int:
 
 
 def evaluate_file(evaluator: PolicyEvaluator, name: str, path: str, workers: int | None = None) -> Iterator[bytes]:
-    """The output of every line of the plain file `path`, in blocks, in input order.
+    """The output of every line of the plain file `path`, in blocks, in input order."""
+    return map_ranges(evaluate_range, evaluator, name, path, workers)
+
+
+def map_ranges(
+    job: Callable[[PolicyEvaluator, RangeJob], tuple[int, Out]],
+    evaluator: PolicyEvaluator,
+    name: str,
+    path: str,
+    workers: int | None = None,
+) -> Iterator[Out]:
+    """`job`'s output for every range of the plain file `path`, in input order (`apply` too).
 
     Below split.IN_PROCESS_BYTES (or with one worker) the ranges are evaluated here, each numbered
     from the line count of the ones before. Above, the first range is evaluated here while the
@@ -111,7 +124,7 @@ def evaluate_file(evaluator: PolicyEvaluator, name: str, path: str, workers: int
     workers = default_workers() if workers is None else workers
     pool = None
     if workers > 1 and size > split.IN_PROCESS_BYTES and len(tasks) > 1:
-        pool = WorkerPool(evaluate_range, workers, setup=functools.partial(PolicyEvaluator, evaluator.policy))
+        pool = WorkerPool(job, workers, setup=functools.partial(PolicyEvaluator, evaluator.policy))
     try:
         first_line = 1
         for index, task in enumerate(tasks):
@@ -119,7 +132,7 @@ def evaluate_file(evaluator: PolicyEvaluator, name: str, path: str, workers: int
                 for _, output in pool.map(_numbered(name, first_line, tasks[1:])):
                     yield output
                 return
-            lines, output = evaluate_range(evaluator, (name, first_line, task))
+            lines, output = job(evaluator, (name, first_line, task))
             first_line += lines
             yield output
     finally:

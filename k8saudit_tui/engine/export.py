@@ -141,6 +141,12 @@ def _is_number(text: str) -> bool:
     return True
 
 
+def write_file(path: str | Path, chunks: Iterable[bytes], force: bool = False) -> int:
+    """Write `chunks` to `path` as every export is written (0600, atomic, never through a symlink
+    nor over a file without `force`); the bytes written. Raises ExportError (`apply` uses it)."""
+    return _to_file(Path(path), iter(chunks), 0, force).bytes
+
+
 def _to_stream(stream: BinaryIO, chunks: Iterator[bytes], count: int) -> ExportResult:
     written = 0
     for chunk in chunks:
