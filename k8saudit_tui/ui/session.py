@@ -97,6 +97,8 @@ class Session:
     sources: list[LogSource] = field(default_factory=list)
     store: EventStore | None = None
     evaluator: PolicyEvaluator | None = None
+    candidate_load: PolicyLoad | None = None
+    """The policy compared with the loaded one (`--candidate`): the store evaluates events under both."""
     export_target: tuple[ExportFormat, str] | None = None
     """Format and path of the last export asked for: the export dialog offers them again."""
     _matched: tuple[str, tuple[TermMatch, ...]] = field(default=("", ()), init=False, repr=False)
@@ -139,7 +141,9 @@ class Session:
         keystrokes do not (about 1 s and 25 MB at 1M events; headless commands build what their
         one filter needs, when it runs). What building them freed goes back to the OS with what
         the first full view frees (`release_memory`, once that view is painted)."""
-        loader = StoreLoader(self.sources, self.evaluator, cancel)
+        policy = self.candidate_load.policy if self.candidate_load else None
+        candidate = PolicyEvaluator(policy) if policy else None
+        loader = StoreLoader(self.sources, self.evaluator, cancel, candidate=candidate)
         self.store = loader.store
         yield from loader.run()
         if not cancel.is_set():
@@ -385,11 +389,12 @@ class Session:
         return tuple((s.term, s.count) for s in suggest(text, self.store, limit=SUGGESTIONS_LISTED))
 
 
-def open_session(policy_path: str | None, log_paths: Sequence[str]) -> Session:
-    """Read the policy (problems are values) and resolve the log paths (bad paths are problems)."""
+def open_session(policy_path: str | None, log_paths: Sequence[str], candidate_path: str | None = None) -> Session:
+    """Read the policies (problems are values) and resolve the log paths (bad paths are problems)."""
     session = Session()
     if policy_path is not None:
-        load = load_policy_file(policy_path)
-        session._apply_policy(policy_path, load)
+        session._apply_policy(policy_path, load_policy_file(policy_path))
+    if candidate_path is not None:
+        session.candidate_load = load_policy_file(candidate_path)
     session.sources = expand_sources(list(log_paths))
     return session
