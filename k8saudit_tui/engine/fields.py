@@ -29,6 +29,8 @@ FieldKind = Literal[
     "annotation",
     "duration",
     "flag",
+    "candidate",
+    "change",
     "derived",
 ]
 """How a field's column is stored and matched:
@@ -46,6 +48,8 @@ FieldKind = Literal[
   `key=` + `logs.annotations.LONG_VALUE` (the key stays filterable, the value is in the event's JSON);
 - duration: int64 nanoseconds, -1 where unknown (a term is a comparison, `latency:>1s`);
 - flag: yes or no, computed from the verdict columns (`written`, `drift`);
+- candidate: an audit level computed by the candidate policy (`--candidate`), like `level`;
+- change: how the candidate changes an event against the loaded policy, one of `CHANGES`;
 - derived: computed from stored columns on demand (`EventStore.value` only), exported, never a filter
   term of its own (the CSV's timestamps and authorization decision)."""
 
@@ -228,7 +232,27 @@ FIELDS: tuple[Field, ...] = (
         "yes when the recorded level differs from the loaded policy's level",
         needs_policy=True,
     ),
+    Field(
+        "candidate",
+        "candidate_level",
+        "candidate",
+        "level under the candidate policy (--candidate): None, Metadata, Request, RequestResponse",
+        needs_policy=True,
+    ),
+    Field(
+        "change",
+        "change",
+        "change",
+        "what the candidate policy does to the event: same, up, down (level), dropped, added (written or not)",
+        needs_policy=True,
+    ),
 )
+
+CHANGES: tuple[str, ...] = ("same", "up", "down", "dropped", "added")
+"""The values of `change`, in code order (the store's `change` column holds indexes into it):
+dropped = the loaded policy writes the event and the candidate does not, added = the reverse,
+up / down = both write it and the candidate's level is higher / lower, same = everything else.
+"Writes" is `written:` (level not None, stage not omitted)."""
 
 by_filter_name: Mapping[str, Field] = MappingProxyType({field.name: field for field in FIELDS})
 """Filter name -> field."""

@@ -1,4 +1,4 @@
-"""`k8saudit-tui [--policy POLICY] [LOG...] [--filter TEXT] [--follow]`: parse, open, run.
+"""`k8saudit-tui [--policy POLICY] [--candidate CANDIDATE] [LOG...] [--filter TEXT] [--follow]`: parse, open, run.
 
 With no arguments the bundled demo (the Kubernetes docs policy and a generated log) opens. Bad
 arguments or unreadable files give a one-line message and a non-zero status, never a traceback.
@@ -24,6 +24,11 @@ def parser() -> argparse.ArgumentParser:
         "Subcommands (validate, evaluate, explain, export) run headless.",
     )
     result.add_argument("--policy", metavar="POLICY", help="audit Policy YAML file")
+    result.add_argument(
+        "--candidate",
+        metavar="CANDIDATE",
+        help="a second audit Policy to compare with POLICY: filters candidate:LEVEL and change:dropped,...",
+    )
     result.add_argument("logs", nargs="*", metavar="LOG", help="audit log files, directories, .gz, or - for stdin")
     result.add_argument("--filter", metavar="TEXT", default="", help="start with this filter")
     result.add_argument("--follow", action="store_true", help="keep reading events appended to the logs")
@@ -49,16 +54,26 @@ def run_tui(args: list[str]) -> int:
         if policy is None and not logs:
             print("k8saudit-tui: the bundled demo is missing; give --policy POLICY and/or LOG files", file=sys.stderr)
             return 2
-    if policy is not None and not os.path.isfile(policy):
-        print(f"k8saudit-tui: {policy!r}: no such policy file", file=sys.stderr)
+    for path in (policy, parsed.candidate):
+        if path is not None and not os.path.isfile(path):
+            print(f"k8saudit-tui: {path!r}: no such policy file", file=sys.stderr)
+            return 2
+    if parsed.candidate is not None and policy is None:
+        print("k8saudit-tui: --candidate compares with a policy: give --policy POLICY too", file=sys.stderr)
         return 2
     if "-" in logs and sys.stdin.isatty():
         print("k8saudit-tui: '-' reads a log from stdin, but stdin is a terminal", file=sys.stderr)
         return 2
+    from k8saudit_tui.engine.textsafe import visible
     from k8saudit_tui.ui.app import ExplorerApp
     from k8saudit_tui.ui.session import open_session
 
-    session = open_session(policy, logs)  # spools stdin (`-`) to a private file, to its end
+    session = open_session(policy, logs, parsed.candidate)  # spools stdin (`-`) to a private file, to its end
+    if session.candidate_load is not None and session.candidate_load.policy is None:
+        first = next(iter(session.candidate_load.problems), None)
+        reason = str(first) if first is not None else "not a policy"
+        print(f"k8saudit-tui: {parsed.candidate}: cannot use as the candidate: {visible(reason)}", file=sys.stderr)
+        return 2
     if "-" in logs and not attach_terminal_input():
         print(
             "k8saudit-tui: the log came on stdin and there is no terminal (/dev/tty) to read keys from", file=sys.stderr

@@ -33,16 +33,15 @@ from k8saudit_tui.engine.model import Policy, Problem, Verdict
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
 from k8saudit_tui.engine.policy.explain import Explanation, explain
 from k8saudit_tui.engine.policy.loader import PolicyLoad, load_policy_file
-from k8saudit_tui.engine.query import FIELDS, FilterError, compile_filter, complete, look_ahead, prepare, suggest
-from k8saudit_tui.engine.query.facets import TOP_FIELDS, Facet, FacetValue, facets, term
-from k8saudit_tui.engine.query.language import SYNTAX
+from k8saudit_tui.engine.query import FilterError, compile_filter, look_ahead, prepare
+from k8saudit_tui.engine.query.facets import Facet, FacetValue
 from k8saudit_tui.engine.query.matched import TermMatch, has_fuzzy, matched_values
-from k8saudit_tui.engine.query.timefilter import first_at_or_after, received_times
-from k8saudit_tui.engine.query.timeline import EMPTY, Split, row_time, store_timeline
+from k8saudit_tui.engine.query.timeline import EMPTY, Split
 from k8saudit_tui.engine.query.timeline import Timeline as Timeline  # re-exported for the strip
 from k8saudit_tui.engine.store import EventStore, StoreLoader, follow, release_memory
 from k8saudit_tui.engine.store import source_lines as lines
 from k8saudit_tui.engine.textsafe import visible
+from k8saudit_tui.ui.session_views import ViewQuestions
 
 ExportFormat = Format
 ExportOutcome = ExportResult
@@ -61,10 +60,6 @@ TABLE_FIELDS: dict[str, str] = {
 }
 """Events-list column title -> store column, for the columns read as stored (level and rule
 depend on whether a policy is loaded: `row_values`)."""
-
-SUGGESTIONS_LISTED = 8
-"""Suggestions the filter bar lists under its input."""
-
 
 SourceLine = lines.SourceLine
 """A log line read back for the problems view (engine.store.source_lines)."""
@@ -89,7 +84,7 @@ class FilterOutcome:
 
 
 @dataclass
-class Session:
+class Session(ViewQuestions):
     """The policy and the logs the app shows; built by `open_session` or by tests."""
 
     policy_path: str | None = None
@@ -97,6 +92,8 @@ class Session:
     sources: list[LogSource] = field(default_factory=list)
     store: EventStore | None = None
     evaluator: PolicyEvaluator | None = None
+    candidate_load: PolicyLoad | None = None
+    """The policy compared with the loaded one (`--candidate`): the store evaluates events under both."""
     export_target: tuple[ExportFormat, str] | None = None
     """Format and path of the last export asked for: the export dialog offers them again."""
     _matched: tuple[str, tuple[TermMatch, ...]] = field(default=("", ()), init=False, repr=False)
@@ -139,7 +136,9 @@ class Session:
         keystrokes do not (about 1 s and 25 MB at 1M events; headless commands build what their
         one filter needs, when it runs). What building them freed goes back to the OS with what
         the first full view frees (`release_memory`, once that view is painted)."""
-        loader = StoreLoader(self.sources, self.evaluator, cancel)
+        policy = self.candidate_load.policy if self.candidate_load else None
+        candidate = PolicyEvaluator(policy) if policy else None
+        loader = StoreLoader(self.sources, self.evaluator, cancel, candidate=candidate)
         self.store = loader.store
         yield from loader.run()
         if not cancel.is_set():
@@ -220,13 +219,6 @@ class Session:
         filter run (else ()): the status line shows it."""
         last, matched = self._matched
         return matched if text and last == text else ()
-
-    def first_at_or_after(self, rows: np.ndarray, text: str) -> int:
-        """Position in `rows` of the first event received at or after `text` (`time:`'s syntax);
-        ValueError says what is wrong (timefilter.first_at_or_after)."""
-        if self.store is None:
-            raise ValueError("no events to jump in")
-        return first_at_or_after(received_times(self.store, len(self.store)), rows, visible(text))
 
     def look_ahead(self, text: str) -> None:
         """Prepare what the filter typed after `text` will likely need (query.look_ahead)."""
@@ -355,45 +347,13 @@ class Session:
         except LookupError as problem:
             raise SessionError(visible(str(problem)), title="Cannot show the line") from None
 
-    def facets(self, text: str, limit: int = 10) -> tuple[Facet, ...]:
-        """The facet panel's top values among the events matching `text` (blank: all; a thread)."""
-        if self.store is None:
-            return ()
-        rows = None if not text.strip() else compile_filter(text).apply(self.store)
-        return facets(self.store, TOP_FIELDS, rows, limit)
 
-    def facet_term(self, field: str, label: str, *, negate: bool = False) -> str:
-        """The term selecting exactly one facet value's events (`negate`: the others), or ""."""
-        return term(field, label, negate=negate)
-
-    def timeline(self, rows: np.ndarray, cells: int, split: Split) -> Timeline:
-        """`rows` over time in at most `cells` buckets (a thread); `time_of` places a row in it."""
-        if self.store is None:
-            return EMPTY
-        return store_timeline(self.store, rows, cells, split)
-
-    def time_of(self, row: int) -> int:
-        """The time the timeline and `time:` read for `row` (its request's receive time; 0: none)."""
-        return row_time(self.store, row) if self.store is not None else 0
-
-    def filter_help(self) -> list[tuple[str, str]]:
-        """The filter language's terms, then every field with what it matches, for `?` help."""
-        return [*SYNTAX, *((f"{name}:", FIELDS[name]) for name in FIELDS)]
-
-    def complete(self, text: str) -> str | None:
-        """The filter text with its last term completed (query.complete), or None."""
-        return complete(text, self.store)
-
-    def suggestions(self, text: str) -> tuple[tuple[str, int | None], ...]:
-        """The top suggestions for the last term of `text` (query.suggest): (term, events)."""
-        return tuple((s.term, s.count) for s in suggest(text, self.store, limit=SUGGESTIONS_LISTED))
-
-
-def open_session(policy_path: str | None, log_paths: Sequence[str]) -> Session:
-    """Read the policy (problems are values) and resolve the log paths (bad paths are problems)."""
+def open_session(policy_path: str | None, log_paths: Sequence[str], candidate_path: str | None = None) -> Session:
+    """Read the policies (problems are values) and resolve the log paths (bad paths are problems)."""
     session = Session()
     if policy_path is not None:
-        load = load_policy_file(policy_path)
-        session._apply_policy(policy_path, load)
+        session._apply_policy(policy_path, load_policy_file(policy_path))
+    if candidate_path is not None:
+        session.candidate_load = load_policy_file(candidate_path)
     session.sources = expand_sources(list(log_paths))
     return session

@@ -7,9 +7,10 @@ regex terms, the search texts and the request groups live in `indexes.py`, exten
 values added since, so a keystroke or a follow-mode batch stays cheap.
 
 Alternatives (`a b | c`) are masks ORed, each the AND of its terms. Time ranges and latency
-comparisons are vectorised comparisons on their int64 column (`timefilter`). `written` and
-`drift` read the verdict columns of the loaded policy; without one they raise FilterError
-("written: needs a policy") when the filter is applied, since no row can be said to match or not.
+comparisons are vectorised comparisons on their int64 column (`timefilter`). `written`, `drift`,
+`candidate` and `change` read the verdict columns; without the policy (and for the last two the
+candidate) they raise FilterError ("written: needs a policy") when the filter is applied, since no
+row can be said to match or not.
 """
 
 from __future__ import annotations
@@ -142,9 +143,12 @@ def field_mask(store: EventStore, name: str, kind: TermKind, term: Term, n: int)
         return _group_mask(store, kind, term, n)
     if field_kind == "annotation":
         return _annotation_mask(store, kind, term, n)
-    if field_kind == "level":
-        table = np.append(match_values(list(LEVELS), kind, term, "level"), False)  # index -1: no policy
-        return table[store.column("level", n).astype(np.int64)]
+    if field_kind in ("level", "candidate", "change"):
+        if field_kind != "level" and (store.evaluator is None or store.candidate_evaluator is None):
+            raise FilterError(term.text, term.position, f"{name}: needs a policy and a candidate (--candidate)")
+        vocabulary = fields.CHANGES if field_kind == "change" else LEVELS
+        table = np.append(match_values(list(vocabulary), kind, term, name), False)  # index -1: no policy
+        return table[store.column(fields.by_filter_name[name].column, n).astype(np.int64)]
     if field_kind in ("number", "rule"):
         return _number_mask(store, name, kind, term, n)
     if field_kind == "auditid":
@@ -338,8 +342,8 @@ def _auditid_mask(store: EventStore, kind: TermKind, term: Term, n: int) -> np.n
         for value in term.values:
             encoded = value.encode("utf-8", "replace")
             selected = column == encoded[: column.dtype.itemsize]
-            if len(encoded) > column.dtype.itemsize:
-                selected &= _long_ids_equal(store, value, n)
+            if len(encoded) > column.dtype.itemsize:  # the full ID of a long one is kept aside
+                selected &= np.isin(np.arange(n), [r for r, full in store._long_auditids.items() if full == value])
             result |= selected
         return result
     uniques, inverse = np.unique(column, return_inverse=True)
@@ -368,10 +372,7 @@ def _flag_mask(store: EventStore, name: str, term: Term, n: int) -> np.ndarray:
         yes = ~store.column("omitted", n).astype(bool)
         known = np.ones(n, bool)
     else:
-        codes = store.column("recorded", n)
-        vocabulary = store.values("recorded")
-        as_level = np.array([LEVELS.index(v) if v in LEVELS else -1 for v in vocabulary], np.int64)
-        recorded = gather_values(as_level, codes)
+        recorded = recorded_levels(store, n)
         known = recorded >= 0
         yes = known & (recorded != store.column("level", n).astype(np.int64))
     result = np.zeros(n, bool)
@@ -380,3 +381,10 @@ def _flag_mask(store: EventStore, name: str, term: Term, n: int) -> np.ndarray:
     if "no" in term.values:
         result |= known & ~yes
     return result
+
+
+def recorded_levels(store: EventStore, n: int) -> np.ndarray:
+    """The recorded level of rows [0, n) as an index in LEVELS (int64), -1 when not a level."""
+    vocabulary = store.values("recorded")
+    as_level = np.array([LEVELS.index(v) if v in LEVELS else -1 for v in vocabulary], np.int64)
+    return gather_values(as_level, store.column("recorded", n))

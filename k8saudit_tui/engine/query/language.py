@@ -12,6 +12,7 @@ Space-separated terms, all of which must hold, in alternatives separated by ` | 
     time:A..B        a time range, A included, B excluded (`timefilter` has the grammar)
     latency:>1s      a comparison: > >= < <= = with ns us ms s m
     written:yes      yes/no (`written`, `drift`: fields of the loaded policy's verdict)
+    change:dropped   same, up, down, dropped, added (the candidate policy against the loaded one)
 
 Values may be double-quoted ("a b", or "" for the empty value). Only `!` negates: `-word` is a
 bare word that starts with a hyphen (names do). Only a `|` standing alone between spaces is an
@@ -265,7 +266,11 @@ def _check_values(name: str, values: tuple[str, ...], token: str, position: int)
             value = value.lower()
             if value not in FLAG_VALUES:
                 raise FilterError(token, position, f"{name} must be yes or no, not {value!r}")
-        elif name in ("level", "recorded", "stage"):
+        elif name == "change":
+            if value.lower() not in fields.CHANGES:
+                raise FilterError(token, position, f"change must be one of {', '.join(fields.CHANGES)}")
+            value = value.lower()
+        elif name in ("level", "candidate", "recorded", "stage"):
             vocabulary = STAGES if name == "stage" else LEVELS
             canonical = {v.lower(): v for v in vocabulary}.get(value.lower())
             if canonical is None and name != "recorded":

@@ -159,7 +159,7 @@ def _count(store: EventStore, name: str) -> tuple[_Value, ...]:
     """The values of `name` and their events, most first, as the facets count them; a resource
     also gets the events of all its subresources (`resource:pods` matches `pods/log` too)."""
     field = fields.by_filter_name[name]
-    if field.kind in ("auditid", "time", "duration", "flag"):  # one request each, or typed not picked
+    if field.kind in ("auditid", "time", "duration", "flag", "candidate", "change"):  # one each, typed, or no facet
         return ()
     pairs = [(value.label, value.events) for value in facet(store, name, limit=MAX_VALUES).values]
     if field.kind == "number":

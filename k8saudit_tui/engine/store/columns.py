@@ -28,7 +28,7 @@ from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
 from k8saudit_tui.engine.store import derived
 from k8saudit_tui.engine.store.codes import ALIASES, COLUMNS, DTYPES, Codes
 from k8saudit_tui.engine.store.files import EventGone, FileEntry
-from k8saudit_tui.engine.store.verdicts import VerdictTable
+from k8saudit_tui.engine.store.verdicts import VERDICT_COLUMNS, Verdicts, VerdictTable
 
 _EAGER_OPEN_LIMIT = 256
 """Files registered beyond this many are opened on first read (file descriptor limits)."""
@@ -59,8 +59,8 @@ class EventStore:
         self._items_writer: Any = None
         self._item_entries: dict[int, int] = {}
         self._lock = threading.RLock()
-        self._table = VerdictTable.empty(None)
-        """Swapped whole, never changed in place (see verdicts.py)."""
+        self._verdicts = Verdicts.empty()
+        """The current and candidate policies' tables: swapped whole, never changed in place."""
         self._generation = 0
         self._cache: dict[tuple[Any, ...], Any] = {}
         self.match_cache: dict[tuple[Any, ...], Any] = {}
@@ -73,7 +73,12 @@ class EventStore:
 
     @property
     def evaluator(self) -> PolicyEvaluator | None:
-        return self._table.evaluator
+        return self._verdicts.current.evaluator
+
+    @property
+    def candidate_evaluator(self) -> PolicyEvaluator | None:
+        """The candidate policy compared with the loaded one (`set_candidate`), or None."""
+        return self._verdicts.candidate.evaluator
 
     @property
     def parser_streams(self) -> int:
@@ -91,11 +96,13 @@ class EventStore:
         String columns give int32 codes into `values(name)`; "group" codes into `values("group")`
         (tuples of groups); "time" int64 ns since the epoch; "code" int16 (0 = none); "rule" int16
         (-1 = no rule matched or no policy); "level" int8 index in LEVELS (-1 without policy);
-        "omitted" bool (the verdict would not write this stage); "auditid" bytes (S36); "annotations"
+        "omitted" bool (the verdict would not write this stage); the same under the candidate policy as
+        "candidate_rule", "candidate_level", "candidate_omitted"; "change" int8 index in
+        fields.CHANGES (all same without two policies); "auditid" bytes (S36); "annotations"
         codes into `values("annotations")` (sorted `key=value` tuples); "latency" int64 ns (-1 unknown).
         """
         n = self._n if n is None else n
-        if name in ("rule", "level", "omitted"):
+        if name in VERDICT_COLUMNS:
             return self._verdict_column(name, n)
         key = ALIASES.get(name, name)
         array = self._arrays.get(key)
@@ -124,8 +131,8 @@ class EventStore:
         if name == "code":
             code = int(self._arrays["code"][row])
             return code or None
-        if name in ("rule", "level", "omitted"):
-            return self._verdict_value(row, name)
+        if name in VERDICT_COLUMNS:
+            return self._verdicts.value(name, int(self._arrays["attr"][row]), int(self._arrays["stage"][row]))
         if name == "auditid":
             return self._long_auditids.get(row) or self._arrays["auditid"][row].decode("utf-8", "replace")
         if name == "file":
@@ -134,16 +141,6 @@ class EventStore:
             return int(self._arrays[name][row])
         key = ALIASES.get(name, name)
         return self._dicts[key].values[self._arrays[key][row]]  # type: ignore[no-any-return]
-
-    def _verdict_value(self, row: int, name: str) -> str | int | None:
-        """rule (None = no rule matched), level (None without a policy) or omitted (0/1) of a row."""
-        table = self._table
-        attr = int(self._arrays["attr"][row])
-        if name == "rule":
-            return table.rule(attr)
-        if name == "level":
-            return table.level(attr)
-        return table.omitted(attr, int(self._arrays["stage"][row]))
 
     def location(self, row: int) -> tuple[str, int]:
         """(file shown to the user, 1-based line) of an event."""
@@ -189,7 +186,13 @@ class EventStore:
 
     def verdict(self, row: int) -> Verdict | None:
         """The verdict of the loaded policy for this event; None without a policy."""
-        table = self._table
+        return self._verdict_of(self._verdicts.current, row)
+
+    def candidate_verdict(self, row: int) -> Verdict | None:
+        """The verdict of the candidate policy for this event; None without a candidate."""
+        return self._verdict_of(self._verdicts.candidate, row)
+
+    def _verdict_of(self, table: VerdictTable, row: int) -> Verdict | None:
         if table.evaluator is None:
             return None
         return table.verdicts[int(self._arrays["attr"][row])]
@@ -199,7 +202,7 @@ class EventStore:
         rules = self.column("rule")
         if rows is not None:
             rules = rules[rows]
-        if self._table.evaluator is None or len(rules) == 0:
+        if self.evaluator is None or len(rules) == 0:
             return {}
         counts = np.bincount(rules.astype(np.int64) + 1)
         return {(index - 1 if index else None): int(c) for index, c in enumerate(counts) if c}
@@ -228,23 +231,31 @@ class EventStore:
     # ----------------------------------------------------------------------------- policy
 
     def set_policy(self, evaluator: PolicyEvaluator | None) -> None:
-        """Re-evaluate every row under `evaluator` (None: no policy), without re-reading the log.
-
-        The policy is evaluated once per distinct RequestAttributes (a few thousand in a million
-        events), and rows get the result by a vectorised lookup of their attributes code.
-        """
+        """Re-evaluate every row under `evaluator` (None: no policy), without re-reading the log:
+        once per distinct RequestAttributes, then a vectorised lookup per row (verdicts.py)."""
         with self._lock:
-            self._table = VerdictTable.empty(evaluator).extended(self._attrs.values)
-            self._generation += 1
-            self._cache.clear()
+            current = VerdictTable.empty(evaluator).extended(self._attrs.values)
+            self._publish(Verdicts(current, self._verdicts.candidate))
+
+    def set_candidate(self, evaluator: PolicyEvaluator | None) -> None:
+        """Evaluate every row under a candidate policy too (None: none), as `set_policy` does; the
+        candidate_* and change columns follow. The pair of tables is published whole."""
+        with self._lock:
+            candidate = VerdictTable.empty(evaluator).extended(self._attrs.values)
+            self._publish(Verdicts(self._verdicts.current, candidate))
+
+    def _publish(self, verdicts: Verdicts) -> None:
+        self._verdicts = verdicts
+        self._generation += 1
+        self._cache.clear()
 
     def _verdict_column(self, name: str, n: int) -> np.ndarray:
-        """rule/level/omitted for rows [0, n): a gather through the per-attributes tables."""
+        """A verdict column (VERDICT_COLUMNS) for rows [0, n): a gather through the tables."""
         key = (name, n, self._generation)  # read before the table: set_policy swaps it first
         cached = self._cache.get(key)
         if cached is not None:
             return cached  # type: ignore[no-any-return]
-        table = self._table
+        table = self._verdicts
         attr = self._arrays["attr"][:n] if n else np.empty(0, np.int32)
         stage = self._arrays["stage"][:n] if n else np.empty(0, np.int32)
         result = table.column(name, attr, stage)
@@ -293,7 +304,7 @@ class EventStore:
                 self._arrays[key][start:end] = values
             for row, audit_id in batch.long_auditids.items():
                 self._long_auditids[start + row] = audit_id
-            self._table = self._table.extended(self._attrs.values)
+            self._verdicts = self._verdicts.extended(self._attrs.values)
             self._n = end
             self._generation += 1
             return batch.count

@@ -74,7 +74,7 @@ class StoreLoader:
     """Streams the events of `sources` into `self.store`, batch by batch.
 
     `run()` yields a `LoadProgress` after each batch; between yields the store is usable and grows.
-    Set `cancel` to stop.
+    Set `cancel` to stop. With a `candidate` policy every event is evaluated under both.
     """
 
     def __init__(
@@ -85,6 +85,7 @@ class StoreLoader:
         workers: int | None = None,
         store: EventStore | None = None,
         memory_limit_mb: int = MEMORY_LIMIT_MB,
+        candidate: PolicyEvaluator | None = None,
     ) -> None:
         self.sources = list(sources)
         self.memory_limit_mb = memory_limit_mb
@@ -93,6 +94,8 @@ class StoreLoader:
         self.store = store or EventStore()
         if evaluator is not None:
             self.store.set_policy(evaluator)
+        if candidate is not None:
+            self.store.set_candidate(candidate)  # then every batch is evaluated under both
         self._encoder = Encoder()
         """For batches parsed in this process (the first one, small loads, workers=1)."""
         self._started = 0.0
@@ -242,7 +245,10 @@ class StoreLoader:
 
 
 def load(
-    sources: Sequence[LogSource], evaluator: PolicyEvaluator | None = None, workers: int | None = None
+    sources: Sequence[LogSource],
+    evaluator: PolicyEvaluator | None = None,
+    workers: int | None = None,
+    candidate: PolicyEvaluator | None = None,
 ) -> EventStore:
-    """Load `sources` completely (headless use)."""
-    return StoreLoader(sources, evaluator, workers=workers).load_all()
+    """Load `sources` completely (headless use), under the policy and the candidate if given."""
+    return StoreLoader(sources, evaluator, workers=workers, candidate=candidate).load_all()

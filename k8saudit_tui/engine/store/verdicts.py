@@ -7,6 +7,11 @@ a new policy or new attributes build a new table aside, and the store publishes 
 reference swap, as `query.textsearch.SearchText` is shared. A reader takes the reference once and
 indexes only that table; any attributes code of a published row is inside it, because the store
 publishes the table before the rows that need it.
+
+A candidate policy (the workbench: two policies, one log) gets a table of its own beside the
+current one. Both live in one `Verdicts` value, swapped whole, so a reader never pairs the current
+table of one moment with the candidate table of another; the change class of a row (fields.CHANGES)
+is computed from the pair per (attributes code, stage) and gathered, never stored per row.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from k8saudit_tui.engine.fields import CHANGES
 from k8saudit_tui.engine.model import LEVELS, STAGES, RequestAttributes, Verdict
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
 
@@ -115,3 +121,84 @@ def _level_code(level: str) -> int:
         return LEVELS.index(level)
     except ValueError:
         return 0
+
+
+SAME, UP, DOWN, DROPPED, ADDED = (CHANGES.index(name) for name in ("same", "up", "down", "dropped", "added"))
+"""Change codes: indexes in CHANGES."""
+
+CANDIDATE_COLUMNS = ("candidate_rule", "candidate_level", "candidate_omitted")
+"""The candidate's verdict columns: the current ones (rule, level, omitted) under a prefix."""
+
+VERDICT_COLUMNS = ("rule", "level", "omitted", *CANDIDATE_COLUMNS, "change")
+"""Every store column computed from `Verdicts`."""
+
+
+@dataclass(frozen=True, slots=True)
+class Verdicts:
+    """The current policy's table and the candidate's, published together (one reference swap)."""
+
+    current: VerdictTable
+    candidate: VerdictTable
+
+    @classmethod
+    def empty(cls) -> Verdicts:
+        return cls(VerdictTable.empty(None), VerdictTable.empty(None))
+
+    @property
+    def compared(self) -> bool:
+        """Whether there are two policies to compare (else every change is `same`)."""
+        return self.current.evaluator is not None and self.candidate.evaluator is not None
+
+    def extended(self, attributes: Sequence[RequestAttributes]) -> Verdicts:
+        """Both tables extended over `attributes` (verdicts of codes interned since); self if none."""
+        current, candidate = self.current.extended(attributes), self.candidate.extended(attributes)
+        if current is self.current and candidate is self.candidate:
+            return self
+        return Verdicts(current, candidate)
+
+    def column(self, name: str, attr: np.ndarray, stage: np.ndarray) -> np.ndarray:
+        """A verdict column (VERDICT_COLUMNS) of rows with attributes codes `attr`, stage codes `stage`."""
+        if name == "change":
+            if not len(attr):
+                return np.zeros(0, np.int8)
+            table = self.change_table()
+            taken: np.ndarray = table[attr, np.minimum(stage, len(STAGES))]
+            return taken
+        if name in CANDIDATE_COLUMNS:
+            return self.candidate.column(name.removeprefix("candidate_"), attr, stage)
+        return self.current.column(name, attr, stage)
+
+    def value(self, name: str, attr: int, stage: int) -> str | int | None:
+        """One row's value of a verdict column: rule (None: no rule matched), level (None without
+        the policy), omitted (0/1), change (a CHANGES name)."""
+        if name == "change":
+            return CHANGES[int(self.change_table(np.array([attr]))[0, min(stage, len(STAGES))])]
+        table = self.candidate if name in CANDIDATE_COLUMNS else self.current
+        name = name.removeprefix("candidate_")
+        if name == "rule":
+            return table.rule(attr)
+        if name == "level":
+            return table.level(attr)
+        return table.omitted(attr, stage)
+
+    def change_table(self, codes: np.ndarray | None = None) -> np.ndarray:
+        """Per attributes code (`codes`, default all) and stage code (STAGES, then one column for
+        any other stage, which is never omitted: as `VerdictTable.column`) the change code; all
+        SAME without two policies. "Written" is what `written:` means: not omitted (level None
+        omits every stage)."""
+        if codes is None:
+            codes = np.arange(min(len(self.current), len(self.candidate)))
+        changes = np.full((len(codes), len(STAGES) + 1), SAME, np.int8)
+        if not self.compared or not len(codes):
+            return changes
+        other = np.zeros((len(codes), 1), bool)
+        written = ~np.hstack([self.current.omit_of[codes], other])
+        candidate_written = ~np.hstack([self.candidate.omit_of[codes], other])
+        level = self.current.level_of[codes, None]
+        candidate_level = self.candidate.level_of[codes, None]
+        both = written & candidate_written
+        changes[both & (candidate_level > level)] = UP
+        changes[both & (candidate_level < level)] = DOWN
+        changes[written & ~candidate_written] = DROPPED
+        changes[~written & candidate_written] = ADDED
+        return changes
