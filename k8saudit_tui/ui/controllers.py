@@ -29,6 +29,13 @@ RESCHEDULE_SLACK = 0.005
 """A debounce deadline closer than this (seconds) counts as reached (timers fire a little early)."""
 
 
+DETAIL_DELAY = 0.1
+"""Seconds the cursor must rest before the detail pane shows its event (held keys never wait)."""
+MATCH_GRACE = 0.05
+"""Seconds the filter thread lets the UI paint a result before working out what its fuzzy terms
+matched for the status line (10 ms of numpy at 1M events that would otherwise delay the paint)."""
+
+
 class LatestOnly(Generic[Request]):
     """Runs requests through `start(request, generation)`, takes only the newest one's answer."""
 

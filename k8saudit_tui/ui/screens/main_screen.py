@@ -10,11 +10,13 @@ rules (latest answer only, cursor rest, echo hold, following the tail) are `cont
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 from textual import on, work
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from k8saudit_tui.ui.controllers import LatestOnly, PaintHold, RestDebounce, TailFollow
+from k8saudit_tui.ui.controllers import DETAIL_DELAY, MATCH_GRACE, LatestOnly, PaintHold, RestDebounce, TailFollow
 from k8saudit_tui.ui.messages import (
     DetailBuilt,
     EventHighlighted,
@@ -37,8 +39,6 @@ from k8saudit_tui.ui.session import Session, SessionError
 from k8saudit_tui.ui.widgets.detail_pane import build_detail, message_content
 from k8saudit_tui.ui.widgets.policy_pane import NO_RULE
 
-DETAIL_DELAY = 0.1
-"""Seconds the cursor must rest before the detail pane shows its event (held keys never wait)."""
 ECHO_HOLD = 0.06
 """Seconds a typed filter key may wait for its filter's result so both show in one frame."""
 WORKER_ERROR_TITLES = {"load": "Loading stopped"}
@@ -210,11 +210,10 @@ class MainScreen(MainDialogs):
         self.post_message(FilterApplied(generation, text, outcome.rows, outcome.error, outcome.position))
         if outcome.rows is None or get_current_worker().is_cancelled:
             return
-        # after the answer is out (the user is reading it): what its fuzzy terms matched, then
-        # what the next keystroke will likely need
-        if self.session.match_terms(text, outcome.rows):
+        self.session.look_ahead(text)  # the answer is out: what the next keystroke will likely need
+        time.sleep(MATCH_GRACE)  # the rows paint first: what fuzzy terms matched is for the reader
+        if not get_current_worker().is_cancelled and self.session.match_terms(text, outcome.rows):
             self.post_message(TermsMatched(text))
-        self.session.look_ahead(text)
 
     @on(TermsMatched)
     def _on_terms_matched(self, message: TermsMatched) -> None:
