@@ -21,6 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from k8saudit_tui.engine.workbench.changes import change_counts
 from k8saudit_tui.ui.session import open_session
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,26 +43,37 @@ def main() -> int:
         pass
     print(f"loaded {len(session.store or ()):,} events in {time.perf_counter() - started:.1f} s")
 
-    phases: dict[str, list[float]] = {"load_candidate (set_candidate)": [], "counts": [], "total": []}
+    store = session.store
+    assert store is not None
+    phases: dict[str, list[float]] = {
+        "load_candidate (read + set_candidate)": [],
+        "change counts": [],
+        "to repainted counts (sum)": [],
+        "W panel (security classes, drift)": [],
+        "policy pane (hits, written per rule)": [],
+    }
     for _ in range(args.repeat):
-        if session.store is not None:
-            session.store.set_candidate(None)  # the next load evaluates from scratch
+        store.set_candidate(None)  # the next load evaluates from scratch, with a fresh evaluator as P has
         start = time.perf_counter()
         session.load_candidate(args.candidate)
         evaluated = time.perf_counter()
+        changes = change_counts(store)
+        counted = time.perf_counter()
         summary = session.workbench_summary()
+        panel = time.perf_counter()
         session.rule_stats()
         session.rule_stats(candidate=True)
         done = time.perf_counter()
         assert summary is not None
-        phases["load_candidate (set_candidate)"].append(evaluated - start)
-        phases["counts"].append(done - evaluated)
-        phases["total"].append(done - start)
+        phases["load_candidate (read + set_candidate)"].append(evaluated - start)
+        phases["change counts"].append(counted - evaluated)
+        phases["to repainted counts (sum)"].append(counted - start)
+        phases["W panel (security classes, drift)"].append(panel - counted)
+        phases["policy pane (hits, written per rule)"].append(done - panel)
     for name, times in phases.items():
-        print(f"{name:<32} p50 {1000 * statistics.median(times):7.1f} ms   max {1000 * max(times):7.1f} ms")
-    assert summary is not None
-    print(f"changes: {summary.changes.as_dict()}")
-    verdict = "PASS" if statistics.median(phases["total"]) < 0.3 else "FAIL"
+        print(f"{name:<40} p50 {1000 * statistics.median(times):7.1f} ms   max {1000 * max(times):7.1f} ms")
+    print(f"changes: {changes.as_dict()}")
+    verdict = "PASS" if statistics.median(phases["to repainted counts (sum)"]) < 0.3 else "FAIL"
     print(f"target < 300 ms to repainted counts: {verdict}")
     if args.bytes:
         start = time.perf_counter()
