@@ -22,13 +22,16 @@ from k8saudit_tui.ui.render.status import file_title
 from k8saudit_tui.ui.screens.main_dialogs import MainDialogs
 from k8saudit_tui.ui.screens.open_policy_screen import OpenPolicyScreen
 from k8saudit_tui.ui.screens.workbench_screen import Costs, WorkbenchScreen
+from k8saudit_tui.ui.session_views import WorkbenchSummary
 
 
 @dataclass
 class CandidateLoaded(Message):
-    """The candidate policy is evaluated over every event (`seconds`: how long it took)."""
+    """The candidate policy is evaluated over every event (`seconds`: how long it took), and the
+    panel's summary counted off the UI thread (a few hundred ms at 1M events)."""
 
     seconds: float
+    summary: WorkbenchSummary | None
 
 
 class MainWorkbench(MainDialogs):
@@ -38,6 +41,8 @@ class MainWorkbench(MainDialogs):
     """Whether the policy pane shows the candidate (`v`) rather than the loaded policy."""
     _costs: tuple[tuple[int, int], Costs] | None = None
     """The bytes of both policies and the (store generation, events) they were counted for."""
+    _summary: tuple[tuple[int, int], WorkbenchSummary] | None = None
+    """The panel's counts, and the (store generation, events) they were counted for."""
 
     def _update_status(self) -> None:
         """Repaint the status line (the hub does it)."""
@@ -57,7 +62,8 @@ class MainWorkbench(MainDialogs):
     def _load_candidate(self, path: str) -> None:
         start = time.perf_counter()
         self.session.load_candidate(path)
-        self.post_message(CandidateLoaded(time.perf_counter() - start))
+        seconds = time.perf_counter() - start
+        self.post_message(CandidateLoaded(seconds, self.session.workbench_summary()))
 
     @on(CandidateLoaded)
     def _on_candidate_loaded(self, message: CandidateLoaded) -> None:
@@ -67,16 +73,24 @@ class MainWorkbench(MainDialogs):
         self._refresh_policy()
         self._update_status()
         self.app.notify(f"Candidate evaluated in {message.seconds:.2f} s", markup=False)
+        if message.summary is not None:
+            self._summary = (self._verdicts_key(), message.summary)
         self.action_workbench()
+
+    def _verdicts_key(self) -> tuple[int, int]:
+        """What the counts depend on: the store's verdicts generation and its events."""
+        store = self.session.store
+        return (store.generation, len(store)) if store is not None else (0, 0)
 
     def action_workbench(self) -> None:
         """`W`: the workbench panel: changes, bytes per day, security classes, drift."""
-        summary = self.session.workbench_summary()
+        key = self._verdicts_key()
+        cached = self._summary
+        summary = cached[1] if cached is not None and cached[0] == key else self.session.workbench_summary()
         if summary is None:
             self.app.notify("Load a candidate policy first (P)", severity="warning", markup=False)
             return
-        store = self.session.store
-        key = (store.generation, len(store)) if store is not None else (0, 0)
+        self._summary = (key, summary)
         known = self._costs[1] if self._costs is not None and self._costs[0] == key else None
 
         def remember(costs: Costs) -> None:
