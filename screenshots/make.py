@@ -104,6 +104,23 @@ async def timeline_strip(pilot: Pilot) -> None:
     await settle(pilot)
 
 
+CANDIDATE = "tests/data/policies/kubespray-apiserver-audit-policy.yaml"
+"""The candidate of the workbench shot (relative to the repository, where `main` runs)."""
+
+
+async def workbench(pilot: Pilot) -> None:
+    """`P` loads a candidate policy (typed), the `W` panel opens once it is evaluated, bytes counted."""
+    await pilot.press("P")
+    await pilot.pause()
+    await pilot.press("ctrl+u", *CANDIDATE, "enter")
+    await settle(pilot)
+    for _ in range(250):
+        if getattr(pilot.app.screen, "bytes_counted", True):
+            break
+        await pilot.pause(0.02)
+    await pilot.pause()
+
+
 SHOTS: dict[str, Step] = {
     "main": main_view,
     "filtered": filtered,
@@ -113,6 +130,7 @@ SHOTS: dict[str, Step] = {
     "fuzzy": fuzzy_matched,
     "facets": facets_panel,
     "timeline": timeline_strip,
+    "workbench": workbench,
 }
 
 

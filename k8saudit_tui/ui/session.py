@@ -94,6 +94,7 @@ class Session(ViewQuestions):
     evaluator: PolicyEvaluator | None = None
     candidate_load: PolicyLoad | None = None
     """The policy compared with the loaded one (`--candidate`): the store evaluates events under both."""
+    candidate_path: str | None = None
     export_target: tuple[ExportFormat, str] | None = None
     """Format and path of the last export asked for: the export dialog offers them again."""
     _matched: tuple[str, tuple[TermMatch, ...]] = field(default=("", ()), init=False, repr=False)
@@ -114,12 +115,17 @@ class Session(ViewQuestions):
         """Read the policy at `path` (`~` expanded) and re-evaluate every event under it (worker thread: it can
         take seconds). A file that is no policy raises `SessionError` and the policy in force
         stays: a broken or vanished file never leaves the app without one."""
-        load = load_policy_file(os.path.expanduser(path))
-        if load.policy is None:
-            first = next(iter(load.problems), None)
-            reason = str(first) if first is not None else "not a policy"
-            raise SessionError(visible(reason), title=f"Cannot use {visible(path)}")
-        self._apply_policy(path, load)
+        self._apply_policy(path, _read_policy(path))
+
+    def load_candidate(self, path: str) -> None:
+        """Read a candidate policy at `path` and evaluate every event under it too (a worker:
+        `set_candidate` publishes the candidate's verdicts whole); a file that is no policy
+        raises `SessionError` and the candidate in force, if any, stays."""
+        load = _read_policy(path)
+        assert load.policy is not None
+        self.candidate_path, self.candidate_load = path, load
+        if self.store is not None:
+            self.store.set_candidate(PolicyEvaluator(load.policy))
 
     def _apply_policy(self, path: str, load: PolicyLoad) -> None:
         self.policy_path = path
@@ -273,6 +279,9 @@ class Session(ViewQuestions):
             values["level"] = store.value(row, "level")
             rule = store.value(row, "rule")
             values["rule"] = "-" if rule is None else f"#{rule}"
+        if store.candidate_evaluator is not None:
+            change = store.value(row, "change")
+            values["change"] = "" if change == "same" else change
         return values
 
     def event(self, row: int) -> dict[str, Any]:
@@ -348,12 +357,22 @@ class Session(ViewQuestions):
             raise SessionError(visible(str(problem)), title="Cannot show the line") from None
 
 
+def _read_policy(path: str) -> PolicyLoad:
+    """The policy at `path` (`~` expanded); `SessionError` (made safe) when it is no policy."""
+    load = load_policy_file(os.path.expanduser(path))
+    if load.policy is None:
+        first = next(iter(load.problems), None)
+        reason = str(first) if first is not None else "not a policy"
+        raise SessionError(visible(reason), title=f"Cannot use {visible(path)}")
+    return load
+
+
 def open_session(policy_path: str | None, log_paths: Sequence[str], candidate_path: str | None = None) -> Session:
     """Read the policies (problems are values) and resolve the log paths (bad paths are problems)."""
     session = Session()
     if policy_path is not None:
         session._apply_policy(policy_path, load_policy_file(policy_path))
     if candidate_path is not None:
-        session.candidate_load = load_policy_file(candidate_path)
+        session.candidate_path, session.candidate_load = candidate_path, load_policy_file(candidate_path)
     session.sources = expand_sources(list(log_paths))
     return session

@@ -8,6 +8,10 @@ worker threads.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+
 import numpy as np
 
 from k8saudit_tui.engine.query import FIELDS, compile_filter, complete, suggest
@@ -17,9 +21,31 @@ from k8saudit_tui.engine.query.timefilter import first_at_or_after, received_tim
 from k8saudit_tui.engine.query.timeline import EMPTY, Split, Timeline, row_time, store_timeline
 from k8saudit_tui.engine.store import EventStore
 from k8saudit_tui.engine.textsafe import visible
+from k8saudit_tui.engine.workbench.changes import ChangeCounts, change_counts
+from k8saudit_tui.engine.workbench.cost import CostSummary, CostTally
+from k8saudit_tui.engine.workbench.drift import Drift, drift
+from k8saudit_tui.engine.workbench.security import ClassCoverage, security_coverage
 
 SUGGESTIONS_LISTED = 8
 """Suggestions the filter bar lists under its input."""
+
+
+@dataclass(frozen=True, slots=True)
+class WorkbenchSummary:
+    """What the workbench panel shows at once (the bytes come later: `policy_costs`)."""
+
+    changes: ChangeCounts
+    security: tuple[ClassCoverage, ...]
+    drift: Drift
+
+
+@dataclass(frozen=True, slots=True)
+class RuleStats:
+    """Per rule of one policy (None: no rule matched): events it is the first match of, and
+    of those the ones it writes."""
+
+    hits: Mapping[int | None, int]
+    written: Mapping[int | None, int]
 
 
 class ViewQuestions:
@@ -66,3 +92,51 @@ class ViewQuestions:
     def suggestions(self, text: str) -> tuple[tuple[str, int | None], ...]:
         """The top suggestions for the last term of `text` (query.suggest): (term, events)."""
         return tuple((s.term, s.count) for s in suggest(text, self.store, limit=SUGGESTIONS_LISTED))
+
+    # ------------------------------------------------------------------ the workbench
+
+    @property
+    def compared(self) -> bool:
+        """Whether the events are evaluated under a policy and a candidate (change classes)."""
+        store = self.store
+        return store is not None and store.evaluator is not None and store.candidate_evaluator is not None
+
+    def workbench_summary(self) -> WorkbenchSummary | None:
+        """Change counts, security classes and drift over every event; None unless `compared`."""
+        if self.store is None or not self.compared:
+            return None
+        return WorkbenchSummary(change_counts(self.store), security_coverage(self.store), drift(self.store))
+
+    def rule_stats(self, *, candidate: bool = False) -> RuleStats:
+        """Hits and written events per rule of the loaded policy, or of the candidate."""
+        store = self.store
+        prefix = "candidate_" if candidate else ""
+        if store is None or (store.candidate_evaluator if candidate else store.evaluator) is None or not len(store):
+            return RuleStats({}, {})
+        n = len(store)
+        rules = store.column(f"{prefix}rule", n).astype(np.int64) + 1
+        written = ~store.column(f"{prefix}omitted", n).astype(bool)
+        return RuleStats(_by_rule(np.bincount(rules)), _by_rule(np.bincount(rules[written], minlength=1)))
+
+    def policy_costs(self, cancel: threading.Event) -> tuple[CostSummary, CostSummary] | None:
+        """The bytes the loaded policy and the candidate write for every event (engine cost: each
+        line as `apply` would write it; a worker: seconds at 1M events); None when cancelled or
+        not `compared`."""
+        store = self.store
+        if store is None or store.evaluator is None or store.candidate_evaluator is None:
+            return None
+        current, candidate = store.evaluator, store.candidate_evaluator
+        tallies = (CostTally(), CostTally())
+        rows = np.arange(len(store), dtype=np.int64)
+        readable = rows[store.readable(rows)]
+        for number, line in enumerate(store.raw_many(readable)):
+            if number % 4096 == 0 and cancel.is_set():
+                return None
+            tallies[0].add_line(current, line)
+            tallies[1].add_line(candidate, line)
+        return tallies[0].summary(), tallies[1].summary()
+
+
+def _by_rule(counts: np.ndarray) -> dict[int | None, int]:
+    """bincount over rule + 1 as {rule: events} (None: no rule matched), zero counts left out."""
+    return {(index - 1 if index else None): int(c) for index, c in enumerate(counts.tolist()) if c}

@@ -80,7 +80,11 @@ class VerdictTable:
             verdicts = [self.evaluator.evaluate(value) for value in fresh]
             rules = np.array([NO_RULE if v.rule is None else v.rule for v in verdicts], np.int16)
             levels = np.array([_level_code(v.level) for v in verdicts], np.int8)
-            omits = np.array([[not v.emits(stage) for stage in STAGES] for v in verdicts], bool)
+            rows: dict[int, list[bool]] = {}  # a policy has few distinct verdicts: ask each once
+            for v in verdicts:
+                if id(v) not in rows:
+                    rows[id(v)] = [not v.emits(stage) for stage in STAGES]
+            omits = np.array([rows[id(v)] for v in verdicts], bool)
             omits = omits.reshape(count, len(STAGES))
         return VerdictTable(
             self.evaluator,

@@ -90,10 +90,17 @@ def cell_value(field: str, value: object, *, short: bool = False, dated: bool = 
         return visible(SHORT_LABELS.get(name, name)), ""
     if field == "code":
         return visible(str(value)), _code_style(value)
+    if field == "change":
+        name = str(value)
+        return visible(name), CHANGE_STYLES.get(name, "")
     if field == "time":
         return visible(dated_time(str(value)) if dated else short_time(str(value))), "dim"
     text = value if isinstance(value, str) else str(value)
     return visible(text[:MAX_CELL]), ""
+
+
+CHANGE_STYLES: dict[str, str] = {"dropped": "bold red", "down": "yellow", "added": "green", "up": "cyan"}
+"""The change column's colours: losing an event is the loudest (the word says it under NO_COLOR)."""
 
 
 def fit_plain(text: str, width: int) -> str:

@@ -68,6 +68,19 @@ ORDER: tuple[Spec, ...] = (
 )
 """Display order. Time is pinned on the left when the list scrolls sideways."""
 
+CHANGE = Spec("change", 7, 7, 7)
+"""The candidate's change class (`dropped`, `added`, `up`, `down`; blank for same): after the
+rule, only while a candidate policy is loaded (`ContentWidths.changes`)."""
+
+
+def shown_order(content: ContentWidths) -> tuple[Spec, ...]:
+    """ORDER, with the change column after the rule when the events are compared."""
+    if not content.changes:
+        return ORDER
+    at = next(i for i, spec in enumerate(ORDER) if spec.key == "rule") + 1
+    return (*ORDER[:at], CHANGE, *ORDER[at:])
+
+
 GROWTH = ("user", "resource", "namespace", "name", "verb")
 """Who gets the free space, in this order."""
 LABELLED = ("level", "stage")
@@ -85,6 +98,8 @@ class ContentWidths:
 
     widths: Mapping[str, int] = field(default_factory=dict)
     dated: bool = False
+    changes: bool = False
+    """A candidate policy is loaded: the change column shows."""
 
 
 def _label_width(names: Sequence[str], *, short: bool) -> int:
@@ -93,8 +108,9 @@ def _label_width(names: Sequence[str], *, short: bool) -> int:
 
 def allocate(width: int, content: ContentWidths) -> tuple[Column, ...]:
     """The columns for a list `width` cells wide (see the module docstring for the rules)."""
+    order = shown_order(content)
     natural: dict[str, int] = {}
-    for spec in ORDER:
+    for spec in order:
         if spec.key == "time":
             natural[spec.key] = TIME_WIDTHS[content.dated]
         elif spec.key in LABELLED:
@@ -102,12 +118,12 @@ def allocate(width: int, content: ContentWidths) -> tuple[Column, ...]:
         else:
             measured = max(content.widths.get(spec.key, 0), len(SHORT_TITLES.get(spec.key, spec.key)))
             natural[spec.key] = max(spec.minimum, min(spec.cap, measured))
-    minimum = {spec.key: min(natural[spec.key], spec.minimum) for spec in ORDER}
+    minimum = {spec.key: min(natural[spec.key], spec.minimum) for spec in order}
     minimum["time"] = natural["time"]
 
     widths = dict(natural)
     used, admitted = 0, set()
-    for spec in ORDER:
+    for spec in order:
         if used + minimum[spec.key] > width:
             break
         used += minimum[spec.key] + 1
@@ -118,13 +134,13 @@ def allocate(width: int, content: ContentWidths) -> tuple[Column, ...]:
         for key in GROWTH:
             if key not in admitted or free <= 0:
                 continue
-            spec = next(s for s in ORDER if s.key == key)
+            spec = next(s for s in order if s.key == key)
             target = natural[key] if limit == "natural" else min(natural[key], spec.comfortable)
             grow = max(0, min(free, target - widths[key]))
             widths[key] += grow
             free -= grow
     long_labels: set[str] = set()
-    if len(admitted) == len(ORDER) and all(widths[k] == natural[k] for k in natural):
+    if len(admitted) == len(order) and all(widths[k] == natural[k] for k in natural):
         for key in LABELLED:
             names = LEVEL_NAMES if key == "level" else STAGE_NAMES
             grow = _label_width(names, short=False) - widths[key]
@@ -132,7 +148,7 @@ def allocate(width: int, content: ContentWidths) -> tuple[Column, ...]:
                 widths[key] += grow
                 free -= grow
                 long_labels.add(key)
-    return tuple(_column(spec, widths[spec.key], content.dated, spec.key in long_labels) for spec in ORDER)
+    return tuple(_column(spec, widths[spec.key], content.dated, spec.key in long_labels) for spec in order)
 
 
 def _column(spec: Spec, width: int, dated: bool, long_label: bool) -> Column:
@@ -165,6 +181,11 @@ class WidthSource(Protocol):
     def time_range(self) -> tuple[int, int] | None: ...
 
 
+def _compared(source: WidthSource) -> bool:
+    """Whether `source` has a candidate policy loaded (a source without the notion has none)."""
+    return bool(getattr(source, "compared", False))
+
+
 MEASURED: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {
         "verb": ("verb",),
@@ -184,7 +205,7 @@ class ColumnMeter:
         self._source = source
         self._seen: dict[str, tuple[int, int]] = {}
         """Store column -> (values measured, widest)."""
-        self._key: tuple[int, int] | None = None
+        self._key: tuple[int, int, bool] | None = None
         self._last = ContentWidths()
 
     def _widest(self, column: str) -> int:
@@ -199,7 +220,8 @@ class ColumnMeter:
     def measure(self) -> ContentWidths:
         """The content widths now (the same value while nothing changed)."""
         policy = self._source.policy
-        key = (self._source.total, id(policy))
+        compared = _compared(self._source)
+        key = (self._source.total, id(policy), compared)
         if key == self._key:
             return self._last
         widths = {}
@@ -209,7 +231,8 @@ class ColumnMeter:
         rules = len(getattr(policy, "rules", ()) or ())
         widths["rule"] = len(f"#{rules - 1}") if rules else 1
         widths["code"] = 3
+        widths["change"] = CHANGE.cap
         span = self._source.time_range()
         dated = span is not None and span[0] // DAY_NS != span[1] // DAY_NS
-        self._key, self._last = key, ContentWidths(MappingProxyType(widths), dated)
+        self._key, self._last = key, ContentWidths(MappingProxyType(widths), dated, compared)
         return self._last

@@ -60,9 +60,11 @@ def policy_lines(
     counts: Mapping[int | None, int],
     total: int,
     problems: Iterable[Problem],
+    written: Mapping[int | None, int] | None = None,
 ) -> list[PolicyLine]:
-    """The policy pane's content: for each rule a header (index, level, hits, share), its YAML
-    lines numbered as in the file, and the problems found on those lines."""
+    """The policy pane's content: for each rule a header (index, level, hits, share, and the
+    events it writes when `written` is given: the workbench), its YAML lines numbered as in the
+    file, and the problems found on those lines."""
     problems = list(problems)
     if policy is None:
         lines = [PolicyLine(Text("No policy loaded. Press p to load one.", style="italic", end=""), None, hang=2)]
@@ -74,7 +76,10 @@ def policy_lines(
     gap_start = _leading_end(source, first_rule_line) + 1
     out.extend(_yaml_lines(source, 1, gap_start - 1, None))
     for index, rule in enumerate(policy.rules):
-        out.append(PolicyLine(_rule_header(index, rule.level, counts.get(index, 0), total), index, True, hang=2))
+        header = _rule_header(index, rule.level, counts.get(index, 0), total)
+        if written is not None:
+            header.append(f"  {written.get(index, 0):,} written", style="dim")
+        out.append(PolicyLine(header, index, True, hang=2))
         start, end = rule.line or 0, rule.end_line or rule.line or 0
         if start:
             # comments just above a rule describe it: show them under its header

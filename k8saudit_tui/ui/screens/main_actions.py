@@ -54,6 +54,11 @@ class MainActions(MainLayout):
             tooltip="Copy the event exactly as logged, secrets NOT masked",
         ),
         Binding("p", "open_policy", "Policy"),
+        Binding("P", "open_candidate", "Candidate policy", show=False, tooltip="Load a candidate policy to compare"),
+        Binding(
+            "W", "workbench", "Workbench", show=False, tooltip="What the candidate changes: events, bytes, security"
+        ),
+        Binding("v", "toggle_policy_view", "Current/candidate", show=False, tooltip="Policy pane: loaded or candidate"),
         Binding(
             "r",
             "reveal_secrets",

@@ -1,11 +1,11 @@
 """The main screen: the hub that owns the workers and routes messages.
 
-The last of its layers (`main_layout`, `main_actions`, `main_dialogs`, this one). Widgets post messages up
-to here; this screen calls them back through the layout's typed accessors. All engine work
-(loading, filtering, re-evaluating, exporting) goes through the `Session` in thread workers that
-answer with messages, so the UI never waits on the disk or on a million events; a worker that
-fails raises, and `on_worker_state_changed` is the one place that tells the user. The timing
-rules (latest answer only, cursor rest, echo hold, following the tail) are `controllers`.
+The last of its layers (`main_layout`, `main_actions`, `main_dialogs`, `main_workbench`, this
+one). Widgets post messages up to here; this screen calls them back through the layout's typed
+accessors. All engine work (loading, filtering, re-evaluating, exporting) goes through the
+`Session` in thread workers that answer with messages, so the UI never waits on the disk or on a
+million events; a worker that fails raises, and `on_worker_state_changed` is the one place that
+tells the user. The timing rules (latest answer only, cursor rest, echo hold, following the tail) are `controllers`.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from k8saudit_tui.ui.messages import (
 from k8saudit_tui.ui.render import count
 from k8saudit_tui.ui.render.columns import ColumnMeter
 from k8saudit_tui.ui.render.status import status_text
-from k8saudit_tui.ui.screens.main_dialogs import MainDialogs
+from k8saudit_tui.ui.screens.main_workbench import MainWorkbench
 from k8saudit_tui.ui.session import Session, SessionError
 from k8saudit_tui.ui.widgets.detail_pane import build_detail, message_content
 from k8saudit_tui.ui.widgets.policy_pane import NO_RULE
@@ -45,7 +45,7 @@ WORKER_ERROR_TITLES = {"load": "Loading stopped"}
 """Notification title for an unexpected failure of a worker group (others: "Error")."""
 
 
-class MainScreen(MainDialogs):
+class MainScreen(MainWorkbench):
     """Policy pane, events list with status line, detail pane, filter bar and footer."""
 
     def __init__(self, session: Session, *, filter_text: str = "", follow: bool = False) -> None:
@@ -343,14 +343,6 @@ class MainScreen(MainDialogs):
             matched=self.session.matched_for(self.filter_text),
         )
         self.show_status(text)
-
-    def _refresh_policy(self) -> None:
-        self.policy_pane.show(
-            self.session.policy,
-            self.session.rule_counts(),
-            self.session.total,
-            self.session.policy_problems,
-        )
 
     # ------------------------------------------------------------------ work the actions start
 

@@ -23,14 +23,15 @@ class OpenPolicyScreen(ModalScreen[str | None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, current: str = "") -> None:
+    def __init__(self, current: str = "", *, title: str = "Load an audit policy (every event is re-evaluated)") -> None:
         super().__init__(id="open-policy")
         self._current = current
+        self._title = title
 
     def compose(self) -> ComposeResult:
         """A title and the path input."""
         with Vertical(id="open-policy-box"):
-            yield Label("Load an audit policy (every event is re-evaluated)", id="open-policy-title")
+            yield Label(self._title, id="open-policy-title", markup=False)
             yield Input(
                 self._current,
                 placeholder="path/to/policy.yaml",

@@ -70,9 +70,11 @@ class PolicyPane(LineView):
         counts: Mapping[int | None, int],
         total: int,
         problems: Iterable[Problem],
+        written: Mapping[int | None, int] | None = None,
     ) -> None:
-        """Rebuild the lines (a new policy, or new hit counts)."""
-        self._source = policy_lines(policy, counts, total, problems)
+        """Rebuild the lines (a new policy, or new hit counts; `written`: the workbench's
+        written events per rule)."""
+        self._source = policy_lines(policy, counts, total, problems, written)
         self._wrapped_width = 0
         if self.is_mounted:
             self._wrap()

@@ -1,0 +1,162 @@
+"""The workbench panel (`W`): what the candidate policy does to the loaded log, on one screen.
+
+Why a modal of its own: it answers the question people open a policy for ("what would this change
+do to my traffic, my bytes, and the events security cannot lose") at a glance, at 80x24, without
+leaving the explorer. Counts, security classes and drift come from the store's verdict columns (a
+few ms at 1M events, read when the panel opens); the bytes need every event re-read and applied
+(engine cost: seconds at 1M), so they are counted in this screen's worker, shown as "counting..."
+until then, and handed to `remember` so that opening the panel again on the same verdicts does
+not count twice. Everything from the log or a policy is shown through `render.safe`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import ClassVar
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Label, Static
+from textual.worker import get_current_worker
+
+from k8saudit_tui.engine.workbench.cost import CostSummary
+from k8saudit_tui.ui.render import safe
+from k8saudit_tui.ui.render.cells import CHANGE_STYLES
+from k8saudit_tui.ui.session import Session
+from k8saudit_tui.ui.session_views import WorkbenchSummary
+
+Costs = tuple[CostSummary, CostSummary]
+"""Bytes of the loaded policy and of the candidate over every event."""
+CLASS_WIDTH = 40
+"""Cells of a security class's title in the table (the panel is readable at 80 columns)."""
+SECURITY_ROW = "{:<40} {:>9} {:>9}  "
+
+
+def byte_size(value: float) -> str:
+    """A byte count as people read one: `512 B`, `3.8 MB`, `1.2 GB`."""
+    size = float(value)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if abs(size) < 1000 or unit == "TB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{size:.1f} TB"  # pragma: no cover  (the loop returns at TB)
+
+
+def summary_text(summary: WorkbenchSummary) -> Text:
+    """Change counts, the security classes (flagged when the candidate drops or lowers one) and
+    the drift verdict: the panel's body above and below the bytes."""
+    text = Text(end="")
+    text.append("Changes  ", style="bold")
+    for name, events in summary.changes.as_dict().items():
+        style = CHANGE_STYLES.get(name, "") if events else "dim"
+        text.append(f"{name} {events:,}", style=style)
+        text.append("  ")
+    text.append("\n\n")
+    text.append(SECURITY_ROW.format("Security class", "current", "candidate") + "\n", style="bold")
+    for coverage in summary.security:
+        title = safe(coverage.security_class.title, limit=CLASS_WIDTH).plain
+        candidate = "-" if coverage.candidate is None else f"{coverage.candidate:,}"
+        row = SECURITY_ROW.format(title, f"{coverage.current:,}", candidate)
+        text.append(row, style="" if coverage.events else "dim")
+        if coverage.lost:
+            text.append(f"LOST {coverage.lost:,}", style="bold red")
+        elif coverage.lowered:
+            text.append(f"lowered {coverage.lowered:,}", style="yellow")
+        text.append("\n")
+    text.append("\nDrift  ", style="bold")
+    text.append_text(safe(summary.drift.verdict, "yellow" if summary.drift.drifted else ""))
+    return text
+
+
+def bytes_text(costs: Costs | None) -> Text:
+    """The bytes per day under each policy, and how the candidate compares ("counting..." first)."""
+    text = Text("Bytes/day  ", style="bold", end="")
+    if costs is None:
+        text.append("counting...", style="dim italic")
+        return text
+    current, candidate = costs
+    per_day = current.bytes_per_day, candidate.bytes_per_day
+    if per_day[0] is None or per_day[1] is None:  # no time span: the totals over the log
+        text = Text("Bytes (log)  ", style="bold", end="")
+        amounts = float(current.bytes), float(candidate.bytes)
+    else:
+        amounts = per_day[0], per_day[1]
+    text.append(f"current {byte_size(amounts[0])}  candidate {byte_size(amounts[1])}")
+    if amounts[0]:
+        change = 100 * (amounts[1] - amounts[0]) / amounts[0]
+        text.append(f"  {change:+.1f}%", style="red" if change > 0 else "green")
+    if current.lower_bound or candidate.lower_bound:
+        text.append("  (lower bound)", style="dim")
+    return text
+
+
+class WorkbenchScreen(ModalScreen[None]):
+    """The candidate's changes, bytes, security classes and drift over every loaded event."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,W,q", "close", "Close", key_display="esc"),
+        Binding("j,down", "scroll(1)", "Scroll", show=False),
+        Binding("k,up", "scroll(-1)", "Scroll", show=False),
+    ]
+
+    def __init__(
+        self, session: Session, summary: WorkbenchSummary, costs: Costs | None, remember: Callable[[Costs], None]
+    ) -> None:
+        super().__init__(id="workbench")
+        self._session = session
+        self._summary = summary
+        self._costs = costs
+        self._remember = remember
+
+    def compose(self) -> ComposeResult:
+        """Title, the bytes line, the body, the keys."""
+        with Vertical(id="workbench-box"):
+            yield Label(self._title(), id="workbench-title")
+            yield Static(bytes_text(self._costs), id="workbench-bytes")
+            with VerticalScroll(id="workbench-scroll"):
+                yield Static(summary_text(self._summary), id="workbench-body")
+            yield Static(Text("v policy pane: current/candidate  change:dropped filters  esc close", style="dim"))
+
+    def _title(self) -> Text:
+        session = self._session
+        text = Text("Workbench  ", style="bold", end="")
+        text.append_text(safe(session.policy_path or "policy", limit=30))
+        text.append(" → ")
+        text.append_text(safe(session.candidate_path or "candidate", limit=30))
+        return text
+
+    def on_mount(self) -> None:
+        """Count the bytes unless they are known."""
+        if self._costs is None:
+            self._count()
+
+    @work(thread=True, exclusive=True, group="workbench-bytes", exit_on_error=False, description="Counting bytes")
+    def _count(self) -> None:
+        worker = get_current_worker()
+        costs = self._session.policy_costs(worker.cancelled_event)
+        if costs is None or worker.is_cancelled:
+            return
+        self.app.call_from_thread(self._counted, costs)
+
+    def _counted(self, costs: Costs) -> None:
+        self._costs = costs
+        self._remember(costs)
+        if self.is_mounted:
+            self.query_one("#workbench-bytes", Static).update(bytes_text(costs))
+
+    @property
+    def bytes_counted(self) -> bool:
+        """Whether the bytes line shows figures (tests and scripts wait for it)."""
+        return self._costs is not None
+
+    def action_scroll(self, step: int) -> None:
+        """Scroll the body."""
+        self.query_one("#workbench-scroll", VerticalScroll).scroll_relative(y=step, animate=False)
+
+    def action_close(self) -> None:
+        """Back to the explorer."""
+        self.dismiss(None)
