@@ -81,6 +81,8 @@ class Report:
     rules: tuple[RuleRow, ...]
     drift: Drift
     security: tuple[ClassCoverage, ...]
+    current_source: str
+    candidate_source: str | None
 
     @property
     def bytes_change(self) -> float | None:
@@ -114,7 +116,17 @@ def build_report(
     if candidate_policy is not None and candidate is not None:
         rules += _rules(store.column("candidate_rule", n), "candidate", candidate_policy, candidate)
         changes = change_counts(store)
-    return Report(n, current, candidate, changes, rules, drift(store), security_coverage(store))
+    return Report(
+        n,
+        current,
+        candidate,
+        changes,
+        rules,
+        drift(store),
+        security_coverage(store),
+        current_policy.source,
+        candidate_policy.source if candidate_policy is not None else None,
+    )
 
 
 def _rules(column: np.ndarray, name: str, policy: Policy, cost: CostSummary) -> tuple[RuleRow, ...]:
@@ -246,6 +258,10 @@ def _per_day(summary: CostSummary) -> str:
 def as_markdown(report: Report) -> str:
     """The report as Markdown for a pull request: summary line first, then tables."""
     out = [_summary(report), ""]
+    names = [f"current policy: {visible(report.current_source)}"]
+    if report.candidate_source is not None:
+        names.append(f"candidate: {visible(report.candidate_source)}")
+    out += [" · ".join(names), ""]
     if report.current.lower_bound or (report.candidate is not None and report.candidate.lower_bound):
         out += ["Byte figures are lower bounds: some events are recorded below the level a policy gives them.", ""]
     if report.changes is not None:
