@@ -7,15 +7,23 @@ import json
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from k8saudit_tui.cli import main
+from k8saudit_tui.commands.report import cost_of_sources
 from k8saudit_tui.engine.logs.event import EventError
-from k8saudit_tui.engine.model import LEVELS
+from k8saudit_tui.engine.logs.sources import expand_sources
+from k8saudit_tui.engine.model import LEVELS, Policy
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
 from k8saudit_tui.engine.policy.loader import load_policy_file
 from k8saudit_tui.engine.workbench.apply import Applied, apply_line
+from k8saudit_tui.engine.workbench.cost import cost_of_lines
+from tests import strategies
 from tests.auditlog_helpers import event, line, write_lines
+from tests.test_apply import recorded_events
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -298,3 +306,31 @@ def test_a_missing_log_exits_1(capsys: pytest.CaptureFixture[str], tmp_path: Pat
     status, out, err = run(capsys, "--policy", policy_file(tmp_path, "p.yaml", METADATA), tmp_path / "nope.log")
     assert (status, out) == (1, "")
     assert "no such file" in err
+
+
+ODD_LINES = st.sampled_from((b"", b"host-1 ", b"\xef\xbb\xbf")).flatmap(lambda prefix: st.just(prefix))
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
+@given(
+    current=strategies.policies,
+    candidate=strategies.policies,
+    events=st.lists(st.tuples(recorded_events(), ODD_LINES, st.booleans()), max_size=12),
+)
+def test_the_one_pass_cost_of_two_policies_is_each_policys_plain_cost(
+    tmp_path_factory: pytest.TempPathFactory,
+    current: Policy,
+    candidate: Policy,
+    events: list[tuple[dict[str, Any], bytes, bool]],
+) -> None:
+    """cost_of_sources decodes each line once for both policies: the same as CostTally per policy."""
+    lines = [prefix + orjson.dumps(data) + (b"\r" if crlf else b"") for data, prefix, crlf in events]
+    lines.insert(len(lines) // 2, b'{"kind": "Event", broken')
+    log = write_lines(tmp_path_factory.mktemp("cost") / "audit.log", lines)
+    evaluators = [PolicyEvaluator(current), PolicyEvaluator(candidate)]
+    fast = cost_of_sources(evaluators, expand_sources([str(log)]), workers=1)
+    with log.open("rb") as stream:
+        raw = list(stream)
+    assert fast == [cost_of_lines(evaluator, raw) for evaluator in evaluators]

@@ -7,7 +7,8 @@ exit 1 when any condition holds (each named on stderr), 0 otherwise.
 
 Why it reads logs as `export` and `apply` do: the store (one pass, with both policies) gives the
 per-event columns, and the byte cost comes from `apply`'s own decision over the same plain files
-through the one splitter and worker pool (`evaluate.map_ranges`), so a report's bytes are `apply`'s
+through the one splitter and worker pool (`split.cut`, `WorkerPool`), each line decoded once and
+applied under both policies with `apply`'s own `apply_event`, so a report's bytes are `apply`'s
 output sizes. Exit 2 for bad input: a bad condition, an unusable policy, a condition that needs
 --candidate without one, a policy given as a log; 1 for a missing log or a condition that holds.
 """
@@ -15,16 +16,22 @@ output sizes. Exit 2 for bad input: a bad condition, an unusable policy, a condi
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
+from collections.abc import Iterable, Sequence
 
 from k8saudit_tui.commands.common import bounded_lines, error, load_policy_or_exit, log_problem
-from k8saudit_tui.commands.evaluate import RangeJob, map_ranges
 from k8saudit_tui.engine.logs import split
+from k8saudit_tui.engine.logs.event import EventError, decode_event_line
 from k8saudit_tui.engine.logs.sources import LogSource, expand_sources
+from k8saudit_tui.engine.logs.split import Task
+from k8saudit_tui.engine.logs.worker import WorkerPool, default_workers
+from k8saudit_tui.engine.model import Policy
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
 from k8saudit_tui.engine.store import StoreLoader
+from k8saudit_tui.engine.workbench.apply import apply_event, written_line
 from k8saudit_tui.engine.workbench.cost import CostSummary, CostTally
 from k8saudit_tui.engine.workbench.report import (
     ConditionError,
@@ -79,14 +86,13 @@ def run(args: argparse.Namespace) -> int:
     store = StoreLoader(sources, current, candidate=candidate).load_all()
     try:
         readable = [source for source in sources if source.problem is None]
-        current_cost = cost_of_sources(current, readable)
-        candidate_cost = cost_of_sources(candidate, readable) if candidate is not None else None
+        costs = cost_of_sources([current] if candidate is None else [current, candidate], readable)
         report = build_report(
             store,
             current.policy,
-            current_cost,
+            costs[0],
             candidate.policy if candidate is not None else None,
-            candidate_cost,
+            costs[1] if candidate is not None else None,
         )
     finally:
         store.close()
@@ -108,22 +114,55 @@ def run(args: argparse.Namespace) -> int:
     return 1 if held else status
 
 
-def cost_of_sources(evaluator: PolicyEvaluator, sources: list[LogSource]) -> CostSummary:
-    """The cost of the policy over the plain files of `sources`, ranges read in parallel."""
-    tally = CostTally()
+def cost_of_sources(
+    evaluators: Sequence[PolicyEvaluator], sources: Sequence[LogSource], workers: int | None = None
+) -> list[CostSummary]:
+    """The cost of each policy over the plain files of `sources`, in one read: each line is
+    decoded once and applied under every policy; ranges read in parallel above IN_PROCESS_BYTES."""
+    tallies = [CostTally() for _ in evaluators]
+    workers = default_workers() if workers is None else workers
+    policies = tuple(evaluator.policy for evaluator in evaluators)
     for source in sources:
-        for part in map_ranges(cost_range, evaluator, source.name, source.path):
-            tally.merge(part)
-    return tally.summary()
+        size = os.path.getsize(source.path)
+        tasks = split.cut(0, source.path, 0, size)
+        if workers > 1 and size > split.IN_PROCESS_BYTES and len(tasks) > 1:
+            pool = WorkerPool(cost_range, workers, setup=functools.partial(_evaluators, policies))
+            try:
+                parts: Iterable[list[CostTally]] = pool.map(tasks)
+                for part in parts:
+                    for tally, other in zip(tallies, part, strict=True):
+                        tally.merge(other)
+            finally:
+                pool.close()
+        else:
+            for task in tasks:
+                for tally, other in zip(tallies, cost_range(evaluators, task), strict=True):
+                    tally.merge(other)
+    return [tally.summary() for tally in tallies]
 
 
-def cost_range(evaluator: PolicyEvaluator, job: RangeJob) -> tuple[int, CostTally]:
-    """The worker job: (lines read, their CostTally) for one byte range of a file."""
-    _, _, task = job
-    count = 0
-    tally = CostTally()
+def _evaluators(policies: tuple[Policy, ...]) -> tuple[PolicyEvaluator, ...]:
+    return tuple(PolicyEvaluator(policy) for policy in policies)
+
+
+def cost_range(evaluators: Sequence[PolicyEvaluator], task: Task) -> list[CostTally]:
+    """The worker job: a CostTally per policy for the lines of one byte range (the same result as
+    `CostTally.add_lines` per policy, each line decoded once)."""
+    tallies = [CostTally() for _ in evaluators]
     with split.open_range(task) as stream:
-        for count, line in enumerate(bounded_lines(stream), 1):  # noqa: B007 (the count is the point)
-            if line and not line.isspace():
-                tally.add_line(evaluator, line)
-    return count, tally
+        for raw in bounded_lines(stream):
+            if not raw or raw.isspace():
+                continue
+            try:
+                event = decode_event_line(raw)
+            except EventError:
+                for tally in tallies:
+                    tally.unreadable += 1
+                continue
+            line = written_line(raw)
+            for evaluator, tally in zip(evaluators, tallies, strict=True):
+                try:
+                    tally.add(apply_event(evaluator, event, line))
+                except EventError:
+                    tally.unreadable += 1
+    return tallies
