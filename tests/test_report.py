@@ -3,6 +3,7 @@ every `--fail-if` condition both ways with its exit status, the Markdown's key l
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 from typing import Any
@@ -334,3 +335,13 @@ def test_the_one_pass_cost_of_two_policies_is_each_policys_plain_cost(
     with log.open("rb") as stream:
         raw = list(stream)
     assert fast == [cost_of_lines(evaluator, raw) for evaluator in evaluators]
+
+
+def test_a_gzip_log_costs_what_its_plain_content_does(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """The cost pass reads the same spooled plain file as the store (and it is removed after)."""
+    policy = policy_file(tmp_path, "p.yaml", METADATA)
+    plain = write_lines(tmp_path / "audit.log", [line(event(n)) for n in range(7)])
+    packed = tmp_path / "audit.log.1"
+    packed.write_bytes(gzip.compress(plain.read_bytes()))
+    result = report_json(capsys, "--policy", policy, packed)
+    assert (result["events"], result["bytes"]["current"]) == (7, plain.stat().st_size)
