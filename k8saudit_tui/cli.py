@@ -32,6 +32,7 @@ SUBCOMMANDS: dict[str, str] = {
     "export": "k8saudit_tui.commands.export",
     "top": "k8saudit_tui.commands.top",
     "apply": "k8saudit_tui.commands.apply",
+    "report": "k8saudit_tui.commands.report",
 }
 """Each module defines `add_arguments(parser)` and `run(args) -> int`."""
 

@@ -74,7 +74,11 @@ def test_a_mistyped_command_names_the_closest_command(tmp_path: Path) -> None:
 def test_a_word_like_no_command_is_refused_without_spinning(tmp_path: Path) -> None:
     """`k8saudit-tui frobnicate </dev/null` spun at 100% CPU for minutes in Textual's input thread."""
     result = run_cli("frobnicate", cwd=tmp_path)
-    refused(result, 2, "'frobnicate' is neither a command (validate, evaluate, explain, export, top, apply) nor a file")
+    refused(
+        result,
+        2,
+        "'frobnicate' is neither a command (validate, evaluate, explain, export, top, apply, report) nor a file",
+    )
 
 
 def test_a_file_named_like_a_word_is_still_a_log(tmp_path: Path) -> None:

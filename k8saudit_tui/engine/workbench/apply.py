@@ -75,10 +75,14 @@ class Applied(NamedTuple):
 def apply_line(evaluator: PolicyEvaluator, line: bytes) -> Applied:
     """The event of one log line under the evaluator's policy; raises EventError for a line that
     is not an audit Event (or, rarely, one that cannot be re-serialised)."""
-    event = decode_event_line(line)
+    return apply_event(evaluator, decode_event_line(line), written_line(line))
+
+
+def written_line(line: bytes) -> bytes:
+    """The line as `apply_event` takes it: the event's JSON and a newline."""
     if line[:1] == b"{" and line[-1:] == b"\n" and line[-2:-1] != b"\r":
-        return apply_event(evaluator, event, line)  # the usual line: written as it is, no copy
-    return apply_event(evaluator, event, event_text(line) + b"\n")
+        return line  # the usual line: written as it is, no copy
+    return event_text(line) + b"\n"
 
 
 def event_text(line: bytes) -> bytes:
