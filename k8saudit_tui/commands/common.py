@@ -17,7 +17,7 @@ import os
 import re
 import stat
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import BinaryIO
 
 from k8saudit_tui.engine.logs.chunks import in_blocks
@@ -75,6 +75,18 @@ def looks_like_policy(head: bytes) -> bool:
         return False
     top = b"^" + re.escape(first.group(1))
     return bool(re.search(top + _YAML_KIND, text, re.MULTILINE) and re.search(top + _YAML_API, text, re.MULTILINE))
+
+
+def unreadable_logs(logs: Sequence[str]) -> dict[str, tuple[str, int]] | None:
+    """The logs that cannot be read, each with its message and exit status (`log_problem`); None,
+    after saying so, when one is a policy given as a log: a wrong command line, refused before any
+    output (evaluate used to print an error line per line of the policy)."""
+    unreadable = {log: found for log in logs if (found := log_problem(log)) is not None}
+    misused = [message for message, status in unreadable.values() if status == 2]
+    if misused:
+        error(misused[0])
+        return None
+    return unreadable
 
 
 def log_problem(path: str) -> tuple[str, int] | None:

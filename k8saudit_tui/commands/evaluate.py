@@ -32,8 +32,8 @@ from k8saudit_tui.commands.common import (
     describe_os_error,
     error,
     load_policy_or_exit,
-    log_problem,
     open_log,
+    unreadable_logs,
     write_stdout,
 )
 from k8saudit_tui.engine.logs import split
@@ -57,10 +57,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    unreadable = {log: found for log in args.logs if (found := log_problem(log)) is not None}
-    misused = [message for message, status in unreadable.values() if status == 2]
-    if misused:  # a policy given as a log: a wrong command line, refused before any output
-        error(misused[0])
+    unreadable = unreadable_logs(args.logs)
+    if unreadable is None:
         return 2
     evaluator = load_policy_or_exit(args.policy)
     if evaluator is None:
