@@ -11,6 +11,8 @@ Contract: `grouped(store, n)` is the `ByRequest` over at least rows [0, n), buil
 `indexes.by_request` (the cache's one owner). Equal ids <=> equal auditIDs, except that an event
 without an auditID is a request of its own and an ID longer than the column (cut when stored) is
 read whole. `ByRequest` is immutable: a reader keeps a consistent one while follow extends it.
+`constant(store, grouped, column)` says whether a stored column keeps one value within each
+request (facets then count at one row of each): cached per row count, since a new stage may differ.
 """
 
 from __future__ import annotations
