@@ -16,7 +16,7 @@ from k8saudit_tui.engine.logs.batch import parse_lines
 from k8saudit_tui.engine.logs.sources import expand_sources
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
 from k8saudit_tui.engine.query import auditids, compile_filter, prepare
-from k8saudit_tui.engine.query.facets import FACET_FIELDS, TOP_FIELDS, Facet, facet, facets, term
+from k8saudit_tui.engine.query.facets import FACET_FIELDS, TOP_FIELDS, Facet, facet, facets, stored_columns, term
 from k8saudit_tui.engine.store import EventStore, StoreLoader
 from tests.auditlog_helpers import event, line, simple_policy, write_lines
 
@@ -280,6 +280,12 @@ def test_prepare_builds_the_grouping_so_the_first_facet_does_not(
 
     monkeypatch.setattr(auditids, "_extend", built_again)
     assert facet(store, "user").requests == 5
+    read: list[str] = []
+    monkeypatch.setattr(store, "column", lambda name, n=None: read.append(name) or EventStore.column(store, name, n))
+    grouped = auditids.grouped(store, len(store))
+    answers = [auditids.constant(store, grouped, column) for name in TOP_FIELDS for column in stored_columns(name)]
+    assert read == []  # checked by prepare, not again
+    assert answers[:2] == [False, True]  # user varies within a request here, verb does not
 
 
 def test_hash_ids_equal_bytes_equal_hash() -> None:

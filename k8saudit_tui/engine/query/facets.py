@@ -188,7 +188,7 @@ def _count(store: Store, name: str, selection: _Selection, limit: int) -> Facet:
         requests = _request_counts(codes, size, same, starts)
     else:
         encode, size, label = _codec(store, name, selection.n)
-        if all(auditids.constant(store, selection.grouped, column) for column in _stored_columns(name)):
+        if all(auditids.constant(store, selection.grouped, column) for column in stored_columns(name)):
             events = np.bincount(encode(selection.natural), minlength=size)
             requests = np.bincount(encode(selection.heads), minlength=size)
         else:
@@ -204,8 +204,9 @@ def _count(store: Store, name: str, selection: _Selection, limit: int) -> Facet:
     return Facet(name, total, selection.requests, values, len(present) - len(values))
 
 
-def _stored_columns(name: str) -> tuple[str, ...]:
-    """The stored columns a field's value is a function of (rule and level: of the attributes)."""
+def stored_columns(name: str) -> tuple[str, ...]:
+    """The stored columns a field's value is a function of (rule and level: of the attributes):
+    what `auditids.constant` checks (`indexes.prepare` checks those of TOP_FIELDS ahead)."""
     field = fields.by_filter_name[name]
     if field.kind == "resource":
         return ("resource", "subresource")
