@@ -16,7 +16,7 @@ from k8saudit_tui.engine.logs.batch import parse_lines
 from k8saudit_tui.engine.logs.sources import expand_sources
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
 from k8saudit_tui.engine.query import auditids, compile_filter, prepare
-from k8saudit_tui.engine.query.facets import FACET_FIELDS, TOP_FIELDS, Facet, facet, facets, term
+from k8saudit_tui.engine.query.facets import FACET_FIELDS, TOP_FIELDS, Facet, facet, facets, stored_columns, term
 from k8saudit_tui.engine.store import EventStore, StoreLoader
 from tests.auditlog_helpers import event, line, simple_policy, write_lines
 
@@ -280,9 +280,80 @@ def test_prepare_builds_the_grouping_so_the_first_facet_does_not(
 
     monkeypatch.setattr(auditids, "_extend", built_again)
     assert facet(store, "user").requests == 5
+    read: list[str] = []
+    monkeypatch.setattr(store, "column", lambda name, n=None: read.append(name) or EventStore.column(store, name, n))
+    grouped = auditids.grouped(store, len(store))
+    answers = [auditids.constant(store, grouped, column) for name in TOP_FIELDS for column in stored_columns(name)]
+    assert read == []  # checked by prepare, not again
+    assert answers[:2] == [False, True]  # user varies within a request here, verb does not
 
 
 def test_hash_ids_equal_bytes_equal_hash() -> None:
     column = np.array([b"a", b"ab", b"a", b"", b"x" * 36], "S36")
     hashes = auditids.hash_ids(column)
     assert hashes[0] == hashes[2] and len(set(hashes.tolist())) == 4
+
+
+@st.composite
+def _constant_logs(draw: st.DrawFn) -> list[bytes]:
+    """Logs whose requests keep user, verb, resource, namespace (and so their verdict) across
+    stages, as kube-apiserver writes them; only stage and code vary within a request."""
+    count = draw(st.integers(1, 30))
+    requests: dict[str, dict[str, Any]] = {}
+    lines = []
+    for n in range(count):
+        audit_id = draw(_ids)
+        shared = requests.setdefault(
+            audit_id,
+            {
+                "user": draw(st.sampled_from(["alice", "bob", "", "system:kube-proxy"])),
+                "verb": draw(st.sampled_from(["get", "create", "list"])),
+                "resource": draw(st.sampled_from(["pods", "secrets", None])),
+                "subresource": draw(st.sampled_from(["", "log"])),
+                "namespace": draw(st.sampled_from(["", "default", "kube-system"])),
+            },
+        )
+        data = event(
+            n,
+            **shared,
+            code=draw(st.sampled_from([0, 200, 404])),
+            stage=draw(st.sampled_from(["RequestReceived", "ResponseComplete"])),
+        )
+        data["auditID"] = audit_id
+        lines.append(line(data))
+    return lines
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=_constant_logs(), data=st.data())
+def test_fields_constant_within_requests_count_like_a_plain_count(
+    tmp_path: Path, lines: list[bytes], data: st.DataObject
+) -> None:
+    """The fast path (requests counted at one row of each request) against the plain count, with
+    selections in any order and rows listed twice."""
+    store = _load(write_lines(tmp_path / "audit.log", lines))
+    grouped = auditids.grouped(store, len(store))
+    for column in ("user", "verb", "resource", "subresource", "ns", "attr"):
+        assert auditids.constant(store, grouped, column), column  # so the fast path is what runs
+    chosen = data.draw(st.lists(st.integers(0, len(store) - 1)))
+    limit = data.draw(st.integers(1, 4))
+    for rows in (None, np.array(chosen, np.int64)):
+        plain = list(range(len(store))) if rows is None else sorted(set(chosen))
+        for result in facets(store, TOP_FIELDS, rows=rows, limit=limit):
+            _check(store, result, plain, limit)
+    store.close()
+
+
+def test_a_field_that_starts_to_vary_within_a_request_is_counted_exactly(tmp_path: Path) -> None:
+    """The constant check is per row count: a later stage with another user (follow mode) makes
+    user vary within request a, which then counts once for each of its users."""
+    store = _load(
+        write_lines(tmp_path / "audit.log", [line(event(n, audit_id="a" * 8, user="alice")) for n in range(2)])
+    )
+    assert [(v.label, v.requests) for v in facet(store, "user").values] == [("alice", 1)]
+    more = [line(event(2, audit_id="a" * 8, user="bob"))]
+    store.append(parse_lines(b"\n".join(more) + b"\n", 0, 0, True), 0, 1)
+    assert not auditids.constant(store, auditids.grouped(store, len(store)), "user")
+    users = facet(store, "user")
+    assert [(v.label, v.events, v.requests) for v in users.values] == [("alice", 2, 1), ("bob", 1, 1)]
+    _check(store, users, list(range(len(store))), 10)

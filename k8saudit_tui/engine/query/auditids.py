@@ -11,6 +11,8 @@ Contract: `grouped(store, n)` is the `ByRequest` over at least rows [0, n), buil
 `indexes.by_request` (the cache's one owner). Equal ids <=> equal auditIDs, except that an event
 without an auditID is a request of its own and an ID longer than the column (cut when stored) is
 read whole. `ByRequest` is immutable: a reader keeps a consistent one while follow extends it.
+`constant(store, grouped, column)` says whether a stored column keeps one value within each
+request (facets then count at one row of each): cached per row count, since a new stage may differ.
 """
 
 from __future__ import annotations
@@ -50,7 +52,8 @@ class Store(Protocol):
 @dataclass(frozen=True)
 class ByRequest:
     """Rows [0, rows) grouped by auditID: `ids` each row's request id, `order` the rows sorted by
-    it (stable), `sorted_ids` = ids[order]. `interner` numbers the column's hashes (or, `exact`,
+    it (stable), `sorted_ids` = ids[order], `request` each row's request as a dense number (in
+    the order of `order`), `heads` the first row of each request. `interner` numbers the column's hashes (or, `exact`,
     its bytes), `firsts[id]` the first row of an interned id, `long` the IDs longer than the column."""
 
     rows: int
@@ -61,6 +64,13 @@ class ByRequest:
     firsts: np.ndarray
     exact: bool
     long: tuple[tuple[str, int], ...]
+    request: np.ndarray
+    heads: np.ndarray
+
+    @property
+    def requests(self) -> int:
+        """How many distinct requests rows [0, rows) hold."""
+        return len(self.heads)
 
 
 def grouped(store: Store, n: int) -> ByRequest:
@@ -132,7 +142,33 @@ def _extend(store: Store, known: ByRequest | None, n: int) -> ByRequest:
     all_ids = ids if known is None else np.concatenate([known.ids, ids])
     merged = fresh if known is None else np.concatenate([known.order, fresh])
     order = merged[np.argsort(all_ids[merged], kind="stable")] if known is not None else merged
-    return ByRequest(n, all_ids, order, all_ids[order], interner, firsts, exact, tuple(long.items()))
+    sorted_ids = all_ids[order]
+    starts = np.ones(len(order), bool)
+    starts[1:] = sorted_ids[1:] != sorted_ids[:-1]
+    request = np.empty(len(order), np.int64)
+    request[order] = np.cumsum(starts) - 1
+    heads = order[starts]
+    return ByRequest(n, all_ids, order, sorted_ids, interner, firsts, exact, tuple(long.items()), request, heads)
+
+
+_CONSTANT_KEY = ("facets", "constant")
+
+
+def constant(store: Store, grouped: ByRequest, column: str) -> bool:
+    """Whether `column` holds one value within each request over rows [0, grouped.rows): checked
+    once per stored column and row count (a gather in request order), cached in the store. Only
+    for stored columns, which rows never change once appended (not the verdict columns)."""
+    known: tuple[int, tuple[tuple[str, bool], ...]] = store.match_cache.get(_CONSTANT_KEY, (-1, ()))
+    if known[0] == grouped.rows:
+        for name, answer in known[1]:
+            if name == column:
+                return answer
+    values = store.column(column, grouped.rows)[grouped.order]
+    same = grouped.sorted_ids[1:] == grouped.sorted_ids[:-1]
+    answer = bool(np.array_equal(values[1:][same], values[:-1][same]))
+    checked = known[1] if known[0] == grouped.rows else ()
+    store.match_cache[_CONSTANT_KEY] = (grouped.rows, (*checked, (column, answer)))
+    return answer
 
 
 _DASHES = (8, 13, 18, 23)
