@@ -349,3 +349,17 @@ def test_exit_statuses(capsysbinary: pytest.CaptureFixture[bytes], tmp_path: Pat
     assert status == 2 and out == b"" and "is an audit Policy, not a log" in err
     status, out, err = run_cli(capsysbinary, "apply", "--policy", str(log), str(log))
     assert status == 2 and out == b"" and "is an audit log, not a Policy" in err
+
+
+def test_a_rewritten_event_keeps_its_numbers_or_is_refused() -> None:
+    """A number orjson reads as a float (below -2**63) is kept exactly; one JSON cannot write
+    back (1e400 reads as infinity) refuses the event instead of writing `Infinity`."""
+    from k8saudit_tui.engine.logs.event import EventError
+    from k8saudit_tui.engine.workbench.apply import rewrite
+
+    body = b'{"level":"RequestResponse","requestObject":{"metadata":{"managedFields":[1]}},"responseObject":{"n":'
+    small = rewrite(body + b"-9223372036854775809}}", "RequestResponse", True, False)
+    assert json.loads(small)["responseObject"]["n"] == -9223372036854775809  # orjson would read a float
+    assert b"-9223372036854775809" in small
+    with pytest.raises(EventError):
+        rewrite(body + b"1e400}}", "RequestResponse", True, False)

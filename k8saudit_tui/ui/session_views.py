@@ -20,7 +20,6 @@ from k8saudit_tui.engine.query.language import SYNTAX
 from k8saudit_tui.engine.query.timefilter import first_at_or_after, received_times
 from k8saudit_tui.engine.query.timeline import EMPTY, Split, Timeline, row_time, store_timeline
 from k8saudit_tui.engine.store import EventStore
-from k8saudit_tui.engine.textsafe import visible
 from k8saudit_tui.engine.workbench.changes import ChangeCounts, change_counts
 from k8saudit_tui.engine.workbench.cost import CostSummary, CostTally
 from k8saudit_tui.engine.workbench.drift import Drift, drift
@@ -58,7 +57,7 @@ class ViewQuestions:
         ValueError says what is wrong (timefilter.first_at_or_after)."""
         if self.store is None:
             raise ValueError("no events to jump in")
-        return first_at_or_after(received_times(self.store, len(self.store)), rows, visible(text))
+        return first_at_or_after(received_times(self.store, len(self.store)), rows, text)
 
     def facets(self, text: str, limit: int = 10) -> tuple[Facet, ...]:
         """The facet panel's top values among the events matching `text` (blank: all; a thread)."""

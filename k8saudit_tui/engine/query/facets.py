@@ -96,9 +96,13 @@ class Facet:
 
 def term(field: str, label: str, *, negate: bool = False) -> str:
     """The filter term that selects exactly the events of `label` in the facet of `field` (with
-    `negate`, exactly the others), or "" when the language cannot say it (a double quote inside)."""
+    `negate`, exactly the others), or "" when the language cannot say it (a double quote inside),
+    or when the value holds characters that cannot be typed (control characters from the log: a
+    term holding them would put them raw into the filter input)."""
     if field not in FACET_FIELDS:
         raise ValueError(f"no facet for field {field!r}")
+    if not label.isprintable():
+        return ""
     if fields.by_filter_name[field].kind == "resource" and "/" not in label:
         if negate:  # `pods/` is pods without a subresource: one term, so it can be negated
             quoted = quote(f"{label}/")

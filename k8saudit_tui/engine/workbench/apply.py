@@ -44,8 +44,9 @@ _REQUEST = LEVEL_RANK["Request"]
 _REQUEST_RESPONSE = LEVEL_RANK["RequestResponse"]
 _WRITTEN_LEVELS = ("Metadata", "Request", "RequestResponse")
 _BODIES = ("requestObject", "responseObject")
-_BIG_INTEGER = re.compile(rb"\d{20}")
-"""Digits enough for an integer orjson cannot hold exactly (beyond 2**64)."""
+_BIG_INTEGER = re.compile(rb"\d{19}")
+"""Digits enough for an integer orjson may not hold exactly: beyond 2**64 (20 digits), and below
+-2**63 (19 digits after the sign), which orjson reads as a float."""
 
 
 class Applied(NamedTuple):
@@ -193,8 +194,8 @@ def _stdlib_loads(text: bytes) -> Any:
 
 def _stdlib_dumps(event: dict[str, Any]) -> bytes:
     try:
-        return json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        return json.dumps(event, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate: escaped, as it was read
-        return json.dumps(event, separators=(",", ":")).encode("ascii")
+        return json.dumps(event, separators=(",", ":"), allow_nan=False).encode("ascii")
     except (ValueError, RecursionError) as problem:
         raise EventError(f"cannot rewrite this event: {type(problem).__name__}") from None

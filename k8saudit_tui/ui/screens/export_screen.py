@@ -22,6 +22,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSet, Static
 
+from k8saudit_tui.engine.textsafe import visible
 from k8saudit_tui.ui.render import count, safe
 from k8saudit_tui.ui.session import EXPORT_FORMATS, ExportFormat, ExportOutcome, SessionError
 from k8saudit_tui.ui.widgets.path_suggester import PathSuggester
@@ -126,7 +127,8 @@ class ExportScreen(ModalScreen[ExportOutcome | None]):
         return str(self.query_one("#export-error", Static).render())
 
     def _show_error(self, message: str) -> None:
-        self.query_one("#export-error", Static).update(message)
+        """`message` may quote a path or a log file name: shown with control characters visible."""
+        self.query_one("#export-error", Static).update(visible(message))
 
     @on(RadioSet.Changed, "#export-format")
     def _format_changed(self, event: RadioSet.Changed) -> None:
@@ -171,10 +173,10 @@ class ExportScreen(ModalScreen[ExportOutcome | None]):
 
     def _written(self, outcome: ExportOutcome) -> None:
         wrote = f"Wrote {count(outcome.count, 'event')} to {outcome.path}"
-        if outcome.left_out:
-            self.app.notify(f"{wrote}; left out {outcome.left_out}", severity="warning", markup=False)
+        if outcome.left_out:  # it names log files: untrusted text
+            self.app.notify(visible(f"{wrote}; left out {outcome.left_out}"), severity="warning", markup=False)
         else:
-            self.app.notify(wrote, markup=False)
+            self.app.notify(visible(wrote), markup=False)
         self.dismiss(outcome)
 
     def _failed(self, message: str) -> None:

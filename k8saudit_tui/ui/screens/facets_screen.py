@@ -22,6 +22,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 from textual.worker import Worker, WorkerState
 
+from k8saudit_tui.engine.textsafe import visible
 from k8saudit_tui.ui.render import safe
 from k8saudit_tui.ui.session import Facet, Session
 
@@ -89,7 +90,7 @@ class FacetsScreen(ModalScreen[str | None]):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A failed count is said in the panel."""
         if event.state == WorkerState.ERROR and event.worker.error is not None:
-            self.post_message(FacetsCounted((), f"cannot count: {event.worker.error}"))
+            self.post_message(FacetsCounted((), visible(f"cannot count: {event.worker.error}")))
 
     @on(FacetsCounted)
     def _counted(self, message: FacetsCounted) -> None:
@@ -133,7 +134,9 @@ class FacetsScreen(ModalScreen[str | None]):
             return
         term = self._session.facet_term(*current, negate=negate)
         if not term:
-            self.app.notify("The filter language cannot say this value (a double quote)", severity="warning")
+            self.app.notify(
+                "The filter language cannot say this value (a double quote or a control character)", severity="warning"
+            )
             return
         self.dismiss(term)
 

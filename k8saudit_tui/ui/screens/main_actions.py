@@ -21,6 +21,7 @@ from textual.actions import SkipAction
 from textual.binding import Binding, BindingType
 from textual.reactive import reactive
 
+from k8saudit_tui.engine.textsafe import visible
 from k8saudit_tui.ui.render import count
 from k8saudit_tui.ui.screens.export_screen import ExportScreen
 from k8saudit_tui.ui.screens.facets_screen import FacetsScreen
@@ -208,7 +209,7 @@ class MainActions(MainLayout):
         try:
             text, masked = self.session.copy_text(row, redact=redact)
         except Exception as error:
-            self.app.notify(f"cannot read this event: {error}", severity="error", markup=False)
+            self.app.notify(visible(f"cannot read this event: {error}"), severity="error", markup=False)
             return
         self.app.copy_to_clipboard(text)
         size = count(len(text), "character")

@@ -16,6 +16,7 @@ import numpy as np
 from textual import on, work
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from k8saudit_tui.engine.textsafe import visible
 from k8saudit_tui.ui.controllers import DETAIL_DELAY, MATCH_GRACE, LatestOnly, PaintHold, RestDebounce, TailFollow
 from k8saudit_tui.ui.messages import (
     DetailBuilt,
@@ -105,7 +106,7 @@ class MainScreen(MainWorkbench):
         if isinstance(error, SessionError):
             message, title = str(error), error.title
         else:
-            message = f"{type(error).__name__}: {error}"
+            message = visible(f"{type(error).__name__}: {error}")
             title = WORKER_ERROR_TITLES.get(event.worker.group, "Error")
         self.app.notify(message, title=title, severity="error", markup=False)
 

@@ -38,8 +38,8 @@ def complete_path(value: str) -> str | None:
     except OSError:
         return None
     for name, is_dir in sorted(names):
-        if name == prefix and not is_dir:
-            continue
+        if (name == prefix and not is_dir) or not name.isprintable():
+            continue  # a name with control characters is never offered: the input would draw them raw
         completed = value[: len(value) - len(prefix)] + name + ("/" if is_dir else "")
         if completed != value:
             return completed
