@@ -129,8 +129,12 @@ def bare_word_mask(store: EventStore, term: Term, n: int) -> np.ndarray:
 
 
 def field_mask(store: EventStore, name: str, kind: TermKind, term: Term, n: int) -> np.ndarray:
-    """Rows [0, n) whose field `name` matches `term` as `kind` (before negation)."""
-    field_kind = fields.by_filter_name[name].kind
+    """Rows [0, n) whose field `name` matches `term` as `kind` (before negation). A field the loaded
+    policy decides (rule, level, written, ...) is an error without one, never "no rule matched"."""
+    field = fields.by_filter_name[name]
+    field_kind = field.kind
+    if field.needs_policy and store.evaluator is None:
+        raise FilterError(term.text, term.position, f"{name}: needs a policy (load one to filter on {name}:)")
     if field_kind == "string":
         column = _STRING_FIELDS[name]
         table = _matching_codes(store, column, store.values(column), kind, term)
@@ -144,7 +148,7 @@ def field_mask(store: EventStore, name: str, kind: TermKind, term: Term, n: int)
     if field_kind == "annotation":
         return _annotation_mask(store, kind, term, n)
     if field_kind in ("level", "candidate", "change"):
-        if field_kind != "level" and (store.evaluator is None or store.candidate_evaluator is None):
+        if field_kind != "level" and store.candidate_evaluator is None:
             raise FilterError(term.text, term.position, f"{name}: needs a policy and a candidate (--candidate)")
         vocabulary = fields.CHANGES if field_kind == "change" else LEVELS
         table = np.append(match_values(list(vocabulary), kind, term, name), False)  # index -1: no policy
@@ -366,8 +370,6 @@ def _long_ids_equal(store: EventStore, value: str, n: int) -> np.ndarray:
 def _flag_mask(store: EventStore, name: str, term: Term, n: int) -> np.ndarray:
     """written (not omitted by the loaded policy) or drift (recorded level != the policy's level)
     is yes; an event whose recorded level is not a level (missing) is neither drift:yes nor no."""
-    if store.evaluator is None:
-        raise FilterError(term.text, term.position, f"{name}: needs a policy (load one to filter on {name}:)")
     if name == "written":
         yes = ~store.column("omitted", n).astype(bool)
         known = np.ones(n, bool)
