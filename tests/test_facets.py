@@ -357,3 +357,19 @@ def test_a_field_that_starts_to_vary_within_a_request_is_counted_exactly(tmp_pat
     users = facet(store, "user")
     assert [(v.label, v.events, v.requests) for v in users.values] == [("alice", 2, 1), ("bob", 1, 1)]
     _check(store, users, list(range(len(store))), 10)
+
+
+def test_a_long_auditid_that_starts_with_a_uuid_is_another_request(tmp_path: Path) -> None:
+    """kube-apiserver takes any Audit-ID header: `<uuid>-retry` is a request of its own, not the
+    `<uuid>` one (the store's column holds 36 bytes; the full ID of a longer one is kept aside)."""
+    uuid = "11111111-1111-1111-1111-111111111111"
+    log = write_lines(
+        tmp_path / "a.log",
+        [line(event(0, audit_id=uuid, user="alice")), line(event(1, audit_id=uuid + "-retry", user="bob"))],
+    )
+    store = StoreLoader(expand_sources([str(log)]), None, workers=1).load_all()
+    users = facet(store, "user")
+    assert users.requests == 2
+    assert {(v.label, v.events, v.requests) for v in users.values} == {("alice", 1, 1), ("bob", 1, 1)}
+    assert sorted(compile_filter(f"auditid:{uuid}").apply(store).tolist()) == [0]
+    assert sorted(compile_filter(f"auditid:{uuid}-retry").apply(store).tolist()) == [1]

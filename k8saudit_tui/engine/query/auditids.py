@@ -17,6 +17,7 @@ request (facets then count at one row of each): cached per row count, since a ne
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -25,8 +26,6 @@ import numpy as np
 from k8saudit_tui.engine.query import indexes
 from k8saudit_tui.engine.query.indexes import Interner
 
-_FULL_WIDTH = 36
-"""The store's auditID column width (an ID this long may have been cut: see `_long_rows`)."""
 _LONG_BASE = 1 << 40
 """Request ids of auditIDs longer than the column: _LONG_BASE + their own number."""
 _EMPTY_BASE = 1 << 41
@@ -47,6 +46,9 @@ class Store(Protocol):
     def column(self, name: str, n: int | None = None) -> np.ndarray: ...
 
     def value(self, row: int, name: str) -> str | int | None: ...
+
+    @property
+    def long_auditids(self) -> Mapping[int, str]: ...
 
 
 @dataclass(frozen=True)
@@ -134,10 +136,9 @@ def _extend(store: Store, known: ByRequest | None, n: int) -> ByRequest:
     empty = np.flatnonzero(column == b"")
     ids[empty] = _EMPTY_BASE + begin + empty
     long = dict(known.long) if known is not None else {}
-    for offset in _maybe_long(column, codes, firsts, first_build=known is None).tolist():
-        audit_id = str(store.value(begin + offset, "auditid"))
-        if len(audit_id.encode("utf-8", "surrogatepass")) > _FULL_WIDTH:
-            ids[offset] = _LONG_BASE + long.setdefault(audit_id, len(long))
+    for row, audit_id in store.long_auditids.items():  # longer than the column: told apart in full
+        if begin <= row < n:
+            ids[row - begin] = _LONG_BASE + long.setdefault(audit_id, len(long))
     fresh = begin + np.argsort(ids, kind="stable")
     all_ids = ids if known is None else np.concatenate([known.ids, ids])
     merged = fresh if known is None else np.concatenate([known.order, fresh])
@@ -169,39 +170,3 @@ def constant(store: Store, grouped: ByRequest, column: str) -> bool:
     checked = known[1] if known[0] == grouped.rows else ()
     store.match_cache[_CONSTANT_KEY] = (grouped.rows, (*checked, (column, answer)))
     return answer
-
-
-_DASHES = (8, 13, 18, 23)
-
-
-def _maybe_long(column: np.ndarray, codes: np.ndarray, firsts: np.ndarray, *, first_build: bool) -> np.ndarray:
-    """Offsets in `column` (rows from the extension's first) whose ID may have been cut. When the
-    whole store is grouped by hash, only one row of each ID is looked at (half the rows at 1M)."""
-    if not first_build or not len(firsts):
-        return _long_rows(column)
-    ids = np.flatnonzero(_long_mask(column[firsts]))  # the first build: column is every row
-    if not len(ids):
-        return np.empty(0, np.int64)
-    return np.flatnonzero(np.isin(codes, ids))
-
-
-def _long_rows(column: np.ndarray) -> np.ndarray:
-    """Rows whose auditID fills the column and is not a UUID: it may have been cut, so its whole
-    value is read (`store.value`). A UUID is exactly as wide as the column."""
-    return np.flatnonzero(_long_mask(column))
-
-
-def _long_mask(column: np.ndarray) -> np.ndarray:
-    """Whether each auditID may have been cut (see `_long_rows`)."""
-    if not len(column):
-        return np.zeros(0, bool)
-    width = column.dtype.itemsize
-    data = column.view(np.uint8).reshape(len(column), width)
-    full: np.ndarray = data[:, width - 1] != 0
-    if width != _FULL_WIDTH:
-        return full
-    folded = data | 0x20
-    hexadecimal = ((data >= 0x30) & (data <= 0x39)) | ((folded >= 0x61) & (folded <= 0x66))
-    hexadecimal[:, _DASHES] = data[:, _DASHES] == 0x2D
-    cut: np.ndarray = full & ~hexadecimal.all(axis=1)
-    return cut

@@ -27,7 +27,7 @@ Contract:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -63,6 +63,9 @@ class Store(Protocol):
     def values(self, name: str) -> list[Any]: ...
 
     def value(self, row: int, name: str) -> str | int | None: ...
+
+    @property
+    def long_auditids(self) -> Mapping[int, str]: ...
 
     @property
     def evaluator(self) -> object: ...

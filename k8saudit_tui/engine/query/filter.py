@@ -346,25 +346,20 @@ def _auditid_mask(store: EventStore, kind: TermKind, term: Term, n: int) -> np.n
         for value in term.values:
             encoded = value.encode("utf-8", "replace")
             selected = column == encoded[: column.dtype.itemsize]
-            if len(encoded) > column.dtype.itemsize:  # the full ID of a long one is kept aside
-                selected &= np.isin(np.arange(n), [r for r, full in store._long_auditids.items() if full == value])
+            long_rows = [row for row in store.long_auditids if row < n]  # their full ID is kept aside
+            if len(encoded) > column.dtype.itemsize:
+                selected &= np.isin(np.arange(n), [r for r in long_rows if store.long_auditids[r] == value])
+            else:  # a long ID that starts with this one is another request
+                selected[long_rows] = False
             result |= selected
         return result
     uniques, inverse = np.unique(column, return_inverse=True)
     labels = [u.decode("utf-8", "replace") for u in uniques.tolist()]
     matched: np.ndarray = match_values(labels, kind, term, "auditid")[inverse.reshape(-1)]
-    for row, full in store._long_auditids.items():
+    for row, full in store.long_auditids.items():
         if row < n:
             matched[row] = bool(match_values([full], kind, term, "auditid")[0])
     return matched
-
-
-def _long_ids_equal(store: EventStore, value: str, n: int) -> np.ndarray:
-    result = np.zeros(n, bool)
-    for row, full in store._long_auditids.items():
-        if row < n and full == value:
-            result[row] = True
-    return result
 
 
 def _flag_mask(store: EventStore, name: str, term: Term, n: int) -> np.ndarray:

@@ -13,7 +13,7 @@ module's own: other modules go through the functions below.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -277,6 +277,9 @@ class Store(Cached, Protocol):
     def value(self, row: int, name: str) -> str | int | None: ...
 
     def __len__(self) -> int: ...
+
+    @property
+    def long_auditids(self) -> Mapping[int, str]: ...
 
 
 def prepare(store: Store) -> None:

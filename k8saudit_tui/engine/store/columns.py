@@ -1,21 +1,22 @@
 """EventStore: compact columns for every event, the full event re-read from disk on demand.
 
-Per event the store keeps where its line is (file, offset, length, line number) and the columns the
-UI and filters need, strings dictionary-encoded (codes.py), user groups as a code of an interned
-tuple, and the request attributes as a code of an interned `RequestAttributes` (evaluated once per
-distinct value, then broadcast to rows: verdicts.py).
+Per event the store keeps where its line is (file, offset, length, line number) and the columns the UI and
+filters need, strings dictionary-encoded (codes.py), user groups as a code of an interned tuple, and the
+request attributes as a code of an interned `RequestAttributes` (evaluated once per distinct value, then
+broadcast to rows: verdicts.py).
 
-Threading: one writer (the loader, or `follow`) appends batches while readers (the UI thread) read.
-Arrays grow by doubling into new arrays, values are written before `len()` is published, lists
-only grow, and the verdict table is swapped whole: a reader that takes `len(store)` once and uses
-rows below it always sees complete rows. `follow` and the loader use only the public methods.
+Threading: one writer (the loader, or `follow`) appends batches while readers (the UI thread) read. Arrays
+grow by doubling into new arrays, values are written before `len()` is published, lists only grow, and the
+verdict table is swapped whole: a reader that takes `len(store)` once and uses rows below it always sees
+complete rows. `follow` and the loader use only the public methods.
 """
 
 from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -35,11 +36,8 @@ _EAGER_OPEN_LIMIT = 256
 
 
 class EventStore:
-    """Columns for every loaded event; see the module docstring for the threading contract.
-
-    Row order is load order (file by file); `view_order()` is the merged order by stageTimestamp
-    (stable, so events with equal times keep file and line order).
-    """
+    """Columns for every loaded event (threading: the module docstring). Row order is load order,
+    file by file; `view_order()` is the merged order by stageTimestamp (stable: ties keep it)."""
 
     def __init__(self) -> None:
         self._n = 0
@@ -49,7 +47,6 @@ class EventStore:
         self._dicts = self._codes.strings  # read by the query package (a column's value index)
         self._groups = self._codes.groups
         self._attrs = self._codes.attributes
-        self._streams = self._codes.streams
         self._long_auditids: dict[int, str] = {}
         self.files: list[FileEntry] = []
         self.problems: list[Problem] = []
@@ -79,6 +76,11 @@ class EventStore:
     def candidate_evaluator(self) -> PolicyEvaluator | None:
         """The candidate policy compared with the loaded one (`set_candidate`), or None."""
         return self._verdicts.candidate.evaluator
+
+    @property
+    def long_auditids(self) -> Mapping[int, str]:
+        """Row -> full auditID of the rows whose ID is longer than the auditid column holds."""
+        return MappingProxyType(self._long_auditids)
 
     @property
     def parser_streams(self) -> int:
