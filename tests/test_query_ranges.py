@@ -359,3 +359,15 @@ def test_received_times_are_kept_and_follow_appended_rows() -> None:
     assert received_times(stub, 1) is not None and received_times(stub, 1).tolist() == [9 * SECOND]
     stub.columns = {k: np.append(v, extra) for (k, v), extra in zip(stub.columns.items(), (40 * SECOND, 5 * SECOND))}
     assert received_times(stub, 3).tolist() == [9 * SECOND, 20 * SECOND, 35 * SECOND]
+
+
+def test_the_end_of_the_log_is_the_same_whatever_rows_are_asked(tmp_path: Path) -> None:
+    """`time:-15m..` over a subset of rows reads "the end of the log" over every loaded row, not
+    the subset's latest (a subset ending early would move the window back)."""
+    early = event(0, time="2024-05-01T09:00:00.000000Z")
+    late = event(1, time="2024-05-01T10:00:00.000000Z")
+    log = write_lines(tmp_path / "a.log", [line(early), line(late)])
+    store = StoreLoader(expand_sources([str(log)]), workers=1).load_all()
+    whole = compile_filter("time:-15m..")
+    assert rows(store, "time:-15m..") == [1]
+    assert whole.apply(store, np.array([0])).tolist() == []
