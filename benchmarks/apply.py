@@ -18,9 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # run from a checkout
-DEMO_POLICY = ROOT / "k8saudit_tui" / "data" / "demo-policy.yaml"
+from shared import DEMO_POLICY, ROOT, generated_log  # also puts the checkout on sys.path
 
 
 def command_seconds(command: str, log: Path, policy: Path) -> float:
@@ -42,17 +40,6 @@ def written(log: Path, policy: Path) -> tuple[int, int]:
             events += block.count(b"\n")
             size += len(block)
     return events, size
-
-
-def generated_log(events: int) -> Path:
-    from k8saudit_tui.sample import write_log
-
-    out = ROOT / "benchmarks" / "out" / f"audit-{events}.jsonl"
-    if not out.exists():
-        out.parent.mkdir(parents=True, exist_ok=True)
-        print(f"generating {events:,} events into {out} ...", flush=True)
-        write_log(out, events)
-    return out
 
 
 def main() -> None:

@@ -19,10 +19,7 @@ import time
 from pathlib import Path
 
 import orjson
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # run from a checkout
-DEMO_POLICY = ROOT / "k8saudit_tui" / "data" / "demo-policy.yaml"
+from shared import DEMO_POLICY, ROOT, generated_log  # also puts the checkout on sys.path
 
 
 def orjson_parse_seconds(log: Path) -> tuple[float, int]:
@@ -46,17 +43,6 @@ def evaluate_seconds(log: Path, policy: Path) -> tuple[float, float]:
     elapsed = time.perf_counter() - start
     peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return elapsed, peak_kb / 1024
-
-
-def generated_log(events: int) -> Path:
-    from k8saudit_tui.sample import write_log
-
-    out = ROOT / "benchmarks" / "out" / f"audit-{events}.jsonl"
-    if not out.exists():
-        out.parent.mkdir(parents=True, exist_ok=True)
-        print(f"generating {events:,} events into {out} ...", flush=True)
-        write_log(out, events)
-    return out
 
 
 def main() -> None:

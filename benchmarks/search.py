@@ -12,22 +12,14 @@ timeline < 100 ms.
 from __future__ import annotations
 
 import argparse
-import statistics
-import sys
 import time
-from collections.abc import Callable
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from shared import DEMO_POLICY, load_store, time_runs  # also puts the checkout on sys.path
 
-from k8saudit_tui.commands.common import load_policy_or_exit
-from k8saudit_tui.engine.logs.sources import expand_sources
 from k8saudit_tui.engine.query import compile_filter, prepare
 from k8saudit_tui.engine.query.facets import TOP_FIELDS, facets
 from k8saudit_tui.engine.query.timeline import store_timeline
-from k8saudit_tui.engine.store import StoreLoader
 
-DEMO_POLICY = str(Path(__file__).resolve().parent.parent / "k8saudit_tui" / "data" / "demo-policy.yaml")
 FILTERS = (
     ("time", "time:-15m.."),
     ("time", "time:09:00..09:30"),
@@ -49,43 +41,29 @@ def main() -> int:
     parser.add_argument("--policy", default=DEMO_POLICY, help="policy file (default: the bundled demo policy)")
     parser.add_argument("--repeat", type=int, default=15, help="runs per measure for p50/p95")
     args = parser.parse_args()
-    evaluator = load_policy_or_exit(args.policy)
-    if evaluator is None:
+    store = load_store(args.log, args.policy)
+    if store is None:
         return 2
-    started = time.perf_counter()
-    store = StoreLoader(expand_sources([args.log]), evaluator).load_all()
-    print(f"loaded {len(store):,} events in {time.perf_counter() - started:.1f} s")
     started = time.perf_counter()
     prepare(store)
     print(f"explorer's indexes once loaded (query.prepare): {time.perf_counter() - started:.2f} s")
     for kind, text in FILTERS:
         compiled = compile_filter(text)
         rows = len(compiled.apply(store))
-        _time(f"{kind:>10} {text!r} ({rows:,} rows)", lambda c=compiled: c.apply(store), args.repeat)
+        time_runs(f"{kind:>10} {text!r} ({rows:,} rows)", lambda c=compiled: c.apply(store), args.repeat)
     view = compile_filter("!verb:watch").apply(store)
     for label, selection in (("every row", None), (f"'!verb:watch' ({len(view):,} rows)", view)):
-        _time(f"facet panel, nine fields, {label}", lambda s=selection: facets(store, TOP_FIELDS, s), args.repeat)
+        time_runs(f"facet panel, nine fields, {label}", lambda s=selection: facets(store, TOP_FIELDS, s), args.repeat)
     every = compile_filter("").apply(store)
     for label, selection in (("every row", every), (f"'!verb:watch' ({len(view):,} rows)", view)):
         for split in ("level", "written"):
-            _time(
+            time_runs(
                 f"timeline, 100 cells, by {split}, {label}",
                 lambda s=selection, how=split: store_timeline(store, s, 100, how),  # type: ignore[arg-type]
                 args.repeat,
             )
     store.close()
     return 0
-
-
-def _time(label: str, run: Callable[[], object], repeat: int) -> None:
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        run()
-        times.append((time.perf_counter() - started) * 1000)
-    times.sort()
-    p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
-    print(f"{label}: p50 {statistics.median(times):.1f} ms, p95 {p95:.1f} ms")
 
 
 if __name__ == "__main__":
