@@ -427,7 +427,8 @@ def test_other_services_and_shapes_are_not_gke() -> None:
 
 
 def test_bad_pubsub_data_is_damaged() -> None:
-    assert _one_damaged({"message": {"data": "%%%", "messageId": "1"}}).field == "message.data"
+    damaged = _one_damaged({"message": {"data": "%%%", "messageId": "1"}})
+    assert (damaged.field, damaged.reason.split(":")[0]) == ("message.data", "not base64")
     not_json = base64.b64encode(b"not json").decode()
     assert "not JSON" in _one_damaged({"message": {"data": not_json, "messageId": "1"}}).reason
     assert _one_damaged({"data": base64.b64encode(b"[1]").decode(), "attributes": {}}).field == "data"
