@@ -23,6 +23,7 @@ from k8saudit_tui.engine.logs.formats import BY_NAME, Damaged, Unwrapped, gke
 from k8saudit_tui.engine.logs.formats.gke_bigquery import ANNOTATION_KEYS, ROUND_INDEX_PREFIXES, unmangle
 from k8saudit_tui.engine.logs.formats.gke_names import BadName, Names, read_names
 from k8saudit_tui.engine.logs.formats.yaml_records import load_documents
+from k8saudit_tui.engine.logs.timestamps import format_time, parse_times
 
 DATA = Path(__file__).parent / "data" / "cloud"
 AUDITLOG = "type.googleapis.com/google.cloud.audit.AuditLog"
@@ -819,3 +820,23 @@ def test_round_trip_gives_back_what_gke_keeps(original: dict[str, Any]) -> None:
     for container in containers:
         assert gke.recognise(container), container
         assert _one_event(container, 5) == unwrapped
+
+
+TIME_TEXT = st.builds(
+    lambda year, month, day, hour, minute, second, fraction, zone: (
+        f"{year:04d}-{month:02d}-{day:02d}T{hour:02d}:{minute:02d}:{second:02d}{fraction}{zone}"
+    ),
+    st.integers(900, 2300),
+    st.integers(0, 13),
+    st.integers(0, 32),
+    st.integers(0, 24),
+    st.integers(0, 60),
+    st.integers(0, 60),
+    st.just("") | st.from_regex(r"\.[0-9]{1,10}", fullmatch=True),
+    st.sampled_from(["Z", "", "+02:00", "z"]),
+)
+
+
+@given(TIME_TEXT | st.text(max_size=30))
+def test_event_time_fast_path_equals_the_engine_parser(text: str) -> None:
+    assert gke.event_time(text) == format_time(int(parse_times([text])[0]))
