@@ -22,8 +22,6 @@ insertId is the reader's job.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from datetime import datetime
 from typing import Any
@@ -32,6 +30,7 @@ import orjson
 
 from k8saudit_tui.engine.logs.formats import BY_NAME, Damaged, Unwrapped
 from k8saudit_tui.engine.logs.formats.gke_bigquery import PAYLOAD, entry_from_row, is_bigquery_row
+from k8saudit_tui.engine.logs.formats.gke_envelopes import wrapped_entry
 from k8saudit_tui.engine.logs.formats.gke_names import (
     STREAMING_SUBRESOURCES,
     BadName,
@@ -73,9 +72,6 @@ GRPC_TO_HTTP: dict[int, int] = {
 }
 """google.rpc.Code to HTTP, as `google/rpc/code.proto` documents each code's HTTP mapping."""
 
-_URLSAFE = str.maketrans("-_", "+/")
-"""URL-safe base64 read as standard base64 (the alphabets differ in these two characters only)."""
-
 _UPGRADED = frozenset({"exec", "attach", "portforward"})
 """Subresources whose successful response is 101 Switching Protocols (a stream, not a body)."""
 
@@ -86,7 +82,7 @@ def recognise(record: dict[str, Any]) -> bool:
         return False
     if is_kubernetes_audit(record.get("protoPayload"), record.get("resource")) or is_bigquery_row(record):
         return True
-    inner = _wrapped_entry(record)
+    inner = wrapped_entry(record)
     return isinstance(inner, tuple) and _is_entry(inner[1])
 
 
@@ -105,7 +101,7 @@ def _unwrap(record: dict[str, Any], line: int) -> Unwrapped | Damaged:
         if isinstance(entry, tuple):
             return Damaged(line, entry[0], entry[1])
         return _event(entry, line, "", PAYLOAD)
-    inner = _wrapped_entry(record)
+    inner = wrapped_entry(record)
     if isinstance(inner, Damaged):
         return Damaged(line, inner.field, inner.reason)
     if inner is not None and _is_entry(inner[1]):
@@ -115,59 +111,6 @@ def _unwrap(record: dict[str, Any], line: int) -> Unwrapped | Damaged:
 
 def _is_entry(record: dict[str, Any]) -> bool:
     return is_kubernetes_audit(record.get("protoPayload"), record.get("resource"))
-
-
-_Wrapped = tuple[str, dict[str, Any]] | Damaged | None
-_last_wrapped: tuple[object, _Wrapped] = (None, None)
-"""The last record `_wrapped_entry` decoded and its result: the reader calls `recognise` then
-`unwrap` on the same record, and decoding base64 and JSON once instead of twice is a third of a
-Pub/Sub message's cost. Holding the record keeps its identity from being reused."""
-
-
-def _wrapped_entry(record: dict[str, Any]) -> _Wrapped:
-    """(field prefix, LogEntry) inside a Pub/Sub message or a `message` re-export; a Damaged when
-    a Pub/Sub `data` cannot be decoded; None when `record` wraps nothing of the kind."""
-    global _last_wrapped
-    last_record, last_result = _last_wrapped
-    if last_record is record:
-        return last_result
-    result = _decode_wrapped(record)
-    _last_wrapped = (record, result)
-    return result
-
-
-def _decode_wrapped(record: dict[str, Any]) -> _Wrapped:
-    message = record.get("message")
-    if isinstance(message, dict) and isinstance(message.get("data"), str):
-        return _pubsub_data(message["data"], "message.data")
-    if isinstance(record.get("data"), str) and ("attributes" in record or "messageId" in record):
-        return _pubsub_data(record["data"], "data")
-    if isinstance(message, dict) and "protoPayload" in message:
-        return "message.", message
-    if isinstance(message, str) and message.lstrip().startswith("{") and "protoPayload" in message:
-        try:
-            value = orjson.loads(message)
-        except orjson.JSONDecodeError:
-            return None
-        return ("message.", value) if isinstance(value, dict) else None
-    return None
-
-
-def _pubsub_data(data: str, field: str) -> tuple[str, dict[str, Any]] | Damaged:
-    """A Pub/Sub message's `data`: base64 (standard or URL-safe) of one LogEntry's JSON."""
-    try:
-        if "-" in data or "_" in data:
-            data = data.translate(_URLSAFE)
-        raw = base64.b64decode(data, validate=True)
-    except (binascii.Error, ValueError) as error:
-        return Damaged(0, field, f"not base64: {error}")
-    try:
-        value = orjson.loads(raw)
-    except orjson.JSONDecodeError as error:
-        return Damaged(0, field, f"the base64 data is not JSON: {error}")
-    if not isinstance(value, dict):
-        return Damaged(0, field, "the base64 data is not a LogEntry object")
-    return f"{field}.", value
 
 
 class _Bad(Exception):
