@@ -92,6 +92,7 @@ def unwrap(record: dict[str, Any], line: int) -> list[Unwrapped | Damaged]:
 
 
 def _unwrap(record: dict[str, Any], line: int) -> Unwrapped | Damaged:
+    """One record in any of the containers: a LogEntry, a BigQuery row, a Pub/Sub or `message` envelope."""
     if not isinstance(record, dict):
         return Damaged(line, "", "not a JSON object")
     if _is_entry(record):
@@ -110,6 +111,7 @@ def _unwrap(record: dict[str, Any], line: int) -> Unwrapped | Damaged:
 
 
 def _is_entry(record: dict[str, Any]) -> bool:
+    """A LogEntry of Kubernetes audit (not a cluster operation of another service)."""
     return is_kubernetes_audit(record.get("protoPayload"), record.get("resource"))
 
 
