@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from k8saudit_tui.cli import main
 from k8saudit_tui.commands.common import SNIFF_BYTES, looks_like_policy
@@ -284,6 +286,31 @@ def test_resolve_passes_paths_through_finds_presets_and_names_an_unknown_one() -
     unknown = presets.resolve(UNKNOWN)
     assert isinstance(unknown, Problem)
     assert f"k8saudit-tui: {unknown}\n" == UNKNOWN_LINE
+
+
+SPECS = st.one_of(
+    st.sampled_from([preset.spec for preset in presets.PRESETS]),
+    st.text(max_size=20).map(lambda text: "@" + text),
+    st.text(max_size=20),
+)
+
+
+def _plainly(spec: str) -> tuple[object, str]:
+    """What `resolve` and `display_name` should give, from the table by a plain scan."""
+    for preset in presets.PRESETS:
+        if spec == "@" + preset.name:
+            return preset.path, f"@{preset.name} ({preset.label})"
+    if spec[:1] == "@":
+        return ("problem", spec), spec
+    return Path(spec), spec
+
+
+@given(SPECS)
+def test_only_a_known_at_name_is_a_preset_and_only_an_unknown_one_is_a_problem(spec: str) -> None:
+    """Against the plain rule: a path passes through untouched, whatever its characters."""
+    resolved = presets.resolve(spec)
+    seen = ("problem", resolved.file) if isinstance(resolved, Problem) else resolved
+    assert (seen, presets.display_name(spec)) == _plainly(spec)
 
 
 def test_display_name_labels_presets_only() -> None:
