@@ -398,3 +398,15 @@ def test_presets_lists_name_label_source_and_file(capsys: pytest.CaptureFixture[
 def test_presets_prints_one_policy_as_bundled(capsys: pytest.CaptureFixture[str], name: str) -> None:
     assert main(["presets", name]) == 0
     assert capsys.readouterr().out == (presets.PRESETS_DIR / "gke.yaml").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("command", ["validate", "explorer --candidate"])
+def test_an_unknown_preset_name_is_printed_with_its_control_characters_made_visible(
+    capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    argv = POLICY_COMMANDS[command]("@\x1b[31mred")
+    code = run_tui(argv) if command.startswith("explorer") else main(argv)
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("k8saudit-tui: @\\x1b[31mred: no such preset; ")
+    assert "\x1b" not in err

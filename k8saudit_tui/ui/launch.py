@@ -13,6 +13,7 @@ from pathlib import Path
 
 from k8saudit_tui.engine.model import Problem
 from k8saudit_tui.engine.policy.presets import resolve
+from k8saudit_tui.engine.textsafe import visible
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 DEMO_POLICY = DATA / "demo-policy.yaml"
@@ -62,7 +63,7 @@ def run_tui(args: list[str]) -> int:
     for path in (policy, parsed.candidate):
         target = resolve(path) if path is not None else None
         if isinstance(target, Problem):
-            print(f"k8saudit-tui: {target}", file=sys.stderr)
+            print(f"k8saudit-tui: {visible(str(target))}", file=sys.stderr)
             return 2
         if target is not None and not target.is_file():
             print(f"k8saudit-tui: {path!r}: no such policy file", file=sys.stderr)
@@ -73,7 +74,6 @@ def run_tui(args: list[str]) -> int:
     if "-" in logs and sys.stdin.isatty():
         print("k8saudit-tui: '-' reads a log from stdin, but stdin is a terminal", file=sys.stderr)
         return 2
-    from k8saudit_tui.engine.textsafe import visible
     from k8saudit_tui.ui.app import ExplorerApp
     from k8saudit_tui.ui.session import open_session
 
