@@ -50,7 +50,7 @@ RangeJob = tuple[str, int, Task]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--policy", required=True, help="audit Policy file (YAML or JSON)")
+    parser.add_argument("--policy", required=True, help="audit Policy file (YAML or JSON, or @gke|@eks|@aks)")
     parser.add_argument(
         "logs", nargs="+", metavar="LOG", help="audit log files or directories; - for stdin; gzip is read"
     )
