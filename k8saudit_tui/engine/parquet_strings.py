@@ -41,9 +41,11 @@ def segments(pa: Any, data: Any, starts: np.ndarray, lengths: np.ndarray, order:
     segments (ascending, not overlapping) and the gaps between them are one array, of which `take`
     keeps the segments. Bytes that are not UTF-8 become U+FFFD (module docstring)."""
     count = len(starts)
+    if not count:
+        return pa.array([], pa.string())
     bounds = np.empty(2 * count, np.int64)
     bounds[0::2], bounds[1::2] = starts, starts + lengths
-    if count and bounds[0] != 0:
+    if bounds[0] != 0:
         bounds = np.concatenate([[0], bounds])
         order = order * 2 + 1
     else:
