@@ -353,6 +353,17 @@ def test_segments_equal_plain_slicing(pieces: list[tuple[bytes, str]], data: st.
     assert got.to_pylist() == [texts[i] for i in order]
 
 
+@settings(max_examples=200, deadline=None)
+@given(codes=st.lists(st.integers(0, 40), max_size=60), extra=st.integers(0, 5))
+def test_used_codes_equal_numpy_unique(codes: list[int], extra: int) -> None:
+    array = np.array(codes, np.int32)
+    used, inverse = parquet.used_codes(array, max(codes, default=0) + 1 + extra)
+    expected_used, expected_inverse = np.unique(array, return_inverse=True)
+    assert used.tolist() == expected_used.tolist()
+    assert inverse.tolist() == expected_inverse.reshape(-1).tolist()
+    assert inverse.dtype == np.int32
+
+
 @pytest.fixture(scope="module")
 def lines_store(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """Lines of varied lengths, some separated by blank or junk lines, in two files."""

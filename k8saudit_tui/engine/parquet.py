@@ -204,6 +204,16 @@ def render(store: EventStore, rows: np.ndarray, redact: Callable[[bytes], bytes]
     yield sink.drain()
 
 
+def used_codes(codes: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct codes of `codes` (all below `size`) ascending, and each row's index among them
+    (int32): np.unique(codes, return_inverse=True) in O(rows + size) instead of a sort per row group."""
+    present = np.zeros(size, bool)
+    present[codes] = True
+    used = np.flatnonzero(present)
+    rank = np.cumsum(present, dtype=np.int32) - 1
+    return used, rank[codes]
+
+
 def _slices(store: EventStore, rows: np.ndarray) -> Iterator[np.ndarray]:
     """`rows` cut into row groups of at most ROW_GROUP_ROWS rows and about ROW_GROUP_RAW_BYTES raw bytes."""
     if not len(rows):
@@ -270,6 +280,8 @@ class _Columns:
         self.changes = pa.array(list(CHANGES), pa.string())
         self.current = store.evaluator
         self.candidate = store.candidate_evaluator
+        self.recorded = recorded_levels(store, n).astype(np.int8) if self.current is not None else None
+        """The recorded level of every row as an index in LEVELS, -1 when it is none (for `drift`)."""
 
     def _strings(self, values: list[Any]) -> Any:
         """A store dictionary as an Arrow string array (index = code): once per export."""
@@ -309,8 +321,8 @@ class _Columns:
 
     def _coded(self, codes: np.ndarray, dictionary: Any, missing: np.ndarray | None = None) -> Any:
         """A dictionary array of `codes` into `dictionary`, carrying only the values these rows use."""
-        used, inverse = np.unique(codes, return_inverse=True)
-        indices = self.pa.array(inverse.reshape(-1).astype(np.int32), self.pa.int32(), mask=missing)
+        used, inverse = used_codes(codes, len(dictionary))
+        indices = self.pa.array(inverse, self.pa.int32(), mask=missing)
         if missing is not None and missing.all():
             return self.pa.DictionaryArray.from_arrays(indices, dictionary.slice(0, 0))
         return self.pa.DictionaryArray.from_arrays(indices, dictionary.take(self.pa.array(used)))
@@ -318,21 +330,25 @@ class _Columns:
     def _lists(self, codes: np.ndarray, vocabulary: list[Any]) -> Any:
         """list<string> of tuple-valued codes (groups, annotations): each distinct tuple converted once,
         then gathered by Arrow."""
-        used, inverse = np.unique(codes, return_inverse=True)
+        used, inverse = used_codes(codes, len(vocabulary))
         distinct = [list(vocabulary[code]) for code in used.tolist()]
         try:
             lists = self.pa.array(distinct, self.pa.list_(self.pa.string()))
         except UnicodeEncodeError:
             fixed = [[item.encode("utf-8", "replace").decode("utf-8") for item in items] for items in distinct]
             lists = self.pa.array(fixed, self.pa.list_(self.pa.string()))
-        return lists.take(self.pa.array(inverse.reshape(-1)))
+        return lists.take(self.pa.array(inverse))
 
     def _decisions(self, annotations: np.ndarray) -> Any:
         """The authorization decision of each annotation set (derived.py's rule), once per set."""
         vocabulary = self.store.values("annotations")
-        used, inverse = np.unique(annotations, return_inverse=True)
-        values = [annotation_value(vocabulary[code], DECISION_KEY) for code in used.tolist()]
-        return self._coded(inverse.reshape(-1).astype(np.int32), self._strings(values))
+        used, inverse = used_codes(annotations, len(vocabulary))
+        decisions: dict[str, int] = {}  # many annotation sets share a decision: each value once
+        per_set = [
+            decisions.setdefault(annotation_value(vocabulary[code], DECISION_KEY), len(decisions))
+            for code in used.tolist()
+        ]
+        return self._coded(np.array(per_set, np.int32)[inverse], self._strings(list(decisions)))
 
     def _verdicts(self, column: dict[str, Any], rows: np.ndarray, prefix: str, policy: PolicyEvaluator | None) -> None:
         """rule, rule_line, level, written under the loaded policy (prefix "") or the candidate."""
@@ -356,8 +372,8 @@ class _Columns:
 
     def _drift(self, rows: np.ndarray, level: Any) -> Any:
         """recorded != level, as the `drift:` filter decides it (query.filter.recorded_levels)."""
-        if self.current is None:
+        if self.recorded is None:
             return self.pa.nulls(len(rows), self.pa.bool_())
-        recorded = recorded_levels(self.store, self.n)[rows]
+        recorded = self.recorded[rows]
         policy_level = self.store.column("level", self.n)[rows].astype(np.int64)
         return self.pa.array(recorded != policy_level, self.pa.bool_(), mask=recorded < 0)
