@@ -237,6 +237,17 @@ def test_row_groups_are_bounded(logs: dict[str, Path], tmp_path: Path, monkeypat
     store.close()
 
 
+def test_a_log_cut_short_under_the_export_is_an_error_not_a_half_file(logs: dict[str, Path], tmp_path: Path) -> None:
+    store = _store(logs)
+    size = logs["b"].stat().st_size
+    with open(logs["b"], "r+b") as handle:  # not followed: the store cannot know before it reads
+        handle.truncate(size // 2)
+    with pytest.raises(ExportError, match=r"b\.log: changed while it was exported .*nothing was written"):
+        export_rows(store, np.arange(len(store)), "parquet", tmp_path / "out.parquet")
+    assert list(tmp_path.glob("out.parquet*")) == [] and list(tmp_path.glob(".out.parquet*")) == []
+    store.close()
+
+
 def _groups(path: Path) -> list[Any]:
     metadata = pq.ParquetFile(path).metadata
     return [metadata.row_group(index) for index in range(metadata.num_row_groups)]

@@ -61,6 +61,7 @@ from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
 from k8saudit_tui.engine.query.filter import recorded_levels
 from k8saudit_tui.engine.store import EventStore
 from k8saudit_tui.engine.store.derived import DECISION_KEY
+from k8saudit_tui.engine.store.verdicts import VERDICT_COLUMNS
 
 INSTALL = "pip install 'k8saudit-tui[parquet]'"
 ROW_GROUP_ROWS = 122_880
@@ -273,13 +274,16 @@ class _Columns:
         self.n = n
         self.dictionaries = {name: self._strings(store.values(name)) for name in DICTIONARY_STRINGS}
         names = [entry.name for entry in store.files]
-        unique_names = sorted(set(names))
-        self.file_names = self._strings(unique_names)
-        self.file_code = np.array([unique_names.index(name) for name in names], np.int32)
+        unique_names = {name: code for code, name in enumerate(dict.fromkeys(names))}  # a spool shares its name
+        self.file_names = self._strings(list(unique_names))
+        self.file_code = np.array([unique_names[name] for name in names], np.int32)
         self.levels = pa.array(list(LEVELS), pa.string())
         self.changes = pa.array(list(CHANGES), pa.string())
         self.current = store.evaluator
         self.candidate = store.candidate_evaluator
+        self.verdicts = {name: store.column(name, n) for name in VERDICT_COLUMNS}
+        """Taken once with the policies above, so that every row group has the same verdicts even when
+        the explorer swaps a policy during the export (the store caches these whole columns anyway)."""
         self.recorded = recorded_levels(store, n).astype(np.int8) if self.current is not None else None
         """The recorded level of every row as an index in LEVELS, -1 when it is none (for `drift`)."""
 
@@ -312,7 +316,7 @@ class _Columns:
         self._verdicts(column, rows, "candidate_", self.candidate)
         column["drift"] = self._drift(rows, column["level"])
         compared = self.current is not None and self.candidate is not None
-        change = store.column("change", n)[rows].astype(np.int32)
+        change = self.verdicts["change"][rows].astype(np.int32)
         column["change"] = self._coded(change, self.changes, missing=None if compared else np.ones(len(rows), bool))
         column["file"] = self._coded(self.file_code[store.column("file", n)[rows]], self.file_names)
         column["line"] = pa.array(store.column("line", n)[rows], pa.int32())
@@ -352,17 +356,17 @@ class _Columns:
 
     def _verdicts(self, column: dict[str, Any], rows: np.ndarray, prefix: str, policy: PolicyEvaluator | None) -> None:
         """rule, rule_line, level, written under the loaded policy (prefix "") or the candidate."""
-        pa, n, count = self.pa, self.n, len(rows)
+        pa, count = self.pa, len(rows)
         absent = np.ones(count, bool)
         if policy is None:
             rule, line, level = np.full(count, -1, np.int16), np.zeros(count, np.int32), np.zeros(count, np.int32)
             written = np.zeros(count, bool)
         else:
-            rule = self.store.column(prefix + "rule", n)[rows]
+            rule = self.verdicts[prefix + "rule"][rows]
             line_of = np.array([-1 if r.line is None else r.line for r in policy.policy.rules] + [-1], np.int32)
             line = line_of[rule]  # rule -1 (no match) reads the last entry: -1
-            level = self.store.column(prefix + "level", n)[rows].astype(np.int32)
-            written = ~self.store.column(prefix + "omitted", n)[rows].astype(bool)
+            level = self.verdicts[prefix + "level"][rows].astype(np.int32)
+            written = ~self.verdicts[prefix + "omitted"][rows].astype(bool)
         column[prefix + "rule"] = pa.array(rule, pa.int16(), mask=rule < 0)
         column[prefix + "rule_line"] = pa.array(line, pa.int32(), mask=line < 0 if policy is not None else absent)
         column[prefix + "level"] = self._coded(
@@ -375,5 +379,5 @@ class _Columns:
         if self.recorded is None:
             return self.pa.nulls(len(rows), self.pa.bool_())
         recorded = self.recorded[rows]
-        policy_level = self.store.column("level", self.n)[rows].astype(np.int64)
+        policy_level = self.verdicts["level"][rows].astype(np.int64)
         return self.pa.array(recorded != policy_level, self.pa.bool_(), mask=recorded < 0)

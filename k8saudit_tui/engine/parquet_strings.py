@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from k8saudit_tui.engine.export import ExportError
 from k8saudit_tui.engine.store import EventStore
 
 
@@ -93,13 +94,13 @@ def raw_lines(pa: Any, store: EventStore, rows: np.ndarray, redact: Callable[[by
     starts = base[run_of] + offsets - offsets[first][run_of]
     buffer = bytearray(int(spans.sum()))
     view = memoryview(buffer)
-    for run, (file, offset, span, at) in enumerate(
-        zip(files[first].tolist(), offsets[first].tolist(), spans.tolist(), base.tolist())
-    ):
+    for file, offset, span, at in zip(files[first].tolist(), offsets[first].tolist(), spans.tolist(), base.tolist()):
         got = os.preadv(store.descriptor(store.files[file]), [view[at : at + span]], offset)
         if got != span:
             name = store.files[file].name
-            raise OSError(f"{name}: changed while exporting (read {got} of {span} bytes of run {run})")
+            raise ExportError(
+                f"{name}: changed while it was exported ({got} of {span} bytes read); nothing was written"
+            )
     inverse = np.empty(len(rows), np.int64)
     inverse[order] = np.arange(len(rows))
     return segments(pa, buffer, starts, lengths, inverse)
