@@ -253,6 +253,16 @@ def _groups(path: Path) -> list[Any]:
     return [metadata.row_group(index) for index in range(metadata.num_row_groups)]
 
 
+def test_parquet_streams_to_stdout(logs: dict[str, Path], capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    store = _store(logs, candidate=False)
+    result = export_rows(store, np.array([4, 1]), "parquet", "-")
+    data = capsysbinary.readouterr().out
+    assert result.bytes == len(data) and data[:4] == data[-4:] == b"PAR1"
+    table = pq.read_table(pa.BufferReader(data))
+    assert table.column("line").to_pylist() == [store.value(4, "line"), store.value(1, "line")]
+    store.close()
+
+
 def test_an_empty_selection_is_a_file_with_the_schema(logs: dict[str, Path], tmp_path: Path) -> None:
     store = _store(logs)
     export_rows(store, [], "parquet", tmp_path / "empty.parquet")
