@@ -248,6 +248,22 @@ def test_a_log_cut_short_under_the_export_is_an_error_not_a_half_file(logs: dict
     store.close()
 
 
+def test_events_whose_followed_file_was_truncated_are_left_out_and_said(tmp_path: Path) -> None:
+    """As jsonl: the raw line of such an event is gone, so the event is left out, and the result says so."""
+    from k8saudit_tui.engine.store import follow
+
+    log = write_lines(tmp_path / "audit.log", [line(event(0)), line(event(1))])
+    store = StoreLoader(expand_sources([str(log)]), workers=1).load_all()
+    write_lines(log, [line(event(7))])  # copytruncate: emptied in place, written again
+    for _ in follow(store, None, interval=0.01):
+        break
+    assert len(store) == 3
+    result = export_rows(store, np.array([0, 2, 1]), "parquet", tmp_path / "out.parquet")
+    assert result.count == 1 and result.left_out == f"2 events whose file was truncated after they were read ({log})"
+    assert _read(tmp_path / "out.parquet")["auditid"] == [event(7)["auditID"]]
+    store.close()
+
+
 def _groups(path: Path) -> list[Any]:
     metadata = pq.ParquetFile(path).metadata
     return [metadata.row_group(index) for index in range(metadata.num_row_groups)]
