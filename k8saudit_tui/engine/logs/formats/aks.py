@@ -11,10 +11,11 @@ batches `{"records": [...]}`), `aks-loganalytics` (`AKSAudit` / `AKSAuditAdmin` 
   never raises. Records of the non-audit categories that share a destination (kube-apiserver,
   guard, cluster-autoscaler: klog text) are not events and give nothing, so they do not flood the
   problems: `skipped(record)` counts them by category for the caller to report once.
-- `fast_lines(pieces)`: for JSONL lines that are all kube-audit / kube-audit-admin records (or
-  Event Hub batches of only those), the Event texts in order, as `unwrap` gives them; None when
-  any line or record is anything else (other categories included, so that the per-record path
-  counts them) or is damaged. Only `category` and `properties.log` are decoded.
+- `fast_lines(pieces)`: for JSONL lines that are all AKS records of audit categories, the Event
+  texts in order, as `unwrap` gives them; None when a line is not AKS, holds a record of another
+  category (so that the per-record path counts it) or a damaged one. Diagnostic records and Event
+  Hub batches with `properties.log` strings are decoded for `category` and `properties.log` only
+  (msgspec skips the rest in C); a block holding any other line is unwrapped line by line.
 
 `"skipped-too-big-size-object"` in `requestObject` / `responseObject` is what AKS writes for a
 body it dropped; the event is kept as is (bodies are not evaluated).
@@ -32,7 +33,13 @@ from msgspec import UNSET, UnsetType
 from k8saudit_tui.engine.logs.event import EventError, decode_event
 from k8saudit_tui.engine.logs.formats import Damaged, Unwrapped
 from k8saudit_tui.engine.logs.formats.aks_rows import COLUMNS, unwrap_row
-from k8saudit_tui.engine.logs.formats.cloudtext import fast_texts, strip_newline, unwrap_value, with_ids
+from k8saudit_tui.engine.logs.formats.cloudtext import (
+    fast_texts,
+    record_by_record,
+    strip_newline,
+    unwrap_value,
+    with_ids,
+)
 
 DIAGNOSTIC = "aks-diagnostic"
 LOG_ANALYTICS = "aks-loganalytics"
@@ -55,7 +62,10 @@ def format_of(record: Mapping[str, object]) -> str | None:
         return DIAGNOSTIC
     if _is_diagnostic(record):
         return DIAGNOSTIC
-    if record.get("Type") in ROW_TYPES or all(column in record for column in ("AuditId", "RequestUri", "Verb")):
+    kind = record.get("Type")
+    if (isinstance(kind, str) and kind in ROW_TYPES) or all(
+        column in record for column in ("AuditId", "RequestUri", "Verb")
+    ):
         return LOG_ANALYTICS
     if "log_s" in record and isinstance(record.get("Category"), str):
         return AZURE_DIAGNOSTICS
@@ -179,12 +189,12 @@ _LOG = attrgetter("log")
 
 
 def fast_lines(pieces: list[bytes]) -> list[bytes] | None:
-    """The Event texts of JSONL lines that are all audit-category records (or batches of them),
-    in order; None when one is not, or holds a damaged log. See the module doc."""
+    """The Event texts of JSONL lines that are all AKS records of audit categories, in order; None
+    when one is not, or holds a damaged log. See the module doc."""
     try:
         lines = list(map(_DECODE_LINE, pieces))
     except (msgspec.DecodeError, msgspec.ValidationError):
-        return None
+        return record_by_record(pieces, _unwrap_mine)
     if list(map(_RECORDS, lines)).count(UNSET) == len(lines):
         records: list[_Record] = lines  # type: ignore[assignment]  # a _Line is a _Record
     else:
@@ -197,14 +207,19 @@ def fast_lines(pieces: list[bytes]) -> list[bytes] | None:
             else:
                 return None  # `{"records": []}` is no AKS record: the per-record path says so
     if not AUDIT_CATEGORIES.issuperset(map(_CATEGORY, records)):
-        return None
+        return record_by_record(pieces, _unwrap_mine)
     try:
         texts = list(map(_LOG, map(_PROPERTIES, records)))
     except AttributeError:  # a record without properties
-        return None
+        return record_by_record(pieces, _unwrap_mine)
     if UNSET in texts:
-        return None
+        return record_by_record(pieces, _unwrap_mine)
     return fast_texts(texts)
+
+
+def _unwrap_mine(record: Mapping[str, object]) -> Result | None:
+    """`unwrap`, or None for a record that is not AKS or holds records of other categories."""
+    return unwrap(record, 0) if recognise(record) and not skipped(record) else None
 
 
 __all__ = ["COLUMNS", "fast_lines", "format_of", "recognise", "skipped", "unwrap"]

@@ -8,6 +8,8 @@ Contract:
 - `fast_texts(texts)` is the same decision over a block of strings, with C-level passes for the
   common case; it gives the same bytes as `unwrap_value` per text, or None as soon as one text would
   be `Damaged` (the caller then goes record by record and gets the reasons).
+- `record_by_record(pieces, unwrap_mine)` is the fast paths' fallback for a block their decoder
+  cannot take whole: the events of every line, or None when one is not the module's or is damaged.
 
 Why two levels of checking: a text that starts like the apiserver writes every Event
 (`{"kind":"Event","apiVersion":"audit.k8s.io/`) and ends in `}` is accepted without parsing it
@@ -20,6 +22,7 @@ reason names the field, and a cut message gets its auditID, verb and URI recover
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from itertools import repeat
 
 import orjson
@@ -165,3 +168,26 @@ def fast_texts(texts: list[str]) -> list[bytes] | None:
             if text_problem(text) is not None:
                 return None
     return data
+
+
+def record_by_record(
+    pieces: list[bytes], unwrap_mine: Callable[[Mapping[str, object]], list[Unwrapped | Damaged] | None]
+) -> list[bytes] | None:
+    """The events of JSONL `pieces` decoded one by one with orjson (what the caller's per-record
+    path does); None when a line is not JSON, `unwrap_mine` declines it (None) or one is Damaged."""
+    events: list[bytes] = []
+    for piece in pieces:
+        try:
+            record = orjson.loads(piece)
+        except orjson.JSONDecodeError:
+            return None
+        if not isinstance(record, dict):
+            return None
+        results = unwrap_mine(record)
+        if results is None:
+            return None
+        for result in results:
+            if isinstance(result, Damaged):
+                return None
+            events.append(result.event)
+    return events

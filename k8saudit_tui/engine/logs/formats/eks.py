@@ -30,7 +30,7 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from k8saudit_tui.engine.logs.formats import Damaged, Unwrapped
-from k8saudit_tui.engine.logs.formats.cloudtext import fast_texts, unwrap_text, unwrap_value
+from k8saudit_tui.engine.logs.formats.cloudtext import fast_texts, record_by_record, unwrap_text, unwrap_value
 from k8saudit_tui.engine.logs.formats.eks_payloads import decoded_payloads
 
 CLOUDWATCH = "cloudwatch"
@@ -51,9 +51,15 @@ _MAX_NESTING = 2
 Result = list[Unwrapped | Damaged]
 
 
+def _is_payload(record: Mapping[str, object]) -> bool:
+    """A decoded subscription payload: DATA_MESSAGE or CONTROL_MESSAGE with `logEvents[]`."""
+    kind = record.get("messageType")
+    return isinstance(kind, str) and kind in MESSAGE_TYPES and isinstance(record.get("logEvents"), list)
+
+
 def format_of(record: Mapping[str, object]) -> str | None:
     """Which CloudWatch shape `record` is (the tests of design §1, in its order), or None."""
-    if record.get("messageType") in MESSAGE_TYPES and isinstance(record.get("logEvents"), list):
+    if _is_payload(record):
         return SUBSCRIPTION
     awslogs = record.get("awslogs")
     if isinstance(awslogs, dict) and "data" in awslogs:
@@ -111,8 +117,8 @@ def _event_object(item: object, line: int, format: str, where: str) -> Unwrapped
 
 def _subscription(record: Mapping[str, object], line: int, where: str, depth: int) -> Result:
     """DATA_MESSAGE events; nothing for a CONTROL_MESSAGE; encoded payloads decoded first."""
-    if record.get("messageType") in MESSAGE_TYPES and isinstance(record.get("logEvents"), list):
-        if record.get("messageType") == "CONTROL_MESSAGE":
+    if _is_payload(record):
+        if record["messageType"] == "CONTROL_MESSAGE":
             return []
         events = record["logEvents"]
         assert isinstance(events, list)
@@ -196,30 +202,34 @@ _TIMESTAMP = attrgetter("timestamp")
 
 
 def fast_lines(pieces: list[bytes]) -> list[bytes] | None:
-    """The Event texts of JSONL lines that are all CloudWatch event objects or subscription
-    payloads, in order; None when one is not (or holds a damaged message). See the module doc."""
+    """The Event texts of JSONL lines that are all CloudWatch records, in order; None when one is
+    not, or holds a damaged message. See the module doc."""
     try:
         lines = list(map(_DECODE_LINE, pieces))
     except (msgspec.DecodeError, msgspec.ValidationError):
-        return None
+        return record_by_record(pieces, _unwrap_mine)
     if list(map(_SHAPE, lines)).count(_PLAIN) == len(lines) and UNSET not in map(_TIMESTAMP, lines):
         messages = list(map(_MESSAGE, lines))
-        if UNSET in messages:
-            return None
-        return fast_texts(messages)
+        if UNSET not in messages:
+            return fast_texts(messages)
     texts: list[str] = []
     for decoded in lines:
         found = _line_texts(decoded)
         if found is None:
-            return None
+            return record_by_record(pieces, _unwrap_mine)
         texts.extend(found)
     return fast_texts(texts)
 
 
+def _unwrap_mine(record: Mapping[str, object]) -> Result | None:
+    return unwrap(record, 0) if recognise(record) else None
+
+
 def _line_texts(decoded: _Line) -> list[str] | None:
-    """The messages of one line, decided as `format_of` + `unwrap` would, or None (per record)."""
+    """The messages of one line, decided as `format_of` + `unwrap` would; None: unwrap the block
+    line by line (encoded payloads, unusual shapes)."""
     if decoded.awslogs is not UNSET or decoded.records is not UNSET:
-        return None  # encoded payloads: the per-record path decodes them
+        return None  # encoded payloads: decoded by `unwrap`
     if decoded.messageType is not UNSET:
         if decoded.messageType not in MESSAGE_TYPES or decoded.logEvents is UNSET:
             return None
