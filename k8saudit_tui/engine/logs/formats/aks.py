@@ -57,10 +57,9 @@ Result = list[Unwrapped | Damaged]
 
 
 def format_of(record: Mapping[str, object]) -> str | None:
-    """Which Azure Monitor shape `record` is (the tests of design §1), or None."""
-    if _is_batch(record):
-        return DIAGNOSTIC
-    if _is_diagnostic(record):
+    """Which Azure Monitor shape `record` is (the tests of design §1), or None. The shapes exclude
+    each other; the one diagnostic record is tested first because it is the bulk of big files."""
+    if _is_diagnostic(record) or _is_batch(record):
         return DIAGNOSTIC
     kind = record.get("Type")
     if (isinstance(kind, str) and kind in ROW_TYPES) or all(
@@ -103,7 +102,7 @@ def unwrap(record: Mapping[str, object], line: int) -> Result:
     """The Events inside `record` (at its 1-based `line`), and what could not be read."""
     found = format_of(record)
     if found == DIAGNOSTIC:
-        if _is_batch(record):
+        if not _is_diagnostic(record):
             records = record["records"]
             assert isinstance(records, list)
             results: Result = []
@@ -123,7 +122,7 @@ def skipped(record: Mapping[str, object]) -> Counter[str]:
     found = format_of(record)
     counts: Counter[str] = Counter()
     if found == DIAGNOSTIC:
-        items = record["records"] if _is_batch(record) else [record]
+        items = [record] if _is_diagnostic(record) else record["records"]
         assert isinstance(items, list)
         for item in items:
             if isinstance(item, dict) and _is_diagnostic(item) and item["category"] not in AUDIT_CATEGORIES:
@@ -165,56 +164,65 @@ def _azure_diagnostics(record: Mapping[str, object], line: int) -> Result:
 class _Properties(msgspec.Struct, gc=False):
     """`properties` of a diagnostic record: only `log` is decoded (pod, containerID skipped)."""
 
-    log: str | UnsetType = UNSET
+    log: str
 
 
 class _Record(msgspec.Struct, gc=False):
-    """A diagnostic record, decoded for its category and `properties.log` only."""
+    """A diagnostic record with a `properties.log` string, decoded for that and its category only;
+    both required, so any other shape fails in C and the block takes the general decoder."""
+
+    category: str
+    properties: _Properties
+
+
+class _Line(msgspec.Struct, gc=False):
+    """One JSONL line of the general decoder: a diagnostic record, or an Event Hub batch of them."""
 
     category: str | UnsetType = UNSET
-    properties: _Properties | UnsetType = UNSET
-
-
-class _Line(_Record, gc=False):
-    """One JSONL line: a diagnostic record, or an Event Hub batch of them."""
-
+    properties: msgspec.Raw | UnsetType = UNSET
     records: list[_Record] | UnsetType = UNSET
 
 
+_DECODE_RECORD = msgspec.json.Decoder(_Record).decode
 _DECODE_LINE = msgspec.json.Decoder(_Line).decode
 _CATEGORY = attrgetter("category")
-_PROPERTIES = attrgetter("properties")
-_RECORDS = attrgetter("records")
-_LOG = attrgetter("log")
+_LOG = attrgetter("properties.log")
 
 
 def fast_lines(pieces: list[bytes]) -> list[bytes] | None:
     """The Event texts of JSONL lines that are all AKS records of audit categories, in order; None
     when one is not, or holds a damaged log. See the module doc."""
+    records: list[_Record] | None
+    try:
+        records = list(map(_DECODE_RECORD, pieces))
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        records = _batched(pieces)
+    if records is None:
+        return record_by_record(pieces, _unwrap_mine)
+    if not AUDIT_CATEGORIES.issuperset(map(_CATEGORY, records)):
+        return record_by_record(pieces, _unwrap_mine)  # other categories: None, to be counted
+    return fast_texts(list(map(_LOG, records)))
+
+
+def _batched(pieces: list[bytes]) -> list[_Record] | None:
+    """The records of lines that are diagnostic records or Event Hub batches of them, in order;
+    None when a line is anything else (then unwrapped one by one)."""
     try:
         lines = list(map(_DECODE_LINE, pieces))
     except (msgspec.DecodeError, msgspec.ValidationError):
-        return record_by_record(pieces, _unwrap_mine)
-    if list(map(_RECORDS, lines)).count(UNSET) == len(lines):
-        records: list[_Record] = lines  # type: ignore[assignment]  # a _Line is a _Record
-    else:
-        records = []
-        for decoded in lines:
-            if decoded.records is UNSET:
-                records.append(decoded)
-            elif decoded.records:
-                records.extend(decoded.records)
-            else:
-                return None  # `{"records": []}` is no AKS record: the per-record path says so
-    if not AUDIT_CATEGORIES.issuperset(map(_CATEGORY, records)):
-        return record_by_record(pieces, _unwrap_mine)
-    try:
-        texts = list(map(_LOG, map(_PROPERTIES, records)))
-    except AttributeError:  # a record without properties
-        return record_by_record(pieces, _unwrap_mine)
-    if UNSET in texts:
-        return record_by_record(pieces, _unwrap_mine)
-    return fast_texts(texts)
+        return None
+    records: list[_Record] = []
+    for piece, decoded in zip(pieces, lines):
+        if decoded.category is not UNSET and decoded.properties is not UNSET:
+            try:
+                records.append(_DECODE_RECORD(piece))
+            except (msgspec.DecodeError, msgspec.ValidationError):
+                return None
+        elif decoded.records is not UNSET and decoded.records:
+            records.extend(decoded.records)
+        else:
+            return None
+    return records
 
 
 def _unwrap_mine(record: Mapping[str, object]) -> Result | None:

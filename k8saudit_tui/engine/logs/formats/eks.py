@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from operator import attrgetter
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from msgspec import UNSET, UnsetType
@@ -57,8 +57,16 @@ def _is_payload(record: Mapping[str, object]) -> bool:
     return isinstance(kind, str) and kind in MESSAGE_TYPES and isinstance(record.get("logEvents"), list)
 
 
+def _is_event_object(record: Mapping[str, object]) -> bool:
+    """One CloudWatch event (`jq -c '.events[]'`): a `message` with an integer ms `timestamp`."""
+    return "message" in record and type(record.get("timestamp")) is int
+
+
 def format_of(record: Mapping[str, object]) -> str | None:
-    """Which CloudWatch shape `record` is (the tests of design §1, in its order), or None."""
+    """Which CloudWatch shape `record` is (the tests of design §1), or None. The shapes exclude
+    each other; the one event object is tested first because it is the bulk of big files."""
+    if _is_event_object(record):
+        return CLOUDWATCH
     if _is_payload(record):
         return SUBSCRIPTION
     awslogs = record.get("awslogs")
@@ -68,8 +76,6 @@ def format_of(record: Mapping[str, object]) -> str | None:
     if isinstance(records, list) and records and isinstance(records[0], dict) and "data" in records[0]:
         return SUBSCRIPTION
     if isinstance(record.get("events"), list):
-        return CLOUDWATCH
-    if "message" in record and type(record.get("timestamp")) is int:
         return CLOUDWATCH
     if isinstance(record.get("results"), list):
         return INSIGHTS
@@ -89,10 +95,11 @@ def unwrap(record: Mapping[str, object], line: int) -> Result:
     if found == SUBSCRIPTION:
         return _subscription(record, line, "", 0)
     if found == CLOUDWATCH:
-        events = record.get("events")
-        if isinstance(events, list):
-            return _event_objects(events, line, CLOUDWATCH, "events")
-        return [unwrap_value(record.get("message"), line, CLOUDWATCH, "message")]
+        if _is_event_object(record):
+            return [unwrap_value(record["message"], line, CLOUDWATCH, "message")]
+        events = record["events"]
+        assert isinstance(events, list)
+        return _event_objects(events, line, CLOUDWATCH, "events")
     if found == INSIGHTS:
         return _insights(record, line)
     return [Damaged(line, "", "not a CloudWatch Logs record")]
@@ -175,6 +182,19 @@ def _insights_row(row: Mapping[Any, object], line: int, where: str) -> Unwrapped
     return unwrap_value(row["@message"], line, INSIGHTS, f"{where}@message")
 
 
+_Millis = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
+"""An integer timestamp orjson also reads as one (beyond 64 bits it gives a float: no event
+object); the few it reads as int beyond this range are left to the per-record path."""
+
+
+class _EventObject(msgspec.Struct, gc=False):
+    """One CloudWatch event per line: only `message` and `timestamp` are decoded, both required,
+    so any other shape fails in C and the block takes the general decoder."""
+
+    message: str
+    timestamp: _Millis
+
+
 class _Message(msgspec.Struct, gc=False):
     """A CloudWatch event inside `logEvents[]` / `events[]`: only its message is decoded."""
 
@@ -182,11 +202,11 @@ class _Message(msgspec.Struct, gc=False):
 
 
 class _Line(msgspec.Struct, gc=False):
-    """One JSONL line of CloudWatch data, decoded for `message` and the keys that tell shapes apart
-    (`awslogs`/`records` only for their presence: such lines take the per-record path)."""
+    """One JSONL line of any CloudWatch shape, decoded for `message` and the keys that tell the
+    shapes apart (`awslogs`/`records` only for their presence: such lines are unwrapped one by one)."""
 
     message: str | UnsetType = UNSET
-    timestamp: int | UnsetType = UNSET
+    timestamp: _Millis | UnsetType = UNSET
     messageType: str | UnsetType = UNSET
     logEvents: list[_Message] | UnsetType = UNSET
     events: list[_Message] | UnsetType = UNSET
@@ -194,24 +214,22 @@ class _Line(msgspec.Struct, gc=False):
     records: msgspec.Raw | UnsetType = UNSET
 
 
+_DECODE_OBJECT = msgspec.json.Decoder(_EventObject).decode
 _DECODE_LINE = msgspec.json.Decoder(_Line).decode
-_SHAPE = attrgetter("messageType", "logEvents", "events", "awslogs", "records")
-_PLAIN = (UNSET, UNSET, UNSET, UNSET, UNSET)
 _MESSAGE = attrgetter("message")
-_TIMESTAMP = attrgetter("timestamp")
 
 
 def fast_lines(pieces: list[bytes]) -> list[bytes] | None:
     """The Event texts of JSONL lines that are all CloudWatch records, in order; None when one is
     not, or holds a damaged message. See the module doc."""
     try:
+        return fast_texts(list(map(_MESSAGE, map(_DECODE_OBJECT, pieces))))
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        pass  # not all event objects: the general decoder
+    try:
         lines = list(map(_DECODE_LINE, pieces))
     except (msgspec.DecodeError, msgspec.ValidationError):
         return record_by_record(pieces, _unwrap_mine)
-    if list(map(_SHAPE, lines)).count(_PLAIN) == len(lines) and UNSET not in map(_TIMESTAMP, lines):
-        messages = list(map(_MESSAGE, lines))
-        if UNSET not in messages:
-            return fast_texts(messages)
     texts: list[str] = []
     for decoded in lines:
         found = _line_texts(decoded)
@@ -228,6 +246,8 @@ def _unwrap_mine(record: Mapping[str, object]) -> Result | None:
 def _line_texts(decoded: _Line) -> list[str] | None:
     """The messages of one line, decided as `format_of` + `unwrap` would; None: unwrap the block
     line by line (encoded payloads, unusual shapes)."""
+    if decoded.message is not UNSET and decoded.timestamp is not UNSET:
+        return [decoded.message]
     if decoded.awslogs is not UNSET or decoded.records is not UNSET:
         return None  # encoded payloads: decoded by `unwrap`
     if decoded.messageType is not UNSET:
@@ -238,6 +258,4 @@ def _line_texts(decoded: _Line) -> list[str] | None:
         return [event.message for event in decoded.logEvents]
     if decoded.events is not UNSET:
         return [event.message for event in decoded.events]
-    if decoded.message is not UNSET and decoded.timestamp is not UNSET:
-        return [decoded.message]
     return None
