@@ -156,8 +156,9 @@ def _azure_diagnostics(record: Mapping[str, object], line: int) -> Result:
         if cut:
             try:
                 decode_event(text)
-            except EventError:
-                return [Damaged(line, "log_s", with_ids(CUT_BY_LOG_ANALYTICS, text))]
+            except EventError as error:
+                if not error.field:  # not JSON any more (a JSON non-Event is reported as such below)
+                    return [Damaged(line, "log_s", with_ids(CUT_BY_LOG_ANALYTICS, text))]
     return [unwrap_value(value, line, AZURE_DIAGNOSTICS, "log_s")]
 
 
