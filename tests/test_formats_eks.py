@@ -198,6 +198,11 @@ def test_what_is_not_an_event_is_damaged_naming_the_field(message: object, field
     assert "\x1b" not in result.reason  # control characters are made visible
 
 
+def test_an_elastic_document_with_a_timestamp_is_not_an_insights_row() -> None:
+    assert eks.format_of({"@timestamp": "2024-05-19T06:10:35.743Z", "kubernetes": {"audit": {}}}) is None
+    assert eks.format_of({"results": [{"not": "rows of cells"}]}) is None
+
+
 def test_an_insights_row_without_message_says_the_query_did_not_select_it() -> None:
     [result] = eks.unwrap({"@timestamp": "2024-05-19 06:10:35.743", "@logStream": "kube-apiserver-audit-1"}, 5)
     assert result == Damaged(5, "@message", eks.NO_MESSAGE)

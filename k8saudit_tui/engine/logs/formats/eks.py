@@ -41,6 +41,9 @@ FORMAT_NAMES = (CLOUDWATCH, INSIGHTS, S3, SUBSCRIPTION)
 """The FORMATS rows this module reads."""
 
 MESSAGE_TYPES = frozenset({"DATA_MESSAGE", "CONTROL_MESSAGE"})
+INSIGHTS_FIELDS = ("@logStream", "@log", "@ptr", "@ingestionTime")
+"""Logs Insights system fields: with `@timestamp` they mark an exported row that lacks `@message`
+(an Elastic document also has `@timestamp`, but none of these)."""
 NO_MESSAGE = (
     "the Logs Insights query did not select @message, so there is no Event to read "
     "(add `fields @message` to the query, or export the raw events)"
@@ -62,6 +65,12 @@ def _is_event_object(record: Mapping[str, object]) -> bool:
     return "message" in record and type(record.get("timestamp")) is int
 
 
+def _is_results(record: Mapping[str, object]) -> bool:
+    """`get-query-results` output: `results` is a list of rows, each a list of `{field, value}`."""
+    rows = record.get("results")
+    return isinstance(rows, list) and (not rows or isinstance(rows[0], list))
+
+
 def format_of(record: Mapping[str, object]) -> str | None:
     """Which CloudWatch shape `record` is (the tests of design §1), or None. The shapes exclude
     each other; the one event object is tested first because it is the bulk of big files."""
@@ -77,9 +86,9 @@ def format_of(record: Mapping[str, object]) -> str | None:
         return SUBSCRIPTION
     if isinstance(record.get("events"), list):
         return CLOUDWATCH
-    if isinstance(record.get("results"), list):
+    if _is_results(record):
         return INSIGHTS
-    if "@message" in record or "@timestamp" in record:
+    if "@message" in record or ("@timestamp" in record and any(name in record for name in INSIGHTS_FIELDS)):
         return INSIGHTS
     return None
 
@@ -162,9 +171,10 @@ def _encoded(data: object, line: int, field: str, depth: int) -> Result:
 
 def _insights(record: Mapping[str, object], line: int) -> Result:
     """`get-query-results` rows (lists of `{field, value}`) or one exported row (a dict)."""
-    rows = record.get("results")
-    if not isinstance(rows, list):
+    if not _is_results(record):
         return [_insights_row(record, line, "")]
+    rows = record["results"]
+    assert isinstance(rows, list)
     results: Result = []
     for index, row in enumerate(rows):
         where = f"results[{index}]"
