@@ -32,7 +32,7 @@ from msgspec import UNSET, UnsetType
 
 from k8saudit_tui.engine.logs.event import EventError, decode_event
 from k8saudit_tui.engine.logs.formats import Damaged, Unwrapped
-from k8saudit_tui.engine.logs.formats.aks_rows import COLUMNS, unwrap_row
+from k8saudit_tui.engine.logs.formats.aks_rows import unwrap_row
 from k8saudit_tui.engine.logs.formats.cloudtext import (
     fast_texts,
     record_by_record,
@@ -229,6 +229,3 @@ def _batched(pieces: list[bytes]) -> list[_Record] | None:
 def _unwrap_mine(record: Mapping[str, object]) -> Result | None:
     """`unwrap`, or None for a record that is not AKS or holds records of other categories."""
     return unwrap(record, 0) if recognise(record) and not skipped(record) else None
-
-
-__all__ = ["COLUMNS", "fast_lines", "format_of", "recognise", "skipped", "unwrap"]

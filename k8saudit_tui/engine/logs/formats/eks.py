@@ -14,10 +14,11 @@ Contract (the one of `formats/__init__.py`), for the formats `cloudwatch` (`filt
   recovered; klog text; JSON that is not an Event; an Insights row without `@message`); it never
   raises. A CONTROL_MESSAGE (a subscription health check) gives nothing, silently.
 - `unwrap_s3(text, line)`: one S3 export message (the reader cuts the timestamp prefix).
-- `fast_lines(pieces)`: for JSONL lines that are all CloudWatch event objects or DATA/CONTROL
-  subscription payloads, `[u.event for u in unwrap(...)]` over them, in order; None when any line
-  is anything else or holds a Damaged event (the caller then goes record by record). Only
-  `message` (and the few keys that tell the shapes apart) is decoded; msgspec skips the rest in C.
+- `fast_lines(pieces)`: for JSONL lines that are all CloudWatch records, `[u.event for u in
+  unwrap(...)]` over them, in order; None when a line is not CloudWatch or holds a Damaged event
+  (the caller then goes record by record and gets the reasons). A block of event objects is
+  decoded for `message` and `timestamp` only (msgspec skips the rest in C); DATA/CONTROL payloads
+  and `events[]` documents take a second decoder; any other block is unwrapped line by line.
 """
 
 from __future__ import annotations
