@@ -312,3 +312,11 @@ shaped_keys = st.sampled_from(
 def test_unwrap_never_raises_on_any_json_record(record: dict[str, Any], line: int) -> None:
     results = eks.unwrap(record, line)
     assert all(isinstance(result, Unwrapped | Damaged) and result.line == line for result in results)
+
+
+def test_a_whole_pretty_printed_cli_page_is_one_piece_for_fast_lines() -> None:
+    """The aws CLI prints each page indented over many lines; the reader may hand a page whole."""
+    page = {"events": [event_object(text, n) for n, text in enumerate(TEXTS)], "nextToken": "abc"}
+    piece = orjson.dumps(page, option=orjson.OPT_INDENT_2)
+    assert piece.count(b"\n") > len(TEXTS)
+    assert eks.fast_lines([piece, piece]) == LINES + LINES
