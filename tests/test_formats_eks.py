@@ -320,3 +320,11 @@ def test_a_whole_pretty_printed_cli_page_is_one_piece_for_fast_lines() -> None:
     piece = orjson.dumps(page, option=orjson.OPT_INDENT_2)
     assert piece.count(b"\n") > len(TEXTS)
     assert eks.fast_lines([piece, piece]) == LINES + LINES
+
+
+def test_payloads_in_several_gzip_members_or_not_gzipped_at_all() -> None:
+    first, second = encode(data_message(TEXTS[:3])), encode(data_message(TEXTS[3:5]))
+    members = base64.b64encode(gzip.compress(first) + gzip.compress(second)).decode()
+    plain = base64.b64encode(first + b"\n" + second).decode()
+    for data in (members, plain):
+        assert events_of(eks.unwrap({"records": [{"recordId": "1", "data": data}]}, 2)) == LINES[:5]
