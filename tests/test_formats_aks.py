@@ -66,6 +66,7 @@ def test_the_real_records_wrapped_in_an_event_hub_batch_with_other_categories() 
     assert aks.format_of(batch) == "aks-diagnostic"
     assert events_of(aks.unwrap(batch, 1)) == aks.fast_lines(SAMPLE)
     assert aks.skipped(batch) == Counter({"kube-apiserver": 1, "guard": 1})
+    assert aks.unwrap_counted(batch, 1) == (aks.unwrap(batch, 1), aks.skipped(batch))
     assert aks.fast_lines([encode(batch)]) is None  # the per-record path counts the other categories
 
 

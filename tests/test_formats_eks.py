@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+from collections import Counter
 from typing import Any
 
 import orjson
@@ -58,28 +59,47 @@ def test_every_format_name_is_in_the_table() -> None:
 # --- the real aws-cli samples -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("name", "count", "first"),
-    [("awscli-filter-log-events.json", 2, "Test MESSAGE1"), ("awscli-get-log-events.json", 3, "Example Event 1")],
-)
-def test_real_cli_documents_are_cloudwatch_and_their_test_messages_are_damaged(
-    name: str, count: int, first: str
-) -> None:
-    record = orjson.loads((CLOUD / name).read_bytes())
+def test_real_get_log_events_page_is_cloudwatch_and_its_test_messages_are_damaged() -> None:
+    """get-log-events names no stream: a message that is not an Event is a problem."""
+    record = orjson.loads((CLOUD / "awscli-get-log-events.json").read_bytes())
     assert eks.format_of(record) == "cloudwatch"
-    results = eks.unwrap(record, 7)
-    assert [type(result) for result in results] == [Damaged] * count
-    assert [result.field for result in results] == [f"events[{n}].message" for n in range(count)]
-    assert results[0].line == 7
-    assert isinstance(results[0], Damaged) and results[0].reason == f"not an audit Event (not JSON): {first}"
+    results, passed_over = eks.unwrap_counted(record, 7)
+    assert results == [
+        Damaged(7, f"events[{n}].message", f"not an audit Event (not JSON): Example Event {n // 2 + 1}")
+        for n in range(3)
+    ]
+    assert passed_over == Counter()
 
 
-def test_real_insights_results_are_recognised_and_name_the_message_cell() -> None:
+def test_real_filter_log_events_messages_of_other_streams_are_counted_not_listed() -> None:
+    """filter-log-events names each event's stream: klog-like text of a stream that is not
+    kube-apiserver-audit-* is counted by stream (EKS log groups mix five components)."""
+    record = orjson.loads((CLOUD / "awscli-filter-log-events.json").read_bytes())
+    assert eks.format_of(record) == "cloudwatch"
+    assert eks.unwrap(record, 7) == []
+    assert eks.skipped(record) == Counter({"teststream": 1, "2024/05/09/[$LATEST]abc1024": 1})
+    record["events"][0]["logStreamName"] = "kube-apiserver-audit-0a1b2c3d4e5f"
+    [damaged] = eks.unwrap(record, 7)
+    assert damaged == Damaged(7, "events[0].message", "not an audit Event (not JSON): Test MESSAGE1")
+
+
+def test_real_insights_results_are_recognised_and_counted_by_their_stream() -> None:
     record = orjson.loads((CLOUD / "awscli-insights-get-query-results.json").read_bytes())
     assert eks.format_of(record) == "cloudwatch-insights"
+    assert eks.unwrap_counted(record, 1) == ([], Counter({"TestStream": 3}))
+    for row in record["results"]:
+        row.remove(next(cell for cell in row if cell["field"] == "@logStream"))
     results = eks.unwrap(record, 1)
     assert [result.field for result in results] == [f"results[{n}].@message" for n in range(3)]
     assert all(isinstance(result, Damaged) and "Test BENCHMARK" in result.reason for result in results)
+
+
+def test_an_event_is_kept_whatever_its_stream_and_stream_ids_are_cut_off() -> None:
+    record = {"events": [event_object(TEXTS[0]) | {"logStreamName": "authenticator-0123456789abcdef"}]}
+    assert events_of(eks.unwrap(record, 1)) == LINES[:1]
+    klog = {"logStreamName": "authenticator-0123456789abcdef", "timestamp": 1, "message": "time=... msg=access granted"}
+    assert eks.unwrap_counted(klog, 1) == ([], Counter({"authenticator": 1}))
+    assert eks.fast_lines([encode(klog)]) is None  # the per-record path counts it
 
 
 @pytest.mark.parametrize(
@@ -246,11 +266,11 @@ def test_a_damaged_event_does_not_hide_the_good_ones_around_it() -> None:
 
 def per_record(pieces: list[bytes]) -> list[bytes] | None:
     """What the caller gets going record by record; None where fast_lines must decline: a line
-    that is not CloudWatch, or a damaged event."""
+    that is not CloudWatch, a message of another stream (to be counted), or a damaged event."""
     events: list[bytes] = []
     for piece in pieces:
         record = orjson.loads(piece)
-        if not eks.recognise(record):
+        if not eks.recognise(record) or eks.skipped(record):
             return None
         results = eks.unwrap(record, 1)
         if any(isinstance(result, Damaged) for result in results):
@@ -272,7 +292,9 @@ def cloudwatch_lines(draw: st.DrawFn) -> bytes:
     if draw(st.booleans()):
         text += "\n"
     shape = draw(
-        st.sampled_from(("object", "object", "data", "control", "events", "foreign", "awslogs", "bad-type", "row"))
+        st.sampled_from(
+            ("object", "object", "data", "control", "events", "foreign", "awslogs", "bad-type", "row", "other-stream")
+        )
     )
     record: Any = {
         "object": event_object(text),
@@ -283,6 +305,7 @@ def cloudwatch_lines(draw: st.DrawFn) -> bytes:
         "awslogs": {"awslogs": {"data": b64gzip(encode(data_message(texts)))}},
         "bad-type": {"timestamp": 1, "message": 5},
         "row": {"timestamp": 1, "@message": text},
+        "other-stream": event_object(text) | {"logStreamName": "kube-scheduler-0123456789abcdef"},
     }[shape]
     return encode(record, draw(STYLES))
 

@@ -10,7 +10,8 @@ batches `{"records": [...]}`), `aks-loganalytics` (`AKSAudit` / `AKSAuditAdmin` 
   newline removed; a `properties.log` object serialised with orjson) and `Damaged` entries; it
   never raises. Records of the non-audit categories that share a destination (kube-apiserver,
   guard, cluster-autoscaler: klog text) are not events and give nothing, so they do not flood the
-  problems: `skipped(record)` counts them by category for the caller to report once.
+  problems: `skipped(record)` counts them by category for the caller to report once, and
+  `unwrap_counted(record, line)` gives both (the same pair `eks` gives).
 - `fast_lines(pieces)`: for JSONL lines that are all AKS records of audit categories, the Event
   texts in order, as `unwrap` gives them; None when a line is not AKS, holds a record of another
   category (so that the per-record path counts it) or a damaged one. Diagnostic records and Event
@@ -130,6 +131,11 @@ def skipped(record: Mapping[str, object]) -> Counter[str]:
     elif found == AZURE_DIAGNOSTICS and record["Category"] not in AUDIT_CATEGORIES:
         counts[str(record["Category"])] += 1
     return counts
+
+
+def unwrap_counted(record: Mapping[str, object], line: int) -> tuple[Result, Counter[str]]:
+    """`unwrap`, and the records of other categories it passed over (`skipped`)."""
+    return unwrap(record, line), skipped(record)
 
 
 def _diagnostic(item: object, line: int, where: str) -> Result:

@@ -12,7 +12,10 @@ Contract (the one of `formats/__init__.py`), for the formats `cloudwatch` (`filt
 - `unwrap(record, line)` gives the record's Events (`Unwrapped`, the message byte for byte) and
   `Damaged` entries (a message cut at CloudWatch's size limit, with auditID, verb and URI
   recovered; klog text; JSON that is not an Event; an Insights row without `@message`); it never
-  raises. A CONTROL_MESSAGE (a subscription health check) gives nothing, silently.
+  raises. A CONTROL_MESSAGE (a subscription health check) gives nothing, silently. Messages of
+  the log group's other streams (klog text of kube-apiserver, authenticator, ...) give nothing
+  either, so they do not flood the problems: `skipped(record)` counts them by stream for the
+  caller to report once, and `unwrap_counted(record, line)` gives both.
 - `unwrap_s3(text, line)`: one S3 export message (the reader cuts the timestamp prefix).
 - `fast_lines(pieces)`: for JSONL lines that are all CloudWatch records, `[u.event for u in
   unwrap(...)]` over them, in order; None when a line is not CloudWatch or holds a Damaged event
@@ -23,6 +26,8 @@ Contract (the one of `formats/__init__.py`), for the formats `cloudwatch` (`filt
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from collections.abc import Mapping
 from operator import attrgetter
 from typing import Annotated, Any
@@ -42,6 +47,8 @@ FORMAT_NAMES = (CLOUDWATCH, INSIGHTS, S3, SUBSCRIPTION)
 """The FORMATS rows this module reads."""
 
 MESSAGE_TYPES = frozenset({"DATA_MESSAGE", "CONTROL_MESSAGE"})
+AUDIT_STREAM = "kube-apiserver-audit"
+"""The log streams of the EKS log group `/aws/eks/CLUSTER/cluster` that hold the audit Events."""
 INSIGHTS_FIELDS = ("@logStream", "@log", "@ptr", "@ingestionTime")
 """Logs Insights system fields: with `@timestamp` they mark an exported row that lacks `@message`
 (an Elastic document also has `@timestamp`, but none of these)."""
@@ -101,18 +108,36 @@ def recognise(record: Mapping[str, object]) -> bool:
 
 def unwrap(record: Mapping[str, object], line: int) -> Result:
     """The Events inside `record` (at its 1-based `line`), and what could not be read."""
+    return unwrap_counted(record, line)[0]
+
+
+def skipped(record: Mapping[str, object]) -> Counter[str]:
+    """The messages of other log streams `unwrap` passes over in `record`, by stream."""
+    return unwrap_counted(record, 0)[1]
+
+
+def unwrap_counted(record: Mapping[str, object], line: int) -> tuple[Result, Counter[str]]:
+    """`unwrap`, and the messages it passed over, counted by log stream (its id cut off).
+
+    The EKS log group also holds the kube-apiserver, authenticator, scheduler and controller
+    manager streams (klog text). A message that is not an Event, from a stream whose name is known
+    and is not `kube-apiserver-audit-*`, is such a line: one Damaged each would flood the problems,
+    so it is counted here for the caller to report once. (An Event is kept whatever its stream.)"""
+    walk = _Walk(line)
     found = format_of(record)
     if found == SUBSCRIPTION:
-        return _subscription(record, line, "", 0)
-    if found == CLOUDWATCH:
-        if _is_event_object(record):
-            return [unwrap_value(record["message"], line, CLOUDWATCH, "message")]
+        walk.subscription(record, "", 0)
+    elif found == CLOUDWATCH and _is_event_object(record):
+        walk.keep(unwrap_value(record["message"], line, CLOUDWATCH, "message"), record.get("logStreamName"))
+    elif found == CLOUDWATCH:
         events = record["events"]
         assert isinstance(events, list)
-        return _event_objects(events, line, CLOUDWATCH, "events")
-    if found == INSIGHTS:
-        return _insights(record, line)
-    return [Damaged(line, "", "not a CloudWatch Logs record")]
+        walk.event_objects(events, CLOUDWATCH, "events", None)
+    elif found == INSIGHTS:
+        walk.insights(record)
+    else:
+        walk.results.append(Damaged(line, "", "not a CloudWatch Logs record"))
+    return walk.results, walk.skipped
 
 
 def unwrap_s3(text: str, line: int) -> Unwrapped | Damaged:
@@ -120,77 +145,95 @@ def unwrap_s3(text: str, line: int) -> Unwrapped | Damaged:
     return unwrap_text(text, line, S3, "message")
 
 
-def _event_objects(items: list[object], line: int, format: str, where: str) -> Result:
-    """The `{timestamp, message, ...}` objects of `events[]` / `logEvents[]`."""
-    return [_event_object(item, line, format, f"{where}[{index}]") for index, item in enumerate(items)]
+def stream_group(stream: str) -> str:
+    """A log stream's name without its instance id: `authenticator-1a2b3c4d...` -> `authenticator`."""
+    return _STREAM_ID.sub("", stream)
 
 
-def _event_object(item: object, line: int, format: str, where: str) -> Unwrapped | Damaged:
-    """One `{timestamp, message, ...}` of `events[]` / `logEvents[]`."""
-    if not isinstance(item, dict):
-        return Damaged(line, where, "not a CloudWatch event object")
-    return unwrap_value(item.get("message"), line, format, f"{where}.message")
+_STREAM_ID = re.compile(r"-[0-9a-f]{8,}$")
 
 
-def _subscription(record: Mapping[str, object], line: int, where: str, depth: int) -> Result:
-    """DATA_MESSAGE events; nothing for a CONTROL_MESSAGE; encoded payloads decoded first."""
-    if _is_payload(record):
-        if record["messageType"] == "CONTROL_MESSAGE":
-            return []
-        events = record["logEvents"]
-        assert isinstance(events, list)
-        return _event_objects(events, line, SUBSCRIPTION, f"{where}logEvents")
-    awslogs = record.get("awslogs")
-    if isinstance(awslogs, dict):
-        return _encoded(awslogs.get("data"), line, f"{where}awslogs.data", depth)
-    records = record.get("records")
-    assert isinstance(records, list)
-    results: Result = []
-    for index, item in enumerate(records):
-        field = f"{where}records[{index}].data"
-        if not isinstance(item, dict):
-            results.append(Damaged(line, field.removesuffix(".data"), "not a Firehose record"))
-            continue
-        results.extend(_encoded(item.get("data"), line, field, depth))
-    return results
+class _Walk:
+    """One record's unwrapping: the results so far and the passed-over messages by stream."""
 
+    def __init__(self, line: int) -> None:
+        self.line = line
+        self.results: Result = []
+        self.skipped: Counter[str] = Counter()
 
-def _encoded(data: object, line: int, field: str, depth: int) -> Result:
-    """base64(+gzip) subscription payloads, unwrapped; each reason names `field`."""
-    payloads = decoded_payloads(data)
-    if isinstance(payloads, str):
-        return [Damaged(line, field, payloads)]
-    results: Result = []
-    for index, payload in enumerate(payloads):
-        where = f"{field}[{index}]." if len(payloads) > 1 else f"{field}:"
-        if not (isinstance(payload, dict) and format_of(payload) == SUBSCRIPTION) or depth >= _MAX_NESTING:
-            results.append(Damaged(line, where.rstrip(".:"), "decoded, but not a CloudWatch Logs subscription payload"))
-            continue
-        results.extend(_subscription(payload, line, where, depth + 1))
-    return results
+    def keep(self, result: Unwrapped | Damaged, stream: object) -> None:
+        """Add `result`, unless it is a non-Event from another (known) stream: count that."""
+        if isinstance(result, Damaged) and isinstance(stream, str) and not stream.startswith(AUDIT_STREAM):
+            self.skipped[stream_group(stream)] += 1
+        else:
+            self.results.append(result)
 
+    def event_objects(self, items: list[object], format: str, where: str, stream: object) -> None:
+        """The `{timestamp, message, ...}` objects of `events[]` (each names its stream) or
+        `logEvents[]` (the payload names it)."""
+        for index, item in enumerate(items):
+            field = f"{where}[{index}]"
+            if not isinstance(item, dict):
+                self.results.append(Damaged(self.line, field, "not a CloudWatch event object"))
+                continue
+            result = unwrap_value(item.get("message"), self.line, format, f"{field}.message")
+            self.keep(result, item.get("logStreamName", stream))
 
-def _insights(record: Mapping[str, object], line: int) -> Result:
-    """`get-query-results` rows (lists of `{field, value}`) or one exported row (a dict)."""
-    if not _is_results(record):
-        return [_insights_row(record, line, "")]
-    rows = record["results"]
-    assert isinstance(rows, list)
-    results: Result = []
-    for index, row in enumerate(rows):
-        where = f"results[{index}]"
-        if not isinstance(row, list):
-            results.append(Damaged(line, where, "not a list of {field, value} cells"))
-            continue
-        cells = {cell["field"]: cell.get("value") for cell in row if isinstance(cell, dict) and "field" in cell}
-        results.append(_insights_row(cells, line, f"{where}."))
-    return results
+    def subscription(self, record: Mapping[str, object], where: str, depth: int) -> None:
+        """DATA_MESSAGE events; nothing for a CONTROL_MESSAGE; encoded payloads decoded first."""
+        if _is_payload(record):
+            if record["messageType"] != "CONTROL_MESSAGE":
+                events = record["logEvents"]
+                assert isinstance(events, list)
+                self.event_objects(events, SUBSCRIPTION, f"{where}logEvents", record.get("logStream"))
+            return
+        awslogs = record.get("awslogs")
+        if isinstance(awslogs, dict):
+            self.encoded(awslogs.get("data"), f"{where}awslogs.data", depth)
+            return
+        records = record.get("records")
+        assert isinstance(records, list)
+        for index, item in enumerate(records):
+            field = f"{where}records[{index}].data"
+            if isinstance(item, dict):
+                self.encoded(item.get("data"), field, depth)
+            else:
+                self.results.append(Damaged(self.line, field.removesuffix(".data"), "not a Firehose record"))
 
+    def encoded(self, data: object, field: str, depth: int) -> None:
+        """base64(+gzip) subscription payloads, unwrapped; each reason names `field`."""
+        payloads = decoded_payloads(data)
+        if isinstance(payloads, str):
+            self.results.append(Damaged(self.line, field, payloads))
+            return
+        for index, payload in enumerate(payloads):
+            where = f"{field}[{index}]." if len(payloads) > 1 else f"{field}:"
+            if isinstance(payload, dict) and format_of(payload) == SUBSCRIPTION and depth < _MAX_NESTING:
+                self.subscription(payload, where, depth + 1)
+            else:
+                reason = "decoded, but not a CloudWatch Logs subscription payload"
+                self.results.append(Damaged(self.line, where.rstrip(".:"), reason))
 
-def _insights_row(row: Mapping[Any, object], line: int, where: str) -> Unwrapped | Damaged:
-    if "@message" not in row:
-        return Damaged(line, f"{where}@message", NO_MESSAGE)
-    return unwrap_value(row["@message"], line, INSIGHTS, f"{where}@message")
+    def insights(self, record: Mapping[str, object]) -> None:
+        """`get-query-results` rows (lists of `{field, value}`) or one exported row (a dict)."""
+        if not _is_results(record):
+            self.insights_row(record, "")
+            return
+        rows = record["results"]
+        assert isinstance(rows, list)
+        for index, row in enumerate(rows):
+            where = f"results[{index}]"
+            if not isinstance(row, list):
+                self.results.append(Damaged(self.line, where, "not a list of {field, value} cells"))
+                continue
+            cells = {cell["field"]: cell.get("value") for cell in row if isinstance(cell, dict) and "field" in cell}
+            self.insights_row(cells, f"{where}.")
+
+    def insights_row(self, row: Mapping[Any, object], where: str) -> None:
+        if "@message" not in row:
+            self.results.append(Damaged(self.line, f"{where}@message", NO_MESSAGE))
+            return
+        self.keep(unwrap_value(row["@message"], self.line, INSIGHTS, f"{where}@message"), row.get("@logStream"))
 
 
 _Millis = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
@@ -251,7 +294,11 @@ def fast_lines(pieces: list[bytes]) -> list[bytes] | None:
 
 
 def _unwrap_mine(record: Mapping[str, object]) -> Result | None:
-    return unwrap(record, 0) if recognise(record) else None
+    """`unwrap`, or None for a record that is not CloudWatch or holds messages of other streams."""
+    if not recognise(record):
+        return None
+    results, passed_over = unwrap_counted(record, 0)
+    return None if passed_over else results
 
 
 def _line_texts(decoded: _Line) -> list[str] | None:
