@@ -264,10 +264,12 @@ def test_a_damaged_event_does_not_hide_the_good_ones_around_it() -> None:
 # --- the fast block path against the per-record path --------------------------------------------
 
 
-def per_record(pieces: list[bytes]) -> list[bytes] | None:
-    """What the caller gets going record by record; None where fast_lines must decline: a line
-    that is not CloudWatch, a message of another stream (to be counted), or a damaged event."""
+def per_record(pieces: list[bytes]) -> tuple[list[bytes], list[int]] | None:
+    """What the caller gets going record by record (events, and how many per line); None where
+    fast_lines must decline: a line that is not CloudWatch, a message of another stream (to be
+    counted), or a damaged event."""
     events: list[bytes] = []
+    counts: list[int] = []
     for piece in pieces:
         record = orjson.loads(piece)
         if not eks.recognise(record) or eks.skipped(record):
@@ -276,7 +278,8 @@ def per_record(pieces: list[bytes]) -> list[bytes] | None:
         if any(isinstance(result, Damaged) for result in results):
             return None
         events.extend(result.event for result in results if isinstance(result, Unwrapped))
-    return events
+        counts.append(len(results))
+    return events, counts
 
 
 damaged_texts = st.sampled_from([CUT, "plain klog text", '{"stage":"Nope","verb":"get"}', "", '"a string"'])
@@ -312,7 +315,9 @@ def cloudwatch_lines(draw: st.DrawFn) -> bytes:
 
 @given(st.lists(cloudwatch_lines(), max_size=8))
 def test_fast_lines_equals_the_per_record_path(pieces: list[bytes]) -> None:
-    assert eks.fast_lines(pieces) == per_record(pieces)
+    expected = per_record(pieces)
+    assert eks.fast_events(pieces) == expected
+    assert eks.fast_lines(pieces) == (None if expected is None else expected[0])
 
 
 @given(st.lists(event_texts(), min_size=1, max_size=6), STYLES)

@@ -17,6 +17,7 @@ batches `{"records": [...]}`), `aks-loganalytics` (`AKSAudit` / `AKSAuditAdmin` 
   category (so that the per-record path counts it) or a damaged one. Diagnostic records and Event
   Hub batches with `properties.log` strings are decoded for `category` and `properties.log` only
   (msgspec skips the rest in C); a block holding any other line is unwrapped line by line.
+  `fast_events(pieces)` also says how many events each line gave (a batch line gives several).
 
 `"skipped-too-big-size-object"` in `requestObject` / `responseObject` is what AKS writes for a
 body it dropped; the event is kept as is (bodies are not evaluated).
@@ -35,7 +36,8 @@ from k8saudit_tui.engine.logs.event import EventError, decode_event
 from k8saudit_tui.engine.logs.formats import Damaged, Unwrapped
 from k8saudit_tui.engine.logs.formats.aks_rows import unwrap_row
 from k8saudit_tui.engine.logs.formats.cloudtext import (
-    fast_texts,
+    Events,
+    fast_texts_counted,
     record_by_record,
     strip_newline,
     unwrap_value,
@@ -199,37 +201,47 @@ _LOG = attrgetter("properties.log")
 def fast_lines(pieces: list[bytes]) -> list[bytes] | None:
     """The Event texts of JSONL lines that are all AKS records of audit categories, in order; None
     when one is not, or holds a damaged log. See the module doc."""
-    records: list[_Record] | None
+    found = fast_events(pieces)
+    return None if found is None else found[0]
+
+
+def fast_events(pieces: list[bytes]) -> Events | None:
+    """`fast_lines`, and how many events each line gave (a batch line gives several)."""
+    found: tuple[list[_Record], list[int]] | None
     try:
-        records = list(map(_DECODE_RECORD, pieces))
+        found = list(map(_DECODE_RECORD, pieces)), [1] * len(pieces)
     except (msgspec.DecodeError, msgspec.ValidationError):
-        records = _batched(pieces)
-    if records is None:
+        found = _batched(pieces)
+    if found is None:
         return record_by_record(pieces, _unwrap_mine)
+    records, counts = found
     if not AUDIT_CATEGORIES.issuperset(map(_CATEGORY, records)):
         return record_by_record(pieces, _unwrap_mine)  # other categories: None, to be counted
-    return fast_texts(list(map(_LOG, records)))
+    return fast_texts_counted(list(map(_LOG, records)), counts)
 
 
-def _batched(pieces: list[bytes]) -> list[_Record] | None:
-    """The records of lines that are diagnostic records or Event Hub batches of them, in order;
-    None when a line is anything else (then unwrapped one by one)."""
+def _batched(pieces: list[bytes]) -> tuple[list[_Record], list[int]] | None:
+    """The records of lines that are diagnostic records or Event Hub batches of them, in order,
+    and how many each line holds; None when a line is anything else (unwrapped one by one)."""
     try:
         lines = list(map(_DECODE_LINE, pieces))
     except (msgspec.DecodeError, msgspec.ValidationError):
         return None
     records: list[_Record] = []
+    counts: list[int] = []
     for piece, decoded in zip(pieces, lines):
         if decoded.category is not UNSET and decoded.properties is not UNSET:
             try:
                 records.append(_DECODE_RECORD(piece))
             except (msgspec.DecodeError, msgspec.ValidationError):
                 return None
+            counts.append(1)
         elif decoded.records is not UNSET and decoded.records:
             records.extend(decoded.records)
+            counts.append(len(decoded.records))
         else:
             return None
-    return records
+    return records, counts
 
 
 def _unwrap_mine(record: Mapping[str, object]) -> Result | None:

@@ -10,7 +10,8 @@ Contract:
   common case; it gives the same bytes as `unwrap_value` per text, or None as soon as one text would
   be `Damaged` (the caller then goes record by record and gets the reasons).
 - `record_by_record(pieces, unwrap_mine)` is the fast paths' fallback for a block their decoder
-  cannot take whole: the events of every line, or None when one is not the module's or is damaged.
+  cannot take whole: the events of every line and how many each gave (`Events`), or None when
+  one is not the module's or is damaged.
 
 Why two levels of checking: a one-line text that starts like the apiserver writes every Event
 (`{"kind":"Event","apiVersion":"audit.k8s.io/`) and ends in `}` is accepted without parsing it
@@ -198,12 +199,29 @@ def fast_texts(texts: list[str]) -> list[bytes] | None:
     return events
 
 
+Events = tuple[list[bytes], list[int]]
+"""The events of a block of lines, and how many each line gave (an envelope line may carry none
+or many: a CONTROL_MESSAGE, a DATA_MESSAGE, an Event Hub batch), so each keeps its line."""
+
+
+def with_counts(events: list[bytes] | None, count: int) -> Events | None:
+    """`events` of `count` lines that give one each (the common, one-event-per-line block)."""
+    return None if events is None else (events, [1] * count)
+
+
+def fast_texts_counted(texts: list[str], counts: list[int]) -> Events | None:
+    """`fast_texts`, with the per-line counts the texts came in."""
+    events = fast_texts(texts)
+    return None if events is None else (events, counts)
+
+
 def record_by_record(
     pieces: list[bytes], unwrap_mine: Callable[[Mapping[str, object]], list[Unwrapped | Damaged] | None]
-) -> list[bytes] | None:
+) -> Events | None:
     """The events of JSONL `pieces` decoded one by one with orjson (what the caller's per-record
     path does); None when a line is not JSON, `unwrap_mine` declines it (None) or one is Damaged."""
     events: list[bytes] = []
+    counts: list[int] = []
     for piece in pieces:
         try:
             record = orjson.loads(piece)
@@ -218,4 +236,5 @@ def record_by_record(
             if isinstance(result, Damaged):
                 return None
             events.append(result.event)
-    return events
+        counts.append(len(results))
+    return events, counts

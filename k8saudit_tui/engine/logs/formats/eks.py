@@ -22,6 +22,9 @@ Contract (the one of `formats/__init__.py`), for the formats `cloudwatch` (`filt
   (the caller then goes record by record and gets the reasons). A block of event objects is
   decoded for `message` and `timestamp` only (msgspec skips the rest in C); DATA/CONTROL payloads
   and `events[]` documents take a second decoder; any other block is unwrapped line by line.
+  `fast_events(pieces)` also says how many events each line gave: a line may give none
+  (CONTROL_MESSAGE) or many (DATA_MESSAGE, a whole CLI page), so a caller that numbers events by
+  line uses it rather than assuming one event per line when the counts happen to match.
 """
 
 from __future__ import annotations
@@ -36,7 +39,15 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from k8saudit_tui.engine.logs.formats import Damaged, Unwrapped
-from k8saudit_tui.engine.logs.formats.cloudtext import fast_texts, record_by_record, unwrap_text, unwrap_value
+from k8saudit_tui.engine.logs.formats.cloudtext import (
+    Events,
+    fast_texts,
+    fast_texts_counted,
+    record_by_record,
+    unwrap_text,
+    unwrap_value,
+    with_counts,
+)
 from k8saudit_tui.engine.logs.formats.eks_payloads import decoded_payloads
 
 CLOUDWATCH = "cloudwatch"
@@ -276,8 +287,14 @@ _MESSAGE = attrgetter("message")
 def fast_lines(pieces: list[bytes]) -> list[bytes] | None:
     """The Event texts of JSONL lines that are all CloudWatch records, in order; None when one is
     not, or holds a damaged message. See the module doc."""
+    found = fast_events(pieces)
+    return None if found is None else found[0]
+
+
+def fast_events(pieces: list[bytes]) -> Events | None:
+    """`fast_lines`, and how many events each line gave (so that each event keeps its line)."""
     try:
-        return fast_texts(list(map(_MESSAGE, map(_DECODE_OBJECT, pieces))))
+        return with_counts(fast_texts(list(map(_MESSAGE, map(_DECODE_OBJECT, pieces)))), len(pieces))
     except (msgspec.DecodeError, msgspec.ValidationError):
         pass  # not all event objects: the general decoder
     try:
@@ -285,12 +302,14 @@ def fast_lines(pieces: list[bytes]) -> list[bytes] | None:
     except (msgspec.DecodeError, msgspec.ValidationError):
         return record_by_record(pieces, _unwrap_mine)
     texts: list[str] = []
+    counts: list[int] = []
     for decoded in lines:
         found = _line_texts(decoded)
         if found is None:
             return record_by_record(pieces, _unwrap_mine)
         texts.extend(found)
-    return fast_texts(texts)
+        counts.append(len(found))
+    return fast_texts_counted(texts, counts)
 
 
 def _unwrap_mine(record: Mapping[str, object]) -> Result | None:
