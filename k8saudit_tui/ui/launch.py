@@ -21,11 +21,13 @@ DEMO_LOG = DATA / "demo-audit.log"
 
 
 def parser() -> argparse.ArgumentParser:
-    """The TUI's command line."""
+    """The TUI's command line; its description names every headless subcommand (from cli's table)."""
+    from k8saudit_tui.cli import SUBCOMMANDS
+
     result = argparse.ArgumentParser(
         prog="k8saudit-tui",
         description="Explore Kubernetes audit logs against an audit policy. "
-        "Subcommands (validate, evaluate, explain, export) run headless.",
+        f"Subcommands ({', '.join(SUBCOMMANDS)}) run headless: k8saudit-tui COMMAND --help.",
     )
     result.add_argument(
         "--policy", metavar="POLICY", help="audit Policy YAML file, or a provider baseline preset: @gke, @eks, @aks"
