@@ -5,6 +5,7 @@ of the candidate writes (the engine's cost, in a worker), the pane shows them fo
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -205,3 +206,33 @@ def test_pane_bytes_80x24(snap_compare, monkeypatch: pytest.MonkeyPatch) -> None
         await pilot.pause()
 
     assert snap_compare(_bytes_app(monkeypatch), run_before=run_before, terminal_size=(80, 24))
+
+
+async def test_closing_the_panel_stops_its_count_but_not_one_asked_for_with_b(monkeypatch: pytest.MonkeyPatch) -> None:
+    """At 1M events a count takes seconds of CPU: one nobody waits for any more stops."""
+    release = threading.Event()
+    stopped: list[bool] = []
+
+    def slow(self: session_views.ViewQuestions, cancel: threading.Event, progress: object = None) -> None:
+        deadline = time.monotonic() + 3  # bounded: a count nobody stops fails the test, never hangs it
+        while not cancel.is_set() and not release.is_set() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        stopped.append(cancel.is_set())
+
+    monkeypatch.setattr(session_views.ViewQuestions, "policy_costs", slow)
+    app = ExplorerApp(open_session(str(POLICY), [str(EVENTS)], str(CANDIDATE)))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("W")
+        await pilot.pause()
+        assert "counting bytes" in str(app.main_screen.status_line.render())
+        await pilot.press("escape")
+        await counted(app, pilot)
+        assert stopped == [True]
+        assert "counting bytes" not in str(app.main_screen.status_line.render())
+        await pilot.press("B", "W", "escape")
+        await pilot.pause()
+        assert "counting bytes" in str(app.main_screen.status_line.render())
+        release.set()
+        await counted(app, pilot)
+        assert stopped == [True, False]

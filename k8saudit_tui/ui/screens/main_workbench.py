@@ -4,8 +4,9 @@ policy pane showing either policy (`v`), and the bytes each rule writes (`B`).
 The fourth of the main screen's layers (`main_layout`, `main_actions`, `main_dialogs`, this one,
 `main_screen`). The candidate is read and every event evaluated under it in a worker (the store
 publishes the candidate's verdicts whole, so the list, the filters and the counts switch at once);
-the worker answers with `CandidateLoaded`, and its handler repaints the list (the change column),
-the filter, the policy pane, and opens the panel.
+the worker answers with `CandidateEvaluated`, whose handler repaints the list (the change column),
+the filter and the policy pane at once, then counts the panel's summary and answers with
+`CandidateLoaded`, whose handler opens the panel.
 
 The bytes of both policies (the engine's cost, `Session.policy_costs`: every event re-read and
 applied, seconds at 1M events) are counted by one worker of this screen, never on the UI thread:
@@ -44,6 +45,14 @@ class CandidateLoaded(Message):
 
 
 @dataclass
+class CandidateEvaluated(Message):
+    """Every event has its verdict under the candidate: the list, the filter and the policy pane
+    can show them (before the panel's summary is counted, 60-90 ms more at 1M events)."""
+
+    key: tuple[int, int]
+
+
+@dataclass
 class CostsProgressed(Message):
     """The byte count has costed this share of the events."""
 
@@ -73,6 +82,10 @@ class MainWorkbench(MainDialogs):
     """The bytes of the policies and the (store generation, events) they were counted for."""
     _counting: float | None = None
     """While the bytes are counted: the share of events done."""
+    _verdicts_shown: tuple[int, int] | None = None
+    _count_kept = False
+    """Whether the count in flight was asked for by `B` (kept), not only by the panel (which
+    cancels it when closed: seconds of work at 1M that nobody would wait for)."""
     _summary: tuple[tuple[int, int], WorkbenchSummary] | None = None
     """The panel's counts, and the (store generation, events) they were counted for."""
 
@@ -100,16 +113,27 @@ class MainWorkbench(MainDialogs):
         start = time.perf_counter()
         self.session.load_candidate(path)
         seconds = time.perf_counter() - start
+        self.post_message(CandidateEvaluated(self._verdicts_key()))
         self.post_message(CandidateLoaded(seconds, self.session.workbench_summary()))
 
-    @on(CandidateLoaded)
-    def _on_candidate_loaded(self, message: CandidateLoaded) -> None:
+    @on(CandidateEvaluated)
+    def _on_candidate_evaluated(self, message: CandidateEvaluated) -> None:
         self._stop_counting()
         self.events_table.invalidate()  # the change column comes in, every row reads its change
         if self.filter_text:
             self.apply_filter(self.filter_text)  # `change:` and `candidate:` terms read the new verdicts
         self._refresh_policy()
         self._update_status()
+        self._verdicts_shown = message.key
+
+    @property
+    def verdicts_shown(self) -> tuple[int, int] | None:
+        """The (store generation, events) of the candidate verdicts the list and the policy pane
+        show since the last `P` (scripts and the benchmark wait for it)."""
+        return self._verdicts_shown
+
+    @on(CandidateLoaded)
+    def _on_candidate_loaded(self, message: CandidateLoaded) -> None:
         self.app.notify(f"Candidate evaluated in {message.seconds:.2f} s", markup=False)
         if message.summary is not None:
             self._summary = (self._verdicts_key(), message.summary)
@@ -129,7 +153,9 @@ class MainWorkbench(MainDialogs):
             self.app.notify("Load a candidate policy first (P)", severity="warning", markup=False)
             return
         self._summary = (key, summary)
-        self.app.push_screen(WorkbenchScreen(self.session, summary, self._known_costs(), self._count_costs))
+        self.app.push_screen(
+            WorkbenchScreen(self.session, summary, self._known_costs(), self._count_costs), self._panel_closed
+        )
 
     # ------------------------------------------------------------------ bytes
 
@@ -142,6 +168,7 @@ class MainWorkbench(MainDialogs):
         if self.is_loading:
             self.app.notify("Bytes are counted once the logs are loaded", severity="warning", markup=False)
             return
+        self._count_kept = True
         self._count_costs()
 
     def _known_costs(self) -> PolicyCosts | None:
@@ -160,6 +187,13 @@ class MainWorkbench(MainDialogs):
         """New verdicts: a count in flight is for the old ones."""
         self.workers.cancel_group(self, "costs")
         self._counting = None
+        self._count_kept = False
+        self._update_status()
+
+    def _panel_closed(self, result: None = None) -> None:
+        """The panel is closed: a count only it asked for stops."""
+        if self._counting is not None and not self._count_kept:
+            self._stop_counting()
 
     @on(PolicyReplaced)
     def _costs_stale(self) -> None:
@@ -188,7 +222,7 @@ class MainWorkbench(MainDialogs):
 
     @on(CostsCounted)
     def _on_costs_counted(self, message: CostsCounted) -> None:
-        self._counting = None
+        self._counting, self._count_kept = None, False
         if message.key == self._verdicts_key():  # else the verdicts changed meanwhile
             self._costs = (message.key, message.costs)
             self._refresh_policy()
