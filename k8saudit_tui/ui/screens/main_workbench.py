@@ -17,6 +17,7 @@ either on the same verdicts counts nothing. A new policy or candidate cancels a 
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 
@@ -44,12 +45,18 @@ class CandidateLoaded(Message):
     summary: WorkbenchSummary | None
 
 
+PAINT_WAIT = 0.5
+"""Seconds the candidate's worker waits for the list to repaint before it counts the panel's summary."""
+
+
 @dataclass
 class CandidateEvaluated(Message):
     """Every event has its verdict under the candidate: the list, the filter and the policy pane
     can show them (before the panel's summary is counted, 60-90 ms more at 1M events)."""
 
     key: tuple[int, int]
+    painted: threading.Event
+    """Set once the screen has repainted with the candidate's verdicts."""
 
 
 @dataclass
@@ -113,7 +120,9 @@ class MainWorkbench(MainDialogs):
         start = time.perf_counter()
         self.session.load_candidate(path)
         seconds = time.perf_counter() - start
-        self.post_message(CandidateEvaluated(self._verdicts_key()))
+        painted = threading.Event()
+        self.post_message(CandidateEvaluated(self._verdicts_key(), painted))
+        painted.wait(PAINT_WAIT)  # the summary's numpy passes would share the GIL with that paint
         self.post_message(CandidateLoaded(seconds, self.session.workbench_summary()))
 
     @on(CandidateEvaluated)
@@ -125,6 +134,7 @@ class MainWorkbench(MainDialogs):
         self._refresh_policy()
         self._update_status()
         self._verdicts_shown = message.key
+        self.call_after_refresh(message.painted.set)
 
     @property
     def verdicts_shown(self) -> tuple[int, int] | None:
