@@ -236,15 +236,13 @@ class EventStore:
         """Re-evaluate every row under `evaluator` (None: no policy), without re-reading the log:
         once per distinct RequestAttributes, then a vectorised lookup per row (verdicts.py)."""
         with self._lock:
-            current = VerdictTable.empty(evaluator).extended(self._attrs.values)
-            self._publish(Verdicts(current, self._verdicts.candidate))
+            self._publish(self._verdicts.with_current(evaluator, self._attrs.values))
 
     def set_candidate(self, evaluator: PolicyEvaluator | None) -> None:
         """Evaluate every row under a candidate policy too (None: none), as `set_policy` does; the
         candidate_* and change columns follow. The pair of tables is published whole."""
         with self._lock:
-            candidate = VerdictTable.empty(evaluator).extended(self._attrs.values)
-            self._publish(Verdicts(self._verdicts.current, candidate))
+            self._publish(self._verdicts.with_candidate(evaluator, self._attrs.values))
 
     def _publish(self, verdicts: Verdicts) -> None:
         self._verdicts = verdicts
