@@ -23,9 +23,12 @@ import threading
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from k8saudit_tui.engine.model import Problem
+
+if TYPE_CHECKING:
+    from k8saudit_tui.engine.logs.formats.reader import Origin
 
 STDIN = "-"
 
@@ -54,15 +57,29 @@ class LogSource:
     followable: bool = True
     spooled: bool = False
     extra: dict[str, object] = field(default_factory=dict)
+    origin: Origin | None = None
+    """For a file of cloud or shipper records unwrapped into a spool of Event lines (formats/reader.py):
+    per spool line, the line of its record in the original file and its format code. None: the
+    file's own lines are the events' lines."""
+    problems: list[Problem] = field(default_factory=list)
+    """What unwrapping could not read, naming the original file and line."""
 
 
-def expand_sources(paths: Sequence[str], stdin: BinaryIO | None = None) -> list[LogSource]:
+def expand_sources(paths: Sequence[str], stdin: BinaryIO | None = None, format: str | None = None) -> list[LogSource]:
     """Turn command-line paths into sources; never raises (bad paths become `Problem`s).
 
     A directory contributes its audit logs (rotated ones and .gz included) in name order; `-`
     spools standard input (or `stdin`, for tests) to a temporary file so it can be re-read by offset,
-    decompressing it when it is gzip data.
+    decompressing it when it is gzip data. A file of cloud or shipper records (not Event lines) is
+    unwrapped into a spool of Event lines (formats/reader.py); `format` forces its format.
     """
+    from k8saudit_tui.engine.logs.formats.reader import normalise
+
+    seen: set[str] = set()
+    return [normalise(source, format, seen=seen) for source in _expand(paths, stdin)]
+
+
+def _expand(paths: Sequence[str], stdin: BinaryIO | None) -> list[LogSource]:
     sources: list[LogSource] = []
     for path in paths:
         if path == STDIN:

@@ -1,0 +1,351 @@
+"""Normalisation at the source: a file of cloud or shipper records becomes a spool of Event lines.
+
+Why at the source: every reader (the store loader, `evaluate`, `apply`, `explain`, ...) reads plain
+Event lines by byte range; unwrapping once, into a private spool (`sources.new_spool`) of one
+Event per line in input order, keeps them all as they are. What they need besides is the `Origin`:
+per spool line, the 1-based line of its record in the original file and its format code, so
+rows, verdicts and problems name the line the user has. `normalise` leaves an Event-lines file
+(raw, `host {json}`, EventList lines: `documents.mode` says "raw") untouched: no cost for raw logs.
+
+Records are sniffed one by one in registry order (`registry.py`); a raw Event among them is kept
+byte for byte (format `raw`). What cannot be read is a Problem naming the original file, line and
+field; a file none of whose records is known gives one problem naming its first bytes. GKE events
+are rebuilt, and Cloud Logging sinks duplicate entries: one whose auditID this load has already
+seen is dropped, counted in one warning. Line-based files are cut by `split.cut` and unwrapped
+in the worker pool (a provider's `fast_lines` takes whole blocks of its own lines).
+"""
+
+from __future__ import annotations
+
+import os
+from array import array
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import orjson
+
+from k8saudit_tui.engine.logs import split
+from k8saudit_tui.engine.logs.columns import Batch
+from k8saudit_tui.engine.logs.formats import BY_NAME, FORMATS, Damaged, Unwrapped, documents, shippers
+from k8saudit_tui.engine.logs.formats.documents import Mode, Record
+from k8saudit_tui.engine.logs.formats.registry import MODULES, OWNER, Registry, load, owner
+from k8saudit_tui.engine.logs.sources import LogSource, new_spool
+from k8saudit_tui.engine.model import Problem
+from k8saudit_tui.engine.textsafe import visible
+
+HEAD_BYTES = 1 << 20
+"""How much of a file is read to choose how to split it: its first line, however long in practice."""
+FAST_BLOCK = 1024
+"""Lines handed to a provider's `fast_lines` at once."""
+_RECONSTRUCTED = frozenset(info.code for info in FORMATS if info.provenance == "reconstructed")
+_RAW = BY_NAME["raw"].code
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Per spool line (index = spool line - 1): `lines`, the 1-based line of its record in the
+    original file (int32), and `formats`, its FormatInfo.code (uint8)."""
+
+    lines: np.ndarray
+    formats: np.ndarray
+
+
+@dataclass
+class Chunk:
+    """What unwrapping a range of the file gave: `events` (one Event line each, newline-ended),
+    per event its record's line (relative to the range: 1 is its first line) and format code,
+    what could not be read, and how many lines the range has. Plain data: workers send it."""
+
+    lines: int = 0
+    events: list[bytes] = field(default_factory=list)
+    numbers: array[int] = field(default_factory=lambda: array("i"))
+    codes: array[int] = field(default_factory=lambda: array("B"))
+    damaged: list[Damaged] = field(default_factory=list)
+    unknown: int = 0
+    """Records no format recognised (each is also in `damaged`)."""
+
+
+def normalise(
+    source: LogSource,
+    forced: str | None = None,
+    registry: Registry = MODULES,
+    workers: int | None = None,
+    seen: set[str] | None = None,
+) -> LogSource:
+    """`source` itself when it holds Event lines (or `forced` is "raw"); otherwise a spooled source
+    of the Events unwrapped from it, with its `origin` and its `problems`. `seen` collects the
+    auditIDs of rebuilt (GKE) events across the files of one load."""
+    if source.problem is not None:
+        return source
+    try:
+        with open(source.path, "rb") as handle:
+            how = documents.mode(handle.read(HEAD_BYTES), forced)
+    except OSError:
+        return source  # the loader reports the unreadable file
+    if how == "raw":
+        return source
+    size = os.path.getsize(source.path)
+    job = (how, forced, registry)
+    if how in documents.LINE_MODES and how != "cri":
+        chunks = _in_ranges(source.path, size, job, workers)
+    else:
+        with open(source.path, "rb") as handle:
+            chunks = iter([unwrap_data(handle.read(), True, how, forced, registry)])
+    result = _assemble(source, chunks, seen if seen is not None else set())
+    if source.spooled:
+        os.unlink(source.path)
+    return result
+
+
+def _in_ranges(path: str, size: int, job: tuple[Mode, str | None, Registry], workers: int | None) -> Iterator[Chunk]:
+    from k8saudit_tui.engine.logs.worker import default_workers, run_in_workers
+
+    tasks = split.cut(0, path, 0, size)
+    workers = default_workers() if workers is None else workers
+    jobs = [(task, *job) for task in tasks]
+    if workers > 1 and size > split.IN_PROCESS_BYTES and len(tasks) > 1:
+        return run_in_workers(unwrap_task, jobs, min(workers, len(tasks)))
+    return (unwrap_task(None, one) for one in jobs)
+
+
+def unwrap_task(_state: object, job: tuple[split.Task, Mode, str | None, Registry]) -> Chunk:
+    """The worker job: unwrap the lines of one byte range."""
+    task, how, forced, registry = job
+    fd = os.open(task.path, os.O_RDONLY)
+    try:
+        data = os.pread(fd, task.size, task.start)
+    finally:
+        os.close(fd)
+    return unwrap_data(data, task.final, how, forced, registry)
+
+
+def unwrap_data(data: bytes, final: bool, how: Mode, forced: str | None, registry: Registry = MODULES) -> Chunk:
+    """Unwrap whole lines (a range, or a whole file) into a Chunk: the plain per-record path, with
+    blocks of JSON lines first offered to the providers' `fast_lines`."""
+    chunk = Chunk(lines=data.count(b"\n") + (1 if final and data and not data.endswith(b"\n") else 0))
+    unwrapper = _Unwrapper(chunk, forced, registry)
+    if how != "lines":
+        unwrapper.add(documents.records(data, how))
+        unwrapper.finish()
+        return chunk
+    fast = _fast_modules(forced, registry)
+    lines = data.split(b"\n")
+    for start in range(0, len(lines), FAST_BLOCK):
+        block = enumerate(lines[start : start + FAST_BLOCK], start + 1)
+        numbered = [(number, line.rstrip(b"\r")) for number, line in block if line.strip()]
+        if start == 0 and numbered and numbered[0][0] == 1:
+            numbered[0] = (1, numbered[0][1].removeprefix(b"\xef\xbb\xbf"))
+        if not (fast and unwrapper.fast(fast, numbered)):
+            unwrapper.add(record for number, line in numbered for record in documents.json_line(number, line))
+    unwrapper.finish()
+    return chunk
+
+
+def _fast_modules(forced: str | None, registry: Registry) -> list[ModuleType]:
+    if forced is not None:
+        module = owner(forced, registry)
+        return [module] if module is not None and hasattr(module, "fast_lines") else []
+    return [module for _, module in load(registry) if hasattr(module, "fast_lines")]
+
+
+class _Unwrapper:
+    """Unwraps records into a Chunk, keeping what spans records: Docker pieces of a long line."""
+
+    def __init__(self, chunk: Chunk, forced: str | None, registry: Registry) -> None:
+        self.chunk = chunk
+        self.forced = owner(forced, registry) if forced is not None else None
+        self.forced_name = forced
+        self.modules = load(registry)
+        self.pieces: list[str] = []
+        self.piece_line = 0
+
+    def fast(self, modules: list[ModuleType], numbered: list[tuple[int, bytes]]) -> bool:
+        """Offer a block to each fast module (the last that took one first); True when one did."""
+        if not numbered or self.pieces:
+            return not numbered
+        for position, module in enumerate(modules):
+            events = module.fast_lines([line for _, line in numbered])
+            if events is not None and len(events) == len(numbered):
+                if position:
+                    modules.insert(0, modules.pop(position))
+                code = _code_of(module)
+                chunk = self.chunk
+                chunk.events.extend(map(_one_line, events))
+                chunk.numbers.extend(number for number, _ in numbered)
+                chunk.codes.extend([code] * len(events))
+                return True
+        return False
+
+    def add(self, records: Iterable[Record | Damaged]) -> None:
+        for record in records:
+            if isinstance(record, Damaged):
+                self.chunk.damaged.append(record)
+            elif record.format:
+                self._event(Unwrapped(record.text, record.format, record.line))
+            else:
+                self._record(record)
+
+    def finish(self) -> None:
+        if self.pieces:  # a long Docker line whose last piece never came
+            self._event(Unwrapped("".join(self.pieces).encode("utf-8", "surrogatepass"), "docker", self.piece_line))
+            self.pieces = []
+
+    def _record(self, record: Record) -> None:
+        value = record.value
+        if not isinstance(value, dict):
+            self._unknown(record)
+            return
+        if self.forced_name is None and documents.is_event(value):
+            self._event(Unwrapped(record.text or orjson.dumps(value), "raw", record.line))
+            return
+        piece = shippers.docker_piece(value) if self.forced_name in (None, "docker") else None
+        if piece is not None:
+            if not self.pieces:
+                self.piece_line = record.line
+            self.pieces.append(piece)
+            return
+        line = record.line
+        if self.pieces and isinstance(value.get("log"), str):
+            value = {**value, "log": "".join(self.pieces) + value["log"]}
+            line, self.pieces = self.piece_line, []
+        module = self.forced if self.forced_name is not None else self._recognise(value)
+        if module is None:
+            if self.forced_name is not None:
+                self.chunk.damaged.append(Damaged(line, "", f"the {self.forced_name} format is not in this build"))
+            else:
+                self._unknown(record)
+            return
+        for found in module.unwrap(value, line):
+            if isinstance(found, Damaged):
+                self.chunk.damaged.append(found)
+            else:
+                self._event(found)
+
+    def _recognise(self, value: dict[str, Any]) -> ModuleType | None:
+        for _, module in self.modules:
+            if module.recognise(value):
+                return module
+        return None
+
+    def _event(self, found: Unwrapped) -> None:
+        chunk = self.chunk
+        chunk.events.append(_one_line(found.event))
+        chunk.numbers.append(found.line)
+        chunk.codes.append(BY_NAME[found.format].code)
+
+    def _unknown(self, record: Record) -> None:
+        self.chunk.unknown += 1
+        text = record.text or orjson.dumps(record.value)
+        self.chunk.damaged.append(Damaged(record.line, "", f"not an audit event: {shown(text)}"))
+
+
+def _code_of(module: ModuleType) -> int:
+    """The format code a fast module's events carry (its FAST_FORMAT, else its first format)."""
+    name = getattr(module, "FAST_FORMAT", None)
+    if name is None:
+        owned = module.__name__.rsplit(".", 1)[-1]
+        name = next(fmt for fmt, mod in OWNER.items() if mod == owned)
+    return BY_NAME[name].code
+
+
+def _one_line(event: bytes) -> bytes:
+    """An Event as one spool line: JSON never needs a raw newline (inside a string it is invalid
+    anyway), so one between tokens becomes a space."""
+    if b"\n" in event or b"\r" in event:
+        event = event.replace(b"\r", b" ").replace(b"\n", b" ")
+    return event
+
+
+def shown(text: bytes) -> str:
+    """The first 200 bytes of a record, made visible (control characters escaped)."""
+    return visible(text[:200].decode("utf-8", "backslashreplace"))
+
+
+def _assemble(source: LogSource, chunks: Iterator[Chunk], seen: set[str]) -> LogSource:
+    """Write the chunks' events to a spool in order and build the origin map and the problems."""
+    name = source.name
+    spool_path, spool = new_spool(os.path.basename(name) or "unwrapped")
+    numbers: list[np.ndarray] = []
+    codes: list[np.ndarray] = []
+    problems: list[Problem] = []
+    base = unknown = damaged = duplicates = 0
+    first_bytes = ""
+    with spool:
+        for chunk in chunks:
+            chunk_codes = np.frombuffer(chunk.codes, np.uint8)
+            chunk_numbers = np.frombuffer(chunk.numbers, np.int32)
+            events = chunk.events
+            if _RECONSTRUCTED and np.isin(chunk_codes, list(_RECONSTRUCTED)).any():
+                keep = _first_seen(events, chunk_codes, seen)
+                duplicates += len(events) - int(keep.sum())
+                events = [event for event, kept in zip(events, keep.tolist(), strict=True) if kept]
+                chunk_codes, chunk_numbers = chunk_codes[keep], chunk_numbers[keep]
+            if events:
+                spool.write(b"\n".join(events) + b"\n")
+            numbers.append(chunk_numbers + base)
+            codes.append(chunk_codes.copy())
+            problems.extend(Problem(name, item.line + base, item.field, item.reason) for item in chunk.damaged)
+            if chunk.unknown and not first_bytes:
+                first_bytes = next(p.message for p in problems if p.message.startswith("not an audit event: "))
+            unknown += chunk.unknown
+            damaged += len(chunk.damaged)
+            base += chunk.lines
+    lines = np.concatenate(numbers) if numbers else np.empty(0, np.int32)
+    if not len(lines) and unknown and unknown == damaged:
+        problems = [
+            Problem(
+                name,
+                problems[0].line,
+                "",
+                "no audit events: no record is an Event or a known envelope; "
+                f"the first is {first_bytes.removeprefix('not an audit event: ')}",
+            )
+        ]
+    if duplicates:
+        message = (
+            f"{duplicates:,} rebuilt (GKE) events repeat an auditID already loaded: skipped "
+            "(Cloud Logging sinks duplicate entries)"
+        )
+        problems.append(Problem(name, None, "", message, "warning"))
+    origin = Origin(lines.astype(np.int32), np.concatenate(codes) if codes else np.empty(0, np.uint8))
+    result = LogSource(name, spool_path, os.path.getsize(spool_path), followable=False, spooled=True)
+    result.extra = dict(source.extra)
+    result.origin = origin
+    result.problems = problems
+    return result
+
+
+def to_original(batch: Batch, origin: Origin, base_line: int) -> None:
+    """Make a batch of spool lines (its first line is spool line `base_line + 1`) name the lines of
+    the original file, and give its rows their format codes: the store adds `base_line` back."""
+    if batch.count:
+        spool_lines = batch.line.astype(np.int64) + base_line - 1
+        batch.line = (origin.lines[spool_lines].astype(np.int64) - base_line).astype(np.int32)
+        batch.format = origin.formats[spool_lines]
+    batch.problems = [
+        (original_line(origin, base_line + line) - base_line, where, message) for line, where, message in batch.problems
+    ]
+
+
+def original_line(origin: Origin, spool_line: int) -> int:
+    """The original file's line for 1-based `spool_line` (itself past the map: cannot happen for a
+    spool we wrote, but a line number is never worth a crash)."""
+    return int(origin.lines[spool_line - 1]) if 0 < spool_line <= len(origin.lines) else spool_line
+
+
+def _first_seen(events: list[bytes], codes: np.ndarray, seen: set[str]) -> np.ndarray:
+    """Which events to keep: all but rebuilt ones whose auditID this load has already seen."""
+    keep = np.ones(len(events), bool)
+    for index in np.flatnonzero(np.isin(codes, list(_RECONSTRUCTED))).tolist():
+        try:
+            audit_id = orjson.loads(events[index]).get("auditID")
+        except (orjson.JSONDecodeError, AttributeError):
+            continue
+        if isinstance(audit_id, str) and audit_id:
+            if audit_id in seen:
+                keep[index] = False
+            seen.add(audit_id)
+    return keep
