@@ -123,10 +123,14 @@ def streamable_stdin(forced: str | None) -> bool:
     from k8saudit_tui.engine.logs.formats.documents import mode
 
     stdin = sys.stdin.buffer
-    peek = getattr(stdin, "peek", None)
-    if peek is None:
+    if hasattr(stdin, "peek"):  # a pipe: what has arrived (a writer writes whole lines, in practice)
+        head = stdin.peek(1 << 16)
+    elif stdin.seekable():  # a test's BytesIO
+        start = stdin.tell()
+        head = stdin.read(1 << 16)
+        stdin.seek(start)
+    else:
         return True
-    head = peek(1 << 16)
     if head[:2] == GZIP_MAGIC:
         return True  # open_log decompresses it as it comes; cloud gzip payloads: use --format
     return mode(head) == "raw"

@@ -75,10 +75,10 @@ def _sniff(head: bytes) -> Mode:
         return "raw"
     end = stripped.find(b"\n")
     line = (stripped if end < 0 else stripped[:end]).rstrip(b"\r")
-    if S3_LINE.fullmatch(line):
-        return "cloudwatch-s3"
     if CRI_HEAD.match(line):
         return "cri"
+    if S3_LINE.fullmatch(line):
+        return "cloudwatch-s3"
     if line.startswith(b"["):
         return "stream"
     if line.startswith(b"{"):
