@@ -33,6 +33,7 @@ SUBCOMMANDS: dict[str, str] = {
     "top": "k8saudit_tui.commands.top",
     "apply": "k8saudit_tui.commands.apply",
     "report": "k8saudit_tui.commands.report",
+    "presets": "k8saudit_tui.commands.presets",
 }
 """Each module defines `add_arguments(parser)` and `run(args) -> int`."""
 
@@ -114,9 +115,10 @@ def _run_tui(args: list[str]) -> int:
         parsed = launch.parser().parse_args(args)
     except SystemExit as exit_:
         return int(exit_.code or 0)
-    unusable = policy_file_problem(parsed.policy) if parsed.policy is not None else None
-    if unusable is not None:
-        return refuse(unusable, USAGE)
+    for policy in (parsed.policy, parsed.candidate):
+        unusable = policy_file_problem(policy) if policy is not None else None
+        if unusable is not None:
+            return refuse(unusable, USAGE)
     for path in parsed.logs:
         found = log_problem(path)
         if found is not None:

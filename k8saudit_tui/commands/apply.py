@@ -65,7 +65,7 @@ class _Totals:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--policy", required=True, help="audit Policy file (YAML or JSON) to apply")
+    parser.add_argument("--policy", required=True, help="audit Policy file (YAML or JSON, or @gke|@eks|@aks) to apply")
     parser.add_argument(
         "logs", nargs="+", metavar="LOG", help="audit log files or directories; - for stdin; gzip is read"
     )

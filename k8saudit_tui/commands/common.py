@@ -24,6 +24,7 @@ from k8saudit_tui.engine.logs.chunks import in_blocks
 from k8saudit_tui.engine.logs.sources import GZIP_MAGIC, STDIN
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
 from k8saudit_tui.engine.policy.loader import load_policy_file
+from k8saudit_tui.engine.policy.presets import find, is_preset_spec, unknown_message
 from k8saudit_tui.engine.textsafe import visible
 
 _WRITE_CHUNK = 1 << 16
@@ -121,10 +122,13 @@ def looks_like_log(head: bytes) -> bool:
 
 
 def policy_file_problem(path: str) -> str | None:
-    """Why `path` is no policy file to read (missing, a directory, unreadable, an audit log);
-    None when it may be one (or is `-`, or a pipe: the loader reads those once)."""
+    """Why `path` is no policy file to read (missing, a directory, unreadable, an audit log, an
+    unknown `@preset`); None when it may be one (or is `-`, a known preset, or a pipe: the loader
+    reads those once)."""
     if path == STDIN:
         return None
+    if is_preset_spec(path):
+        return None if find(path) is not None else unknown_message(path)
     try:
         info = os.stat(path)
         if stat.S_ISDIR(info.st_mode):

@@ -62,7 +62,7 @@ SpoolOrigin = tuple["np.ndarray", list[tuple[int, str]]]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--policy", required=True, help="audit Policy file (YAML or JSON)")
+    parser.add_argument("--policy", required=True, help="audit Policy file (YAML or JSON, or @gke|@eks|@aks)")
     parser.add_argument(
         "logs", nargs="+", metavar="LOG", help="audit log files or directories; - for stdin; gzip is read"
     )

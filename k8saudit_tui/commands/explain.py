@@ -30,7 +30,7 @@ from k8saudit_tui.engine.textsafe import visible
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--policy", required=True, help="audit Policy file (YAML or JSON)")
+    parser.add_argument("--policy", required=True, help="audit Policy file (YAML or JSON, or @gke|@eks|@aks)")
     parser.add_argument("log", metavar="LOG", help="audit log file (or a directory of one); - for stdin; gzip is read")
     which = parser.add_mutually_exclusive_group(required=True)
     which.add_argument("--line", type=int, help="1-based line number of the event")

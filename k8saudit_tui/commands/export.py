@@ -29,7 +29,9 @@ _PROBLEMS_SHOWN = 5
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("logs", nargs="+", metavar="LOG", help="audit log file, directory, or - for stdin")
-    parser.add_argument("--policy", help="audit Policy (YAML or JSON) for level: and rule: filters and columns")
+    parser.add_argument(
+        "--policy", help="audit Policy (YAML or JSON, or @gke|@eks|@aks) for level: and rule: filters and columns"
+    )
     parser.add_argument("--filter", default="", help="filter text, as in the TUI filter bar")
     parser.add_argument("--format", choices=FORMATS, help="output format (default: from -o's extension, else jsonl)")
     parser.add_argument("-o", "--output", required=True, help="output file, or - for stdout")

@@ -46,8 +46,8 @@ from k8saudit_tui.engine.workbench.report import (
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--policy", required=True, help="the current audit Policy (YAML or JSON)")
-    parser.add_argument("--candidate", help="a candidate Policy to compare with the current one")
+    parser.add_argument("--policy", required=True, help="the current audit Policy (YAML or JSON, or @gke|@eks|@aks)")
+    parser.add_argument("--candidate", help="a candidate Policy (or @gke|@eks|@aks) to compare with the current one")
     parser.add_argument("logs", nargs="+", metavar="LOG", help="audit log files or directories; - for stdin")
     parser.add_argument("--format", choices=("md", "json"), default="md", help="output format (default: md)")
     parser.add_argument(

@@ -33,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("logs", nargs="+", metavar="LOG", help="audit log file, directory, or - for stdin")
     parser.add_argument("--by", required=True, choices=TOP_FIELDS, help="the field to count")
     parser.add_argument("--filter", default="", help="filter text, as in the TUI filter bar")
-    parser.add_argument("--policy", help="audit Policy (YAML or JSON): needed for --by rule|level")
+    parser.add_argument("--policy", help="audit Policy (YAML or JSON, or @gke|@eks|@aks): needed for --by rule|level")
     parser.add_argument("--limit", type=_positive, default=DEFAULT_LIMIT, help="values shown (default 10)")
     parser.add_argument("--format", choices=("text", "json"), default="text", help="output format (default text)")
     add_format_option(parser, output_format=True)

@@ -15,7 +15,8 @@ such an entry loads but never matches. Only names of kube-apiserver's own resour
 resource it does not know (a CRD's), a group it does not know and wildcards never do.
 
 `-` reads the policy from stdin (`kubectl get cm ... -o jsonpath=... | k8saudit-tui validate -`);
-it is then named `<stdin>` in the output.
+it is then named `<stdin>` in the output. `@gke`, `@eks` and `@aks` name the bundled provider
+baselines (`k8saudit-tui presets`), named with their label in the verdict line.
 
 Exit status: 0 when kube-apiserver (>= 1.24) would load the policy (warnings allowed), 1 when it
 would refuse it (including audit.k8s.io/v1beta1 and v1alpha1 files, which still load here for
@@ -31,6 +32,7 @@ import sys
 from k8saudit_tui.commands.common import error, policy_file_problem
 from k8saudit_tui.engine.policy.lint import with_lint
 from k8saudit_tui.engine.policy.loader import MAX_POLICY_BYTES, PolicyLoad, load_policy_file, load_policy_text
+from k8saudit_tui.engine.policy.presets import display_name
 
 STDIN = "-"
 STDIN_NAME = "<stdin>"
@@ -38,7 +40,7 @@ STDIN_NAME = "<stdin>"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """`k8saudit-tui validate POLICY`."""
-    parser.add_argument("policy", help="audit Policy file (YAML or JSON); - for stdin")
+    parser.add_argument("policy", help="audit Policy file (YAML or JSON); - for stdin; @gke, @eks, @aks for a preset")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -59,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
 def _load(path: str) -> tuple[str, PolicyLoad]:
     """(the name to print, the load) of a policy file, or of stdin for `-`."""
     if path != STDIN:
-        return path, load_policy_file(path)
+        return display_name(path), load_policy_file(path)
     data = sys.stdin.buffer.read(MAX_POLICY_BYTES + 1)  # one byte over the limit: "too large"
     return STDIN_NAME, load_policy_text(data, STDIN_NAME)
 

@@ -11,6 +11,10 @@ import os
 import sys
 from pathlib import Path
 
+from k8saudit_tui.engine.model import Problem
+from k8saudit_tui.engine.policy.presets import resolve
+from k8saudit_tui.engine.textsafe import visible
+
 DATA = Path(__file__).resolve().parent.parent / "data"
 DEMO_POLICY = DATA / "demo-policy.yaml"
 DEMO_LOG = DATA / "demo-audit.log"
@@ -23,11 +27,13 @@ def parser() -> argparse.ArgumentParser:
         description="Explore Kubernetes audit logs against an audit policy. "
         "Subcommands (validate, evaluate, explain, export) run headless.",
     )
-    result.add_argument("--policy", metavar="POLICY", help="audit Policy YAML file")
+    result.add_argument(
+        "--policy", metavar="POLICY", help="audit Policy YAML file, or a provider baseline preset: @gke, @eks, @aks"
+    )
     result.add_argument(
         "--candidate",
         metavar="CANDIDATE",
-        help="a second audit Policy to compare with POLICY: filters candidate:LEVEL and change:dropped,...",
+        help="a second audit Policy (or preset) to compare with POLICY: filters candidate:LEVEL and change:dropped,...",
     )
     result.add_argument("logs", nargs="*", metavar="LOG", help="audit log files, directories, .gz, or - for stdin")
     result.add_argument("--filter", metavar="TEXT", default="", help="start with this filter")
@@ -58,7 +64,11 @@ def run_tui(args: list[str]) -> int:
             print("k8saudit-tui: the bundled demo is missing; give --policy POLICY and/or LOG files", file=sys.stderr)
             return 2
     for path in (policy, parsed.candidate):
-        if path is not None and not os.path.isfile(path):
+        target = resolve(path) if path is not None else None
+        if isinstance(target, Problem):
+            print(f"k8saudit-tui: {visible(str(target))}", file=sys.stderr)
+            return 2
+        if target is not None and not target.is_file():
             print(f"k8saudit-tui: {path!r}: no such policy file", file=sys.stderr)
             return 2
     if parsed.candidate is not None and policy is None:
@@ -67,7 +77,6 @@ def run_tui(args: list[str]) -> int:
     if "-" in logs and sys.stdin.isatty():
         print("k8saudit-tui: '-' reads a log from stdin, but stdin is a terminal", file=sys.stderr)
         return 2
-    from k8saudit_tui.engine.textsafe import visible
     from k8saudit_tui.ui.app import ExplorerApp
     from k8saudit_tui.ui.session import open_session
 

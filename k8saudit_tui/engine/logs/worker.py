@@ -7,6 +7,12 @@ module-level function, pickled by reference, so the worker imports it) and an op
 picklable callable whose result is the worker's state: an Encoder for the store, an evaluator for
 `evaluate`), then reads pickled tasks on stdin and writes pickled `job(state, task)` results on
 stdout, in order. Only our own process writes to these private pipes, so unpickling them is safe.
+
+The pipe protocol: each message is a magic tag, a length and the pickle; a reader takes exactly
+that many bytes however the pipe delivers them (short reads, a process paused by a profiler). A
+worker writes its results on a private copy of its stdout and points file descriptor 1 at stderr,
+so a stray print (a library's warning, a debugger) can never land inside the protocol; if the
+stream ever falls out of step, the tag says so in plain words instead of `invalid load key`.
 """
 
 from __future__ import annotations
@@ -27,27 +33,46 @@ from k8saudit_tui.engine.logs.split import Task
 if TYPE_CHECKING:  # imported when used: an `evaluate` worker boots without numpy (~150 ms)
     from k8saudit_tui.engine.logs.batch import Batch, Encoder
 
-_HEADER = struct.Struct("<Q")
+_HEADER = struct.Struct("<4sQ")
+_MAGIC = b"K8AT"
 TaskT = TypeVar("TaskT")
 ResultT = TypeVar("ResultT")
 
 
+class ProtocolError(RuntimeError):
+    """The worker pipe is out of step: something other than the protocol wrote on it."""
+
+
 def _send(stream: IO[bytes], value: Any) -> None:
     data = pickle.dumps(value, protocol=5)
-    stream.write(_HEADER.pack(len(data)))
+    stream.write(_HEADER.pack(_MAGIC, len(data)))
     stream.write(data)
     stream.flush()
 
 
-def _receive(stream: IO[bytes]) -> Any:
-    header = stream.read(_HEADER.size)
-    if len(header) < _HEADER.size:
-        raise EOFError("worker pipe closed")
-    (size,) = _HEADER.unpack(header)
+def _read_exactly(stream: IO[bytes], size: int) -> bytes:
+    """`size` bytes, however many reads the pipe needs; EOFError when it closes first."""
     data = stream.read(size)
-    if len(data) < size:
-        raise EOFError("worker pipe closed")
-    return pickle.loads(data)
+    if data is None:
+        data = b""
+    if len(data) == size:
+        return data
+    parts = [data]
+    got = len(data)
+    while got < size:
+        more = stream.read(size - got)
+        if not more:
+            raise EOFError("worker pipe closed")
+        parts.append(more)
+        got += len(more)
+    return b"".join(parts)
+
+
+def _receive(stream: IO[bytes]) -> Any:
+    magic, size = _HEADER.unpack(_read_exactly(stream, _HEADER.size))
+    if magic != _MAGIC:
+        raise ProtocolError(f"worker pipe out of step (read {magic!r} where a message starts)")
+    return pickle.loads(_read_exactly(stream, size))
 
 
 _PACKAGE_PARENT = str(Path(__file__).resolve().parents[3])
@@ -157,7 +182,10 @@ def parse_in_workers(tasks: Iterable[Task], workers: int) -> Generator[Batch, No
 def main() -> None:
     """Worker loop: the job, then tasks until stdin closes (see `runtime.worker_process`)."""
     runtime.worker_process()
-    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    stdin = sys.stdin.buffer
+    stdout = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # a stray write to fd 1 (print, a C library) now goes to stderr, not into the protocol
+    sys.stdout = sys.stderr
     try:
         job, setup = _receive(stdin)
     except EOFError:

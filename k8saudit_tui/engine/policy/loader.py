@@ -4,7 +4,8 @@ The one entry point for a policy: file or text or parsed data in, a `PolicyLoad`
 when usable, and every problem with file, line and field path). Nothing here raises on bad input.
 `LoadPolicyFromBytes` decodes YAML or JSON (L1, `source.py`: bounded read, UTF-8, JSON or YAML,
 only the first document), then decodes the tree into a Policy and validates it (L2-L5,
-`decoder.py`, with the warnings for dropped fields from `unknown_fields.py`).
+`decoder.py`, with the warnings for dropped fields from `unknown_fields.py`). A path given as a
+string may name a bundled preset (`@gke`, `presets.py`): resolved here, so every caller takes them.
 
 This module also re-exports the names callers use with a policy (`rule_span`, `rule_text`,
 `policy_field_lines`, `MAX_POLICY_BYTES`, `PolicyLoad`), so they import one module.
@@ -16,6 +17,7 @@ from pathlib import Path
 
 from k8saudit_tui.engine.model import Problem
 from k8saudit_tui.engine.policy.decoder import LEGACY_MESSAGE, ZERO_RULES_MESSAGE, Decoder, PolicyLoad
+from k8saudit_tui.engine.policy.presets import resolve
 from k8saudit_tui.engine.policy.source import (
     MAX_POLICY_BYTES,
     ReadError,
@@ -55,10 +57,15 @@ MORE_DOCUMENTS_MESSAGE = "only the first YAML document is read (kube-apiserver i
 
 
 def load_policy_file(path: str | Path) -> PolicyLoad:
-    """Read and load a policy file; unreadable, oversized or binary files give an error Problem."""
+    """Read and load a policy file; unreadable, oversized or binary files give an error Problem.
+
+    A string `@name` is a bundled preset (`presets.resolve`); its problems name the preset."""
     source = str(path)
+    target = resolve(path) if isinstance(path, str) else path
+    if isinstance(target, Problem):
+        return PolicyLoad.failed(target.file, target.line, target.message)
     try:
-        data = read_bounded(Path(path))
+        data = read_bounded(target)
     except ReadError as err:
         return PolicyLoad.failed(source, err.line, err.message)
     return load_policy_text(data, source)

@@ -22,6 +22,7 @@ from k8saudit_tui.engine.logs.formats.reader import Origin, to_original
 from k8saudit_tui.engine.logs.sources import LogSource
 from k8saudit_tui.engine.logs.split import Task
 from k8saudit_tui.engine.logs.worker import default_workers, parse_in_workers, parse_task
+from k8saudit_tui.engine.memory import tree_resident_mb
 from k8saudit_tui.engine.model import Problem
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
 from k8saudit_tui.engine.store.columns import EventStore
@@ -38,14 +39,8 @@ user names cost ~600 MB). Loading stops with a Problem saying where and why; wha
 
 
 def resident_mb() -> int:
-    """This process's resident memory in MB (Linux /proc; elsewhere the peak, which is an upper bound)."""
-    try:
-        with open("/proc/self/statm", "rb") as statm:
-            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") >> 20
-    except (OSError, ValueError, IndexError):
-        import resource
-
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss >> 10
+    """Resident memory of this process and its parser workers, in MB: the limit covers the tree."""
+    return tree_resident_mb()
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from k8saudit_tui.engine.model import Policy
+from k8saudit_tui.engine.policy.presets import display_name
 from k8saudit_tui.engine.store import EventStore
 from k8saudit_tui.engine.textsafe import visible
 from k8saudit_tui.engine.workbench.changes import ChangeCounts, change_counts
@@ -258,9 +259,9 @@ def _per_day(summary: CostSummary) -> str:
 def as_markdown(report: Report) -> str:
     """The report as Markdown for a pull request: summary line first, then tables."""
     out = [_summary(report), ""]
-    names = [f"current policy: {visible(report.current_source)}"]
+    names = [f"current policy: {visible(display_name(report.current_source))}"]
     if report.candidate_source is not None:
-        names.append(f"candidate: {visible(report.candidate_source)}")
+        names.append(f"candidate: {visible(display_name(report.candidate_source))}")
     out += [" · ".join(names), ""]
     if report.current.lower_bound or (report.candidate is not None and report.candidate.lower_bound):
         out += ["Byte figures are lower bounds: some events are recorded below the level a policy gives them.", ""]

@@ -16,6 +16,7 @@ from typing import Protocol
 
 from rich.text import Text
 
+from k8saudit_tui.engine.policy import presets
 from k8saudit_tui.ui.render import count, safe
 
 TITLE_LIMIT = 60
@@ -147,7 +148,10 @@ def short_path(path: str, cwd: str | None = None) -> str:
 
 
 def file_title(path: str | None) -> Text | None:
-    """The title of a pane showing a file (the policy): its short path, made safe."""
+    """The title of a pane showing a file (the policy): its short path, made safe; a preset
+    (`@gke`) with its label, so it is never taken for the provider's own policy."""
+    if path and presets.find(path) is not None:
+        return safe(presets.display_name(path), limit=TITLE_LIMIT)
     return safe(short_path(path), limit=TITLE_LIMIT) if path else None
 
 

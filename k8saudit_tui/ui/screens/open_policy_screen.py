@@ -34,7 +34,7 @@ class OpenPolicyScreen(ModalScreen[str | None]):
             yield Label(self._title, id="open-policy-title", markup=False)
             yield Input(
                 self._current,
-                placeholder="path/to/policy.yaml",
+                placeholder="path/to/policy.yaml, or a preset: @gke @eks @aks",
                 id="open-policy-path",
                 compact=True,
                 suggester=PathSuggester(),

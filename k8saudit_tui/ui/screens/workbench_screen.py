@@ -23,6 +23,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 from textual.worker import get_current_worker
 
+from k8saudit_tui.engine.policy import presets
 from k8saudit_tui.engine.workbench.cost import CostSummary
 from k8saudit_tui.ui.render import safe
 from k8saudit_tui.ui.render.cells import CHANGE_STYLES
@@ -124,9 +125,9 @@ class WorkbenchScreen(ModalScreen[None]):
     def _title(self) -> Text:
         session = self._session
         text = Text("Workbench  ", style="bold", end="")
-        text.append_text(safe(session.policy_path or "policy", limit=30))
+        text.append_text(_policy_name(session.policy_path or "policy"))
         text.append(" → ")
-        text.append_text(safe(session.candidate_path or "candidate", limit=30))
+        text.append_text(_policy_name(session.candidate_path or "candidate"))
         return text
 
     def on_mount(self) -> None:
@@ -160,3 +161,10 @@ class WorkbenchScreen(ModalScreen[None]):
     def action_close(self) -> None:
         """Back to the explorer."""
         self.dismiss(None)
+
+
+def _policy_name(path: str) -> Text:
+    """A policy's path cut to 30 characters; a preset's whole title (`@gke (approximation of
+    GKE's policy)`): cutting it would cut the word that says it is not the provider's policy."""
+    preset = presets.find(path)
+    return safe(preset.title) if preset is not None else safe(path, limit=30)

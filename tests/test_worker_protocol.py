@@ -1,0 +1,58 @@
+"""The worker pipe protocol survives stray output in a worker, short reads, and says when it breaks."""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+from typing import Any
+
+import pytest
+
+from k8saudit_tui.engine.logs.worker import ProtocolError, WorkerPool, _receive, _send
+
+
+def noisy_job(state: Any, task: int) -> int:
+    """A job that writes to stdout both from Python and from the C level, as a library might."""
+    print("noise from print", task)
+    sys.stdout.flush()
+    os.write(1, b"noise from fd 1\n")
+    return task * 2
+
+
+def test_stray_output_in_a_worker_does_not_corrupt_results() -> None:
+    pool = WorkerPool(noisy_job, 2)
+    assert list(pool.map(range(20))) == [task * 2 for task in range(20)]
+
+
+class _Trickle(io.RawIOBase):
+    """A pipe that hands out at most 3 bytes per read."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        piece, self._data = self._data[: min(size, 3)], self._data[min(size, 3) :]
+        return piece
+
+
+def test_short_reads_give_the_whole_message() -> None:
+    sent = io.BytesIO()
+    value = {"rows": list(range(1000)), "text": "é" * 100}
+    _send(sent, value)
+    assert _receive(_Trickle(sent.getvalue())) == value
+
+
+def test_a_stream_out_of_step_is_named() -> None:
+    with pytest.raises(ProtocolError, match="out of step"):
+        _receive(io.BytesIO(b"noise from print 1\n" + b"\0" * 20))
+
+
+def test_a_closed_pipe_is_end_of_file() -> None:
+    sent = io.BytesIO()
+    _send(sent, "x" * 100)
+    with pytest.raises(EOFError):
+        _receive(io.BytesIO(sent.getvalue()[:-5]))
