@@ -290,3 +290,20 @@ def test_an_unknown_format_is_a_usage_error_listing_the_names(capsys: pytest.Cap
         with pytest.raises(SystemExit) as exited:
             main([command, "--log-format", "nope", "x.log"])
         assert exited.value.code == 2
+
+
+def test_real_gke_entries_load_rebuilt_and_a_repeated_entry_is_skipped(tmp_path: Path) -> None:
+    """The GKE samples (tests/data/cloud, attributed in tests/data/README.md) through the real gke
+    module: one rebuilt event each, at the line its YAML document starts; the same entry again in
+    a second file (a sink delivers twice) is skipped with one warning."""
+    sample = DATA / "cloud" / "gke-logentry-khi-pods-create.yaml"
+    again = tmp_path / "again.yaml"
+    again.write_bytes(sample.read_bytes())
+    store = StoreLoader(expand_sources([str(sample), str(again)]), workers=1).load_all()
+    assert len(store) == 1
+    assert store.column("format").tolist() == [BY_NAME["gke"].code]
+    text = sample.read_text()
+    first_key = next(n for n, line in enumerate(text.splitlines(), 1) if line and not line.startswith("#"))
+    assert store.location(0) == (str(sample), first_key)
+    (warning,) = store.problems
+    assert warning.file == str(again) and warning.severity == "warning" and warning.message.startswith("1 rebuilt")
