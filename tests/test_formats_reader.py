@@ -307,3 +307,30 @@ def test_real_gke_entries_load_rebuilt_and_a_repeated_entry_is_skipped(tmp_path:
     assert store.location(0) == (str(sample), first_key)
     (warning,) = store.problems
     assert warning.file == str(again) and warning.severity == "warning" and warning.message.startswith("1 rebuilt")
+
+
+def test_explain_takes_and_prints_the_original_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    lines = raw_lines(LOGS[0])
+    data, where = cri(lines)
+    envelope = tmp_path / "pods.log"
+    envelope.write_bytes(data)
+    assert where[5] != 6  # the pieces moved the events down: the test would not tell otherwise
+    status = main(["explain", "--policy", str(POLICY), str(envelope), "--line", str(where[5])])
+    direct = capsys.readouterr().out
+    assert status == 0
+    (raw_path,) = [DATA / "logs" / LOGS[0]]
+    assert main(["explain", "--policy", str(POLICY), str(raw_path), "--line", "6"]) == 0
+    assert capsys.readouterr().out == direct
+    audit_id = orjson.loads(lines[5])["auditID"]
+    assert main(["explain", "--policy", str(POLICY), str(envelope), "--auditid", audit_id]) == 0
+    assert f"{envelope}:{where[5]}" in capsys.readouterr().out
+
+
+def test_a_directory_takes_s3_export_objects(tmp_path: Path) -> None:
+    import gzip
+
+    data, _ = s3_export(raw_lines(LOGS[0]))
+    (tmp_path / "000000.gz").write_bytes(gzip.compress(data))
+    store = StoreLoader(expand_sources([str(tmp_path)]), workers=1).load_all()
+    assert len(store) == len(raw_lines(LOGS[0])) and not store.problems
+    assert set(store.column("format").tolist()) == {BY_NAME["cloudwatch-s3"].code}

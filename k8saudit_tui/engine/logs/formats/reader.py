@@ -18,11 +18,13 @@ in the worker pool (a provider's `fast_lines` takes whole blocks of its own line
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import orjson
@@ -66,6 +68,9 @@ class Chunk:
     damaged: list[Damaged] = field(default_factory=list)
     unknown: int = 0
     """Records no format recognised (each is also in `damaged`)."""
+    part: str = ""
+    """A worker's chunk: the file (in the spool's directory) its `events` were written to instead,
+    newline-joined; sending a gigabyte of events through the pipe cost more than unwrapping it."""
 
 
 def normalise(
@@ -88,38 +93,51 @@ def normalise(
     if how == "raw":
         return source
     size = os.path.getsize(source.path)
-    job = (how, forced, registry)
+    spool_path, spool = new_spool(os.path.basename(source.name) or "unwrapped", size)
+    job = (how, forced, registry, os.path.dirname(spool_path))
     if how in documents.LINE_MODES and how != "cri":
         chunks = _in_ranges(source.path, size, job, workers)
     else:
         with open(source.path, "rb") as handle:
             chunks = iter([unwrap_data(handle.read(), True, how, forced, registry)])
-    result = _assemble(source, chunks, seen if seen is not None else set())
+    with spool:
+        result = _assemble(source, chunks, seen if seen is not None else set(), spool_path, spool)
     if source.spooled:
         os.unlink(source.path)
     return result
 
 
-def _in_ranges(path: str, size: int, job: tuple[Mode, str | None, Registry], workers: int | None) -> Iterator[Chunk]:
+Job = tuple[Mode, str | None, Registry, str]
+"""How to split, the forced format, the registry, and the spool's directory (for worker parts)."""
+
+
+def _in_ranges(path: str, size: int, job: Job, workers: int | None) -> Iterator[Chunk]:
     from k8saudit_tui.engine.logs.worker import default_workers, run_in_workers
 
     tasks = split.cut(0, path, 0, size)
     workers = default_workers() if workers is None else workers
-    jobs = [(task, *job) for task in tasks]
     if workers > 1 and size > split.IN_PROCESS_BYTES and len(tasks) > 1:
-        return run_in_workers(unwrap_task, jobs, min(workers, len(tasks)))
-    return (unwrap_task(None, one) for one in jobs)
+        return run_in_workers(unwrap_task, [(task, *job) for task in tasks], min(workers, len(tasks)))
+    return (unwrap_task(None, (task, *job[:3], "")) for task in tasks)
 
 
-def unwrap_task(_state: object, job: tuple[split.Task, Mode, str | None, Registry]) -> Chunk:
-    """The worker job: unwrap the lines of one byte range."""
-    task, how, forced, registry = job
+def unwrap_task(_state: object, job: tuple[split.Task, Mode, str | None, Registry, str]) -> Chunk:
+    """The worker job: unwrap the lines of one byte range; with a directory, write the events to a
+    part file there (the parent appends it to the spool) unless GKE events among them need the
+    parent's de-duplication."""
+    task, how, forced, registry, directory = job
     fd = os.open(task.path, os.O_RDONLY)
     try:
         data = os.pread(fd, task.size, task.start)
     finally:
         os.close(fd)
-    return unwrap_data(data, task.final, how, forced, registry)
+    chunk = unwrap_data(data, task.final, how, forced, registry)
+    if directory and chunk.events and _RECONSTRUCTED.isdisjoint(chunk.codes):
+        descriptor, chunk.part = tempfile.mkstemp(suffix=".part", dir=directory)
+        with os.fdopen(descriptor, "wb") as part:
+            part.write(b"\n".join(chunk.events) + b"\n")
+        chunk.events = []
+    return chunk
 
 
 def unwrap_data(data: bytes, final: bool, how: Mode, forced: str | None, registry: Registry = MODULES) -> Chunk:
@@ -264,35 +282,37 @@ def shown(text: bytes) -> str:
     return visible(text[:200].decode("utf-8", "backslashreplace"))
 
 
-def _assemble(source: LogSource, chunks: Iterator[Chunk], seen: set[str]) -> LogSource:
-    """Write the chunks' events to a spool in order and build the origin map and the problems."""
+def _assemble(
+    source: LogSource, chunks: Iterator[Chunk], seen: set[str], spool_path: str, spool: BinaryIO
+) -> LogSource:
+    """Write the chunks' events to the spool in order and build the origin map and the problems."""
     name = source.name
-    spool_path, spool = new_spool(os.path.basename(name) or "unwrapped")
     numbers: list[np.ndarray] = []
     codes: list[np.ndarray] = []
     problems: list[Problem] = []
     base = unknown = damaged = duplicates = 0
     first_bytes = ""
-    with spool:
-        for chunk in chunks:
-            chunk_codes = np.frombuffer(chunk.codes, np.uint8)
-            chunk_numbers = np.frombuffer(chunk.numbers, np.int32)
-            events = chunk.events
-            if _RECONSTRUCTED and np.isin(chunk_codes, list(_RECONSTRUCTED)).any():
-                keep = _first_seen(events, chunk_codes, seen)
-                duplicates += len(events) - int(keep.sum())
-                events = [event for event, kept in zip(events, keep.tolist(), strict=True) if kept]
-                chunk_codes, chunk_numbers = chunk_codes[keep], chunk_numbers[keep]
-            if events:
-                spool.write(b"\n".join(events) + b"\n")
-            numbers.append(chunk_numbers + base)
-            codes.append(chunk_codes.copy())
-            problems.extend(Problem(name, item.line + base, item.field, item.reason) for item in chunk.damaged)
-            if chunk.unknown and not first_bytes:
-                first_bytes = next(p.message for p in problems if p.message.startswith("not an audit event: "))
-            unknown += chunk.unknown
-            damaged += len(chunk.damaged)
-            base += chunk.lines
+    for chunk in chunks:
+        if chunk.part:
+            _append_part(spool, chunk.part)
+        chunk_codes = np.frombuffer(chunk.codes, np.uint8)
+        chunk_numbers = np.frombuffer(chunk.numbers, np.int32)
+        events = chunk.events
+        if _RECONSTRUCTED and np.isin(chunk_codes, list(_RECONSTRUCTED)).any():
+            keep = _first_seen(events, chunk_codes, seen)
+            duplicates += len(events) - int(keep.sum())
+            events = [event for event, kept in zip(events, keep.tolist(), strict=True) if kept]
+            chunk_codes, chunk_numbers = chunk_codes[keep], chunk_numbers[keep]
+        if events:
+            spool.write(b"\n".join(events) + b"\n")
+        numbers.append(chunk_numbers + base)
+        codes.append(chunk_codes.copy())
+        problems.extend(Problem(name, item.line + base, item.field, item.reason) for item in chunk.damaged)
+        if chunk.unknown and not first_bytes:
+            first_bytes = next(p.message for p in problems if p.message.startswith("not an audit event: "))
+        unknown += chunk.unknown
+        damaged += len(chunk.damaged)
+        base += chunk.lines
     lines = np.concatenate(numbers) if numbers else np.empty(0, np.int32)
     if not len(lines) and unknown and unknown == damaged:
         problems = [
@@ -311,11 +331,33 @@ def _assemble(source: LogSource, chunks: Iterator[Chunk], seen: set[str]) -> Log
         )
         problems.append(Problem(name, None, "", message, "warning"))
     origin = Origin(lines.astype(np.int32), np.concatenate(codes) if codes else np.empty(0, np.uint8))
+    spool.flush()
     result = LogSource(name, spool_path, os.path.getsize(spool_path), followable=False, spooled=True)
     result.extra = dict(source.extra)
     result.origin = origin
     result.problems = problems
     return result
+
+
+def _append_part(spool: BinaryIO, part: str) -> None:
+    """Append a worker's part file to the spool (in the kernel where it can), then remove it."""
+    spool.flush()
+    try:
+        with open(part, "rb") as source:
+            size = os.fstat(source.fileno()).st_size
+            copied = 0
+            try:
+                while copied < size:
+                    done = os.copy_file_range(source.fileno(), spool.fileno(), size - copied)
+                    if not done:
+                        break
+                    copied += done
+            except (AttributeError, OSError):
+                source.seek(copied)
+                shutil.copyfileobj(source, spool, 1 << 20)
+    finally:
+        os.unlink(part)
+    spool.seek(0, os.SEEK_END)
 
 
 def to_original(batch: Batch, origin: Origin, base_line: int) -> None:
