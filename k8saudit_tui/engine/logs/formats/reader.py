@@ -57,8 +57,9 @@ class Origin:
 
 @dataclass
 class Chunk:
-    """What unwrapping a range of the file gave: `events` (one Event line each, newline-ended),
-    per event its record's line (relative to the range: 1 is its first line) and format code,
+    """What unwrapping a range of the file gave: `events` (Event lines without their newline: one
+    event each, or a fast block's events joined by newlines), per event its record's line
+    (relative to the range: 1 is its first line) and format code,
     what could not be read, and how many lines the range has. Plain data: workers send it."""
 
     lines: int = 0
@@ -151,12 +152,19 @@ def unwrap_data(data: bytes, final: bool, how: Mode, forced: str | None, registr
         return chunk
     fast = _fast_modules(forced, registry)
     lines = data.split(b"\n")
+    if data.endswith(b"\n"):
+        lines.pop()  # what follows the last newline is no line
+    clean = b"\r" not in data and b"\n\n" not in data and not data.startswith((b"\n", b"\xef\xbb\xbf"))
     for start in range(0, len(lines), FAST_BLOCK):
-        block = enumerate(lines[start : start + FAST_BLOCK], start + 1)
+        stop = min(start + FAST_BLOCK, len(lines))
+        if clean and fast and unwrapper.fast(fast, lines[start:stop], range(start + 1, stop + 1)):
+            continue  # no blank line, no CR, no BOM: the lines go to fast_lines as they are
+        block = enumerate(lines[start:stop], start + 1)
         numbered = [(number, line.rstrip(b"\r")) for number, line in block if line.strip()]
         if start == 0 and numbered and numbered[0][0] == 1:
             numbered[0] = (1, numbered[0][1].removeprefix(b"\xef\xbb\xbf"))
-        if not (fast and unwrapper.fast(fast, numbered)):
+        pieces = [line for _, line in numbered]
+        if not (fast and unwrapper.fast(fast, pieces, [number for number, _ in numbered])):
             unwrapper.add(record for number, line in numbered for record in documents.json_line(number, line))
     unwrapper.finish()
     return chunk
@@ -180,20 +188,23 @@ class _Unwrapper:
         self.pieces: list[str] = []
         self.piece_line = 0
 
-    def fast(self, modules: list[ModuleType], numbered: list[tuple[int, bytes]]) -> bool:
-        """Offer a block to each fast module (the last that took one first); True when one did."""
-        if not numbered or self.pieces:
-            return not numbered
+    def fast(self, modules: list[ModuleType], pieces: list[bytes], numbers: Iterable[int]) -> bool:
+        """Offer a block of non-blank lines (numbered `numbers`) to each fast module, the last that
+        took one first; True when one did. Its events go to the chunk as one joined block."""
+        if not pieces or self.pieces:
+            return not pieces
         for position, module in enumerate(modules):
-            events = module.fast_lines([line for _, line in numbered])
-            if events is not None and len(events) == len(numbered):
+            events = module.fast_lines(pieces)
+            if events is not None and len(events) == len(pieces):
                 if position:
                     modules.insert(0, modules.pop(position))
-                code = _code_of(module)
+                joined = b"\n".join(events)
+                if joined.count(b"\n") != len(events) - 1 or b"\r" in joined:
+                    joined = b"\n".join(map(_one_line, events))
                 chunk = self.chunk
-                chunk.events.extend(map(_one_line, events))
-                chunk.numbers.extend(number for number, _ in numbered)
-                chunk.codes.extend([code] * len(events))
+                chunk.events.append(joined)
+                chunk.numbers.extend(numbers)
+                chunk.codes.extend([_code_of(module)] * len(events))
                 return True
         return False
 
@@ -299,6 +310,7 @@ def _assemble(
         chunk_numbers = np.frombuffer(chunk.numbers, np.int32)
         events = chunk.events
         if _RECONSTRUCTED and np.isin(chunk_codes, list(_RECONSTRUCTED)).any():
+            events = b"\n".join(events).split(b"\n")  # one per event (fast blocks are joined)
             keep = _first_seen(events, chunk_codes, seen)
             duplicates += len(events) - int(keep.sum())
             events = [event for event, kept in zip(events, keep.tolist(), strict=True) if kept]
