@@ -1,4 +1,4 @@
-"""Loading a log as clouds deliver it, against loading the raw log: `python benchmarks/formats.py [EVENTS]`.
+"""Loading a log as clouds deliver it, against loading the raw log: `python benchmarks/formats.py [EVENTS [ROUNDS]]`.
 
 Builds, from the generated log (EVENTS, default 1,000,000; /tmp/k8saudit-bench-1000000.jsonl is
 reused when it is there), three envelopes cached in /tmp: EKS CloudWatch JSONL (one
@@ -97,6 +97,7 @@ def load_seconds(path: Path, evaluator: PolicyEvaluator, modules: tuple[tuple[st
 
 def main() -> int:
     events = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
+    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else REPEAT
     evaluator = load_policy_or_exit(str(DEMO_POLICY))
     if evaluator is None:
         return 2
@@ -105,13 +106,13 @@ def main() -> int:
     paths = {"raw": raw, **{name: envelope(raw, name) for name in names}}
     modules = registry()
     times: dict[str, list[float]] = {name: [] for name in paths}
-    for round_ in range(REPEAT):
+    for round_ in range(rounds):
         for name, path in paths.items():
             seconds, count = load_seconds(path, evaluator, modules)
             times[name].append(seconds)
             print(f"round {round_ + 1}: {name}: {count:,} events in {seconds:.2f} s", flush=True)
     base = statistics.median(times["raw"])
-    print(f"\nload into the store, {events:,} events, p50 of {REPEAT} alternated runs:")
+    print(f"\nload into the store, {events:,} events, p50 of {rounds} alternated runs:")
     for name, values in times.items():
         p50 = statistics.median(values)
         print(f"  {name:15} {p50:6.2f} s   {p50 / base:.2f}x raw")
