@@ -1,5 +1,6 @@
 """A stand-in provider module for the reader's tests, kept to the format-module contract
-(formats/__init__.py): CloudWatch-like records `{"timestamp": ms, "message": "<Event>"}`,
+(formats/__init__.py): CloudWatch-like records `{"when": ms, "text": "<Event>"}` (a provider of
+our own: its keys are no real format's),
 Logs Insights rows `{"@timestamp", "@message"}` and GKE-like LogEntries (`protoPayload`: an Event
 rebuilt, auditID from insertId). The real `eks` module is written apart; the reader
 must work with whatever module the registry names, its `fast_lines` included.
@@ -25,7 +26,7 @@ TRUNCATED = "[Truncated...]"
 
 
 def recognise(record: dict[str, Any]) -> bool:
-    return ("message" in record and "timestamp" in record) or "@message" in record or "protoPayload" in record
+    return ("text" in record and "when" in record) or "@message" in record or "protoPayload" in record
 
 
 def unwrap(record: dict[str, Any], line: int) -> list[Unwrapped | Damaged]:
@@ -43,7 +44,7 @@ def unwrap(record: dict[str, Any], line: int) -> list[Unwrapped | Damaged]:
             "stageTimestamp": record.get("timestamp"),
         }
         return [Unwrapped(orjson.dumps(rebuilt), "gke", line)]
-    key = "@message" if "@message" in record else "message"
+    key = "@message" if "@message" in record else "text"
     message = record.get(key)
     if not isinstance(message, str):
         return [Damaged(line, key, "not a string")]
@@ -54,8 +55,8 @@ def unwrap(record: dict[str, Any], line: int) -> list[Unwrapped | Damaged]:
 
 
 class _Record(msgspec.Struct):
-    timestamp: int
-    message: str
+    when: int
+    text: str
 
 
 _DECODE = msgspec.json.Decoder(_Record).decode
@@ -63,7 +64,7 @@ _DECODE = msgspec.json.Decoder(_Record).decode
 
 def fast_lines(pieces: list[bytes]) -> list[bytes] | None:
     try:
-        messages = [_DECODE(piece).message for piece in pieces]
+        messages = [_DECODE(piece).text for piece in pieces]
     except (msgspec.DecodeError, msgspec.ValidationError):
         return None
     if any(message.endswith(TRUNCATED) for message in messages):

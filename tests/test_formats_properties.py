@@ -4,6 +4,8 @@ every record one by one gives."""
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from k8saudit_tui.engine.logs import split
-from k8saudit_tui.engine.logs.formats import BY_NAME, Damaged, Unwrapped, documents, reader, shippers
+from k8saudit_tui.engine.logs.formats import BY_NAME, Damaged, Unwrapped, documents, reader
 from k8saudit_tui.engine.logs.sources import expand_sources
 from tests import formats_standin
 from tests.conftest import DATA
@@ -30,10 +32,14 @@ EVENTS = [
 
 def record(kind: str, event: bytes, index: int) -> bytes:
     """One line of an envelope file of the given kind around `event`."""
-    if kind == "cloudwatch":
+    if kind == "cloudwatch":  # the real eks module's
         return orjson.dumps({"timestamp": index, "message": event.decode(), "logStreamName": "s"})
     if kind == "truncated":
         return orjson.dumps({"timestamp": index, "message": event.decode()[:50] + formats_standin.TRUNCATED})
+    if kind == "standin":  # the stand-in provider's (fast_lines without fast_events)
+        return orjson.dumps({"when": index, "text": event.decode()})
+    if kind == "standin-cut":
+        return orjson.dumps({"when": index, "text": event.decode()[:50] + formats_standin.TRUNCATED})
     if kind == "docker":
         return orjson.dumps({"log": event.decode() + "\n", "stream": "stdout", "time": "t"})
     if kind == "garbage":
@@ -47,10 +53,27 @@ def record(kind: str, event: bytes, index: int) -> bytes:
     return event  # a raw Event line among the records
 
 
-KINDS = ("cloudwatch", "cloudwatch", "cloudwatch", "truncated", "docker", "raw", "garbage", "unknown", "blank", "empty")
+KINDS = (
+    "standin",
+    "standin-cut",
+    "cloudwatch",
+    "cloudwatch",
+    "cloudwatch",
+    "truncated",
+    "docker",
+    "raw",
+    "garbage",
+    "unknown",
+    "blank",
+    "empty",
+)
 files = st.lists(st.tuples(st.sampled_from(KINDS), st.sampled_from(EVENTS)), min_size=1, max_size=60).map(
     lambda drawn: b"\n".join(record(kind, event, index) for index, (kind, event) in enumerate(drawn))
 )
+
+
+MODULES_IN_ORDER = [importlib.import_module(path) for _, path in STANDIN if importlib.util.find_spec(path)]
+"""The registry's modules, imported plainly, in recognition order."""
 
 
 def plain(data: bytes) -> tuple[list[bytes], list[int], list[int], list[tuple[int, str]]]:
@@ -66,12 +89,9 @@ def plain(data: bytes) -> tuple[list[bytes], list[int], list[int], list[tuple[in
             continue
         if documents.is_event(value):
             found: list[object] = [Unwrapped(line, "raw", number)]
-        elif shippers.recognise(value):
-            found = list(shippers.unwrap(value, number))
-        elif formats_standin.recognise(value):
-            found = list(formats_standin.unwrap(value, number))
         else:
-            found = [Damaged(number, "", "unknown")]
+            module = next((m for m in MODULES_IN_ORDER if m.recognise(value)), None)
+            found = list(module.unwrap(value, number)) if module is not None else [Damaged(number, "", "unknown")]
         for item in found:
             if isinstance(item, Damaged):
                 damaged.append((item.line, item.field))
@@ -123,7 +143,7 @@ def test_ranges_give_what_the_whole_file_gives(
     data: bytes, task_bytes: int, tmp_path_factory: pytest.TempPathFactory, monkeypatch_module: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path_factory.mktemp("ranges") / "envelope.jsonl"
-    path.write_bytes(b'{"timestamp": 0, "message": "{}"}\n' + data)  # the first record decides the mode
+    path.write_bytes(record("standin", EVENTS[0], 0) + b"\n" + data)  # the first record decides the mode
     monkeypatch_module.setattr(split, "TASK_BYTES", 1 << 30)
     whole = spool(path, workers=1)
     monkeypatch_module.setattr(split, "TASK_BYTES", task_bytes)

@@ -20,23 +20,23 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from array import array
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
 from types import ModuleType
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 import numpy as np
 import orjson
 
 from k8saudit_tui.engine.logs import split
 from k8saudit_tui.engine.logs.columns import Batch
-from k8saudit_tui.engine.logs.formats import BY_NAME, FORMATS, Damaged, Unwrapped, documents, shippers
-from k8saudit_tui.engine.logs.formats.documents import Mode, Record
-from k8saudit_tui.engine.logs.formats.registry import MODULES, OWNER, Registry, load, owner
+from k8saudit_tui.engine.logs.formats import BY_NAME, FORMATS, documents
+from k8saudit_tui.engine.logs.formats.documents import Mode
+from k8saudit_tui.engine.logs.formats.registry import MODULES, Registry, load, owner
+from k8saudit_tui.engine.logs.formats.unwrapper import Chunk, Unwrapper
 from k8saudit_tui.engine.logs.sources import LogSource, new_spool
 from k8saudit_tui.engine.model import Problem
-from k8saudit_tui.engine.textsafe import visible
 
 HEAD_BYTES = 1 << 20
 """How much of a file is read to choose how to split it: its first line, however long in practice."""
@@ -53,25 +53,6 @@ class Origin:
 
     lines: np.ndarray
     formats: np.ndarray
-
-
-@dataclass
-class Chunk:
-    """What unwrapping a range of the file gave: `events` (Event lines without their newline: one
-    event each, or a fast block's events joined by newlines), per event its record's line
-    (relative to the range: 1 is its first line) and format code,
-    what could not be read, and how many lines the range has. Plain data: workers send it."""
-
-    lines: int = 0
-    events: list[bytes] = field(default_factory=list)
-    numbers: array[int] = field(default_factory=lambda: array("i"))
-    codes: array[int] = field(default_factory=lambda: array("B"))
-    damaged: list[Damaged] = field(default_factory=list)
-    unknown: int = 0
-    """Records no format recognised (each is also in `damaged`)."""
-    part: str = ""
-    """A worker's chunk: the file (in the spool's directory) its `events` were written to instead,
-    newline-joined; sending a gigabyte of events through the pipe cost more than unwrapping it."""
 
 
 def normalise(
@@ -145,7 +126,7 @@ def unwrap_data(data: bytes, final: bool, how: Mode, forced: str | None, registr
     """Unwrap whole lines (a range, or a whole file) into a Chunk: the plain per-record path, with
     blocks of JSON lines first offered to the providers' `fast_lines`."""
     chunk = Chunk(lines=data.count(b"\n") + (1 if final and data and not data.endswith(b"\n") else 0))
-    unwrapper = _Unwrapper(chunk, forced, registry)
+    unwrapper = Unwrapper(chunk, forced, registry)
     if how != "lines":
         unwrapper.add(documents.records(data, how))
         unwrapper.finish()
@@ -177,122 +158,6 @@ def _fast_modules(forced: str | None, registry: Registry) -> list[ModuleType]:
     return [module for _, module in load(registry) if hasattr(module, "fast_lines")]
 
 
-class _Unwrapper:
-    """Unwraps records into a Chunk, keeping what spans records: Docker pieces of a long line."""
-
-    def __init__(self, chunk: Chunk, forced: str | None, registry: Registry) -> None:
-        self.chunk = chunk
-        self.forced = owner(forced, registry) if forced is not None else None
-        self.forced_name = forced
-        self.modules = load(registry)
-        self.pieces: list[str] = []
-        self.piece_line = 0
-
-    def fast(self, modules: list[ModuleType], pieces: list[bytes], numbers: Iterable[int]) -> bool:
-        """Offer a block of non-blank lines (numbered `numbers`) to each fast module, the last that
-        took one first; True when one did. Its events go to the chunk as one joined block."""
-        if not pieces or self.pieces:
-            return not pieces
-        for position, module in enumerate(modules):
-            events = module.fast_lines(pieces)
-            if events is not None and len(events) == len(pieces):
-                if position:
-                    modules.insert(0, modules.pop(position))
-                joined = b"\n".join(events)
-                if joined.count(b"\n") != len(events) - 1 or b"\r" in joined:
-                    joined = b"\n".join(map(_one_line, events))
-                chunk = self.chunk
-                chunk.events.append(joined)
-                chunk.numbers.extend(numbers)
-                chunk.codes.extend([_code_of(module)] * len(events))
-                return True
-        return False
-
-    def add(self, records: Iterable[Record | Damaged]) -> None:
-        for record in records:
-            if isinstance(record, Damaged):
-                self.chunk.damaged.append(record)
-            elif record.format:
-                self._event(Unwrapped(record.text, record.format, record.line))
-            else:
-                self._record(record)
-
-    def finish(self) -> None:
-        if self.pieces:  # a long Docker line whose last piece never came
-            self._event(Unwrapped("".join(self.pieces).encode("utf-8", "surrogatepass"), "docker", self.piece_line))
-            self.pieces = []
-
-    def _record(self, record: Record) -> None:
-        value = record.value
-        if not isinstance(value, dict):
-            self._unknown(record)
-            return
-        if self.forced_name is None and documents.is_event(value):
-            self._event(Unwrapped(record.text or orjson.dumps(value), "raw", record.line))
-            return
-        piece = shippers.docker_piece(value) if self.forced_name in (None, "docker") else None
-        if piece is not None:
-            if not self.pieces:
-                self.piece_line = record.line
-            self.pieces.append(piece)
-            return
-        line = record.line
-        if self.pieces and isinstance(value.get("log"), str):
-            value = {**value, "log": "".join(self.pieces) + value["log"]}
-            line, self.pieces = self.piece_line, []
-        module = self.forced if self.forced_name is not None else self._recognise(value)
-        if module is None:
-            if self.forced_name is not None:
-                self.chunk.damaged.append(Damaged(line, "", f"the {self.forced_name} format is not in this build"))
-            else:
-                self._unknown(record)
-            return
-        for found in module.unwrap(value, line):
-            if isinstance(found, Damaged):
-                self.chunk.damaged.append(found)
-            else:
-                self._event(found)
-
-    def _recognise(self, value: dict[str, Any]) -> ModuleType | None:
-        for _, module in self.modules:
-            if module.recognise(value):
-                return module
-        return None
-
-    def _event(self, found: Unwrapped) -> None:
-        chunk = self.chunk
-        chunk.events.append(_one_line(found.event))
-        chunk.numbers.append(found.line)
-        chunk.codes.append(BY_NAME[found.format].code)
-
-    def _unknown(self, record: Record) -> None:
-        self.chunk.unknown += 1
-        text = record.text or orjson.dumps(record.value)
-        self.chunk.damaged.append(Damaged(record.line, "", f"not an audit event: {shown(text)}"))
-
-
-def _code_of(module: ModuleType) -> int:
-    """The format code a fast module's events carry (its FAST_FORMAT, else its first format)."""
-    name = getattr(module, "FAST_FORMAT", None)
-    if name is None:
-        owned = module.__name__.rsplit(".", 1)[-1]
-        name = next(fmt for fmt, mod in OWNER.items() if mod == owned)
-    return BY_NAME[name].code
-
-
-def _one_line(event: bytes) -> bytes:
-    """An Event as one spool line: JSON never needs a raw newline (inside a string it is invalid
-    anyway), so one between tokens becomes a space."""
-    if b"\n" in event or b"\r" in event:
-        event = event.replace(b"\r", b" ").replace(b"\n", b" ")
-    return event
-
-
-def shown(text: bytes) -> str:
-    """The first 200 bytes of a record, made visible (control characters escaped)."""
-    return visible(text[:200].decode("utf-8", "backslashreplace"))
-
-
 def _assemble(
     source: LogSource, chunks: Iterator[Chunk], seen: set[str], spool_path: str, spool: BinaryIO
 ) -> LogSource:
@@ -302,6 +167,7 @@ def _assemble(
     codes: list[np.ndarray] = []
     problems: list[Problem] = []
     base = unknown = damaged = duplicates = 0
+    skipped: Counter[str] = Counter()
     first_bytes = ""
     for chunk in chunks:
         if chunk.part:
@@ -323,6 +189,7 @@ def _assemble(
         if chunk.unknown and not first_bytes:
             first_bytes = next(p.message for p in problems if p.message.startswith("not an audit event: "))
         unknown += chunk.unknown
+        skipped.update(chunk.skipped)
         damaged += len(chunk.damaged)
         base += chunk.lines
     lines = np.concatenate(numbers) if numbers else np.empty(0, np.int32)
@@ -336,6 +203,9 @@ def _assemble(
                 f"the first is {first_bytes.removeprefix('not an audit event: ')}",
             )
         ]
+    for stream, count in sorted(skipped.items()):
+        message = f"{count:,} messages of the {stream} log stream passed over: not audit events"
+        problems.append(Problem(name, None, "", message, "warning"))
     if duplicates:
         message = (
             f"{duplicates:,} rebuilt (GKE) events repeat an auditID already loaded: skipped "
