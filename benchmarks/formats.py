@@ -14,6 +14,7 @@ records are read by stand-ins (benchmarks/standin_eks.py, standin_aks.py) throug
 from __future__ import annotations
 
 import os
+import resource
 import statistics
 import sys
 import time
@@ -82,7 +83,18 @@ def registry() -> tuple[tuple[str, str], ...]:
     return (*MODULES, *extra)
 
 
-def load_seconds(path: Path, evaluator: PolicyEvaluator, modules: tuple[tuple[str, str], ...]) -> tuple[float, int]:
+def cpu_seconds() -> float:
+    """CPU time of this process and of its finished children (the worker pools): steadier than
+    wall time on a shared machine, where a load's wall time varies by 2x from run to run."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def load_seconds(
+    path: Path, evaluator: PolicyEvaluator, modules: tuple[tuple[str, str], ...]
+) -> tuple[float, float, int]:
+    """(wall seconds, CPU seconds, events) of loading `path` into the store, unwrapping included."""
+    cpu = cpu_seconds()
     started = time.perf_counter()
     (source,) = expand_sources([str(path)], format="raw")  # as it is; unwrapped below, timed
     source = reader.normalise(source, registry=modules)
@@ -92,7 +104,7 @@ def load_seconds(path: Path, evaluator: PolicyEvaluator, modules: tuple[tuple[st
     store.close()
     if source.spooled:  # as a command does when done: a run does not leave a GB of spool behind
         os.unlink(source.path)
-    return elapsed, count
+    return elapsed, cpu_seconds() - cpu, count
 
 
 def main() -> int:
@@ -106,16 +118,18 @@ def main() -> int:
     paths = {"raw": raw, **{name: envelope(raw, name) for name in names}}
     modules = registry()
     times: dict[str, list[float]] = {name: [] for name in paths}
+    cpus: dict[str, list[float]] = {name: [] for name in paths}
     for round_ in range(rounds):
         for name, path in paths.items():
-            seconds, count = load_seconds(path, evaluator, modules)
+            seconds, cpu, count = load_seconds(path, evaluator, modules)
             times[name].append(seconds)
-            print(f"round {round_ + 1}: {name}: {count:,} events in {seconds:.2f} s", flush=True)
-    base = statistics.median(times["raw"])
+            cpus[name].append(cpu)
+            print(f"round {round_ + 1}: {name}: {count:,} events in {seconds:.2f} s ({cpu:.1f} CPU-s)", flush=True)
+    base, base_cpu = statistics.median(times["raw"]), statistics.median(cpus["raw"])
     print(f"\nload into the store, {events:,} events, p50 of {rounds} alternated runs:")
     for name, values in times.items():
-        p50 = statistics.median(values)
-        print(f"  {name:15} {p50:6.2f} s   {p50 / base:.2f}x raw")
+        p50, cpu = statistics.median(values), statistics.median(cpus[name])
+        print(f"  {name:15} {p50:6.2f} s wall {p50 / base:.2f}x raw   {cpu:6.1f} CPU-s {cpu / base_cpu:.2f}x raw")
     return 0
 
 

@@ -334,3 +334,20 @@ def test_a_directory_takes_s3_export_objects(tmp_path: Path) -> None:
     store = StoreLoader(expand_sources([str(tmp_path)]), workers=1).load_all()
     assert len(store) == len(raw_lines(LOGS[0])) and not store.problems
     assert set(store.column("format").tolist()) == {BY_NAME["cloudwatch-s3"].code}
+
+
+def test_the_lines_around_a_problem_are_the_original_files(tmp_path: Path) -> None:
+    """The problems view reads the lines around a problem: for an unwrapped file, from the file the
+    user gave (the spool's lines are other lines)."""
+    from k8saudit_tui.engine.store.source_lines import source_lines
+
+    data = with_bad_records(raw_lines(LOGS[0]))
+    envelope = tmp_path / "mixed.log"
+    envelope.write_bytes(data)
+    store = StoreLoader(expand_sources([str(envelope)]), workers=1).load_all()
+    problem = next(p for p in store.problems if p.line == 3)
+    shown = source_lines(store, str(envelope), 3, around=1)
+    assert [(line.number, line.text.encode()) for line in shown] == list(
+        zip([2, 3, 4], data.split(b"\n")[1:4], strict=True)
+    )
+    assert problem.message.startswith("invalid JSON")

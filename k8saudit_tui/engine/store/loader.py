@@ -166,6 +166,7 @@ class StoreLoader:
             file = store.add_file(source.name, source.path, source.followable)
             if source.origin is not None:
                 self._origins[file] = source.origin
+                store.files[file].unwrapped = True
             try:
                 size = os.path.getsize(source.path)
                 with open(source.path, "rb") as handle:

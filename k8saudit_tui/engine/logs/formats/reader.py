@@ -204,7 +204,7 @@ def _assemble(
             )
         ]
     for stream, count in sorted(skipped.items()):
-        message = f"{count:,} messages of the {stream} log stream passed over: not audit events"
+        message = f"{count:,} message{'s' * (count != 1)} of the {stream} log stream passed over: not audit events"
         problems.append(Problem(name, None, "", message, "warning"))
     if duplicates:
         message = (
