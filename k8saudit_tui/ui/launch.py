@@ -40,6 +40,9 @@ def parser() -> argparse.ArgumentParser:
     result.add_argument("logs", nargs="*", metavar="LOG", help="audit log files, directories, .gz, or - for stdin")
     result.add_argument("--filter", metavar="TEXT", default="", help="start with this filter")
     result.add_argument("--follow", action="store_true", help="keep reading events appended to the logs")
+    from k8saudit_tui.commands.format_option import add_format_option
+
+    add_format_option(result)
     return result
 
 
@@ -79,7 +82,8 @@ def run_tui(args: list[str]) -> int:
     from k8saudit_tui.ui.app import ExplorerApp
     from k8saudit_tui.ui.session import open_session
 
-    session = open_session(policy, logs, parsed.candidate)  # spools stdin (`-`) to a private file, to its end
+    # spools stdin (`-`) to a private file, to its end
+    session = open_session(policy, logs, parsed.candidate, parsed.log_format)
     if session.candidate_load is not None and session.candidate_load.policy is None:
         first = next(iter(session.candidate_load.problems), None)
         reason = str(first) if first is not None else "not a policy"

@@ -109,7 +109,7 @@ class EventStore:
         key = ALIASES.get(name, name)
         array = self._arrays.get(key)
         if array is None:
-            if key in COLUMNS or key in ("offset", "length", "attr"):
+            if key in COLUMNS or key in ("offset", "length", "attr", "format"):
                 return np.empty(0, np.int32)
             raise KeyError(f"unknown column {name!r}")
         return array[:n]
@@ -324,10 +324,9 @@ class EventStore:
         columns["offset"] = offsets
         columns["length"] = batch.length
         columns["line"] = batch.line + base_line
-        columns["time"] = batch.time
-        columns["latency"] = batch.latency
-        columns["code"] = batch.code
-        columns["auditid"] = batch.auditid
+        columns.update(time=batch.time, latency=batch.latency, code=batch.code, auditid=batch.auditid)
+        if len(batch.format):  # unwrapped from a cloud or shipper format (raw rows keep 0)
+            columns["format"] = batch.format
         return columns
 
     def _spool_items(self, items: list[bytes], file: int) -> tuple[int, list[int]]:
