@@ -56,6 +56,8 @@ class Unwrapper:
         self.modules = load(registry)
         self.pieces: list[str] = []
         self.piece_line = 0
+        self.refused_line = 0
+        """The line of the last non-object record refused: `[1, 2, 3]` is one problem, not three."""
         eks = owner("cloudwatch-s3", registry)
         self.s3 = eks if eks is not None and hasattr(eks, "unwrap_s3") else None
         """The provider that judges an S3 export message (a cut one is Damaged, its IDs recovered)."""
@@ -158,8 +160,16 @@ class Unwrapper:
 
     def _unknown(self, record: Record) -> None:
         self.chunk.unknown += 1
+        if not isinstance(record.value, dict):
+            if record.line == self.refused_line:
+                return
+            self.refused_line = record.line
         text = record.text or orjson.dumps(record.value)
-        self.chunk.damaged.append(Damaged(record.line, "", f"not an audit event: {shown(text)}"))
+        kind = "" if isinstance(record.value, dict) else f"a JSON {_JSON_KINDS.get(type(record.value), 'value')}: "
+        self.chunk.damaged.append(Damaged(record.line, "", f"not an audit event: {kind}{shown(text)}"))
+
+
+_JSON_KINDS = {list: "array", str: "string", int: "number", float: "number", bool: "boolean", type(None): "null"}
 
 
 def _fast(module: ModuleType, pieces: list[bytes]) -> tuple[list[bytes], list[int] | None] | None:
