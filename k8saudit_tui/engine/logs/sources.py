@@ -213,7 +213,9 @@ def new_spool(label: str, expected_bytes: int = 0) -> tuple[str, BinaryIO]:
     With `expected_bytes`, the file goes to a tmpfs (/dev/shm) when one has room for twice that:
     writing a gigabyte of fresh file pages to a disk file system costs several seconds (measured
     on our machines: 5 to 10 times the tmpfs), more than unwrapping it; the data never reaches a
-    disk either, which suits audit logs. Without room, the temporary directory as always.
+    disk either, which suits audit logs. A tmpfs file is memory that no process's resident size
+    shows (and a killed process leaves it behind), so only a spool of at most MEMORY_SPOOL_MAX
+    bytes and a quarter of the memory available goes there; else the temporary directory.
     """
     place = "memory" if expected_bytes and _room_in_memory(expected_bytes) else "disk"
     with _spool_lock:
@@ -227,9 +229,27 @@ def new_spool(label: str, expected_bytes: int = 0) -> tuple[str, BinaryIO]:
     return path, os.fdopen(descriptor, "wb")
 
 
+MEMORY_SPOOL_MAX = 2 << 30
+"""The largest spool put on the tmpfs (a bastion's memory is shared with its other users)."""
+
+
 def _room_in_memory(expected_bytes: int) -> bool:
+    if expected_bytes > MEMORY_SPOOL_MAX or expected_bytes * 4 > _available_memory():
+        return False
     try:
         info = os.statvfs(MEMORY_SPOOL)
     except OSError:
         return False
     return os.access(MEMORY_SPOOL, os.W_OK) and info.f_bavail * info.f_frsize > 2 * expected_bytes
+
+
+def _available_memory() -> int:
+    """MemAvailable of /proc/meminfo in bytes (0 when unknown: then no spool goes to memory)."""
+    try:
+        with open("/proc/meminfo", "rb") as meminfo:
+            for row in meminfo:
+                if row.startswith(b"MemAvailable:"):
+                    return int(row.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
