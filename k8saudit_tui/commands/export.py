@@ -14,6 +14,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from k8saudit_tui.commands import cache_options
 from k8saudit_tui.commands.common import error, load_policy_or_exit, log_problem
 from k8saudit_tui.engine.export import FORMATS, ExportError, Format, export_rows
 from k8saudit_tui.engine.fields import by_filter_name
@@ -40,6 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="mask Secret data, TokenRequest/TokenReview tokens and Authorization headers in bodies",
     )
+    cache_options.add_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -64,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
         evaluator = load_policy_or_exit(args.policy)
         if evaluator is None:
             return 2
-    store = StoreLoader(expand_sources(args.logs), evaluator).load_all()
+    store = StoreLoader(expand_sources(args.logs), evaluator, cache=cache_options.store_cache(args)).load_all()
     _report_problems(store.problems)
     rows = selection.apply(store)
     fmt: Format = args.format or _format_from_name(args.output)

@@ -22,6 +22,7 @@ import os
 import sys
 from collections.abc import Iterable, Sequence
 
+from k8saudit_tui.commands import cache_options
 from k8saudit_tui.commands.common import bounded_lines, error, load_policy_or_exit, log_problem
 from k8saudit_tui.engine.logs import split
 from k8saudit_tui.engine.logs.event import EventError, decode_event_line
@@ -56,6 +57,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="COND",
         help="exit 1 when COND holds: bytes>+N%%, security-lost, dropped>0, dead-rules, shadowed-rules",
     )
+    cache_options.add_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -83,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
         if candidate is None:
             return 2
     sources = expand_sources(args.logs)
-    store = StoreLoader(sources, current, candidate=candidate).load_all()
+    store = StoreLoader(sources, current, candidate=candidate, cache=cache_options.store_cache(args)).load_all()
     try:
         readable = [source for source in sources if source.problem is None]
         costs = cost_of_sources([current] if candidate is None else [current, candidate], readable)

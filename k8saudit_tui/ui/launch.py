@@ -11,6 +11,7 @@ import os
 import sys
 from pathlib import Path
 
+from k8saudit_tui.commands import cache_options
 from k8saudit_tui.engine.model import Problem
 from k8saudit_tui.engine.policy.presets import resolve
 from k8saudit_tui.engine.textsafe import visible
@@ -38,6 +39,7 @@ def parser() -> argparse.ArgumentParser:
     result.add_argument("logs", nargs="*", metavar="LOG", help="audit log files, directories, .gz, or - for stdin")
     result.add_argument("--filter", metavar="TEXT", default="", help="start with this filter")
     result.add_argument("--follow", action="store_true", help="keep reading events appended to the logs")
+    cache_options.add_arguments(result)
     return result
 
 
@@ -78,6 +80,7 @@ def run_tui(args: list[str]) -> int:
     from k8saudit_tui.ui.session import open_session
 
     session = open_session(policy, logs, parsed.candidate)  # spools stdin (`-`) to a private file, to its end
+    session.cache = cache_options.store_cache(parsed)
     if session.candidate_load is not None and session.candidate_load.policy is None:
         first = next(iter(session.candidate_load.problems), None)
         reason = str(first) if first is not None else "not a policy"

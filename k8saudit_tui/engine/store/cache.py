@@ -84,9 +84,9 @@ def _original(source: LogSource) -> str | None:
 class StoreCache:
     """The persistent index of loaded stores (see the module docstring)."""
 
-    def __init__(self, directory: CacheDir | None = None, min_bytes: int = MIN_BYTES) -> None:
+    def __init__(self, directory: CacheDir | None = None, min_bytes: int | None = None) -> None:
         self.directory = directory if directory is not None else CacheDir()
-        self.min_bytes = min_bytes
+        self.min_bytes = MIN_BYTES if min_bytes is None else min_bytes
         self.last: str = ""
         """What the last reopen or save did, in words (for the status line and the benchmark)."""
 
@@ -123,6 +123,9 @@ class StoreCache:
         except Foreign as problem:
             self.directory.remove(name)
             self.last = f"index ignored: {problem}"
+            return None
+        if not _continued(state, changes, sources):
+            self.last = "a file's unterminated last line was rewritten: rebuilding its index"
             return None
         attributes = _attributes(store, state)
         verdicts, computed = self._verdicts(entry, store, attributes)
@@ -187,6 +190,12 @@ class StoreCache:
     def save(self, store: EventStore, sources: Sequence[LogSource]) -> bool:
         """Write the index of the fully loaded `store` of `sources`, then evict the least recently
         used entries over the cap; False (and why, in `last`) when it was not written."""
+        looked = self.last  # what the reopen before this load found: kept in front of what the save did
+        saved = self._save(store, sources)
+        self.last = f"{looked}; {self.last}" if looked else self.last
+        return saved
+
+    def _save(self, store: EventStore, sources: Sequence[LogSource]) -> bool:
         why = self._not_cacheable(store, sources)
         if why:
             self.last = f"not cached: {why}"
@@ -250,6 +259,29 @@ class StoreCache:
         if any(file.gone for file in store.files):
             return "a file was truncated while loading"
         return ""
+
+
+def _continued(state: cache_state.State, changes: list[Change], sources: Sequence[LogSource]) -> bool:
+    """Whether each appended file continues after the line its index ends with; `state` is set to
+    read on from there. A last line without its newline was parsed (it may never get one): if the
+    appended bytes start with that newline it is skipped (the line's row stands), if they continue
+    the line, the row is wrong and False says rebuild. A half line that did not parse is read again
+    with what was appended (its problem is withdrawn: `StoreCache.reopen`)."""
+    for index, (change, source) in enumerate(zip(changes, sources)):
+        name, consumed, lines, tail = state.files[index]
+        if change != "appended" or tail >= 0 or not consumed:
+            continue
+        try:
+            with open(source.path, "rb") as handle:
+                around = os.pread(handle.fileno(), 2, consumed - 1)
+        except OSError:
+            return False
+        if around[:1] == b"\n":
+            continue
+        if around[1:] != b"\n":
+            return False
+        state.files[index] = (name, consumed + 1, lines, tail)
+    return True
 
 
 def _verdicts_name(evaluator: PolicyEvaluator) -> str:

@@ -134,9 +134,10 @@ class StoreLoader:
                     yield self._progress(False)
             finally:
                 batches.close()
-        runtime.release_memory()
-        if self.cache is not None and not self.cancel.is_set() and (reopened is None or reopened.tasks):
-            self.cache.save(self.store, self.sources)
+        if reopened is None or reopened.tasks:  # a reopen that read nothing has parsed nothing to free
+            runtime.release_memory()
+            if self.cache is not None and not self.cancel.is_set():
+                self.cache.save(self.store, self.sources)
         yield self._progress(True, cancelled=self.cancel.is_set())
 
     def _stop_for_memory(self, task: Task) -> None:
@@ -190,7 +191,10 @@ class StoreLoader:
         plan = _Plan()
         for index in grown:
             entry = self.store.files[index]
-            size = os.path.getsize(entry.path)
+            try:
+                size = os.path.getsize(entry.path)
+            except OSError:
+                continue  # gone since the cache looked at it: what the index had stays
             plan.tasks.extend(split.cut(index, entry.path, entry.consumed, size))
             plan.total += size - entry.consumed
         return plan
