@@ -15,13 +15,14 @@ from typing import Any
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from k8saudit_tui.engine.logs import split
 from k8saudit_tui.engine.logs.sources import expand_sources
 from k8saudit_tui.engine.model import GroupResources, Policy, PolicyRule
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
 from k8saudit_tui.engine.query import compile_filter
-from k8saudit_tui.engine.store import EventStore, StoreLoader, cache_files
+from k8saudit_tui.engine.store import EventStore, StoreLoader, cache_files, cache_key
 from k8saudit_tui.engine.store import cache as cache_module
 from k8saudit_tui.engine.store.cache import StoreCache
 from k8saudit_tui.engine.store.cache_files import CacheDir
@@ -459,3 +460,45 @@ def test_the_explorer_takes_no_cache_and_a_cap() -> None:
     assert store_cache(parser().parse_args(["--no-cache", "a.log"])) is None
     cache = store_cache(parser().parse_args(["--cache-max-mb", "5", "a.log"]))
     assert cache is not None and cache.directory.max_bytes == 5 << 20
+
+
+# ------------------------------------------------------------------------------ the key's fast path
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.binary(min_size=1, max_size=16),
+    st.sampled_from(["append", "change", "cut", "same"]),
+    st.binary(min_size=1, max_size=8),
+    st.integers(0, 15),
+)
+def test_hashed_ends_classify_small_files_as_comparing_them_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, old: bytes, edit: str, more: bytes, at: int
+) -> None:
+    """The key hashes BLOCK bytes at each end instead of comparing whole files; with BLOCK at 8
+    and files of at most 16 bytes the two blocks cover the old file, so it must agree with a
+    plain comparison of the contents (a change between the blocks of a big file is what the
+    mtime and a rebuild on any doubt are for)."""
+    monkeypatch.setattr(cache_key, "BLOCK", 8)
+    path = tmp_path / "file.log"
+    path.write_bytes(old)
+    before = cache_key.fingerprint(str(path))
+    new = {
+        "append": old + more,
+        "change": old[: at % len(old)] + bytes([old[at % len(old)] ^ 1]) + old[at % len(old) + 1 :],
+        "cut": old[: at % len(old)],
+        "same": old,
+    }[edit]
+    if new != old:
+        with open(path, "r+b") as handle:  # in place: the same inode, as a writer appends or rewrites
+            handle.write(new)
+            handle.truncate(len(new))
+    now = cache_key.fingerprint(str(path))
+    assert before is not None and now is not None
+    if new == old:
+        plain = "unchanged"
+    elif len(new) > len(old) and new.startswith(old):
+        plain = "appended"
+    else:
+        plain = "rewritten"
+    assert cache_key.compare(before, now, str(path)) == plain
