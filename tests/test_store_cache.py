@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import stat
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from k8saudit_tui.engine.logs.sources import expand_sources
 from k8saudit_tui.engine.model import GroupResources, Policy, PolicyRule
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
 from k8saudit_tui.engine.query import compile_filter
-from k8saudit_tui.engine.store import EventStore, StoreLoader, cache_files, cache_key
+from k8saudit_tui.engine.store import EventStore, StoreLoader, cache_files, cache_key, follow
 from k8saudit_tui.engine.store import cache as cache_module
 from k8saudit_tui.engine.store.cache import StoreCache
 from k8saudit_tui.engine.store.cache_files import CacheDir
@@ -147,6 +148,27 @@ def test_a_reopened_store_takes_appends_without_touching_the_cache_files(log: Pa
     reopened._reserve(before + 1)  # what append does: copy the mapped arrays before writing
     assert reopened._arrays["time"].flags.writeable
     assert reopened.column("time", before).tolist() == times.tolist()
+
+
+def test_a_reopened_store_follows_its_log(log: Path, cache: StoreCache) -> None:
+    """Following after a reopen: the restored files know where they stopped and read on from there
+    (the mapped arrays are copied on the first append)."""
+    with open(log, "ab") as handle:
+        handle.write(b"\n")  # end the last line: whole lines only
+    _open(log, cache)
+    reopened = _open(log, cache)
+    assert cache.last.startswith("reopened")
+    before = len(reopened)
+    with open(log, "ab") as handle:
+        handle.write(line(event(9_100, user="followed")) + b"\n")
+    cancel = threading.Event()
+    found = []
+    for added in follow(reopened, None, cancel, interval=0.01):
+        found.append(added)
+        cancel.set()
+    assert found == [1] and len(reopened) == before + 1
+    assert reopened.value(before, "user") == "followed"
+    assert reopened.location(before) == (str(log), reopened.files[0].lines)
 
 
 @pytest.fixture(scope="module")
