@@ -22,8 +22,8 @@ from k8saudit_tui.engine.logs import split
 from k8saudit_tui.engine.logs.sources import expand_sources
 from k8saudit_tui.engine.model import GroupResources, Policy, PolicyRule
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
-from k8saudit_tui.engine.query import compile_filter
-from k8saudit_tui.engine.store import EventStore, StoreLoader, cache_files, cache_key, follow
+from k8saudit_tui.engine.query import compile_filter, indexes, prepare
+from k8saudit_tui.engine.store import EventStore, StoreLoader, cache_files, cache_indexes, cache_key, follow
 from k8saudit_tui.engine.store import cache as cache_module
 from k8saudit_tui.engine.store.cache import StoreCache
 from k8saudit_tui.engine.store.cache_files import CacheDir
@@ -171,14 +171,20 @@ def test_a_reopened_store_follows_its_log(log: Path, cache: StoreCache) -> None:
     assert reopened.location(before) == (str(log), reopened.files[0].lines)
 
 
-@pytest.fixture(scope="module")
-def pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[EventStore, EventStore]:
+@pytest.fixture(scope="module", params=["store only", "with the explorer's indexes"])
+def pair(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> tuple[EventStore, EventStore]:
+    """A loaded store and the same log reopened: from the store's index alone (filters build
+    their indexes), or with the indexes `prepare` built saved beside it (as the explorer does)."""
     directory = tmp_path_factory.mktemp("pair")
     path = _write(directory / "audit.log", 2500, seed=11)
     cache = StoreCache(CacheDir(directory / "cache"), min_bytes=0)
     loaded = _open(path, cache, candidate=_other_policy())
+    if request.param != "store only":
+        prepare(loaded)
+        assert cache.save_indexes(loaded)
     reopened = _open(path, cache, candidate=_other_policy())
     assert cache.last.startswith("reopened")
+    assert bool(reopened.match_cache) == (request.param != "store only")
     return loaded, reopened
 
 
@@ -427,7 +433,7 @@ def test_a_stale_temporary_directory_is_cleaned_and_never_read(log: Path, cache:
 
 
 def test_least_recently_used_entries_are_evicted_over_the_cap(tmp_path: Path) -> None:
-    logs = [_write(tmp_path / f"audit-{n}.log", seed=n) for n in range(3)]
+    logs = [_write(tmp_path / f"audit-{n}.log", seed=n) for n in range(4)]
     unbounded = StoreCache(CacheDir(tmp_path / "cache"), min_bytes=0)
     _open(logs[0], unbounded)
     size = sum(path.stat().st_size for path in _entry(unbounded).iterdir())
@@ -435,13 +441,13 @@ def test_least_recently_used_entries_are_evicted_over_the_cap(tmp_path: Path) ->
     _open(logs[1], cache)
     used = {name for _, _, name in cache.directory.entries()}
     assert len(used) == 2
-    os.utime(cache.directory.root / min(used) / "manifest.json", (1, 1))  # the older of the two
-    oldest = min(used)
+    oldest = min(used)  # either: made the least recently used
+    os.utime(cache.directory.root / oldest / "manifest.json", (1, 1))
     _open(logs[2], cache)
     left = {name for _, _, name in cache.directory.entries()}
     assert len(left) == 2 and oldest not in left
     tiny = StoreCache(CacheDir(tmp_path / "cache", max_bytes=1000), min_bytes=0)
-    _open(logs[0], tiny)
+    _open(logs[3], tiny)
     assert "not cached" in tiny.last  # an index over the cap is not written at all
 
 
@@ -450,6 +456,53 @@ def test_small_logs_are_not_cached(log: Path, tmp_path: Path) -> None:
     assert cache.min_bytes == cache_module.MIN_BYTES > log.stat().st_size
     _open(log, cache)
     assert "small log" in cache.last
+
+
+# ------------------------------------------------------------------------------ the explorer's indexes
+
+
+def test_the_explorers_indexes_round_trip_and_extend_over_appended_rows(
+    log: Path, cache: StoreCache, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loaded = _open(log, cache)
+    prepare(loaded)
+    assert cache.save_indexes(loaded)
+    reopened = _open(log, cache)
+    assert cache_indexes.encode(reopened.match_cache) == cache_indexes.encode(loaded.match_cache)
+    built: list[object] = []
+    monkeypatch.setattr(indexes, "_PieceCodes", lambda *args: built.append(args))
+    prepare(reopened)
+    assert built == []  # nothing to build: the URI pieces came from the cache
+    monkeypatch.undo()
+    with open(log, "ab") as handle:
+        handle.write(b"\n" + _more(log, 300, seed=5))
+    grown = _open(log, cache)  # the old rows' indexes, extended by prepare over the new rows
+    assert "gained" in cache.last and grown.match_cache
+    prepare(grown)
+    fresh = _open(log, None)
+    prepare(fresh)
+    for text in ("leases", "kube", "a", "web", "user:~alice", '"system:node"', "/api/v1 watch"):
+        assert compile_filter(text).apply(grown).tolist() == compile_filter(text).apply(fresh).tolist(), text
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"garbage",
+        cache_indexes.encode({}) + b"x",
+        b"\x91\x92\x81\xa1t\x91\xa6joined\x81\xa2dc\x93\xa2os\xa6system\x80",  # os.system
+    ],
+)
+def test_an_indexes_file_that_is_not_ours_is_ignored(log: Path, cache: StoreCache, data: bytes) -> None:
+    loaded = _open(log, cache)
+    prepare(loaded)
+    cache.save_indexes(loaded)
+    (path,) = _entry(cache).glob("indexes-*.msgpack")
+    path.write_bytes(data)
+    reopened = _open(log, cache)
+    assert cache.last.startswith("reopened") and not reopened.match_cache
+    with pytest.raises(ValueError):
+        cache_indexes.decode(data)
 
 
 # ------------------------------------------------------------------------------ the command line

@@ -151,7 +151,9 @@ class Session(ViewQuestions):
         self.store = loader.store
         yield from loader.run()
         if not cancel.is_set():
-            prepare(self.store)
+            prepare(self.store)  # at once when the cache had them (reopened)
+            if self.cache is not None:
+                self.cache.save_indexes(self.store)
 
     def follow(self, cancel: threading.Event) -> Iterator[Any]:
         """Append events written after the load, until `cancel` is set."""

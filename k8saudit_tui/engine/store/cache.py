@@ -35,7 +35,7 @@ from typing import Any
 from k8saudit_tui.engine.logs.sources import LogSource
 from k8saudit_tui.engine.model import RequestAttributes
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
-from k8saudit_tui.engine.store import cache_state
+from k8saudit_tui.engine.store import cache_indexes, cache_state
 from k8saudit_tui.engine.store.cache_files import MANIFEST, CacheDir, Entry
 from k8saudit_tui.engine.store.cache_key import (
     Change,
@@ -89,12 +89,16 @@ class StoreCache:
         self.min_bytes = MIN_BYTES if min_bytes is None else min_bytes
         self.last: str = ""
         """What the last reopen or save did, in words (for the status line and the benchmark)."""
+        self._entry: tuple[str, int] | None = None
+        """The entry the last reopen or save used, and its rows (`save_indexes` writes there)."""
+        self._indexes_loaded = False
 
     # ------------------------------------------------------------------------------ reopen
 
     def reopen(self, store: EventStore, sources: Sequence[LogSource]) -> list[int] | None:
         """Fill the empty `store` from the index of `sources`; the indexes of the files that grew
         since (their bytes from `consumed` on are to be read), or None (load normally)."""
+        self._entry, self._indexes_loaded = None, False
         originals = [_original(source) for source in sources]
         now = [fingerprint(path) if path is not None else None for path in originals]
         if len(store) or store.files or not sources or None in now:
@@ -137,6 +141,7 @@ class StoreCache:
                 store.withdraw_problem(file.tail_problem)
                 file.tail_problem = None
         entry.touch()
+        self._entry, self._indexes_loaded = (name, state.rows), _load_indexes(entry, store)
         for file_name, table in computed:
             try:
                 cache_state.write_verdicts(entry, file_name, table, len(attributes))
@@ -243,9 +248,27 @@ class StoreCache:
         except (OSError, ValueError) as problem:
             self.last = f"not cached: {problem}"
             return False
+        self._entry, self._indexes_loaded = (name, state.rows), False
         evicted = self.directory.evict(keep=name)
         self.last = f"index saved ({written / 1e6:.0f} MB)" + (f"; {len(evicted)} older evicted" if evicted else "")
         return name not in evicted
+
+    def save_indexes(self, store: EventStore) -> bool:
+        """Add the explorer's filter indexes (`query.prepare`, built over the rows the index holds)
+        to the entry just reopened or saved, unless it has them; whether they were written."""
+        if self._entry is None or self._indexes_loaded:
+            return False
+        name, rows = self._entry
+        entry = self.directory.entry(name)
+        if entry is None or len(store) != rows:
+            return False
+        try:
+            with entry.write(cache_indexes.file_name()) as handle:
+                handle.write(cache_indexes.encode(store.match_cache))
+        except OSError:
+            return False
+        self._indexes_loaded = True
+        return True
 
     @staticmethod
     def _not_cacheable(store: EventStore, sources: Sequence[LogSource]) -> str:
@@ -281,6 +304,18 @@ def _continued(state: cache_state.State, changes: list[Change], sources: Sequenc
         if around[1:] != b"\n":
             return False
         state.files[index] = (name, consumed + 1, lines, tail)
+    return True
+
+
+def _load_indexes(entry: Entry, store: EventStore) -> bool:
+    """Put the filter indexes saved in `entry` into the store's match cache; whether there were."""
+    path = entry.file(cache_indexes.file_name())
+    if path is None:
+        return False
+    try:
+        store.match_cache.update(cache_indexes.decode(path.read_bytes()))
+    except (OSError, ValueError):
+        return False
     return True
 
 
