@@ -23,7 +23,15 @@ from k8saudit_tui.engine.logs.sources import expand_sources
 from k8saudit_tui.engine.model import GroupResources, Policy, PolicyRule
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
 from k8saudit_tui.engine.query import compile_filter, indexes, prepare
-from k8saudit_tui.engine.store import EventStore, StoreLoader, cache_files, cache_indexes, cache_key, follow
+from k8saudit_tui.engine.store import (
+    EventStore,
+    StoreLoader,
+    cache_files,
+    cache_indexes,
+    cache_key,
+    cache_state,
+    follow,
+)
 from k8saudit_tui.engine.store import cache as cache_module
 from k8saudit_tui.engine.store.cache import StoreCache
 from k8saudit_tui.engine.store.cache_files import CacheDir
@@ -307,7 +315,7 @@ def test_verdicts_are_kept_per_policy_content(log: Path, cache: StoreCache, monk
     assert cache.last.startswith("reopened")
     _assert_same(_open(log, None, policy=_other_policy()), other)
     entry = next(cache.directory.root.glob("*/manifest.json")).parent
-    assert len(list(entry.glob("verdicts-*.msgpack"))) == 2
+    assert len(list(entry.glob("*-verdicts-*.msgpack"))) == 2
     evaluated: list[object] = []
     monkeypatch.setattr(PolicyEvaluator, "evaluate", lambda self, attrs: evaluated.append(attrs))
     again = _open(log, cache, policy=_other_policy())
@@ -343,8 +351,14 @@ def test_the_default_directory_follows_xdg(monkeypatch: pytest.MonkeyPatch, tmp_
     assert CacheDir().max_bytes == 3 << 20
 
 
+def _file(entry: Path, name: str) -> Path:
+    """An entry's file by its name (stored under the entry's token: cache_files.Entry)."""
+    (path,) = entry.glob(f"*-{name}")
+    return path
+
+
 def _damage_npy(entry: Path) -> None:
-    path = entry / "time.npy"
+    path = _file(entry, "time.npy")
     path.write_bytes(path.read_bytes()[:-100])
 
 
@@ -363,18 +377,18 @@ def _damage_manifest(entry: Path) -> None:
 
 
 def _damage_dictionaries(entry: Path) -> None:
-    (entry / "dictionaries.msgpack").write_bytes(b"\x93garbage")
+    _file(entry, "dictionaries.msgpack").write_bytes(b"\x93garbage")
 
 
 def _damage_codes(entry: Path) -> None:
-    path = entry / "user.npy"
+    path = _file(entry, "user.npy")
     array = np.load(path)
     array[3] = 10**6  # a well-formed file whose codes point outside the dictionary
     np.save(path, array)
 
 
 def _damage_permissions(entry: Path) -> None:
-    os.chmod(entry / "state.msgpack", 0o644)
+    os.chmod(_file(entry, "state.msgpack"), 0o644)
 
 
 @pytest.mark.parametrize(
@@ -418,6 +432,27 @@ def test_a_writer_that_fails_leaves_no_entry_behind(
     store = _open(log, cache)
     assert len(store) and "No space left" in cache.last
     assert list(cache.directory.root.iterdir()) == []
+
+
+def test_an_entry_replaced_while_it_is_read_is_a_miss_and_the_new_one_stays(
+    log: Path, cache: StoreCache, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two instances: one reads an entry while the other replaces it (renamed aside, removed).
+    The reader finds its files gone: a miss, never half an index; and it leaves the new entry be."""
+    loaded = _open(log, cache)
+    other = StoreCache(CacheDir(cache.directory.root), min_bytes=0)
+    original = cache_state.read
+
+    def replaced_meanwhile(entry: Any, store: EventStore) -> Any:
+        other.save(loaded, expand_sources([str(log)]))
+        return original(entry, store)
+
+    monkeypatch.setattr(cache_state, "read", replaced_meanwhile)
+    store = _open(log, cache)
+    assert "index ignored" in cache.last and len(store) == len(loaded)
+    monkeypatch.undo()
+    _open(log, cache)
+    assert cache.last.startswith("reopened"), cache.last
 
 
 def test_a_stale_temporary_directory_is_cleaned_and_never_read(log: Path, cache: StoreCache) -> None:
@@ -497,7 +532,7 @@ def test_an_indexes_file_that_is_not_ours_is_ignored(log: Path, cache: StoreCach
     loaded = _open(log, cache)
     prepare(loaded)
     cache.save_indexes(loaded)
-    (path,) = _entry(cache).glob("indexes-*.msgpack")
+    (path,) = _entry(cache).glob("*-indexes-*.msgpack")
     path.write_bytes(data)
     reopened = _open(log, cache)
     assert cache.last.startswith("reopened") and not reopened.match_cache

@@ -89,7 +89,7 @@ class StoreCache:
         self.min_bytes = MIN_BYTES if min_bytes is None else min_bytes
         self.last: str = ""
         """What the last reopen or save did, in words (for the status line and the benchmark)."""
-        self._entry: tuple[str, int] | None = None
+        self._entry: tuple[str, int, str] | None = None
         """The entry the last reopen or save used, and its rows (`save_indexes` writes there)."""
         self._indexes_loaded = False
 
@@ -116,7 +116,7 @@ class StoreCache:
         try:
             changes = self._changes(entry, sources, originals, known)
         except (Foreign, OSError, ValueError) as problem:
-            self.directory.remove(name)
+            self.directory.remove(name, entry)
             self.last = f"index ignored: {problem}"
             return None
         if "rewritten" in changes:
@@ -124,8 +124,10 @@ class StoreCache:
             return None
         try:
             state = cache_state.read(entry, store)
+            if len(state.files) != len(sources):
+                raise Foreign("the index is of another set of files")
         except Foreign as problem:
-            self.directory.remove(name)
+            self.directory.remove(name, entry)
             self.last = f"index ignored: {problem}"
             return None
         if not _continued(state, changes, sources):
@@ -141,7 +143,7 @@ class StoreCache:
                 store.withdraw_problem(file.tail_problem)
                 file.tail_problem = None
         entry.touch()
-        self._entry, self._indexes_loaded = (name, state.rows), _load_indexes(entry, store)
+        self._entry, self._indexes_loaded = (name, state.rows, entry.token), _load_indexes(entry, store)
         for file_name, table in computed:
             try:
                 cache_state.write_verdicts(entry, file_name, table, len(attributes))
@@ -237,18 +239,20 @@ class StoreCache:
                         count = min(len(table), len(attributes))
                         cache_state.write_verdicts(entry, _verdicts_name(table.evaluator), table, count)
                 manifest = {
+                    "token": entry.token,
                     "format": FORMAT,
                     "code": code_fingerprint(),
                     "saved": time.time(),
                     "rows": state.rows,
                     "sources": [key.to_json() for key in keys],
                 }
+                token = entry.token
                 with entry.write(MANIFEST) as handle:
                     handle.write(json.dumps(manifest).encode())
         except (OSError, ValueError) as problem:
             self.last = f"not cached: {problem}"
             return False
-        self._entry, self._indexes_loaded = (name, state.rows), False
+        self._entry, self._indexes_loaded = (name, state.rows, token), False
         evicted = self.directory.evict(keep=name)
         self.last = f"index saved ({written / 1e6:.0f} MB)" + (f"; {len(evicted)} older evicted" if evicted else "")
         return name not in evicted
@@ -258,14 +262,16 @@ class StoreCache:
         to the entry just reopened or saved, unless it has them; whether they were written."""
         if self._entry is None or self._indexes_loaded:
             return False
-        name, rows = self._entry
+        name, rows, token = self._entry
         entry = self.directory.entry(name)
         if entry is None or len(store) != rows:
             return False
         try:
+            if _read_manifest(entry) and entry.token != token:
+                return False  # replaced by another instance since: its rows may not be these
             with entry.write(cache_indexes.file_name()) as handle:
                 handle.write(cache_indexes.encode(store.match_cache))
-        except OSError:
+        except (OSError, Foreign):
             return False
         self._indexes_loaded = True
         return True
@@ -342,4 +348,8 @@ def _read_manifest(entry: Entry) -> dict[str, Any]:
         raise Foreign("another format version")
     if manifest.get("code") != code_fingerprint():
         raise Foreign("written by another version of the parser")
+    token = manifest.get("token")
+    if not isinstance(token, str) or not token.isalnum():
+        raise Foreign("the manifest names no token")
+    entry.token = token  # the entry's other files are read under it (see cache_files.Entry)
     return manifest

@@ -89,11 +89,12 @@ class CacheDir:
         """The entry `name` when it exists and is private (see `private`); else None."""
         path = self.root / name
         try:
-            if not private(os.lstat(path)) or not private(os.lstat(path / MANIFEST)):
+            info = os.lstat(path)
+            if not private(info) or not private(os.lstat(path / MANIFEST)):
                 return None
         except OSError:
             return None
-        return Entry(path)
+        return Entry(path, info.st_ino)
 
     @contextlib.contextmanager
     def new_entry(self, name: str) -> Iterator[Entry]:
@@ -103,7 +104,7 @@ class CacheDir:
         temporary = self.root / f"{_TEMPORARY}{name}-{os.getpid()}-{secrets.token_hex(4)}"
         temporary.mkdir(mode=0o700)
         try:
-            yield Entry(temporary)
+            yield Entry(temporary, token=secrets.token_hex(8))
             target = self.root / name
             aside = self.root / f"{_ASIDE}{name}-{secrets.token_hex(4)}"
             with contextlib.suppress(FileNotFoundError):
@@ -114,10 +115,14 @@ class CacheDir:
             shutil.rmtree(temporary, ignore_errors=True)
             raise
 
-    def remove(self, name: str) -> None:
-        """Remove an entry (a foreign or corrupt one), renamed aside first so readers never see half."""
+    def remove(self, name: str, seen: Entry | None = None) -> None:
+        """Remove an entry (a foreign or corrupt one), renamed aside first so readers never see
+        half; with `seen`, only if it is still that directory (another process may have replaced
+        the damaged entry by a good one since)."""
         aside = self.root / f"{_ASIDE}{name}-{secrets.token_hex(4)}"
         try:
+            if seen is not None and os.lstat(self.root / name).st_ino != seen.inode:
+                return
             os.rename(self.root / name, aside)
         except OSError:
             return
@@ -162,14 +167,25 @@ class CacheDir:
 
 
 class Entry:
-    """One entry's directory: its files are read by name, written once each (0600)."""
+    """One entry's directory: its files are read by name, written once each (0600).
 
-    def __init__(self, path: Path) -> None:
+    Every file but the manifest is stored under the entry's `token` (random, named in its
+    manifest): a reader that read one entry's manifest and then finds the entry replaced under
+    the same name looks for files of its token, which are gone, and misses; it never mixes the
+    manifest of one entry with the columns of another."""
+
+    def __init__(self, path: Path, inode: int = 0, token: str = "") -> None:
         self.path = path
+        self.inode = inode
+        """The directory's inode when it was opened: which entry this is, if it is replaced."""
+        self.token = token
+
+    def _named(self, name: str) -> str:
+        return name if name == MANIFEST or not self.token else f"{self.token}-{name}"
 
     def file(self, name: str) -> Path | None:
         """The path of file `name` when it exists, is a regular file and is private; else None."""
-        path = self.path / name
+        path = self.path / self._named(name)
         try:
             info = os.lstat(path)
         except OSError:
@@ -184,7 +200,7 @@ class Entry:
         try:
             with os.fdopen(descriptor, "wb") as handle:
                 yield handle
-            os.replace(temporary, self.path / name)
+            os.replace(temporary, self.path / self._named(name))
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(temporary)
