@@ -144,7 +144,8 @@ class Session(ViewQuestions):
         then build the search indexes of typed filters (query.prepare), so that the first
         keystrokes do not (about 1 s and 25 MB at 1M events; headless commands build what their
         one filter needs, when it runs). What building them freed goes back to the OS with what
-        the first full view frees (`release_memory`, once that view is painted)."""
+        the first full view frees (`release_memory`, once that view is painted). With `cache`,
+        both come from the index of an earlier load when there is one (engine/store/cache.py)."""
         policy = self.candidate_load.policy if self.candidate_load else None
         candidate = PolicyEvaluator(policy) if policy else None
         loader = StoreLoader(self.sources, self.evaluator, cancel, candidate=candidate, cache=self.cache)
