@@ -8,9 +8,11 @@ it exists, else generated under benchmarks/out/), in a private temporary XDG_CAC
   with an empty cache (first load, which saves the index) and with the index (reopen), run
   alternately R times each (default 3; under CPU contention the p50 of alternate runs is the
   fair ratio), with the CPU seconds of the process tree and its peak resident memory;
-- explorer: what the TUI does until "fully loaded" (open_session, Session.load: the load, or
-  the reopen, then the filter indexes of query.prepare), timed from process start, without
-  Textual's start-up and first paint;
+- the explorer's engine side: Session.load (the load or reopen, then query.prepare's filter
+  indexes, built or reopened), from process start, without Textual;
+- explorer: the Textual app (headless, as `benchmarks/tui.py` and the UI tests run it) from
+  process start until its main screen has stopped loading: the store loaded or reopened, and
+  the filter indexes (query.prepare) built or reopened;
 - appended: the log copied, loaded once, then 1% more events appended before each reopen, which
   reads only those bytes (the first load's figure beside it).
 Prints one line per figure, and the index's size on disk.
@@ -31,15 +33,38 @@ from pathlib import Path
 from shared import DEMO_POLICY, ROOT, generated_log
 
 CHILD_EXPLORER = """
+import asyncio, sys
+from k8saudit_tui.engine.store.cache import StoreCache
+from k8saudit_tui.ui.app import ExplorerApp
+from k8saudit_tui.ui.screens.main_screen import MainScreen
+from k8saudit_tui.ui.session import open_session
+
+async def main():
+    session = open_session(sys.argv[1], [sys.argv[2]])
+    session.cache = None if sys.argv[3] == "no-cache" else StoreCache()
+    app = ExplorerApp(session)
+    async with app.run_test(size=(120, 36)):
+        while not isinstance(app.screen_stack[-1], MainScreen) or app.screen_stack[-1].is_loading:
+            await asyncio.sleep(0.02)
+        print(session.total, session.cache.last if session.cache else "")
+
+asyncio.run(main())
+"""
+"""The explorer (Textual, headless as its tests run it) until its screen is no longer loading:
+the store loaded or reopened, and the filter indexes built or reopened."""
+
+
+CHILD_SESSION = """
 import sys, threading
 from k8saudit_tui.engine.store.cache import StoreCache
 from k8saudit_tui.ui.session import open_session
 session = open_session(sys.argv[1], [sys.argv[2]])
-session.cache = None if sys.argv[3] == "no-cache" else StoreCache()
+session.cache = StoreCache()
 for _ in session.load(threading.Event()):
     pass
-print(session.total, session.cache.last if session.cache else "")
+print(session.total, session.cache.last)
 """
+"""The explorer's engine side alone: Session.load (the store and the filter indexes), no Textual."""
 
 
 def _log(events: int) -> Path:
@@ -70,6 +95,10 @@ def _top(log: Path, *extra: str) -> list[str]:
 
 def _explorer(log: Path, mode: str = "cache") -> list[str]:
     return ["-c", CHILD_EXPLORER, str(DEMO_POLICY), str(log), mode]
+
+
+def _session(log: Path) -> list[str]:
+    return ["-c", CHILD_SESSION, str(DEMO_POLICY), str(log)]
 
 
 def _clear(cache: Path) -> None:
@@ -142,9 +171,11 @@ def main() -> int:
             print(f"{events:,} events: {log} ({log.stat().st_size / 1e6:.0f} MB)", flush=True)
             _alternate("headless `top --by verb`", _top(log), cache, environment, args.repeat)
             print(f"  index on disk: {_index_size(cache):.0f} MB", flush=True)
-            _alternate("explorer to fully loaded", _explorer(log), cache, environment, max(1, args.repeat - 1))
+            fewer = max(1, args.repeat - 1)
+            _alternate("explorer's Session.load (no Textual)", _session(log), cache, environment, fewer)
+            _alternate("explorer (Textual) to fully loaded", _explorer(log), cache, environment, fewer)
             if not args.no_append:
-                _appended(log, cache, environment, max(1, args.repeat - 1))
+                _appended(log, cache, environment, fewer)
     return 0
 
 
