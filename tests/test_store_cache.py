@@ -299,6 +299,18 @@ def test_a_gzip_log_is_keyed_by_the_gz_file_and_its_spool_rebuilt(tmp_path: Path
     _assert_same(loaded, reopened)
 
 
+def test_a_gzip_log_is_sized_by_its_text_not_its_compressed_bytes(tmp_path: Path) -> None:
+    """The size under which a log is not cached is about parsing cost: a .gz counts its text."""
+    plain = _write(tmp_path / "audit.log")
+    packed = tmp_path / "audit.log.gz"
+    packed.write_bytes(gzip.compress(plain.read_bytes(), mtime=0))
+    assert packed.stat().st_size * 2 < plain.stat().st_size
+    cache = StoreCache(CacheDir(tmp_path / "cache"), min_bytes=plain.stat().st_size - 1)
+    _open(packed, cache)
+    _open(packed, cache)
+    assert cache.last.startswith("reopened"), cache.last
+
+
 def test_stdin_is_never_cached(log: Path, cache: StoreCache) -> None:
     with open(log, "rb") as stdin:
         store = StoreLoader(expand_sources(["-"], stdin=stdin), cache=cache).load_all()

@@ -105,7 +105,8 @@ class StoreCache:
             self.last = "not cached: an input has no file to key by (stdin, a pipe, unreadable)"
             return None
         known = [found for found in now if found is not None]
-        if sum(found.size for found in known) < self.min_bytes or not self.directory.ready():
+        parsed = sum(max(found.size, source.size) for found, source in zip(known, sources))  # a .gz: its text
+        if parsed < self.min_bytes or not self.directory.ready():
             self.last = "not cached: small log, or no private cache directory"
             return None
         name = entry_name([(found.device, found.inode) for found in known])
@@ -219,7 +220,7 @@ class StoreCache:
                 self.last = "not cached: an input could not be read again"
                 return False
             keys.append(_Source(original, spool))
-        if sum(key.original.size for key in keys) < self.min_bytes:
+        if sum((key.spool or key.original).size for key in keys) < self.min_bytes:
             self.last = "not cached: small log"
             return False
         if not self.directory.ready():
