@@ -362,6 +362,12 @@ def test_the_default_directory_follows_xdg(monkeypatch: pytest.MonkeyPatch, tmp_
     monkeypatch.setenv("K8SAUDIT_TUI_CACHE_MAX_MB", "3")
     assert CacheDir().max_bytes == 3 << 20
 
+    def homeless() -> Path:
+        raise RuntimeError("Could not determine home directory")
+
+    monkeypatch.setattr(Path, "home", homeless)
+    assert CacheDir().root.name == f"k8saudit-tui-cache-{os.getuid()}"  # never a crash at start-up
+
 
 def _file(entry: Path, name: str) -> Path:
     """An entry's file by its name (stored under the entry's token: cache_files.Entry)."""

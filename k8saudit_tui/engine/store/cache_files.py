@@ -21,6 +21,7 @@ import os
 import secrets
 import shutil
 import stat
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -39,10 +40,16 @@ _ASIDE = ".old-"
 
 
 def default_root() -> Path:
-    """`$XDG_CACHE_HOME/k8saudit-tui`, or `~/.cache/k8saudit-tui` (XDG: a relative value is ignored)."""
+    """`$XDG_CACHE_HOME/k8saudit-tui`, or `~/.cache/k8saudit-tui` (XDG: a relative value is
+    ignored); without a home directory, a per-user directory in the temporary directory (used
+    only if it is the user's own: `CacheDir.ready`)."""
     base = os.environ.get("XDG_CACHE_HOME", "")
-    root = Path(base) if base and os.path.isabs(base) else Path.home() / ".cache"
-    return root / "k8saudit-tui"
+    if base and os.path.isabs(base):
+        return Path(base) / "k8saudit-tui"
+    try:
+        return Path.home() / ".cache" / "k8saudit-tui"
+    except (RuntimeError, KeyError):
+        return Path(tempfile.gettempdir()) / f"k8saudit-tui-cache-{uid()}"
 
 
 def max_bytes_from_environment() -> int:
