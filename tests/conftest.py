@@ -15,6 +15,15 @@ settings.load_profile("shared-machine")
 """No per-example deadline: CI shares two cores with the UI tests, and a slow example is not a wrong one."""
 
 
+@pytest.fixture(autouse=True)
+def private_cache_directory(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets an empty cache directory of its own: no test reads or fills the user's
+    ~/.cache/k8saudit-tui (store indexes, engine/store/cache.py), and none sees another's."""
+    directory = tmp_path_factory.mktemp("xdg-cache")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(directory))
+    return directory
+
+
 @pytest.fixture
 def data_dir() -> Path:
     """The tests/data directory."""

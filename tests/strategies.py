@@ -71,3 +71,47 @@ def requests(draw: st.DrawFn) -> RequestAttributes:
         draw(st.sampled_from(NAMESPACES)),
         draw(st.sampled_from(NAMES)),
     )
+
+
+FILTER_VALUES: dict[str, tuple[str, ...]] = {
+    "user": ("system:kube-proxy", "~alice", "~system:serviceaccount", "/^system:node:/", "admin"),
+    "group": ("system:nodes", "system:authenticated", "system:masters"),
+    "verb": ("get", "list", "watch", "create", "update", "patch", "delete", "create,update"),
+    "ns": ("kube-system", "default", "", "~kube"),
+    "resource": ("pods", "secrets", "leases", "configmaps", "nodes", "~deploy"),
+    "subresource": ("status", "log", "exec", ""),
+    "name": ("~web", "/-[0-9]+$/", ""),
+    "uri": ("~/api/v1", "/watch=true/", "~healthz"),
+    "code": ("2xx", "4xx", "5xx", "200", "201", "403,404"),
+    "stage": ("RequestReceived", "ResponseComplete", "ResponseStarted"),
+    "recorded": ("Metadata", "Request", "RequestResponse", "None"),
+    "level": ("None", "Metadata", "Request", "RequestResponse"),
+    "rule": ("0", "1", "2", "3", "none"),
+    "written": ("yes", "no"),
+    "candidate": ("None", "Metadata", "RequestResponse"),
+    "change": ("same", "up", "down", "dropped", "added"),
+    "latency": (">1ms", "<10ms", ">=1s"),
+    "ua": ("~kubectl", "~kube-proxy"),
+}
+"""Field values of the filter language that hit rows of the sample generator's logs (and some that
+do not), for properties over whole filters."""
+
+BARE_WORDS = ("kube", "lease", "a", "secret", "web", "node")
+
+
+@st.composite
+def filter_terms(draw: st.DrawFn, fields: tuple[str, ...] = tuple(FILTER_VALUES)) -> str:
+    """One term: `field:value` (maybe negated) over `fields`, or a bare word."""
+    if draw(st.integers(0, 5)) == 0:
+        return draw(st.sampled_from(BARE_WORDS))
+    field = draw(st.sampled_from(fields))
+    value = draw(st.sampled_from(FILTER_VALUES[field]))
+    quoted = '""' if value == "" else value
+    return ("!" if draw(st.booleans()) else "") + f"{field}:{quoted}"
+
+
+@st.composite
+def filters(draw: st.DrawFn, fields: tuple[str, ...] = tuple(FILTER_VALUES)) -> str:
+    """A whole filter: up to three alternatives (`|`) of up to three terms over `fields`; "" too."""
+    alternatives = draw(st.lists(st.lists(filter_terms(fields), min_size=1, max_size=3).map(" ".join), max_size=3))
+    return " | ".join(alternatives)

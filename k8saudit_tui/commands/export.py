@@ -17,6 +17,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from k8saudit_tui.commands import cache_options
 from k8saudit_tui.commands.common import error, load_policy_or_exit, log_problem
 from k8saudit_tui.commands.format_option import add_format_option
 from k8saudit_tui.engine.export import FORMATS, ExportError, Format, check_format, export_rows
@@ -49,6 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="mask Secret data, TokenRequest/TokenReview tokens and Authorization headers in bodies",
     )
     add_format_option(parser, output_format=True)
+    cache_options.add_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -87,7 +89,8 @@ def run(args: argparse.Namespace) -> int:
         candidate = load_policy_or_exit(args.candidate)
         if candidate is None:
             return 2
-    store = StoreLoader(expand_sources(args.logs, format=args.log_format), evaluator, candidate=candidate).load_all()
+    sources = expand_sources(args.logs, format=args.log_format)
+    store = StoreLoader(sources, evaluator, candidate=candidate, cache=cache_options.store_cache(args)).load_all()
     _report_problems(store.problems)
     rows = selection.apply(store)
     try:

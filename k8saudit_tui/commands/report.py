@@ -22,6 +22,7 @@ import os
 import sys
 from collections.abc import Iterable, Sequence
 
+from k8saudit_tui.commands import cache_options
 from k8saudit_tui.commands.common import bounded_lines, error, load_policy_or_exit, log_problem
 from k8saudit_tui.commands.format_option import add_format_option
 from k8saudit_tui.engine.logs import split
@@ -58,6 +59,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="exit 1 when COND holds: bytes>+N%%, security-lost, dropped>0, dead-rules, shadowed-rules",
     )
     add_format_option(parser, output_format=True)
+    cache_options.add_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -85,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
         if candidate is None:
             return 2
     sources = expand_sources(args.logs, format=args.log_format)
-    store = StoreLoader(sources, current, candidate=candidate).load_all()
+    store = StoreLoader(sources, current, candidate=candidate, cache=cache_options.store_cache(args)).load_all()
     try:
         readable = [source for source in sources if source.problem is None]
         costs = cost_of_sources([current] if candidate is None else [current, candidate], readable)

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 import orjson
 
+from k8saudit_tui.commands import cache_options
 from k8saudit_tui.commands.common import error, load_policy_or_exit
 from k8saudit_tui.commands.format_option import add_format_option
 from k8saudit_tui.engine import fields
@@ -37,6 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit", type=_positive, default=DEFAULT_LIMIT, help="values shown (default 10)")
     parser.add_argument("--format", choices=("text", "json"), default="text", help="output format (default text)")
     add_format_option(parser, output_format=True)
+    cache_options.add_arguments(parser)
 
 
 def _positive(text: str) -> int:
@@ -63,7 +65,8 @@ def run(args: argparse.Namespace) -> int:
         evaluator = load_policy_or_exit(args.policy)
         if evaluator is None:
             return 2
-    store = StoreLoader(expand_sources(args.logs, format=args.log_format), evaluator).load_all()
+    sources = expand_sources(args.logs, format=args.log_format)
+    store = StoreLoader(sources, evaluator, cache=cache_options.store_cache(args)).load_all()
     try:
         unreadable = _report_problems(store.problems)
         result = facet(store, args.by, selection.apply(store), args.limit)

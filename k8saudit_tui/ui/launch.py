@@ -11,6 +11,7 @@ import os
 import sys
 from pathlib import Path
 
+from k8saudit_tui.commands import cache_options
 from k8saudit_tui.engine.model import Problem
 from k8saudit_tui.engine.policy.presets import resolve
 from k8saudit_tui.engine.textsafe import visible
@@ -43,6 +44,7 @@ def parser() -> argparse.ArgumentParser:
     from k8saudit_tui.commands.format_option import add_format_option
 
     add_format_option(result)
+    cache_options.add_arguments(result)
     return result
 
 
@@ -84,6 +86,7 @@ def run_tui(args: list[str]) -> int:
 
     # spools stdin (`-`) to a private file, to its end
     session = open_session(policy, logs, parsed.candidate, parsed.log_format)
+    session.cache = cache_options.store_cache(parsed)
     if session.candidate_load is not None and session.candidate_load.policy is None:
         first = next(iter(session.candidate_load.problems), None)
         reason = str(first) if first is not None else "not a policy"

@@ -40,6 +40,7 @@ from k8saudit_tui.engine.query.timeline import EMPTY, Split
 from k8saudit_tui.engine.query.timeline import Timeline as Timeline  # re-exported for the strip
 from k8saudit_tui.engine.store import EventStore, StoreLoader, follow, release_memory
 from k8saudit_tui.engine.store import source_lines as lines
+from k8saudit_tui.engine.store.cache import StoreCache
 from k8saudit_tui.engine.textsafe import visible
 from k8saudit_tui.ui.session_views import ViewQuestions
 
@@ -95,6 +96,8 @@ class Session(ViewQuestions):
     candidate_load: PolicyLoad | None = None
     """The policy compared with the loaded one (`--candidate`): the store evaluates events under both."""
     candidate_path: str | None = None
+    cache: StoreCache | None = None
+    """Where the store's index is reopened from and saved to (None: --no-cache)."""
     export_target: tuple[ExportFormat, str] | None = None
     """Format and path of the last export asked for: the export dialog offers them again."""
     _matched: tuple[str, tuple[TermMatch, ...]] = field(default=("", ()), init=False, repr=False)
@@ -141,14 +144,17 @@ class Session(ViewQuestions):
         then build the search indexes of typed filters (query.prepare), so that the first
         keystrokes do not (about 1 s and 25 MB at 1M events; headless commands build what their
         one filter needs, when it runs). What building them freed goes back to the OS with what
-        the first full view frees (`release_memory`, once that view is painted)."""
+        the first full view frees (`release_memory`, once that view is painted). With `cache`,
+        both come from the index of an earlier load when there is one (engine/store/cache.py)."""
         policy = self.candidate_load.policy if self.candidate_load else None
         candidate = PolicyEvaluator(policy) if policy else None
-        loader = StoreLoader(self.sources, self.evaluator, cancel, candidate=candidate)
+        loader = StoreLoader(self.sources, self.evaluator, cancel, candidate=candidate, cache=self.cache)
         self.store = loader.store
         yield from loader.run()
         if not cancel.is_set():
-            prepare(self.store)
+            prepare(self.store)  # at once when the cache had them (reopened)
+            if self.cache is not None:
+                self.cache.save_indexes(self.store)
 
     def follow(self, cancel: threading.Event) -> Iterator[Any]:
         """Append events written after the load, until `cancel` is set."""

@@ -25,6 +25,7 @@ from k8saudit_tui.engine.logs.worker import default_workers, parse_in_workers, p
 from k8saudit_tui.engine.memory import tree_resident_mb
 from k8saudit_tui.engine.model import Problem
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
+from k8saudit_tui.engine.store.cache import StoreCache
 from k8saudit_tui.engine.store.columns import EventStore
 from k8saudit_tui.engine.store.follow import note_last_bytes
 
@@ -70,7 +71,9 @@ class StoreLoader:
     """Streams the events of `sources` into `self.store`, batch by batch.
 
     `run()` yields a `LoadProgress` after each batch; between yields the store is usable and grows.
-    Set `cancel` to stop. With a `candidate` policy every event is evaluated under both.
+    Set `cancel` to stop. With a `candidate` policy every event is evaluated under both. With a
+    `cache`, an index saved for the same files is reopened instead (only appended bytes are read)
+    and a completed load saves one (cache.py).
     """
 
     def __init__(
@@ -82,8 +85,10 @@ class StoreLoader:
         store: EventStore | None = None,
         memory_limit_mb: int = MEMORY_LIMIT_MB,
         candidate: PolicyEvaluator | None = None,
+        cache: StoreCache | None = None,
     ) -> None:
         self.sources = list(sources)
+        self.cache = cache
         self.memory_limit_mb = memory_limit_mb
         self.cancel = cancel or threading.Event()
         self.workers = workers if workers is not None else default_workers()
@@ -103,7 +108,8 @@ class StoreLoader:
     def run(self) -> Iterator[LoadProgress]:
         """Load everything, yielding progress after each batch (the last one has done=True)."""
         self._started = time.perf_counter()
-        plan = self._plan()
+        reopened = self._reopened()
+        plan = reopened or self._plan()
         self._total_bytes = plan.total
         tasks = plan.tasks
         if tasks and not tasks[0].document:
@@ -131,7 +137,10 @@ class StoreLoader:
                     yield self._progress(False)
             finally:
                 batches.close()
-        runtime.release_memory()
+        if reopened is None or reopened.tasks:  # a reopen that read nothing has parsed nothing to free
+            runtime.release_memory()
+            if self.cache is not None and not self.cancel.is_set():
+                self.cache.save(self.store, self.sources)
         yield self._progress(True, cancelled=self.cancel.is_set())
 
     def _stop_for_memory(self, task: Task) -> None:
@@ -179,6 +188,23 @@ class StoreLoader:
                 plan.tasks.append(Task(file, source.path, 0, size, True, document=True))
                 continue
             plan.tasks.extend(split.cut(file, source.path, 0, size))
+        return plan
+
+    def _reopened(self) -> _Plan | None:
+        """The store filled from the cache, and the tasks that read what its files gained since;
+        None without a cache or an index to reopen."""
+        grown = self.cache.reopen(self.store, self.sources) if self.cache is not None else None
+        if grown is None:
+            return None
+        plan = _Plan()
+        for index in grown:
+            entry = self.store.files[index]
+            try:
+                size = os.path.getsize(entry.path)
+            except OSError:
+                continue  # gone since the cache looked at it: what the index had stays
+            plan.tasks.extend(split.cut(index, entry.path, entry.consumed, size))
+            plan.total += size - entry.consumed
         return plan
 
     def _first_batch(self, task: Task) -> tuple[Batch | None, list[Task]]:

@@ -1,0 +1,183 @@
+"""Benchmark: first load against reopening the store's index (issue 15, "reopen in a second").
+
+    python benchmarks/cache.py [--events N ...] [--repeat R] [--no-append]
+
+For each size (default 100,000 and 1,000,000 events; the log is /tmp/k8saudit-bench-N.jsonl when
+it exists, else generated under benchmarks/out/), in a private temporary XDG_CACHE_HOME:
+- headless: the real `k8saudit-tui top --by verb --policy demo LOG`, timed from process start,
+  with an empty cache (first load, which saves the index) and with the index (reopen), run
+  alternately R times each (default 3; under CPU contention the p50 of alternate runs is the
+  fair ratio), with the CPU seconds of the process tree and its peak resident memory;
+- the explorer's engine side: Session.load (the load or reopen, then query.prepare's filter
+  indexes, built or reopened), from process start, without Textual;
+- explorer: the Textual app (headless, as `benchmarks/tui.py` and the UI tests run it) from
+  process start until its main screen has stopped loading: the store loaded or reopened, and
+  the filter indexes (query.prepare) built or reopened;
+- appended: the log copied, loaded once, then 1% more events appended before each reopen, which
+  reads only those bytes (the first load's figure beside it).
+Prints one line per figure, and the index's size on disk.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from shared import DEMO_POLICY, ROOT, generated_log
+
+CHILD_EXPLORER = """
+import asyncio, sys
+from k8saudit_tui.engine.store.cache import StoreCache
+from k8saudit_tui.ui.app import ExplorerApp
+from k8saudit_tui.ui.screens.main_screen import MainScreen
+from k8saudit_tui.ui.session import open_session
+
+async def main():
+    session = open_session(sys.argv[1], [sys.argv[2]])
+    session.cache = None if sys.argv[3] == "no-cache" else StoreCache()
+    app = ExplorerApp(session)
+    async with app.run_test(size=(120, 36)):
+        while not isinstance(app.screen_stack[-1], MainScreen) or app.screen_stack[-1].is_loading:
+            await asyncio.sleep(0.02)
+        print(session.total, session.cache.last if session.cache else "")
+
+asyncio.run(main())
+"""
+"""The explorer (Textual, headless as its tests run it) until its screen is no longer loading:
+the store loaded or reopened, and the filter indexes built or reopened."""
+
+
+CHILD_SESSION = """
+import sys, threading
+from k8saudit_tui.engine.store.cache import StoreCache
+from k8saudit_tui.ui.session import open_session
+session = open_session(sys.argv[1], [sys.argv[2]])
+session.cache = StoreCache()
+for _ in session.load(threading.Event()):
+    pass
+print(session.total, session.cache.last)
+"""
+"""The explorer's engine side alone: Session.load (the store and the filter indexes), no Textual."""
+
+
+def _log(events: int) -> Path:
+    bench = Path(tempfile.gettempdir()) / f"k8saudit-bench-{events}.jsonl"
+    return bench if bench.exists() else generated_log(events)
+
+
+def _run(argv: list[str], environment: dict[str, str]) -> tuple[float, float, float, str]:
+    """Wall seconds from process start, CPU seconds of the process and its workers, their peak
+    resident memory (MB) and the stdout of one run."""
+    started = time.perf_counter()
+    child = subprocess.Popen(
+        [sys.executable, *argv], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=ROOT, env=environment
+    )
+    assert child.stdout is not None
+    output = child.stdout.read().decode()
+    _, status, usage = os.wait4(child.pid, 0)
+    wall = time.perf_counter() - started
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode:
+        raise SystemExit(f"{' '.join(argv)} failed with status {child.returncode}")
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, output.strip()
+
+
+def _top(log: Path, *extra: str) -> list[str]:
+    return ["-m", "k8saudit_tui", "top", "--by", "verb", "--policy", str(DEMO_POLICY), str(log), *extra]
+
+
+def _explorer(log: Path, mode: str = "cache") -> list[str]:
+    return ["-c", CHILD_EXPLORER, str(DEMO_POLICY), str(log), mode]
+
+
+def _session(log: Path) -> list[str]:
+    return ["-c", CHILD_SESSION, str(DEMO_POLICY), str(log)]
+
+
+def _clear(cache: Path) -> None:
+    shutil.rmtree(cache / "k8saudit-tui", ignore_errors=True)
+
+
+def _p50(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def _alternate(label: str, first: list[str], cache: Path, environment: dict[str, str], repeat: int) -> None:
+    """`first` with an empty cache, then with the index, alternately; p50 of each."""
+    cold: list[tuple[float, float, float]] = []
+    warm: list[tuple[float, float, float]] = []
+    for _ in range(repeat):
+        _clear(cache)
+        cold.append(_run(first, environment)[:3])
+        warm.append(_run(first, environment)[:3])
+    cold_wall, warm_wall = _p50([c[0] for c in cold]), _p50([w[0] for w in warm])
+    print(
+        f"  {label}: first load p50 {cold_wall:.2f} s wall, {_p50([c[1] for c in cold]):.2f} s CPU, "
+        f"peak {max(c[2] for c in cold):.0f} MB; reopen p50 {warm_wall:.2f} s wall "
+        f"(runs {', '.join(f'{w[0]:.2f}' for w in warm)}), {_p50([w[1] for w in warm]):.2f} s CPU, "
+        f"peak {max(w[2] for w in warm):.0f} MB; {cold_wall / warm_wall:.0f}x",
+        flush=True,
+    )
+
+
+def _appended(log: Path, cache: Path, environment: dict[str, str], repeat: int) -> None:
+    """Reopen after appending 1% more events each time (only the new bytes are parsed)."""
+    from k8saudit_tui.sample import write_log
+
+    events = int(log.stem.rsplit("-", 1)[-1]) if log.stem.rsplit("-", 1)[-1].isdigit() else 100_000
+    with tempfile.TemporaryDirectory() as directory:
+        copy = Path(directory) / "audit.log"
+        shutil.copyfile(log, copy)
+        more = Path(directory) / "more.log"
+        write_log(more, max(1, events // 100), seed=99, start="2026-11-30T00:00:00Z")
+        extra = more.read_bytes()
+        _clear(cache)
+        first = _run(_top(copy), environment)
+        grown = []
+        for _ in range(repeat):
+            with open(copy, "ab") as handle:
+                handle.write(extra)
+            grown.append(_run(_top(copy), environment))
+        print(
+            f"  appended {max(1, events // 100):,} events ({len(extra) / 1e6:.1f} MB) to the indexed log: "
+            f"reopen p50 {_p50([g[0] for g in grown]):.2f} s wall, {_p50([g[1] for g in grown]):.2f} s CPU "
+            f"(first load {first[0]:.2f} s)",
+            flush=True,
+        )
+
+
+def _index_size(cache: Path) -> float:
+    return sum(path.stat().st_size for path in (cache / "k8saudit-tui").rglob("*") if path.is_file()) / 1e6
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--repeat", type=int, default=3, help="alternate runs of each (p50 printed)")
+    parser.add_argument("--no-append", action="store_true", help="skip the appended-log runs")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="k8saudit-cache-bench-") as directory:
+        cache = Path(directory)
+        environment = {**os.environ, "XDG_CACHE_HOME": str(cache), "PYTHONPATH": str(ROOT)}
+        for events in args.events:
+            log = _log(events)
+            print(f"{events:,} events: {log} ({log.stat().st_size / 1e6:.0f} MB)", flush=True)
+            _alternate("headless `top --by verb`", _top(log), cache, environment, args.repeat)
+            print(f"  index on disk: {_index_size(cache):.0f} MB", flush=True)
+            fewer = max(1, args.repeat - 1)
+            _alternate("explorer's Session.load (no Textual)", _session(log), cache, environment, fewer)
+            _alternate("explorer (Textual) to fully loaded", _explorer(log), cache, environment, fewer)
+            if not args.no_append:
+                _appended(log, cache, environment, fewer)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
