@@ -630,3 +630,23 @@ def test_hashed_ends_classify_small_files_as_comparing_them_whole(
     else:
         plain = "rewritten"
     assert cache_key.compare(before, now, str(path)) == plain
+
+
+def test_an_unwrapped_cloud_log_reopens_with_its_original_lines_and_formats(tmp_path: Path, cache: StoreCache) -> None:
+    from k8saudit_tui.engine.logs.formats import BY_NAME
+
+    events = [line(event(number, user=f"user-{number}")) for number in range(40)]
+    records = [
+        json.dumps({"category": "kube-audit", "properties": {"log": text.decode() + "\n", "stream": "stdout"}})
+        for text in events
+    ]
+    aks = tmp_path / "PT1H.json"
+    aks.write_text("\n".join(records) + "\n")
+    loaded = _open(aks, cache)
+    reopened = _open(aks, cache)
+    _assert_same(loaded, reopened)
+    assert cache.last.startswith("reopened"), cache.last
+    assert set(reopened.column("format").tolist()) == {BY_NAME["aks-diagnostic"].code}
+    assert [reopened.value(row, "line") for row in range(3)] == [1, 2, 3]
+    assert all(f.unwrapped for f in reopened.files)
+    assert reopened.raw(5) == events[5]
