@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from k8saudit_tui.engine.logs.batch import AUDITID_WIDTH, CODED_COLUMNS, STRING_COLUMNS, Batch
+from k8saudit_tui.engine.logs.auditid_keys import KEY_DTYPE
+from k8saudit_tui.engine.logs.batch import CODED_COLUMNS, STRING_COLUMNS, Batch
 from k8saudit_tui.engine.model import LEVELS, STAGES, RequestAttributes
 
 COLUMNS: tuple[str, ...] = (
@@ -53,7 +54,7 @@ DTYPES: dict[str, Any] = {
     "time": np.int64,
     "latency": np.int64,
     "code": np.int16,
-    "auditid": f"S{AUDITID_WIDTH}",
+    "auditid": KEY_DTYPE,
     "group": np.int32,
     "annotations": np.int32,
     "attr": np.int32,
@@ -106,6 +107,8 @@ class Codes:
         self.groups = Dictionary()
         self.annotations = Dictionary()
         self.attributes = AttributesDictionary()
+        self.auditids = Dictionary()
+        """auditIDs that are not canonical UUIDs, coded into the auditid column's keys."""
         self.coded: dict[str, Dictionary] = {
             **self.strings,
             "group": self.groups,
