@@ -81,8 +81,14 @@ class Dictionary:
         return code
 
     def remap(self, local_values: Sequence[Any]) -> np.ndarray:
-        """Global codes for a batch's local values (index = local code)."""
-        return np.fromiter(map(self.code, local_values), np.int32, len(local_values))
+        """Global codes for a batch's local values (index = local code). Known values are looked up
+        in one C-level pass (each worker ships the values the other one already shipped); only the
+        new ones run `code`."""
+        codes = list(map(self.index.get, local_values))
+        if None in codes:
+            code = self.code
+            codes = [known if known is not None else code(value) for known, value in zip(codes, local_values)]
+        return np.fromiter(codes, np.int32, len(codes))
 
 
 class AttributesDictionary(Dictionary):
@@ -94,6 +100,11 @@ class AttributesDictionary(Dictionary):
 
     def code(self, value: Any) -> int:
         return super().code(RequestAttributes(*value))
+
+    def remap(self, local_values: Sequence[Any]) -> np.ndarray:
+        """As `Dictionary.remap`, without its lookup pass: field tuples never hit an index keyed
+        by the dataclass."""
+        return np.fromiter(map(self.code, local_values), np.int32, len(local_values))
 
 
 class Codes:
