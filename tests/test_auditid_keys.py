@@ -25,9 +25,15 @@ longer_ids = st.tuples(st.uuids(), st.text(max_size=8)).map(lambda pair: f"{pair
 any_ids = st.one_of(canonical_ids, near_uuids, upper_ids, longer_ids, st.text(max_size=40), st.just(""))
 
 
+thirty_six = st.text(min_size=36, max_size=36)
+
+
 @settings(max_examples=300, deadline=None)
-@given(st.lists(any_ids, max_size=40))
+@given(
+    st.one_of(st.lists(any_ids, max_size=40), st.lists(st.one_of(canonical_ids, upper_ids, thirty_six), max_size=40))
+)
 def test_pack_equals_the_plain_key_and_round_trips(ids: list[str]) -> None:
+    """Mixed IDs, and IDs all 36 characters long (joined and encoded at once unless one is not ASCII)."""
     others = Dictionary()
     keys, rest = auditid_keys.pack(ids)
     auditid_keys.with_codes(keys, rest, others.code)

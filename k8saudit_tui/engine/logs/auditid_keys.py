@@ -47,21 +47,28 @@ def pack(ids: Sequence[str]) -> tuple[np.ndarray, dict[int, str]]:
     if not n:
         return keys, {}
     lengths = np.fromiter(map(len, ids), np.int32, n)
+    joined = "".join(ids) if bool((lengths == 36).all()) else ""
     try:
-        text = np.array(ids, "S36").view(np.uint8).reshape(n, 36)
+        if joined.isascii() and joined:  # the usual case: every ID 36 ASCII characters, encoded at once
+            text = np.frombuffer(joined.encode("ascii"), np.uint8).reshape(n, 36)
+        else:
+            text = np.array(ids, "S36").view(np.uint8).reshape(n, 36)
     except UnicodeEncodeError:  # a non-ASCII ID somewhere: only the plain way tells them apart
         canonical = np.fromiter((_CANONICAL.fullmatch(i) is not None for i in ids), bool, n)
-        rows = np.flatnonzero(canonical)
-        text = np.array([ids[row] for row in rows.tolist()], "S36").view(np.uint8).reshape(len(rows), 36)
+        text = np.array([i if ok else "" for i, ok in zip(ids, canonical.tolist())], "S36")
+        text = text.view(np.uint8).reshape(n, 36)
+        nibbles = _NIBBLE[text[:, _HEX_PLACES]]
     else:
         nibbles = _NIBBLE[text[:, _HEX_PLACES]]
         canonical = (lengths == 36) & (nibbles != 255).all(axis=1) & (text[:, _DASHES] == ord("-")).all(axis=1)
-        rows = np.flatnonzero(canonical)
-        text = text[rows]
-    nibbles = _NIBBLE[text[:, _HEX_PLACES]]
     out = keys.view(np.uint8).reshape(n, KEY_WIDTH)
-    out[rows, 0] = UUID
-    out[rows, 1:] = (nibbles[:, 0::2] << 4) | nibbles[:, 1::2]
+    packed = (nibbles[:, 0::2] << 4) | nibbles[:, 1::2]
+    if bool(canonical.all()):  # the usual case: no gather, no other IDs
+        out[:, 0] = UUID
+        out[:, 1:] = packed
+        return keys, {}
+    out[canonical, 0] = UUID
+    out[canonical, 1:] = packed[canonical]
     others = {row: ids[row] for row in np.flatnonzero(~canonical & (lengths > 0)).tolist()}
     return keys, others
 
