@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from k8saudit_tui.engine.logs.sources import expand_sources
 from k8saudit_tui.engine.store import EventStore, StoreLoader
 from k8saudit_tui.engine.store.arrays import code_dtype, reserve, widen
+from k8saudit_tui.engine.store.codes import Dictionary
 
 _CANDIDATES = (np.dtype(np.uint8), np.dtype(np.uint16), np.dtype(np.int32))
 
@@ -85,3 +86,12 @@ def test_a_column_is_widened_when_its_dictionary_outgrows_a_byte(tmp_path: Path)
     expected = [f"user-{n % 7}" for n in range(50)] + [f"other-{n}" for n in range(400)]
     assert [store.value(row, "user") for row in range(len(store))] == expected
     assert store.column("user").dtype == np.uint16 and store.column("verb").dtype == np.uint8
+
+
+@given(st.lists(st.lists(st.text(alphabet="abc", max_size=3), max_size=20), max_size=6))
+def test_remap_looks_up_known_values_first_and_equals_coding_each_value(batches: list[list[str]]) -> None:
+    """Dictionary.remap (one dict.get pass, then `code` for the misses) against `code` per value."""
+    fast, plain = Dictionary(), Dictionary()
+    for values in batches:
+        assert fast.remap(values).tolist() == [plain.code(value) for value in values]
+    assert fast.values == plain.values and fast.index == plain.index
