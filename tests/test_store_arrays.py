@@ -95,3 +95,12 @@ def test_remap_looks_up_known_values_first_and_equals_coding_each_value(batches:
     for values in batches:
         assert fast.remap(values).tolist() == [plain.code(value) for value in values]
     assert fast.values == plain.values and fast.index == plain.index
+
+
+def test_an_array_wider_than_its_recorded_dtype_is_never_narrowed() -> None:
+    """Arrays restored from elsewhere (a cache of the arrays dict) keep their own dtype when grown."""
+    arrays = {"codes": np.array([70_000, 1], np.int32)}
+    dtypes: dict[str, Any] = {"codes": np.uint8}
+    capacity = reserve(arrays, dtypes, 2, 2, 5000)
+    widen(arrays, dtypes, "codes", 3, 2)
+    assert capacity >= 5000 and arrays["codes"].dtype == np.int32 and arrays["codes"][:2].tolist() == [70_000, 1]

@@ -48,7 +48,7 @@ def reserve(arrays: dict[str, np.ndarray], dtypes: dict[str, Any], rows: int, ca
         old = arrays.get(key)
         if old is not None and len(old) >= capacity:
             continue
-        grown = np.zeros(capacity, dtype)
+        grown = np.zeros(capacity, dtype if old is None else old.dtype)  # an array's own dtype wins
         if old is not None:
             grown[:rows] = old[:rows]
         arrays[key] = grown
@@ -56,12 +56,15 @@ def reserve(arrays: dict[str, np.ndarray], dtypes: dict[str, Any], rows: int, ca
 
 
 def widen(arrays: dict[str, np.ndarray], dtypes: dict[str, Any], key: str, values: int, rows: int) -> None:
-    """Give code column `key` a dtype that holds `values` codes (copying rows [0, rows)) if needed."""
+    """Give code column `key` a dtype that holds `values` codes (copying rows [0, rows)) if needed.
+    The array's own dtype is the truth (arrays restored from elsewhere may be wider than `dtypes`)."""
     needed = code_dtype(values)
-    if np.dtype(dtypes[key]).itemsize >= needed.itemsize:
+    old = arrays.get(key)
+    current = np.dtype(dtypes[key]) if old is None else old.dtype
+    if current.itemsize >= needed.itemsize:
+        dtypes[key] = current
         return
     dtypes[key] = needed
-    old = arrays.get(key)
     if old is not None:
         wider = np.zeros(len(old), needed)
         wider[:rows] = old[:rows]
