@@ -104,3 +104,24 @@ def test_an_array_wider_than_its_recorded_dtype_is_never_narrowed() -> None:
     capacity = reserve(arrays, dtypes, 2, 2, 5000)
     widen(arrays, dtypes, "codes", 3, 2)
     assert capacity >= 5000 and arrays["codes"].dtype == np.int32 and arrays["codes"][:2].tolist() == [70_000, 1]
+
+
+def test_rows_reserved_from_a_misleading_first_batch_still_hold_every_event(tmp_path: Path) -> None:
+    """The loader reserves rows from the first 1,000 lines' bytes an event: long first lines make
+    it reserve too few (the arrays then grow), short ones too many (capacity never written)."""
+    for first_padding, rest_padding in ((3000, 0), (0, 3000)):
+        lines = [
+            orjson.dumps(
+                {
+                    **orjson.loads(_event(f"user-{n % 300}", n)),
+                    "pad": "x" * (first_padding if n < 1000 else rest_padding),
+                }
+            )
+            for n in range(2500)
+        ]
+        log = tmp_path / f"log-{first_padding}.log"
+        log.write_bytes(b"\n".join(lines) + b"\n")
+        store = StoreLoader(expand_sources([str(log)]), workers=1).load_all()
+        assert len(store) == 2500
+        assert [store.value(row, "auditid") for row in range(2500)] == [f"id-{n}" for n in range(2500)]
+        assert [store.value(row, "user") for row in range(0, 2500, 7)] == [f"user-{n % 300}" for n in range(0, 2500, 7)]

@@ -31,6 +31,8 @@ FIRST_BATCH_LINES = 1000
 RESERVE_MARGIN = 1.25
 """Rows reserved ahead over the estimate from the first batch: capacity never written costs no
 resident memory (fresh zero pages), while too little makes the arrays grow by copying."""
+ROW_BYTES = 64
+"""Fewer bytes than a row's columns take: caps the rows reserved ahead at what the limit could hold."""
 
 MEMORY_LIMIT_MB = int(os.environ.get("K8SAUDIT_TUI_MEMORY_LIMIT_MB", "2048"))
 """Resident memory at which loading stops (MB; environment K8SAUDIT_TUI_MEMORY_LIMIT_MB).
@@ -187,8 +189,9 @@ class StoreLoader:
         _, batch = self._parse(head)
         self._append(head, batch)
         if batch.count:  # room for the rest ahead, from this sample's bytes an event (arrays.py)
-            expected = (self._total_bytes - head.size) * batch.count / head.size
-            self.store.reserve(len(self.store) + int(expected * RESERVE_MARGIN) + 1024)
+            expected = (self._total_bytes - head.size) * batch.count / head.size * RESERVE_MARGIN
+            most = self.memory_limit_mb * 2**20 // ROW_BYTES  # more rows than the limit holds: never needed
+            self.store.reserve(len(self.store) + min(int(expected), most) + 1024)
         return batch, [Task(task.file, task.path, limit, task.end, task.final)]
 
     def _parse(self, task: Task) -> tuple[Task, Batch]:
