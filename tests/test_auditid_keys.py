@@ -46,6 +46,21 @@ def test_pack_equals_the_plain_key_and_round_trips(ids: list[str]) -> None:
             assert (keys[i] == keys[j]) == (a == b)
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.lists(any_ids, max_size=40))
+def test_uuid_texts_equal_the_text_of_each_key(ids: list[str]) -> None:
+    """The vectorised UUID formatter (parquet export) against `text` per key; OTHER keys are flagged."""
+    others = Dictionary()
+    keys, rest = auditid_keys.pack(ids)
+    auditid_keys.with_codes(keys, rest, others.code)
+    texts, other = auditid_keys.uuid_texts(keys)
+    plain = [auditid_keys.text(key, others.values) for key in keys.tolist()]
+    assert other.tolist() == [row in rest for row in range(len(ids))]
+    assert [t.decode() for t, o in zip(texts.tolist(), other.tolist()) if not o] == [
+        p for p, o in zip(plain, other.tolist()) if not o
+    ]
+
+
 def test_a_canonical_uuid_is_16_bytes_and_anything_else_a_code() -> None:
     value = str(uuid.UUID(int=0xFFEE))
     keys, rest = auditid_keys.pack([value, value.upper(), "", "abc"])

@@ -191,3 +191,15 @@ def test_worker_processes_give_the_same_store(tmp_path: Path) -> None:
             single.value(r, column) for r in range(0, 2999, 13)
         ]
     assert [(p.line, p.message) for p in pooled.problems] == [(1501, single.problems[0].message)]
+
+
+def test_a_spool_goes_to_memory_only_when_small_beside_what_is_available(monkeypatch: pytest.MonkeyPatch) -> None:
+    from k8saudit_tui.engine.logs import sources
+
+    monkeypatch.setattr(sources, "_available_memory", lambda: 8 << 30)
+    assert sources._room_in_memory(1 << 20) == os.access(sources.MEMORY_SPOOL, os.W_OK)
+    assert not sources._room_in_memory(3 << 30)  # over MEMORY_SPOOL_MAX
+    monkeypatch.setattr(sources, "_available_memory", lambda: 3 << 30)
+    assert not sources._room_in_memory(1 << 30)  # more than a quarter of what is available
+    monkeypatch.setattr(sources, "_available_memory", lambda: 0)
+    assert not sources._room_in_memory(1 << 20)

@@ -1,11 +1,14 @@
-"""Export the events of audit logs that match a filter: JSON lines (original bytes), CSV or JSON.
+"""Export the events of audit logs that match a filter: JSON lines (original bytes), CSV, JSON or Parquet.
 
 Logs are files, directories of (rotated, .gz) logs, or - for stdin; several are merged by
-stageTimestamp. --filter uses the TUI's filter language; --policy lets it use level: and rule:.
+stageTimestamp. --filter uses the TUI's filter language; --policy lets it use level: and rule:, and
+--candidate (with --policy) candidate: and change:.
 Files are written atomically with mode 0600, never over an existing file without --force.
 Exit 0 on success; 1 when a log cannot be read (nothing is written: a partial export would pass
 for a whole one) or the output cannot be written; 2 for a bad filter or policy, a filter on a field
-that needs a policy (level:, rule:) without --policy, or a policy given as a log.
+that needs a policy (level:, rule:) without --policy, --candidate without --policy, a policy given
+as a log, or Parquet without pyarrow (the message names the install command; checked before any
+log is read).
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ import sys
 from collections.abc import Sequence
 
 from k8saudit_tui.commands.common import error, load_policy_or_exit, log_problem
-from k8saudit_tui.engine.export import FORMATS, ExportError, Format, export_rows
+from k8saudit_tui.commands.format_option import add_format_option
+from k8saudit_tui.engine.export import FORMATS, ExportError, Format, check_format, export_rows
 from k8saudit_tui.engine.fields import by_filter_name
 from k8saudit_tui.engine.logs.sources import expand_sources
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
@@ -31,6 +35,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--policy", help="audit Policy (YAML or JSON, or @gke|@eks|@aks) for level: and rule: filters and columns"
     )
+    parser.add_argument(
+        "--candidate",
+        help="a candidate Policy compared with --policy (candidate: and change: filters, Parquet candidate columns)",
+    )
     parser.add_argument("--filter", default="", help="filter text, as in the TUI filter bar")
     parser.add_argument("--format", choices=FORMATS, help="output format (default: from -o's extension, else jsonl)")
     parser.add_argument("-o", "--output", required=True, help="output file, or - for stdout")
@@ -40,6 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="mask Secret data, TokenRequest/TokenReview tokens and Authorization headers in bodies",
     )
+    add_format_option(parser, output_format=True)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -53,6 +62,15 @@ def run(args: argparse.Namespace) -> int:
         names = " and ".join(f"{name}:" for name in needing)
         error(f"--filter: a filter on {names} needs --policy (an event's level and rule come from evaluating one)")
         return 2
+    if args.candidate and not args.policy:
+        error("--candidate needs --policy (the candidate is compared with it)")
+        return 2
+    fmt: Format = args.format or _format_from_name(args.output)
+    try:
+        check_format(fmt)
+    except ExportError as problem:
+        error(str(problem))
+        return 2
     for log in args.logs:
         found = log_problem(log)
         if found is not None:
@@ -60,14 +78,18 @@ def run(args: argparse.Namespace) -> int:
             error(message)
             return status
     evaluator: PolicyEvaluator | None = None
+    candidate: PolicyEvaluator | None = None
     if args.policy:
         evaluator = load_policy_or_exit(args.policy)
         if evaluator is None:
             return 2
-    store = StoreLoader(expand_sources(args.logs), evaluator).load_all()
+    if args.candidate:
+        candidate = load_policy_or_exit(args.candidate)
+        if candidate is None:
+            return 2
+    store = StoreLoader(expand_sources(args.logs, format=args.log_format), evaluator, candidate=candidate).load_all()
     _report_problems(store.problems)
     rows = selection.apply(store)
-    fmt: Format = args.format or _format_from_name(args.output)
     try:
         result = export_rows(store, rows, fmt, args.output, force=args.force, redact=args.redact)
     except ExportError as problem:
@@ -92,6 +114,8 @@ def _format_from_name(path: str) -> Format:
         return "csv"
     if lowered.endswith(".json"):
         return "json"
+    if lowered.endswith((".parquet", ".pq")):
+        return "parquet"
     return "jsonl"
 
 

@@ -23,6 +23,7 @@ import sys
 from collections.abc import Iterable, Sequence
 
 from k8saudit_tui.commands.common import bounded_lines, error, load_policy_or_exit, log_problem
+from k8saudit_tui.commands.format_option import add_format_option
 from k8saudit_tui.engine.logs import split
 from k8saudit_tui.engine.logs.event import EventError, decode_event_line
 from k8saudit_tui.engine.logs.sources import LogSource, expand_sources
@@ -56,6 +57,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="COND",
         help="exit 1 when COND holds: bytes>+N%%, security-lost, dropped>0, dead-rules, shadowed-rules",
     )
+    add_format_option(parser, output_format=True)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -82,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
         candidate = load_policy_or_exit(args.candidate)
         if candidate is None:
             return 2
-    sources = expand_sources(args.logs)
+    sources = expand_sources(args.logs, format=args.log_format)
     store = StoreLoader(sources, current, candidate=candidate).load_all()
     try:
         readable = [source for source in sources if source.problem is None]

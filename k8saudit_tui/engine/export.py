@@ -1,9 +1,11 @@
-"""Export a selection of events: JSON lines (original bytes), CSV, or a JSON array.
+"""Export a selection of events: JSON lines (original bytes), CSV, a JSON array, or Parquet.
 
 One function serves the `export` command and the TUI. Audit logs hold secrets, so a file is
 created with mode 0600, never over an existing file without `force`, never through a symlink,
 and atomically: a temporary file in the target directory is written, flushed and renamed, so a
-failed write (disk full, permission) leaves no half file behind.
+failed write (disk full, permission) leaves no half file behind. Parquet (engine.parquet, the columns
+with the verdicts and the raw line) needs the optional pyarrow: without it `ParquetUnavailable`, an
+ExportError, says how to install it before anything is written.
 """
 
 from __future__ import annotations
@@ -27,8 +29,8 @@ from k8saudit_tui.engine.fields import CSV_FIELDS
 from k8saudit_tui.engine.logs.chunks import in_blocks
 from k8saudit_tui.engine.store import EventStore
 
-Format = Literal["jsonl", "csv", "json"]
-FORMATS: tuple[str, ...] = ("jsonl", "csv", "json")
+Format = Literal["jsonl", "csv", "json", "parquet"]
+FORMATS: tuple[str, ...] = ("jsonl", "csv", "json", "parquet")
 
 CSV_COLUMNS: tuple[tuple[str, str], ...] = tuple(
     (field.csv_header, field.column) for field in CSV_FIELDS if field.csv_header is not None
@@ -40,6 +42,17 @@ REDACTED = "REDACTED"
 
 class ExportError(Exception):
     """An export that could not be written; the message says why in plain words."""
+
+
+def check_format(fmt: str) -> None:
+    """Raise ExportError for a format that cannot be written here (unknown, or Parquet without
+    pyarrow), so that callers can refuse before loading a log."""
+    if fmt not in FORMATS:
+        raise ExportError(f"unknown format {fmt!r} (use one of {', '.join(FORMATS)})")
+    if fmt == "parquet":
+        from k8saudit_tui.engine.parquet import require_pyarrow  # raises ParquetUnavailable, an ExportError
+
+        require_pyarrow()
 
 
 @dataclass(frozen=True)
@@ -63,13 +76,14 @@ def export_rows(
     """Write `rows` of `store` (in the given order) as `fmt` to `path` (None or "-" = stdout).
 
     jsonl writes each event's original line byte for byte (unless `redact`, which re-serialises
-    the events it masks); csv one row per event under CSV_COLUMNS; json an array of the events.
-    Raises ExportError (exists without force, symlink, permission, disk full, unknown format).
-    jsonl and json leave out events whose text is gone (a followed file truncated after they
-    were read) and say so in the result; csv, made from the store's columns, keeps them.
+    the events it masks); csv one row per event under CSV_COLUMNS; json an array of the events;
+    parquet the columns, verdicts and raw line of each (engine.parquet).
+    Raises ExportError (exists without force, symlink, permission, disk full, unknown format,
+    ParquetUnavailable). jsonl, json and parquet leave out events whose text is gone (a followed
+    file truncated after they were read) and say so in the result; csv, made from the store's
+    columns, keeps them.
     """
-    if fmt not in FORMATS:
-        raise ExportError(f"unknown format {fmt!r} (use one of {', '.join(FORMATS)})")
+    check_format(fmt)
     selection = np.asarray(list(rows) if not isinstance(rows, np.ndarray) else rows, np.int64)
     left_out = ""
     if fmt != "csv":
@@ -93,6 +107,11 @@ def _render(store: EventStore, rows: np.ndarray, fmt: Format, redact: bool) -> I
     """The output as chunks of bytes (lines are joined in blocks to keep writes large)."""
     if fmt == "csv":
         yield from _csv(store, rows)
+        return
+    if fmt == "parquet":
+        from k8saudit_tui.engine import parquet
+
+        yield from parquet.render(store, rows, redact_line if redact else None)
         return
     lines = store.raw_many(rows)
     if redact:

@@ -61,6 +61,8 @@ class Batch:
     """auditID keys (`auditid_keys`): UUIDs packed, other IDs zero here and listed below."""
     other_auditids: dict[int, str] = field(default_factory=dict)
     """row -> auditID of the rows whose ID is not a canonical UUID (the store codes them)."""
+    format: np.ndarray = field(default_factory=lambda: np.empty(0, np.uint8))
+    """Per row, the FormatInfo.code its event came in (set by the loader for unwrapped files; empty: raw)."""
     codes: dict[str, np.ndarray] = field(default_factory=dict)
     values: dict[str, list[Any]] = field(default_factory=dict)
     bases: dict[str, int] = field(default_factory=dict)

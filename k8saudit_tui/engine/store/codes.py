@@ -54,6 +54,7 @@ DTYPES: dict[str, Any] = {
     "time": np.int64,
     "latency": np.int64,
     "code": np.int16,
+    "format": np.uint8,
     "auditid": KEY_DTYPE,
     "group": np.int32,
     "annotations": np.int32,

@@ -123,7 +123,7 @@ class EventStore:
         key = ALIASES.get(name, name)
         array = self._arrays.get(key)
         if array is None:
-            if key in COLUMNS or key in ("offset", "length", "attr"):
+            if key in COLUMNS or key in ("offset", "length", "attr", "format"):
                 return np.empty(0, np.int32)
             raise KeyError(f"unknown column {name!r}")
         return array[:n]
@@ -250,15 +250,13 @@ class EventStore:
         """Re-evaluate every row under `evaluator` (None: no policy), without re-reading the log:
         once per distinct RequestAttributes, then a vectorised lookup per row (verdicts.py)."""
         with self._lock:
-            current = VerdictTable.empty(evaluator).extended(self._attrs.values)
-            self._publish(Verdicts(current, self._verdicts.candidate))
+            self._publish(self._verdicts.with_current(evaluator, self._attrs.values))
 
     def set_candidate(self, evaluator: PolicyEvaluator | None) -> None:
         """Evaluate every row under a candidate policy too (None: none), as `set_policy` does; the
         candidate_* and change columns follow. The pair of tables is published whole."""
         with self._lock:
-            candidate = VerdictTable.empty(evaluator).extended(self._attrs.values)
-            self._publish(Verdicts(self._verdicts.current, candidate))
+            self._publish(self._verdicts.with_candidate(evaluator, self._attrs.values))
 
     def _publish(self, verdicts: Verdicts) -> None:
         self._verdicts = verdicts
@@ -348,6 +346,8 @@ class EventStore:
         keys = batch.auditid
         auditid_keys.with_codes(keys, batch.other_auditids, self._codes.auditids.code)
         columns["auditid"] = keys
+        if len(batch.format):  # unwrapped from a cloud or shipper format (raw rows keep 0)
+            columns["format"] = batch.format
         return columns
 
     def reserve(self, size: int) -> None:
