@@ -122,6 +122,7 @@ def measure(log: str, repeat: int) -> dict[str, float]:
         "peak_worker": children_peak,
         "filter_p95": max(filters),
         "filter_p95_cpu": max(filters_cpu),
+        "slowest_filter": FILTERS[filters_cpu.index(max(filters_cpu))],
         "arrays": store.memory_bytes(),
     }
 
@@ -148,7 +149,7 @@ def report(figures: dict[str, float]) -> str:
         f"{'':>18}peaks: process tree {figures['peak_tree'] / 1e6:.0f} MB (sampled per batch), parent "
         f"{figures['peak_parent'] / 1e6:.0f} MB, largest worker {figures['peak_worker'] / 1e6:.0f} MB; "
         f"column arrays {figures['arrays'] / 1e6:.0f} MB; slowest filter p95 {figures['filter_p95'] * 1000:.0f} ms "
-        f"({figures['filter_p95_cpu'] * 1000:.0f} ms CPU)"
+        f"({figures['filter_p95_cpu'] * 1000:.0f} ms CPU, {figures.get('slowest_filter', '?')!r})"
     )
 
 
