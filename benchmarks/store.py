@@ -1,6 +1,11 @@
 """Benchmark the event store on a large log and print the figures issue #3 asks for.
 
     python benchmarks/store.py [LOG] [--policy POLICY] [--events N] [--repeat R]
+    python benchmarks/store.py --scale [--ten-million]
+
+--scale prints how loading grows with size instead: load wall time and CPU (parent + workers),
+bytes an event with and without the filter indexes, and memory peaks at 100k, 1M and 3M events
+(10M with --ten-million), each in a fresh process (store_scale.py).
 
 Without LOG, a log of --events events is generated with k8saudit_tui.sample into a
 temporary file. Run it twice for a warm page cache; the plain-orjson baseline reads the same file.
@@ -41,7 +46,14 @@ def main() -> int:
     parser.add_argument("--policy", help="policy file (default: a built-in policy like the docs example)")
     parser.add_argument("--events", type=int, default=1_000_000, help="events to generate without LOG")
     parser.add_argument("--repeat", type=int, default=20, help="runs per filter for the p95")
+    parser.add_argument("--scale", action="store_true", help="figures at 100k, 1M and 3M events (store_scale.py)")
+    parser.add_argument("--ten-million", action="store_true", help="with --scale: 10M events too (9 GB in /tmp)")
     args = parser.parse_args()
+    if args.scale:
+        import store_scale
+
+        sizes = [*store_scale.SIZES, store_scale.TEN_MILLION] if args.ten_million else list(store_scale.SIZES)
+        return store_scale.run(sizes, runs=1, repeat=min(args.repeat, 10))
     log = args.log or _generate(args.events)
     if log is None:
         return 2

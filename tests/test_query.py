@@ -303,12 +303,18 @@ def test_filter_in_load_order_and_out_of_it(tmp_path: Path, ordered: bool) -> No
 @given(
     st.lists(st.text(alphabet="/?&=\nabcW-", max_size=20), min_size=1, max_size=15),
     st.text(alphabet="/=abcw-", min_size=1, max_size=4),
+    st.sampled_from([1, 3, indexes.URI_CHUNK]),
 )
-def test_uri_pieces_find_the_uris_that_contain_the_query(values: list[str], query: str) -> None:
+def test_uri_pieces_find_the_uris_that_contain_the_query(values: list[str], query: str, chunk: int) -> None:
+    """Against a plain substring search, built in one or two steps, URI_CHUNK URIs at a time."""
     store = EventStore()
     half = len(values) // 2
-    indexes.uri_tokens(store, values, half)  # built in two steps, as follow mode extends it
-    hits = indexes.uri_hits(store, values, len(values), query)
+    usual, indexes.URI_CHUNK = indexes.URI_CHUNK, chunk
+    try:
+        indexes.uri_tokens(store, values, half)  # built in two steps, as follow mode extends it
+        hits = indexes.uri_hits(store, values, len(values), query)
+    finally:
+        indexes.URI_CHUNK = usual
     assert hits.tolist() == [query in value.lower() for value in values]
 
 

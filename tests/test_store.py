@@ -51,7 +51,7 @@ def test_columns_and_display_values(tmp_path: Path) -> None:
     assert store.value(5, "stage") == "RequestReceived" and store.value(5, "recorded") == "Metadata"
     assert store.value(6, "auditid") == "00000000-0000-0000-0000-000000000006"
     users = store.column("user")
-    assert users.dtype == np.int32 and store.values("user")[users[2]] == "bob"
+    assert users.dtype == np.uint8 and store.values("user")[users[2]] == "bob"  # 5 users: one byte a code
     assert store.column("time").dtype == np.int64
 
 

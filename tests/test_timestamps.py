@@ -29,6 +29,16 @@ def test_fast_path_equals_the_plain_parser(stamps: list[str]) -> None:
     assert parse_times(stamps).tolist() == [_slow_time(stamp) if stamp.strip() else 0 for stamp in stamps]
 
 
+_TWENTY_SEVEN = st.text(alphabet=st.characters(codec="utf-8"), min_size=27, max_size=27)
+"""27 characters of anything, ASCII or not: the length of the shape, so the joined path is tried."""
+
+
+@given(st.lists(st.one_of(_MOMENTS.map(apiserver_shape), _SHAPED_GARBAGE, _TWENTY_SEVEN), max_size=40))
+def test_the_joined_path_for_27_character_stamps_equals_the_plain_parser(stamps: list[str]) -> None:
+    """Every stamp 27 characters long: they are joined and encoded at once, unless one is not ASCII."""
+    assert parse_times(stamps).tolist() == [_slow_time(stamp) if stamp.strip() else 0 for stamp in stamps]
+
+
 @given(_MOMENTS.filter(lambda moment: 1970 <= moment.year <= 2261 and moment != datetime(1970, 1, 1)))
 def test_format_time_inverts_parse_times(moment: datetime) -> None:
     """Every time but the epoch itself, which is 0, the "no time" value (shown empty)."""

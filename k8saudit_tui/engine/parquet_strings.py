@@ -2,7 +2,7 @@
 
 Contract: `segments` turns (buffer, starts, lengths) into a string array in any order; `raw_lines`
 gives the original lines of rows, reading neighbouring lines of a file with one pread; `auditids`
-turns the store's fixed-width auditID column into strings. Bytes that are not UTF-8 become U+FFFD
+turns the store's auditID keys into strings. Bytes that are not UTF-8 become U+FFFD
 (engine.parquet says why `raw` is a string). Callers pass the pyarrow module (`pa`): this module is
 only imported once engine.parquet has found pyarrow.
 """
@@ -16,24 +16,22 @@ from typing import Any
 import numpy as np
 
 from k8saudit_tui.engine.export import ExportError
+from k8saudit_tui.engine.logs import auditid_keys
 from k8saudit_tui.engine.store import EventStore
 
 
 def auditids(pa: Any, store: EventStore, rows: np.ndarray, ids: np.ndarray) -> Any:
-    """The fixed-width auditID bytes as strings (no per-row Python object); IDs longer than the
-    column are the store's whole ones."""
-    width = ids.dtype.itemsize
-    data = np.ascontiguousarray(ids).view(np.uint8)
-    starts = np.arange(len(ids), dtype=np.int64) * width
-    array = segments(pa, data, starts, np.char.str_len(ids).astype(np.int64), np.arange(len(ids)))
-    long_ids = store.long_auditids
-    if long_ids:
-        where = np.isin(rows, np.fromiter(long_ids.keys(), np.int64, len(long_ids)))
-        if where.any():
-            import pyarrow.compute as pc
+    """The auditID keys of the store's column (logs/auditid_keys.py) as strings: UUIDs formatted
+    at once (no per-row Python object), other IDs from the store's dictionary."""
+    texts, other = auditid_keys.uuid_texts(ids)
+    data = np.ascontiguousarray(texts).view(np.uint8)
+    starts = np.arange(len(texts), dtype=np.int64) * 36
+    array = segments(pa, data, starts, np.char.str_len(texts).astype(np.int64), np.arange(len(texts)))
+    if other.any():
+        import pyarrow.compute as pc
 
-            values = pa.array([long_ids[row] for row in rows[where].tolist()], pa.string())
-            array = pc.replace_with_mask(array, pa.array(where), values)
+        values = pa.array(store.auditid_texts(ids[other]), pa.string())
+        array = pc.replace_with_mask(array, pa.array(other), values)
     return array
 
 

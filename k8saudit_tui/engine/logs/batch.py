@@ -21,14 +21,13 @@ import msgspec
 import numpy as np
 import orjson
 
-from k8saudit_tui.engine.logs.columns import AUDITID_WIDTH, CODED_COLUMNS, ITEM_FILE, STRING_COLUMNS, Batch
+from k8saudit_tui.engine.logs.columns import CODED_COLUMNS, ITEM_FILE, STRING_COLUMNS, Batch
 from k8saudit_tui.engine.logs.encoder import ENCODER_LIMIT, Encoder
 from k8saudit_tui.engine.logs.event import EventError, EventFields, convert_event, decode_event
 from k8saudit_tui.engine.logs.timestamps import format_time, parse_times
 from k8saudit_tui.engine.model import STAGES
 
 __all__ = [
-    "AUDITID_WIDTH",
     "BLOCK_LINES",
     "CODED_COLUMNS",
     "ENCODER_LIMIT",

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from k8saudit_tui.engine.fields import FIELDS
+from k8saudit_tui.engine.logs.auditid_keys import KEY_DTYPE
 
 STRING_COLUMNS: tuple[str, ...] = tuple(f.column for f in FIELDS if f.kind in ("string", "resource"))
 """Dictionary-encoded string columns: the fields stored as strings (resource is one, matched apart)."""
@@ -30,9 +31,6 @@ LATENCY_UNKNOWN = -1
 
 ITEM_FILE = -1
 """`file` of a row whose bytes are in `Batch.items` (an EventList item), not in the source."""
-
-AUDITID_WIDTH = 36
-"""auditIDs are UUIDs: a fixed-width bytes column (36 B/event) beats a dictionary of ~500k strings."""
 
 
 @dataclass
@@ -59,10 +57,12 @@ class Batch:
     latency: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     """stageTimestamp - requestReceivedTimestamp in ns; LATENCY_UNKNOWN when either is unknown."""
     code: np.ndarray = field(default_factory=lambda: np.empty(0, np.int16))
-    auditid: np.ndarray = field(default_factory=lambda: np.empty(0, f"S{AUDITID_WIDTH}"))
+    auditid: np.ndarray = field(default_factory=lambda: np.empty(0, KEY_DTYPE))
+    """auditID keys (`auditid_keys`): UUIDs packed, other IDs zero here and listed below."""
+    other_auditids: dict[int, str] = field(default_factory=dict)
+    """row -> auditID of the rows whose ID is not a canonical UUID (the store codes them)."""
     format: np.ndarray = field(default_factory=lambda: np.empty(0, np.uint8))
     """Per row, the FormatInfo.code its event came in (set by the loader for unwrapped files; empty: raw)."""
-    long_auditids: dict[int, str] = field(default_factory=dict)
     codes: dict[str, np.ndarray] = field(default_factory=dict)
     values: dict[str, list[Any]] = field(default_factory=dict)
     bases: dict[str, int] = field(default_factory=dict)

@@ -18,10 +18,10 @@ from typing import Any
 
 import numpy as np
 
+from k8saudit_tui.engine.logs import auditid_keys
 from k8saudit_tui.engine.logs.annotations import RawAnnotationCodes
 from k8saudit_tui.engine.logs.attributes import records_user, request_attributes, request_path
 from k8saudit_tui.engine.logs.columns import (
-    AUDITID_WIDTH,
     CODED_COLUMNS,
     LATENCY_UNKNOWN,
     SET_COLUMNS,
@@ -79,8 +79,12 @@ _ATTRIBUTE_PARTS = (
 ATTRIBUTE_FIELDS = attrgetter(*(f.name for f in fields(RequestAttributes)))
 """RequestAttributes -> tuple of its fields (`RequestAttributes(*t)` rebuilds it)."""
 
-ENCODER_LIMIT = 400_000
-"""Distinct values an Encoder keeps before it starts a new stream: bounds a worker's memory."""
+ENCODER_LIMIT = 200_000
+"""Distinct values an Encoder keeps before it starts a new stream: bounds a worker's memory, which
+grows ~0.35 KB a value (the values, their codes, the attributes keys). At 400,000 a worker reached
+215 MB on big logs, and the two sat in the memory limit beside the store (10M events: a 1.85 GB
+tree); at 200,000 a worker peaks at ~160 MB for the same CPU (measured alternately, 3M-event log:
+restarting a stream re-ships ~6% more values)."""
 
 
 class _Codes(dict[Any, int]):
@@ -198,7 +202,7 @@ class Encoder:
         part["time"] = both[:n]
         part["latency"] = _latency(both[:n], both[n:], staged)
         part["code"] = _status_codes(events, n)
-        part["auditid"], part["long_auditids"] = _audit_ids(list(map(_AUDITID, events)))
+        part["auditid"], part["other_auditids"] = auditid_keys.pack(list(map(_AUDITID, events)))
         part["count"] = n
         return part
 
@@ -216,8 +220,8 @@ class Encoder:
             present = np.concatenate([part["present"] for part in parts])
             row = 0
             for part in parts:
-                for offset, audit_id in part["long_auditids"].items():
-                    batch.long_auditids[row + offset] = audit_id
+                for offset, audit_id in part["other_auditids"].items():
+                    batch.other_auditids[row + offset] = audit_id
                 row += part["count"]
         else:
             for name in (*STRING_COLUMNS, *SET_COLUMNS):
@@ -346,22 +350,6 @@ def _latency(times: np.ndarray, received: np.ndarray, staged: np.ndarray | None)
         unknown |= ~staged
     latency[unknown] = LATENCY_UNKNOWN
     return latency
-
-
-def _audit_ids(ids: list[str]) -> tuple[np.ndarray, dict[int, str]]:
-    """The fixed-width auditID column, and the IDs that do not fit, kept whole by row."""
-    n = len(ids)
-    if not n:
-        return np.empty(0, f"S{AUDITID_WIDTH}"), {}
-    sizes = np.fromiter(map(len, ids), np.int32, n)
-    ascii_only = np.fromiter(map(str.isascii, ids), bool, n)
-    maybe_long = (sizes > AUDITID_WIDTH) | (~ascii_only & (sizes > AUDITID_WIDTH // 4))
-    data: list[str] | list[bytes] = ids
-    if not ascii_only.all():
-        data = [a.encode("utf-8", "replace") for a in ids]
-    column = np.array(data, f"S{AUDITID_WIDTH}")
-    long_ids = {row: ids[row] for row in np.flatnonzero(maybe_long).tolist() if len(ids[row].encode()) > AUDITID_WIDTH}
-    return column, long_ids
 
 
 def _combined_key(stacked: np.ndarray) -> np.ndarray:

@@ -36,29 +36,21 @@ def parse_times(stamps: list[str]) -> np.ndarray:
     if n == 0:
         return out
     lengths = np.fromiter(map(len, stamps), np.int32, n)
-    try:
-        matrix = np.array(stamps, "S27").view(np.uint8).reshape(n, 27)
-    except (UnicodeEncodeError, ValueError):
-        matrix = None
+    matrix = _byte_matrix(stamps, lengths)
     if matrix is not None:
-        digits = matrix.astype(np.int64) - 48
+        digits = matrix[:, _DIGITS] - np.uint8(48)  # a non-digit wraps above 9
         valid = lengths == 27
-        valid &= ((digits[:, _DIGITS] >= 0) & (digits[:, _DIGITS] <= 9)).all(axis=1)
+        valid &= (digits <= 9).all(axis=1)
         valid &= (matrix[:, ~_DIGITS] == _SEPARATORS[~_DIGITS]).all(axis=1)
-        year = digits[:, 0] * 1000 + digits[:, 1] * 100 + digits[:, 2] * 10 + digits[:, 3]
-        month = digits[:, 5] * 10 + digits[:, 6]
-        day = digits[:, 8] * 10 + digits[:, 9]
-        hour = digits[:, 11] * 10 + digits[:, 12]
-        minute = digits[:, 14] * 10 + digits[:, 15]
-        second = digits[:, 17] * 10 + digits[:, 18]
+        pairs = digits[:, 0::2].astype(np.int32) * 10 + digits[:, 1::2]  # two digits each: yy yy mm dd ...
+        year = pairs[:, 0] * 100 + pairs[:, 1]
+        month, day, hour, minute, second = pairs[:, 2], pairs[:, 3], pairs[:, 4], pairs[:, 5], pairs[:, 6]
+        micros = (pairs[:, 7] * 10_000 + pairs[:, 8] * 100 + pairs[:, 9]).astype(np.int64)
         leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
         month_days = _MONTH_DAYS[np.clip(month, 1, 12) - 1] + ((month == 2) & leap)
         valid &= (month >= 1) & (month <= 12) & (day >= 1) & (day <= month_days)
         valid &= (hour < 24) & (minute < 60) & (second < 60)
-        micros = np.zeros(n, np.int64)
-        for column in range(20, 26):
-            micros = micros * 10 + digits[:, column]
-        seconds = _days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second
+        seconds = _days_from_civil(year, month, day).astype(np.int64) * 86400 + (hour * 3600 + minute * 60 + second)
         valid &= (seconds >= _MIN_SECONDS) & (seconds <= _MAX_SECONDS)
         out[valid] = (seconds[valid] * 1_000_000 + micros[valid]) * 1000
         slow = np.flatnonzero(~valid & (lengths > 0))
@@ -67,6 +59,20 @@ def parse_times(stamps: list[str]) -> np.ndarray:
     for row in slow.tolist():
         out[row] = _slow_time(stamps[row])
     return out
+
+
+def _byte_matrix(stamps: list[str], lengths: np.ndarray) -> np.ndarray | None:
+    """The stamps as an (n, 27) uint8 matrix (shorter ones zero-padded, longer ones cut: the
+    caller checks lengths), or None when one is not ASCII. When all are 27 characters, the usual
+    case, they are joined and encoded at once instead of one by one."""
+    if bool((lengths == 27).all()):
+        joined = "".join(stamps)
+        if joined.isascii():
+            return np.frombuffer(joined.encode("ascii"), np.uint8).reshape(len(stamps), 27)
+    try:
+        return np.array(stamps, "S27").view(np.uint8).reshape(len(stamps), 27)
+    except (UnicodeEncodeError, ValueError):
+        return None
 
 
 def _days_from_civil(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:

@@ -1,10 +1,11 @@
 """Rows grouped by auditID: the request of every row, for counting requests (facets, `top`).
 
-Why hashed: the exact way (np.unique over the 36-byte column) cost 1.15 s at 1M events, on the
-first facet. Each ID is hashed to 64 bits instead, the hashes get dense ids (an int64 unique is
-~15x cheaper than a bytes one), and every row is then checked byte for byte against the first
-row of its id: only a real hash collision, which that check always catches, falls back to the
-exact interning of the bytes, for good for this store.
+Why hashed: the exact way (np.unique over the 36-byte column, 17-byte keys now) cost 1.15 s at
+1M events, on the first facet. Each ID is hashed to 64 bits instead, the hashes get dense ids (an
+int64 unique is ~15x cheaper than a bytes one), and every row is then checked byte for byte
+against the first row of its id: only a real hash collision, which that check always catches,
+falls back to the exact interning of the bytes, for good for this store. The store's keys
+(`logs/auditid_keys.py`) hold every ID exactly, so `long_auditids` is empty in practice.
 
 Contract: `grouped(store, n)` is the `ByRequest` over at least rows [0, n), built once per store
 (`indexes.prepare` builds it when loading ends) and extended over new rows only, through
@@ -53,13 +54,14 @@ class Store(Protocol):
 
 @dataclass(frozen=True)
 class ByRequest:
-    """Rows [0, rows) grouped by auditID: `ids` each row's request id, `order` the rows sorted by
-    it (stable), `sorted_ids` = ids[order], `request` each row's request as a dense number (in
-    the order of `order`), `heads` the first row of each request. `interner` numbers the column's hashes (or, `exact`,
-    its bytes), `firsts[id]` the first row of an interned id, `long` the IDs longer than the column."""
+    """Rows [0, rows) grouped by auditID: `order` the rows sorted by their request id (stable),
+    `sorted_ids` the request id of each row of `order`, `request` each row's request as a dense
+    number (in the order of `order`), `heads` the first row of each request. Rows are int32 (16
+    bytes an event in all, where int64 and a per-row copy of the ids took 32). `interner` numbers
+    the column's hashes (or, `exact`, its bytes), `firsts[id]` the first row of an interned id,
+    `long` the IDs longer than the column."""
 
     rows: int
-    ids: np.ndarray
     order: np.ndarray
     sorted_ids: np.ndarray
     interner: Interner
@@ -123,7 +125,7 @@ def _intern_exact(store: Store, known: ByRequest | None, n: int) -> tuple[Intern
 
 def _extend(store: Store, known: ByRequest | None, n: int) -> ByRequest:
     """`known` extended over rows [known.rows, n): their ids interned, then merged into the order
-    (two sorted runs, which a stable sort merges in one pass)."""
+    (two sorted runs, which a stable sort merges in one pass; equal ids keep the older rows first)."""
     interned = None if known is not None and known.exact else _intern(store, known, n)
     if interned is None:  # exact from here on: from row 0 the first time
         if known is not None and not known.exact:
@@ -139,17 +141,20 @@ def _extend(store: Store, known: ByRequest | None, n: int) -> ByRequest:
     for row, audit_id in store.long_auditids.items():  # longer than the column: told apart in full
         if begin <= row < n:
             ids[row - begin] = _LONG_BASE + long.setdefault(audit_id, len(long))
-    fresh = begin + np.argsort(ids, kind="stable")
-    all_ids = ids if known is None else np.concatenate([known.ids, ids])
-    merged = fresh if known is None else np.concatenate([known.order, fresh])
-    order = merged[np.argsort(all_ids[merged], kind="stable")] if known is not None else merged
-    sorted_ids = all_ids[order]
+    sorting = np.argsort(ids, kind="stable")
+    fresh, fresh_ids = (begin + sorting).astype(np.int32), ids[sorting]
+    if known is None:
+        order, sorted_ids = fresh, fresh_ids
+    else:
+        merging = np.argsort(np.concatenate([known.sorted_ids, fresh_ids]), kind="stable")
+        order = np.concatenate([known.order, fresh])[merging]
+        sorted_ids = np.concatenate([known.sorted_ids, fresh_ids])[merging]
     starts = np.ones(len(order), bool)
     starts[1:] = sorted_ids[1:] != sorted_ids[:-1]
-    request = np.empty(len(order), np.int64)
+    request = np.empty(len(order), np.int32)
     request[order] = np.cumsum(starts) - 1
     heads = order[starts]
-    return ByRequest(n, all_ids, order, sorted_ids, interner, firsts, exact, tuple(long.items()), request, heads)
+    return ByRequest(n, order, sorted_ids, interner, firsts, exact, tuple(long.items()), request, heads)
 
 
 _CONSTANT_KEY = ("facets", "constant")

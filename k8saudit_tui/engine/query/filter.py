@@ -340,26 +340,18 @@ def _number_label(name: str, value: int) -> str:
 
 
 def _auditid_mask(store: EventStore, kind: TermKind, term: Term, n: int) -> np.ndarray:
-    """auditID: exact against the fixed-width column; regex/substring over the decoded IDs."""
+    """auditID: exact against the column's keys (equal keys, equal IDs); regex/substring over the
+    IDs of the distinct keys."""
     column = store.column("auditid", n)
     if kind == "exact":
         result = np.zeros(n, bool)
         for value in term.values:
-            encoded = value.encode("utf-8", "replace")
-            selected = column == encoded[: column.dtype.itemsize]
-            long_rows = [row for row in store.long_auditids if row < n]  # their full ID is kept aside
-            if len(encoded) > column.dtype.itemsize:
-                selected &= np.isin(np.arange(n), [r for r in long_rows if store.long_auditids[r] == value])
-            else:  # a long ID that starts with this one is another request
-                selected[long_rows] = False
-            result |= selected
+            key = store.auditid_key(value)
+            if key is not None:
+                result |= column == key
         return result
     uniques, inverse = np.unique(column, return_inverse=True)
-    labels = [u.decode("utf-8", "replace") for u in uniques.tolist()]
-    matched: np.ndarray = match_values(labels, kind, term, "auditid")[inverse.reshape(-1)]
-    for row, full in store.long_auditids.items():
-        if row < n:
-            matched[row] = bool(match_values([full], kind, term, "auditid")[0])
+    matched: np.ndarray = match_values(store.auditid_texts(uniques), kind, term, "auditid")[inverse.reshape(-1)]
     return matched
 
 

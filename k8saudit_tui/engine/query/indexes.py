@@ -89,6 +89,9 @@ def search_text(store: Cached, column: str, values: list[Any], count: int) -> Se
 URI_SEPARATORS = frozenset("?&\n")
 """A URI is cut into pieces at these characters (a query holding one searches whole URIs)."""
 
+URI_CHUNK = 32_768
+"""URIs split into pieces at a time when the piece index is built or extended."""
+
 URI_TOKENS = ("joined", "uri-tokens")
 """The match cache's key of the _UriTokens."""
 
@@ -143,11 +146,22 @@ def uri_tokens(store: Cached, values: list[Any], count: int) -> _UriTokens:
     known = tokens.pieces.text.decode("utf-8", "surrogatepass").split("\n")[:-1]
     index = _PieceCodes(zip(known, range(len(known))))
     del known
-    # All pieces of all new URIs in C-level passes: join, turn separators into newlines, split.
-    lowered = [str(v).lower() for v in values[tokens.uris : count]]
-    per_uri = np.fromiter(map(_separators, lowered), np.int64, len(lowered)) + 1
-    joined = "\n".join(lowered).replace("?", "\n").replace("&", "\n")
-    pair_token = np.fromiter(map(index.__getitem__, joined.split("\n")), np.int32, int(per_uri.sum()))
+    # All pieces of the new URIs in C-level passes: join, turn separators into newlines, split;
+    # URI_CHUNK URIs at a time, so the lists of lowered URIs and pieces stay small (at 10M events
+    # the pieces of a million URIs at once were ~400 MB for a moment).
+    per_uris: list[np.ndarray] = []
+    pair_tokens: list[np.ndarray] = []
+    for begin in range(tokens.uris, count, URI_CHUNK):
+        lowered = [str(v).lower() for v in values[begin : min(begin + URI_CHUNK, count)]]
+        per_uris.append(np.fromiter(map(_separators, lowered), np.int64, len(lowered)) + 1)
+        joined = "\n".join(lowered).replace("?", "\n").replace("&", "\n")
+        del lowered
+        pieces_of = joined.split("\n")
+        del joined
+        pair_tokens.append(np.fromiter(map(index.__getitem__, pieces_of), np.int32, len(pieces_of)))
+        del pieces_of
+    per_uri = np.concatenate(per_uris)
+    pair_token = np.concatenate(pair_tokens)
     pieces = tokens.pieces.extended(index.fresh)
     firsts = np.cumsum(per_uri) - per_uri  # each URI's first pair (every URI has one)
     updated = _UriTokens(

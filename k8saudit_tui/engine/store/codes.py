@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from k8saudit_tui.engine.logs.batch import AUDITID_WIDTH, CODED_COLUMNS, STRING_COLUMNS, Batch
+from k8saudit_tui.engine.logs.auditid_keys import KEY_DTYPE
+from k8saudit_tui.engine.logs.batch import CODED_COLUMNS, STRING_COLUMNS, Batch
 from k8saudit_tui.engine.model import LEVELS, STAGES, RequestAttributes
 
 COLUMNS: tuple[str, ...] = (
@@ -54,7 +55,7 @@ DTYPES: dict[str, Any] = {
     "latency": np.int64,
     "code": np.int16,
     "format": np.uint8,
-    "auditid": f"S{AUDITID_WIDTH}",
+    "auditid": KEY_DTYPE,
     "group": np.int32,
     "annotations": np.int32,
     "attr": np.int32,
@@ -81,8 +82,14 @@ class Dictionary:
         return code
 
     def remap(self, local_values: Sequence[Any]) -> np.ndarray:
-        """Global codes for a batch's local values (index = local code)."""
-        return np.fromiter(map(self.code, local_values), np.int32, len(local_values))
+        """Global codes for a batch's local values (index = local code). Known values are looked up
+        in one C-level pass (each worker ships the values the other one already shipped); only the
+        new ones run `code`."""
+        codes = list(map(self.index.get, local_values))
+        if None in codes:
+            code = self.code
+            codes = [known if known is not None else code(value) for known, value in zip(codes, local_values)]
+        return np.fromiter(codes, np.int32, len(codes))
 
 
 class AttributesDictionary(Dictionary):
@@ -94,6 +101,11 @@ class AttributesDictionary(Dictionary):
 
     def code(self, value: Any) -> int:
         return super().code(RequestAttributes(*value))
+
+    def remap(self, local_values: Sequence[Any]) -> np.ndarray:
+        """As `Dictionary.remap`, without its lookup pass: field tuples never hit an index keyed
+        by the dataclass."""
+        return np.fromiter(map(self.code, local_values), np.int32, len(local_values))
 
 
 class Codes:
@@ -107,6 +119,8 @@ class Codes:
         self.groups = Dictionary()
         self.annotations = Dictionary()
         self.attributes = AttributesDictionary()
+        self.auditids = Dictionary()
+        """auditIDs that are not canonical UUIDs, coded into the auditid column's keys."""
         self.coded: dict[str, Dictionary] = {
             **self.strings,
             "group": self.groups,

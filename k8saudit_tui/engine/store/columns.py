@@ -5,8 +5,11 @@ filters need, strings dictionary-encoded (codes.py), user groups as a code of an
 request attributes as a code of an interned `RequestAttributes` (evaluated once per distinct value, then
 broadcast to rows: verdicts.py).
 
+Columns are numpy arrays in one dict (`arrays.py`: capacity reserved ahead, codes as narrow as their
+dictionary allows); auditIDs are 17-byte keys (`logs/auditid_keys.py`).
+
 Threading: one writer (the loader, or `follow`) appends batches while readers (the UI thread) read. Arrays
-grow by doubling into new arrays, values are written before `len()` is published, lists only grow, and the
+grow or widen into new arrays, values are written before `len()` is published, lists only grow, and the
 verdict table is swapped whole: a reader that takes `len(store)` once and uses rows below it always sees
 complete rows. `follow` and the loader use only the public methods.
 """
@@ -22,15 +25,17 @@ from typing import Any
 import numpy as np
 import orjson
 
-from k8saudit_tui.engine.logs.batch import ITEM_FILE, Batch, format_time
-from k8saudit_tui.engine.logs.sources import new_spool
+from k8saudit_tui.engine.logs import auditid_keys
+from k8saudit_tui.engine.logs.batch import CODED_COLUMNS, ITEM_FILE, Batch, format_time
 from k8saudit_tui.engine.model import LEVELS, Problem, RequestAttributes, Verdict
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
-from k8saudit_tui.engine.store import derived
+from k8saudit_tui.engine.store import arrays, derived
 from k8saudit_tui.engine.store.codes import ALIASES, COLUMNS, DTYPES, Codes
 from k8saudit_tui.engine.store.files import EventGone, FileEntry
+from k8saudit_tui.engine.store.items import ItemSpool
 from k8saudit_tui.engine.store.verdicts import VERDICT_COLUMNS, Verdicts, VerdictTable
 
+_NO_LONG_IDS: Mapping[int, str] = MappingProxyType({})
 _EAGER_OPEN_LIMIT = 256
 """Files registered beyond this many are opened on first read (file descriptor limits)."""
 
@@ -43,18 +48,16 @@ class EventStore:
         self._n = 0
         self._capacity = 0
         self._arrays: dict[str, np.ndarray] = {}
+        self._dtypes: dict[str, Any] = {**DTYPES, **dict.fromkeys(CODED_COLUMNS, np.uint8)}
         self._codes = Codes()
         self._dicts = self._codes.strings  # read by the query package (a column's value index)
         self._groups = self._codes.groups
         self._attrs = self._codes.attributes
-        self._long_auditids: dict[int, str] = {}
         self.files: list[FileEntry] = []
         self.problems: list[Problem] = []
         self.line_count = 0
         self.blank_lines = 0
-        self._items_path = ""
-        self._items_writer: Any = None
-        self._item_entries: dict[int, int] = {}
+        self._items = ItemSpool()
         self._lock = threading.RLock()
         self._verdicts = Verdicts.empty()
         """The current and candidate policies' tables: swapped whole, never changed in place."""
@@ -79,8 +82,18 @@ class EventStore:
 
     @property
     def long_auditids(self) -> Mapping[int, str]:
-        """Row -> full auditID of the rows whose ID is longer than the auditid column holds."""
-        return MappingProxyType(self._long_auditids)
+        """Rows whose auditID the auditid column does not hold exactly: none any more (every ID is
+        a key, `auditid_keys`), kept empty for the callers that still read it."""
+        return _NO_LONG_IDS
+
+    def auditid_key(self, audit_id: str) -> bytes | None:
+        """The auditid column's key of `audit_id` (None: no row can have it, see auditid_keys)."""
+        return auditid_keys.query_key(audit_id, self._codes.auditids.index.get)
+
+    def auditid_texts(self, keys: np.ndarray) -> list[str]:
+        """The auditIDs of some keys of the auditid column."""
+        others = self._codes.auditids.values
+        return [auditid_keys.text(key, others) for key in keys.tolist()]
 
     @property
     def parser_streams(self) -> int:
@@ -95,13 +108,14 @@ class EventStore:
     def column(self, name: str, n: int | None = None) -> np.ndarray:
         """The column `name` for rows [0, n) (default: all rows now): codes or values.
 
-        String columns give int32 codes into `values(name)`; "group" codes into `values("group")`
-        (tuples of groups); "time" int64 ns since the epoch; "code" int16 (0 = none); "rule" int16
-        (-1 = no rule matched or no policy); "level" int8 index in LEVELS (-1 without policy);
-        "omitted" bool (the verdict would not write this stage); the same under the candidate policy as
-        "candidate_rule", "candidate_level", "candidate_omitted"; "change" int8 index in
-        fields.CHANGES (all same without two policies); "auditid" bytes (S36); "annotations"
-        codes into `values("annotations")` (sorted `key=value` tuples); "latency" int64 ns (-1 unknown).
+        String columns give codes into `values(name)` (unsigned, as narrow as the dictionary allows:
+        `arrays.code_dtype`); "group" codes into `values("group")` (tuples of groups); "time" int64
+        ns since the epoch; "code" int16 (0 = none); "rule" int16 (-1 = no rule matched or no
+        policy); "level" int8 index in LEVELS (-1 without policy); "omitted" bool (the verdict
+        would not write this stage); the same under the candidate policy as "candidate_rule",
+        "candidate_level", "candidate_omitted"; "change" int8 index in fields.CHANGES (all same
+        without two policies); "auditid" 17-byte keys (equal keys, equal IDs: `auditid_texts`);
+        "annotations" codes into `values("annotations")` (sorted `key=value` tuples); "latency" int64 ns (-1 unknown).
         """
         n = self._n if n is None else n
         if name in VERDICT_COLUMNS:
@@ -136,7 +150,7 @@ class EventStore:
         if name in VERDICT_COLUMNS:
             return self._verdicts.value(name, int(self._arrays["attr"][row]), int(self._arrays["stage"][row]))
         if name == "auditid":
-            return self._long_auditids.get(row) or self._arrays["auditid"][row].decode("utf-8", "replace")
+            return auditid_keys.text(self._arrays["auditid"][row], self._codes.auditids.values)
         if name == "file":
             return self.files[int(self._arrays["file"][row])].name
         if name in ("line", "offset", "length"):
@@ -299,11 +313,11 @@ class EventStore:
                 return 0
             columns = self._batch_columns(batch, file, base_line)
             start, end = self._n, self._n + batch.count
-            self._reserve(end)
+            self.reserve(end)
+            for key in CODED_COLUMNS:
+                arrays.widen(self._arrays, self._dtypes, key, len(self._codes.coded[key].values), start)
             for key, values in columns.items():
                 self._arrays[key][start:end] = values
-            for row, audit_id in batch.long_auditids.items():
-                self._long_auditids[start + row] = audit_id
             self._verdicts = self._verdicts.extended(self._attrs.values)
             self._n = end
             self._generation += 1
@@ -316,7 +330,9 @@ class EventStore:
         offsets = batch.offset.copy()
         items = files == ITEM_FILE
         if items.any():
-            item_file, placed = self._spool_items(batch.items, file)
+            item_file, placed = self._items.place(
+                batch.items, file, lambda source, path: self.add_file(self.files[source].name, path)
+            )
             offsets[items] = np.asarray(placed, np.int64)[offsets[items]]
             files[items] = item_file
         files[~items] = file
@@ -324,42 +340,20 @@ class EventStore:
         columns["offset"] = offsets
         columns["length"] = batch.length
         columns["line"] = batch.line + base_line
-        columns.update(time=batch.time, latency=batch.latency, code=batch.code, auditid=batch.auditid)
+        columns["time"] = batch.time
+        columns["latency"] = batch.latency
+        columns["code"] = batch.code
+        keys = batch.auditid
+        auditid_keys.with_codes(keys, batch.other_auditids, self._codes.auditids.code)
+        columns["auditid"] = keys
         if len(batch.format):  # unwrapped from a cloud or shipper format (raw rows keep 0)
             columns["format"] = batch.format
         return columns
 
-    def _spool_items(self, items: list[bytes], file: int) -> tuple[int, list[int]]:
-        """Write EventList items (re-serialised) to a spool; their rows point there.
-
-        The spool gets its own file entry named like the source, so locations still name the file.
-        """
-        if self._items_writer is None:
-            self._items_path, self._items_writer = new_spool("eventlist-items")
-        entry_index = self._item_entries.get(file)
-        if entry_index is None:
-            entry_index = self.add_file(self.files[file].name, self._items_path)
-            self._item_entries[file] = entry_index
-        writer = self._items_writer
-        placed = []
-        for data in items:
-            placed.append(writer.tell())
-            writer.write(data + b"\n")
-        writer.flush()
-        return entry_index, placed
-
-    def _reserve(self, size: int) -> None:
-        """Grow every array to hold `size` rows (doubling; readers keep their old arrays)."""
-        if size <= self._capacity:
-            return
-        capacity = max(size, self._capacity * 2, 1024)
-        for key, dtype in DTYPES.items():
-            grown = np.zeros(capacity, dtype)
-            old = self._arrays.get(key)
-            if old is not None:
-                grown[: self._n] = old[: self._n]
-            self._arrays[key] = grown
-        self._capacity = capacity
+    def reserve(self, size: int) -> None:
+        """Make room for `size` rows (the loader reserves its estimate ahead: see arrays.py)."""
+        with self._lock:
+            self._capacity = arrays.reserve(self._arrays, self._dtypes, self._n, self._capacity, size)
 
     def descriptor(self, entry: FileEntry) -> int:
         """An open descriptor for a file entry (kept open: a rotated file stays readable)."""
@@ -387,9 +381,7 @@ class EventStore:
             if entry.fd is not None:
                 os.close(entry.fd)
                 entry.fd = None
-        if self._items_writer is not None:
-            self._items_writer.close()
-            self._items_writer = None
+        self._items.close()
 
     def memory_bytes(self) -> int:
         """Bytes held by the column arrays (capacity), for the benchmark and the status bar."""

@@ -30,6 +30,11 @@ from k8saudit_tui.engine.store.columns import EventStore
 from k8saudit_tui.engine.store.follow import note_last_bytes
 
 FIRST_BATCH_LINES = 1000
+RESERVE_MARGIN = 1.25
+"""Rows reserved ahead over the estimate from the first batch: capacity never written costs no
+resident memory (fresh zero pages), while too little makes the arrays grow by copying."""
+ROW_BYTES = 64
+"""Fewer bytes than a row's columns take: caps the rows reserved ahead at what the limit could hold."""
 
 MEMORY_LIMIT_MB = int(os.environ.get("K8SAUDIT_TUI_MEMORY_LIMIT_MB", "2048"))
 """Resident memory at which loading stops (MB; environment K8SAUDIT_TUI_MEMORY_LIMIT_MB).
@@ -92,7 +97,7 @@ class StoreLoader:
         self.memory_limit_mb = memory_limit_mb
         self.cancel = cancel or threading.Event()
         self.workers = workers if workers is not None else default_workers()
-        self.store = store or EventStore()
+        self.store = store if store is not None else EventStore()  # an empty store is falsy (len 0)
         if evaluator is not None:
             self.store.set_policy(evaluator)
         if candidate is not None:
@@ -217,6 +222,10 @@ class StoreLoader:
         head = Task(task.file, task.path, task.start, limit, False)
         _, batch = self._parse(head)
         self._append(head, batch)
+        if batch.count:  # room for the rest ahead, from this sample's bytes an event (arrays.py)
+            expected = (self._total_bytes - head.size) * batch.count / head.size * RESERVE_MARGIN
+            most = self.memory_limit_mb * 2**20 // ROW_BYTES  # more rows than the limit holds: never needed
+            self.store.reserve(len(self.store) + min(int(expected), most) + 1024)
         return batch, [Task(task.file, task.path, limit, task.end, task.final)]
 
     def _parse(self, task: Task) -> tuple[Task, Batch]:

@@ -1,0 +1,193 @@
+"""How loading scales: load time and CPU, bytes an event and memory peaks at 100k, 1M and 3M events
+(10M with --ten-million), each size measured in a fresh interpreter so no size inherits another's heap.
+
+    python benchmarks/store_scale.py [--ten-million] [--sizes 100000,1000000] [--repeat R]
+
+CPU is parent + parser workers (getrusage of this process and its waited-for children): on a
+shared machine it is the figure that does not move with the other processes' load, while wall time
+does. Bytes an event are the parent's resident memory over the events, whole (with the interpreter
+and its imports) and marginal (minus what was resident before loading). The tree's peak is sampled
+after every batch (`memory.tree_resident_mb`, what the memory limit reads). Logs come from the
+project's generator as /tmp/k8saudit-bench-N.jsonl (made once; a bigger one's first N lines are
+taken when it exists, which is much faster than generating).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import shared
+
+SIZES = (100_000, 1_000_000, 3_000_000)
+TEN_MILLION = 10_000_000
+FILTERS = ("user:~alice", "ns:kube-system verb:create,update", "leases", "!stage:RequestReceived code:4xx")
+
+
+def bench_log(events: int) -> Path:
+    """/tmp/k8saudit-bench-N.jsonl, generated once (or cut from a bigger one)."""
+    path = Path(tempfile.gettempdir()) / f"k8saudit-bench-{events}.jsonl"
+    if path.exists():
+        return path
+    bigger = sorted(
+        (int(p.stem.rsplit("-", 1)[1]), p)
+        for p in Path(tempfile.gettempdir()).glob("k8saudit-bench-*.jsonl")
+        if p.stem.rsplit("-", 1)[1].isdigit() and int(p.stem.rsplit("-", 1)[1]) > events
+    )
+    partial = path.with_suffix(".part")
+    if bigger:
+        print(f"taking the first {events:,} lines of {bigger[0][1]} ...", file=sys.stderr, flush=True)
+        with open(bigger[0][1], "rb") as source, open(partial, "wb") as target:
+            for _, line in zip(range(events), source):
+                target.write(line)
+    else:
+        from k8saudit_tui.sample import write_log
+
+        print(f"generating {events:,} events into {path} ...", file=sys.stderr, flush=True)
+        write_log(partial, events)
+    partial.rename(path)
+    return path
+
+
+def _cpu() -> tuple[float, float]:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime
+
+
+def measure(log: str, repeat: int) -> dict[str, float]:
+    """Load `log` under the demo policy in this process; the figures as a dict (one JSON line)."""
+    from k8saudit_tui.commands.common import load_policy_or_exit
+    from k8saudit_tui.engine.memory import resident_bytes, tree_resident_mb
+    from k8saudit_tui.engine.query import compile_filter, prepare
+    from k8saudit_tui.engine.runtime import release_memory
+    from k8saudit_tui.engine.store import StoreLoader
+
+    evaluator = load_policy_or_exit(str(shared.DEMO_POLICY))
+    assert evaluator is not None
+    from k8saudit_tui.engine.logs.sources import expand_sources
+
+    gc.collect()
+    before = resident_bytes()
+    cpu_before = _cpu()
+    started = time.perf_counter()
+    loader = StoreLoader(expand_sources([log]), evaluator)
+    peak = 0
+    for _ in loader.run():
+        peak = max(peak, tree_resident_mb())
+    wall = time.perf_counter() - started
+    cpu_after = _cpu()
+    store = loader.store
+    events = len(store)
+    gc.collect()
+    loaded = resident_bytes()
+    started = time.perf_counter()
+    prepare(store)  # what the explorer builds once loaded (ui/session.py)
+    release_memory()
+    prepared = time.perf_counter() - started
+    indexed = resident_bytes()
+    filters, filters_cpu = [], []
+    for text in FILTERS:
+        times, cpu = [], []
+        for _ in range(repeat):
+            for key in [k for k in store.match_cache if k[0] != "joined"]:
+                del store.match_cache[key]  # per-term results; keep the indexes `prepare` built
+            begun, begun_cpu = time.perf_counter(), time.thread_time()
+            compile_filter(text).apply(store)
+            times.append(time.perf_counter() - begun)
+            cpu.append(time.thread_time() - begun_cpu)
+        filters.append(_p95(times))
+        filters_cpu.append(_p95(cpu))
+    children_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+    return {
+        "events": events,
+        "wall": wall,
+        "cpu_parent": cpu_after[0] - cpu_before[0],
+        "cpu_workers": cpu_after[1] - cpu_before[1],
+        "before": before,
+        "loaded": loaded,
+        "indexed": indexed,
+        "prepare": prepared,
+        "peak_tree": peak << 20,
+        "peak_parent": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "peak_worker": children_peak,
+        "filter_p95": max(filters),
+        "filter_p95_cpu": max(filters_cpu),
+        "slowest_filter": FILTERS[filters_cpu.index(max(filters_cpu))],
+        "arrays": store.memory_bytes(),
+    }
+
+
+def _p95(values: list[float]) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, round(0.95 * (len(values) - 1)))]
+
+
+def report(figures: dict[str, float]) -> str:
+    """One size's figures in words."""
+    n = figures["events"]
+    cpu = figures["cpu_parent"] + figures["cpu_workers"]
+    grown = figures["loaded"] - figures["before"]
+    grown_indexed = figures["indexed"] - figures["before"]
+    return (
+        f"{n:>10,} events: load {figures['wall']:.2f} s wall, {cpu:.2f} CPU-s "
+        f"(parent {figures['cpu_parent']:.2f} + workers {figures['cpu_workers']:.2f}) = "
+        f"{cpu / n * 1e6:.2f} CPU-s per million (target <= 4)\n"
+        f"{'':>18}resident: loaded {figures['loaded'] / 1e6:.0f} MB = {figures['loaded'] / n:.0f} B/event "
+        f"({grown / n:.0f} B/event over the {figures['before'] / 1e6:.0f} MB before loading); with the "
+        f"filter indexes {figures['indexed'] / 1e6:.0f} MB = {figures['indexed'] / n:.0f} B/event "
+        f"({grown_indexed / n:.0f} marginal; target <= 120), built in {figures['prepare']:.2f} s\n"
+        f"{'':>18}peaks: process tree {figures['peak_tree'] / 1e6:.0f} MB (sampled per batch), parent "
+        f"{figures['peak_parent'] / 1e6:.0f} MB, largest worker {figures['peak_worker'] / 1e6:.0f} MB; "
+        f"column arrays {figures['arrays'] / 1e6:.0f} MB; slowest filter p95 {figures['filter_p95'] * 1000:.0f} ms "
+        f"({figures['filter_p95_cpu'] * 1000:.0f} ms CPU, {figures.get('slowest_filter', '?')!r})"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--ten-million", action="store_true", help="also 10M events (a 9 GB log in /tmp)")
+    parser.add_argument("--sizes", help="comma-separated event counts instead of 100k, 1M, 3M")
+    parser.add_argument("--runs", type=int, default=1, help="runs per size (the median run is printed)")
+    parser.add_argument("--repeat", type=int, default=10, help="runs per filter for the p95")
+    parser.add_argument("--measure", help=argparse.SUPPRESS)  # the child's side: one log, JSON out
+    args = parser.parse_args()
+    if args.measure:
+        print(json.dumps(measure(args.measure, args.repeat)))
+        return 0
+    sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else [*SIZES]
+    if args.ten_million:
+        sizes.append(TEN_MILLION)
+    return run(sizes, args.runs, args.repeat)
+
+
+def run(sizes: list[int], runs: int, repeat: int) -> int:
+    """Measure each size in a fresh interpreter, `runs` times, and print the median run (by CPU)."""
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
+    for events in sizes:
+        log = bench_log(events)
+        results = []
+        for _ in range(runs):
+            child = subprocess.run(
+                [sys.executable, __file__, "--measure", str(log), "--repeat", str(repeat)],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            results.append(json.loads(child.stdout.strip().splitlines()[-1]))
+        cpu = [r["cpu_parent"] + r["cpu_workers"] for r in results]
+        print(report(results[cpu.index(statistics.median_low(cpu))]), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
