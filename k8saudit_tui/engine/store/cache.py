@@ -287,7 +287,7 @@ class StoreCache:
             return "no events"
         if len(store.files) != len(sources) or any(source.problem is not None for source in sources):
             return "an input could not be read"
-        if store._item_entries:
+        if store._items.path:
             return "EventList documents are re-serialised to a temporary spool"
         if any(file.gone for file in store.files):
             return "a file was truncated while loading"

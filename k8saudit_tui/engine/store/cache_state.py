@@ -74,6 +74,12 @@ class _Saved(msgspec.Struct):
     """Per array: dtype (numpy's str) and shape, checked against the .npy files."""
 
 
+def all_dictionaries(store: EventStore) -> dict[str, Any]:
+    """Every dictionary of the store by a name of its own: the coded columns' and the auditIDs
+    that are not canonical UUIDs (the auditid column's keys point into it)."""
+    return {**store._codes.coded, "auditid-others": store._codes.auditids}
+
+
 def take(store: EventStore) -> State:
     """A consistent copy of the store's contents now (arrays as views of rows [0, n))."""
     with store._lock:
@@ -86,8 +92,8 @@ def take(store: EventStore) -> State:
         return State(
             n,
             {name: array[:n] for name, array in store._arrays.items()},
-            {name: list(dictionary.values) for name, dictionary in store._codes.coded.items()},
-            dict(store._long_auditids),
+            {name: list(dictionary.values) for name, dictionary in all_dictionaries(store).items()},
+            dict(store.long_auditids),
             problems,
             files,
             store.line_count,
@@ -174,7 +180,7 @@ def _read(entry: Entry, known: EventStore) -> State:
         saved = msgspec.msgpack.decode(handle.read(), type=_Saved)
     with open(_path(entry, DICTIONARIES), "rb") as handle:
         encoded = msgspec.msgpack.decode(handle.read(), type=dict[str, tuple[str, bytes]])
-    if set(encoded) != set(known._codes.coded):
+    if set(encoded) != set(all_dictionaries(known)):
         raise Foreign("the dictionaries are not this version's")
     dictionaries = {name: _decode_values(kind, data) for name, (kind, data) in encoded.items()}
     n = saved.rows
@@ -213,7 +219,7 @@ def install(store: EventStore, state: State, sources: list[LogSource], verdicts:
     order, the names and paths of now), then `verdicts` (covering the state's attributes)."""
     with store._lock:
         for name, values in state.dictionaries.items():
-            dictionary = store._codes.coded[name]
+            dictionary = all_dictionaries(store)[name]
             dictionary.values = values
             dictionary.index = dict(zip(values, range(len(values))))
         store._codes.streams.clear()
@@ -232,8 +238,8 @@ def install(store: EventStore, state: State, sources: list[LogSource], verdicts:
                 note_last_bytes(store, entry)
         store.problems.extend(problems)
         store.line_count, store.blank_lines = state.line_count, state.blank_lines
-        store._long_auditids = state.long_auditids
         store._arrays = state.arrays
+        store._dtypes.update({name: array.dtype for name, array in state.arrays.items()})  # codes narrow or wide
         store._capacity = state.rows  # the next append grows the arrays: a copy of the mapped ones
         store._verdicts = verdicts
         store._cache.clear()
