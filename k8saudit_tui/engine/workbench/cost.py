@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from types import MappingProxyType
 
 from k8saudit_tui.engine.logs.event import EventError, EventFields
+from k8saudit_tui.engine.logs.timestamps import parse_times
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
 from k8saudit_tui.engine.workbench.apply import Applied, apply_line
 
@@ -164,15 +164,10 @@ class CostTally:
         )
 
     def _see_time(self, stamp: str) -> None:
-        if not stamp:
-            return
-        try:
-            moment = datetime.fromisoformat(stamp)
-        except ValueError:
-            return  # an unreadable time costs no event, it only does not count for the span
-        if moment.tzinfo is None:
-            return
-        self._see_ns(round(moment.timestamp() * 1e6) * 1000)
+        """The store's reading of a stage time (`parse_times`: 0, not counted, when unreadable), so
+        that this tally and `store_cost` agree on the log's span to the nanosecond."""
+        if stamp:
+            self._see_ns(int(parse_times([stamp])[0]))
 
     def _see_ns(self, nanos: int) -> None:
         if not nanos:
