@@ -95,18 +95,23 @@ def test_store_costs_are_the_plain_costs_of_every_line(
 ) -> None:
     """Both policies' summaries equal one `apply_line` per line (`cost_of_lines`), whatever the
     bodies, managedFields, prefixes, CRs and read size; `unreadable` aside (the store's problems)."""
-    lines.insert(len(lines) // 2, b'{"kind": "Event", broken')
+    broken = len(lines) // 2
+    lines.insert(broken, b'{"kind": "Event", broken')
     store = _loaded(tmp_path_factory.mktemp("cost"), lines, current, candidate)
     try:
         with patch.object(store_cost, "READ_BYTES", read_bytes):
             fast = store_costs(store)
+            every_other = store_costs(store, np.arange(0, len(store), 2))
     finally:
         store.close()
-    assert fast is not None
+    assert fast is not None and every_other is not None
     raw = [line + b"\n" for line in lines]
     plain = [cost_of_lines(PolicyEvaluator(policy), raw) for policy in (current, candidate)]
     assert [replace(summary, unreadable=0) for summary in fast] == [replace(s, unreadable=0) for s in plain]
     assert fast[0].unreadable == 1  # the broken line
+    events = raw[:broken] + raw[broken + 1 :]  # a row per line but the broken one
+    plain = [cost_of_lines(PolicyEvaluator(policy), events[::2]) for policy in (current, candidate)]
+    assert [replace(summary, unreadable=0) for summary in every_other] == [replace(s, unreadable=0) for s in plain]
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])

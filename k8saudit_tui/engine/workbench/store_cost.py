@@ -63,8 +63,11 @@ def store_costs(
     current, candidate = store.evaluator, store.candidate_evaluator
     if current is None:
         return None
+    every = rows is None
     rows = np.arange(len(store), dtype=np.int64) if rows is None else np.asarray(rows, np.int64)
-    rows = rows[store.readable(rows)]
+    readable = store.readable(rows)
+    every &= bool(readable.all())
+    rows = rows[readable]
     policies = [current] if candidate is None else [current, candidate]
     managed = any(_may_omit_managed_fields(evaluator.policy) for evaluator in policies)
     with _Lines(store) as lines:
@@ -73,7 +76,7 @@ def store_costs(
             return None
         sizes: dict[tuple[int, int, bool], int | None] = {}  # a row both policies rewrite alike: once
         summaries = [
-            _summary(store, rows, flags, prefix, lines, sizes)
+            _summary(store, rows if not every else None, flags, prefix, lines, sizes)
             for prefix, _ in zip(("", "candidate_"), policies, strict=False)
         ]
     problems = len(store.problems)
@@ -132,7 +135,8 @@ def line_flags(
     words = _WORDS if managed else _WORDS[:1]
     for file in np.unique(files).tolist():
         picked = np.flatnonzero(files == file)
-        picked = picked[np.argsort(offsets[picked], kind="stable")]
+        if np.any(offsets[picked][1:] < offsets[picked][:-1]):  # rows are in file order when loaded
+            picked = picked[np.argsort(offsets[picked], kind="stable")]
         starts, stops = offsets[picked], ends[picked]
         data = lines.data(file)
         size = len(data)
@@ -198,18 +202,25 @@ def _flags_in(
 
 def _summary(
     store: EventStore,
-    rows: np.ndarray,
+    selected: np.ndarray | None,
     flags: np.ndarray,
     prefix: str,
     lines: _Lines,
     rewritten: dict[tuple[int, int, bool], int | None],
 ) -> CostSummary:
-    """One policy's CostSummary: kept lines from the columns, the others through `apply.rewrite`
-    (what `apply_event` does with a line it does not keep, given the store's verdict)."""
+    """One policy's CostSummary over the `selected` rows (None: every row, read without gathers):
+    kept lines from the columns, the others through `apply.rewrite` (what `apply_event` does with
+    a line it does not keep, given the store's verdict)."""
     n = len(store)
-    written = ~store.column(f"{prefix}omitted", n)[rows].astype(bool)
-    level = store.column(f"{prefix}level", n)[rows].astype(np.int64)
-    recorded = store.column("recorded", n)[rows].astype(np.int64)
+    rows = np.arange(n, dtype=np.int64) if selected is None else selected
+
+    def take(column: np.ndarray) -> np.ndarray:
+        """The column's values of the rows: no gather when they are every row."""
+        return column if selected is None else column[selected]
+
+    written = ~take(store.column(f"{prefix}omitted", n)).astype(bool)
+    level = take(store.column(f"{prefix}level", n)).astype(np.int64)
+    recorded = take(store.column("recorded", n)).astype(np.int64)
     known = (recorded >= _METADATA) & (recorded <= _REQUEST_RESPONSE)
     written_level = np.where(known, np.minimum(level, recorded), level)
     lower = written & (~known | (level > recorded))
@@ -218,7 +229,7 @@ def _summary(
     kept &= (written_level >= _REQUEST_RESPONSE) | ((flags & RESPONSE_BODY) == 0)
     omits_managed = _omits_managed_fields(store, rows, prefix, written & ((flags & MANAGED_FIELDS) != 0))
     kept &= ~omits_managed
-    lengths = store.column("length", n)[rows].astype(np.int64)
+    lengths = take(store.column("length", n)).astype(np.int64)
     sizes = np.where(kept, lengths + 1, 0)
     costed = np.ones(len(rows), bool)
     slow = np.flatnonzero(written & ~kept)
@@ -253,7 +264,7 @@ def _summary(
                 costed[position] = written[position] = False
             else:
                 sizes[position] = size
-    times = store.column("time", n)[rows][costed]
+    times = take(store.column("time", n))[costed]
     times = times[times != 0]
     written &= costed
     weights = sizes[written]
@@ -266,11 +277,11 @@ def _summary(
         lower_bound_events=int(lower[written].sum()),
         first_ns=int(times.min()) if len(times) else 0,
         last_ns=int(times.max()) if len(times) else 0,
-        by_rule=_shares(store.column(f"{prefix}rule", n)[rows][written].astype(np.int64), None, weights),
-        by_user=_shares(store.column("user", n)[rows][written], store.values("user"), weights),
+        by_rule=_shares(take(store.column(f"{prefix}rule", n))[written].astype(np.int64), None, weights),
+        by_user=_shares(take(store.column("user", n))[written], store.values("user"), weights),
         by_resource=_shares(resource[0], resource[1], weights),
-        by_verb=_shares(store.column("verb", n)[rows][written], store.values("verb"), weights),
-        by_namespace=_shares(store.column("ns", n)[rows][written], store.values("ns"), weights),
+        by_verb=_shares(take(store.column("verb", n))[written], store.values("verb"), weights),
+        by_namespace=_shares(take(store.column("ns", n))[written], store.values("ns"), weights),
     )
 
 
@@ -289,19 +300,34 @@ def _omits_managed_fields(store: EventStore, rows: np.ndarray, prefix: str, aske
     return result
 
 
-def _resource_keys(store: EventStore, rows: np.ndarray) -> tuple[np.ndarray, list[str]]:
-    """(codes, values) of `resource/subresource` ("" for non-resource requests), as CostTally keys."""
-    pairs = np.stack([store.column("resource")[rows], store.column("subresource")[rows]]).astype(np.int64)
-    unique, inverse = np.unique(pairs, axis=1, return_inverse=True)
+def _resource_keys(store: EventStore, rows: np.ndarray) -> tuple[np.ndarray, _LazyNames]:
+    """(codes, values) of `resource/subresource` ("" for non-resource requests), as CostTally keys:
+    a code per (resource, subresource) code pair, named only for the pairs that occur."""
     resources, subresources = store.values("resource"), store.values("subresource")
-    names = [
-        f"{resources[r]}/{subresources[s]}" if subresources[s] else resources[r]
-        for r, s in zip(unique[0].tolist(), unique[1].tolist(), strict=True)
-    ]
-    return inverse.reshape(-1), names
+    width = max(len(subresources), 1)
+    pairs = store.column("resource")[rows].astype(np.int64) * width + store.column("subresource")[rows]
+    if len(resources) * width > 4 * len(rows) + (1 << 20):  # too many pairs to count directly
+        occurring, pairs = np.unique(pairs, return_inverse=True)
+        pairs = pairs.reshape(-1)
+    else:
+        occurring = np.arange(len(resources) * width, dtype=np.int64)
+    return pairs, _LazyNames(occurring, resources, subresources, width)
 
 
-def _shares(codes: np.ndarray, values: Sequence[Any] | None, sizes: np.ndarray) -> Mapping[Any, Share]:
+class _LazyNames:
+    """`resource/subresource` of a pair code, made only when `_shares` asks for it (a list of
+    every possible pair could be large)."""
+
+    def __init__(self, occurring: np.ndarray, resources: list[str], subresources: list[str], width: int) -> None:
+        self._occurring, self._resources, self._subresources, self._width = occurring, resources, subresources, width
+
+    def __getitem__(self, code: int) -> str:
+        resource, subresource = divmod(int(self._occurring[code]), self._width)
+        sub = self._subresources[subresource]
+        return f"{self._resources[resource]}/{sub}" if sub else self._resources[resource]
+
+
+def _shares(codes: np.ndarray, values: Sequence[Any] | _LazyNames | None, sizes: np.ndarray) -> Mapping[Any, Share]:
     """{group: Share} of written rows with group `codes` (rule indexes when `values` is None, -1
     for none); groups whose values are equal (a resource `a/b` both ways) are added up."""
     if not len(codes):
