@@ -89,15 +89,24 @@ def _loaded(tmp_path: Path, lines: list[bytes], current: Policy, candidate: Poli
     candidate=managed_policies,
     lines=st.lists(odd_events(), max_size=14),
     read_bytes=st.sampled_from((1, 300, 1 << 24)),
+    followed=st.booleans(),
 )
 def test_store_costs_are_the_plain_costs_of_every_line(
-    tmp_path_factory: pytest.TempPathFactory, current: Policy, candidate: Policy, lines: list[bytes], read_bytes: int
+    tmp_path_factory: pytest.TempPathFactory,
+    current: Policy,
+    candidate: Policy,
+    lines: list[bytes],
+    read_bytes: int,
+    followed: bool,
 ) -> None:
     """Both policies' summaries equal one `apply_line` per line (`cost_of_lines`), whatever the
-    bodies, managedFields, prefixes, CRs and read size; `unreadable` aside (the store's problems)."""
+    bodies, managedFields, prefixes, CRs and read size, from a mapped file or (followed) read with
+    pread; `unreadable` aside (there the store's problems)."""
     broken = len(lines) // 2
     lines.insert(broken, b'{"kind": "Event", broken')
     store = _loaded(tmp_path_factory.mktemp("cost"), lines, current, candidate)
+    for entry in store.files:
+        entry.followable = followed
     try:
         with patch.object(store_cost, "READ_BYTES", read_bytes):
             fast = store_costs(store)

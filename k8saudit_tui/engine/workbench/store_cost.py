@@ -89,31 +89,45 @@ def _may_omit_managed_fields(policy: Policy) -> bool:
 
 
 class _Lines:
-    """The store's files mapped read-only (no copy of the page cache, unlike pread), by file index."""
+    """The bytes of the store's files by file index: mapped read-only (no copy of the page cache,
+    unlike pread), except files that are followed, read with pread: a mapped file truncated by a
+    copytruncate rotation kills the process (SIGBUS) when the mapping is read."""
 
     def __init__(self, store: EventStore) -> None:
         self._store = store
-        self._maps: dict[int, mmap.mmap | bytes] = {}
+        self._maps: dict[int, mmap.mmap | None] = {}
 
     def __enter__(self) -> _Lines:
         return self
 
     def __exit__(self, *_: object) -> None:
         for mapped in self._maps.values():
-            if isinstance(mapped, mmap.mmap):
+            if mapped is not None:
                 mapped.close()
         self._maps.clear()
 
-    def data(self, file: int) -> mmap.mmap | bytes:
-        mapped = self._maps.get(file)
-        if mapped is None:
-            descriptor = self._store.descriptor(self._store.files[file])
-            try:
-                mapped = mmap.mmap(descriptor, 0, access=mmap.ACCESS_READ)
-            except (ValueError, OSError):  # an empty file (no rows), or one mmap refuses
-                mapped = os.pread(descriptor, os.fstat(descriptor).st_size, 0)
+    def _mapped(self, file: int) -> mmap.mmap | None:
+        if file not in self._maps:
+            entry = self._store.files[file]
+            mapped = None
+            if not entry.followable:
+                try:
+                    mapped = mmap.mmap(self._store.descriptor(entry), 0, access=mmap.ACCESS_READ)
+                except (ValueError, OSError):  # an empty file (no rows), or one mmap refuses
+                    mapped = None
             self._maps[file] = mapped
-        return mapped
+        return self._maps[file]
+
+    def span(self, file: int, low: int, high: int) -> tuple[mmap.mmap | bytes, int]:
+        """(a buffer holding bytes [low, high) of the file, the file offset of its first byte)."""
+        mapped = self._mapped(file)
+        if mapped is not None:
+            return mapped, 0
+        return os.pread(self._store.descriptor(self._store.files[file]), high - low, low), low
+
+    def row(self, file: int, offset: int, length: int) -> bytes:
+        data, base = self.span(file, offset, offset + length)
+        return bytes(data[offset - base : offset - base + length])
 
 
 def line_flags(
@@ -138,33 +152,33 @@ def line_flags(
         if np.any(offsets[picked][1:] < offsets[picked][:-1]):  # rows are in file order when loaded
             picked = picked[np.argsort(offsets[picked], kind="stable")]
         starts, stops = offsets[picked], ends[picked]
-        data = lines.data(file)
-        size = len(data)
         first = 0
         while first < len(picked):
             if cancel is not None and cancel.is_set():
                 return None
             last = max(first + 1, int(np.searchsorted(starts, starts[first] + READ_BYTES, "left")))
-            low, high = int(starts[first]), min(int(stops[first:last].max()), size)
-            flags[picked[first:last]] |= _flags_in(data, low, high, starts[first:last], stops[first:last], words)
+            low = int(starts[first])
+            data, base = lines.span(file, low, int(stops[first:last].max()))
+            chunk_starts, chunk_stops = starts[first:last] - base, stops[first:last] - base
+            found = _flags_in(data, chunk_starts, np.minimum(chunk_stops, len(data)), words)
+            view = np.frombuffer(data, np.uint8)
+            ending = view[np.clip(chunk_stops - 1, 0, max(len(data) - 1, 0))] == ord("\r")
+            del view  # a mapping with an exported buffer cannot be closed
+            found[ending & (chunk_stops > chunk_starts) & (chunk_stops <= len(data))] |= ENDS_IN_CR
+            flags[picked[first:last]] |= found
             first = last
-        view = np.frombuffer(data, np.uint8)
-        ending = view[np.clip(stops - 1, 0, max(size - 1, 0))] == ord("\r")
-        del view  # a mapping with an exported buffer cannot be closed
-        flags[picked[ending & (stops > starts)]] |= ENDS_IN_CR
     return flags
 
 
 def _flags_in(
     data: mmap.mmap | bytes,
-    low: int,
-    high: int,
     starts: np.ndarray,
     stops: np.ndarray,
     words: Sequence[tuple[bytes, tuple[tuple[int, bytes, int], ...]]],
 ) -> np.ndarray:
-    """The word bits of the rows [starts, stops) (sorted, not overlapping) within data[low:high]."""
+    """The word bits of the rows [starts, stops) of `data` (sorted, not overlapping)."""
     found = np.zeros(len(starts), np.uint8)
+    low, high = int(starts[0]), int(stops.max())
     positions: list[int] = []
     ends: list[int] = []
     bits: list[int] = []
@@ -187,7 +201,7 @@ def _flags_in(
                         at = data.find(word, at + 1, high)
                 break
             for back, word, bit in candidates:
-                if at >= back and data[at - back : at - back + len(word)] == word:
+                if at - back >= low and data[at - back : at - back + len(word)] == word:
                     positions.append(at - back)
                     ends.append(at - back + len(word))
                     bits.append(bit)
@@ -254,7 +268,7 @@ def _summary(
         ):
             key = (row, rank, omit)
             if key not in rewritten:
-                text = bytes(lines.data(file)[offset : offset + length]).rstrip(b"\r\n")
+                text = lines.row(file, offset, length).rstrip(b"\r\n")
                 try:
                     rewritten[key] = len(rewrite(text, LEVELS[rank], omit, is_patch)) + 1
                 except EventError:
