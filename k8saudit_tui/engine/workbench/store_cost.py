@@ -25,7 +25,8 @@ from __future__ import annotations
 import mmap
 import os
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from types import MappingProxyType
 from typing import Any
@@ -70,15 +71,14 @@ def store_costs(
     rows = rows[readable]
     policies = [current] if candidate is None else [current, candidate]
     managed = any(_may_omit_managed_fields(evaluator.policy) for evaluator in policies)
-    with _Lines(store) as lines:
-        flags = line_flags(store, rows, managed, cancel, lines)
-        if flags is None:
-            return None
-        sizes: dict[tuple[int, int, bool], int | None] = {}  # a row both policies rewrite alike: once
-        summaries = [
-            _summary(store, rows if not every else None, flags, prefix, lines, sizes)
-            for prefix, _ in zip(("", "candidate_"), policies, strict=False)
-        ]
+    flags = line_flags(store, rows, managed, cancel)
+    if flags is None:
+        return None
+    sizes: dict[tuple[int, int, bool], int | None] = {}  # a row both policies rewrite alike: once
+    summaries = [
+        _summary(store, rows if not every else None, flags, prefix, sizes)
+        for prefix, _ in zip(("", "candidate_"), policies, strict=False)
+    ]
     problems = len(store.problems)
     summaries = [replace(summary, unreadable=summary.unreadable + problems) for summary in summaries]
     return summaries[0], summaries[1] if len(summaries) > 1 else None
@@ -88,46 +88,29 @@ def _may_omit_managed_fields(policy: Policy) -> bool:
     return policy.omit_managed_fields or any(rule.omit_managed_fields for rule in policy.rules)
 
 
-class _Lines:
-    """The bytes of the store's files by file index: mapped read-only (no copy of the page cache,
-    unlike pread), except files that are followed, read with pread: a mapped file truncated by a
-    copytruncate rotation kills the process (SIGBUS) when the mapping is read."""
-
-    def __init__(self, store: EventStore) -> None:
-        self._store = store
-        self._maps: dict[int, mmap.mmap | None] = {}
-
-    def __enter__(self) -> _Lines:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        for mapped in self._maps.values():
-            if mapped is not None:
-                mapped.close()
-        self._maps.clear()
-
-    def _mapped(self, file: int) -> mmap.mmap | None:
-        if file not in self._maps:
-            entry = self._store.files[file]
+@contextmanager
+def _span(store: EventStore, file: int, low: int, high: int) -> Iterator[tuple[mmap.mmap | bytes, int]]:
+    """(a buffer holding bytes [low, high) of the file, the file offset of its first byte): a
+    read-only mapping of just that span (no copy of the page cache, unlike pread, and unmapped
+    after, so the process never holds the whole log), or pread for a followed file: a mapped file
+    truncated by a copytruncate rotation kills the process (SIGBUS) when the mapping is read."""
+    entry = store.files[file]
+    descriptor = store.descriptor(entry)
+    mapped = None
+    if not entry.followable:
+        start = low - low % mmap.ALLOCATIONGRANULARITY
+        try:
+            high = min(high, os.fstat(descriptor).st_size)
+            mapped = mmap.mmap(descriptor, high - start, access=mmap.ACCESS_READ, offset=start)
+        except (ValueError, OSError):  # an empty span, or a file mmap refuses
             mapped = None
-            if not entry.followable:
-                try:
-                    mapped = mmap.mmap(self._store.descriptor(entry), 0, access=mmap.ACCESS_READ)
-                except (ValueError, OSError):  # an empty file (no rows), or one mmap refuses
-                    mapped = None
-            self._maps[file] = mapped
-        return self._maps[file]
-
-    def span(self, file: int, low: int, high: int) -> tuple[mmap.mmap | bytes, int]:
-        """(a buffer holding bytes [low, high) of the file, the file offset of its first byte)."""
-        mapped = self._mapped(file)
-        if mapped is not None:
-            return mapped, 0
-        return os.pread(self._store.descriptor(self._store.files[file]), high - low, low), low
-
-    def row(self, file: int, offset: int, length: int) -> bytes:
-        data, base = self.span(file, offset, offset + length)
-        return bytes(data[offset - base : offset - base + length])
+    if mapped is None:
+        yield os.pread(descriptor, max(high - low, 0), low), low
+        return
+    try:
+        yield mapped, start
+    finally:
+        mapped.close()
 
 
 def line_flags(
@@ -135,13 +118,9 @@ def line_flags(
     rows: np.ndarray,
     managed: bool = True,
     cancel: threading.Event | None = None,
-    lines: _Lines | None = None,
 ) -> np.ndarray | None:
     """Per row of `rows`, the bits REQUEST_BODY, RESPONSE_BODY, MANAGED_FIELDS (looked for only
     when `managed`) and ENDS_IN_CR of its bytes; None when `cancel` was set."""
-    if lines is None:
-        with _Lines(store) as own:
-            return line_flags(store, rows, managed, cancel, own)
     flags = np.zeros(len(rows), np.uint8)
     files = store.column("file")[rows]
     offsets = store.column("offset")[rows]
@@ -158,13 +137,15 @@ def line_flags(
                 return None
             last = max(first + 1, int(np.searchsorted(starts, starts[first] + READ_BYTES, "left")))
             low = int(starts[first])
-            data, base = lines.span(file, low, int(stops[first:last].max()))
-            chunk_starts, chunk_stops = starts[first:last] - base, stops[first:last] - base
-            found = _flags_in(data, chunk_starts, np.minimum(chunk_stops, len(data)), words)
-            view = np.frombuffer(data, np.uint8)
-            ending = view[np.clip(chunk_stops - 1, 0, max(len(data) - 1, 0))] == ord("\r")
-            del view  # a mapping with an exported buffer cannot be closed
-            found[ending & (chunk_stops > chunk_starts) & (chunk_stops <= len(data))] |= ENDS_IN_CR
+            with _span(store, file, low, int(stops[first:last].max())) as (data, base):
+                chunk_starts, chunk_stops = starts[first:last] - base, stops[first:last] - base
+                found = _flags_in(data, chunk_starts, np.minimum(chunk_stops, len(data)), words)
+                ending = np.zeros(len(chunk_stops), bool)
+                if len(data):  # empty when the file shrank below these rows (they are gone)
+                    view = np.frombuffer(data, np.uint8)
+                    ending = view[np.clip(chunk_stops - 1, 0, len(data) - 1)] == ord("\r")
+                    del view  # a mapping with an exported buffer cannot be closed
+                found[ending & (chunk_stops > chunk_starts) & (chunk_stops <= len(data))] |= ENDS_IN_CR
             flags[picked[first:last]] |= found
             first = last
     return flags
@@ -219,7 +200,6 @@ def _summary(
     selected: np.ndarray | None,
     flags: np.ndarray,
     prefix: str,
-    lines: _Lines,
     rewritten: dict[tuple[int, int, bool], int | None],
 ) -> CostSummary:
     """One policy's CostSummary over the `selected` rows (None: every row, read without gathers):
@@ -254,6 +234,7 @@ def _summary(
         patch = store.values("verb").index("patch") if "patch" in store.values("verb") else -1
         patches = (store.column("verb", n)[rows[slow]] == patch).tolist()
         files = store.column("file", n)[rows[slow]].tolist()
+        descriptors = {file: store.descriptor(store.files[file]) for file in set(files)}
         offsets = store.column("offset", n)[rows[slow]].tolist()
         for position, row, rank, omit, is_patch, file, offset, length in zip(
             slow.tolist(),
@@ -268,7 +249,7 @@ def _summary(
         ):
             key = (row, rank, omit)
             if key not in rewritten:
-                text = lines.row(file, offset, length).rstrip(b"\r\n")
+                text = os.pread(descriptors[file], length, offset).rstrip(b"\r\n")
                 try:
                     rewritten[key] = len(rewrite(text, LEVELS[rank], omit, is_patch)) + 1
                 except EventError:
