@@ -36,12 +36,12 @@ from k8saudit_tui.commands.common import (
 from k8saudit_tui.commands.evaluate import RangeJob, map_ranges
 from k8saudit_tui.engine.export import ExportError, write_file
 from k8saudit_tui.engine.logs import split
-from k8saudit_tui.engine.logs.event import EventError
+from k8saudit_tui.engine.logs.event import EventError, decode_event_line
 from k8saudit_tui.engine.logs.sources import STDIN, expand_sources
 from k8saudit_tui.engine.model import Problem
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
 from k8saudit_tui.engine.textsafe import visible
-from k8saudit_tui.engine.workbench.apply import apply_line
+from k8saudit_tui.engine.workbench.apply import apply_event, written_line
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,8 +165,10 @@ def apply_range(evaluator: PolicyEvaluator, job: RangeJob) -> tuple[int, Applied
 
 
 def apply_lines(evaluator: PolicyEvaluator, name: str, lines: Iterable[bytes], first_line: int = 1) -> AppliedBlock:
-    """Apply the policy to numbered lines: the hot loop of the command."""
+    """Apply the policy to numbered lines: the hot loop of the command (`apply_line` inlined: a
+    usual line, `{...}` and a newline, is its own written line)."""
     output: list[bytes] = []
+    append = output.append
     problems: list[str] = []
     events = lower_bound = 0
     for number, line in enumerate(lines, first_line):
@@ -175,12 +177,16 @@ def apply_lines(evaluator: PolicyEvaluator, name: str, lines: Iterable[bytes], f
         try:
             if line is TOO_LONG:
                 raise EventError(f"line longer than {MAX_LINE_BYTES >> 20} MiB: skipped")
-            applied = apply_line(evaluator, line)
+            event = decode_event_line(line)
+            if line[:1] != b"{" or line[-1:] != b"\n" or line[-2:-1] == b"\r":
+                line = written_line(line)
+            applied = apply_event(evaluator, event, line)
         except EventError as problem:
             problems.append(f"{name}:{number}: {problem}")
             continue
         events += 1
-        if applied.line is not None:
-            output.append(applied.line)
+        written = applied.line
+        if written is not None:
+            append(written)
             lower_bound += applied.lower_bound
     return AppliedBlock(b"".join(output), tuple(problems), events, len(output), lower_bound)
