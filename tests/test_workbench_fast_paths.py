@@ -89,7 +89,7 @@ def _loaded(tmp_path: Path, lines: list[bytes], current: Policy, candidate: Poli
     candidate=managed_policies,
     lines=st.lists(odd_events(), max_size=14),
     read_bytes=st.sampled_from((1, 300, 1 << 24)),
-    followed=st.booleans(),
+    mapped=st.booleans(),
 )
 def test_store_costs_are_the_plain_costs_of_every_line(
     tmp_path_factory: pytest.TempPathFactory,
@@ -97,20 +97,18 @@ def test_store_costs_are_the_plain_costs_of_every_line(
     candidate: Policy,
     lines: list[bytes],
     read_bytes: int,
-    followed: bool,
+    mapped: bool,
 ) -> None:
     """Both policies' summaries equal one `apply_line` per line (`cost_of_lines`), whatever the
-    bodies, managedFields, prefixes, CRs and read size, from a mapped file or (followed) read with
-    pread; `unreadable` aside (there the store's problems)."""
+    bodies, managedFields, prefixes, CRs and read size, read with pread or through mappings;
+    `unreadable` aside (there the store's problems)."""
     broken = len(lines) // 2
     lines.insert(broken, b'{"kind": "Event", broken')
     store = _loaded(tmp_path_factory.mktemp("cost"), lines, current, candidate)
-    for entry in store.files:
-        entry.followable = followed
     try:
         with patch.object(store_cost, "READ_BYTES", read_bytes):
-            fast = store_costs(store)
-            every_other = store_costs(store, np.arange(0, len(store), 2))
+            fast = store_costs(store, mapped=mapped)
+            every_other = store_costs(store, np.arange(0, len(store), 2), mapped=mapped)
     finally:
         store.close()
     assert fast is not None and every_other is not None
@@ -124,9 +122,13 @@ def test_store_costs_are_the_plain_costs_of_every_line(
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(lines=st.lists(odd_events(), min_size=1, max_size=14), read_bytes=st.sampled_from((1, 200, 1 << 24)))
+@given(
+    lines=st.lists(odd_events(), min_size=1, max_size=14),
+    read_bytes=st.sampled_from((1, 200, 1 << 24)),
+    mapped=st.booleans(),
+)
 def test_line_flags_are_the_substring_tests_of_each_line(
-    tmp_path_factory: pytest.TempPathFactory, lines: list[bytes], read_bytes: int
+    tmp_path_factory: pytest.TempPathFactory, lines: list[bytes], read_bytes: int, mapped: bool
 ) -> None:
     """The memchr-anchored search (and its fallback when anchors are everywhere) flags exactly
     the rows whose bytes hold each word, and those that end in CR."""
@@ -135,7 +137,7 @@ def test_line_flags_are_the_substring_tests_of_each_line(
     try:
         rows = np.arange(len(store), dtype=np.int64)
         with patch.object(store_cost, "READ_BYTES", read_bytes):
-            flags = store_cost.line_flags(store, rows)
+            flags = store_cost.line_flags(store, rows, mapped=mapped)
         raws = [store.raw(row) for row in rows.tolist()]
     finally:
         store.close()

@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     store = StoreLoader(sources, current, candidate=candidate).load_all()
     try:
         readable = [source for source in sources if source.problem is None]
-        costs = store_costs(store, source_rows(store, readable))
+        costs = store_costs(store, source_rows(store, readable), mapped=True)  # nothing follows the log
         assert costs is not None  # the store has the policy, and nothing cancels
         report = build_report(
             store,

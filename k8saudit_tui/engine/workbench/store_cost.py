@@ -9,8 +9,8 @@ Why not `apply_line` per row: decoding, evaluating and re-encoding a million eve
 recorded, and then `apply` copies the line: its bytes are the store's line length and a newline,
 known without reading it. `apply_event` keeps a line when the level written is the recorded one,
 no body below that level is in the line and no `managedFields` is when the policy omits them; the
-store has the verdicts and the recorded level, and one pass over the log's bytes (mapped, not
-copied) with a memchr for `O` and `F` (the capitals of `requestObject`, `responseObject`,
+store has the verdicts and the recorded level, and one pass over the log's bytes (pread, or
+mapped for a one-shot reader) with a memchr for `O` and `F` (the capitals of `requestObject`, `responseObject`,
 `managedFields`) finds the few lines holding those words, with the same substring test
 `apply_event` makes. Only the rows whose written form may change (a lowered level, a body to
 drop, a line ending in CR) go through `apply.rewrite`, with the store's verdict, as `apply_event`
@@ -57,10 +57,18 @@ _METADATA, _REQUEST, _REQUEST_RESPONSE = (LEVELS.index(name) for name in ("Metad
 
 
 def store_costs(
-    store: EventStore, rows: np.ndarray | None = None, cancel: threading.Event | None = None
+    store: EventStore,
+    rows: np.ndarray | None = None,
+    cancel: threading.Event | None = None,
+    *,
+    mapped: bool = False,
 ) -> tuple[CostSummary, CostSummary | None] | None:
     """(the loaded policy's cost, the candidate's or None) over `rows` (default: every row);
-    None when the store has no policy or `cancel` was set (checked between reads)."""
+    None when the store has no policy or `cancel` was set (checked between reads).
+
+    `mapped` reads the log through read-only mappings instead of pread (no copy of the page
+    cache: a third faster), for a one-shot reader such as `report`; not where logs are followed:
+    a mapped file truncated by a copytruncate rotation kills the process (SIGBUS) when read."""
     current, candidate = store.evaluator, store.candidate_evaluator
     if current is None:
         return None
@@ -71,7 +79,7 @@ def store_costs(
     rows = rows[readable]
     policies = [current] if candidate is None else [current, candidate]
     managed = any(_may_omit_managed_fields(evaluator.policy) for evaluator in policies)
-    flags = line_flags(store, rows, managed, cancel)
+    flags = line_flags(store, rows, managed, cancel, mapped=mapped)
     if flags is None:
         return None
     sizes: dict[tuple[int, int, bool], int | None] = {}  # a row both policies rewrite alike: once
@@ -89,15 +97,14 @@ def _may_omit_managed_fields(policy: Policy) -> bool:
 
 
 @contextmanager
-def _span(store: EventStore, file: int, low: int, high: int) -> Iterator[tuple[mmap.mmap | bytes, int]]:
-    """(a buffer holding bytes [low, high) of the file, the file offset of its first byte): a
-    read-only mapping of just that span (no copy of the page cache, unlike pread, and unmapped
-    after, so the process never holds the whole log), or pread for a followed file: a mapped file
-    truncated by a copytruncate rotation kills the process (SIGBUS) when the mapping is read."""
+def _span(store: EventStore, file: int, low: int, high: int, mapping: bool) -> Iterator[tuple[mmap.mmap | bytes, int]]:
+    """(a buffer holding bytes [low, high) of the file, the file offset of its first byte): with
+    `mapping`, a read-only mapping of just that span (unmapped after, so the process never holds
+    the whole log), else (or when mmap refuses) what pread gives."""
     entry = store.files[file]
     descriptor = store.descriptor(entry)
     mapped = None
-    if not entry.followable:
+    if mapping:
         start = low - low % mmap.ALLOCATIONGRANULARITY
         try:
             high = min(high, os.fstat(descriptor).st_size)
@@ -118,9 +125,12 @@ def line_flags(
     rows: np.ndarray,
     managed: bool = True,
     cancel: threading.Event | None = None,
+    *,
+    mapped: bool = False,
 ) -> np.ndarray | None:
     """Per row of `rows`, the bits REQUEST_BODY, RESPONSE_BODY, MANAGED_FIELDS (looked for only
-    when `managed`) and ENDS_IN_CR of its bytes; None when `cancel` was set."""
+    when `managed`) and ENDS_IN_CR of its bytes; None when `cancel` was set. `mapped`: see
+    `store_costs`."""
     flags = np.zeros(len(rows), np.uint8)
     files = store.column("file")[rows]
     offsets = store.column("offset")[rows]
@@ -137,7 +147,7 @@ def line_flags(
                 return None
             last = max(first + 1, int(np.searchsorted(starts, starts[first] + READ_BYTES, "left")))
             low = int(starts[first])
-            with _span(store, file, low, int(stops[first:last].max())) as (data, base):
+            with _span(store, file, low, int(stops[first:last].max()), mapped) as (data, base):
                 chunk_starts, chunk_stops = starts[first:last] - base, stops[first:last] - base
                 found = _flags_in(data, chunk_starts, np.minimum(chunk_stops, len(data)), words)
                 ending = np.zeros(len(chunk_stops), bool)
