@@ -4,6 +4,7 @@ cost read from the store (`store_cost`) against `cost_of_lines`, one `apply_line
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from dataclasses import replace
@@ -16,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from k8saudit_tui.cli import main
 from k8saudit_tui.engine.logs.sources import expand_sources
 from k8saudit_tui.engine.model import LEVELS, Policy, PolicyRule
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
@@ -162,3 +164,22 @@ def test_a_cancelled_cost_is_none(tmp_path: Path) -> None:
         assert store_costs(store) is not None
     finally:
         store.close()
+
+
+def test_report_bytes_leave_out_eventlist_items_as_apply_does(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An EventList line's items are rows of the store (in a spool), but `apply` reads no event
+    in that line: the report's bytes are what apply writes, the items' not counted."""
+    events = [event(n, level="Metadata") for n in range(4)]
+    items = orjson.dumps({"kind": "EventList", "apiVersion": "audit.k8s.io/v1", "items": events[2:]})
+    log = write_lines(tmp_path / "audit.log", [line(events[0]), items, line(events[1])])
+    policy = tmp_path / "p.yaml"
+    policy.write_text("apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: Metadata\n")
+    out = tmp_path / "applied.log"
+    assert main(["apply", "--policy", str(policy), str(log), "-o", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["report", "--policy", str(policy), str(log), "--format", "json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["events"] == 4  # the store's rows: the items are events of the log
+    assert result["bytes"]["current"] == out.stat().st_size == len(line(events[0])) + len(line(events[1])) + 2
