@@ -10,6 +10,7 @@ installed copy.
 from __future__ import annotations
 
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -65,26 +66,34 @@ def time_runs(label: str, run: Callable[[], object], repeat: int) -> None:
     print(f"{label}: p50 {statistics.median(times):.1f} ms, p95 {p95:.1f} ms")
 
 
-def command_seconds(argv: list[str]) -> float:
-    """Wall time of `k8saudit-tui ARGV...` from the checkout, its stdout and stderr to /dev/null."""
+def command_seconds(argv: list[str], cpu: list[float] | None = None) -> float:
+    """Wall time of `k8saudit-tui ARGV...` from the checkout, its stdout and stderr to /dev/null;
+    its CPU time (user + system, workers included) is appended to `cpu` when given."""
     command = [sys.executable, "-m", "k8saudit_tui", *argv]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     with open(os.devnull, "wb") as sink:
         subprocess.run(command, stdout=sink, stderr=sink, check=True, cwd=ROOT)
-    return time.perf_counter() - started
+    elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if cpu is not None:
+        cpu.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+    return elapsed
 
 
-def alternated(commands: dict[str, list[str]], runs: int) -> dict[str, list[float]]:
-    """Each command's wall times over `runs` rounds, the commands run one after the other in every
-    round (after one warm-up round): on a shared machine both see the same minutes' load, so the
-    ratio of two of them is read per round (`ratios`), not from times taken apart."""
+def alternated(commands: dict[str, list[str]], runs: int) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Each command's wall times and CPU times over `runs` rounds, the commands run one after the
+    other in every round (after one warm-up round): on a shared machine both see the same
+    minutes' load, so the ratio of two of them is read per round (`ratios`), not from times
+    taken apart. CPU time moves less with other work on the machine than wall time does."""
     for argv in commands.values():
         command_seconds(argv)  # the page cache and the interpreter's imports
     times: dict[str, list[float]] = {name: [] for name in commands}
+    cpu: dict[str, list[float]] = {name: [] for name in commands}
     for _ in range(runs):
         for name, argv in commands.items():
-            times[name].append(command_seconds(argv))
-    return times
+            times[name].append(command_seconds(argv, cpu[name]))
+    return times, cpu
 
 
 def ratios(times: dict[str, list[float]], name: str, base: str) -> list[float]:
