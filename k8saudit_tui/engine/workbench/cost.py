@@ -8,7 +8,9 @@ lines apply copies byte for byte). Ingestion is billed per byte, so these are th
 
 `CostTally` is the accumulator of one reader (not shared between threads); `merge` joins the
 tallies of ranges read in parallel, and `summary()` gives the immutable `CostSummary` value that is
-handed on. Lines that are not events are counted, never costed.
+handed on. Lines that are not events are counted, never costed. This is the plain per-line
+definition; over a loaded store, `store_cost.store_costs` gives the same summaries from the
+store's columns without applying every line (property-tested against `cost_of_lines`).
 """
 
 from __future__ import annotations
