@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -14,14 +15,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from k8saudit_tui.cli import main
-from k8saudit_tui.commands.report import cost_of_sources
 from k8saudit_tui.engine.logs.event import EventError
 from k8saudit_tui.engine.logs.sources import expand_sources
 from k8saudit_tui.engine.model import LEVELS, Policy
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
 from k8saudit_tui.engine.policy.loader import load_policy_file
+from k8saudit_tui.engine.store import StoreLoader
 from k8saudit_tui.engine.workbench.apply import Applied, apply_line
 from k8saudit_tui.engine.workbench.cost import cost_of_lines
+from k8saudit_tui.engine.workbench.store_cost import store_costs
 from tests import strategies
 from tests.auditlog_helpers import event, line, write_lines
 from tests.test_apply import recorded_events
@@ -326,15 +328,23 @@ def test_the_one_pass_cost_of_two_policies_is_each_policys_plain_cost(
     candidate: Policy,
     events: list[tuple[dict[str, Any], bytes, bool]],
 ) -> None:
-    """cost_of_sources decodes each line once for both policies: the same as CostTally per policy."""
+    """The cost read from the store's columns (store_cost) is each policy's plain cost, one
+    apply_line per line, every figure but `unreadable` (there the store's problems)."""
     lines = [prefix + orjson.dumps(data) + (b"\r" if crlf else b"") for data, prefix, crlf in events]
     lines.insert(len(lines) // 2, b'{"kind": "Event", broken')
     log = write_lines(tmp_path_factory.mktemp("cost") / "audit.log", lines)
-    evaluators = [PolicyEvaluator(current), PolicyEvaluator(candidate)]
-    fast = cost_of_sources(evaluators, expand_sources([str(log)]), workers=1)
+    store = StoreLoader(
+        expand_sources([str(log)]), PolicyEvaluator(current), candidate=PolicyEvaluator(candidate)
+    ).load_all()
+    try:
+        fast = store_costs(store)
+    finally:
+        store.close()
+    assert fast is not None
     with log.open("rb") as stream:
         raw = list(stream)
-    assert fast == [cost_of_lines(evaluator, raw) for evaluator in evaluators]
+    plain = [cost_of_lines(PolicyEvaluator(policy), raw) for policy in (current, candidate)]
+    assert [replace(summary, unreadable=0) for summary in fast] == [replace(s, unreadable=0) for s in plain]
 
 
 def test_a_gzip_log_costs_what_its_plain_content_does(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -5,35 +5,29 @@ per rule (what `apply` writes), dead and shadowed rules, security classes lost a
 Markdown tables for a pull request or as JSON. `--fail-if COND` (repeatable) makes it a CI gate:
 exit 1 when any condition holds (each named on stderr), 0 otherwise.
 
-Why it reads logs as `export` and `apply` do: the store (one pass, with both policies) gives the
-per-event columns, and the byte cost comes from `apply`'s own decision over the same plain files
-through the one splitter and worker pool (`split.cut`, `WorkerPool`), each line decoded once and
-applied under both policies with `apply`'s own `apply_event`, so a report's bytes are `apply`'s
-output sizes. Exit 2 for bad input: a bad condition, an unusable policy, a condition that needs
---candidate without one, a policy given as a log; 1 for a missing log or a condition that holds.
+Why it reads logs as `export` does: the store (one pass through the one splitter and worker pool,
+with both policies) gives the per-event columns, and the byte cost comes from them
+(`workbench.store_cost`: the line lengths of the events `apply` copies, `apply`'s own
+`apply_line` for the few whose written form changes), so a report's bytes are `apply`'s output
+sizes without a second pass that decodes every line. Exit 2 for bad input: a bad condition, an
+unusable policy, a condition that needs --candidate without one, a policy given as a log; 1 for a
+missing log or a condition that holds.
 """
 
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import os
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
-from k8saudit_tui.commands.common import bounded_lines, error, load_policy_or_exit, log_problem
+import numpy as np
+
+from k8saudit_tui.commands.common import error, load_policy_or_exit, log_problem
 from k8saudit_tui.commands.format_option import add_format_option
-from k8saudit_tui.engine.logs import split
-from k8saudit_tui.engine.logs.event import EventError, decode_event_line
 from k8saudit_tui.engine.logs.sources import LogSource, expand_sources
-from k8saudit_tui.engine.logs.split import Task
-from k8saudit_tui.engine.logs.worker import WorkerPool, default_workers
-from k8saudit_tui.engine.model import Policy
-from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
-from k8saudit_tui.engine.store import StoreLoader
-from k8saudit_tui.engine.workbench.apply import apply_event, written_line
-from k8saudit_tui.engine.workbench.cost import CostSummary, CostTally
+from k8saudit_tui.engine.store import EventStore, StoreLoader
 from k8saudit_tui.engine.workbench.report import (
     ConditionError,
     as_json,
@@ -43,6 +37,7 @@ from k8saudit_tui.engine.workbench.report import (
     needs_candidate,
     parse_condition,
 )
+from k8saudit_tui.engine.workbench.store_cost import store_costs
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -88,13 +83,14 @@ def run(args: argparse.Namespace) -> int:
     store = StoreLoader(sources, current, candidate=candidate).load_all()
     try:
         readable = [source for source in sources if source.problem is None]
-        costs = cost_of_sources([current] if candidate is None else [current, candidate], readable)
+        costs = store_costs(store, source_rows(store, readable), mapped=True)  # nothing follows the log
+        assert costs is not None  # the store has the policy, and nothing cancels
         report = build_report(
             store,
             current.policy,
             costs[0],
             candidate.policy if candidate is not None else None,
-            costs[1] if candidate is not None else None,
+            costs[1],
         )
     finally:
         store.close()
@@ -116,55 +112,11 @@ def run(args: argparse.Namespace) -> int:
     return 1 if held else status
 
 
-def cost_of_sources(
-    evaluators: Sequence[PolicyEvaluator], sources: Sequence[LogSource], workers: int | None = None
-) -> list[CostSummary]:
-    """The cost of each policy over the plain files of `sources`, in one read: each line is
-    decoded once and applied under every policy; ranges read in parallel above IN_PROCESS_BYTES."""
-    tallies = [CostTally() for _ in evaluators]
-    workers = default_workers() if workers is None else workers
-    policies = tuple(evaluator.policy for evaluator in evaluators)
-    for source in sources:
-        size = os.path.getsize(source.path)
-        tasks = split.cut(0, source.path, 0, size)
-        if workers > 1 and size > split.IN_PROCESS_BYTES and len(tasks) > 1:
-            pool = WorkerPool(cost_range, workers, setup=functools.partial(_evaluators, policies))
-            try:
-                parts: Iterable[list[CostTally]] = pool.map(tasks)
-                for part in parts:
-                    for tally, other in zip(tallies, part, strict=True):
-                        tally.merge(other)
-            finally:
-                pool.close()
-        else:
-            for task in tasks:
-                for tally, other in zip(tallies, cost_range(evaluators, task), strict=True):
-                    tally.merge(other)
-    return [tally.summary() for tally in tallies]
-
-
-def _evaluators(policies: tuple[Policy, ...]) -> tuple[PolicyEvaluator, ...]:
-    return tuple(PolicyEvaluator(policy) for policy in policies)
-
-
-def cost_range(evaluators: Sequence[PolicyEvaluator], task: Task) -> list[CostTally]:
-    """The worker job: a CostTally per policy for the lines of one byte range (the same result as
-    `CostTally.add_lines` per policy, each line decoded once)."""
-    tallies = [CostTally() for _ in evaluators]
-    with split.open_range(task) as stream:
-        for raw in bounded_lines(stream):
-            if not raw or raw.isspace():
-                continue
-            try:
-                event = decode_event_line(raw)
-            except EventError:
-                for tally in tallies:
-                    tally.unreadable += 1
-                continue
-            line = written_line(raw)
-            for evaluator, tally in zip(evaluators, tallies, strict=True):
-                try:
-                    tally.add(apply_event(evaluator, event, line))
-                except EventError:
-                    tally.unreadable += 1
-    return tallies
+def source_rows(store: EventStore, sources: Sequence[LogSource]) -> np.ndarray | None:
+    """The rows whose bytes are a line of one of the plain files of `sources` (None: every row);
+    EventList items, re-serialised into a spool, are not lines `apply` would read."""
+    paths = {source.path for source in sources}
+    files = [index for index, entry in enumerate(store.files) if entry.path in paths]
+    if len(files) == len(store.files):
+        return None
+    return np.flatnonzero(np.isin(store.column("file"), files))
