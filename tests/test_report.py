@@ -14,14 +14,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from k8saudit_tui.cli import main
-from k8saudit_tui.commands.report import cost_of_sources
 from k8saudit_tui.engine.logs.event import EventError
-from k8saudit_tui.engine.logs.sources import expand_sources
 from k8saudit_tui.engine.model import LEVELS, Policy
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
 from k8saudit_tui.engine.policy.loader import load_policy_file
 from k8saudit_tui.engine.workbench.apply import Applied, apply_line
-from k8saudit_tui.engine.workbench.cost import cost_of_lines
+from k8saudit_tui.engine.workbench.cost import CostTally, cost_of_lines
+from k8saudit_tui.engine.workbench.shards import add_costs
 from tests import strategies
 from tests.auditlog_helpers import event, line, write_lines
 from tests.test_apply import recorded_events
@@ -326,15 +325,16 @@ def test_the_one_pass_cost_of_two_policies_is_each_policys_plain_cost(
     candidate: Policy,
     events: list[tuple[dict[str, Any], bytes, bool]],
 ) -> None:
-    """cost_of_sources decodes each line once for both policies: the same as CostTally per policy."""
+    """add_costs (a shard's bytes) decodes each line once for both policies: the same as CostTally per policy."""
     lines = [prefix + orjson.dumps(data) + (b"\r" if crlf else b"") for data, prefix, crlf in events]
     lines.insert(len(lines) // 2, b'{"kind": "Event", broken')
     log = write_lines(tmp_path_factory.mktemp("cost") / "audit.log", lines)
     evaluators = [PolicyEvaluator(current), PolicyEvaluator(candidate)]
-    fast = cost_of_sources(evaluators, expand_sources([str(log)]), workers=1)
+    tallies = [CostTally(), CostTally()]
+    add_costs(tallies, evaluators, log.read_bytes())
     with log.open("rb") as stream:
         raw = list(stream)
-    assert fast == [cost_of_lines(evaluator, raw) for evaluator in evaluators]
+    assert [tally.summary() for tally in tallies] == [cost_of_lines(evaluator, raw) for evaluator in evaluators]
 
 
 def test_a_gzip_log_costs_what_its_plain_content_does(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
