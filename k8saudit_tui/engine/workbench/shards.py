@@ -82,15 +82,9 @@ def plan(sources: Sequence[LogSource], shard_bytes: int = split.TASK_BYTES) -> t
 
 
 def ranges(path: str, size: int, shard_bytes: int) -> list[tuple[int, int]]:
-    """[start, end) ranges covering the file, each ending after a newline (or at the end): the
-    ranges of `split.cut`, joined while a range stays under `shard_bytes`."""
-    result: list[tuple[int, int]] = []
-    for task in split.cut(0, path, 0, size):
-        if result and task.end - result[-1][0] <= shard_bytes:
-            result[-1] = (result[-1][0], task.end)
-        else:
-            result.append((task.start, task.end))
-    return result
+    """[start, end) ranges of about `shard_bytes` covering the file, each ending after a newline
+    (the last one at the end): `split.cut`'s."""
+    return [(task.start, task.end) for task in split.cut(0, path, 0, size, shard_bytes)]
 
 
 def read_shard(evaluators: Sequence[PolicyEvaluator], shard: Shard) -> ReportPart:
