@@ -1,13 +1,16 @@
 """Benchmark the explorer headless on a big log (issue 4 targets in brackets).
 
     python benchmarks/tui.py [LOG] [--events N] [--policy POLICY] [--size 120x36]
+                             [--candidate CANDIDATE] [--candidate-only]
 
 Without LOG a log of N events (default 1,000,000) is generated with the project's generator under
 benchmarks/out/ (kept for the next run). Prints: time to first rows on screen [< 1 s], filter
 keystroke to repainted list p95 [< 50 ms], cursor move / page / jump-to-end repaint p95 [< 50 ms],
 a held `j` (30 presses a second) key-to-paint p95 [< 50 ms: keys never queue behind the detail
-pane], the detail pane shown after the cursor rests [< DETAIL_DELAY + 50 ms], and resident memory
-once everything is loaded [< 300 MB].
+pane], the detail pane shown after the cursor rests [< DETAIL_DELAY + 50 ms], resident memory
+once everything is loaded [< 300 MB], and (issue 13) `enter` on a candidate policy's path in the
+`P` dialog to the list and the policy pane painted with the candidate's verdicts, p50 [< 300 ms],
+and to the workbench panel painted (`--candidate-only`: only these).
 
 "Repainted" means: the key was delivered, the widgets handled it, and the screen finished the
 refresh it caused (`pilot.pause()` returns after the message queue and the repaint are done).
@@ -27,9 +30,12 @@ sys.path.insert(0, str(ROOT))
 
 from textual import events  # noqa: E402
 from textual.pilot import Pilot  # noqa: E402
+from textual.widgets import Input  # noqa: E402
 
 from k8saudit_tui.ui.app import ExplorerApp  # noqa: E402
 from k8saudit_tui.ui.screens.main_screen import MainScreen  # noqa: E402
+from k8saudit_tui.ui.screens.open_policy_screen import OpenPolicyScreen  # noqa: E402
+from k8saudit_tui.ui.screens.workbench_screen import WorkbenchScreen  # noqa: E402
 from k8saudit_tui.ui.session import open_session  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "out"
@@ -91,7 +97,9 @@ async def timed(app: ExplorerApp, key: str, character: str | None, until: Callab
     return time.perf_counter() - started
 
 
-async def run(log: Path, policy: Path, size: tuple[int, int]) -> dict[str, float]:
+async def run(
+    log: Path, policy: Path, size: tuple[int, int], candidate: Path, *, candidate_only: bool = False
+) -> dict[str, float]:
     """Open the app on `log`, measure, return the figures."""
     figures: dict[str, float] = {}
     started = time.perf_counter()
@@ -107,6 +115,9 @@ async def run(log: Path, policy: Path, size: tuple[int, int]) -> dict[str, float
         figures["events"] = main.session.total
         await pilot.pause()
         figures["rss_loaded_mb"] = rss_mb()
+        if candidate_only:
+            await candidate_loads(pilot, main, candidate, figures)
+            return figures
         table = main.events_table
         await pilot.press("g")
         await pilot.pause()
@@ -146,8 +157,69 @@ async def run(log: Path, policy: Path, size: tuple[int, int]) -> dict[str, float
         # a bare word searches six columns fuzzily in the engine (query.py); field terms do not
         figures["filter_field_p95_ms"] = p95([seconds for text, seconds in typed if not has_bare_word(text)])
         figures["filter_bare_p95_ms"] = p95([seconds for text, seconds in typed if has_bare_word(text)])
+        await candidate_loads(pilot, main, candidate, figures)
         figures["rss_end_mb"] = rss_mb()
     return figures
+
+
+async def candidate_loads(pilot: Pilot, main: MainScreen, candidate: Path, figures: dict[str, float]) -> None:
+    """`P`, the candidate's path, then `enter` timed to the first paint of the list and the policy
+    pane with the candidate's verdicts (read, every event evaluated under it, the change column
+    and the hits and written events per rule repainted), and to the workbench panel. Each load
+    is a fresh evaluator (as every `P`); the byte count the panel starts stops when it is closed."""
+    app = pilot.app
+    assert isinstance(app, ExplorerApp)
+    store = main.session.store
+    assert store is not None
+    samples, panels = [], []
+    for _ in range(CANDIDATE_LOADS):
+        await pilot.press("P")
+        await pilot.pause()
+        assert isinstance(app.screen, OpenPolicyScreen)
+        app.screen.query_one(Input).value = str(candidate)
+        await pilot.pause()
+        before = main.verdicts_shown  # each load is a new store generation: wait for that one
+        counts, panel = await first_paints(
+            app,
+            "enter",
+            lambda before=before: (
+                main.verdicts_shown not in (None, before)  # type: ignore[misc]
+                and main.verdicts_shown == (store.generation, len(store))
+            ),
+            lambda: isinstance(app.screen, WorkbenchScreen),
+        )
+        samples.append(counts)
+        panels.append(panel)
+        await pilot.press("escape")
+        await rest(main)
+    ordered = sorted(samples)
+    figures["candidate_p50_ms"] = 1000 * ordered[len(ordered) // 2]
+    figures["candidate_panel_p50_ms"] = 1000 * sorted(panels)[len(panels) // 2]
+    figures["candidate_max_ms"] = 1000 * ordered[-1]
+
+
+async def first_paints(app: ExplorerApp, key: str, *conditions: Callable[[], bool]) -> list[float]:
+    """Seconds from `key` to the first paint after each of `conditions` holds (as `timed`)."""
+    seen: list[float | None] = [None] * len(conditions)
+    display = app._display
+
+    def spy(screen: object, renderable: object) -> None:
+        display(screen, renderable)  # type: ignore[arg-type]
+        if renderable is not None:
+            for index, condition in enumerate(conditions):
+                if seen[index] is None and condition():
+                    seen[index] = time.perf_counter()
+
+    app._display = spy  # type: ignore[method-assign]
+    started = time.perf_counter()
+    try:
+        app.post_message(events.Key(key, None))
+        deadline = started + 20
+        while any(when is None for when in seen) and time.perf_counter() < deadline:
+            await asyncio.sleep(0.002)
+    finally:
+        app._display = display  # type: ignore[method-assign]
+    return [(when if when is not None else time.perf_counter()) - started for when in seen]
 
 
 def first_paint_with_rows(app: ExplorerApp) -> asyncio.Future[float]:
@@ -250,6 +322,8 @@ async def filter_keystrokes(pilot: Pilot, main: MainScreen) -> list[tuple[str, f
 
 
 TEXTS = ("verb:delete", "user:kube", "ns:kube-system", "!verb:watch", "code:404")
+CANDIDATE_LOADS = 7
+DEFAULT_CANDIDATE = ROOT / "tests" / "data" / "policies" / "kubespray-apiserver-audit-policy.yaml"
 KEY_NAMES = {":": "colon", "-": "minus", "!": "exclamation_mark"}
 
 
@@ -260,10 +334,14 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--policy", default=str(DEFAULT_POLICY if DEFAULT_POLICY.exists() else FALLBACK_POLICY))
     parser.add_argument("--size", default="120x36")
+    parser.add_argument("--candidate", default=str(DEFAULT_CANDIDATE), help="candidate policy loaded with P")
+    parser.add_argument("--candidate-only", action="store_true", help="measure only the candidate loads")
     args = parser.parse_args()
     log = Path(args.log) if args.log else make_log(args.events)
     width, height = (int(part) for part in args.size.split("x"))
-    figures = asyncio.run(run(log, Path(args.policy), (width, height)))
+    figures = asyncio.run(
+        run(log, Path(args.policy), (width, height), Path(args.candidate), candidate_only=args.candidate_only)
+    )
     targets = {
         "first_rows_s": 1.0,
         "filter_p95_ms": 50,
@@ -275,6 +353,7 @@ def main() -> int:
         "held_j_p95_ms": 50,
         "j_8_per_s_p95_ms": 50,
         "rss_loaded_mb": 300,
+        "candidate_p50_ms": 300,
     }
     print(f"log: {log} ({log.stat().st_size / 1e6:.0f} MB, {int(figures['events']):,} events)")
     for name, value in figures.items():

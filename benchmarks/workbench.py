@@ -78,10 +78,10 @@ def main() -> int:
     if args.bytes:
         start = time.perf_counter()
         costs = session.policy_costs(threading.Event())
-        assert costs is not None
+        assert costs is not None and costs.candidate is not None
         print(
             f"bytes of both policies (panel worker): {time.perf_counter() - start:.1f} s "
-            f"(current {costs[0].bytes:,}, candidate {costs[1].bytes:,})"
+            f"(current {costs.current.bytes:,}, candidate {costs.candidate.bytes:,})"
         )
     return 0
 

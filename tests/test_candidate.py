@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 
 from k8saudit_tui.engine.fields import CHANGES
 from k8saudit_tui.engine.logs.sources import expand_sources
-from k8saudit_tui.engine.model import LEVELS, STAGES, GroupResources, Policy, PolicyRule, RequestAttributes, Verdict
+from k8saudit_tui.engine.model import LEVELS, STAGES, GroupResources, Policy, PolicyRule, Verdict
+from k8saudit_tui.engine.policy.decision import AttributeCodes, PolicyDecision
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
 from k8saudit_tui.engine.policy.loader import load_policy_file
 from k8saudit_tui.engine.query import FilterError, compile_filter
@@ -387,17 +388,19 @@ def test_candidate_option_refuses_a_missing_file_a_non_policy_and_no_policy(
     assert "give --policy POLICY too" in capsys.readouterr().err
 
 
-def test_attributes_are_interned_once_for_both_policies(tmp_path: Path) -> None:
-    """The candidate costs one evaluation per distinct request, not per event."""
-    calls: list[RequestAttributes] = []
+def test_attributes_are_interned_once_for_both_policies(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The candidate costs one decision per distinct request, not per event."""
+    decided: dict[str, int] = Counter()
+    first_rules = PolicyDecision.first_rules
 
-    class Counting(PolicyEvaluator):
-        def evaluate(self, attributes: RequestAttributes) -> Verdict:
-            calls.append(attributes)
-            return super().evaluate(attributes)
+    def counting(self: PolicyDecision, codes: AttributeCodes, start: int = 0, stop: int | None = None) -> np.ndarray:
+        result = first_rules(self, codes, start, stop)
+        decided[self.policy.rules[0].level] += len(result)
+        return result
 
+    monkeypatch.setattr(PolicyDecision, "first_rules", counting)
     log = write_lines(tmp_path / "audit.log", [line(event(n, verb=("get", "list")[n % 2])) for n in range(500)])
     base = PolicyEvaluator(Policy(rules=(PolicyRule(level="Metadata"),)))
-    candidate = Counting(Policy(rules=(PolicyRule(level="Request"),)))
+    candidate = PolicyEvaluator(Policy(rules=(PolicyRule(level="Request"),)))
     store = StoreLoader(expand_sources([str(log)]), base, workers=1, candidate=candidate).load_all()
-    assert len(calls) == len(store.values("attr")) == 2
+    assert decided["Request"] == decided["Metadata"] == len(store.values("attr")) == 2

@@ -14,6 +14,7 @@ import pytest
 from k8saudit_tui.engine.logs import split
 from k8saudit_tui.engine.logs.sources import expand_sources
 from k8saudit_tui.engine.model import Policy, PolicyRule
+from k8saudit_tui.engine.policy.decision import AttributeCodes, PolicyDecision
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
 from k8saudit_tui.engine.store import EventGone, EventStore, StoreLoader, follow
 from tests.auditlog_helpers import event, line, simple_policy, write_lines
@@ -113,18 +114,20 @@ def test_omitted_follows_omit_stages(tmp_path: Path) -> None:
     assert list(store.column("omitted")) == [False] * 5 + [True, False]
 
 
-def test_memoised_evaluation_once_per_distinct_attributes(tmp_path: Path) -> None:
+def test_evaluation_once_per_distinct_attributes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     lines = [line(event(n, user=f"u{n % 3}")) for n in range(300)]
     log = write_lines(tmp_path / "a.log", lines)
-    calls = []
+    decided = []
+    first_rules = PolicyDecision.first_rules
 
-    class Counting(PolicyEvaluator):
-        def evaluate(self, attrs):  # type: ignore[no-untyped-def]
-            calls.append(attrs)
-            return super().evaluate(attrs)
+    def counting(self: PolicyDecision, codes: AttributeCodes, start: int = 0, stop: int | None = None) -> np.ndarray:
+        result = first_rules(self, codes, start, stop)
+        decided.append(len(result))
+        return result
 
-    StoreLoader(expand_sources([str(log)]), Counting(simple_policy()), workers=1).load_all()
-    assert len(calls) == 3
+    monkeypatch.setattr(PolicyDecision, "first_rules", counting)
+    StoreLoader(expand_sources([str(log)]), PolicyEvaluator(simple_policy()), workers=1).load_all()
+    assert sum(decided) == 3
 
 
 def test_progress_first_batch_then_done(tmp_path: Path) -> None:

@@ -33,7 +33,8 @@ from k8saudit_tui.commands.common import (
     open_log,
     unreadable_logs,
 )
-from k8saudit_tui.commands.evaluate import RangeJob, map_ranges
+from k8saudit_tui.commands.evaluate import Numbering, RangeJob, map_ranges, origin_of, streamable_stdin
+from k8saudit_tui.commands.format_option import add_format_option
 from k8saudit_tui.engine.export import ExportError, write_file
 from k8saudit_tui.engine.logs import split
 from k8saudit_tui.engine.logs.event import EventError
@@ -70,6 +71,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("-o", "--output", default="-", help="output file (mode 0600), or - for stdout (default)")
     parser.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    add_format_option(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -85,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
             error(unreadable[log][0])
             totals.status = 1
     logs = [log for log in args.logs if log not in unreadable]
-    blocks = _apply_logs(evaluator, logs, totals)
+    blocks = _apply_logs(evaluator, logs, totals, args.log_format)
     if args.output == "-":
         out = sys.stdout.buffer
         for block in blocks:  # flushed per block: a piped stdin's events go on as they come
@@ -109,21 +111,23 @@ def run(args: argparse.Namespace) -> int:
     return totals.status
 
 
-def _apply_logs(evaluator: PolicyEvaluator, logs: list[str], totals: _Totals) -> Iterator[bytes]:
+def _apply_logs(
+    evaluator: PolicyEvaluator, logs: list[str], totals: _Totals, forced: str | None = None
+) -> Iterator[bytes]:
     """The output of every log in order; problems go to stderr as they are met."""
     for log in logs:
-        if log == STDIN:  # applied as it comes, not spooled
+        if log == STDIN and streamable_stdin(forced):  # Event lines are applied as they come, not spooled
             with open_log(STDIN) as stream:
                 for number, line in enumerate(bounded_lines(stream), 1):
                     yield from _take(apply_lines(evaluator, STDIN, (line,), number), totals)
             continue
-        for source in expand_sources([log]):
+        for source in expand_sources([log], format=forced):
             if source.problem is not None:
                 error(str(source.problem))
                 totals.status = 1
                 continue
             try:
-                for block in map_ranges(apply_range, evaluator, source.name, source.path):
+                for block in map_ranges(apply_range, evaluator, source.name, source.path, origin=origin_of(source)):
                     yield from _take(block, totals)
             except OSError as problem:
                 if isinstance(problem, BrokenPipeError):
@@ -137,6 +141,9 @@ def _apply_logs(evaluator: PolicyEvaluator, logs: list[str], totals: _Totals) ->
             if isinstance(warning, Problem):
                 error(str(warning))
                 totals.status = 1
+            for unwrapping in source.problems:
+                if unwrapping.line is None:  # the others come with their range, in input order
+                    error(str(unwrapping))
 
 
 def _take(block: AppliedBlock, totals: _Totals) -> Iterator[bytes]:
@@ -151,7 +158,7 @@ def _take(block: AppliedBlock, totals: _Totals) -> Iterator[bytes]:
 
 def apply_range(evaluator: PolicyEvaluator, job: RangeJob) -> tuple[int, AppliedBlock]:
     """The worker job: (lines read, their AppliedBlock) for one byte range of a file."""
-    name, first_line, task = job
+    name, first_line, task, numbering = job
     count = 0
 
     def counted(lines: Iterable[bytes]) -> Iterator[bytes]:
@@ -160,16 +167,27 @@ def apply_range(evaluator: PolicyEvaluator, job: RangeJob) -> tuple[int, Applied
             yield line
 
     with split.open_range(task) as stream:
-        block = apply_lines(evaluator, name, counted(bounded_lines(stream)), first_line)
+        block = apply_lines(evaluator, name, counted(bounded_lines(stream)), first_line, numbering)
     return count, block
 
 
-def apply_lines(evaluator: PolicyEvaluator, name: str, lines: Iterable[bytes], first_line: int = 1) -> AppliedBlock:
-    """Apply the policy to numbered lines: the hot loop of the command."""
+def apply_lines(
+    evaluator: PolicyEvaluator,
+    name: str,
+    lines: Iterable[bytes],
+    first_line: int = 1,
+    numbering: Numbering | None = None,
+) -> AppliedBlock:
+    """Apply the policy to numbered lines (for a spool of unwrapped events, numbered by `numbering`
+    as the original file's lines, its unreadable records reported first): the hot loop."""
     output: list[bytes] = []
     problems: list[str] = []
     events = lower_bound = 0
-    for number, line in enumerate(lines, first_line):
+    numbered: Iterable[tuple[int, bytes]] = enumerate(lines, first_line)
+    if numbering is not None:
+        numbered = zip(numbering[0], lines)
+        problems.extend(message for _, message in numbering[1])
+    for number, line in numbered:
         if not line or line.isspace():
             continue
         try:

@@ -20,8 +20,10 @@ import argparse
 import functools
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator
-from typing import TypeVar
+from array import array
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, TypeVar
 
 import orjson
 
@@ -36,17 +38,27 @@ from k8saudit_tui.commands.common import (
     unreadable_logs,
     write_stdout,
 )
+from k8saudit_tui.commands.format_option import add_format_option
 from k8saudit_tui.engine.logs import split
 from k8saudit_tui.engine.logs.event import EventError, decode_event_line
-from k8saudit_tui.engine.logs.sources import STDIN, expand_sources
+from k8saudit_tui.engine.logs.sources import GZIP_MAGIC, STDIN, LogSource, expand_sources
 from k8saudit_tui.engine.logs.split import Task
 from k8saudit_tui.engine.logs.worker import WorkerPool, default_workers
 from k8saudit_tui.engine.model import Problem, Verdict
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
 
+if TYPE_CHECKING:  # an `evaluate` worker boots without numpy
+    import numpy as np
+
 Out = TypeVar("Out")
-RangeJob = tuple[str, int, Task]
-"""(file name shown, 1-based number of the range's first line, the byte range)."""
+Numbering = tuple[Sequence[int], Sequence[tuple[int, str]]]
+"""For a range of a spool of unwrapped events (formats/reader.py): per spool line its original line,
+and the (line, message) of the records around them that could not be read, in line order."""
+RangeJob = tuple[str, int, Task, Numbering | None]
+"""(file name shown, 1-based number of the range's first line, the byte range, and for a spool of
+unwrapped events the lines they had in the original file)."""
+SpoolOrigin = tuple["np.ndarray", list[tuple[int, str]]]
+"""The same for a whole spool: `Origin.lines` and every readable problem of the source."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -54,6 +66,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "logs", nargs="+", metavar="LOG", help="audit log files or directories; - for stdin; gzip is read"
     )
+    add_format_option(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -70,20 +83,20 @@ def run(args: argparse.Namespace) -> int:
             error(unreadable[log][0])
             status = 1
             continue
-        if log == STDIN:  # a pipe is evaluated as it comes (`kubectl logs -f | ... evaluate`), not spooled
+        if log == STDIN and streamable_stdin(args.log_format):  # a pipe of Event lines is evaluated as it comes
             with open_log(STDIN) as stream:
                 for output in evaluate_lines(evaluator, STDIN, bounded_lines(stream)):
                     out.write(output)
                     out.flush()
             continue
-        for source in expand_sources([log]):
+        for source in expand_sources([log], format=args.log_format):
             if source.problem is not None:
                 error(str(source.problem))
                 status = 1
                 continue
             name = log if log == STDIN else source.name
             try:
-                write_stdout(out, evaluate_file(evaluator, name, source.path))
+                write_stdout(out, evaluate_file(evaluator, name, source.path, origin=origin_of(source)))
             except OSError as problem:
                 if isinstance(problem, BrokenPipeError):
                     raise
@@ -96,12 +109,47 @@ def run(args: argparse.Namespace) -> int:
             if isinstance(warning, Problem):
                 error(str(warning))
                 status = 1
+            for unwrapping in source.problems:
+                if unwrapping.line is None:  # the others are output lines, in input order
+                    error(str(unwrapping))
     return status
 
 
-def evaluate_file(evaluator: PolicyEvaluator, name: str, path: str, workers: int | None = None) -> Iterator[bytes]:
-    """The output of every line of the plain file `path`, in blocks, in input order."""
-    return map_ranges(evaluate_range, evaluator, name, path, workers)
+def streamable_stdin(forced: str | None) -> bool:
+    """Whether stdin holds Event lines (read as they come: `kubectl logs -f | evaluate`), judged from
+    the bytes already there; an envelope of another format is spooled and unwrapped first."""
+    if forced is not None:
+        return forced == "raw"
+    from k8saudit_tui.engine.logs.formats.documents import mode
+
+    stdin = sys.stdin.buffer
+    if hasattr(stdin, "peek"):  # a pipe: what has arrived (a writer writes whole lines, in practice)
+        head = stdin.peek(1 << 16)
+    elif stdin.seekable():  # a test's BytesIO
+        start = stdin.tell()
+        head = stdin.read(1 << 16)
+        stdin.seek(start)
+    else:
+        return True
+    if head[:2] == GZIP_MAGIC:
+        return True  # open_log decompresses it as it comes; cloud gzip payloads: use --format
+    return mode(head) == "raw"
+
+
+def origin_of(source: LogSource) -> SpoolOrigin | None:
+    """The numbering of an unwrapped source's spool: its origin lines and its readable problems."""
+    if source.origin is None:
+        return None
+    damaged = sorted((p.line, str(p)) for p in source.problems if p.line is not None)
+    return source.origin.lines, damaged
+
+
+def evaluate_file(
+    evaluator: PolicyEvaluator, name: str, path: str, workers: int | None = None, origin: SpoolOrigin | None = None
+) -> Iterator[bytes]:
+    """The output of every line of the plain file `path`, in blocks, in input order (for a spool of
+    unwrapped events, `origin` numbers them as the original file's lines)."""
+    return map_ranges(evaluate_range, evaluator, name, path, workers, origin)
 
 
 def map_ranges(
@@ -110,6 +158,7 @@ def map_ranges(
     name: str,
     path: str,
     workers: int | None = None,
+    origin: SpoolOrigin | None = None,
 ) -> Iterator[Out]:
     """`job`'s output for every range of the plain file `path`, in input order (`apply` too).
 
@@ -127,10 +176,11 @@ def map_ranges(
         first_line = 1
         for index, task in enumerate(tasks):
             if pool is not None and index == 1:  # the first range was done here while workers booted
-                for _, output in pool.map(_numbered(name, first_line, tasks[1:])):
+                for _, output in pool.map(_numbered(name, first_line, tasks[1:], origin)):
                     yield output
                 return
-            lines, output = job(evaluator, (name, first_line, task))
+            count = split.count_lines(task.path, task.start, task.end) if origin is not None else 0
+            lines, output = job(evaluator, (name, first_line, task, _slice(origin, first_line, count, task.final)))
             first_line += lines
             yield output
     finally:
@@ -138,19 +188,34 @@ def map_ranges(
             pool.close()
 
 
-def _numbered(name: str, first_line: int, tasks: list[Task]) -> Iterator[RangeJob]:
+def _numbered(name: str, first_line: int, tasks: list[Task], origin: SpoolOrigin | None) -> Iterator[RangeJob]:
     for task in tasks:
-        yield name, first_line, task
-        if not task.final:
-            first_line += split.count_lines(task.path, task.start, task.end)
+        count = split.count_lines(task.path, task.start, task.end) if not task.final or origin else 0
+        yield name, first_line, task, _slice(origin, first_line, count, task.final)
+        first_line += count
+
+
+def _slice(origin: SpoolOrigin | None, first_line: int, count: int, final: bool) -> Numbering | None:
+    """The numbering of spool lines [first_line, first_line + count) (to the end when `final`):
+    their original lines, and the unreadable records before the next range's first event."""
+    if origin is None:
+        return None
+    lines, damaged = origin
+    start = first_line - 1
+    end = len(lines) if final else min(start + count, len(lines))
+    numbers = array("i", lines[start:end].astype("int32").tobytes())
+    low = bisect_left(damaged, (int(lines[start]),)) if 0 < start < len(lines) else (0 if start == 0 else len(damaged))
+    high = bisect_left(damaged, (int(lines[end]),)) if end < len(lines) else len(damaged)
+    return numbers, damaged[low:high]
 
 
 def evaluate_range(evaluator: PolicyEvaluator, job: RangeJob) -> tuple[int, bytes]:
     """The worker job: (lines read, output) for the lines of one byte range."""
-    name, first_line, task = job
+    name, first_line, task, numbering = job
     counted = _Counted()
     with split.open_range(task) as stream:
-        output = b"".join(evaluate_lines(evaluator, name, counted.lines(bounded_lines(stream)), first_line))
+        lines = counted.lines(bounded_lines(stream))
+        output = b"".join(evaluate_lines(evaluator, name, lines, first_line, numbering))
     return counted.count, output
 
 
@@ -166,16 +231,29 @@ class _Counted:
 
 
 def evaluate_lines(
-    evaluator: PolicyEvaluator, file: str, lines: Iterable[bytes], first_line: int = 1
+    evaluator: PolicyEvaluator,
+    file: str,
+    lines: Iterable[bytes],
+    first_line: int = 1,
+    numbering: Numbering | None = None,
 ) -> Iterator[bytes]:
-    """Yield one output line (with newline) per non-blank input line.
+    """Yield one output line (with newline) per non-blank input line (numbered from `first_line`,
+    or, for a spool of unwrapped events, by `numbering`, its unreadable records interleaved).
 
     The hot loop of the headless contract: the part after auditID is the same for every event with
     the same rule, stage and recorded level, so it is serialised once and reused.
     """
     head_format = b'{"file":' + orjson.dumps(file).replace(b"%", b"%%") + b',"line":%d'
     suffixes: dict[tuple[int | None, str, str], bytes] = {}
-    for number, line in enumerate(lines, first_line):
+    numbered: Iterable[tuple[int, bytes]] = enumerate(lines, first_line)
+    damaged: Iterator[tuple[int, str]] = iter(())
+    if numbering is not None:
+        numbered, damaged = zip(numbering[0], lines), iter(numbering[1])
+    bad = next(damaged, None)
+    for number, line in numbered:
+        while bad is not None and bad[0] < number:
+            yield head_format % bad[0] + b',"error":' + orjson.dumps(bad[1]) + b"}\n"
+            bad = next(damaged, None)
         if not line or line.isspace():
             continue
         try:
@@ -192,6 +270,9 @@ def evaluate_lines(
         if suffix is None:
             suffix = suffixes[key] = _verdict_suffix(verdict, event.stage, event.level)
         yield head_format % number + b',"auditID":' + orjson.dumps(event.auditID) + suffix
+    while bad is not None:
+        yield head_format % bad[0] + b',"error":' + orjson.dumps(bad[1]) + b"}\n"
+        bad = next(damaged, None)
 
 
 def _verdict_suffix(verdict: Verdict, stage: str, recorded: str) -> bytes:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 
 from k8saudit_tui.commands.common import bounded_lines, describe_os_error, error, load_policy_or_exit, log_problem
+from k8saudit_tui.commands.format_option import add_format_option
 from k8saudit_tui.engine.logs.attributes import request_attributes
 from k8saudit_tui.engine.logs.event import EventError, EventFields, decode_event_line
 from k8saudit_tui.engine.logs.sources import STDIN, LogSource, expand_sources
@@ -34,6 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     which = parser.add_mutually_exclusive_group(required=True)
     which.add_argument("--line", type=int, help="1-based line number of the event")
     which.add_argument("--auditid", help="audit ID of the request: explain it, then each of its stage events")
+    add_format_option(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -44,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     evaluator = load_policy_or_exit(args.policy)
     if evaluator is None:
         return 2
-    sources = expand_sources([args.log])
+    sources = expand_sources([args.log], format=args.log_format)
     for source in sources:
         if source.problem is not None:
             error(str(source.problem))
@@ -57,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         return 1
     name = args.log if args.log == STDIN else sources[0].name
     try:
-        line = _find_line(sources[0].path, args.line)
+        line = _find_line(sources[0].path, _spool_line(sources[0], args.line))
     except OSError as problem:
         error(f"{name}: {describe_os_error(problem)}")
         return 1
@@ -120,8 +122,29 @@ def _find_audit_id(source: LogSource, audit_id: str) -> list[tuple[str, EventFie
                     error(f"{source.name}:{number}: {problem}")
                 continue
             if event.auditID == audit_id:
-                found.append((f"{source.name}:{number}", event))
+                found.append((f"{source.name}:{_original_line(source, number)}", event))
     return found
+
+
+def _spool_line(source: LogSource, line: int) -> int:
+    """The line of `source.path` that holds the (first) event of the original file's `line`: the
+    same line for Event lines; for a spool of unwrapped events, through its origin (0: none)."""
+    if source.origin is None:
+        return line
+    found = (source.origin.lines == line).nonzero()[0]
+    for problem in source.problems:
+        if problem.line == line and not len(found):
+            error(str(problem))
+    return int(found[0]) + 1 if len(found) else 0
+
+
+def _original_line(source: LogSource, spool_line: int) -> int:
+    """The original file's line of a line of `source.path` (itself for Event lines)."""
+    if source.origin is None:
+        return spool_line
+    from k8saudit_tui.engine.logs.formats.reader import original_line
+
+    return original_line(source.origin, spool_line)
 
 
 def _find_line(path: str, wanted: int) -> bytes | None:

@@ -18,6 +18,7 @@ import sys
 from collections.abc import Sequence
 
 from k8saudit_tui.commands.common import error, load_policy_or_exit, log_problem
+from k8saudit_tui.commands.format_option import add_format_option
 from k8saudit_tui.engine.export import FORMATS, ExportError, Format, check_format, export_rows
 from k8saudit_tui.engine.fields import by_filter_name
 from k8saudit_tui.engine.logs.sources import expand_sources
@@ -47,6 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="mask Secret data, TokenRequest/TokenReview tokens and Authorization headers in bodies",
     )
+    add_format_option(parser, output_format=True)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -85,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
         candidate = load_policy_or_exit(args.candidate)
         if candidate is None:
             return 2
-    store = StoreLoader(expand_sources(args.logs), evaluator, candidate=candidate).load_all()
+    store = StoreLoader(expand_sources(args.logs, format=args.log_format), evaluator, candidate=candidate).load_all()
     _report_problems(store.problems)
     rows = selection.apply(store)
     try:

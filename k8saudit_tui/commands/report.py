@@ -25,6 +25,7 @@ import sys
 from collections.abc import Sequence
 
 from k8saudit_tui.commands.common import error, load_policy_or_exit, log_problem
+from k8saudit_tui.commands.format_option import add_format_option
 from k8saudit_tui.engine.logs.sources import expand_sources
 from k8saudit_tui.engine.model import Problem
 from k8saudit_tui.engine.workbench.report import (
@@ -52,6 +53,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="COND",
         help="exit 1 when COND holds: bytes>+N%%, security-lost, dropped>0, dead-rules, shadowed-rules",
     )
+    add_format_option(parser, output_format=True)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -71,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
         candidate = load_policy_or_exit(args.candidate)
         if candidate is None:
             return 2
-    sources = expand_sources(args.logs)
+    sources = expand_sources(args.logs, format=args.log_format)
     evaluators = [current] if candidate is None else [current, candidate]
     try:
         part = read_sources(sources, evaluators)

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 import orjson
 
 from k8saudit_tui.commands.common import error, load_policy_or_exit
+from k8saudit_tui.commands.format_option import add_format_option
 from k8saudit_tui.engine import fields
 from k8saudit_tui.engine.logs.sources import expand_sources
 from k8saudit_tui.engine.model import Problem
@@ -35,6 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--policy", help="audit Policy (YAML or JSON, or @gke|@eks|@aks): needed for --by rule|level")
     parser.add_argument("--limit", type=_positive, default=DEFAULT_LIMIT, help="values shown (default 10)")
     parser.add_argument("--format", choices=("text", "json"), default="text", help="output format (default text)")
+    add_format_option(parser, output_format=True)
 
 
 def _positive(text: str) -> int:
@@ -61,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
         evaluator = load_policy_or_exit(args.policy)
         if evaluator is None:
             return 2
-    store = StoreLoader(expand_sources(args.logs), evaluator).load_all()
+    store = StoreLoader(expand_sources(args.logs, format=args.log_format), evaluator).load_all()
     try:
         unreadable = _report_problems(store.problems)
         result = facet(store, args.by, selection.apply(store), args.limit)

@@ -1,7 +1,7 @@
 """`k8saudit-tui fleet report`: `report` over many sharded logs, read in parallel by a Dask cluster.
 
     k8saudit-tui fleet report --scheduler ADDR|local [--workers N] --policy P [--candidate C]
-        GLOB... [--format md|json] [--fail-if COND]...
+        GLOB... [--format md|json] [--fail-if COND]... [--log-format NAME]
 
 Contract: the same output (Markdown or JSON) and the same exit statuses as `report` over the same
 files: 0 done, 1 a log (or a glob matching nothing) cannot be read or a --fail-if condition holds,
@@ -23,6 +23,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from k8saudit_tui.commands.common import error, load_policy_or_exit, log_problem
+from k8saudit_tui.commands.format_option import add_format_option
 from k8saudit_tui.commands.report import checked_conditions, emit
 from k8saudit_tui.engine.logs.sources import STDIN
 
@@ -50,6 +51,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="COND",
         help="exit 1 when COND holds: bytes>+N%%, security-lost, dropped>0, dead-rules, shadowed-rules",
     )
+    add_format_option(report, output_format=True)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -84,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
         return 1
     try:
         policies = (current.policy, candidate.policy if candidate is not None else None)
-        part = fleet_part(*policies, args.logs, client, args.shard_mb << 20)
+        part = fleet_part(*policies, args.logs, client, args.shard_mb << 20, args.log_format)
     finally:
         _close(client, args.scheduler)
     from k8saudit_tui.engine.workbench.report_part import report_of

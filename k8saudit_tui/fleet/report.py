@@ -2,8 +2,9 @@
 
 Contract: `plan_paths(paths_or_globs)` turns files, directories and globs into the engine's
 `Shard`s (plain files cut into byte ranges of about `shard_bytes` at line boundaries by
-`split.cut`; a gzip file, a pipe or a whole JSON document is one shard, decompressed by the worker
-that reads it) and the problems of what cannot be read; `fleet_part` maps the shards to Dask tasks
+`split.cut`; a gzip file, a pipe, a file of cloud or shipper records or a whole JSON document is
+one shard, decompressed or unwrapped by the worker that reads it) and the problems of what cannot
+be read; `fleet_part` maps the shards to Dask tasks
 (`read_shard`, the policies sent once with `scatter`) and combines the parts on the workers in a
 tree, `COMBINE_FAN_IN` at a time; `report_fleet` is `report_of` that part.
 
@@ -25,6 +26,7 @@ from typing import Any
 from distributed import Client, Future, LocalCluster, get_client
 
 from k8saudit_tui.engine.logs.batch import looks_like_document
+from k8saudit_tui.engine.logs.formats import documents
 from k8saudit_tui.engine.logs.sources import GZIP_MAGIC, is_log_name
 from k8saudit_tui.engine.model import Policy, Problem
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
@@ -41,9 +43,13 @@ COMBINE_FAN_IN = 16
 """Parts combined by one task of the reduction tree (a part is a few KB of counters)."""
 
 
-def plan_paths(paths_or_globs: Iterable[str], shard_bytes: int = SHARD_BYTES) -> tuple[list[Shard], list[Problem]]:
+def plan_paths(
+    paths_or_globs: Iterable[str], shard_bytes: int = SHARD_BYTES, log_format: str | None = None
+) -> tuple[list[Shard], list[Problem]]:
     """The shards of every file named (globs expanded, `**` included; directories give their
-    audit logs in name order) and a problem for each name that gives nothing readable."""
+    audit logs in name order) and a problem for each name that gives nothing readable; a file of
+    cloud or shipper records (or any file, with a `log_format` that unwraps) is one shard,
+    unwrapped by its worker."""
     shards: list[Shard] = []
     unread: list[Problem] = []
     for pattern in paths_or_globs:
@@ -51,11 +57,11 @@ def plan_paths(paths_or_globs: Iterable[str], shard_bytes: int = SHARD_BYTES) ->
         if not names:
             unread.append(Problem(pattern, None, "", "no file matches"))
         for name in names:
-            _plan_path(name, shard_bytes, shards, unread)
+            _plan_path(name, shard_bytes, log_format, shards, unread)
     return shards, unread
 
 
-def _plan_path(path: str, shard_bytes: int, shards: list[Shard], unread: list[Problem]) -> None:
+def _plan_path(path: str, shard_bytes: int, log_format: str | None, shards: list[Shard], unread: list[Problem]) -> None:
     try:
         info = os.stat(path)
         if stat.S_ISDIR(info.st_mode):
@@ -64,18 +70,18 @@ def _plan_path(path: str, shard_bytes: int, shards: list[Shard], unread: list[Pr
             if not members:  # as `report` says it (sources.expand_sources)
                 unread.append(Problem(path, None, "", "no audit logs in this directory", "warning"))
             for member in members:
-                _plan_path(member, shard_bytes, shards, unread)
+                _plan_path(member, shard_bytes, log_format, shards, unread)
             return
         if not stat.S_ISREG(info.st_mode):
-            shards.append(Shard(path, path))  # a pipe can be read only once: by its worker, whole
+            shards.append(Shard(path, path, log_format=log_format))  # a pipe is read once: by its worker
             return
         with open(path, "rb") as handle:
             head = handle.read(4096)
     except OSError as error:
         unread.append(Problem(path, None, "", f"cannot read: {error.strerror or error}"))
         return
-    if head.startswith(GZIP_MAGIC):
-        shards.append(Shard(path, path))
+    if head.startswith(GZIP_MAGIC) or documents.mode(head, log_format) != "raw":
+        shards.append(Shard(path, path, log_format=log_format))  # decompressed or unwrapped by its worker
     elif looks_like_document(head):
         shards.append(Shard(path, path, 0, info.st_size, document=True))
     else:
@@ -88,10 +94,12 @@ def report_fleet(
     paths_or_globs: Sequence[str],
     client: Client | None = None,
     shard_bytes: int = SHARD_BYTES,
+    log_format: str | None = None,
 ) -> Report:
     """The report of `policy` (and `candidate`) over the logs, read by the Dask cluster of
     `client` (default: the current client, else a LocalCluster of worker processes for the call)."""
-    return report_of(fleet_part(policy, candidate, paths_or_globs, client, shard_bytes), policy, candidate)
+    part = fleet_part(policy, candidate, paths_or_globs, client, shard_bytes, log_format)
+    return report_of(part, policy, candidate)
 
 
 def fleet_part(
@@ -100,10 +108,11 @@ def fleet_part(
     paths_or_globs: Sequence[str],
     client: Client | None = None,
     shard_bytes: int = SHARD_BYTES,
+    log_format: str | None = None,
 ) -> ReportPart:
     """The combined part of every shard of the logs (its `unread` names what could not be read)."""
     policies = (policy,) if candidate is None else (policy, candidate)
-    shards, unread = plan_paths(paths_or_globs, shard_bytes)
+    shards, unread = plan_paths(paths_or_globs, shard_bytes, log_format)
     own = None
     if client is None:
         try:

@@ -21,11 +21,13 @@ DEMO_LOG = DATA / "demo-audit.log"
 
 
 def parser() -> argparse.ArgumentParser:
-    """The TUI's command line."""
+    """The TUI's command line; its description names every headless subcommand (from cli's table)."""
+    from k8saudit_tui.cli import SUBCOMMANDS
+
     result = argparse.ArgumentParser(
         prog="k8saudit-tui",
         description="Explore Kubernetes audit logs against an audit policy. "
-        "Subcommands (validate, evaluate, explain, export) run headless.",
+        f"Subcommands ({', '.join(SUBCOMMANDS)}) run headless: k8saudit-tui COMMAND --help.",
     )
     result.add_argument(
         "--policy", metavar="POLICY", help="audit Policy YAML file, or a provider baseline preset: @gke, @eks, @aks"
@@ -38,6 +40,9 @@ def parser() -> argparse.ArgumentParser:
     result.add_argument("logs", nargs="*", metavar="LOG", help="audit log files, directories, .gz, or - for stdin")
     result.add_argument("--filter", metavar="TEXT", default="", help="start with this filter")
     result.add_argument("--follow", action="store_true", help="keep reading events appended to the logs")
+    from k8saudit_tui.commands.format_option import add_format_option
+
+    add_format_option(result)
     return result
 
 
@@ -77,7 +82,8 @@ def run_tui(args: list[str]) -> int:
     from k8saudit_tui.ui.app import ExplorerApp
     from k8saudit_tui.ui.session import open_session
 
-    session = open_session(policy, logs, parsed.candidate)  # spools stdin (`-`) to a private file, to its end
+    # spools stdin (`-`) to a private file, to its end
+    session = open_session(policy, logs, parsed.candidate, parsed.log_format)
     if session.candidate_load is not None and session.candidate_load.policy is None:
         first = next(iter(session.candidate_load.problems), None)
         reason = str(first) if first is not None else "not a policy"

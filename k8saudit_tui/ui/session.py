@@ -367,12 +367,15 @@ def _read_policy(path: str) -> PolicyLoad:
     return load
 
 
-def open_session(policy_path: str | None, log_paths: Sequence[str], candidate_path: str | None = None) -> Session:
-    """Read the policies (problems are values) and resolve the log paths (bad paths are problems)."""
+def open_session(
+    policy_path: str | None, log_paths: Sequence[str], candidate_path: str | None = None, log_format: str | None = None
+) -> Session:
+    """Read the policies (problems are values) and resolve the log paths (bad paths are problems);
+    `log_format` forces the logs' format (--format), else each record's is recognised."""
     session = Session()
     if policy_path is not None:
         session._apply_policy(policy_path, load_policy_file(policy_path))
     if candidate_path is not None:
         session.candidate_path, session.candidate_load = candidate_path, load_policy_file(candidate_path)
-    session.sources = expand_sources(list(log_paths))
+    session.sources = expand_sources(list(log_paths), format=log_format)
     return session

@@ -9,7 +9,7 @@ worker threads.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,6 +27,8 @@ from k8saudit_tui.engine.workbench.security import ClassCoverage, security_cover
 
 SUGGESTIONS_LISTED = 8
 """Suggestions the filter bar lists under its input."""
+PROGRESS_EVERY = 4096
+"""Events costed between two looks at cancel and two progress reports."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +38,18 @@ class WorkbenchSummary:
     changes: ChangeCounts
     security: tuple[ClassCoverage, ...]
     drift: Drift
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyCosts:
+    """The bytes of the loaded policy over every event, and of the candidate (None: none)."""
+
+    current: CostSummary
+    candidate: CostSummary | None
+
+    def of(self, *, candidate: bool) -> CostSummary | None:
+        """The loaded policy's summary, or the candidate's."""
+        return self.candidate if candidate else self.current
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,23 +131,32 @@ class ViewQuestions:
         written = ~store.column(f"{prefix}omitted", n).astype(bool)
         return RuleStats(_by_rule(np.bincount(rules)), _by_rule(np.bincount(rules[written], minlength=1)))
 
-    def policy_costs(self, cancel: threading.Event) -> tuple[CostSummary, CostSummary] | None:
-        """The bytes the loaded policy and the candidate write for every event (engine cost: each
-        line as `apply` would write it; a worker: seconds at 1M events); None when cancelled or
-        not `compared`."""
+    def policy_costs(
+        self, cancel: threading.Event, progress: Callable[[float], None] | None = None
+    ) -> PolicyCosts | None:
+        """The bytes the loaded policy, and the candidate when there is one, write for every event
+        (engine cost: each line as `apply` would write it). The one call of the engine's cost, for
+        the panel and the policy pane alike, so a faster engine function replaces it here only.
+        A worker: seconds at 1M events; `progress` gets the share of events done now and then.
+        None when cancelled or without a policy."""
         store = self.store
-        if store is None or store.evaluator is None or store.candidate_evaluator is None:
+        if store is None or store.evaluator is None:
             return None
         current, candidate = store.evaluator, store.candidate_evaluator
         tallies = (CostTally(), CostTally())
         rows = np.arange(len(store), dtype=np.int64)
         readable = rows[store.readable(rows)]
+        total = max(1, len(readable))
         for number, line in enumerate(store.raw_many(readable)):
-            if number % 4096 == 0 and cancel.is_set():
-                return None
+            if number % PROGRESS_EVERY == 0:
+                if cancel.is_set():
+                    return None
+                if progress is not None:
+                    progress(number / total)
             tallies[0].add_line(current, line)
-            tallies[1].add_line(candidate, line)
-        return tallies[0].summary(), tallies[1].summary()
+            if candidate is not None:
+                tallies[1].add_line(candidate, line)
+        return PolicyCosts(tallies[0].summary(), tallies[1].summary() if candidate is not None else None)
 
 
 def _by_rule(counts: np.ndarray) -> dict[int | None, int]:

@@ -355,7 +355,7 @@ async def test_e_exports_the_filtered_view(tmp_path: Path) -> None:
     assert all(json.loads(line)["verb"] == "watch" for line in written)
 
 
-async def test_export_dialog_offers_three_formats_and_cancels() -> None:
+async def test_export_dialog_offers_four_formats_and_cancels() -> None:
     app = make_app()
     async with app.run_test(size=(120, 36)) as pilot:
         await settle(app, pilot)
@@ -364,7 +364,7 @@ async def test_export_dialog_offers_three_formats_and_cancels() -> None:
         dialog = app.screen
         assert isinstance(dialog, ExportScreen)
         labels = [str(button.label) for button in dialog.query(RadioButton)]
-        assert labels == ["jsonl", "csv", "json"]
+        assert labels == ["jsonl", "csv", "json", "parquet"]
         await pilot.press("right", "enter")  # second format (RadioSet: arrows move, enter picks)
         assert dialog.fmt in ("csv", "jsonl")
         await pilot.press("escape")

@@ -270,7 +270,7 @@ async def test_no_color_app_runs_every_pane_and_dialog(monkeypatch: pytest.Monke
 
         marks = {w.id: w.BUTTON_INNER for w in app.screen.query(Checkbox)}
         assert marks == {"export-redact": "X", "export-force": " "}
-        assert [w.BUTTON_INNER for w in app.screen.query(RadioButton)] == ["●", " ", " "]
+        assert [w.BUTTON_INNER for w in app.screen.query(RadioButton)] == ["●", " ", " ", " "]
         await pilot.press("escape")
         await pilot.pause(0.2)
         assert main.events_table.cursor == 2

@@ -60,6 +60,8 @@ class Batch:
     """stageTimestamp - requestReceivedTimestamp in ns; LATENCY_UNKNOWN when either is unknown."""
     code: np.ndarray = field(default_factory=lambda: np.empty(0, np.int16))
     auditid: np.ndarray = field(default_factory=lambda: np.empty(0, f"S{AUDITID_WIDTH}"))
+    format: np.ndarray = field(default_factory=lambda: np.empty(0, np.uint8))
+    """Per row, the FormatInfo.code its event came in (set by the loader for unwrapped files; empty: raw)."""
     long_auditids: dict[int, str] = field(default_factory=dict)
     codes: dict[str, np.ndarray] = field(default_factory=dict)
     values: dict[str, list[Any]] = field(default_factory=dict)

@@ -23,17 +23,21 @@ import threading
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from k8saudit_tui.engine.model import Problem
+
+if TYPE_CHECKING:
+    from k8saudit_tui.engine.logs.formats.reader import Origin
 
 STDIN = "-"
 
 GZIP_MAGIC = b"\x1f\x8b"
 """The first two bytes of gzip data: how a compressed log is recognised (never by its name)."""
 
-_LOG_NAME = re.compile(r".*\.(log|jsonl|json|ndjson)(\.\d+)?(\.gz)?", re.IGNORECASE)
-"""Directory members taken as audit logs: audit.log, audit-2026-11-20T10-00-00.000.log, .gz, .1."""
+_LOG_NAME = re.compile(r".*\.(log|jsonl|json|ndjson|csv)(\.\d+)?(\.gz)?|\d{6}(\.gz)?", re.IGNORECASE)
+"""Directory members taken as audit logs: audit.log, audit-2026-11-20T10-00-00.000.log, .gz, .1,
+a Logs Insights .csv, and the `000000.gz` objects of a CloudWatch S3 export."""
 
 _SPOOL_CHUNK = 1 << 20
 
@@ -54,15 +58,29 @@ class LogSource:
     followable: bool = True
     spooled: bool = False
     extra: dict[str, object] = field(default_factory=dict)
+    origin: Origin | None = None
+    """For a file of cloud or shipper records unwrapped into a spool of Event lines (formats/reader.py):
+    per spool line, the line of its record in the original file and its format code. None: the
+    file's own lines are the events' lines."""
+    problems: list[Problem] = field(default_factory=list)
+    """What unwrapping could not read, naming the original file and line."""
 
 
-def expand_sources(paths: Sequence[str], stdin: BinaryIO | None = None) -> list[LogSource]:
+def expand_sources(paths: Sequence[str], stdin: BinaryIO | None = None, format: str | None = None) -> list[LogSource]:
     """Turn command-line paths into sources; never raises (bad paths become `Problem`s).
 
     A directory contributes its audit logs (rotated ones and .gz included) in name order; `-`
     spools standard input (or `stdin`, for tests) to a temporary file so it can be re-read by offset,
-    decompressing it when it is gzip data.
+    decompressing it when it is gzip data. A file of cloud or shipper records (not Event lines) is
+    unwrapped into a spool of Event lines (formats/reader.py); `format` forces its format.
     """
+    from k8saudit_tui.engine.logs.formats.reader import normalise
+
+    seen: set[str] = set()
+    return [normalise(source, format, seen=seen) for source in _expand(paths, stdin)]
+
+
+def _expand(paths: Sequence[str], stdin: BinaryIO | None) -> list[LogSource]:
     sources: list[LogSource] = []
     for path in paths:
         if path == STDIN:
@@ -186,18 +204,38 @@ def _failed(path: str, error: OSError) -> LogSource:
 
 
 _spool_lock = threading.Lock()
-_spool_dir: str | None = None
+_spool_dirs: dict[str, str] = {}
+"""Where the private spool directories are: "disk" (the temporary directory) and "memory" (/dev/shm)."""
+
+MEMORY_SPOOL = "/dev/shm"
+"""A tmpfs where large derived spools go when they fit (see `new_spool`)."""
 
 
-def new_spool(label: str) -> tuple[str, BinaryIO]:
+def new_spool(label: str, expected_bytes: int = 0) -> tuple[str, BinaryIO]:
     """A new private temporary file (0600, in a 0700 directory removed at exit): for spooled
-    inputs, and for the store's derived data (EventList items re-serialised one per line)."""
-    global _spool_dir
+    inputs, the store's derived data (EventList items re-serialised one per line) and the Event
+    lines unwrapped from a cloud or shipper format (formats/reader.py).
+
+    With `expected_bytes`, the file goes to a tmpfs (/dev/shm) when one has room for twice that:
+    writing a gigabyte of fresh file pages to a disk file system costs several seconds (measured
+    on our machines: 5 to 10 times the tmpfs), more than unwrapping it; the data never reaches a
+    disk either, which suits audit logs. Without room, the temporary directory as always.
+    """
+    place = "memory" if expected_bytes and _room_in_memory(expected_bytes) else "disk"
     with _spool_lock:
-        if _spool_dir is None:
-            _spool_dir = tempfile.mkdtemp(prefix="k8saudit-tui-")
-            atexit.register(shutil.rmtree, _spool_dir, True)
-        directory = _spool_dir
+        directory = _spool_dirs.get(place)
+        if directory is None:
+            directory = tempfile.mkdtemp(prefix="k8saudit-tui-", dir=MEMORY_SPOOL if place == "memory" else None)
+            atexit.register(shutil.rmtree, directory, True)
+            _spool_dirs[place] = directory
     safe = re.sub(r"[^A-Za-z0-9._-]", "_", label)[:60]
     descriptor, path = tempfile.mkstemp(prefix=f"{safe}.", suffix=".spool", dir=directory)
     return path, os.fdopen(descriptor, "wb")
+
+
+def _room_in_memory(expected_bytes: int) -> bool:
+    try:
+        info = os.statvfs(MEMORY_SPOOL)
+    except OSError:
+        return False
+    return os.access(MEMORY_SPOOL, os.W_OK) and info.f_bavail * info.f_frsize > 2 * expected_bytes

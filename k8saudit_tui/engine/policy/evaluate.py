@@ -33,6 +33,11 @@ class PolicyEvaluator:
         self._memo: dict[RequestAttributes, Verdict] = {}
         self._event_memo: dict[tuple[object, ...], Verdict] = {}
 
+    def verdict_of(self, rule: int | None) -> Verdict:
+        """The verdict `evaluate` gives a request whose first matching rule is `rule` (None: no
+        rule matched): what a decision over many requests at once (policy.decision) maps to."""
+        return self._no_match if rule is None else self._rule_verdicts[rule]
+
     def evaluate(self, attrs: RequestAttributes) -> Verdict:
         """The verdict of the first rule that matches `attrs` (M1), or the no-match verdict (M2)."""
         verdict = self._memo.get(attrs)

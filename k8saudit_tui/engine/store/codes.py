@@ -53,6 +53,7 @@ DTYPES: dict[str, Any] = {
     "time": np.int64,
     "latency": np.int64,
     "code": np.int16,
+    "format": np.uint8,
     "auditid": f"S{AUDITID_WIDTH}",
     "group": np.int32,
     "annotations": np.int32,

@@ -109,7 +109,7 @@ class EventStore:
         key = ALIASES.get(name, name)
         array = self._arrays.get(key)
         if array is None:
-            if key in COLUMNS or key in ("offset", "length", "attr"):
+            if key in COLUMNS or key in ("offset", "length", "attr", "format"):
                 return np.empty(0, np.int32)
             raise KeyError(f"unknown column {name!r}")
         return array[:n]
@@ -236,15 +236,13 @@ class EventStore:
         """Re-evaluate every row under `evaluator` (None: no policy), without re-reading the log:
         once per distinct RequestAttributes, then a vectorised lookup per row (verdicts.py)."""
         with self._lock:
-            current = VerdictTable.empty(evaluator).extended(self._attrs.values)
-            self._publish(Verdicts(current, self._verdicts.candidate))
+            self._publish(self._verdicts.with_current(evaluator, self._attrs.values))
 
     def set_candidate(self, evaluator: PolicyEvaluator | None) -> None:
         """Evaluate every row under a candidate policy too (None: none), as `set_policy` does; the
         candidate_* and change columns follow. The pair of tables is published whole."""
         with self._lock:
-            candidate = VerdictTable.empty(evaluator).extended(self._attrs.values)
-            self._publish(Verdicts(self._verdicts.current, candidate))
+            self._publish(self._verdicts.with_candidate(evaluator, self._attrs.values))
 
     def _publish(self, verdicts: Verdicts) -> None:
         self._verdicts = verdicts
@@ -326,10 +324,9 @@ class EventStore:
         columns["offset"] = offsets
         columns["length"] = batch.length
         columns["line"] = batch.line + base_line
-        columns["time"] = batch.time
-        columns["latency"] = batch.latency
-        columns["code"] = batch.code
-        columns["auditid"] = batch.auditid
+        columns.update(time=batch.time, latency=batch.latency, code=batch.code, auditid=batch.auditid)
+        if len(batch.format):  # unwrapped from a cloud or shipper format (raw rows keep 0)
+            columns["format"] = batch.format
         return columns
 
     def _spool_items(self, items: list[bytes], file: int) -> tuple[int, list[int]]:

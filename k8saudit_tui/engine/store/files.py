@@ -33,6 +33,9 @@ class FileEntry:
     fd: int | None = None
     gone: str = ""
     """Why the rows' bytes can no longer be read (the file was truncated after they were), or ""."""
+    unwrapped: bool = False
+    """The rows' bytes are in a spool of Event lines unwrapped from `name` (formats/reader.py): their
+    line numbers are `name`'s, not the spool's, so the lines around a problem are read from `name`."""
     last_bytes: bytes = b""
     """The bytes just before `consumed` when they were read (followed files): if they differ now,
     the file was emptied and written past its old size between two polls."""

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from k8saudit_tui.engine import runtime
 from k8saudit_tui.engine.logs import split
 from k8saudit_tui.engine.logs.batch import Batch, Encoder, looks_like_document, parse_document
+from k8saudit_tui.engine.logs.formats.reader import Origin, to_original
 from k8saudit_tui.engine.logs.sources import LogSource
 from k8saudit_tui.engine.logs.split import Task
 from k8saudit_tui.engine.logs.worker import default_workers, parse_in_workers, parse_task
@@ -93,6 +94,8 @@ class StoreLoader:
             self.store.set_candidate(candidate)  # then every batch is evaluated under both
         self._encoder = Encoder()
         """For batches parsed in this process (the first one, small loads, workers=1)."""
+        self._origins: dict[int, Origin] = {}
+        """File number -> where the lines of an unwrapped file's spool came from."""
         self._started = 0.0
         self._done_bytes = 0
         self._total_bytes = 0
@@ -158,7 +161,12 @@ class StoreLoader:
             warning = source.extra.get("warning")
             if isinstance(warning, Problem):
                 store.add_problem(warning)
+            for problem in source.problems:  # what unwrapping a cloud or shipper format could not read
+                store.add_problem(problem)
             file = store.add_file(source.name, source.path, source.followable)
+            if source.origin is not None:
+                self._origins[file] = source.origin
+                store.files[file].unwrapped = True
             try:
                 size = os.path.getsize(source.path)
                 with open(source.path, "rb") as handle:
@@ -209,6 +217,9 @@ class StoreLoader:
     def _append(self, task: Task, batch: Batch) -> None:
         """Append a batch and advance the file's consumed offset and line count."""
         entry = self.store.files[task.file]
+        origin = self._origins.get(task.file)
+        if origin is not None:
+            to_original(batch, origin, entry.lines)
         self.store.append(batch, task.file, entry.lines)
         entry.lines += batch.lines
         entry.consumed = batch.end

@@ -39,6 +39,8 @@ def source_lines(store: EventStore, name: str, line: int, around: int = 2) -> li
     if entry.gone:
         raise LookupError(f"{name}: {entry.gone}")
     first, last = max(1, line - around), line + around
+    if entry.unwrapped:
+        return _original_lines(name, first, last)
     files, numbers = store.column("file"), store.column("line")
     before = np.flatnonzero((files == store.files.index(entry)) & (numbers < first))
     lines: list[SourceLine] = []
@@ -57,6 +59,31 @@ def source_lines(store: EventStore, name: str, line: int, around: int = 2) -> li
                 text = head.rstrip(b"\r").decode("utf-8", "backslashreplace")
                 lines.append(SourceLine(number, text, length - len(head)))
             number += 1
+    return lines
+
+
+def _original_lines(name: str, first: int, last: int) -> list[SourceLine]:
+    """Lines `first` to `last` of the file a spool was unwrapped from (read from its top: the
+    store's offsets are the spool's; gzip read through); LookupError when it cannot be read."""
+    import contextlib
+    import gzip
+
+    lines: list[SourceLine] = []
+    try:
+        with open(name, "rb") as raw:
+            compressed = raw.read(2) == b"\x1f\x8b"
+            raw.seek(0)
+            opened = gzip.GzipFile(fileobj=raw) if compressed else contextlib.nullcontext(raw)
+            with opened as handle:
+                for number in range(1, last + 1):
+                    head, length = _read_line(handle, SOURCE_LINE_LIMIT)  # type: ignore[arg-type]
+                    if length < 0:
+                        break
+                    if number >= first:
+                        text = head.rstrip(b"\r").decode("utf-8", "backslashreplace")
+                        lines.append(SourceLine(number, text, length - len(head)))
+    except (OSError, EOFError) as error:
+        raise LookupError(f"{name}: {error}") from error
     return lines
 
 

@@ -12,17 +12,23 @@ A candidate policy (the workbench: two policies, one log) gets a table of its ow
 current one. Both live in one `Verdicts` value, swapped whole, so a reader never pairs the current
 table of one moment with the candidate table of another; the change class of a row (fields.CHANGES)
 is computed from the pair per (attributes code, stage) and gathered, never stored per row.
+
+Each table decides its policy over many distinct requests at once (`policy.decision`), from the
+field codes of the store's requests that `Verdicts` keeps (the one writer extends them as the
+store interns requests), so a new policy or candidate costs array operations, not one
+rule-by-rule evaluation per distinct request.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from k8saudit_tui.engine.fields import CHANGES
 from k8saudit_tui.engine.model import LEVELS, STAGES, RequestAttributes, Verdict
+from k8saudit_tui.engine.policy.decision import AttributeCodes, PolicyDecision
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
 
 NO_RULE = -1
@@ -47,6 +53,8 @@ class VerdictTable:
     rule_of: np.ndarray
     level_of: np.ndarray
     omit_of: np.ndarray
+    decision: PolicyDecision | None = None
+    """The evaluator's policy compiled (policy.decision): how `extended` evaluates."""
 
     @classmethod
     def empty(cls, evaluator: PolicyEvaluator | None) -> VerdictTable:
@@ -56,42 +64,46 @@ class VerdictTable:
             _frozen(np.empty(0, np.int16)),
             _frozen(np.empty(0, np.int8)),
             _frozen(np.empty((0, len(STAGES)), bool)),
+            None if evaluator is None else PolicyDecision(evaluator.policy),
         )
 
     def __len__(self) -> int:
         return len(self.verdicts)
 
-    def extended(self, attributes: Sequence[RequestAttributes]) -> VerdictTable:
+    def extended(self, attributes: Sequence[RequestAttributes], codes: AttributeCodes) -> VerdictTable:
         """A new table that also covers `attributes[len(self):]` (codes interned since); self if none.
 
-        The policy is evaluated once per distinct RequestAttributes (a few thousand in a million
-        events); rows get the result by a vectorised lookup of their attributes code."""
+        The policy decides the first matching rule of every new distinct request at once over
+        their field codes (`codes`, extended here first: policy.decision), 51k distinct requests
+        in a million events in ~10 ms; rows get the result by a lookup of their attributes code."""
         done = len(self.verdicts)
         if done >= len(attributes):
             return self
-        fresh = attributes[done:]
-        count = len(fresh)
-        if self.evaluator is None:
+        count = len(attributes) - done
+        if self.evaluator is None or self.decision is None:
             verdicts: Sequence[Verdict] = (NO_VERDICT,) * count
             rules = np.full(count, NO_RULE, np.int16)
             levels = np.full(count, NO_LEVEL, np.int8)
             omits = np.zeros((count, len(STAGES)), bool)
         else:
-            verdicts = [self.evaluator.evaluate(value) for value in fresh]
-            rules = np.array([NO_RULE if v.rule is None else v.rule for v in verdicts], np.int16)
-            levels = np.array([_level_code(v.level) for v in verdicts], np.int8)
-            rows: dict[int, list[bool]] = {}  # a policy has few distinct verdicts: ask each once
-            for v in verdicts:
-                if id(v) not in rows:
-                    rows[id(v)] = [not v.emits(stage) for stage in STAGES]
-            omits = np.array([rows[id(v)] for v in verdicts], bool)
-            omits = omits.reshape(count, len(STAGES))
+            codes.extend(attributes)
+            first = self.decision.first_rules(codes, done, len(attributes))
+            evaluator = self.evaluator
+            # per rule, then the no-match verdict last: what index -1 reads
+            choices = [evaluator.verdict_of(i) for i in range(len(evaluator.policy.rules))]
+            choices.append(evaluator.verdict_of(None))
+            verdicts = list(map(choices.__getitem__, first.tolist()))
+            rules = first.astype(np.int16)
+            levels = np.array([_level_code(v.level) for v in choices], np.int8)[first]
+            omits = np.array([[not v.emits(stage) for stage in STAGES] for v in choices], bool)
+            omits = omits.reshape(len(choices), len(STAGES))[first]
         return VerdictTable(
             self.evaluator,
             self.verdicts + tuple(verdicts),
             _frozen(np.concatenate([self.rule_of, rules])),
             _frozen(np.concatenate([self.level_of, levels])),
             _frozen(np.concatenate([self.omit_of, omits])),
+            self.decision,
         )
 
     def rule(self, attr: int) -> int | None:
@@ -139,10 +151,13 @@ VERDICT_COLUMNS = ("rule", "level", "omitted", *CANDIDATE_COLUMNS, "change")
 
 @dataclass(frozen=True, slots=True)
 class Verdicts:
-    """The current policy's table and the candidate's, published together (one reference swap)."""
+    """The current policy's table and the candidate's, published together (one reference swap),
+    and the field codes of the store's distinct requests both are decided over (append-only,
+    extended by the one writer, never read by readers)."""
 
     current: VerdictTable
     candidate: VerdictTable
+    codes: AttributeCodes = field(default_factory=AttributeCodes)
 
     @classmethod
     def empty(cls) -> Verdicts:
@@ -154,11 +169,22 @@ class Verdicts:
         return self.current.evaluator is not None and self.candidate.evaluator is not None
 
     def extended(self, attributes: Sequence[RequestAttributes]) -> Verdicts:
-        """Both tables extended over `attributes` (verdicts of codes interned since); self if none."""
-        current, candidate = self.current.extended(attributes), self.candidate.extended(attributes)
+        """Both tables extended over `attributes` (verdicts of codes interned since); self if none.
+        The requests are coded even without a policy: then `p` and `P` only decide."""
+        self.codes.extend(attributes)
+        current = self.current.extended(attributes, self.codes)
+        candidate = self.candidate.extended(attributes, self.codes)
         if current is self.current and candidate is self.candidate:
             return self
-        return Verdicts(current, candidate)
+        return Verdicts(current, candidate, self.codes)
+
+    def with_current(self, evaluator: PolicyEvaluator | None, attributes: Sequence[RequestAttributes]) -> Verdicts:
+        """The current policy replaced by `evaluator`'s (None: none), decided over `attributes`."""
+        return Verdicts(VerdictTable.empty(evaluator).extended(attributes, self.codes), self.candidate, self.codes)
+
+    def with_candidate(self, evaluator: PolicyEvaluator | None, attributes: Sequence[RequestAttributes]) -> Verdicts:
+        """The candidate replaced by `evaluator`'s policy (None: none), decided over `attributes`."""
+        return Verdicts(self.current, VerdictTable.empty(evaluator).extended(attributes, self.codes), self.codes)
 
     def column(self, name: str, attr: np.ndarray, stage: np.ndarray) -> np.ndarray:
         """A verdict column (VERDICT_COLUMNS) of rows with attributes codes `attr`, stage codes `stage`."""

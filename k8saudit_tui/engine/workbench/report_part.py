@@ -41,7 +41,8 @@ from k8saudit_tui.engine.workbench.shadow import shadowed_by
 @dataclass(frozen=True, slots=True)
 class Piece:
     """The lines of one shard of one file: where it starts (byte offset), how many lines it read,
-    and its problems numbered from its own first line (1-based)."""
+    and its problems numbered from its own first line (1-based); start -1: problems that name
+    their file's lines already (found before the lines were read), no line of their own."""
 
     name: str
     start: int

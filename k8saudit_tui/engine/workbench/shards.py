@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 from k8saudit_tui.engine.logs import split
 from k8saudit_tui.engine.logs.batch import Encoder, looks_like_document, parse_document, parse_lines
 from k8saudit_tui.engine.logs.event import EventError, decode_event_line
+from k8saudit_tui.engine.logs.formats.reader import Origin, to_original
 from k8saudit_tui.engine.logs.sources import LogSource, expand_sources
 from k8saudit_tui.engine.logs.worker import WorkerPool, default_workers
 from k8saudit_tui.engine.model import Policy, Problem
@@ -37,15 +38,21 @@ from k8saudit_tui.engine.workbench.report_part import Piece, ReportPart, combine
 
 @dataclass(frozen=True, slots=True)
 class Shard:
-    """Bytes [start, end) of the plain file `path`, named `name` in problems (the path the user
-    gave, or `<stdin>` for a spool); `end` None: the whole input `path`, expanded by the reader;
-    `document`: the whole file is one JSON document (an EventList), read as one."""
+    """Bytes [start, end) of the plain file of Event lines `path`, named `name` in problems (the
+    path the user gave, or `<stdin>` for a spool); `end` None: the whole input `path`, expanded
+    (decompressed, unwrapped) by the reader; `document`: the whole file is one JSON document (an
+    EventList), read as one."""
 
     name: str
     path: str
     start: int = 0
     end: int | None = None
     document: bool = False
+    origin: Origin | None = None
+    """For the spool of a file unwrapped from a cloud or shipper format: its lines' original lines
+    (the shard is then the whole spool, whose lines it numbers from the first)."""
+    log_format: str | None = None
+    """For a whole input: the format forced by --log-format when it is unwrapped."""
 
     @property
     def size(self) -> int:
@@ -77,6 +84,9 @@ def plan(sources: Sequence[LogSource], shard_bytes: int = split.TASK_BYTES) -> t
         if looks_like_document(head):
             shards.append(Shard(source.name, source.path, 0, size, document=True))
             continue
+        if source.origin is not None:
+            shards.append(Shard(source.name, source.path, 0, size, origin=source.origin))
+            continue
         shards += [Shard(source.name, source.path, start, end) for start, end in ranges(source.path, size, shard_bytes)]
     return shards, unread
 
@@ -91,7 +101,7 @@ def read_shard(evaluators: Sequence[PolicyEvaluator], shard: Shard) -> ReportPar
     """The report part of one shard under the policy (and the candidate: `evaluators[1]`)."""
     if shard.end is not None:
         return _range_part(evaluators, shard)
-    sources = expand_sources([shard.path])
+    sources = expand_sources([shard.path], format=shard.log_format)
     try:
         return read_sources(sources, evaluators, workers=1)
     finally:
@@ -106,15 +116,16 @@ def read_sources(
     """The part of every source (`plan`, then `local_parts`): the single-process report's reading."""
     policies = [evaluator.policy for evaluator in evaluators]
     shards, unread = plan(sources)
-    warnings = [_warning_part(policies, source) for source in sources if "warning" in source.extra]
+    warnings = [_numbered_part(policies, source) for source in sources if source.problem is None]
     return combine([empty_part(policies, unread), *warnings, *local_parts(shards, evaluators, workers)])
 
 
-def _warning_part(policies: Sequence[Policy], source: LogSource) -> ReportPart:
-    """The part of a source's warning (a .gz damaged after what was spooled): a problem, no line."""
-    warning = source.extra["warning"]
-    assert isinstance(warning, Problem)
-    return replace(empty_part(policies), pieces=(Piece(source.name, 0, 0, (warning,)),))
+def _numbered_part(policies: Sequence[Policy], source: LogSource) -> ReportPart:
+    """The part of the problems a source found before its lines are read (a .gz damaged after what
+    was spooled, records unwrapping could not read): they name their lines already (start -1)."""
+    warning = source.extra.get("warning")
+    found = ([warning] if isinstance(warning, Problem) else []) + list(source.problems)
+    return replace(empty_part(policies), pieces=(Piece(source.name, -1, 0, tuple(found)),) if found else ())
 
 
 def _range_part(evaluators: Sequence[PolicyEvaluator], shard: Shard) -> ReportPart:
@@ -126,6 +137,7 @@ def _range_part(evaluators: Sequence[PolicyEvaluator], shard: Shard) -> ReportPa
     if len(evaluators) > 1:
         store.set_candidate(evaluators[1])
     file = store.add_file(shard.name, shard.path, False)
+    store.files[file].unwrapped = shard.origin is not None
     costs = [CostTally() for _ in evaluators]
     lines = 0
     try:
@@ -138,6 +150,8 @@ def _range_part(evaluators: Sequence[PolicyEvaluator], shard: Shard) -> ReportPa
             for task in split.cut(file, shard.path, shard.start, shard.end):
                 data = _read(task.path, task.start, task.end)
                 batch = parse_lines(data, task.start, file, task.final, encoder)
+                if shard.origin is not None:
+                    to_original(batch, shard.origin, lines)
                 store.append(batch, file, lines)
                 lines += batch.lines
                 add_costs(costs, evaluators, data)

@@ -61,6 +61,9 @@ class MainActions(MainLayout):
         ),
         Binding("v", "toggle_policy_view", "Current/candidate", show=False, tooltip="Policy pane: loaded or candidate"),
         Binding(
+            "B", "count_bytes", "Bytes per rule", show=False, tooltip="Count the bytes each rule writes (policy pane)"
+        ),
+        Binding(
             "r",
             "reveal_secrets",
             "Reveal secrets",

@@ -4,9 +4,10 @@ Why a modal of its own: it answers the question people open a policy for ("what 
 do to my traffic, my bytes, and the events security cannot lose") at a glance, at 80x24, without
 leaving the explorer. Counts, security classes and drift come from the store's verdict columns (a
 few ms at 1M events, read when the panel opens); the bytes need every event re-read and applied
-(engine cost: seconds at 1M), so they are counted in this screen's worker, shown as "counting..."
-until then, and handed to `remember` so that opening the panel again on the same verdicts does
-not count twice. Everything from the log or a policy is shown through `render.safe`.
+(engine cost: seconds at 1M), so the panel asks the main screen to count them (`count`: its one
+worker, whose figures the policy pane shows too), shows "counting... N%" meanwhile, and shows
+them when the main screen hands them over (`show_costs`). Everything from the log or a policy is
+shown through `render.safe`.
 """
 
 from __future__ import annotations
@@ -15,36 +16,22 @@ from collections.abc import Callable
 from typing import ClassVar
 
 from rich.text import Text
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
-from textual.worker import get_current_worker
 
 from k8saudit_tui.engine.policy import presets
-from k8saudit_tui.engine.workbench.cost import CostSummary
 from k8saudit_tui.ui.render import safe
 from k8saudit_tui.ui.render.cells import CHANGE_STYLES
+from k8saudit_tui.ui.render.sizes import byte_size
 from k8saudit_tui.ui.session import Session
-from k8saudit_tui.ui.session_views import WorkbenchSummary
+from k8saudit_tui.ui.session_views import PolicyCosts, WorkbenchSummary
 
-Costs = tuple[CostSummary, CostSummary]
-"""Bytes of the loaded policy and of the candidate over every event."""
 CLASS_WIDTH = 40
 """Cells of a security class's title in the table (the panel is readable at 80 columns)."""
 SECURITY_ROW = "{:<40} {:>9} {:>9}  "
-
-
-def byte_size(value: float) -> str:
-    """A byte count as people read one: `512 B`, `3.8 MB`, `1.2 GB`."""
-    size = float(value)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if abs(size) < 1000 or unit == "TB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1000
-    return f"{size:.1f} TB"  # pragma: no cover  (the loop returns at TB)
 
 
 def summary_text(summary: WorkbenchSummary) -> Text:
@@ -73,13 +60,14 @@ def summary_text(summary: WorkbenchSummary) -> Text:
     return text
 
 
-def bytes_text(costs: Costs | None) -> Text:
-    """The bytes per day under each policy, and how the candidate compares ("counting..." first)."""
+def bytes_text(costs: PolicyCosts | None, done: float = 0.0) -> Text:
+    """The bytes per day under each policy, and how the candidate compares ("counting... N%"
+    first, `done` the share of events counted)."""
     text = Text("Bytes/day  ", style="bold", end="")
-    if costs is None:
-        text.append("counting...", style="dim italic")
+    if costs is None or costs.candidate is None:
+        text.append(f"counting... {100 * done:.0f}%", style="dim italic")
         return text
-    current, candidate = costs
+    current, candidate = costs.current, costs.candidate
     per_day = current.bytes_per_day, candidate.bytes_per_day
     if per_day[0] is None or per_day[1] is None:  # no time span: the totals over the log
         text = Text("Bytes (log)  ", style="bold", end="")
@@ -105,13 +93,13 @@ class WorkbenchScreen(ModalScreen[None]):
     ]
 
     def __init__(
-        self, session: Session, summary: WorkbenchSummary, costs: Costs | None, remember: Callable[[Costs], None]
+        self, session: Session, summary: WorkbenchSummary, costs: PolicyCosts | None, count: Callable[[], None]
     ) -> None:
         super().__init__(id="workbench")
         self._session = session
         self._summary = summary
         self._costs = costs
-        self._remember = remember
+        self._count = count
 
     def compose(self) -> ComposeResult:
         """Title, the bytes line, the body, the keys."""
@@ -131,21 +119,18 @@ class WorkbenchScreen(ModalScreen[None]):
         return text
 
     def on_mount(self) -> None:
-        """Count the bytes unless they are known."""
+        """Have the bytes counted unless they are known."""
         if self._costs is None:
             self._count()
 
-    @work(thread=True, exclusive=True, group="workbench-bytes", exit_on_error=False, description="Counting bytes")
-    def _count(self) -> None:
-        worker = get_current_worker()
-        costs = self._session.policy_costs(worker.cancelled_event)
-        if costs is None or worker.is_cancelled:
-            return
-        self.app.call_from_thread(self._counted, costs)
+    def show_progress(self, done: float) -> None:
+        """The share of events whose bytes are counted so far."""
+        if self._costs is None and self.is_mounted:
+            self.query_one("#workbench-bytes", Static).update(bytes_text(None, done))
 
-    def _counted(self, costs: Costs) -> None:
+    def show_costs(self, costs: PolicyCosts) -> None:
+        """The bytes, counted."""
         self._costs = costs
-        self._remember(costs)
         if self.is_mounted:
             self.query_one("#workbench-bytes", Static).update(bytes_text(costs))
 

@@ -1,4 +1,5 @@
-"""The policy pane: every rule as its YAML with line numbers, level, hits and problems.
+"""The policy pane: every rule as its YAML with line numbers, level, hits (with the workbench,
+written events and bytes) and problems.
 
 A Line-API list too, so a 10,000-rule policy costs no more to show than a short one. The cursor
 moves from rule to rule; `enter` asks the screen to filter the events to that rule. Lines that do
@@ -20,7 +21,7 @@ from textual.strip import Strip
 
 from k8saudit_tui.engine.model import Policy, Problem
 from k8saudit_tui.ui.messages import RuleChosen
-from k8saudit_tui.ui.render.policy import PolicyLine, policy_lines, wrap_policy_lines
+from k8saudit_tui.ui.render.policy import PolicyLine, RuleBytes, policy_lines, wrap_policy_lines
 from k8saudit_tui.ui.widgets.line_view import LineView
 
 NO_RULE = -1
@@ -71,10 +72,11 @@ class PolicyPane(LineView):
         total: int,
         problems: Iterable[Problem],
         written: Mapping[int | None, int] | None = None,
+        sizes: RuleBytes | None = None,
     ) -> None:
-        """Rebuild the lines (a new policy, or new hit counts; `written`: the workbench's
-        written events per rule)."""
-        self._source = policy_lines(policy, counts, total, problems, written)
+        """Rebuild the lines (a new policy, or new hit counts; `written` and `sizes`: the
+        workbench's written events and their bytes per rule)."""
+        self._source = policy_lines(policy, counts, total, problems, written, sizes)
         self._wrapped_width = 0
         if self.is_mounted:
             self._wrap()

@@ -1,0 +1,275 @@
+"""Normalisation at the source: a file of cloud or shipper records becomes a spool of Event lines.
+
+Why at the source: every reader (the store loader, `evaluate`, `apply`, `explain`, ...) reads plain
+Event lines by byte range; unwrapping once, into a private spool (`sources.new_spool`) of one
+Event per line in input order, keeps them all as they are. What they need besides is the `Origin`:
+per spool line, the 1-based line of its record in the original file and its format code, so
+rows, verdicts and problems name the line the user has. `normalise` leaves an Event-lines file
+(raw, `host {json}`, EventList lines: `documents.mode` says "raw") untouched: no cost for raw logs.
+
+Records are sniffed one by one in registry order (`registry.py`); a raw Event among them is kept
+byte for byte (format `raw`). What cannot be read is a Problem naming the original file, line and
+field; a file none of whose records is known gives one problem naming its first bytes. GKE events
+are rebuilt, and Cloud Logging sinks duplicate entries: one whose auditID this load has already
+seen is dropped, counted in one warning. Line-based files are cut by `split.cut` and unwrapped
+in the worker pool (a provider's `fast_lines` takes whole blocks of its own lines).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from types import ModuleType
+from typing import BinaryIO
+
+import numpy as np
+import orjson
+
+from k8saudit_tui.engine.logs import split
+from k8saudit_tui.engine.logs.columns import Batch
+from k8saudit_tui.engine.logs.formats import BY_NAME, FORMATS, documents
+from k8saudit_tui.engine.logs.formats.documents import Mode
+from k8saudit_tui.engine.logs.formats.registry import MODULES, Registry, load, owner
+from k8saudit_tui.engine.logs.formats.unwrapper import Chunk, Unwrapper
+from k8saudit_tui.engine.logs.sources import LogSource, new_spool
+from k8saudit_tui.engine.model import Problem
+
+HEAD_BYTES = 1 << 20
+"""How much of a file is read to choose how to split it: its first line, however long in practice."""
+FAST_BLOCK = 1024
+"""Lines handed to a provider's `fast_lines` at once."""
+_RECONSTRUCTED = frozenset(info.code for info in FORMATS if info.provenance == "reconstructed")
+_RAW = BY_NAME["raw"].code
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Per spool line (index = spool line - 1): `lines`, the 1-based line of its record in the
+    original file (int32), and `formats`, its FormatInfo.code (uint8)."""
+
+    lines: np.ndarray
+    formats: np.ndarray
+
+
+def normalise(
+    source: LogSource,
+    forced: str | None = None,
+    registry: Registry = MODULES,
+    workers: int | None = None,
+    seen: set[str] | None = None,
+) -> LogSource:
+    """`source` itself when it holds Event lines (or `forced` is "raw"); otherwise a spooled source
+    of the Events unwrapped from it, with its `origin` and its `problems`. `seen` collects the
+    auditIDs of rebuilt (GKE) events across the files of one load."""
+    if source.problem is not None:
+        return source
+    try:
+        with open(source.path, "rb") as handle:
+            how = documents.mode(handle.read(HEAD_BYTES), forced)
+    except OSError:
+        return source  # the loader reports the unreadable file
+    if how == "raw":
+        return source
+    size = os.path.getsize(source.path)
+    spool_path, spool = new_spool(os.path.basename(source.name) or "unwrapped", size)
+    job = (how, forced, registry, os.path.dirname(spool_path))
+    if how in documents.LINE_MODES and how != "cri":
+        chunks = _in_ranges(source.path, size, job, workers)
+    else:
+        with open(source.path, "rb") as handle:
+            chunks = iter([unwrap_data(handle.read(), True, how, forced, registry)])
+    with spool:
+        result = _assemble(source, chunks, seen if seen is not None else set(), spool_path, spool)
+    if source.spooled:
+        os.unlink(source.path)
+    return result
+
+
+Job = tuple[Mode, str | None, Registry, str]
+"""How to split, the forced format, the registry, and the spool's directory (for worker parts)."""
+
+
+def _in_ranges(path: str, size: int, job: Job, workers: int | None) -> Iterator[Chunk]:
+    from k8saudit_tui.engine.logs.worker import default_workers, run_in_workers
+
+    tasks = split.cut(0, path, 0, size)
+    workers = default_workers() if workers is None else workers
+    if workers > 1 and size > split.IN_PROCESS_BYTES and len(tasks) > 1:
+        return run_in_workers(unwrap_task, [(task, *job) for task in tasks], min(workers, len(tasks)))
+    return (unwrap_task(None, (task, *job[:3], "")) for task in tasks)
+
+
+def unwrap_task(_state: object, job: tuple[split.Task, Mode, str | None, Registry, str]) -> Chunk:
+    """The worker job: unwrap the lines of one byte range; with a directory, write the events to a
+    part file there (the parent appends it to the spool) unless GKE events among them need the
+    parent's de-duplication."""
+    task, how, forced, registry, directory = job
+    fd = os.open(task.path, os.O_RDONLY)
+    try:
+        data = os.pread(fd, task.size, task.start)
+    finally:
+        os.close(fd)
+    chunk = unwrap_data(data, task.final, how, forced, registry)
+    if directory and chunk.events and _RECONSTRUCTED.isdisjoint(chunk.codes):
+        descriptor, chunk.part = tempfile.mkstemp(suffix=".part", dir=directory)
+        with os.fdopen(descriptor, "wb") as part:
+            part.write(b"\n".join(chunk.events) + b"\n")
+        chunk.events = []
+    return chunk
+
+
+def unwrap_data(data: bytes, final: bool, how: Mode, forced: str | None, registry: Registry = MODULES) -> Chunk:
+    """Unwrap whole lines (a range, or a whole file) into a Chunk: the plain per-record path, with
+    blocks of JSON lines first offered to the providers' `fast_lines`."""
+    chunk = Chunk(lines=data.count(b"\n") + (1 if final and data and not data.endswith(b"\n") else 0))
+    unwrapper = Unwrapper(chunk, forced, registry)
+    if how != "lines":
+        unwrapper.add(documents.records(data, how))
+        unwrapper.finish()
+        return chunk
+    fast = _fast_modules(forced, registry)
+    lines = data.split(b"\n")
+    if data.endswith(b"\n"):
+        lines.pop()  # what follows the last newline is no line
+    clean = b"\r" not in data and b"\n\n" not in data and not data.startswith((b"\n", b"\xef\xbb\xbf"))
+    for start in range(0, len(lines), FAST_BLOCK):
+        stop = min(start + FAST_BLOCK, len(lines))
+        if clean and fast and unwrapper.fast(fast, lines[start:stop], range(start + 1, stop + 1)):
+            continue  # no blank line, no CR, no BOM: the lines go to fast_lines as they are
+        block = enumerate(lines[start:stop], start + 1)
+        numbered = [(number, line.rstrip(b"\r")) for number, line in block if line.strip()]
+        if start == 0 and numbered and numbered[0][0] == 1:
+            numbered[0] = (1, numbered[0][1].removeprefix(b"\xef\xbb\xbf"))
+        pieces = [line for _, line in numbered]
+        if not (fast and unwrapper.fast(fast, pieces, [number for number, _ in numbered])):
+            unwrapper.add(record for number, line in numbered for record in documents.json_line(number, line))
+    unwrapper.finish()
+    return chunk
+
+
+def _fast_modules(forced: str | None, registry: Registry) -> list[ModuleType]:
+    if forced is not None:
+        module = owner(forced, registry)
+        return [module] if module is not None and hasattr(module, "fast_lines") else []
+    return [module for _, module in load(registry) if hasattr(module, "fast_lines")]
+
+
+def _assemble(
+    source: LogSource, chunks: Iterator[Chunk], seen: set[str], spool_path: str, spool: BinaryIO
+) -> LogSource:
+    """Write the chunks' events to the spool in order and build the origin map and the problems."""
+    name = source.name
+    numbers: list[np.ndarray] = []
+    codes: list[np.ndarray] = []
+    problems: list[Problem] = []
+    base = unknown = damaged = duplicates = 0
+    skipped: Counter[str] = Counter()
+    first_bytes = ""
+    for chunk in chunks:
+        if chunk.part:
+            _append_part(spool, chunk.part)
+        chunk_codes = np.frombuffer(chunk.codes, np.uint8)
+        chunk_numbers = np.frombuffer(chunk.numbers, np.int32)
+        events = chunk.events
+        if _RECONSTRUCTED and np.isin(chunk_codes, list(_RECONSTRUCTED)).any():
+            events = b"\n".join(events).split(b"\n")  # one per event (fast blocks are joined)
+            keep = _first_seen(events, chunk_codes, seen)
+            duplicates += len(events) - int(keep.sum())
+            events = [event for event, kept in zip(events, keep.tolist(), strict=True) if kept]
+            chunk_codes, chunk_numbers = chunk_codes[keep], chunk_numbers[keep]
+        if events:
+            spool.write(b"\n".join(events) + b"\n")
+        numbers.append(chunk_numbers + base)
+        codes.append(chunk_codes.copy())
+        problems.extend(Problem(name, item.line + base, item.field, item.reason) for item in chunk.damaged)
+        if chunk.unknown and not first_bytes:
+            first_bytes = next(p.message for p in problems if p.message.startswith("not an audit event: "))
+        unknown += chunk.unknown
+        skipped.update(chunk.skipped)
+        damaged += len(chunk.damaged)
+        base += chunk.lines
+    lines = np.concatenate(numbers) if numbers else np.empty(0, np.int32)
+    if not len(lines) and unknown and unknown == damaged:
+        problems = [
+            Problem(
+                name,
+                problems[0].line,
+                "",
+                "no audit events: no record is an Event or a known envelope; "
+                f"the first is {first_bytes.removeprefix('not an audit event: ')}",
+            )
+        ]
+    for stream, count in sorted(skipped.items()):
+        message = f"{count:,} message{'s' * (count != 1)} of the {stream} log stream passed over: not audit events"
+        problems.append(Problem(name, None, "", message, "warning"))
+    if duplicates:
+        message = (
+            f"{duplicates:,} rebuilt (GKE) events repeat an auditID already loaded: skipped "
+            "(Cloud Logging sinks duplicate entries)"
+        )
+        problems.append(Problem(name, None, "", message, "warning"))
+    origin = Origin(lines.astype(np.int32), np.concatenate(codes) if codes else np.empty(0, np.uint8))
+    spool.flush()
+    result = LogSource(name, spool_path, os.path.getsize(spool_path), followable=False, spooled=True)
+    result.extra = dict(source.extra)
+    result.origin = origin
+    result.problems = problems
+    return result
+
+
+def _append_part(spool: BinaryIO, part: str) -> None:
+    """Append a worker's part file to the spool (in the kernel where it can), then remove it."""
+    spool.flush()
+    try:
+        with open(part, "rb") as source:
+            size = os.fstat(source.fileno()).st_size
+            copied = 0
+            try:
+                while copied < size:
+                    done = os.copy_file_range(source.fileno(), spool.fileno(), size - copied)
+                    if not done:
+                        break
+                    copied += done
+            except (AttributeError, OSError):
+                source.seek(copied)
+                shutil.copyfileobj(source, spool, 1 << 20)
+    finally:
+        os.unlink(part)
+    spool.seek(0, os.SEEK_END)
+
+
+def to_original(batch: Batch, origin: Origin, base_line: int) -> None:
+    """Make a batch of spool lines (its first line is spool line `base_line + 1`) name the lines of
+    the original file, and give its rows their format codes: the store adds `base_line` back."""
+    if batch.count:
+        spool_lines = batch.line.astype(np.int64) + base_line - 1
+        batch.line = (origin.lines[spool_lines].astype(np.int64) - base_line).astype(np.int32)
+        batch.format = origin.formats[spool_lines]
+    batch.problems = [
+        (original_line(origin, base_line + line) - base_line, where, message) for line, where, message in batch.problems
+    ]
+
+
+def original_line(origin: Origin, spool_line: int) -> int:
+    """The original file's line for 1-based `spool_line` (itself past the map: cannot happen for a
+    spool we wrote, but a line number is never worth a crash)."""
+    return int(origin.lines[spool_line - 1]) if 0 < spool_line <= len(origin.lines) else spool_line
+
+
+def _first_seen(events: list[bytes], codes: np.ndarray, seen: set[str]) -> np.ndarray:
+    """Which events to keep: all but rebuilt ones whose auditID this load has already seen."""
+    keep = np.ones(len(events), bool)
+    for index in np.flatnonzero(np.isin(codes, list(_RECONSTRUCTED))).tolist():
+        try:
+            audit_id = orjson.loads(events[index]).get("auditID")
+        except (orjson.JSONDecodeError, AttributeError):
+            continue
+        if isinstance(audit_id, str) and audit_id:
+            if audit_id in seen:
+                keep[index] = False
+            seen.add(audit_id)
+    return keep
