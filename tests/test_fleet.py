@@ -38,13 +38,17 @@ def client() -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Three clusters' days: two plain logs and a rotated gzip one, in a directory per cluster."""
+    """Three clusters' days: plain logs, a rotated gzip one and AKS records, a directory per cluster."""
     root = tmp_path_factory.mktemp("fleet")
     for number, cluster in enumerate(("eu", "us", "ap")):
         folder = root / cluster
         folder.mkdir()
         path = folder / "audit-2026-11-20.log"
         sample.write_log(path, 700, seed=number, start=f"2026-11-2{number}T00:00:00Z", hostile=0.03, bodies=0.2)
+        if cluster == "eu":  # AKS diagnostic records: unwrapped by the worker that reads the file
+            (folder / "aks-2026-11-20.jsonl").write_bytes(
+                (DATA / "cloud" / "aks-diagnostic-storage-datadog.jsonl").read_bytes()
+            )
         if cluster == "ap":
             (folder / "audit-2026-11-20.log.1").write_bytes(gzip.compress(path.read_bytes()))
             path.write_bytes(path.read_bytes()[: path.stat().st_size // 2].rpartition(b"\n")[0] + b"\n")
@@ -88,6 +92,9 @@ def test_the_command_gives_reports_output_and_exit_statuses(
         fleet_run = capsys.readouterr()
         assert (fleet_run.out, fleet_run.err) == (single.out, single.err)
         assert "fail-if dropped>0" in single.err
+    without_aks = [str(fleet / "eu" / "audit-2026-11-20.log"), str(fleet / "ap"), "--format", "json"]
+    _, plain, _ = report_json(capsys, ["report", "--policy", str(sample.DEMO_POLICY), *without_aks])
+    assert json.loads(fleet_run.out)["events"] == plain["events"] + 21  # the AKS records, unwrapped by a worker
     missing = ["fleet", "report", "--scheduler", address, "--policy", str(sample.DEMO_POLICY)]
     assert main([*missing, str(fleet / "nowhere" / "*.log")]) == 1
     assert capsys.readouterr().err.endswith("no file matches\n")

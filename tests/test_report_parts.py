@@ -169,3 +169,28 @@ def test_no_parts_is_the_report_of_no_events(evaluators: tuple[PolicyEvaluator, 
     report = merge([], evaluators[0].policy, evaluators[1].policy)
     assert report.events == 0 and report.changes is not None and report.changes.changed == 0
     assert all(row.hits == 0 for row in report.rules) and report.current.bytes == 0
+
+
+def test_an_unwrapped_cloud_log_reads_as_its_store_does(
+    tmp_path: Path, evaluators: tuple[PolicyEvaluator, ...]
+) -> None:
+    """AKS diagnostic records unwrapped into a spool: rows and problems name the original lines."""
+    lines = (DATA / "cloud" / "aks-diagnostic-storage-datadog.jsonl").read_bytes().splitlines(keepends=True)
+    log = tmp_path / "aks.jsonl"
+    log.write_bytes(b"".join([*lines[:5], b'{"category": "kube-audit", broken\n', *lines[5:]]))
+    store = StoreLoader(expand_sources([str(log)]), evaluators[0], workers=1, candidate=evaluators[1]).load_all()
+    try:
+        spool = [source.path for source in expand_sources([str(log)])]
+        with open(spool[0], "rb") as stream:
+            tallies = [CostTally().add_lines(e, list(stream)) for e in evaluators[:1]]
+        with open(spool[0], "rb") as stream:
+            tallies.append(CostTally().add_lines(evaluators[1], list(stream)))
+        expected = as_json(report_of(store_part(store, tallies), *(e.policy for e in evaluators)))
+        problems = list(store.problems)
+    finally:
+        store.close()
+    part = read_sources(expand_sources([str(log)]), evaluators, workers=1)
+    assert expected["events"] == 21 and problems and all(p.file == str(log) for p in problems)
+    assert as_json(report_of(part, *(e.policy for e in evaluators))) == expected
+    assert part.problems() == problems
+    assert read_shard(evaluators, Shard(str(log), str(log))).problems() == problems  # the fleet's whole shard
