@@ -139,15 +139,19 @@ def test_a_log_split_into_files_merges_to_the_report_of_the_whole(
 def test_the_whole_file_planned_in_small_shards_equals_one_store(
     log: Path, evaluators: tuple[PolicyEvaluator, ...], references: References, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """`plan` cuts at split.cut's boundaries; `read_sources` is the report command's reading."""
+    """`plan` cuts at split.cut's boundaries; `read_sources` is the report command's reading, in
+    this process or in the worker pool (parts pickled back, in shard order)."""
     from k8saudit_tui.engine.logs import split
 
     monkeypatch.setattr(split, "TASK_BYTES", 20_000)
-    shards, unread = plan(expand_sources([str(log)]), shard_bytes=50_000)
+    monkeypatch.setattr(split, "IN_PROCESS_BYTES", 0)  # so that workers=2 is the engine's worker pool
+    shards, unread = plan(expand_sources([str(log)]))
     assert unread == [] and len(shards) > 3
     assert [s.start for s in shards[1:]] == [s.end for s in shards[:-1]] and shards[-1].end == log.stat().st_size
-    part = read_sources(expand_sources([str(log)]), evaluators, workers=1)
-    assert as_json(report_of(part, *(e.policy for e in evaluators))) == references[2][0]
+    for workers in (1, 2):
+        part = read_sources(expand_sources([str(log)]), evaluators, workers=workers)
+        assert as_json(report_of(part, *(e.policy for e in evaluators))) == references[2][0]
+        assert part.problems() == references[2][1]
 
 
 def test_an_input_that_cannot_be_read_is_an_unread_problem(

@@ -65,9 +65,10 @@ class Shard:
             return 0
 
 
-def plan(sources: Sequence[LogSource], shard_bytes: int = split.TASK_BYTES) -> tuple[list[Shard], list[Problem]]:
-    """The shards of the readable `sources` (ranges of about `shard_bytes`, at line boundaries) and
-    the problems of those that cannot be read, in source order."""
+def plan(sources: Sequence[LogSource], shard_bytes: int | None = None) -> tuple[list[Shard], list[Problem]]:
+    """The shards of the readable `sources` (ranges of about `shard_bytes`, default split.TASK_BYTES,
+    at line boundaries) and the problems of those that cannot be read, in source order."""
+    shard_bytes = split.TASK_BYTES if shard_bytes is None else shard_bytes
     shards: list[Shard] = []
     unread: list[Problem] = []
     for source in sources:
