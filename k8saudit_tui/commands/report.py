@@ -5,13 +5,15 @@ per rule (what `apply` writes), dead and shadowed rules, security classes lost a
 Markdown tables for a pull request or as JSON. `--fail-if COND` (repeatable) makes it a CI gate:
 exit 1 when any condition holds (each named on stderr), 0 otherwise.
 
-Why it reads logs as `export` does: the store (one pass through the one splitter and worker pool,
-with both policies) gives the per-event columns, and the byte cost comes from them
-(`workbench.store_cost`: the line lengths of the events `apply` copies, `apply`'s own
-`apply_line` for the few whose written form changes), so a report's bytes are `apply`'s output
-sizes without a second pass that decodes every line. Exit 2 for bad input: a bad condition, an
-unusable policy, a condition that needs --candidate without one, a policy given as a log; 1 for a
-missing log or a condition that holds.
+Why it reads logs in shards: the logs are cut by the one splitter (`workbench.shards.plan`,
+`split.cut`) and each shard gives a mergeable `ReportPart` (a store of its own for the per-event
+columns, and the byte cost by `apply`'s own decision over the same lines, each line decoded once
+and applied under both policies, so a report's bytes are `apply`'s output sizes), read in the
+engine's worker pool; the parts are merged into the report. `k8saudit-tui fleet report` reads the
+same shards inside Dask and merges the same way, so the two give the same report.
+
+Exit 2 for bad input: a bad condition, an unusable policy, a condition that needs --candidate
+without one, a policy given as a log; 1 for a missing log or a condition that holds.
 """
 
 from __future__ import annotations
@@ -22,22 +24,21 @@ import os
 import sys
 from collections.abc import Sequence
 
-import numpy as np
-
 from k8saudit_tui.commands.common import error, load_policy_or_exit, log_problem
 from k8saudit_tui.commands.format_option import add_format_option
-from k8saudit_tui.engine.logs.sources import LogSource, expand_sources
-from k8saudit_tui.engine.store import EventStore, StoreLoader
+from k8saudit_tui.engine.logs.sources import expand_sources
+from k8saudit_tui.engine.model import Problem
 from k8saudit_tui.engine.workbench.report import (
     ConditionError,
+    Report,
     as_json,
     as_markdown,
-    build_report,
     failed_conditions,
     needs_candidate,
     parse_condition,
 )
-from k8saudit_tui.engine.workbench.store_cost import store_costs
+from k8saudit_tui.engine.workbench.report_part import report_of
+from k8saudit_tui.engine.workbench.shards import read_sources
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -56,16 +57,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        conditions = [parse_condition(text) for text in args.fail_if]
-    except ConditionError as problem:
-        error(str(problem))
+    conditions = checked_conditions(args)
+    if conditions is None:
         return 2
-    if args.candidate is None:
-        missing = [condition for condition in conditions if needs_candidate(condition)]
-        if missing:
-            error(f"--fail-if {missing[0]} needs --candidate")
-            return 2
     for log in args.logs:
         found = log_problem(log)
         if found is not None:
@@ -80,43 +74,43 @@ def run(args: argparse.Namespace) -> int:
         if candidate is None:
             return 2
     sources = expand_sources(args.logs, format=args.log_format)
-    store = StoreLoader(sources, current, candidate=candidate).load_all()
+    evaluators = [current] if candidate is None else [current, candidate]
     try:
-        readable = [source for source in sources if source.problem is None]
-        costs = store_costs(store, source_rows(store, readable), mapped=True)  # nothing follows the log
-        assert costs is not None  # the store has the policy, and nothing cancels
-        report = build_report(
-            store,
-            current.policy,
-            costs[0],
-            candidate.policy if candidate is not None else None,
-            costs[1],
-        )
+        part = read_sources(sources, evaluators)
     finally:
-        store.close()
         for source in sources:
             if source.spooled and os.path.exists(source.path):
                 os.unlink(source.path)
-    status = 0
-    for source in sources:
-        if source.problem is not None:
-            error(str(source.problem))
-            status = 1
-    if args.format == "json":
+    report = report_of(part, current.policy, candidate.policy if candidate is not None else None)
+    return emit(report, part.unread, args.format, conditions)
+
+
+def checked_conditions(args: argparse.Namespace) -> list[str] | None:
+    """The --fail-if conditions, None (after saying why) when one is not a condition or needs a
+    --candidate that is not given."""
+    try:
+        conditions = [parse_condition(text) for text in args.fail_if]
+    except ConditionError as problem:
+        error(str(problem))
+        return None
+    if args.candidate is None:
+        missing = [condition for condition in conditions if needs_candidate(condition)]
+        if missing:
+            error(f"--fail-if {missing[0]} needs --candidate")
+            return None
+    return conditions
+
+
+def emit(report: Report, unread: Sequence[Problem], fmt: str, conditions: Sequence[str]) -> int:
+    """Print the report (md or json) and the inputs that could not be read; the exit status: 1
+    when one could not be read or a condition holds (each named on stderr), else 0."""
+    for problem in unread:
+        error(str(problem))
+    if fmt == "json":
         sys.stdout.write(json.dumps(as_json(report), indent=2) + "\n")
     else:
         sys.stdout.write(as_markdown(report))
     held = failed_conditions(report, conditions)
     for why in held:
         error(f"fail-if {why}")
-    return 1 if held else status
-
-
-def source_rows(store: EventStore, sources: Sequence[LogSource]) -> np.ndarray | None:
-    """The rows whose bytes are a line of one of the plain files of `sources` (None: every row);
-    EventList items, re-serialised into a spool, are not lines `apply` would read."""
-    paths = {source.path for source in sources}
-    files = [index for index, entry in enumerate(store.files) if entry.path in paths]
-    if len(files) == len(store.files):
-        return None
-    return np.flatnonzero(np.isin(store.column("file"), files))
+    return 1 if held or unread else 0
