@@ -23,7 +23,7 @@ from k8saudit_tui.engine.policy.loader import load_policy_file
 from k8saudit_tui.engine.store import StoreLoader
 from k8saudit_tui.engine.workbench.apply import Applied, apply_line
 from k8saudit_tui.engine.workbench.cost import CostTally, cost_of_lines
-from k8saudit_tui.engine.workbench.shards import add_costs
+from k8saudit_tui.engine.workbench.shards import Shard, read_shard
 from k8saudit_tui.engine.workbench.store_cost import store_costs
 from tests import strategies
 from tests.auditlog_helpers import event, line, write_lines
@@ -329,9 +329,10 @@ def test_the_one_pass_cost_of_two_policies_is_each_policys_plain_cost(
     candidate: Policy,
     events: list[tuple[dict[str, Any], bytes, bool]],
 ) -> None:
-    """Both ways a report's bytes are made are each policy's plain cost, one apply_line per line:
-    the store's columns (store_cost), every figure but `unreadable` (there the store's problems),
-    and a shard's add_costs, each line decoded once for both policies."""
+    """The bytes from the store's columns are each policy's plain cost, one apply_line per line,
+    every figure but `unreadable` (there the store's problems): over a loaded store (store_cost,
+    the TUI's) and over a shard's own store as the report reads it (its tallies, `shard_costs`);
+    a summary made a tally again (`CostTally.of`) is the same summary."""
     lines = [prefix + orjson.dumps(data) + (b"\r" if crlf else b"") for data, prefix, crlf in events]
     lines.insert(len(lines) // 2, b'{"kind": "Event", broken')
     log = write_lines(tmp_path_factory.mktemp("cost") / "audit.log", lines)
@@ -342,13 +343,14 @@ def test_the_one_pass_cost_of_two_policies_is_each_policys_plain_cost(
     finally:
         store.close()
     assert fast is not None
-    tallies = [CostTally(), CostTally()]
-    add_costs(tallies, evaluators, log.read_bytes())
+    part = read_shard(evaluators, Shard(str(log), str(log), 0, log.stat().st_size))
     with log.open("rb") as stream:
         raw = list(stream)
     plain = [cost_of_lines(evaluator, raw) for evaluator in evaluators]
     assert [replace(summary, unreadable=0) for summary in fast] == [replace(s, unreadable=0) for s in plain]
-    assert [tally.summary() for tally in tallies] == plain
+    assert [replace(tally.summary(), unreadable=0) for tally in part.costs] == [replace(s, unreadable=0) for s in plain]
+    assert [tally.summary().unreadable for tally in part.costs] == [summary.unreadable for summary in fast] == [1, 1]
+    assert [CostTally.of(summary).summary() for summary in plain] == plain
 
 
 def test_a_gzip_log_costs_what_its_plain_content_does(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

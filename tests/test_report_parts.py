@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import itertools
 import random
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from k8saudit_tui.engine.model import Problem
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
 from k8saudit_tui.engine.policy.loader import load_policy_file
 from k8saudit_tui.engine.store import StoreLoader
-from k8saudit_tui.engine.workbench.cost import CostTally
+from k8saudit_tui.engine.workbench.cost import CostSummary, CostTally
 from k8saudit_tui.engine.workbench.report import as_json
 from k8saudit_tui.engine.workbench.report_part import ReportPart, combine, empty_part, merge, report_of, store_part
 from k8saudit_tui.engine.workbench.shards import Shard, plan, read_shard, read_sources
@@ -55,12 +56,13 @@ def evaluators() -> tuple[PolicyEvaluator, PolicyEvaluator]:
     return evaluator(sample.DEMO_POLICY), evaluator(CANDIDATE)
 
 
-References = dict[int, tuple[dict[str, Any], list[Problem]]]
+References = dict[int, tuple[dict[str, Any], list[Problem], list[CostSummary]]]
 
 
 @pytest.fixture(scope="module")
 def references(log: Path, evaluators: tuple[PolicyEvaluator, PolicyEvaluator]) -> References:
-    """policies used (1 or 2) -> (report JSON, problems) of one store over the whole log."""
+    """policies used (1 or 2) -> (report JSON, problems, each policy's plain cost summary with
+    `unreadable` 0: a shard counts its store's problems there) of one store over the whole log."""
     result: References = {}
     for count in (1, 2):
         chosen = evaluators[:count]
@@ -73,7 +75,8 @@ def references(log: Path, evaluators: tuple[PolicyEvaluator, PolicyEvaluator]) -
                 lines = list(stream)
             tallies = [CostTally().add_lines(e, lines) for e in chosen]
             report = report_of(store_part(loaded, tallies), *(e.policy for e in chosen))
-            result[count] = (as_json(report), list(loaded.problems))
+            plain = [replace(tally.summary(), unreadable=0) for tally in tallies]
+            result[count] = (as_json(report), list(loaded.problems), plain)
         finally:
             loaded.close()
     assert result[2][0]["events"] >= 900 and len(result[2][1]) >= 3  # the log has something to split
@@ -107,9 +110,11 @@ def test_byte_range_shards_merged_in_any_order_equal_one_store(
     while len(parts) > 1:
         at = data.draw(st.integers(0, len(parts) - 2), label="pair")
         parts[at : at + 2] = [combine(parts[at : at + 2])]
-    expected, problems = references[count]
+    expected, problems, costs = references[count]
     assert as_json(report_of(parts[0], *(e.policy for e in chosen))) == expected
     assert parts[0].problems() == problems
+    # every group of the bytes, not only what the report words: the shards' store-made tallies add up
+    assert [replace(tally.summary(), unreadable=0) for tally in parts[0].costs] == costs
 
 
 @SETTINGS

@@ -7,9 +7,10 @@ exit 1 when any condition holds (each named on stderr), 0 otherwise.
 
 Why it reads logs in shards: the logs are cut by the one splitter (`workbench.shards.plan`,
 `split.cut`) and each shard gives a mergeable `ReportPart` (a store of its own for the per-event
-columns, and the byte cost by `apply`'s own decision over the same lines, each line decoded once
-and applied under both policies, so a report's bytes are `apply`'s output sizes), read in the
-engine's worker pool; the parts are merged into the report. `k8saudit-tui fleet report` reads the
+columns, and the byte cost from those columns, `workbench.store_cost`: the line lengths of the
+events `apply` copies, `apply`'s own rewrite for the few whose written form changes, so a
+report's bytes are `apply`'s output sizes without a second pass that decodes every line), read in
+the engine's worker pool; the parts are merged into the report. `k8saudit-tui fleet report` reads the
 same shards inside Dask and merges the same way, so the two give the same report.
 
 Exit 2 for bad input: a bad condition, an unusable policy, a condition that needs --candidate

@@ -8,9 +8,11 @@ lines apply copies byte for byte). Ingestion is billed per byte, so these are th
 
 `CostTally` is the accumulator of one reader (not shared between threads); `merge` joins the
 tallies of ranges read in parallel, and `summary()` gives the immutable `CostSummary` value that is
-handed on. Lines that are not events are counted, never costed. This is the plain per-line
-definition; over a loaded store, `store_cost.store_costs` gives the same summaries from the
-store's columns without applying every line (property-tested against `cost_of_lines`).
+handed on; `CostTally.of(summary)` turns a summary back into a tally, so summaries made from a
+store (a report's shard) merge the same way. Lines that are not events are counted, never costed.
+This is the plain per-line definition; over a loaded store, `store_cost.store_costs` gives the
+same summaries from the store's columns without applying every line (property-tested against
+`cost_of_lines`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import Any
 
 from k8saudit_tui.engine.logs.event import EventError, EventFields
 from k8saudit_tui.engine.logs.timestamps import parse_times
@@ -96,6 +99,26 @@ class CostTally:
         self.first_ns = 0
         self.last_ns = 0
         self._groups: tuple[dict[object, list[int]], ...] = ({}, {}, {}, {}, {})
+
+    @classmethod
+    def of(cls, summary: CostSummary) -> CostTally:
+        """The tally whose `summary()` is `summary`: a summary made another way (from a store's
+        columns, `store_cost`) then adds up with others by `merge`, the one way costs combine."""
+        tally = cls()
+        tally.events, tally.unreadable = summary.events, summary.unreadable
+        tally.lower_bound_events = summary.lower_bound_events
+        tally.first_ns, tally.last_ns = summary.first_ns, summary.last_ns
+        shares: tuple[Mapping[Any, Share], ...] = (
+            summary.by_rule,
+            summary.by_user,
+            summary.by_resource,
+            summary.by_verb,
+            summary.by_namespace,
+        )
+        for groups, grouped in zip(tally._groups, shares, strict=True):
+            for key, share in grouped.items():
+                groups[key] = [share.written, share.bytes]
+        return tally
 
     def add_line(self, evaluator: PolicyEvaluator, line: bytes) -> Applied | None:
         """Cost one non-blank log line; its Applied, or None for a line that is not an event."""

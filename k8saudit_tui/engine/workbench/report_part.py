@@ -14,10 +14,10 @@ by many processes on many machines (k8saudit_tui.fleet, inside Dask), and the si
 `report` is the same path with one executor less, so the two can never disagree. Every figure is
 the existing definition computed over the shard's store (`change_counts`, `security_coverage`,
 `drift`, the verdict columns) and only summed here; the bytes go through `CostTally.merge`, so
-however a shard's tally is made (decoding lines today, the store's columns tomorrow), merging is
-the cost module's own. Problems are numbered from their shard's first line and renumbered at the
-end from the line counts of the shards before them in the same file, so no shard ever reads the
-part of the file before it to know its line numbers.
+however a shard's tally is made (from its store's columns, `shards.shard_costs`, or per line),
+merging is the cost module's own. Problems are numbered from their shard's first line and
+renumbered at the end from the line counts of the shards before them in the same file, so no
+shard ever reads the part of the file before it to know its line numbers.
 """
 
 from __future__ import annotations

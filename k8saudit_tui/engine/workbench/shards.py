@@ -12,7 +12,9 @@ Why a shard loads a small store of its own instead of the events going to one bi
 is read in another process, possibly on another machine, and what comes back must be small (the
 part is a few counters per rule, class and group, whatever the shard's size). The store's verdict
 columns and the workbench's definitions are used as they are, so a shard's figures are exactly
-those of a store over the same lines; `add_costs` is the one place a shard's byte cost is made.
+those of a store over the same lines; `shard_costs` is the one place a shard's byte cost is made:
+`store_cost` over the shard's own store (the line lengths of the events `apply` copies, `apply`'s
+own rewrite for the few whose written form changes), as CostTallies that merge.
 """
 
 from __future__ import annotations
@@ -22,18 +24,19 @@ import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 
+import numpy as np
+
 from k8saudit_tui.engine.logs import split
 from k8saudit_tui.engine.logs.batch import Encoder, looks_like_document, parse_document, parse_lines
-from k8saudit_tui.engine.logs.event import EventError, decode_event_line
 from k8saudit_tui.engine.logs.formats.reader import Origin, to_original
 from k8saudit_tui.engine.logs.sources import LogSource, expand_sources
 from k8saudit_tui.engine.logs.worker import WorkerPool, default_workers
 from k8saudit_tui.engine.model import Policy, Problem
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
 from k8saudit_tui.engine.store import EventStore
-from k8saudit_tui.engine.workbench.apply import apply_event, written_line
 from k8saudit_tui.engine.workbench.cost import CostTally
 from k8saudit_tui.engine.workbench.report_part import Piece, ReportPart, combine, empty_part, store_part
+from k8saudit_tui.engine.workbench.store_cost import store_costs
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,8 +133,8 @@ def _numbered_part(policies: Sequence[Policy], source: LogSource) -> ReportPart:
 
 
 def _range_part(evaluators: Sequence[PolicyEvaluator], shard: Shard) -> ReportPart:
-    """Load the shard's lines into a store of its own (in this process) and take its part; each
-    range of `split.cut` is read once, for the store and for the costs."""
+    """Load the shard's lines into a store of its own (in this process) and take its part, its
+    bytes from that store's columns."""
     assert shard.end is not None
     store = EventStore()
     store.set_policy(evaluators[0])
@@ -139,13 +142,11 @@ def _range_part(evaluators: Sequence[PolicyEvaluator], shard: Shard) -> ReportPa
         store.set_candidate(evaluators[1])
     file = store.add_file(shard.name, shard.path, False)
     store.files[file].unwrapped = shard.origin is not None
-    costs = [CostTally() for _ in evaluators]
     lines = 0
     try:
         if shard.document:
             data = _read(shard.path, 0, shard.end)
             store.append(parse_document(data, file), file, 0)
-            add_costs(costs, evaluators, data)
         else:
             encoder = Encoder()
             for task in split.cut(file, shard.path, shard.start, shard.end):
@@ -155,9 +156,8 @@ def _range_part(evaluators: Sequence[PolicyEvaluator], shard: Shard) -> ReportPa
                     to_original(batch, shard.origin, lines)
                 store.append(batch, file, lines)
                 lines += batch.lines
-                add_costs(costs, evaluators, data)
         piece = Piece(shard.name, shard.start, lines, tuple(store.problems))
-        return store_part(store, costs, [piece])
+        return store_part(store, shard_costs(store, file), [piece])
     except OSError as error:
         reason = error.strerror or str(error)
         return empty_part([e.policy for e in evaluators], [Problem(shard.name, None, "", f"cannot read: {reason}")])
@@ -173,28 +173,17 @@ def _read(path: str, start: int, end: int) -> bytes:
         os.close(fd)
 
 
-def add_costs(tallies: Sequence[CostTally], evaluators: Sequence[PolicyEvaluator], data: bytes) -> None:
-    """Add the lines of `data` to a CostTally per policy, each line decoded once and applied under
-    every policy with `apply`'s own `apply_event`: the same tallies as `CostTally.add_lines` per
-    policy. The one place a shard's bytes are made (a tally from the store's columns fits here)."""
-    pieces = data.split(b"\n")
-    last = len(pieces) - 1
-    for number, piece in enumerate(pieces):
-        raw = piece if number == last else piece + b"\n"
-        if not raw or raw.isspace():
-            continue
-        try:
-            event = decode_event_line(raw)
-        except EventError:
-            for tally in tallies:
-                tally.unreadable += 1
-            continue
-        line = written_line(raw)
-        for evaluator, tally in zip(evaluators, tallies, strict=True):
-            try:
-                tally.add(apply_event(evaluator, event, line))
-            except EventError:
-                tally.unreadable += 1
+def shard_costs(store: EventStore, file: int) -> list[CostTally]:
+    """A CostTally per policy of `store` over the rows of its file `file`: `store_cost`'s bytes
+    (equal to `CostTally.add_lines` per policy over the same lines, property-tested). The rows of
+    EventList items, spooled to a file of their own, are left out: `apply` reads no event in such
+    a line, so it writes none of them. Read with pread, not mapped: a fleet may be given a live log
+    that a copytruncate rotation shrinks under a mapping (SIGBUS)."""
+    rows = None if len(store.files) == 1 else np.flatnonzero(store.column("file") == file)
+    costs = store_costs(store, rows)
+    if costs is None:  # only a store without a policy, which a shard never has
+        raise ValueError("a shard's store needs a policy")
+    return [CostTally.of(summary) for summary in costs if summary is not None]
 
 
 def evaluators_of(policies: Sequence[Policy]) -> tuple[PolicyEvaluator, ...]:
