@@ -166,6 +166,35 @@ def test_a_cancelled_cost_is_none(tmp_path: Path) -> None:
         store.close()
 
 
+class _CancelLater(threading.Event):
+    """Set from its `after`-th look on: a cancel that comes while the count is under way."""
+
+    def __init__(self, after: int) -> None:
+        super().__init__()
+        self.after, self.looks = after, 0
+
+    def is_set(self) -> bool:
+        self.looks += 1
+        return self.looks > self.after
+
+
+def test_a_cost_cancelled_among_the_rewrites_is_none(tmp_path: Path) -> None:
+    """A policy that lowers every event rewrites every row: `cancel` is looked at there too,
+    every CANCEL_EVERY rewrites, not only between reads."""
+    bodies = [line(event(n, level="RequestResponse", requestObject={"n": n})) for n in range(5)]
+    metadata = Policy(rules=(PolicyRule(level="Metadata"),))
+    store = _loaded(tmp_path, bodies, metadata, metadata)
+    try:
+        whole = store_costs(store)
+        with patch.object(store_cost, "CANCEL_EVERY", 2):
+            late = _CancelLater(after=2)  # one read, then the looks before the 1st and 3rd rewrites
+            assert store_costs(store, cancel=late) is None
+    finally:
+        store.close()
+    assert whole is not None and whole[0].bytes < sum(len(raw) + 1 for raw in bodies)  # rewritten
+    assert late.looks == 3
+
+
 def test_report_bytes_leave_out_eventlist_items_as_apply_does(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import mmap
 import os
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from types import MappingProxyType
@@ -62,9 +62,12 @@ def store_costs(
     cancel: threading.Event | None = None,
     *,
     mapped: bool = False,
+    progress: Callable[[float], None] | None = None,
 ) -> tuple[CostSummary, CostSummary | None] | None:
     """(the loaded policy's cost, the candidate's or None) over `rows` (default: every row);
-    None when the store has no policy or `cancel` was set (checked between reads).
+    None when the store has no policy or `cancel` was set (checked between reads and between
+    rewrites). `progress` gets the share of the rows read before each read (the TUI's W panel
+    and B key; the rewrites after the last read are the few rows whose written form changes).
 
     `mapped` reads the log through read-only mappings instead of pread (no copy of the page
     cache: a third faster), for a one-shot reader such as `report`; not where logs are followed:
@@ -73,20 +76,24 @@ def store_costs(
     if current is None:
         return None
     every = rows is None
-    rows = np.arange(len(store), dtype=np.int64) if rows is None else np.asarray(rows, np.int64)
+    n = len(store)  # a followed store grows meanwhile: these rows are the ones costed
+    rows = np.arange(n, dtype=np.int64) if rows is None else np.asarray(rows, np.int64)
     readable = store.readable(rows)
     every &= bool(readable.all())
     rows = rows[readable]
     policies = [current] if candidate is None else [current, candidate]
     managed = any(_may_omit_managed_fields(evaluator.policy) for evaluator in policies)
-    flags = line_flags(store, rows, managed, cancel, mapped=mapped)
+    flags = line_flags(store, rows, managed, cancel, mapped=mapped, progress=progress)
     if flags is None:
         return None
     sizes: dict[tuple[int, int, bool], int | None] = {}  # a row both policies rewrite alike: once
-    summaries = [
-        _summary(store, rows if not every else None, flags, prefix, sizes)
-        for prefix, _ in zip(("", "candidate_"), policies, strict=False)
-    ]
+    try:
+        summaries = [
+            _summary(store, n, rows if not every else None, flags, prefix, sizes, cancel)
+            for prefix, _ in zip(("", "candidate_"), policies, strict=False)
+        ]
+    except _Cancelled:
+        return None
     problems = len(store.problems)
     summaries = [replace(summary, unreadable=summary.unreadable + problems) for summary in summaries]
     return summaries[0], summaries[1] if len(summaries) > 1 else None
@@ -127,15 +134,17 @@ def line_flags(
     cancel: threading.Event | None = None,
     *,
     mapped: bool = False,
+    progress: Callable[[float], None] | None = None,
 ) -> np.ndarray | None:
     """Per row of `rows`, the bits REQUEST_BODY, RESPONSE_BODY, MANAGED_FIELDS (looked for only
-    when `managed`) and ENDS_IN_CR of its bytes; None when `cancel` was set. `mapped`: see
-    `store_costs`."""
+    when `managed`) and ENDS_IN_CR of its bytes; None when `cancel` was set. `mapped`,
+    `progress`: see `store_costs`."""
     flags = np.zeros(len(rows), np.uint8)
     files = store.column("file")[rows]
     offsets = store.column("offset")[rows]
     ends = offsets + store.column("length")[rows]
     words = _WORDS if managed else _WORDS[:1]
+    done = 0
     for file in np.unique(files).tolist():
         picked = np.flatnonzero(files == file)
         if np.any(offsets[picked][1:] < offsets[picked][:-1]):  # rows are in file order when loaded
@@ -145,6 +154,8 @@ def line_flags(
         while first < len(picked):
             if cancel is not None and cancel.is_set():
                 return None
+            if progress is not None:
+                progress(done / len(rows))
             last = max(first + 1, int(np.searchsorted(starts, starts[first] + READ_BYTES, "left")))
             low = int(starts[first])
             with _span(store, file, low, int(stops[first:last].max()), mapped) as (data, base):
@@ -157,6 +168,7 @@ def line_flags(
                     del view  # a mapping with an exported buffer cannot be closed
                 found[ending & (chunk_stops > chunk_starts) & (chunk_stops <= len(data))] |= ENDS_IN_CR
             flags[picked[first:last]] |= found
+            done += last - first
             first = last
     return flags
 
@@ -205,17 +217,27 @@ def _flags_in(
     return found
 
 
+class _Cancelled(Exception):
+    """`cancel` was set between two rewrites."""
+
+
+CANCEL_EVERY = 4096
+"""Rewrites between two looks at `cancel` (a policy that lowers every level rewrites every row)."""
+
+
 def _summary(
     store: EventStore,
+    n: int,
     selected: np.ndarray | None,
     flags: np.ndarray,
     prefix: str,
     rewritten: dict[tuple[int, int, bool], int | None],
+    cancel: threading.Event | None = None,
 ) -> CostSummary:
-    """One policy's CostSummary over the `selected` rows (None: every row, read without gathers):
-    kept lines from the columns, the others through `apply.rewrite` (what `apply_event` does with
-    a line it does not keep, given the store's verdict)."""
-    n = len(store)
+    """One policy's CostSummary over the `selected` rows of the first `n` (None: all `n`, read
+    without gathers): kept lines from the columns, the others through `apply.rewrite` (what
+    `apply_event` does with a line it does not keep, given the store's verdict); _Cancelled when
+    `cancel` is set meanwhile."""
     rows = np.arange(n, dtype=np.int64) if selected is None else selected
 
     def take(column: np.ndarray) -> np.ndarray:
@@ -259,6 +281,8 @@ def _summary(
         ):
             key = (row, rank, omit)
             if key not in rewritten:
+                if cancel is not None and len(rewritten) % CANCEL_EVERY == 0 and cancel.is_set():
+                    raise _Cancelled
                 text = os.pread(descriptors[file], length, offset).rstrip(b"\r\n")
                 try:
                     rewritten[key] = len(rewrite(text, LEVELS[rank], omit, is_patch)) + 1
