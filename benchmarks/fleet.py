@@ -17,13 +17,12 @@ from __future__ import annotations
 import argparse
 import os
 import resource
-import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from shared import DEMO_POLICY, ROOT
+from shared import DEMO_POLICY, ROOT, p50, ratios
 
 CANDIDATE = ROOT / "tests" / "data" / "policies" / "kubernetes-gce-configure-helper.yaml"
 LOG = Path("/tmp/k8saudit-bench-1000000.jsonl")
@@ -65,17 +64,14 @@ def main() -> None:
             outputs[name] = out
     if outputs["report"] != outputs["fleet"]:
         sys.exit("the fleet's JSON differs from report's")
-    ratios = [fleet / report for fleet, report in zip(walls["fleet"], walls["report"], strict=True)]
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(f"log:          {args.log} ({args.log.stat().st_size / 1e6:,.0f} MB), {os.cpu_count()} cores")
     print(f"load average: {os.getloadavg()[0]:.1f} (other work on the machine inflates wall times)")
     for name in commands:
         runs = ", ".join(f"{t:.1f}" for t in walls[name])
-        print(
-            f"{name + ':':13} p50 {statistics.median(walls[name]):6.1f} s wall  "
-            f"{statistics.median(cpus[name]):6.1f} s CPU  (runs: {runs})"
-        )
-    print(f"fleet/report: {statistics.median(ratios):.2f}x wall (p50 of the per-round ratio); JSON identical")
+        print(f"{name + ':':13} p50 {p50(walls[name]):6.1f} s wall  {p50(cpus[name]):6.1f} s CPU  (runs: {runs})")
+    wall, cpu = p50(ratios(walls, "fleet", "report")), p50(ratios(cpus, "fleet", "report"))
+    print(f"fleet/report: {wall:.2f}x wall, {cpu:.2f}x CPU (p50 of the per-round ratios); JSON identical")
     print(f"peak memory:  {peak_mb:,.0f} MB (largest process)")
 
 
