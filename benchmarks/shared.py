@@ -1,5 +1,6 @@
 """What the benchmark scripts share: where the repository is, the log they generate when given none,
-loading a store with a policy, and the p50/p95 of a repeated measure.
+loading a store with a policy, the p50/p95 of a repeated measure, and commands timed alternately
+(their ratio per round, for a machine shared with other work).
 
 The scripts are run as `python benchmarks/NAME.py`, so this module is imported from their folder;
 importing it also puts the repository first on `sys.path`, so a checkout is measured, not an
@@ -8,7 +9,10 @@ installed copy.
 
 from __future__ import annotations
 
+import os
+import resource
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -22,6 +26,8 @@ from k8saudit_tui.engine.logs.sources import expand_sources  # noqa: E402
 from k8saudit_tui.engine.store import EventStore, StoreLoader  # noqa: E402
 
 DEMO_POLICY = ROOT / "k8saudit_tui" / "data" / "demo-policy.yaml"
+BENCH_LOG = Path("/tmp/k8saudit-bench-1000000.jsonl")
+"""The 1,000,000-event log other runs made (`k8saudit_tui.sample.write_log`), used when present."""
 
 
 def generated_log(events: int) -> Path:
@@ -58,3 +64,42 @@ def time_runs(label: str, run: Callable[[], object], repeat: int) -> None:
     times.sort()
     p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
     print(f"{label}: p50 {statistics.median(times):.1f} ms, p95 {p95:.1f} ms")
+
+
+def command_seconds(argv: list[str], cpu: list[float] | None = None) -> float:
+    """Wall time of `k8saudit-tui ARGV...` from the checkout, its stdout and stderr to /dev/null;
+    its CPU time (user + system, workers included) is appended to `cpu` when given."""
+    command = [sys.executable, "-m", "k8saudit_tui", *argv]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    with open(os.devnull, "wb") as sink:
+        subprocess.run(command, stdout=sink, stderr=sink, check=True, cwd=ROOT)
+    elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if cpu is not None:
+        cpu.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+    return elapsed
+
+
+def alternated(commands: dict[str, list[str]], runs: int) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Each command's wall times and CPU times over `runs` rounds, the commands run one after the
+    other in every round (after one warm-up round): on a shared machine both see the same
+    minutes' load, so the ratio of two of them is read per round (`ratios`), not from times
+    taken apart. CPU time moves less with other work on the machine than wall time does."""
+    for argv in commands.values():
+        command_seconds(argv)  # the page cache and the interpreter's imports
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    cpu: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(runs):
+        for name, argv in commands.items():
+            times[name].append(command_seconds(argv, cpu[name]))
+    return times, cpu
+
+
+def ratios(times: dict[str, list[float]], name: str, base: str) -> list[float]:
+    """`name`'s time over `base`'s, round by round."""
+    return [mine / theirs for mine, theirs in zip(times[name], times[base], strict=True)]
+
+
+def p50(values: list[float]) -> float:
+    return statistics.median(values)

@@ -34,6 +34,7 @@ SUBCOMMANDS: dict[str, str] = {
     "apply": "k8saudit_tui.commands.apply",
     "report": "k8saudit_tui.commands.report",
     "presets": "k8saudit_tui.commands.presets",
+    "fleet": "k8saudit_tui.fleet.command",
 }
 """Each module defines `add_arguments(parser)` and `run(args) -> int`."""
 

@@ -77,7 +77,7 @@ def test_a_word_like_no_command_is_refused_without_spinning(tmp_path: Path) -> N
     refused(
         result,
         2,
-        "'frobnicate' is neither a command (validate, evaluate, explain, export, top, apply, report, presets)"
+        "'frobnicate' is neither a command (validate, evaluate, explain, export, top, apply, report, presets, fleet)"
         " nor a file",
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -14,14 +15,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from k8saudit_tui.cli import main
-from k8saudit_tui.commands.report import cost_of_sources
 from k8saudit_tui.engine.logs.event import EventError
 from k8saudit_tui.engine.logs.sources import expand_sources
 from k8saudit_tui.engine.model import LEVELS, Policy
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
 from k8saudit_tui.engine.policy.loader import load_policy_file
+from k8saudit_tui.engine.store import StoreLoader
 from k8saudit_tui.engine.workbench.apply import Applied, apply_line
-from k8saudit_tui.engine.workbench.cost import cost_of_lines
+from k8saudit_tui.engine.workbench.cost import CostTally, cost_of_lines
+from k8saudit_tui.engine.workbench.shards import Shard, read_shard
+from k8saudit_tui.engine.workbench.store_cost import store_costs
 from tests import strategies
 from tests.auditlog_helpers import event, line, write_lines
 from tests.test_apply import recorded_events
@@ -326,15 +329,28 @@ def test_the_one_pass_cost_of_two_policies_is_each_policys_plain_cost(
     candidate: Policy,
     events: list[tuple[dict[str, Any], bytes, bool]],
 ) -> None:
-    """cost_of_sources decodes each line once for both policies: the same as CostTally per policy."""
+    """The bytes from the store's columns are each policy's plain cost, one apply_line per line,
+    every figure but `unreadable` (there the store's problems): over a loaded store (store_cost,
+    the TUI's) and over a shard's own store as the report reads it (its tallies, `shard_costs`);
+    a summary made a tally again (`CostTally.of`) is the same summary."""
     lines = [prefix + orjson.dumps(data) + (b"\r" if crlf else b"") for data, prefix, crlf in events]
     lines.insert(len(lines) // 2, b'{"kind": "Event", broken')
     log = write_lines(tmp_path_factory.mktemp("cost") / "audit.log", lines)
     evaluators = [PolicyEvaluator(current), PolicyEvaluator(candidate)]
-    fast = cost_of_sources(evaluators, expand_sources([str(log)]), workers=1)
+    store = StoreLoader(expand_sources([str(log)]), evaluators[0], candidate=evaluators[1]).load_all()
+    try:
+        fast = store_costs(store)
+    finally:
+        store.close()
+    assert fast is not None
+    part = read_shard(evaluators, Shard(str(log), str(log), 0, log.stat().st_size))
     with log.open("rb") as stream:
         raw = list(stream)
-    assert fast == [cost_of_lines(evaluator, raw) for evaluator in evaluators]
+    plain = [cost_of_lines(evaluator, raw) for evaluator in evaluators]
+    assert [replace(summary, unreadable=0) for summary in fast] == [replace(s, unreadable=0) for s in plain]
+    assert [replace(tally.summary(), unreadable=0) for tally in part.costs] == [replace(s, unreadable=0) for s in plain]
+    assert [tally.summary().unreadable for tally in part.costs] == [summary.unreadable for summary in fast] == [1, 1]
+    assert [CostTally.of(summary).summary() for summary in plain] == plain
 
 
 def test_a_gzip_log_costs_what_its_plain_content_does(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

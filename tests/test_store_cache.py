@@ -563,18 +563,16 @@ def test_an_indexes_file_that_is_not_ours_is_ignored(log: Path, cache: StoreCach
 # ------------------------------------------------------------------------------ the command line
 
 
-@pytest.mark.parametrize("command", ["top", "export", "report"])
+@pytest.mark.parametrize("command", ["top", "export"])
 def test_no_cache_neither_reads_nor_writes_the_cache(
     command: str, log: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, private_cache_directory: Path
 ) -> None:
     from k8saudit_tui.cli import main
 
     monkeypatch.setattr(cache_module, "MIN_BYTES", 0)
-    policy = Path(__file__).parent.parent / "k8saudit_tui" / "data" / "demo-policy.yaml"
     arguments = {
         "top": ["top", "--by", "user", str(log)],
         "export": ["export", str(log), "-o", str(tmp_path / "out.jsonl"), "--force"],
-        "report": ["report", "--policy", str(policy), str(log)],
     }[command]
     root = private_cache_directory / "k8saudit-tui"
     assert main([*arguments, "--no-cache"]) == 0

@@ -37,12 +37,12 @@ from k8saudit_tui.commands.evaluate import Numbering, RangeJob, map_ranges, orig
 from k8saudit_tui.commands.format_option import add_format_option
 from k8saudit_tui.engine.export import ExportError, write_file
 from k8saudit_tui.engine.logs import split
-from k8saudit_tui.engine.logs.event import EventError
+from k8saudit_tui.engine.logs.event import EventError, decode_event_line
 from k8saudit_tui.engine.logs.sources import STDIN, expand_sources
 from k8saudit_tui.engine.model import Problem
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
 from k8saudit_tui.engine.textsafe import visible
-from k8saudit_tui.engine.workbench.apply import apply_line
+from k8saudit_tui.engine.workbench.apply import apply_event, written_line
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,8 +179,10 @@ def apply_lines(
     numbering: Numbering | None = None,
 ) -> AppliedBlock:
     """Apply the policy to numbered lines (for a spool of unwrapped events, numbered by `numbering`
-    as the original file's lines, its unreadable records reported first): the hot loop."""
+    as the original file's lines, its unreadable records reported first): the hot loop of the
+    command (`apply_line` inlined: a usual line, `{...}` and a newline, is its own written line)."""
     output: list[bytes] = []
+    append = output.append
     problems: list[str] = []
     events = lower_bound = 0
     numbered: Iterable[tuple[int, bytes]] = enumerate(lines, first_line)
@@ -193,12 +195,16 @@ def apply_lines(
         try:
             if line is TOO_LONG:
                 raise EventError(f"line longer than {MAX_LINE_BYTES >> 20} MiB: skipped")
-            applied = apply_line(evaluator, line)
+            event = decode_event_line(line)
+            if line[:1] != b"{" or line[-1:] != b"\n" or line[-2:-1] == b"\r":
+                line = written_line(line)
+            applied = apply_event(evaluator, event, line)
         except EventError as problem:
             problems.append(f"{name}:{number}: {problem}")
             continue
         events += 1
-        if applied.line is not None:
-            output.append(applied.line)
+        written = applied.line
+        if written is not None:
+            append(written)
             lower_bound += applied.lower_bound
     return AppliedBlock(b"".join(output), tuple(problems), events, len(output), lower_bound)

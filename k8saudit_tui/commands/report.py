@@ -5,45 +5,41 @@ per rule (what `apply` writes), dead and shadowed rules, security classes lost a
 Markdown tables for a pull request or as JSON. `--fail-if COND` (repeatable) makes it a CI gate:
 exit 1 when any condition holds (each named on stderr), 0 otherwise.
 
-Why it reads logs as `export` and `apply` do: the store (one pass, with both policies) gives the
-per-event columns, and the byte cost comes from `apply`'s own decision over the same plain files
-through the one splitter and worker pool (`split.cut`, `WorkerPool`), each line decoded once and
-applied under both policies with `apply`'s own `apply_event`, so a report's bytes are `apply`'s
-output sizes. Exit 2 for bad input: a bad condition, an unusable policy, a condition that needs
---candidate without one, a policy given as a log; 1 for a missing log or a condition that holds.
+Why it reads logs in shards: the logs are cut by the one splitter (`workbench.shards.plan`,
+`split.cut`) and each shard gives a mergeable `ReportPart` (a store of its own for the per-event
+columns, and the byte cost from those columns, `workbench.store_cost`: the line lengths of the
+events `apply` copies, `apply`'s own rewrite for the few whose written form changes, so a
+report's bytes are `apply`'s output sizes without a second pass that decodes every line), read in
+the engine's worker pool; the parts are merged into the report. `k8saudit-tui fleet report` reads the
+same shards inside Dask and merges the same way, so the two give the same report.
+
+Exit 2 for bad input: a bad condition, an unusable policy, a condition that needs --candidate
+without one, a policy given as a log; 1 for a missing log or a condition that holds.
 """
 
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import os
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
-from k8saudit_tui.commands import cache_options
-from k8saudit_tui.commands.common import bounded_lines, error, load_policy_or_exit, log_problem
+from k8saudit_tui.commands.common import error, load_policy_or_exit, log_problem
 from k8saudit_tui.commands.format_option import add_format_option
-from k8saudit_tui.engine.logs import split
-from k8saudit_tui.engine.logs.event import EventError, decode_event_line
-from k8saudit_tui.engine.logs.sources import LogSource, expand_sources
-from k8saudit_tui.engine.logs.split import Task
-from k8saudit_tui.engine.logs.worker import WorkerPool, default_workers
-from k8saudit_tui.engine.model import Policy
-from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
-from k8saudit_tui.engine.store import StoreLoader
-from k8saudit_tui.engine.workbench.apply import apply_event, written_line
-from k8saudit_tui.engine.workbench.cost import CostSummary, CostTally
+from k8saudit_tui.engine.logs.sources import expand_sources
+from k8saudit_tui.engine.model import Problem
 from k8saudit_tui.engine.workbench.report import (
     ConditionError,
+    Report,
     as_json,
     as_markdown,
-    build_report,
     failed_conditions,
     needs_candidate,
     parse_condition,
 )
+from k8saudit_tui.engine.workbench.report_part import report_of
+from k8saudit_tui.engine.workbench.shards import read_sources
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -59,20 +55,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="exit 1 when COND holds: bytes>+N%%, security-lost, dropped>0, dead-rules, shadowed-rules",
     )
     add_format_option(parser, output_format=True)
-    cache_options.add_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        conditions = [parse_condition(text) for text in args.fail_if]
-    except ConditionError as problem:
-        error(str(problem))
+    conditions = checked_conditions(args)
+    if conditions is None:
         return 2
-    if args.candidate is None:
-        missing = [condition for condition in conditions if needs_candidate(condition)]
-        if missing:
-            error(f"--fail-if {missing[0]} needs --candidate")
-            return 2
     for log in args.logs:
         found = log_problem(log)
         if found is not None:
@@ -87,86 +75,43 @@ def run(args: argparse.Namespace) -> int:
         if candidate is None:
             return 2
     sources = expand_sources(args.logs, format=args.log_format)
-    store = StoreLoader(sources, current, candidate=candidate, cache=cache_options.store_cache(args)).load_all()
+    evaluators = [current] if candidate is None else [current, candidate]
     try:
-        readable = [source for source in sources if source.problem is None]
-        costs = cost_of_sources([current] if candidate is None else [current, candidate], readable)
-        report = build_report(
-            store,
-            current.policy,
-            costs[0],
-            candidate.policy if candidate is not None else None,
-            costs[1] if candidate is not None else None,
-        )
+        part = read_sources(sources, evaluators)
     finally:
-        store.close()
         for source in sources:
             if source.spooled and os.path.exists(source.path):
                 os.unlink(source.path)
-    status = 0
-    for source in sources:
-        if source.problem is not None:
-            error(str(source.problem))
-            status = 1
-    if args.format == "json":
+    report = report_of(part, current.policy, candidate.policy if candidate is not None else None)
+    return emit(report, part.unread, args.format, conditions)
+
+
+def checked_conditions(args: argparse.Namespace) -> list[str] | None:
+    """The --fail-if conditions, None (after saying why) when one is not a condition or needs a
+    --candidate that is not given."""
+    try:
+        conditions = [parse_condition(text) for text in args.fail_if]
+    except ConditionError as problem:
+        error(str(problem))
+        return None
+    if args.candidate is None:
+        missing = [condition for condition in conditions if needs_candidate(condition)]
+        if missing:
+            error(f"--fail-if {missing[0]} needs --candidate")
+            return None
+    return conditions
+
+
+def emit(report: Report, unread: Sequence[Problem], fmt: str, conditions: Sequence[str]) -> int:
+    """Print the report (md or json) and the inputs that could not be read; the exit status: 1
+    when one could not be read or a condition holds (each named on stderr), else 0."""
+    for problem in unread:
+        error(str(problem))
+    if fmt == "json":
         sys.stdout.write(json.dumps(as_json(report), indent=2) + "\n")
     else:
         sys.stdout.write(as_markdown(report))
     held = failed_conditions(report, conditions)
     for why in held:
         error(f"fail-if {why}")
-    return 1 if held else status
-
-
-def cost_of_sources(
-    evaluators: Sequence[PolicyEvaluator], sources: Sequence[LogSource], workers: int | None = None
-) -> list[CostSummary]:
-    """The cost of each policy over the plain files of `sources`, in one read: each line is
-    decoded once and applied under every policy; ranges read in parallel above IN_PROCESS_BYTES."""
-    tallies = [CostTally() for _ in evaluators]
-    workers = default_workers() if workers is None else workers
-    policies = tuple(evaluator.policy for evaluator in evaluators)
-    for source in sources:
-        size = os.path.getsize(source.path)
-        tasks = split.cut(0, source.path, 0, size)
-        if workers > 1 and size > split.IN_PROCESS_BYTES and len(tasks) > 1:
-            pool = WorkerPool(cost_range, workers, setup=functools.partial(_evaluators, policies))
-            try:
-                parts: Iterable[list[CostTally]] = pool.map(tasks)
-                for part in parts:
-                    for tally, other in zip(tallies, part, strict=True):
-                        tally.merge(other)
-            finally:
-                pool.close()
-        else:
-            for task in tasks:
-                for tally, other in zip(tallies, cost_range(evaluators, task), strict=True):
-                    tally.merge(other)
-    return [tally.summary() for tally in tallies]
-
-
-def _evaluators(policies: tuple[Policy, ...]) -> tuple[PolicyEvaluator, ...]:
-    return tuple(PolicyEvaluator(policy) for policy in policies)
-
-
-def cost_range(evaluators: Sequence[PolicyEvaluator], task: Task) -> list[CostTally]:
-    """The worker job: a CostTally per policy for the lines of one byte range (the same result as
-    `CostTally.add_lines` per policy, each line decoded once)."""
-    tallies = [CostTally() for _ in evaluators]
-    with split.open_range(task) as stream:
-        for raw in bounded_lines(stream):
-            if not raw or raw.isspace():
-                continue
-            try:
-                event = decode_event_line(raw)
-            except EventError:
-                for tally in tallies:
-                    tally.unreadable += 1
-                continue
-            line = written_line(raw)
-            for evaluator, tally in zip(evaluators, tallies, strict=True):
-                try:
-                    tally.add(apply_event(evaluator, event, line))
-                except EventError:
-                    tally.unreadable += 1
-    return tallies
+    return 1 if held or unread else 0

@@ -21,14 +21,13 @@ from k8saudit_tui.engine.query.timefilter import first_at_or_after, received_tim
 from k8saudit_tui.engine.query.timeline import EMPTY, Split, Timeline, row_time, store_timeline
 from k8saudit_tui.engine.store import EventStore
 from k8saudit_tui.engine.workbench.changes import ChangeCounts, change_counts
-from k8saudit_tui.engine.workbench.cost import CostSummary, CostTally
+from k8saudit_tui.engine.workbench.cost import CostSummary
 from k8saudit_tui.engine.workbench.drift import Drift, drift
 from k8saudit_tui.engine.workbench.security import ClassCoverage, security_coverage
+from k8saudit_tui.engine.workbench.store_cost import store_costs
 
 SUGGESTIONS_LISTED = 8
 """Suggestions the filter bar lists under its input."""
-PROGRESS_EVERY = 4096
-"""Events costed between two looks at cancel and two progress reports."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,28 +134,17 @@ class ViewQuestions:
         self, cancel: threading.Event, progress: Callable[[float], None] | None = None
     ) -> PolicyCosts | None:
         """The bytes the loaded policy, and the candidate when there is one, write for every event
-        (engine cost: each line as `apply` would write it). The one call of the engine's cost, for
-        the panel and the policy pane alike, so a faster engine function replaces it here only.
-        A worker: seconds at 1M events; `progress` gets the share of events done now and then.
-        None when cancelled or without a policy."""
+        (the engine's cost from the store's columns, `store_cost.store_costs`: what `apply` would
+        write, the few lines whose written form changes rewritten). The one call of the engine's
+        cost, for the panel and the policy pane alike. A worker: about a second of CPU at 1M
+        events; `progress` gets the share of events read now and then. Read with pread, never
+        mapped: a followed log may be truncated by a rotation meanwhile. None when cancelled or
+        without a policy."""
         store = self.store
         if store is None or store.evaluator is None:
             return None
-        current, candidate = store.evaluator, store.candidate_evaluator
-        tallies = (CostTally(), CostTally())
-        rows = np.arange(len(store), dtype=np.int64)
-        readable = rows[store.readable(rows)]
-        total = max(1, len(readable))
-        for number, line in enumerate(store.raw_many(readable)):
-            if number % PROGRESS_EVERY == 0:
-                if cancel.is_set():
-                    return None
-                if progress is not None:
-                    progress(number / total)
-            tallies[0].add_line(current, line)
-            if candidate is not None:
-                tallies[1].add_line(candidate, line)
-        return PolicyCosts(tallies[0].summary(), tallies[1].summary() if candidate is not None else None)
+        costs = store_costs(store, cancel=cancel, progress=progress)
+        return None if costs is None else PolicyCosts(*costs)
 
 
 def _by_rule(counts: np.ndarray) -> dict[int | None, int]:

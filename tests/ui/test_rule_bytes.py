@@ -16,6 +16,7 @@ from textual.pilot import Pilot
 from k8saudit_tui.engine.model import Policy
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
 from k8saudit_tui.engine.policy.loader import load_policy_file
+from k8saudit_tui.engine.workbench import store_cost
 from k8saudit_tui.engine.workbench.cost import CostSummary, cost_of_lines
 from k8saudit_tui.ui import render, session_views
 from k8saudit_tui.ui.app import ExplorerApp
@@ -127,15 +128,25 @@ def test_the_count_reports_its_progress(monkeypatch: pytest.MonkeyPatch) -> None
     session = open_session(str(POLICY), [str(EVENTS)])
     for _ in session.load(threading.Event()):
         pass
-    monkeypatch.setattr(session_views, "PROGRESS_EVERY", 50)
+    monkeypatch.setattr(store_cost, "READ_BYTES", 1)  # each event read alone: a report per event
     shares: list[float] = []
     costs = session.policy_costs(threading.Event(), shares.append)
     assert costs is not None and costs.candidate is None  # the loaded policy alone
     assert costs.current.by_rule == engine_cost(POLICY).by_rule
-    assert shares == [n / session.total for n in range(0, session.total, 50)]
+    assert shares == [n / session.total for n in range(session.total)]
     cancelled = threading.Event()
     cancelled.set()
     assert session.policy_costs(cancelled) is None
+    closing = threading.Event()  # the panel closed while the count reads
+    reported: list[float] = []
+
+    def close_at_a_third(share: float) -> None:
+        reported.append(share)
+        if share >= 1 / 3:
+            closing.set()
+
+    assert session.policy_costs(closing, close_at_a_third) is None
+    assert reported == shares[: len(reported)] and reported[-1] >= 1 / 3 and len(reported) < len(shares)
 
 
 def test_headers_shrink_before_they_wrap() -> None:

@@ -107,12 +107,18 @@ def _directory_sources(directory: str) -> list[LogSource]:
     found: list[LogSource] = []
     for name in names:
         path = os.path.join(directory, name)
-        if _LOG_NAME.fullmatch(name) and os.path.isfile(path):
+        if is_log_name(name) and os.path.isfile(path):
             found.append(_file_source(path))
     if not found:
         problem = Problem(directory, None, "", "no audit logs in this directory", "warning")
         found.append(LogSource(directory, directory, problem=problem, followable=False))
     return found
+
+
+def is_log_name(name: str) -> bool:
+    """Whether a directory member's name is an audit log's (audit.log, rotated .1, .jsonl, .gz):
+    the members a directory contributes, here and in the fleet's planner."""
+    return _LOG_NAME.fullmatch(name) is not None
 
 
 def _file_source(path: str) -> LogSource:

@@ -41,8 +41,10 @@ class Task:
         return self.end - self.start
 
 
-def cut(file: int, path: str, start: int, end: int) -> list[Task]:
-    """Byte ranges of about TASK_BYTES, each ending just after a newline (the last one at EOF)."""
+def cut(file: int, path: str, start: int, end: int, task_bytes: int | None = None) -> list[Task]:
+    """Byte ranges of about `task_bytes` (default TASK_BYTES), each ending just after a newline
+    (the last one at EOF)."""
+    size = TASK_BYTES if task_bytes is None else task_bytes
     tasks: list[Task] = []
     try:
         fd = os.open(path, os.O_RDONLY)
@@ -50,8 +52,8 @@ def cut(file: int, path: str, start: int, end: int) -> list[Task]:
         return [Task(file, path, start, end, True)]
     try:
         position = start
-        while end - position > TASK_BYTES * 1.5:
-            boundary = next_newline(fd, position + TASK_BYTES, end)
+        while end - position > size * 1.5:
+            boundary = next_newline(fd, position + size, end)
             if boundary >= end:
                 break
             tasks.append(Task(file, path, position, boundary, False))

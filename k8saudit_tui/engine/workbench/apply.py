@@ -29,7 +29,6 @@ and managedFields are substring scans of the line; only a line that may change i
 from __future__ import annotations
 
 import json
-import re
 from typing import Any, NamedTuple
 
 import orjson
@@ -44,9 +43,12 @@ _REQUEST = LEVEL_RANK["Request"]
 _REQUEST_RESPONSE = LEVEL_RANK["RequestResponse"]
 _WRITTEN_LEVELS = ("Metadata", "Request", "RequestResponse")
 _BODIES = ("requestObject", "responseObject")
-_BIG_INTEGER = re.compile(rb"\d{19}")
+_BIG_INTEGER = b"0" * 19
 """Digits enough for an integer orjson may not hold exactly: beyond 2**64 (20 digits), and below
--2**63 (19 digits after the sign), which orjson reads as a float."""
+-2**63 (19 digits after the sign), which orjson reads as a float. Searched for in the line with
+every ASCII digit made `0` and every other byte a space (`_DIGITS`): a translate and a find are
+ten times faster than the regular expression `\\d{19}` on a body-sized line."""
+_DIGITS = bytes(ord("0") if ord("0") <= byte <= ord("9") else ord(" ") for byte in range(256))
 
 
 class Applied(NamedTuple):
@@ -98,23 +100,37 @@ def event_text(line: bytes) -> bytes:
 
 
 def apply_event(evaluator: PolicyEvaluator, event: EventFields, line: bytes) -> Applied:
-    """Decide the written form of `event`, decoded from `line` (its JSON and a newline)."""
+    """Decide the written form of `event`, decoded from `line` (its JSON and a newline).
+
+    The hot loop of `apply`: the written level comes from a table, and the substring scans for
+    bodies and managedFields are skipped when the line holds no `O` (no `requestObject` /
+    `responseObject`) or no `F` (no `managedFields`): one memchr instead of a scan for a word."""
     verdict = evaluator.evaluate_event(event)
     if verdict.level == "None" or event.stage in verdict.omit_stages:  # Verdict.emits, inlined
         return Applied(event, verdict, None, False)
-    level, lower_bound = written_level(verdict.level, event.level)
-    rank = LEVEL_RANK[level]
+    recorded = event.level
+    decided = _WRITTEN.get((verdict.level, recorded))
+    if decided is None:
+        level, lower_bound = written_level(verdict.level, recorded)
+        rank = LEVEL_RANK[level]
+    else:
+        level, lower_bound, rank = decided
     omit_managed = verdict.omit_managed_fields
     if (
-        level == event.level
-        and (rank >= _REQUEST or b'"requestObject"' not in line)
-        and (rank >= _REQUEST_RESPONSE or b'"responseObject"' not in line)
-        and (not omit_managed or b'"managedFields"' not in line)
+        level == recorded
+        and (rank >= _REQUEST_RESPONSE or b"O" not in line or not _holds_body(line, rank))
+        and (not omit_managed or b"F" not in line or b'"managedFields"' not in line)
     ):
         return Applied(event, verdict, line, lower_bound)
     text = line[:-1]
     written = rewrite(text, level, omit_managed, event.verb == "patch")
     return Applied(event, verdict, line if written is text else written + b"\n", lower_bound)
+
+
+def _holds_body(line: bytes, rank: int) -> bool:
+    """Whether `line` may hold a body that `rank` (below RequestResponse) drops: a substring scan,
+    fooled only towards a rewrite (which then finds nothing to drop)."""
+    return b'"responseObject"' in line or (rank < _REQUEST and b'"requestObject"' in line)
 
 
 def written_level(policy_level: str, recorded_level: str) -> tuple[str, bool]:
@@ -126,10 +142,19 @@ def written_level(policy_level: str, recorded_level: str) -> tuple[str, bool]:
     return policy_level, False
 
 
+_WRITTEN: dict[tuple[str, str], tuple[str, bool, int]] = {
+    (policy, recorded): (*written_level(policy, recorded), min(LEVEL_RANK[policy], LEVEL_RANK[recorded]))
+    for policy in _WRITTEN_LEVELS
+    for recorded in _WRITTEN_LEVELS
+}
+"""(policy level, recorded level) -> `written_level` and the rank of the level written, for the
+nine usual pairs (the hot loop's lookup; any other pair goes through `written_level`)."""
+
+
 def rewrite(text: bytes, level: str, omit_managed_fields: bool, patch: bool) -> bytes:
     """`text` at `level`: bodies below it dropped, managedFields too when asked; `text` itself
     when nothing changed (the substring scans can be fooled by a string value)."""
-    exact = _BIG_INTEGER.search(text) is None
+    exact = _BIG_INTEGER not in text.translate(_DIGITS)
     if exact:
         try:
             event = orjson.loads(text)

@@ -8,17 +8,22 @@ lines apply copies byte for byte). Ingestion is billed per byte, so these are th
 
 `CostTally` is the accumulator of one reader (not shared between threads); `merge` joins the
 tallies of ranges read in parallel, and `summary()` gives the immutable `CostSummary` value that is
-handed on. Lines that are not events are counted, never costed.
+handed on; `CostTally.of(summary)` turns a summary back into a tally, so summaries made from a
+store (a report's shard) merge the same way. Lines that are not events are counted, never costed.
+This is the plain per-line definition; over a loaded store, `store_cost.store_costs` gives the
+same summaries from the store's columns without applying every line (property-tested against
+`cost_of_lines`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from types import MappingProxyType
+from typing import Any
 
 from k8saudit_tui.engine.logs.event import EventError, EventFields
+from k8saudit_tui.engine.logs.timestamps import parse_times
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
 from k8saudit_tui.engine.workbench.apply import Applied, apply_line
 
@@ -95,6 +100,26 @@ class CostTally:
         self.last_ns = 0
         self._groups: tuple[dict[object, list[int]], ...] = ({}, {}, {}, {}, {})
 
+    @classmethod
+    def of(cls, summary: CostSummary) -> CostTally:
+        """The tally whose `summary()` is `summary`: a summary made another way (from a store's
+        columns, `store_cost`) then adds up with others by `merge`, the one way costs combine."""
+        tally = cls()
+        tally.events, tally.unreadable = summary.events, summary.unreadable
+        tally.lower_bound_events = summary.lower_bound_events
+        tally.first_ns, tally.last_ns = summary.first_ns, summary.last_ns
+        shares: tuple[Mapping[Any, Share], ...] = (
+            summary.by_rule,
+            summary.by_user,
+            summary.by_resource,
+            summary.by_verb,
+            summary.by_namespace,
+        )
+        for groups, grouped in zip(tally._groups, shares, strict=True):
+            for key, share in grouped.items():
+                groups[key] = [share.written, share.bytes]
+        return tally
+
     def add_line(self, evaluator: PolicyEvaluator, line: bytes) -> Applied | None:
         """Cost one non-blank log line; its Applied, or None for a line that is not an event."""
         try:
@@ -164,15 +189,10 @@ class CostTally:
         )
 
     def _see_time(self, stamp: str) -> None:
-        if not stamp:
-            return
-        try:
-            moment = datetime.fromisoformat(stamp)
-        except ValueError:
-            return  # an unreadable time costs no event, it only does not count for the span
-        if moment.tzinfo is None:
-            return
-        self._see_ns(round(moment.timestamp() * 1e6) * 1000)
+        """The store's reading of a stage time (`parse_times`: 0, not counted, when unreadable), so
+        that this tally and `store_cost` agree on the log's span to the nanosecond."""
+        if stamp:
+            self._see_ns(int(parse_times([stamp])[0]))
 
     def _see_ns(self, nanos: int) -> None:
         if not nanos:

@@ -14,6 +14,8 @@ leaves, more means the figures built on this log (bytes, coverage) describe anot
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -83,8 +85,28 @@ def drift(store: EventStore) -> Drift:
     for key, count in zip(values.tolist(), counts.tolist()):
         rule, rest = divmod(key, width * width)
         groups.append(DriftGroup(rule - 1 if rule else None, LEVELS[rest // width], LEVELS[rest % width], count))
-    groups.sort(key=lambda g: (-g.events, -1 if g.rule is None else g.rule, g.recorded, g.evaluated))
+    groups.sort(key=_order)
     return Drift(int(np.count_nonzero(known)), int(np.count_nonzero(differs)), tuple(groups))
+
+
+def merge_drifts(drifts: Iterable[Drift]) -> Drift:
+    """The drift of the union of the logs (or parts of one log) whose drifts these are: compared,
+    disagreeing and group events add up, groups in `drift`'s order; `drift` over the union gives
+    the same value (a shard's drift is computed alone, the fleet report merges them)."""
+    compared = disagree = 0
+    counts: Counter[tuple[int | None, str, str]] = Counter()
+    for one in drifts:
+        compared += one.compared
+        disagree += one.disagree
+        for group in one.groups:
+            counts[group.rule, group.recorded, group.evaluated] += group.events
+    groups = sorted((DriftGroup(*key, events) for key, events in counts.items()), key=_order)
+    return Drift(compared, disagree, tuple(groups))
+
+
+def _order(group: DriftGroup) -> tuple[int, int, str, str]:
+    """Most events first, then rule (None first), recorded, evaluated."""
+    return -group.events, -1 if group.rule is None else group.rule, group.recorded, group.evaluated
 
 
 def _percent(share: float, *, up: bool) -> str:

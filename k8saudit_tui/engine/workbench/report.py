@@ -3,7 +3,8 @@
 Why here and not in the command: the report is what a reviewer of a policy pull request reads and
 what a CI gate decides on, so the numbers must come from the one definition of each (`cost` for
 bytes, the store's verdict columns for hits and change classes, `security`, `drift`, `shadow`),
-never recomputed; this module only assembles them, words them, and judges `--fail-if` conditions.
+never recomputed; `report_part` gathers them per shard of the logs and merges them into a
+`Report`, and this module only words it and judges `--fail-if` conditions.
 JSON is data (strings as they are); Markdown makes every string from a log or a policy safe with
 `textsafe.visible` and escapes the table separator.
 """
@@ -15,17 +16,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
-from k8saudit_tui.engine.model import Policy
 from k8saudit_tui.engine.policy.presets import display_name
-from k8saudit_tui.engine.store import EventStore
 from k8saudit_tui.engine.textsafe import visible
-from k8saudit_tui.engine.workbench.changes import ChangeCounts, change_counts
+from k8saudit_tui.engine.workbench.changes import ChangeCounts
 from k8saudit_tui.engine.workbench.cost import CostSummary
-from k8saudit_tui.engine.workbench.drift import Drift, drift
-from k8saudit_tui.engine.workbench.security import ClassCoverage, security_coverage
-from k8saudit_tui.engine.workbench.shadow import shadowed_by
+from k8saudit_tui.engine.workbench.drift import Drift
+from k8saudit_tui.engine.workbench.security import ClassCoverage
 
 SIMPLE_CONDITIONS = ("security-lost", "dropped>0", "dead-rules", "shadowed-rules")
 _BYTES_CONDITION = re.compile(r"bytes>\+(\d+(?:\.\d+)?)%")
@@ -101,56 +97,6 @@ class Report:
 
     def shadowed_rules(self) -> tuple[RuleRow, ...]:
         return tuple(row for row in self.rules if row.shadowed_by is not None)
-
-
-def build_report(
-    store: EventStore,
-    current_policy: Policy,
-    current: CostSummary,
-    candidate_policy: Policy | None = None,
-    candidate: CostSummary | None = None,
-) -> Report:
-    """Assemble the report of a store loaded with the policy (and candidate) and their cost tallies."""
-    n = len(store)
-    rules = _rules(store.column("rule", n), "current", current_policy, current)
-    changes = None
-    if candidate_policy is not None and candidate is not None:
-        rules += _rules(store.column("candidate_rule", n), "candidate", candidate_policy, candidate)
-        changes = change_counts(store)
-    return Report(
-        n,
-        current,
-        candidate,
-        changes,
-        rules,
-        drift(store),
-        security_coverage(store),
-        current_policy.source,
-        candidate_policy.source if candidate_policy is not None else None,
-    )
-
-
-def _rules(column: np.ndarray, name: str, policy: Policy, cost: CostSummary) -> tuple[RuleRow, ...]:
-    hits = np.bincount(column[column >= 0].astype(np.int64), minlength=len(policy.rules)).tolist()
-    shadowed = shadowed_by(policy)
-    rows = []
-    for index, rule in enumerate(policy.rules):
-        share = cost.by_rule.get(index)
-        written, size = (share.written, share.bytes) if share is not None else (0, 0)
-        rows.append(
-            RuleRow(
-                name,
-                index,
-                rule.line,
-                rule.level,
-                int(hits[index]),
-                written,
-                size,
-                size / cost.bytes if cost.bytes else 0.0,
-                shadowed.get(index),
-            )
-        )
-    return tuple(rows)
 
 
 def as_json(report: Report) -> dict[str, Any]:

@@ -8,8 +8,8 @@ the worker answers with `CandidateEvaluated`, whose handler repaints the list (t
 the filter and the policy pane at once, then counts the panel's summary and answers with
 `CandidateLoaded`, whose handler opens the panel.
 
-The bytes of both policies (the engine's cost, `Session.policy_costs`: every event re-read and
-applied, seconds at 1M events) are counted by one worker of this screen, never on the UI thread:
+The bytes of both policies (the engine's cost, `Session.policy_costs`: from the store's columns,
+about a second of CPU at 1M events) are counted by one worker of this screen, never on the UI thread:
 asked for by `B` or by the panel, with their progress on the status line and in the panel, and
 kept per store generation, so the panel and the policy pane show the same figures and reopening
 either on the same verdicts counts nothing. A new policy or candidate cancels a count in flight.
