@@ -73,11 +73,12 @@ def test_decision_equals_plain_outcome(
     codes = AttributeCodes()
     codes.extend(requests)
     start = data.draw(st.integers(0, len(requests)))
-    rule, level, omitted = LossyDecision(evaluator, lost).decide(codes, start, len(requests))
+    rule, level, omitted, unknown_at = LossyDecision(evaluator, lost).decide(codes, start, len(requests))
     for row, attrs in enumerate(requests[start:]):
         plain = outcome(evaluator, attrs, lost)
         assert rule[row] == (UNKNOWN_RULE if plain.rule == UNKNOWN else -1 if plain.rule is None else plain.rule)
         assert level[row] == (UNKNOWN_LEVEL if plain.level == UNKNOWN else LEVELS.index(plain.level))
+        assert unknown_at[row] == (-1 if plain.known else plain.verdicts[0].rule)
         for column, stage in enumerate(STAGES):
             written = plain.written(stage)
             assert omitted[row, column] == (OMIT_UNKNOWN if written is None else int(not written))
@@ -139,7 +140,7 @@ def test_omitting_every_possible_stage_is_known() -> None:
 
 def test_decision_of_no_rows_is_empty() -> None:
     codes = AttributeCodes()
-    rule, level, omitted = LossyDecision(PolicyEvaluator(_gke_policy()), frozenset({GROUPS})).decide(codes, 0, 0)
+    rule, level, omitted, _ = LossyDecision(PolicyEvaluator(_gke_policy()), frozenset({GROUPS})).decide(codes, 0, 0)
     assert (len(rule), len(level), omitted.shape) == (0, 0, (0, len(STAGES)))
     assert rule.dtype == np.int16
 
@@ -178,6 +179,6 @@ def test_overlapping_group_rules_against_the_reference(
     assert (got.rule, got.level) == _reference(policy, attrs, frozenset({GROUPS}))[:2]
     codes = AttributeCodes()
     codes.extend([attrs])
-    rule, level, _ = LossyDecision(PolicyEvaluator(policy), frozenset({GROUPS})).decide(codes, 0, 1)
+    rule, level, _, _ = LossyDecision(PolicyEvaluator(policy), frozenset({GROUPS})).decide(codes, 0, 1)
     assert rule[0] == (UNKNOWN_RULE if got.rule == UNKNOWN else -1 if got.rule is None else got.rule)
     assert level[0] == (UNKNOWN_LEVEL if got.level == UNKNOWN else LEVELS.index(got.level))

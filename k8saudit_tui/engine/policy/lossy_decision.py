@@ -3,7 +3,8 @@
 Contract: `LossyDecision(evaluator, lost).decide(codes, start, stop)` gives, for requests
 [start, stop) of an `AttributeCodes`, the rule (int16; -1 no rule, UNKNOWN_RULE), level (int8,
 index in LEVELS, UNKNOWN_LEVEL) and per stage whether the event is omitted (int8 (n, len(STAGES)):
-0 written, 1 omitted, OMIT_UNKNOWN) that `lossy.outcome` gives each request. Why a fast path: a
+0 written, 1 omitted, OMIT_UNKNOWN) that `lossy.outcome` gives each request, and where an unknown
+rule became unknown (the first of its possible rules: the rule that needs the lost field). Why a fast path: a
 GKE log is all lossy rows, and the store decides its tens of thousands of distinct requests as
 `policy.decision` does, not one walk each. Exactness is a property test against `lossy.outcome`
 (tests/test_lossy.py).
@@ -54,8 +55,11 @@ class LossyDecision:
         self._watch = _Mask("verb", lambda verb: verb == "watch")
         self._streams = _Mask("resource", lambda key: key[2] in LONG_RUNNING_SUBRESOURCES)
 
-    def decide(self, codes: AttributeCodes, start: int, stop: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """rule, level and omitted of requests [start, stop) (module docstring)."""
+    def decide(
+        self, codes: AttributeCodes, start: int, stop: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """rule, level and omitted of requests [start, stop) (module docstring), and the rule at
+        which each unknown rule became unknown (int16: its first possible rule; -1 when known)."""
         rows = np.arange(start, stop, dtype=np.int64)
         n = len(rows)
         walking = np.ones(n, bool)
@@ -89,7 +93,8 @@ class LossyDecision:
         single = (level_bits & (level_bits - 1)) == 0  # one bit set
         level = np.where(single, np.log2(np.maximum(level_bits, 1)).astype(np.int8), UNKNOWN_LEVEL).astype(np.int8)
         omitted = np.where(can_write & can_omit, OMIT_UNKNOWN, can_omit).astype(np.int8)
-        return rule, level, omitted
+        unknown_at = np.where(count == 1, -1, first).astype(np.int16)
+        return rule, level, omitted, unknown_at
 
     def _possible_stages(self, codes: AttributeCodes, rows: np.ndarray) -> np.ndarray:
         """(n, len(STAGES)) bool: the stages each request's entry could have had (lossy docstring)."""

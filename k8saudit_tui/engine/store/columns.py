@@ -98,7 +98,8 @@ class EventStore:
         String columns give int32 codes into `values(name)`; "group" codes into `values("group")`
         (tuples of groups); "time" int64 ns since the epoch; "code" int16 (0 = none); "rule" int16
         (-1 = no rule matched or no policy); "level" int8 index in LEVELS (-1 without policy);
-        "omitted" bool (the verdict would not write this stage); the same under the candidate policy as
+        "omitted" bool (the verdict would not write this stage; int8 with 2 = unknown once rows of a
+        lossy format are loaded: verdicts.py, rule -2 and level -2 are unknown); the same under the candidate policy as
         "candidate_rule", "candidate_level", "candidate_omitted"; "change" int8 index in
         fields.CHANGES (all same without two policies); "auditid" bytes (S36); "annotations"
         codes into `values("annotations")` (sorted `key=value` tuples); "latency" int64 ns (-1 unknown).
@@ -134,7 +135,8 @@ class EventStore:
             code = int(self._arrays["code"][row])
             return code or None
         if name in VERDICT_COLUMNS:
-            return self._verdicts.value(name, int(self._arrays["attr"][row]), int(self._arrays["stage"][row]))
+            attr, stage, form = (int(self._arrays[key][row]) for key in ("attr", "stage", "format"))
+            return self._verdicts.value(name, attr, stage, form)
         if name == "auditid":
             return self._long_auditids.get(row) or self._arrays["auditid"][row].decode("utf-8", "replace")
         if name == "file":
@@ -200,13 +202,14 @@ class EventStore:
         return table.verdicts[int(self._arrays["attr"][row])]
 
     def rule_counts(self, rows: np.ndarray | None = None) -> dict[int | None, int]:
-        """How many of `rows` (default all) each rule matched; key None = no rule matched."""
+        """How many of `rows` (default all) each rule matched; key None = no rule matched (an
+        unknown rule, lossy_tables, is counted by `lossy_counts.unknown_counts`)."""
         rules = self.column("rule")
         if rows is not None:
             rules = rules[rows]
         if self.evaluator is None or len(rules) == 0:
             return {}
-        counts = np.bincount(rules.astype(np.int64) + 1)
+        counts = np.bincount(rules.astype(np.int64) + 2)[1:]  # -2 (unknown) left out
         return {(index - 1 if index else None): int(c) for index, c in enumerate(counts) if c}
 
     def view_order(self, n: int | None = None) -> np.ndarray:
@@ -258,7 +261,7 @@ class EventStore:
         table = self._verdicts
         attr = self._arrays["attr"][:n] if n else np.empty(0, np.int32)
         stage = self._arrays["stage"][:n] if n else np.empty(0, np.int32)
-        result = table.column(name, attr, stage)
+        result = table.column(name, attr, stage, self._arrays["format"][:n] if n else None)
         if n == self._n:
             self._cache = {k: v for k, v in self._cache.items() if k[0] != name}
             self._cache[key] = result
@@ -304,7 +307,7 @@ class EventStore:
                 self._arrays[key][start:end] = values
             for row, audit_id in batch.long_auditids.items():
                 self._long_auditids[start + row] = audit_id
-            self._verdicts = self._verdicts.extended(self._attrs.values)
+            self._verdicts = self._verdicts.extended(self._attrs.values, batch.format)
             self._n = end
             self._generation += 1
             return batch.count
