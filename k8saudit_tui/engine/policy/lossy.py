@@ -33,6 +33,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Final, Literal
 
+from k8saudit_tui.engine.logs.formats import BY_CODE
 from k8saudit_tui.engine.model import Policy, PolicyRule, RequestAttributes, Verdict
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator, rule_matches
 
@@ -52,6 +53,11 @@ COMPLETE: Final = "ResponseComplete"
 def policy_lost(lost: Iterable[str]) -> frozenset[str]:
     """The part of a format's lost fields that can change a verdict."""
     return POLICY_LOST.intersection(lost)
+
+
+LOST_BY_CODE: tuple[frozenset[str], ...] = tuple(policy_lost(info.lost) for info in BY_CODE)
+"""Per format code (the store's `format` column, a spool's `Origin.formats`), the fields it lost
+that a policy reads: empty for every format that carries the Event's own text."""
 
 
 def possible_stages(attrs: RequestAttributes) -> tuple[str, ...]:

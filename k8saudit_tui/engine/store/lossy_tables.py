@@ -18,15 +18,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from k8saudit_tui.engine.fields import CHANGES
-from k8saudit_tui.engine.logs.formats import BY_CODE
 from k8saudit_tui.engine.model import STAGES
 from k8saudit_tui.engine.policy.decision import AttributeCodes
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
-from k8saudit_tui.engine.policy.lossy import policy_lost
+from k8saudit_tui.engine.policy.lossy import LOST_BY_CODE
 from k8saudit_tui.engine.policy.lossy_decision import OMIT_UNKNOWN, UNKNOWN_LEVEL, LossyDecision
-
-LOST_BY_CODE: tuple[frozenset[str], ...] = tuple(policy_lost(info.lost) for info in BY_CODE)
-"""Per format code, the fields it lost that a policy reads."""
 
 SAME, UP, DOWN, DROPPED, ADDED, UNKNOWN_CHANGE = (
     CHANGES.index(name) for name in ("same", "up", "down", "dropped", "added", "unknown")
@@ -94,7 +90,7 @@ def lost_sets(formats: np.ndarray | None) -> set[frozenset[str]]:
     """The non-empty lost sets of these rows' format codes."""
     if formats is None or not len(formats):
         return set()
-    present = np.flatnonzero(np.bincount(formats, minlength=len(BY_CODE))).tolist()
+    present = np.flatnonzero(np.bincount(formats, minlength=len(LOST_BY_CODE))).tolist()
     return {LOST_BY_CODE[code] for code in present if code < len(LOST_BY_CODE) and LOST_BY_CODE[code]}
 
 
