@@ -37,8 +37,9 @@ from k8saudit_tui.engine.fields import CHANGES
 from k8saudit_tui.engine.model import LEVELS, STAGES, RequestAttributes, Verdict
 from k8saudit_tui.engine.policy.decision import AttributeCodes, PolicyDecision
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
+from k8saudit_tui.engine.policy.lossy import LOST_BY_CODE
 from k8saudit_tui.engine.policy.lossy_decision import UNKNOWN_LEVEL, UNKNOWN_RULE
-from k8saudit_tui.engine.store.lossy_tables import LOST_BY_CODE, LossyTable, changes, lost_sets, row_sets
+from k8saudit_tui.engine.store.lossy_tables import LossyTable, changes, lost_sets, row_sets
 
 NO_RULE = -1
 """`rule` of an attributes code that no rule matched (or without a policy)."""
