@@ -99,3 +99,27 @@ def test_explain_names_the_lost_stage(capsys: pytest.CaptureFixture[str], tmp_pa
         "whether this ResponseStarted event would be written is unknown: "
         "cannot evaluate: the stage is not present in GKE logs (one entry per request)"
     )
+
+
+def test_report_counts_unknown_events_per_rule_and_overall(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, policy: Path
+) -> None:
+    log = gke_log(tmp_path)
+    _, out = run(capsys, "report", "--policy", str(policy), "--format", "json", str(log), str(RAW_LOG))
+    report = json.loads(out)
+    unknown = report["unknown"]["current"]
+    assert (unknown["lossy_events"], unknown["events"], unknown["rule"], unknown["written"]) == (2, 1, 1, 1)
+    assert unknown["by_rule"] == {"1": 1}
+    rule_1 = report["rules"][1]
+    assert (rule_1["unknown"], rule_1["dead"]) == (1, False)  # it may have matched: not dead
+    _, markdown = run(capsys, "report", "--policy", str(policy), str(log))
+    assert "**1 events cannot be evaluated** (of 2 whose format lost user groups or the stage" in markdown
+    assert "| current | 1 | 7 | RequestResponse | 0 | 0 | 0 | 0.0% | 1 unknown |" in markdown
+    assert markdown.splitlines()[0].startswith("**2 events** · 1 unknown · ")
+
+
+def test_the_report_of_a_raw_log_has_no_unknown(capsys: pytest.CaptureFixture[str], policy: Path) -> None:
+    _, out = run(capsys, "report", "--policy", str(policy), "--format", "json", str(RAW_LOG))
+    report = json.loads(out)
+    assert "unknown" not in report
+    assert all("unknown" not in row for row in report["rules"])

@@ -373,9 +373,9 @@ def _flag_mask(store: EventStore, name: str, term: Term, n: int) -> np.ndarray:
         yes = omitted == 0
         known = omitted != 2
     else:
-        recorded = recorded_levels(store, n)
-        known = recorded >= 0
-        yes = known & (recorded != store.column("level", n).astype(np.int64))
+        recorded, level = recorded_levels(store, n), store.column("level", n).astype(np.int64)
+        known = (recorded >= 0) & (level != -2)  # an unknown level (policy.lossy) is neither
+        yes = known & (recorded != level)
     result = ~known if "unknown" in term.values else np.zeros(n, bool)
     if "yes" in term.values:
         result |= yes

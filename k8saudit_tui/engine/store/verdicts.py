@@ -172,10 +172,10 @@ def _level_code(level: str) -> int:
 SAME, UP, DOWN, DROPPED, ADDED = (CHANGES.index(name) for name in ("same", "up", "down", "dropped", "added"))
 """Change codes: indexes in CHANGES."""
 
-CANDIDATE_COLUMNS = ("candidate_rule", "candidate_level", "candidate_omitted")
+CANDIDATE_COLUMNS = ("candidate_rule", "candidate_level", "candidate_omitted", "candidate_unknown_at")
 """The candidate's verdict columns: the current ones (rule, level, omitted) under a prefix."""
 
-VERDICT_COLUMNS = ("rule", "level", "omitted", *CANDIDATE_COLUMNS, "change", "unknown_at")
+VERDICT_COLUMNS = ("rule", "level", "omitted", "unknown_at", *CANDIDATE_COLUMNS, "change")
 """Every store column computed from `Verdicts`. `unknown_at` (int16): for a row whose rule is
 unknown under the loaded policy, the rule that needs the field its format lost; else -1."""
 
@@ -281,7 +281,7 @@ class Verdicts:
             return got
         if name == "change":
             return CHANGES[int(self.change_table(np.array([attr]))[0, min(stage, len(STAGES))])]
-        if name == "unknown_at":
+        if name.endswith("unknown_at"):
             return -1
         table = self.candidate if name in CANDIDATE_COLUMNS else self.current
         name = name.removeprefix("candidate_")

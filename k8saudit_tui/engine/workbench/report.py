@@ -6,6 +6,10 @@ bytes, the store's verdict columns for hits and change classes, `security`, `dri
 never recomputed; this module only assembles them, words them, and judges `--fail-if` conditions.
 JSON is data (strings as they are); Markdown makes every string from a log or a policy safe with
 `textsafe.visible` and escapes the table separator.
+
+Events whose format lost fields a policy reads (GKE: groups, stage) may be undecided: the report
+counts them overall and per rule (`unknowns`), says so in the Markdown, and adds those keys only
+when the log has such events, so the report of a raw log keeps its shape.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from k8saudit_tui.engine.workbench.cost import CostSummary
 from k8saudit_tui.engine.workbench.drift import Drift, drift
 from k8saudit_tui.engine.workbench.security import ClassCoverage, security_coverage
 from k8saudit_tui.engine.workbench.shadow import shadowed_by
+from k8saudit_tui.engine.workbench.unknowns import UnknownCounts, unknown_counts
 
 SIMPLE_CONDITIONS = ("security-lost", "dropped>0", "dead-rules", "shadowed-rules")
 _BYTES_CONDITION = re.compile(r"bytes>\+(\d+(?:\.\d+)?)%")
@@ -50,12 +55,17 @@ class RuleRow:
     bytes: int
     share: float
     shadowed_by: tuple[int, ...] | None
+    unknown: int | None = None
+    """Events whose rule became unknown at this rule (it needs a field their format lost); None
+    when the log has no event of such a format."""
 
     @property
     def dead(self) -> bool:
-        return self.hits == 0
+        """No event matched it, and none may have (an unknown at it is not a miss)."""
+        return self.hits == 0 and not self.unknown
 
     def as_dict(self) -> dict[str, Any]:
+        unknown = {} if self.unknown is None else {"unknown": self.unknown}
         return {
             "policy": self.policy,
             "index": self.index,
@@ -68,6 +78,7 @@ class RuleRow:
             "dead": self.dead,
             "shadowed_by": list(self.shadowed_by) if self.shadowed_by is not None else [],
             "shadowed": self.shadowed_by is not None,
+            **unknown,
         }
 
 
@@ -84,6 +95,9 @@ class Report:
     security: tuple[ClassCoverage, ...]
     current_source: str
     candidate_source: str | None
+    unknown: UnknownCounts | None = None
+    """Events the loaded policy leaves undecided (lossy formats); None when the log has none."""
+    candidate_unknown: UnknownCounts | None = None
 
     @property
     def bytes_change(self) -> float | None:
@@ -112,10 +126,12 @@ def build_report(
 ) -> Report:
     """Assemble the report of a store loaded with the policy (and candidate) and their cost tallies."""
     n = len(store)
-    rules = _rules(store.column("rule", n), "current", current_policy, current)
-    changes = None
+    unknown = unknown_counts(store)
+    rules = _rules(store.column("rule", n), "current", current_policy, current, unknown)
+    changes = candidate_unknown = None
     if candidate_policy is not None and candidate is not None:
-        rules += _rules(store.column("candidate_rule", n), "candidate", candidate_policy, candidate)
+        candidate_unknown = unknown_counts(store, "candidate_")
+        rules += _rules(store.column("candidate_rule", n), "candidate", candidate_policy, candidate, candidate_unknown)
         changes = change_counts(store)
     return Report(
         n,
@@ -127,10 +143,14 @@ def build_report(
         security_coverage(store),
         current_policy.source,
         candidate_policy.source if candidate_policy is not None else None,
+        unknown,
+        candidate_unknown,
     )
 
 
-def _rules(column: np.ndarray, name: str, policy: Policy, cost: CostSummary) -> tuple[RuleRow, ...]:
+def _rules(
+    column: np.ndarray, name: str, policy: Policy, cost: CostSummary, unknown: UnknownCounts | None = None
+) -> tuple[RuleRow, ...]:
     hits = np.bincount(column[column >= 0].astype(np.int64), minlength=len(policy.rules)).tolist()
     shadowed = shadowed_by(policy)
     rows = []
@@ -148,6 +168,7 @@ def _rules(column: np.ndarray, name: str, policy: Policy, cost: CostSummary) -> 
                 size,
                 size / cost.bytes if cost.bytes else 0.0,
                 shadowed.get(index),
+                None if unknown is None else unknown.by_rule.get(index, 0),
             )
         )
     return tuple(rows)
@@ -168,6 +189,11 @@ def as_json(report: Report) -> dict[str, Any]:
         "lower_bound": report.current.lower_bound or (candidate is not None and candidate.lower_bound),
     }
     result["rules"] = [row.as_dict() for row in report.rules]
+    if report.unknown is not None:
+        result["unknown"] = {
+            "current": report.unknown.as_dict(),
+            "candidate": report.candidate_unknown.as_dict() if report.candidate_unknown is not None else None,
+        }
     result["drift"] = {
         "verdict": report.drift.verdict,
         "compared": report.drift.compared,
@@ -265,16 +291,27 @@ def as_markdown(report: Report) -> str:
     out += [" · ".join(names), ""]
     if report.current.lower_bound or (report.candidate is not None and report.candidate.lower_bound):
         out += ["Byte figures are lower bounds: some events are recorded below the level a policy gives them.", ""]
+    if report.unknown is not None:
+        out += [_unknown_line(report.unknown), ""]
     if report.changes is not None:
-        out += ["## Changes", "", "| same | up | down | dropped | added |", "|---:|---:|---:|---:|---:|"]
-        out += ["| " + " | ".join(f"{v:,}" for v in report.changes.as_dict().values()) + " |", ""]
+        changes = report.changes.as_dict()
+        out += ["## Changes", "", "| " + " | ".join(changes) + " |", "|" + "---:|" * len(changes)]
+        out += ["| " + " | ".join(f"{v:,}" for v in changes.values()) + " |", ""]
     out += ["## Rules", "", "| policy | rule | line | level | hits | written | bytes | share | note |"]
     out += ["|---|---:|---:|---|---:|---:|---:|---:|---|"]
     for row in report.rules:
-        notes = (["dead"] if row.dead else []) + (
-            [f"shadowed by {', '.join(map(str, row.shadowed_by))}" if row.shadowed_by else "shadowed (matches nothing)"]
-            if row.shadowed_by is not None
-            else []
+        notes = (
+            (["dead"] if row.dead else [])
+            + ([f"{row.unknown:,} unknown"] if row.unknown else [])
+            + (
+                [
+                    f"shadowed by {', '.join(map(str, row.shadowed_by))}"
+                    if row.shadowed_by
+                    else "shadowed (matches nothing)"
+                ]
+                if row.shadowed_by is not None
+                else []
+            )
         )
         out.append(
             f"| {row.policy} | {row.index} | {row.line if row.line is not None else ''} | {_cell(row.level)} "
@@ -295,8 +332,22 @@ def as_markdown(report: Report) -> str:
     return "\n".join(out) + "\n"
 
 
+def _unknown_line(unknown: UnknownCounts) -> str:
+    """What the loaded policy cannot decide, said before the tables."""
+    if not unknown.events:
+        return f"All {unknown.lossy:,} events of formats that lost fields (GKE: user groups, stage) are decided."
+    return (
+        f"**{unknown.events:,} events cannot be evaluated** (of {unknown.lossy:,} whose format lost user groups "
+        f"or the stage, e.g. GKE): rule unknown for {unknown.rule:,}, level for {unknown.level:,}, "
+        f"written for {unknown.written:,}. They are counted by no rule; the note `unknown` in the rules "
+        "table says at which rule."
+    )
+
+
 def _summary(report: Report) -> str:
     parts = [f"**{report.events:,} events**"]
+    if report.unknown is not None and report.unknown.events:
+        parts.append(f"{report.unknown.events:,} unknown")
     if report.candidate is not None:
         parts.append(f"{_per_day(report.current)} -> {_per_day(report.candidate)} ({_signed(report.bytes_change)})")
     else:
