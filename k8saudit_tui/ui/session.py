@@ -28,6 +28,7 @@ from k8saudit_tui.engine.export import (
     redact_line,
 )
 from k8saudit_tui.engine.fields import FIELDS as EVENT_FIELDS
+from k8saudit_tui.engine.logs.formats import BY_CODE, FormatInfo
 from k8saudit_tui.engine.logs.sources import LogSource, expand_sources
 from k8saudit_tui.engine.model import Policy, Problem, Verdict
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
@@ -348,6 +349,10 @@ class Session(ViewQuestions):
             return None
         code = self.format_code(row)
         return explain(policy, self.store.attributes(row), lost_fields(code), reasons(code))
+
+    def format_info(self, row: int) -> FormatInfo:
+        """The format `row` came in: what the detail pane says of it (derived and lost fields)."""
+        return BY_CODE[self.format_code(row)]
 
     def format_code(self, row: int) -> int:
         """The format `row` came in (FormatInfo.code; 0: a raw Event line)."""

@@ -1,18 +1,21 @@
 """The detail pane's lines for an event that did not come as a raw Event line: where it came
 from and what its format derived or lost, and a verdict that says what those losses leave unknown.
 
-Contract: `provenance_line(code)` is None for a raw Event line (format code 0) and otherwise one
-line naming the format, how the Event was obtained (unwrapped: its own text; reconstructed:
-rebuilt) and the fields derived and lost (formats.FORMATS). `outcome_lines` words an
+Contract: `provenance_line(info)` is None for a raw Event line (no info, or format `raw`) and
+otherwise one line naming the format, how the Event was obtained (unwrapped: its own text;
+reconstructed: rebuilt) and the fields derived and lost (the engine's `formats.FormatInfo`, which
+the session hands over: render imports no engine log reading). `outcome_lines` words an
 `Explanation` whose format lost fields (policy.lossy) as the verdict lines do, with `unknown`
 and the reason where the lost fields decide. No Textual here (built in a worker thread).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Protocol
+
 from rich.text import Text
 
-from k8saudit_tui.engine.logs.formats import BY_CODE
 from k8saudit_tui.engine.policy.explain import Explanation
 from k8saudit_tui.engine.policy.lossy import STAGE, UNKNOWN
 from k8saudit_tui.ui.render import level_text, safe
@@ -24,11 +27,25 @@ _HOW = {
 }
 
 
-def provenance_line(code: int) -> HeadLine | None:
+class FormatLike(Protocol):
+    """What the line reads of a format (`engine.logs.formats.FormatInfo`)."""
+
+    @property
+    def label(self) -> str: ...
+    @property
+    def provider(self) -> str: ...
+    @property
+    def provenance(self) -> str: ...
+    @property
+    def lost(self) -> Sequence[str]: ...
+    @property
+    def derived(self) -> Sequence[str]: ...
+
+
+def provenance_line(info: FormatLike | None) -> HeadLine | None:
     """Where a non-raw event came from and what its format derived and lost; None for raw."""
-    if not 0 < code < len(BY_CODE):
+    if info is None or info.provenance == "raw":
         return None
-    info = BY_CODE[code]
     line = Text(end="")
     line.append(f"{'Format':>10}: ", style="bold")
     words = f"{info.provider}, {info.label}; {_HOW.get(info.provenance, info.provenance)}"

@@ -291,7 +291,7 @@ class MainScreen(MainWorkbench):
                 revealed=reveal,
                 verdict=session.verdict(row),
                 explanation=session.explanation(row),
-                format_code=session.format_code(row),
+                origin=session.format_info(row),
                 location=session.location(row),
                 console=self.app.console,
                 width=width,
