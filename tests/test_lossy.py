@@ -11,11 +11,14 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from k8saudit_tui.engine.fields import CHANGES
+from k8saudit_tui.engine.logs.formats import BY_NAME
 from k8saudit_tui.engine.model import LEVELS, STAGES, Policy, PolicyRule, RequestAttributes
 from k8saudit_tui.engine.policy.decision import AttributeCodes
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
-from k8saudit_tui.engine.policy.lossy import GROUPS, STAGE, UNKNOWN, outcome, possible_stages
+from k8saudit_tui.engine.policy.lossy import GROUPS, LOST_BY_CODE, STAGE, UNKNOWN, outcome, possible_stages
 from k8saudit_tui.engine.policy.lossy_decision import OMIT_UNKNOWN, UNKNOWN_LEVEL, UNKNOWN_RULE, LossyDecision
+from k8saudit_tui.engine.store.verdicts import VERDICT_COLUMNS, Verdicts
 
 from .test_decision import any_policy, any_request
 
@@ -182,3 +185,62 @@ def test_overlapping_group_rules_against_the_reference(
     rule, level, _, _ = LossyDecision(PolicyEvaluator(policy), frozenset({GROUPS})).decide(codes, 0, 1)
     assert rule[0] == (UNKNOWN_RULE if got.rule == UNKNOWN else -1 if got.rule is None else got.rule)
     assert level[0] == (UNKNOWN_LEVEL if got.level == UNKNOWN else LEVELS.index(got.level))
+
+
+GKE_CODE = BY_NAME["gke"].code
+CODES = (0, BY_NAME["cloudwatch"].code, GKE_CODE)
+"""A raw row, an exact envelope, and a format that lost groups and stage."""
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    any_policy,
+    any_policy,
+    st.lists(st.tuples(any_request, st.sampled_from(CODES), st.integers(0, len(STAGES))), min_size=1, max_size=25),
+)
+def test_store_verdict_columns_equal_the_plain_outcome_per_row(
+    policy: Policy, candidate: Policy, rows: list[tuple[RequestAttributes, int, int]]
+) -> None:
+    """The store's tables (exact and lossy, chosen per row by its format code) against
+    `lossy.outcome` row by row, for both policies and the change class."""
+    interned: dict[RequestAttributes, int] = {}
+    for attrs, _, _ in rows:
+        interned.setdefault(attrs, len(interned))
+    attributes = list(interned)
+    attr = np.array([interned[a] for a, _, _ in rows], np.int32)
+    formats = np.array([code for _, code, _ in rows], np.uint8)
+    stage = np.array([s for _, _, s in rows], np.int32)  # len(STAGES): a stage that is none of them
+    current, other = PolicyEvaluator(policy), PolicyEvaluator(candidate)
+    verdicts = Verdicts.empty().extended(attributes, formats).with_current(current, attributes)
+    verdicts = verdicts.with_candidate(other, attributes)
+    columns = {name: verdicts.column(name, attr, stage, formats).tolist() for name in VERDICT_COLUMNS}
+    for row, (attrs, code, stage_code) in enumerate(rows):
+        lost = LOST_BY_CODE[code]
+        stage_name = STAGES[stage_code] if stage_code < len(STAGES) else "Other"
+        expected = {}
+        for prefix, evaluator in (("", current), ("candidate_", other)):
+            got = outcome(evaluator, attrs, lost)
+            written = got.written(stage_name) if stage_code < len(STAGES) or got.stages else True
+            expected[prefix + "rule"] = UNKNOWN_RULE if got.rule == UNKNOWN else -1 if got.rule is None else got.rule
+            expected[prefix + "level"] = UNKNOWN_LEVEL if got.level == UNKNOWN else LEVELS.index(got.level)
+            expected[prefix + "omitted"] = OMIT_UNKNOWN if written is None else int(not written)
+            expected[prefix + "unknown_at"] = -1 if got.known else got.verdicts[0].rule
+        assert {name: columns[name][row] for name in expected} == expected
+        assert CHANGES[columns["change"][row]] == _plain_change(expected)
+        plain_rule = outcome(current, attrs, lost).rule
+        assert verdicts.value("rule", int(attr[row]), stage_code, code) == plain_rule
+
+
+def _plain_change(values: dict[str, int]) -> str:
+    """fields.CHANGES read from both sides' level and omitted codes, one row at a time."""
+    level, candidate_level = values["level"], values["candidate_level"]
+    omitted, candidate_omitted = values["omitted"], values["candidate_omitted"]
+    if OMIT_UNKNOWN in (omitted, candidate_omitted):
+        return "unknown"
+    if not omitted and not candidate_omitted:
+        if UNKNOWN_LEVEL in (level, candidate_level):
+            return "unknown"
+        return "up" if candidate_level > level else "down" if candidate_level < level else "same"
+    if not omitted:
+        return "dropped"
+    return "added" if not candidate_omitted else "same"

@@ -21,7 +21,7 @@ from k8saudit_tui.engine.fields import CHANGES
 from k8saudit_tui.engine.model import STAGES
 from k8saudit_tui.engine.policy.decision import AttributeCodes
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
-from k8saudit_tui.engine.policy.lossy import LOST_BY_CODE
+from k8saudit_tui.engine.policy.lossy import LOST_BY_CODE, STAGE
 from k8saudit_tui.engine.policy.lossy_decision import OMIT_UNKNOWN, UNKNOWN_LEVEL, LossyDecision
 
 SAME, UP, DOWN, DROPPED, ADDED, UNKNOWN_CHANGE = (
@@ -73,13 +73,15 @@ class LossyTable:
 
     def column(self, name: str, attr: np.ndarray, stage: np.ndarray) -> np.ndarray:
         """rule, level, omitted or unknown_at of rows with these attributes and stage codes (a stage
-        outside STAGES is never omitted, as in the exact table)."""
+        outside STAGES is never omitted, as in the exact table; a lost stage is not read)."""
         if name == "rule":
             return self.rule_of[attr]  # type: ignore[no-any-return]
         if name == "level":
             return self.level_of[attr]  # type: ignore[no-any-return]
         if name == "unknown_at":
             return self.unknown_at[attr]  # type: ignore[no-any-return]
+        if STAGE in self.lost:  # the row's stage is a guess: every column holds the same answer
+            return self.omit_of[attr, 0]  # type: ignore[no-any-return]
         known = stage < len(STAGES)
         result = np.zeros(len(attr), np.int8)
         result[known] = self.omit_of[attr[known], stage[known]]
