@@ -74,7 +74,9 @@ class LossyDecision:
         for index, (compiled, groups) in enumerate(zip(self._rules, self._groups)):
             if not walking.any():
                 break
-            matched = walking & _matches(compiled, codes, rows)
+            live = np.flatnonzero(walking)  # as policy.decision: a rule is tested on the rows still walking
+            matched = np.zeros(n, bool)
+            matched[live] = _matches(compiled, codes, rows[live])
             if not groups:
                 add = matched
                 walking = walking & ~matched

@@ -268,7 +268,7 @@ def _check_values(name: str, values: tuple[str, ...], token: str, position: int)
         elif fields.by_filter_name[name].kind == "flag":
             value = value.lower()
             if value not in FLAG_VALUES and (name != "written" or value != UNKNOWN):
-                choices = "yes, no or unknown" if name == "written" else "yes or no"
+                choices = "yes or no (or unknown)" if name == "written" else "yes or no"
                 raise FilterError(token, position, f"{name} must be {choices}, not {value!r}")
         elif name == "change":
             if value.lower() not in fields.CHANGES:
