@@ -110,11 +110,15 @@ def test_report_counts_unknown_events_per_rule_and_overall(
     unknown = report["unknown"]["current"]
     assert (unknown["lossy_events"], unknown["events"], unknown["rule"], unknown["written"]) == (2, 1, 1, 1)
     assert unknown["by_rule"] == {"1": 1}
-    rule_1 = report["rules"][1]
-    assert (rule_1["unknown"], rule_1["dead"]) == (1, False)  # it may have matched: not dead
+    assert unknown["maybe_by_rule"] == {"1": 1, "2": 1}  # the patch may be rule 1's or rule 2's
+    rule_1, rule_2 = report["rules"][1], report["rules"][2]
+    assert (rule_1["unknown"], rule_1["maybe"], rule_1["dead"]) == (1, 1, False)  # it may have matched: not dead
+    assert (rule_2["unknown"], rule_2["maybe"], rule_2["dead"]) == (0, 1, False)
+    assert report["rules"][0]["dead"] is True
     _, markdown = run(capsys, "report", "--policy", str(policy), str(log))
     assert "**1 events cannot be evaluated** (of 2 whose format lost user groups or the stage" in markdown
     assert "| current | 1 | 7 | RequestResponse | 0 | 0 | 0 | 0.0% | 1 unknown |" in markdown
+    assert "| current | 2 | 10 | Metadata | 0 | 0 | 0 | 0.0% | may match 1 unknown |" in markdown
     assert markdown.splitlines()[0].startswith("**2 events** · 1 unknown · ")
 
 

@@ -58,14 +58,16 @@ class RuleRow:
     unknown: int | None = None
     """Events whose rule became unknown at this rule (it needs a field their format lost); None
     when the log has no event of such a format."""
+    maybe: int = 0
+    """Events with an unknown rule that this rule may have matched (it, or an earlier one)."""
 
     @property
     def dead(self) -> bool:
         """No event matched it, and none may have (an unknown at it is not a miss)."""
-        return self.hits == 0 and not self.unknown
+        return self.hits == 0 and not self.unknown and not self.maybe
 
     def as_dict(self) -> dict[str, Any]:
-        unknown = {} if self.unknown is None else {"unknown": self.unknown}
+        unknown = {} if self.unknown is None else {"unknown": self.unknown, "maybe": self.maybe}
         return {
             "policy": self.policy,
             "index": self.index,
@@ -126,11 +128,11 @@ def build_report(
 ) -> Report:
     """Assemble the report of a store loaded with the policy (and candidate) and their cost tallies."""
     n = len(store)
-    unknown = unknown_counts(store)
+    unknown = unknown_counts(store, maybe=True)
     rules = _rules(store.column("rule", n), "current", current_policy, current, unknown)
     changes = candidate_unknown = None
     if candidate_policy is not None and candidate is not None:
-        candidate_unknown = unknown_counts(store, "candidate_")
+        candidate_unknown = unknown_counts(store, "candidate_", maybe=True)
         rules += _rules(store.column("candidate_rule", n), "candidate", candidate_policy, candidate, candidate_unknown)
         changes = change_counts(store)
     return Report(
@@ -169,6 +171,7 @@ def _rules(
                 size / cost.bytes if cost.bytes else 0.0,
                 shadowed.get(index),
                 None if unknown is None else unknown.by_rule.get(index, 0),
+                0 if unknown is None or unknown.maybe is None else unknown.maybe.get(index, 0),
             )
         )
     return tuple(rows)
@@ -303,6 +306,7 @@ def as_markdown(report: Report) -> str:
         notes = (
             (["dead"] if row.dead else [])
             + ([f"{row.unknown:,} unknown"] if row.unknown else [])
+            + ([f"may match {row.maybe:,} unknown"] if row.maybe and row.maybe != row.unknown else [])
             + (
                 [
                     f"shadowed by {', '.join(map(str, row.shadowed_by))}"
@@ -339,8 +343,9 @@ def _unknown_line(unknown: UnknownCounts) -> str:
     return (
         f"**{unknown.events:,} events cannot be evaluated** (of {unknown.lossy:,} whose format lost user groups "
         f"or the stage, e.g. GKE): rule unknown for {unknown.rule:,}, level for {unknown.level:,}, "
-        f"written for {unknown.written:,}. They are counted by no rule; the note `unknown` in the rules "
-        "table says at which rule."
+        f"written for {unknown.written:,}. An unknown rule is counted in no rule's hits; the rules table "
+        "notes `N unknown` at the rule that needs the lost field and `may match N unknown` at the later "
+        "rules such an event may reach (neither is dead)."
     )
 
 
