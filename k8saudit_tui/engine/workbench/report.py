@@ -345,7 +345,8 @@ def _unknown_line(unknown: UnknownCounts) -> str:
         f"or the stage, e.g. GKE): rule unknown for {unknown.rule:,}, level for {unknown.level:,}, "
         f"written for {unknown.written:,}. An unknown rule is counted in no rule's hits; the rules table "
         "notes `N unknown` at the rule that needs the lost field and `may match N unknown` at the later "
-        "rules such an event may reach (neither is dead)."
+        "rules such an event may reach (neither is dead). Their bytes are counted as `apply` writes them: "
+        "as the rebuilt event reads, without groups and at the stage the reader gave it."
     )
 
 
