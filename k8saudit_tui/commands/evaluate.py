@@ -4,7 +4,14 @@ Output keys: file, line (1-based), auditID, stage, rule (0-based index into `rul
 rule matched), level (evaluated; "None" when no rule matched), omitted (true when this event would
 not be written: level None or its stage in the effective omitStages), omitManagedFields,
 recordedLevel (the event's own `level`). A line that is not a readable Event gives
-{"file", "line", "error"} and the run goes on. Exit 0; 1 when a log could not be read; 2 when the
+{"file", "line", "error"} and the run goes on.
+
+An event whose format lost fields the policy reads (a GKE entry: user groups and stage, see
+policy/lossy.py) gets one more key, `unknown`: the list of the keys above the lost fields leave
+undecided (`rule`, `level`, `omitted`, `omitManagedFields`), each of those null; the key is absent
+when everything is known, so the lines of a raw log and of exact envelopes (EKS, AKS, shippers)
+keep their shape, and a reader of raw logs that ignores unknown keys reads a null level, never a
+guessed one. Exit 0; 1 when a log could not be read; 2 when the
 policy cannot be used.
 
 Why it reads logs the way the store does: the inputs go through `sources.expand_sources`
@@ -39,25 +46,29 @@ from k8saudit_tui.commands.common import (
     write_stdout,
 )
 from k8saudit_tui.commands.format_option import add_format_option
+from k8saudit_tui.commands.lossy_output import lossy_suffix
 from k8saudit_tui.engine.logs import split
+from k8saudit_tui.engine.logs.attributes import request_attributes
 from k8saudit_tui.engine.logs.event import EventError, decode_event_line
 from k8saudit_tui.engine.logs.sources import GZIP_MAGIC, STDIN, LogSource, expand_sources
 from k8saudit_tui.engine.logs.split import Task
 from k8saudit_tui.engine.logs.worker import WorkerPool, default_workers
 from k8saudit_tui.engine.model import Problem, Verdict
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
+from k8saudit_tui.engine.policy.lossy import LOST_BY_CODE, outcome
 
 if TYPE_CHECKING:  # an `evaluate` worker boots without numpy
     import numpy as np
 
 Out = TypeVar("Out")
-Numbering = tuple[Sequence[int], Sequence[tuple[int, str]]]
+Numbering = tuple[Sequence[int], Sequence[tuple[int, str]], bytes]
 """For a range of a spool of unwrapped events (formats/reader.py): per spool line its original line,
-and the (line, message) of the records around them that could not be read, in line order."""
+the (line, message) of the records around them that could not be read, in line order, and per
+spool line its format code (FormatInfo.code)."""
 RangeJob = tuple[str, int, Task, Numbering | None]
 """(file name shown, 1-based number of the range's first line, the byte range, and for a spool of
 unwrapped events the lines they had in the original file)."""
-SpoolOrigin = tuple["np.ndarray", list[tuple[int, str]]]
+SpoolOrigin = tuple["np.ndarray", list[tuple[int, str]], "np.ndarray"]
 """The same for a whole spool: `Origin.lines` and every readable problem of the source."""
 
 
@@ -141,7 +152,7 @@ def origin_of(source: LogSource) -> SpoolOrigin | None:
     if source.origin is None:
         return None
     damaged = sorted((p.line, str(p)) for p in source.problems if p.line is not None)
-    return source.origin.lines, damaged
+    return source.origin.lines, damaged, source.origin.formats
 
 
 def evaluate_file(
@@ -200,13 +211,13 @@ def _slice(origin: SpoolOrigin | None, first_line: int, count: int, final: bool)
     their original lines, and the unreadable records before the next range's first event."""
     if origin is None:
         return None
-    lines, damaged = origin
+    lines, damaged, formats = origin
     start = first_line - 1
     end = len(lines) if final else min(start + count, len(lines))
     numbers = array("i", lines[start:end].astype("int32").tobytes())
     low = bisect_left(damaged, (int(lines[start]),)) if 0 < start < len(lines) else (0 if start == 0 else len(damaged))
     high = bisect_left(damaged, (int(lines[end]),)) if end < len(lines) else len(damaged)
-    return numbers, damaged[low:high]
+    return numbers, damaged[low:high], formats[start:end].astype("uint8").tobytes()
 
 
 def evaluate_range(evaluator: PolicyEvaluator, job: RangeJob) -> tuple[int, bytes]:
@@ -247,10 +258,14 @@ def evaluate_lines(
     suffixes: dict[tuple[int | None, str, str], bytes] = {}
     numbered: Iterable[tuple[int, bytes]] = enumerate(lines, first_line)
     damaged: Iterator[tuple[int, str]] = iter(())
+    formats: Iterator[int] | None = None  # only for a spool that holds a lossy format
     if numbering is not None:
         numbered, damaged = zip(numbering[0], lines), iter(numbering[1])
+        if any(LOST_BY_CODE[code] for code in set(numbering[2])):
+            formats = iter(numbering[2])
     bad = next(damaged, None)
     for number, line in numbered:
+        lost = LOST_BY_CODE[next(formats)] if formats is not None else None
         while bad is not None and bad[0] < number:
             yield head_format % bad[0] + b',"error":' + orjson.dumps(bad[1]) + b"}\n"
             bad = next(damaged, None)
@@ -263,6 +278,10 @@ def evaluate_lines(
         except EventError as problem:
             message = orjson.dumps(f"{file}:{number}: {problem}")
             yield head_format % number + b',"error":' + message + b"}\n"
+            continue
+        if lost:
+            got = outcome(evaluator, request_attributes(event), lost)
+            yield head_format % number + b',"auditID":' + orjson.dumps(event.auditID) + lossy_suffix(got, event)
             continue
         verdict = evaluator.evaluate_event(event)
         key = (verdict.rule, event.stage, event.level)

@@ -39,7 +39,7 @@ FieldKind = Literal[
 - resource: resource with its subresource (`pods` matches every pods row, `pods/log` one);
 - number: an integer column (`code` also takes classes such as 4xx);
 - level: an audit level computed by the loaded policy;
-- rule: a rule index computed by the loaded policy, or none;
+- rule: a rule index computed by the loaded policy, none, or unknown (policy.lossy);
 - auditid: the audit ID (stored compactly, fuzzy means substring);
 - time: nanoseconds since the epoch: the stage's time (stageTimestamp); a `time:A..B` term ranges
   over the received time (time - latency);
@@ -47,7 +47,7 @@ FieldKind = Literal[
   `annotation:KEY=VALUE` exact); a value longer than `logs.annotations.ANNOTATION_VALUE_LIMIT` is kept as
   `key=` + `logs.annotations.LONG_VALUE` (the key stays filterable, the value is in the event's JSON);
 - duration: int64 nanoseconds, -1 where unknown (a term is a comparison, `latency:>1s`);
-- flag: yes or no, computed from the verdict columns (`written`, `drift`);
+- flag: yes or no (`written` also unknown: policy.lossy), computed from the verdict columns (`written`, `drift`);
 - candidate: an audit level computed by the candidate policy (`--candidate`), like `level`;
 - change: how the candidate changes an event against the loaded policy, one of `CHANGES`;
 - derived: computed from stored columns on demand (`EventStore.value` only), exported, never a filter
@@ -138,7 +138,7 @@ FIELDS: tuple[Field, ...] = (
         "rule",
         "rule",
         "rule",
-        "0-based index of the policy rule that matched, or none",
+        "0-based index of the policy rule that matched, none, or unknown (the format lost a field the rule reads)",
         "rule",
         "rule",
         needs_policy=True,
@@ -147,7 +147,7 @@ FIELDS: tuple[Field, ...] = (
         "level",
         "level",
         "level",
-        "level under the loaded policy: None, Metadata, Request, RequestResponse",
+        "level under the loaded policy: None, Metadata, Request, RequestResponse, or unknown (format lost a field)",
         "level",
         "level",
         needs_policy=True,
@@ -222,7 +222,7 @@ FIELDS: tuple[Field, ...] = (
         "written",
         "omitted",
         "flag",
-        "yes when the loaded policy writes this event (level not None, stage not omitted)",
+        "yes when the loaded policy writes this event (level not None, stage not omitted), no, or unknown",
         needs_policy=True,
     ),
     Field(
@@ -236,23 +236,25 @@ FIELDS: tuple[Field, ...] = (
         "candidate",
         "candidate_level",
         "candidate",
-        "level under the candidate policy (--candidate): None, Metadata, Request, RequestResponse",
+        "level under the candidate policy (--candidate): None, Metadata, Request, RequestResponse, or unknown",
         needs_policy=True,
     ),
     Field(
         "change",
         "change",
         "change",
-        "what the candidate policy does to the event: same, up, down (level), dropped, added (written or not)",
+        "what the candidate policy does to the event: same, up, down (level), dropped, added (written or not), unknown",
         needs_policy=True,
     ),
 )
 
-CHANGES: tuple[str, ...] = ("same", "up", "down", "dropped", "added")
+CHANGES: tuple[str, ...] = ("same", "up", "down", "dropped", "added", "unknown")
 """The values of `change`, in code order (the store's `change` column holds indexes into it):
 dropped = the loaded policy writes the event and the candidate does not, added = the reverse,
-up / down = both write it and the candidate's level is higher / lower, same = everything else.
-"Writes" is `written:` (level not None, stage not omitted)."""
+up / down = both write it and the candidate's level is higher / lower, unknown = an event whose
+format lost what either policy reads (written unknown on either side, or its level where both
+write it: store.lossy_tables), same = everything else. "Writes" is `written:` (level not None,
+stage not omitted)."""
 
 by_filter_name: Mapping[str, Field] = MappingProxyType({field.name: field for field in FIELDS})
 """Filter name -> field."""

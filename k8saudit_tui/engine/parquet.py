@@ -358,21 +358,23 @@ class _Columns:
         """rule, rule_line, level, written under the loaded policy (prefix "") or the candidate."""
         pa, count = self.pa, len(rows)
         absent = np.ones(count, bool)
+        undecided = None  # written unknown (2: a format that lost what the policy reads) is null
         if policy is None:
             rule, line, level = np.full(count, -1, np.int16), np.zeros(count, np.int32), np.zeros(count, np.int32)
             written = np.zeros(count, bool)
         else:
             rule = self.verdicts[prefix + "rule"][rows]
             line_of = np.array([-1 if r.line is None else r.line for r in policy.policy.rules] + [-1], np.int32)
-            line = line_of[rule]  # rule -1 (no match) reads the last entry: -1
+            line = np.where(rule < 0, -1, line_of[rule])  # -1 no match, -2 unknown: no line
             level = self.verdicts[prefix + "level"][rows].astype(np.int32)
-            written = ~self.verdicts[prefix + "omitted"][rows].astype(bool)
+            omitted = self.verdicts[prefix + "omitted"][rows]
+            written, undecided = omitted == 0, omitted == 2
         column[prefix + "rule"] = pa.array(rule, pa.int16(), mask=rule < 0)
         column[prefix + "rule_line"] = pa.array(line, pa.int32(), mask=line < 0 if policy is not None else absent)
         column[prefix + "level"] = self._coded(
             np.maximum(level, 0), self.levels, missing=(level < 0) if policy is not None else absent
         )
-        column[prefix + "written"] = pa.array(written, pa.bool_(), mask=absent if policy is None else None)
+        column[prefix + "written"] = pa.array(written, pa.bool_(), mask=absent if policy is None else undecided)
 
     def _drift(self, rows: np.ndarray, level: Any) -> Any:
         """recorded != level, as the `drift:` filter decides it (query.filter.recorded_levels)."""

@@ -28,11 +28,13 @@ from k8saudit_tui.engine.export import (
     redact_line,
 )
 from k8saudit_tui.engine.fields import FIELDS as EVENT_FIELDS
+from k8saudit_tui.engine.logs.formats import BY_CODE, FormatInfo
 from k8saudit_tui.engine.logs.sources import LogSource, expand_sources
 from k8saudit_tui.engine.model import Policy, Problem, Verdict
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
 from k8saudit_tui.engine.policy.explain import Explanation, explain
 from k8saudit_tui.engine.policy.loader import PolicyLoad, load_policy_file
+from k8saudit_tui.engine.policy.lost_reasons import lost_fields, reasons
 from k8saudit_tui.engine.query import FilterError, compile_filter, look_ahead, prepare
 from k8saudit_tui.engine.query.facets import Facet, FacetValue
 from k8saudit_tui.engine.query.matched import TermMatch, has_fuzzy, matched_values
@@ -251,7 +253,7 @@ class Session(ViewQuestions):
         if self.store is None or self.evaluator is None:
             return None
         rule = self.store.value(row, "rule")
-        return None if rule is None else int(rule)
+        return rule if isinstance(rule, int) else None  # None: no rule, or unknown (policy.lossy)
 
     def rule_rows(self, rows: np.ndarray, rule: int | None) -> np.ndarray:
         """Positions in `rows` of the events matched by `rule`."""
@@ -284,7 +286,7 @@ class Session(ViewQuestions):
         else:
             values["level"] = store.value(row, "level")
             rule = store.value(row, "rule")
-            values["rule"] = "-" if rule is None else f"#{rule}"
+            values["rule"] = "-" if rule is None else rule if rule == "unknown" else f"#{rule}"
         if store.candidate_evaluator is not None:
             change = store.value(row, "change")
             values["change"] = "" if change == "same" else change
@@ -351,7 +353,18 @@ class Session(ViewQuestions):
         policy = self.policy
         if self.store is None or policy is None or self.evaluator is None:
             return None
-        return explain(policy, self.store.attributes(row))
+        code = self.format_code(row)
+        return explain(policy, self.store.attributes(row), lost_fields(code), reasons(code))
+
+    def format_info(self, row: int) -> FormatInfo:
+        """The format `row` came in: what the detail pane says of it (derived and lost fields)."""
+        return BY_CODE[self.format_code(row)]
+
+    def format_code(self, row: int) -> int:
+        """The format `row` came in (FormatInfo.code; 0: a raw Event line)."""
+        if self.store is None or row >= len(self.store.column("format")):
+            return 0
+        return int(self.store.column("format")[row])
 
     def source_lines(self, name: str, line: int, around: int = 2) -> list[SourceLine]:
         """Lines `line - around` to `line + around` of the log shown as `name` (a problem's file)."""

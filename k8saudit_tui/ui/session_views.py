@@ -25,6 +25,7 @@ from k8saudit_tui.engine.workbench.cost import CostSummary
 from k8saudit_tui.engine.workbench.drift import Drift, drift
 from k8saudit_tui.engine.workbench.security import ClassCoverage, security_coverage
 from k8saudit_tui.engine.workbench.store_cost import store_costs
+from k8saudit_tui.engine.workbench.unknowns import lossy_rows, unknown_counts
 
 SUGGESTIONS_LISTED = 8
 """Suggestions the filter bar lists under its input."""
@@ -64,6 +65,7 @@ class ViewQuestions:
     """Questions about the loaded events; `store` is the session's (None before loading)."""
 
     store: EventStore | None
+    _unknown_cache: tuple[tuple[int, int], int] | None = None
 
     def first_at_or_after(self, rows: np.ndarray, text: str) -> int:
         """Position in `rows` of the first event received at or after `text` (`time:`'s syntax);
@@ -127,8 +129,37 @@ class ViewQuestions:
             return RuleStats({}, {})
         n = len(store)
         rules = store.column(f"{prefix}rule", n).astype(np.int64) + 1
-        written = ~store.column(f"{prefix}omitted", n).astype(bool)
-        return RuleStats(_by_rule(np.bincount(rules)), _by_rule(np.bincount(rules[written], minlength=1)))
+        written = (store.column(f"{prefix}omitted", n) == 0) & (rules >= 0)  # -2: unknown (policy.lossy)
+        decided = rules[rules >= 0]
+        return RuleStats(_by_rule(np.bincount(decided)), _by_rule(np.bincount(rules[written], minlength=1)))
+
+    def unknown_by_rule(self, *, candidate: bool = False) -> dict[int, int] | None:
+        """Per rule of the loaded policy (or the candidate), the events whose rule became unknown at
+        it (it reads a field their format lost: workbench.unknowns); None when no event is of such
+        a format (the policy pane then shows nothing new)."""
+        if self.store is None:
+            return None
+        counts = unknown_counts(self.store, "candidate_" if candidate else "")
+        return None if counts is None else counts.by_rule
+
+    def unknown_events(self) -> int:
+        """Events the loaded policy leaves undecided (workbench.unknowns), for the status line;
+        counted once per store generation (the status is repainted far more often)."""
+        store = self.store
+        if store is None or store.evaluator is None:
+            return 0
+        cached = self._unknown_cache
+        if cached is not None and cached[0] == (id(store), store.generation):
+            return cached[1]
+        counts = unknown_counts(store)
+        events = 0 if counts is None else counts.events
+        self._unknown_cache = ((id(store), store.generation), events)
+        return events
+
+    @property
+    def lossy(self) -> bool:
+        """Whether some event is of a format that lost a field a policy reads (GKE)."""
+        return self.store is not None and bool(lossy_rows(self.store).any())
 
     def policy_costs(
         self, cancel: threading.Event, progress: Callable[[float], None] | None = None

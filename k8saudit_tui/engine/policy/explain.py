@@ -4,10 +4,16 @@ Each clause is judged on its own (upstream stops at the first failing clause), s
 typo sees every reason a rule missed, not just the first. Reasons are what users read: plain words,
 no spec codes (the `(M7)`-style references stay in docstrings, for developers). `rule_matches` in evaluate.py stays the
 single source of truth: a rule's `matched` here is asserted equal to it in the tests.
+
+For an event whose format lost fields (`lost`, policy/lossy.py), a userGroups clause it cannot
+judge is `unknown` with the format's reason ("cannot evaluate: user groups are not present in GKE
+logs"); such a rule neither matches nor misses, and the trace goes on, as the lossy walk does, to
+the rule that decides whatever the groups. `Explanation.outcome` then holds every possible verdict.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -18,9 +24,10 @@ from k8saudit_tui.engine.policy.evaluate import (
     path_matches,
     resource_pattern_matches,
 )
+from k8saudit_tui.engine.policy.lossy import GROUPS, UNKNOWN, Outcome, outcome
 from k8saudit_tui.engine.textsafe import visible
 
-ClauseStatus = Literal["matched", "failed", "n/a"]
+ClauseStatus = Literal["matched", "failed", "n/a", "unknown"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +50,8 @@ class RuleTrace:
     line: int | None
     matched: bool
     clauses: tuple[ClauseTrace, ...]
+    unknown: bool = False
+    """Whether a clause could not be judged (a lost field) and none failed: it may match."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,19 +61,41 @@ class Explanation:
     attrs: RequestAttributes
     rules: tuple[RuleTrace, ...]
     verdict: Verdict
+    """The verdict of the fields the event has (for a lossy event: as if its lost groups were none)."""
+    outcome: Outcome | None = None
+    """For an event whose format lost fields: every verdict it could have (policy.lossy)."""
+    reasons: Mapping[str, str] | None = None
+    """Per lost field, why it cannot be evaluated (e.g. formats.gke.LOST_REASONS)."""
+
+    @property
+    def unknown(self) -> bool:
+        """Whether the lost fields leave the rule undecided."""
+        return self.outcome is not None and not self.outcome.known
 
 
-def explain(policy: Policy, attrs: RequestAttributes) -> Explanation:
-    """Trace `attrs` through `policy` rule by rule (M1): stop after the first match."""
+def explain(
+    policy: Policy,
+    attrs: RequestAttributes,
+    lost: frozenset[str] = frozenset(),
+    reasons: Mapping[str, str] | None = None,
+) -> Explanation:
+    """Trace `attrs` through `policy` rule by rule (M1): stop after the first match. With `lost`
+    fields (and their `reasons`), a rule that may match is marked and the trace goes on."""
     traces: list[RuleTrace] = []
+    groups_lost = GROUPS in lost
     for index, rule in enumerate(policy.rules):
         clauses = rule_clauses(rule, attrs)
-        matched = all(clause.status != "failed" for clause in clauses)
-        traces.append(RuleTrace(index, rule.level, rule.line, matched, clauses))
-        if matched:
+        if groups_lost and rule.user_groups and attrs.username is not None:
+            reason = (reasons or {}).get(GROUPS, "user groups are not present in this format")
+            clauses = (clauses[0], ClauseTrace("userGroups", "unknown", f"cannot evaluate: {reason}"), *clauses[2:])
+        failed = any(clause.status == "failed" for clause in clauses)
+        unknown = not failed and any(clause.status == "unknown" for clause in clauses)
+        traces.append(RuleTrace(index, rule.level, rule.line, not failed and not unknown, clauses, unknown))
+        if not failed and not unknown:
             break
-    verdict = PolicyEvaluator(policy).evaluate(attrs)
-    return Explanation(attrs, tuple(traces), verdict)
+    evaluator = PolicyEvaluator(policy)
+    lossy = outcome(evaluator, attrs, lost) if lost else None
+    return Explanation(attrs, tuple(traces), evaluator.evaluate(attrs), lossy, reasons)
 
 
 def rule_clauses(rule: PolicyRule, attrs: RequestAttributes) -> tuple[ClauseTrace, ...]:
@@ -203,7 +234,7 @@ def describe_request(attrs: RequestAttributes) -> str:
     return f"{who}, verb {_q(attrs.verb)}, resource {what}, {scope}, name {_q(attrs.name)}"
 
 
-_MARKS: dict[ClauseStatus, str] = {"matched": "+", "failed": "x", "n/a": "-"}
+_MARKS: dict[ClauseStatus, str] = {"matched": "+", "failed": "x", "n/a": "-", "unknown": "?"}
 
 
 def format_explanation(explanation: Explanation) -> str:
@@ -216,8 +247,8 @@ def format_explanation(explanation: Explanation) -> str:
     lines = [f"request: {describe_request(explanation.attrs)}"]
     for trace in explanation.rules:
         where = f" (line {trace.line})" if trace.line is not None else ""
-        outcome = "MATCH" if trace.matched else "no match"
-        lines.append(f"rule {trace.index}{where} level {trace.level}: {outcome}")
+        result = "MATCH" if trace.matched else "CANNOT EVALUATE" if trace.unknown else "no match"
+        lines.append(f"rule {trace.index}{where} level {trace.level}: {result}")
         for clause in trace.clauses:
             if clause.is_set:
                 lines.append(f"  [{_MARKS[clause.status]}] {clause.name}: {clause.reason}")
@@ -226,8 +257,17 @@ def format_explanation(explanation: Explanation) -> str:
             lines.append("  no clause set: the rule matches every request")
         elif unset:
             lines.append(f"  other clauses not set (any value): {', '.join(unset)}")
-    lines.append(format_verdict(explanation.verdict))
+    lines.append(format_outcome(explanation.outcome) if explanation.unknown else format_verdict(explanation.verdict))
     return "\n".join(lines)
+
+
+def format_outcome(got: Outcome | None) -> str:
+    """`verdict: unknown: rule 1 (RequestResponse) or rule 3 (Request); level unknown`."""
+    if got is None:
+        return "verdict: unknown"
+    choices = " or ".join(f"{'no rule' if v.rule is None else f'rule {v.rule}'} ({v.level})" for v in got.verdicts)
+    level = "level unknown" if got.level == UNKNOWN else f"level {got.level} either way"
+    return f"verdict: unknown: {choices}; {level}"
 
 
 def format_verdict(verdict: Verdict) -> str:

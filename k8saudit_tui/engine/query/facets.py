@@ -217,8 +217,8 @@ def stored_columns(name: str) -> tuple[str, ...]:
     field = fields.by_filter_name[name]
     if field.kind == "resource":
         return ("resource", "subresource")
-    if field.kind in ("rule", "level"):
-        return ("attr",)
+    if field.kind in ("rule", "level"):  # and of the format, which may have lost what they read
+        return ("attr", "format")
     return (field.column,)
 
 
@@ -322,17 +322,25 @@ def _codec(store: Store, name: str, n: int) -> tuple[Encode, int, Any]:
             return codes
 
         return resource_codes, max(len(resources), 1) * width, resource_label
-    if field.kind == "level":
-        return take("level"), len(LEVELS), LEVELS.__getitem__
-    if field.kind == "rule":
-        rule = take("rule")
-        size = int(store.column("rule", n).max(initial=-1)) + 2
+    if field.kind == "level":  # -2, unknown (policy.lossy), counts last
+        level = take("level")
+        with_unknown = (*LEVELS, "unknown")
 
-        def rule_codes(rows: np.ndarray | None) -> np.ndarray:
-            codes: np.ndarray = rule(rows).astype(np.int64) + 1
+        def level_codes(rows: np.ndarray | None) -> np.ndarray:
+            levels = level(rows).astype(np.int64)
+            codes: np.ndarray = np.where(levels == -2, len(LEVELS), levels)
             return codes
 
-        return rule_codes, size, lambda code: "none" if code == 0 else str(code - 1)
+        return level_codes, len(with_unknown), with_unknown.__getitem__
+    if field.kind == "rule":  # code 0: unknown (-2, policy.lossy), 1: none, then the rules
+        rule = take("rule")
+        size = int(store.column("rule", n).max(initial=-1)) + 3
+
+        def rule_codes(rows: np.ndarray | None) -> np.ndarray:
+            codes: np.ndarray = rule(rows).astype(np.int64) + 2
+            return codes
+
+        return rule_codes, size, lambda code: "unknown" if code == 0 else "none" if code == 1 else str(code - 2)
     numbers = take(field.column)  # code: int16, 0 = no status
     column = store.column(field.column, n)
     low = int(column.min(initial=0))

@@ -150,7 +150,7 @@ def field_mask(store: EventStore, name: str, kind: TermKind, term: Term, n: int)
     if field_kind in ("level", "candidate", "change"):
         if field_kind != "level" and store.candidate_evaluator is None:
             raise FilterError(term.text, term.position, f"{name}: needs a policy and a candidate (--candidate)")
-        vocabulary = fields.CHANGES if field_kind == "change" else LEVELS
+        vocabulary = fields.CHANGES if field_kind == "change" else (*LEVELS, "unknown")  # index -2: unknown
         table = np.append(match_values(list(vocabulary), kind, term, name), False)  # index -1: no policy
         return table[store.column(fields.by_filter_name[name].column, n).astype(np.int64)]
     if field_kind in ("number", "rule"):
@@ -319,8 +319,8 @@ def _number_mask(store: EventStore, name: str, kind: TermKind, term: Term, n: in
     if kind == "exact":
         result = np.zeros(n, bool)
         for value in term.values:
-            if value == "none":
-                result |= column < 0
+            if value in ("none", "unknown"):  # -1 no rule matched, -2 unknown (policy.lossy)
+                result |= column == (-1 if value == "none" else -2)
             elif value.endswith("xx"):
                 low = int(value[0]) * 100
                 result |= (column >= low) & (column < low + 100)
@@ -334,6 +334,8 @@ def _number_mask(store: EventStore, name: str, kind: TermKind, term: Term, n: in
 
 
 def _number_label(name: str, value: int) -> str:
+    if name == "rule" and value == -2:
+        return "unknown"
     if value < 0 or (name == "code" and value == 0):
         return "none"
     return str(value)
@@ -358,14 +360,15 @@ def _auditid_mask(store: EventStore, kind: TermKind, term: Term, n: int) -> np.n
 def _flag_mask(store: EventStore, name: str, term: Term, n: int) -> np.ndarray:
     """written (not omitted by the loaded policy) or drift (recorded level != the policy's level)
     is yes; an event whose recorded level is not a level (missing) is neither drift:yes nor no."""
-    if name == "written":
-        yes = ~store.column("omitted", n).astype(bool)
-        known = np.ones(n, bool)
+    if name == "written":  # omitted: 0, 1, or 2 unknown (policy.lossy)
+        omitted = store.column("omitted", n)
+        yes = omitted == 0
+        known = omitted != 2
     else:
-        recorded = recorded_levels(store, n)
-        known = recorded >= 0
-        yes = known & (recorded != store.column("level", n).astype(np.int64))
-    result = np.zeros(n, bool)
+        recorded, level = recorded_levels(store, n), store.column("level", n).astype(np.int64)
+        known = (recorded >= 0) & (level != -2)  # an unknown level (policy.lossy) is neither
+        yes = known & (recorded != level)
+    result = ~known if "unknown" in term.values else np.zeros(n, bool)
     if "yes" in term.values:
         result |= yes
     if "no" in term.values:

@@ -62,7 +62,9 @@ OR = "|"
 """The token (standing alone) that separates alternatives."""
 
 FLAG_VALUES = ("yes", "no")
-"""The values of a yes/no field (`written`, `drift`)."""
+"""The values of a yes/no field (`written`, `drift`); `written` also takes `unknown` (policy.lossy)."""
+UNKNOWN = "unknown"
+"""What rule:, level:, candidate: and written: take for an event whose format lost a field the policy reads."""
 
 TermKind = Literal["exact", "fuzzy", "regex", "range", "compare"]
 
@@ -258,20 +260,22 @@ def _check_values(name: str, values: tuple[str, ...], token: str, position: int)
                 raise FilterError(token, position, f"code must be a number or a class like 4xx, not {value!r}")
             value = value.lower()
         elif name == "rule":
-            if value.lower() == "none":
-                value = "none"
+            if value.lower() in ("none", UNKNOWN):
+                value = value.lower()
             elif not value.isdigit():
-                raise FilterError(token, position, f"rule must be a 0-based rule number or none, not {value!r}")
+                message = f"rule must be a 0-based rule number, none or unknown, not {value!r}"
+                raise FilterError(token, position, message)
         elif fields.by_filter_name[name].kind == "flag":
             value = value.lower()
-            if value not in FLAG_VALUES:
-                raise FilterError(token, position, f"{name} must be yes or no, not {value!r}")
+            if value not in FLAG_VALUES and (name != "written" or value != UNKNOWN):
+                choices = "yes or no (or unknown)" if name == "written" else "yes or no"
+                raise FilterError(token, position, f"{name} must be {choices}, not {value!r}")
         elif name == "change":
             if value.lower() not in fields.CHANGES:
                 raise FilterError(token, position, f"change must be one of {', '.join(fields.CHANGES)}")
             value = value.lower()
         elif name in ("level", "candidate", "recorded", "stage"):
-            vocabulary = STAGES if name == "stage" else LEVELS
+            vocabulary = STAGES if name == "stage" else LEVELS if name == "recorded" else (*LEVELS, UNKNOWN)
             canonical = {v.lower(): v for v in vocabulary}.get(value.lower())
             if canonical is None and name != "recorded":
                 raise FilterError(token, position, f"{name} must be one of {', '.join(vocabulary)}")

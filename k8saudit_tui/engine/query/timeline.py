@@ -56,9 +56,11 @@ MIN_CELLS = 4
 """Fewer buckets are never asked for: a span of the whole int64 range then needs a size past it."""
 
 LEVEL_CLASSES: tuple[str, ...] = (*LEVELS, "unknown")
-"""Classes of the level split: the four levels, then recorded levels that are none of them."""
+"""Classes of the level split: the four levels, then recorded levels that are none of them, and
+policy levels a lossy format leaves unknown (policy.lossy)."""
 WRITTEN_CLASSES: tuple[str, ...] = ("written", "dropped")
-"""Classes of the written split (without a policy every event was written: it is in the log)."""
+"""Classes of the written split (without a policy every event was written: it is in the log);
+`unknown` follows when some event's is (the store's omitted code 2, policy.lossy)."""
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -178,9 +180,11 @@ def store_timeline(store: EventStore, rows: np.ndarray, cells: int, split: Split
     times = received_times(store, n)[rows]
     if split == "written":
         classes = store.column("omitted", n)[rows].astype(np.int8)
-        return build(times, classes, WRITTEN_CLASSES, cells, split)
+        names = (*WRITTEN_CLASSES, "unknown") if (classes == 2).any() else WRITTEN_CLASSES
+        return build(times, classes, names, cells, split)
     if store.evaluator is not None:
-        return build(times, store.column("level", n)[rows], LEVEL_CLASSES, cells, split)
+        levels = store.column("level", n)[rows]
+        return build(times, np.where(levels == -2, len(LEVELS), levels), LEVEL_CLASSES, cells, split)
     recorded = store.values("recorded")
     lookup = np.array([LEVELS.index(v) if v in LEVELS else len(LEVELS) for v in recorded] or [0], np.int8)
     return build(times, lookup[store.column("recorded", n)[rows]], LEVEL_CLASSES, cells, split)

@@ -112,10 +112,12 @@ class EventStore:
         `arrays.code_dtype`); "group" codes into `values("group")` (tuples of groups); "time" int64
         ns since the epoch; "code" int16 (0 = none); "rule" int16 (-1 = no rule matched or no
         policy); "level" int8 index in LEVELS (-1 without policy); "omitted" bool (the verdict
-        would not write this stage); the same under the candidate policy as "candidate_rule",
-        "candidate_level", "candidate_omitted"; "change" int8 index in fields.CHANGES (all same
-        without two policies); "auditid" 17-byte keys (equal keys, equal IDs: `auditid_texts`);
-        "annotations" codes into `values("annotations")` (sorted `key=value` tuples); "latency" int64 ns (-1 unknown).
+        would not write this stage; int8 with 2 = unknown once rows of a lossy format are loaded:
+        verdicts.py, rule -2 and level -2 are unknown); the same under the candidate policy as
+        "candidate_rule", "candidate_level", "candidate_omitted"; "change" int8 index in
+        fields.CHANGES (all same without two policies); "auditid" 17-byte keys (equal keys, equal
+        IDs: `auditid_texts`); "annotations" codes into `values("annotations")` (sorted `key=value`
+        tuples); "latency" int64 ns (-1 unknown).
         """
         n = self._n if n is None else n
         if name in VERDICT_COLUMNS:
@@ -148,7 +150,8 @@ class EventStore:
             code = int(self._arrays["code"][row])
             return code or None
         if name in VERDICT_COLUMNS:
-            return self._verdicts.value(name, int(self._arrays["attr"][row]), int(self._arrays["stage"][row]))
+            attr, stage, form = (int(self._arrays[key][row]) for key in ("attr", "stage", "format"))
+            return self._verdicts.value(name, attr, stage, form)
         if name == "auditid":
             return auditid_keys.text(self._arrays["auditid"][row], self._codes.auditids.values)
         if name == "file":
@@ -214,13 +217,14 @@ class EventStore:
         return table.verdicts[int(self._arrays["attr"][row])]
 
     def rule_counts(self, rows: np.ndarray | None = None) -> dict[int | None, int]:
-        """How many of `rows` (default all) each rule matched; key None = no rule matched."""
+        """How many of `rows` (default all) each rule matched; key None = no rule matched (an
+        unknown rule, lossy_tables, is counted by `lossy_counts.unknown_counts`)."""
         rules = self.column("rule")
         if rows is not None:
             rules = rules[rows]
         if self.evaluator is None or len(rules) == 0:
             return {}
-        counts = np.bincount(rules.astype(np.int64) + 1)
+        counts = np.bincount(rules.astype(np.int64) + 2)[1:]  # -2 (unknown) left out
         return {(index - 1 if index else None): int(c) for index, c in enumerate(counts) if c}
 
     def view_order(self, n: int | None = None) -> np.ndarray:
@@ -272,7 +276,7 @@ class EventStore:
         table = self._verdicts
         attr = self._arrays["attr"][:n] if n else np.empty(0, np.int32)
         stage = self._arrays["stage"][:n] if n else np.empty(0, np.int32)
-        result = table.column(name, attr, stage)
+        result = table.column(name, attr, stage, self._arrays["format"][:n] if n else None)
         if n == self._n:
             self._cache = {k: v for k, v in self._cache.items() if k[0] != name}
             self._cache[key] = result
@@ -318,7 +322,7 @@ class EventStore:
                 arrays.widen(self._arrays, self._dtypes, key, len(self._codes.coded[key].values), start)
             for key, values in columns.items():
                 self._arrays[key][start:end] = values
-            self._verdicts = self._verdicts.extended(self._attrs.values)
+            self._verdicts = self._verdicts.extended(self._attrs.values, batch.format)
             self._n = end
             self._generation += 1
             return batch.count

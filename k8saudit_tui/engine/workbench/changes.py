@@ -5,7 +5,8 @@ Why here and not in the store: the store computes the per-row change code (`chan
 and the list read it per row; the workbench, the report and the TUI's summary want counts over a
 selection, which this module gives as one immutable value. The classes are `fields.CHANGES`:
 dropped (the loaded policy writes the event, the candidate does not), added (the reverse), up /
-down (both write it, the candidate's level is higher / lower), same (everything else).
+down (both write it, the candidate's level is higher / lower), unknown (the event's format lost
+what either policy reads: policy.lossy), same (everything else).
 """
 
 from __future__ import annotations
@@ -29,15 +30,17 @@ class ChangeCounts:
     down: int
     dropped: int
     added: int
+    unknown: int = 0
 
     def as_dict(self) -> dict[str, int]:
-        """{class: events} in CHANGES order (the report's `changes` object)."""
-        return {name: int(getattr(self, name)) for name in CHANGES}
+        """{class: events} in CHANGES order (the report's `changes` object); `unknown` only when
+        some event is (a raw log's report keeps its shape)."""
+        return {name: int(getattr(self, name)) for name in CHANGES if name != "unknown" or self.unknown}
 
     @property
     def changed(self) -> int:
         """Events whose class is not `same`."""
-        return self.up + self.down + self.dropped + self.added
+        return self.up + self.down + self.dropped + self.added + self.unknown
 
 
 def change_counts(store: EventStore, rows: np.ndarray | None = None) -> ChangeCounts:

@@ -76,7 +76,7 @@ def drift(store: EventStore) -> Drift:
     recorded = recorded_levels(store, n)
     evaluated = store.column("level", n).astype(np.int64)
     rules = store.column("rule", n).astype(np.int64)
-    known = recorded >= 0
+    known = (recorded >= 0) & (evaluated >= 0) & (rules >= -1)  # not unknown (policy.lossy): not compared
     differs = known & (recorded != evaluated)
     width = len(LEVELS)
     keys = ((rules[differs] + 1) * width + recorded[differs]) * width + evaluated[differs]

@@ -7,6 +7,10 @@ never recomputed; `report_part` gathers them per shard of the logs and merges th
 `Report`, and this module only words it and judges `--fail-if` conditions.
 JSON is data (strings as they are); Markdown makes every string from a log or a policy safe with
 `textsafe.visible` and escapes the table separator.
+
+Events whose format lost fields a policy reads (GKE: groups, stage) may be undecided: the report
+counts them overall and per rule (`unknowns`), says so in the Markdown, and adds those keys only
+when the log has such events, so the report of a raw log keeps its shape.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from k8saudit_tui.engine.workbench.changes import ChangeCounts
 from k8saudit_tui.engine.workbench.cost import CostSummary
 from k8saudit_tui.engine.workbench.drift import Drift
 from k8saudit_tui.engine.workbench.security import ClassCoverage
+from k8saudit_tui.engine.workbench.unknowns import UnknownCounts
 
 SIMPLE_CONDITIONS = ("security-lost", "dropped>0", "dead-rules", "shadowed-rules")
 _BYTES_CONDITION = re.compile(r"bytes>\+(\d+(?:\.\d+)?)%")
@@ -46,12 +51,19 @@ class RuleRow:
     bytes: int
     share: float
     shadowed_by: tuple[int, ...] | None
+    unknown: int | None = None
+    """Events whose rule became unknown at this rule (it needs a field their format lost); None
+    when the log has no event of such a format."""
+    maybe: int = 0
+    """Events with an unknown rule that this rule may have matched (it, or an earlier one)."""
 
     @property
     def dead(self) -> bool:
-        return self.hits == 0
+        """No event matched it, and none may have (an unknown at it is not a miss)."""
+        return self.hits == 0 and not self.unknown and not self.maybe
 
     def as_dict(self) -> dict[str, Any]:
+        unknown = {} if self.unknown is None else {"unknown": self.unknown, "maybe": self.maybe}
         return {
             "policy": self.policy,
             "index": self.index,
@@ -64,6 +76,7 @@ class RuleRow:
             "dead": self.dead,
             "shadowed_by": list(self.shadowed_by) if self.shadowed_by is not None else [],
             "shadowed": self.shadowed_by is not None,
+            **unknown,
         }
 
 
@@ -80,6 +93,9 @@ class Report:
     security: tuple[ClassCoverage, ...]
     current_source: str
     candidate_source: str | None
+    unknown: UnknownCounts | None = None
+    """Events the loaded policy leaves undecided (lossy formats); None when the log has none."""
+    candidate_unknown: UnknownCounts | None = None
 
     @property
     def bytes_change(self) -> float | None:
@@ -114,6 +130,11 @@ def as_json(report: Report) -> dict[str, Any]:
         "lower_bound": report.current.lower_bound or (candidate is not None and candidate.lower_bound),
     }
     result["rules"] = [row.as_dict() for row in report.rules]
+    if report.unknown is not None:
+        result["unknown"] = {
+            "current": report.unknown.as_dict(),
+            "candidate": report.candidate_unknown.as_dict() if report.candidate_unknown is not None else None,
+        }
     result["drift"] = {
         "verdict": report.drift.verdict,
         "compared": report.drift.compared,
@@ -211,16 +232,28 @@ def as_markdown(report: Report) -> str:
     out += [" · ".join(names), ""]
     if report.current.lower_bound or (report.candidate is not None and report.candidate.lower_bound):
         out += ["Byte figures are lower bounds: some events are recorded below the level a policy gives them.", ""]
+    if report.unknown is not None:
+        out += [_unknown_line(report.unknown), ""]
     if report.changes is not None:
-        out += ["## Changes", "", "| same | up | down | dropped | added |", "|---:|---:|---:|---:|---:|"]
-        out += ["| " + " | ".join(f"{v:,}" for v in report.changes.as_dict().values()) + " |", ""]
+        changes = report.changes.as_dict()
+        out += ["## Changes", "", "| " + " | ".join(changes) + " |", "|" + "---:|" * len(changes)]
+        out += ["| " + " | ".join(f"{v:,}" for v in changes.values()) + " |", ""]
     out += ["## Rules", "", "| policy | rule | line | level | hits | written | bytes | share | note |"]
     out += ["|---|---:|---:|---|---:|---:|---:|---:|---|"]
     for row in report.rules:
-        notes = (["dead"] if row.dead else []) + (
-            [f"shadowed by {', '.join(map(str, row.shadowed_by))}" if row.shadowed_by else "shadowed (matches nothing)"]
-            if row.shadowed_by is not None
-            else []
+        notes = (
+            (["dead"] if row.dead else [])
+            + ([f"{row.unknown:,} unknown"] if row.unknown else [])
+            + ([f"may match {row.maybe:,} unknown"] if row.maybe and row.maybe != row.unknown else [])
+            + (
+                [
+                    f"shadowed by {', '.join(map(str, row.shadowed_by))}"
+                    if row.shadowed_by
+                    else "shadowed (matches nothing)"
+                ]
+                if row.shadowed_by is not None
+                else []
+            )
         )
         out.append(
             f"| {row.policy} | {row.index} | {row.line if row.line is not None else ''} | {_cell(row.level)} "
@@ -241,8 +274,24 @@ def as_markdown(report: Report) -> str:
     return "\n".join(out) + "\n"
 
 
+def _unknown_line(unknown: UnknownCounts) -> str:
+    """What the loaded policy cannot decide, said before the tables."""
+    if not unknown.events:
+        return f"All {unknown.lossy:,} events of formats that lost fields (GKE: user groups, stage) are decided."
+    return (
+        f"**{unknown.events:,} events cannot be evaluated** (of {unknown.lossy:,} whose format lost user groups "
+        f"or the stage, e.g. GKE): rule unknown for {unknown.rule:,}, level for {unknown.level:,}, "
+        f"written for {unknown.written:,}. An unknown rule is counted in no rule's hits; the rules table "
+        "notes `N unknown` at the rule that needs the lost field and `may match N unknown` at the later "
+        "rules such an event may reach (neither is dead). Their bytes are counted as `apply` writes them: "
+        "as the rebuilt event reads, without groups and at the stage the reader gave it."
+    )
+
+
 def _summary(report: Report) -> str:
     parts = [f"**{report.events:,} events**"]
+    if report.unknown is not None and report.unknown.events:
+        parts.append(f"{report.unknown.events:,} unknown")
     if report.candidate is not None:
         parts.append(f"{_per_day(report.current)} -> {_per_day(report.candidate)} ({_signed(report.bytes_change)})")
     else:

@@ -36,6 +36,7 @@ from k8saudit_tui.engine.workbench.drift import Drift, drift, merge_drifts
 from k8saudit_tui.engine.workbench.report import Report, RuleRow
 from k8saudit_tui.engine.workbench.security import SECURITY_CLASSES, ClassCoverage, security_coverage
 from k8saudit_tui.engine.workbench.shadow import shadowed_by
+from k8saudit_tui.engine.workbench.unknowns import UnknownCounts, unknown_counts
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +68,8 @@ class ReportPart:
     costs: tuple[CostTally, ...]
     pieces: tuple[Piece, ...] = ()
     unread: tuple[Problem, ...] = ()
+    unknowns: tuple[UnknownCounts | None, ...] = ()
+    """Per policy, the events it leaves undecided (lossy formats; None where the shard has none)."""
 
     def problems(self) -> list[Problem]:
         """Every line problem, numbered in its file (shards of a file in byte order), files in name order."""
@@ -135,6 +138,7 @@ def store_part(
         tuple(costs),
         tuple(pieces),
         tuple(unread),
+        tuple(unknown_counts(store, prefix, maybe=True) for prefix in ("", "candidate_")[: len(policies)]),
     )
 
 
@@ -160,6 +164,35 @@ def combine(parts: Iterable[ReportPart]) -> ReportPart:
         costs,
         tuple(piece for part in parts for piece in part.pieces),
         tuple(problem for part in parts for problem in part.unread),
+        tuple(_sum_unknowns(column) for column in zip(*(_unknowns(part, len(shape)) for part in parts), strict=True)),
+    )
+
+
+def _unknowns(part: ReportPart, policies: int) -> tuple[UnknownCounts | None, ...]:
+    return part.unknowns or (None,) * policies  # an empty part has none
+
+
+def _sum_unknowns(column: Sequence[UnknownCounts | None]) -> UnknownCounts | None:
+    """The undecided events of several shards (None when no shard has lossy events)."""
+    counted = [counts for counts in column if counts is not None]
+    if not counted:
+        return None
+
+    def added(maps: Iterable[dict[int, int] | None]) -> dict[int, int]:
+        total: defaultdict[int, int] = defaultdict(int)
+        for counts in maps:
+            for rule, count in (counts or {}).items():
+                total[rule] += count
+        return dict(total)
+
+    return UnknownCounts(
+        sum(c.lossy for c in counted),
+        sum(c.events for c in counted),
+        sum(c.rule for c in counted),
+        sum(c.level for c in counted),
+        sum(c.written for c in counted),
+        added(c.by_rule for c in counted),
+        None if any(c.maybe is None for c in counted) else added(c.maybe for c in counted),
     )
 
 
@@ -191,11 +224,12 @@ def _sum_coverage(column: Sequence[ClassCoverage]) -> ClassCoverage:
 def report_of(part: ReportPart, current: Policy, candidate: Policy | None = None) -> Report:
     """The Report of a (merged) part made with `current` (and `candidate`)."""
     summaries = [tally.summary() for tally in part.costs]
-    rules = _rules(part.hits[0], "current", current, summaries[0])
+    unknowns = _unknowns(part, len(part.hits))
+    rules = _rules(part.hits[0], "current", current, summaries[0], unknowns[0])
     candidate_cost = None
     if candidate is not None:
         candidate_cost = summaries[1]
-        rules += _rules(part.hits[1], "candidate", candidate, candidate_cost)
+        rules += _rules(part.hits[1], "candidate", candidate, candidate_cost, unknowns[1])
     return Report(
         part.events,
         summaries[0],
@@ -206,6 +240,8 @@ def report_of(part: ReportPart, current: Policy, candidate: Policy | None = None
         part.security,
         current.source,
         candidate.source if candidate is not None else None,
+        unknowns[0],
+        unknowns[1] if candidate is not None else None,
     )
 
 
@@ -216,7 +252,9 @@ def merge(parts: Iterable[ReportPart], current: Policy, candidate: Policy | None
     return report_of(combine(parts) if parts else empty_part(policies), current, candidate)
 
 
-def _rules(hits: Sequence[int], name: str, policy: Policy, cost: CostSummary) -> tuple[RuleRow, ...]:
+def _rules(
+    hits: Sequence[int], name: str, policy: Policy, cost: CostSummary, unknown: UnknownCounts | None = None
+) -> tuple[RuleRow, ...]:
     shadowed = shadowed_by(policy)
     rows = []
     for index, rule in enumerate(policy.rules):
@@ -233,6 +271,8 @@ def _rules(hits: Sequence[int], name: str, policy: Policy, cost: CostSummary) ->
                 size,
                 size / cost.bytes if cost.bytes else 0.0,
                 shadowed.get(index),
+                None if unknown is None else unknown.by_rule.get(index, 0),
+                0 if unknown is None or unknown.maybe is None else unknown.maybe.get(index, 0),
             )
         )
     return tuple(rows)

@@ -108,9 +108,9 @@ def security_coverage(
     if store.evaluator is None:
         raise ValueError("security classes need a policy")
     n = len(store)
-    written = ~store.column("omitted", n).astype(bool)
+    written = store.column("omitted", n) == 0  # 1 omitted, 2 unknown (policy.lossy): not counted as written
     compared = store.candidate_evaluator is not None
-    candidate_written = ~store.column("candidate_omitted", n).astype(bool) if compared else None
+    candidate_written = store.column("candidate_omitted", n) == 0 if compared else None
     change = store.column("change", n)
     result = []
     for security_class in classes:

@@ -57,7 +57,7 @@ class Spec:
 ORDER: tuple[Spec, ...] = (
     Spec("time", 12, 12, 19),
     Spec("level", 8, 8, 15),
-    Spec("rule", 4, 4, 6),
+    Spec("rule", 4, 4, 7),
     Spec("verb", 6, 7, 16),
     Spec("user", 14, 24, 48, middle=True),
     Spec("resource", 9, 20, 40),
@@ -230,6 +230,8 @@ class ColumnMeter:
             widths[name] = parts[0] + (parts[1] + 1 if len(parts) > 1 and parts[1] else 0)
         rules = len(getattr(policy, "rules", ()) or ())
         widths["rule"] = len(f"#{rules - 1}") if rules else 1
+        if rules and getattr(self._source, "lossy", False):  # a lossy format's rule may be `unknown`
+            widths["rule"] = max(widths["rule"], len("unknown"))
         widths["code"] = 3
         widths["change"] = CHANGE.cap
         span = self._source.time_range()

@@ -27,7 +27,7 @@ HeadLine = tuple[Text, int]
 
 LABEL_WIDTH = 12
 """`{label:>10}: `: the questions and the verdict answer from this column."""
-CLAUSE_MARKS: dict[str, str] = {"matched": "[+]", "failed": "[x]", "n/a": "[-]"}
+CLAUSE_MARKS: dict[str, str] = {"matched": "[+]", "failed": "[x]", "n/a": "[-]", "unknown": "[?]"}
 """The explain trace's marks, as the CLI's `explain` prints them."""
 
 
@@ -184,7 +184,8 @@ def explanation_lines(explanation: Explanation) -> list[HeadLine]:
         head.append(" level ")
         head.append_text(level_text(str(rule.level)))
         head.append(": ")
-        head.append("MATCH" if rule.matched else "no match", style="bold green" if rule.matched else "red")
+        result = "MATCH" if rule.matched else "CANNOT EVALUATE" if rule.unknown else "no match"
+        head.append(result, style="bold green" if rule.matched else "bold yellow" if rule.unknown else "red")
         out.append((head, 2))
         out.extend(_clause_line(clause) for clause in rule.clauses if clause.is_set)
         unset = [clause.name for clause in rule.clauses if not clause.is_set]

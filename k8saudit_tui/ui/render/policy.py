@@ -100,10 +100,13 @@ def policy_lines(
     problems: Iterable[Problem],
     written: Mapping[int | None, int] | None = None,
     sizes: RuleBytes | None = None,
+    unknown: Mapping[int, int] | None = None,
 ) -> list[PolicyLine]:
     """The policy pane's content: for each rule a header (index, level, hits, share, and the
     events it writes when `written` is given, their bytes and share of the bytes with `sizes`:
-    the workbench), its YAML lines numbered as in the file, and the problems on those lines."""
+    the workbench; with `unknown`, the events whose rule became unknown at it because their
+    format lost a field it reads, policy.lossy), its YAML lines numbered as in the file, and the
+    problems on those lines."""
     problems = list(problems)
     if policy is None:
         lines = [PolicyLine(Text("No policy loaded. Press p to load one.", style="italic", end=""), None, hang=2)]
@@ -117,6 +120,9 @@ def policy_lines(
     for index, rule in enumerate(policy.rules):
         hits = counts.get(index, 0)
         header, short = _rule_header(index, rule.level, hits, total), _short_header(index, rule.level, hits, total)
+        if unknown and unknown.get(index):
+            header.append(f"  {unknown[index]:,} unknown", style="italic")
+            short.append(Text(f"{short_count(unknown[index])} unk", style="italic", end=""))
         if written is not None:
             header.append(f"  {written.get(index, 0):,} written", style="dim")
             short.append(Text(f"{short_count(written.get(index, 0))} wr", style="dim", end=""))

@@ -70,11 +70,13 @@ def status_text(
     following: bool = False,
     new_below: int = 0,
     matched: Sequence[TermMatch] = (),
+    unknown: int = 0,
 ) -> Text:
     """`shown of total events`, then what qualifies it; while `loading`, the share of the bytes
     read (`loaded_share`, None while the size is unknown); with `--follow`, that the log is
     followed and how many new events arrived below the cursor. With `matched` (the filter's fuzzy
-    terms and bare words), what they matched stands last, in place of the filter text."""
+    terms and bare words), what they matched stands last, in place of the filter text. `unknown`:
+    events whose verdict the policy cannot decide (their format lost what it reads: GKE)."""
     text = Text(end="", no_wrap=True, overflow="ellipsis")
     text.append(f"{shown:,} of {count(total, 'event')}", style="bold")  # a span: the rest is not bold
     if collapsed:
@@ -93,6 +95,8 @@ def status_text(
         text.append(f"  {count(problems, 'problem')} (press !)", style="red")
     if not has_policy:
         text.append("  no policy: press p to load one", style="italic")
+    if unknown:
+        text.append(f"  {count(unknown, 'unknown verdict')}", style="italic")
     for term in matched:
         text.append("  ")
         text.append_text(matched_text(term))

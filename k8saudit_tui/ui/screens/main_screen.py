@@ -291,6 +291,7 @@ class MainScreen(MainWorkbench):
                 revealed=reveal,
                 verdict=session.verdict(row),
                 explanation=session.explanation(row),
+                origin=session.format_info(row),
                 location=session.location(row),
                 console=self.app.console,
                 width=width,
@@ -342,6 +343,7 @@ class MainScreen(MainWorkbench):
             following=self._tail.following,
             new_below=self._tail.new_below,
             matched=self.session.matched_for(self.filter_text),
+            unknown=self.session.unknown_events(),
         )
         self.show_status(text)
 

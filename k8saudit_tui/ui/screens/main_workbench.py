@@ -265,7 +265,8 @@ class MainWorkbench(MainDialogs):
         hits = stats.hits if stats is not None else session.rule_counts()
         written = stats.written if stats is not None else None
         sizes = rule_bytes(summary) if summary is not None else None
-        self.policy_pane.show(policy, hits, session.total, problems, written, sizes)
+        unknown = session.unknown_by_rule(candidate=candidate)
+        self.policy_pane.show(policy, hits, session.total, problems, written, sizes, unknown)
 
     def show_status(self, text: Text) -> None:
         """The status line (and how far the bytes are counted) and the pane titles; the policy

@@ -40,6 +40,7 @@ from k8saudit_tui.ui.render.detail import (
     questions_lines,
     verdict_lines,
 )
+from k8saudit_tui.ui.render.provenance import FormatLike, outcome_lines, provenance_line
 from k8saudit_tui.ui.render.wrap import hanging_wrap
 from k8saudit_tui.ui.widgets.line_view import LineView
 
@@ -95,13 +96,16 @@ def build_detail(
     revealed: bool = False,
     console: Console | None = None,
     width: int = 0,
+    origin: FormatLike | None = None,
 ) -> DetailContent:
     """The pane's content for one event; laid out at `width` too when `console` is given.
 
     `event` comes masked or not (`Session.detail_event`): `masked` counts the values masking
     hides, and the pane says so at its top with the key that toggles it. No Textual state is
     touched, so this runs in a worker thread; the JSON (which can be hundreds of kilobytes) is
-    only dumped and split here, never highlighted whole."""
+    only dumped and split here, never highlighted whole. `origin` (the event's format, FormatInfo):
+    a non-raw event says where it came from and what its format derived and lost, and its verdict
+    says what those losses leave unknown (render.provenance)."""
     head: list[HeadLine] = []
     if location:
         head.append((safe(location, "dim"), 0))
@@ -109,10 +113,16 @@ def build_detail(
     if note is not None:
         head.append(note)
     head.extend(questions_lines(event))
+    came = provenance_line(origin)
+    if came is not None:
+        head.append(came)
     head.append((Text(end=""), 0))
     stage = event.get("stage") if isinstance(event.get("stage"), str) else ""
     recorded = event.get("level") if isinstance(event.get("level"), str) else ""
-    head.extend(verdict_lines(verdict, str(stage), str(recorded)))
+    if verdict is not None and explanation is not None and explanation.outcome is not None:
+        head.extend(outcome_lines(explanation, str(stage), str(recorded)))
+    else:
+        head.extend(verdict_lines(verdict, str(stage), str(recorded)))
     if explanation is not None:
         head.append((Text(end=""), 0))
         head.append((Text("Why (rules tried in order):", style="bold underline", end=""), 0))

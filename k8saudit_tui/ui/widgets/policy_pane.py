@@ -73,10 +73,12 @@ class PolicyPane(LineView):
         problems: Iterable[Problem],
         written: Mapping[int | None, int] | None = None,
         sizes: RuleBytes | None = None,
+        unknown: Mapping[int, int] | None = None,
     ) -> None:
         """Rebuild the lines (a new policy, or new hit counts; `written` and `sizes`: the
-        workbench's written events and their bytes per rule)."""
-        self._source = policy_lines(policy, counts, total, problems, written, sizes)
+        workbench's written events and their bytes per rule; `unknown`: events whose rule became
+        unknown at each rule, policy.lossy)."""
+        self._source = policy_lines(policy, counts, total, problems, written, sizes, unknown)
         self._wrapped_width = 0
         if self.is_mounted:
             self._wrap()
