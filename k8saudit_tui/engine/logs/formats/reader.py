@@ -5,7 +5,8 @@ Event lines by byte range; unwrapping once, into a private spool (`sources.new_s
 Event per line in input order, keeps them all as they are. What they need besides is the `Origin`:
 per spool line, the 1-based line of its record in the original file and its format code, so
 rows, verdicts and problems name the line the user has. `normalise` leaves an Event-lines file
-(raw, `host {json}`, EventList lines: `documents.mode` says "raw") untouched: no cost for raw logs.
+(raw, `host {json}`, EventList lines: `documents.mode` says "raw") untouched: no cost for raw logs;
+so is a CloudWatch S3 export whose every line is an apiserver Event behind its timestamp (`inplace.py`).
 
 Records are sniffed one by one in registry order (`registry.py`); a raw Event among them is kept
 byte for byte (format `raw`). What cannot be read is a Problem naming the original file, line and
@@ -33,6 +34,7 @@ from k8saudit_tui.engine.logs import split
 from k8saudit_tui.engine.logs.columns import Batch
 from k8saudit_tui.engine.logs.formats import BY_NAME, FORMATS, documents
 from k8saudit_tui.engine.logs.formats.documents import Mode
+from k8saudit_tui.engine.logs.formats.inplace import s3_in_place
 from k8saudit_tui.engine.logs.formats.registry import MODULES, Registry, load, owner
 from k8saudit_tui.engine.logs.formats.unwrapper import Chunk, Unwrapper
 from k8saudit_tui.engine.logs.sources import LogSource, new_spool
@@ -74,6 +76,10 @@ def normalise(
         return source  # the loader reports the unreadable file
     if how == "raw":
         return source
+    if how == "cloudwatch-s3":
+        in_place = s3_in_place(source)
+        if in_place is not None:
+            return in_place  # each line's Event behind its timestamp: read where it is (inplace.py)
     size = os.path.getsize(source.path)
     spool_path, spool = new_spool(os.path.basename(source.name) or "unwrapped", size)
     job = (how, forced, registry, os.path.dirname(spool_path))
