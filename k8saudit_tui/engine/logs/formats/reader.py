@@ -123,7 +123,9 @@ def unwrap_task(_state: object, job: tuple[split.Task, Mode, str | None, Registr
     if directory and chunk.events and _RECONSTRUCTED.isdisjoint(chunk.codes):
         descriptor, chunk.part = tempfile.mkstemp(suffix=".part", dir=directory)
         with os.fdopen(descriptor, "wb") as part:
-            part.write(b"\n".join(chunk.events) + b"\n")
+            for events in chunk.events:  # fast blocks of ~1 MB each: written as they are, not joined again
+                part.write(events)
+                part.write(b"\n")
         chunk.events = []
     return chunk
 
@@ -131,16 +133,19 @@ def unwrap_task(_state: object, job: tuple[split.Task, Mode, str | None, Registr
 def unwrap_data(data: bytes, final: bool, how: Mode, forced: str | None, registry: Registry = MODULES) -> Chunk:
     """Unwrap whole lines (a range, or a whole file) into a Chunk: the plain per-record path, with
     blocks of JSON lines first offered to the providers' `fast_lines`."""
-    chunk = Chunk(lines=data.count(b"\n") + (1 if final and data and not data.endswith(b"\n") else 0))
-    unwrapper = Unwrapper(chunk, forced, registry)
     if how != "lines":
+        chunk = Chunk(lines=data.count(b"\n") + (1 if final and data and not data.endswith(b"\n") else 0))
+        unwrapper = Unwrapper(chunk, forced, registry)
         unwrapper.add(documents.records(data, how))
         unwrapper.finish()
         return chunk
-    fast = _fast_modules(forced, registry)
     lines = data.split(b"\n")
-    if data.endswith(b"\n"):
+    ends = data.endswith(b"\n") or not data
+    if ends:
         lines.pop()  # what follows the last newline is no line
+    chunk = Chunk(lines=len(lines) - (0 if final or ends else 1))  # the newlines, and a final unended line
+    unwrapper = Unwrapper(chunk, forced, registry)
+    fast = _fast_modules(forced, registry)
     clean = b"\r" not in data and b"\n\n" not in data and not data.startswith((b"\n", b"\xef\xbb\xbf"))
     for start in range(0, len(lines), FAST_BLOCK):
         stop = min(start + FAST_BLOCK, len(lines))
