@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from k8saudit_tui.cli import main
 from k8saudit_tui.engine.logs.formats import BY_NAME, inplace, reader
 from k8saudit_tui.engine.logs.formats.cloudtext import EVENT_PREFIX
 from k8saudit_tui.engine.logs.sources import expand_sources
@@ -27,7 +29,8 @@ EVENTS = [
 APISERVER = [event for event in EVENTS if event.startswith(EVENT_PREFIX.encode())]
 OTHER_ORDER = [event for event in EVENTS if not event.startswith(EVENT_PREFIX.encode())]
 assert APISERVER and OTHER_ORDER
-EVALUATOR = PolicyEvaluator(load_policy_file(str(DATA / "policies" / "kubernetes-website-audit-policy.yaml")).policy)  # type: ignore[arg-type]
+POLICY = DATA / "policies" / "kubernetes-website-audit-policy.yaml"
+EVALUATOR = PolicyEvaluator(load_policy_file(str(POLICY)).policy)  # type: ignore[arg-type]
 
 IN_PLACE = ("good", "good", "good", "good-ms", "broken")
 """Kinds of line the in-place path takes (a broken apiserver-shaped Event too: the Event parser words
@@ -123,3 +126,22 @@ def test_blocks_are_checked_across_their_boundaries(tmp_path: Path, monkeypatch:
     assert found.origin.lines.tolist() == [1, 2, 3, 4, 5]
     path.write_bytes(b"\n".join([*lines, b"2019-08-09T18:00:00.000Z {}"]) + b"\n")
     assert inplace.s3_in_place(source) is None
+
+
+@pytest.mark.parametrize(("which", "shown"), [("--line", "request: user"), ("--auditid", "000000:3 ")])
+def test_explain_names_the_same_lines_in_place_as_unwrapped(
+    which: str, shown: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    path = tmp_path / "000000"
+    path.write_bytes(b"".join(b"2019-08-09T18:00:00.000Z " + event + b"\n" for event in APISERVER))
+    audit_id = orjson.loads(APISERVER[2])["auditID"]
+    args = ["explain", "--policy", str(POLICY), str(path), which, "3" if which == "--line" else audit_id]
+    outputs = []
+    for allow in (True, False):
+        with monkeypatch.context() as patch:
+            if not allow:
+                patch.setattr(reader, "s3_in_place", lambda source: None)
+            status = main(args)
+        outputs.append((status, capsys.readouterr()))
+    assert outputs[0] == outputs[1]
+    assert outputs[0][0] == 0 and shown in outputs[0][1].out
