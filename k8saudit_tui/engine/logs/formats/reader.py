@@ -5,7 +5,8 @@ Event lines by byte range; unwrapping once, into a private spool (`sources.new_s
 Event per line in input order, keeps them all as they are. What they need besides is the `Origin`:
 per spool line, the 1-based line of its record in the original file and its format code, so
 rows, verdicts and problems name the line the user has. `normalise` leaves an Event-lines file
-(raw, `host {json}`, EventList lines: `documents.mode` says "raw") untouched: no cost for raw logs.
+(raw, `host {json}`, EventList lines: `documents.mode` says "raw") untouched: no cost for raw logs;
+so is a CloudWatch S3 export whose every line is an apiserver Event behind its timestamp (`inplace.py`).
 
 Records are sniffed one by one in registry order (`registry.py`); a raw Event among them is kept
 byte for byte (format `raw`). What cannot be read is a Problem naming the original file, line and
@@ -33,6 +34,7 @@ from k8saudit_tui.engine.logs import split
 from k8saudit_tui.engine.logs.columns import Batch
 from k8saudit_tui.engine.logs.formats import BY_NAME, FORMATS, documents
 from k8saudit_tui.engine.logs.formats.documents import Mode
+from k8saudit_tui.engine.logs.formats.inplace import s3_in_place
 from k8saudit_tui.engine.logs.formats.registry import MODULES, Registry, load, owner
 from k8saudit_tui.engine.logs.formats.unwrapper import Chunk, Unwrapper
 from k8saudit_tui.engine.logs.sources import LogSource, new_spool
@@ -74,6 +76,10 @@ def normalise(
         return source  # the loader reports the unreadable file
     if how == "raw":
         return source
+    if how == "cloudwatch-s3":
+        in_place = s3_in_place(source)
+        if in_place is not None:
+            return in_place  # each line's Event behind its timestamp: read where it is (inplace.py)
     size = os.path.getsize(source.path)
     spool_path, spool = new_spool(os.path.basename(source.name) or "unwrapped", size)
     job = (how, forced, registry, os.path.dirname(spool_path))
@@ -117,7 +123,9 @@ def unwrap_task(_state: object, job: tuple[split.Task, Mode, str | None, Registr
     if directory and chunk.events and _RECONSTRUCTED.isdisjoint(chunk.codes):
         descriptor, chunk.part = tempfile.mkstemp(suffix=".part", dir=directory)
         with os.fdopen(descriptor, "wb") as part:
-            part.write(b"\n".join(chunk.events) + b"\n")
+            for events in chunk.events:  # fast blocks of ~1 MB each: written as they are, not joined again
+                part.write(events)
+                part.write(b"\n")
         chunk.events = []
     return chunk
 
@@ -125,16 +133,19 @@ def unwrap_task(_state: object, job: tuple[split.Task, Mode, str | None, Registr
 def unwrap_data(data: bytes, final: bool, how: Mode, forced: str | None, registry: Registry = MODULES) -> Chunk:
     """Unwrap whole lines (a range, or a whole file) into a Chunk: the plain per-record path, with
     blocks of JSON lines first offered to the providers' `fast_lines`."""
-    chunk = Chunk(lines=data.count(b"\n") + (1 if final and data and not data.endswith(b"\n") else 0))
-    unwrapper = Unwrapper(chunk, forced, registry)
     if how != "lines":
+        chunk = Chunk(lines=data.count(b"\n") + (1 if final and data and not data.endswith(b"\n") else 0))
+        unwrapper = Unwrapper(chunk, forced, registry)
         unwrapper.add(documents.records(data, how))
         unwrapper.finish()
         return chunk
-    fast = _fast_modules(forced, registry)
     lines = data.split(b"\n")
-    if data.endswith(b"\n"):
+    ends = data.endswith(b"\n") or not data
+    if ends:
         lines.pop()  # what follows the last newline is no line
+    chunk = Chunk(lines=len(lines) - (0 if final or ends else 1))  # the newlines, and a final unended line
+    unwrapper = Unwrapper(chunk, forced, registry)
+    fast = _fast_modules(forced, registry)
     clean = b"\r" not in data and b"\n\n" not in data and not data.startswith((b"\n", b"\xef\xbb\xbf"))
     for start in range(0, len(lines), FAST_BLOCK):
         stop = min(start + FAST_BLOCK, len(lines))
