@@ -121,6 +121,22 @@ async def workbench(pilot: Pilot) -> None:
     await pilot.pause()
 
 
+async def managed(pilot: Pilot) -> None:
+    """Managed-cluster logs (GKE LogEntries, AKS diagnostic records) under the @gke preset: the
+    rebuilt GKE event is selected, its format and unknown verdict in the detail pane."""
+    await pilot.press("slash", *"ns:1-2-deployment-update", "enter")
+    await settle(pilot)
+
+
+MANAGED = (
+    "@gke",
+    ["tests/data/cloud/gke-logentry-khi-pods-create.yaml", "tests/data/cloud/aks-diagnostic-storage-datadog.jsonl"],
+)
+"""The policy and logs of the managed-clusters shot (relative to the repository)."""
+
+SESSIONS: dict[str, tuple[str, list[str]]] = {"managed": MANAGED}
+"""Shots that open other files than the demo."""
+
 SHOTS: dict[str, Step] = {
     "main": main_view,
     "filtered": filtered,
@@ -131,12 +147,13 @@ SHOTS: dict[str, Step] = {
     "facets": facets_panel,
     "timeline": timeline_strip,
     "workbench": workbench,
+    "managed": managed,
 }
 
 
 async def shoot(name: str, step: Step) -> str:
     """Run the app headless, do `step`, save `<name>.svg` here."""
-    policy, logs = demo_files()
+    policy, logs = SESSIONS.get(name) or demo_files()
     app = ExplorerApp(open_session(policy, logs))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
