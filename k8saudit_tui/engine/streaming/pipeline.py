@@ -49,9 +49,10 @@ class Plan:
         return sum(task.size for task in self.tasks)
 
 
-def plan(sources: Sequence[LogSource]) -> Plan:
-    """Cut every readable source into ranges at line boundaries (a JSON document is one task),
-    as the store loader does."""
+def plan(sources: Sequence[LogSource], range_bytes: int | None = None) -> Plan:
+    """Cut every readable source into ranges of about `range_bytes` (default RANGE_BYTES) at line
+    boundaries (a JSON document is one task), as the store loader does."""
+    size = RANGE_BYTES if range_bytes is None else range_bytes
     found = Plan()
     for source in sources:
         if source.problem is not None:
@@ -61,7 +62,7 @@ def plan(sources: Sequence[LogSource]) -> Plan:
         if isinstance(warning, Problem):
             found.problems.append(warning)
         try:
-            size = os.path.getsize(source.path)
+            length = os.path.getsize(source.path)
             with open(source.path, "rb") as handle:
                 head = handle.read(4096)
         except OSError as error:
@@ -70,28 +71,33 @@ def plan(sources: Sequence[LogSource]) -> Plan:
         file = len(found.names)
         found.names.append(source.name)
         if looks_like_document(head):
-            found.tasks.append(Task(file, source.path, 0, size, True, document=True))
+            found.tasks.append(Task(file, source.path, 0, length, True, document=True))
         else:
-            found.tasks.extend(piece for task in split.cut(file, source.path, 0, size) for piece in _smaller(task))
+            found.tasks.extend(
+                piece for task in split.cut(file, source.path, 0, length) for piece in _smaller(task, size)
+            )
     return found
 
 
 RANGE_BYTES = 4 << 20
-"""Bytes of a streamed range: a quarter of the store's (split.TASK_BYTES). A worker holds about
-three ranges' worth (the bytes, the kept lines, the rows), so 16 MB ranges put two workers and
-the parent near 250 MB; 4 MB ones keep the tree under 150 MB at the same speed (measured)."""
+"""Bytes of a streamed range when the prefilter screens lines: a quarter of the store's
+(split.TASK_BYTES). A worker holds about three ranges' worth at its peak, so 16 MB ranges put
+two workers and the parent near 250 MB; 4 MB ones keep the tree under 150 MB (measured)."""
+FULL_PARSE_RANGE_BYTES = 2 << 20
+"""Bytes of a range every line of which is parsed (no prefilter): the parser's working set is
+twice the screened one's, and at 2 MB it costs no more CPU a byte than at 4 MB (measured)."""
 
 
-def _smaller(task: Task) -> Iterator[Task]:
-    """`task` cut further into ranges of about RANGE_BYTES, each ending after a newline."""
-    if task.size <= RANGE_BYTES * 1.5:
+def _smaller(task: Task, size: int) -> Iterator[Task]:
+    """`task` cut further into ranges of about `size` bytes, each ending after a newline."""
+    if task.size <= size * 1.5:
         yield task
         return
     fd = os.open(task.path, os.O_RDONLY)
     try:
         position = task.start
-        while task.end - position > RANGE_BYTES * 1.5:
-            boundary = split.next_newline(fd, position + RANGE_BYTES, task.end)
+        while task.end - position > size * 1.5:
+            boundary = split.next_newline(fd, position + size, task.end)
             if boundary >= task.end:
                 break
             yield Task(task.file, task.path, position, boundary, False)
@@ -126,7 +132,8 @@ def run(
     in_process_bytes: int = split.IN_PROCESS_BYTES,
 ) -> Iterator[tuple[Task, ReadT]]:
     """`job(setup(), task)` for every task, in task order. Past `in_process_bytes` (and with more
-    than one worker) the pool does it: the first range is done here while the workers boot."""
+    than one worker) the pool does every range: one done here while the workers boot would leave
+    its working set in this process for the rest of the run (10 MB of the 150 MB budget)."""
     workers = default_workers() if workers is None else workers
     size = sum(task.size for task in tasks)
     if workers <= 1 or size <= in_process_bytes or len(tasks) < 2:
@@ -136,9 +143,7 @@ def run(
         return
     pool = WorkerPool(job, workers, setup)
     try:
-        yield tasks[0], job(setup(), tasks[0])
-        for task, result in zip(tasks[1:], pool.map(tasks[1:])):
-            yield task, result
+        yield from zip(tasks, pool.map(tasks))
     finally:
         pool.close()
 
