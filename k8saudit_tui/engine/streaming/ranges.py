@@ -16,7 +16,6 @@ EventList items (re-serialised, no bytes of their own in the file) are read from
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import os
 from dataclasses import dataclass, field
@@ -189,10 +188,6 @@ class Judge:
     screen: Prefilter | None
     fmt: str = "jsonl"
     redact: bool = False
-    heap: contextlib.ExitStack | None = None
-    """Holds `runtime.loading()` open while the judge lives: each range's megabytes get their own
-    mappings and go back to the OS when freed (from the heap they stayed: 80 MB a worker when
-    every event is selected, measured)."""
 
     def read(self, task: Task, screened: bool = True) -> tuple[RangeStore, np.ndarray]:
         """The range in a store under the policies, and the rows the filter selects (in order)."""
@@ -215,8 +210,9 @@ def make_judge(
     screen: bool = True,
 ) -> Judge:
     """A Judge from picklable parts (the worker pool's `setup`)."""
-    heap = contextlib.ExitStack()
-    heap.enter_context(runtime.loading())
+    # The loader's heap settings while batches arrive (`runtime.loading`), for good in a worker:
+    # each range's megabytes get their own mappings and go back to the OS when freed.
+    runtime._set_heap_thresholds(runtime.LOADING_THRESHOLDS)
     return Judge(
         selection,
         PolicyEvaluator(policy) if policy is not None else None,
@@ -224,7 +220,6 @@ def make_judge(
         prefilter(selection) if screen else None,
         fmt,
         redact,
-        heap,
     )
 
 

@@ -1,0 +1,173 @@
+"""`top` without a store: per-range counts of a field's values, merged into the facet `top` prints.
+
+How: each range is parsed and filtered where it is read (`ranges.Judge`, the store's filter on a
+store of the range); the `count` job returns, per value of the field among the selected events,
+its events and its distinct (value, request) pairs, which the parent merges. Values are labelled
+by `facets._codec`, the facets' own reading of a field, so labels and order are `facet`'s.
+
+Contract: `stream_top` returns the Facet that `facets.facet(store, field, filter.apply(store),
+limit)` returns for the store of the same logs (tested). A request is an auditID counted once per
+value it has; an event without an auditID is a request of its own (as in `auditids`). Memory: a
+request may have events in ranges far apart (a long watch), so the distinct (value, auditID) pairs
+seen so far are kept, about 40 bytes each (compacted as they come); that is the one part that
+grows with the log (at 1M generated events, a few MB), the rest is a few ranges per worker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from k8saudit_tui.engine import fields
+from k8saudit_tui.engine.logs import split
+from k8saudit_tui.engine.logs.columns import AUDITID_WIDTH
+from k8saudit_tui.engine.logs.sources import LogSource
+from k8saudit_tui.engine.logs.split import Task
+from k8saudit_tui.engine.model import LEVELS, Problem
+from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
+from k8saudit_tui.engine.query.facets import Facet, FacetValue, _codec
+from k8saudit_tui.engine.query.filter import Filter
+from k8saudit_tui.engine.streaming import jobs, pipeline
+from k8saudit_tui.engine.streaming.prefilter import prefilter
+from k8saudit_tui.engine.streaming.ranges import Judge, judge_setup
+
+_PAIR = np.dtype([("value", "<i4"), ("id", f"S{AUDITID_WIDTH}")])
+_COMPACT_EVERY = 1 << 20
+"""Pairs gathered before they are made distinct again."""
+
+
+@dataclass
+class Counted(jobs.Read):
+    """One range's counts: per value label, events and the events without an auditID; the
+    distinct (label index, auditID) pairs, IDs longer than the column apart (whole)."""
+
+    labels: list[str] = field(default_factory=list)
+    counts: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    lone: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    pairs: np.ndarray = field(default_factory=lambda: np.empty(0, _PAIR))
+    long_pairs: list[tuple[int, str]] = field(default_factory=list)
+
+
+def count(judge: Judge, task: Task) -> Counted:
+    """The worker job: the counts of the field among the range's selected events (a counting
+    judge carries the field's name where an exporting one carries the format: `stream_top`)."""
+    ranged, rows = judge.read(task)
+    store = ranged.store
+    encode, _, label = _codec(store, judge.fmt, len(store))
+    codes = encode(rows) if len(rows) else np.empty(0, np.int64)
+    present, local = np.unique(codes, return_inverse=True)
+    local = local.reshape(-1).astype(np.int32)
+    ids = store.column("auditid")[rows] if len(rows) else np.empty(0, f"S{AUDITID_WIDTH}")
+    long = (
+        np.isin(rows, np.fromiter(store.long_auditids, np.int64)) if store.long_auditids else np.zeros(len(rows), bool)
+    )
+    lone = (ids == b"") & ~long
+    plain = ~lone & ~long
+    pairs = np.empty(int(plain.sum()), _PAIR)
+    pairs["value"], pairs["id"] = local[plain], ids[plain]
+    long_pairs = [(int(local[i]), store.long_auditids[int(rows[i])]) for i in np.flatnonzero(long).tolist()]
+    return Counted(
+        ranged.lines,
+        ranged.events,
+        ranged.problems,
+        [str(label(int(code))) for code in present.tolist()],
+        np.bincount(local, minlength=len(present)).astype(np.int64),
+        np.bincount(local[lone], minlength=len(present)).astype(np.int64),
+        np.unique(pairs),
+        long_pairs,
+    )
+
+
+@dataclass
+class _Merged:
+    """Counts over every range so far, values numbered in the order first seen."""
+
+    codes: dict[str, int] = field(default_factory=dict)
+    events: list[int] = field(default_factory=list)
+    lone: list[int] = field(default_factory=list)
+    pairs: list[np.ndarray] = field(default_factory=list)
+    pending: int = 0
+    long_pairs: set[tuple[int, str]] = field(default_factory=set)
+
+    def add(self, counted: Counted) -> None:
+        mapping = np.empty(len(counted.labels), np.int32)
+        for index, label in enumerate(counted.labels):
+            code = self.codes.setdefault(label, len(self.codes))
+            if code == len(self.events):
+                self.events.append(0)
+                self.lone.append(0)
+            self.events[code] += int(counted.counts[index])
+            self.lone[code] += int(counted.lone[index])
+            mapping[index] = code
+        if len(counted.pairs):
+            pairs = counted.pairs.copy()
+            pairs["value"] = mapping[pairs["value"]]
+            self.pairs.append(pairs)
+            self.pending += len(pairs)
+            if self.pending >= _COMPACT_EVERY:
+                self.pairs = [np.unique(np.concatenate(self.pairs))]
+                self.pending = len(self.pairs[0])
+        self.long_pairs.update((int(mapping[index]), full) for index, full in counted.long_pairs)
+
+    def facet(self, name: str, limit: int) -> Facet:
+        pairs = np.unique(np.concatenate(self.pairs)) if self.pairs else np.empty(0, _PAIR)
+        size = len(self.codes)
+        requests = np.bincount(pairs["value"], minlength=size).astype(np.int64) + np.array(self.lone, np.int64)
+        for code, _ in self.long_pairs:
+            requests[code] += 1
+        total_requests = len(np.unique(pairs["id"])) + len({full for _, full in self.long_pairs}) + sum(self.lone)
+        total = sum(self.events)
+        labels = list(self.codes)
+        key = _sort_key(name)
+        order = sorted(range(size), key=lambda code: (-self.events[code], key(labels[code])))
+        shown = [code for code in order[:limit] if self.events[code]]
+        values = tuple(
+            FacetValue(labels[code], self.events[code], int(requests[code]), self.events[code] / total)
+            for code in shown
+        )
+        return Facet(name, total, total_requests, values, size - len(values))
+
+
+def _sort_key(name: str) -> Callable[[str], Any]:
+    """How `facets` orders values with equal counts: numbers by number, the rest by label."""
+    kind = fields.by_filter_name[name].kind
+    if kind == "level":
+        return LEVELS.index
+    if kind == "rule":
+        return lambda label: -1 if label == "none" else int(label)
+    if kind == "number":
+        return int
+    return lambda label: label
+
+
+@dataclass(frozen=True)
+class StreamedTop:
+    facet: Facet
+    problems: list[Problem]
+
+
+def stream_top(
+    sources: Sequence[LogSource],
+    name: str,
+    selection: Filter,
+    limit: int,
+    *,
+    evaluator: PolicyEvaluator | None = None,
+    workers: int | None = None,
+    in_process_bytes: int = split.IN_PROCESS_BYTES,
+) -> StreamedTop:
+    """The top `limit` values of field `name` among the events `selection` matches."""
+    screened = prefilter(selection).active
+    found = pipeline.plan(sources, pipeline.RANGE_BYTES if screened else pipeline.FULL_PARSE_RANGE_BYTES)
+    if pipeline.reads_the_end(selection):
+        selection = pipeline.anchored(selection, pipeline.first_pass_latest(found.tasks, workers, in_process_bytes))
+    merged = _Merged()
+    totals = pipeline.Totals(found.names)
+    setup = judge_setup(selection, evaluator, None, name)
+    for task, counted in pipeline.run(found.tasks, count, setup, workers, in_process_bytes):
+        totals.add(task, counted)
+        merged.add(counted)
+    return StreamedTop(merged.facet(name, limit), [*found.problems, *totals.problems])
