@@ -47,6 +47,9 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--log", help="an existing log (default: the generated one)")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--commands", action="store_true", help="also the peak memory of top, evaluate, apply and report (once each)"
+    )
     args = parser.parse_args()
     log = Path(args.log) if args.log else _SHARED_1M if args.events == 1_000_000 and _SHARED_1M.exists() else None
     log = log or generated_log(args.events)
@@ -80,7 +83,28 @@ def main() -> None:
                         seconds, _ = _run([jq, "-c", program, str(log)], stdout=handle)
                     times["jq"].append(seconds)
                     counts["jq"] = _lines(target)
-            _report(ours, times, peaks, counts)
+            if peaks:
+                _report(ours, times, peaks, counts)
+        if args.commands:
+            _other_commands(log, Path(scratch))
+
+
+def _other_commands(log: Path, scratch: Path) -> None:
+    """Wall time and peak resident memory of the process tree of the other headless commands."""
+    policy = str(ROOT / "k8saudit_tui" / "data" / "demo-policy.yaml")
+    base = [sys.executable, "-m", "k8saudit_tui"]
+    commands = {
+        "top --by user --filter verb:create": [*base, "top", str(log), "--by", "user", "--filter", "verb:create"],
+        "top --by code (every event)": [*base, "top", str(log), "--by", "code"],
+        "export (every event)": [*base, "export", str(log), "-o", str(scratch / "all.jsonl"), "--force"],
+        "evaluate": [*base, "evaluate", "--policy", policy, str(log)],
+        "apply": [*base, "apply", "--policy", policy, str(log), "-o", str(scratch / "applied.jsonl"), "--force"],
+        "report (keeps a store)": [*base, "report", "--policy", policy, str(log)],
+    }
+    print()
+    for label, command in commands.items():
+        seconds, peak = _run(command)
+        print(f"  {label:38} {seconds:6.2f} s  peak resident {peak} MB")
 
 
 def _report(label: str, times: dict[str, list[float]], peaks: list[int], counts: dict[str, int]) -> None:

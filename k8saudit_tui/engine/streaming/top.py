@@ -35,7 +35,7 @@ from k8saudit_tui.engine.streaming.prefilter import prefilter
 from k8saudit_tui.engine.streaming.ranges import Judge, judge_setup
 
 _PAIR = np.dtype([("value", "<i4"), ("id", f"S{AUDITID_WIDTH}")])
-_COMPACT_EVERY = 1 << 20
+_COMPACT_EVERY = 1 << 17
 """Pairs gathered before they are made distinct again."""
 
 
