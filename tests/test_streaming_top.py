@@ -27,7 +27,8 @@ POLICY = Path(__file__).parent.parent / "k8saudit_tui" / "data" / "demo-policy.y
 
 @pytest.fixture(scope="module")
 def log(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A generated log, then events without an auditID, with a long one, and a bad line."""
+    """A generated log, then events without an auditID, with a long one, a short one, upper and lower
+    case UUIDs, and a bad line."""
     path = tmp_path_factory.mktemp("top") / "audit.log"
     write_log(path, 1200, seed=11, hostile=0.05)
     extra = [
@@ -35,6 +36,10 @@ def log(tmp_path_factory: pytest.TempPathFactory) -> Path:
         line(event(2, audit_id="", verb="create")),
         line(event(3, audit_id="x" * 50, verb="create", stage="RequestReceived")),
         line(event(3, audit_id="x" * 50, verb="create", code=201)),
+        line(event(4, audit_id="not-a-uuid", verb="create", stage="RequestReceived")),
+        line(event(4, audit_id="not-a-uuid", verb="create", code=201)),
+        line(event(5, audit_id="0000000A-0000-0000-0000-000000000005", verb="create")),  # upper case: its own ID
+        line(event(5, audit_id="0000000a-0000-0000-0000-000000000005", verb="create")),
         b"{broken",
     ]
     with open(path, "ab") as handle:
