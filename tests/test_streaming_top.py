@@ -15,7 +15,7 @@ from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
 from k8saudit_tui.engine.query import compile_filter
 from k8saudit_tui.engine.query.facets import TOP_FIELDS, facet
 from k8saudit_tui.engine.store import EventStore, StoreLoader
-from k8saudit_tui.engine.streaming import pipeline
+from k8saudit_tui.engine.streaming import pipeline, top
 from k8saudit_tui.engine.streaming.top import stream_top
 from k8saudit_tui.sample import write_log
 from tests.auditlog_helpers import event, line
@@ -71,11 +71,12 @@ def test_streamed_top_counts_what_the_store_counts(
     assert [str(problem) for problem in counted.problems] == [str(problem) for problem in store.problems]
 
 
-def test_requests_spanning_ranges_in_the_pool_count_once(
+def test_requests_spanning_ranges_in_the_pool_and_spilled_pairs_count_once(
     log: Path, store: EventStore, evaluator: PolicyEvaluator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(pipeline, "RANGE_BYTES", 16 << 10)
     monkeypatch.setattr(pipeline, "FULL_PARSE_RANGE_BYTES", 16 << 10)
+    monkeypatch.setattr(top, "_FLUSH_PAIRS", 50)  # the pairs go through their files on disk
     sources = expand_sources([str(log)])
     assert len(pipeline.plan(sources).tasks) > 10
     for name, text in (("user", ""), ("code", "verb:create"), ("rule", "!verb:get"), ("level", "time:-30s..")):

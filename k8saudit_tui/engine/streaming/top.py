@@ -9,23 +9,26 @@ Contract: `stream_top` returns the Facet that `facets.facet(store, field, filter
 limit)` returns for the store of the same logs (tested). A request is an auditID counted once per
 value it has; an event without an auditID is a request of its own (as in `auditids`). Memory: a
 request may have events in ranges far apart (a long watch), so the distinct (value, auditID) pairs
-seen so far are kept: 20 bytes a pair for a UUID auditID (any other ID is kept whole), made
-distinct as they come; that is the one part that grows with the log, the rest is a few ranges
-per worker.
+seen so far are kept: on disk, 20 bytes a pair for a UUID auditID (`_Pairs`: 64 private files
+by the UUID's first byte, each made distinct alone at the end, so memory holds a 64th of them);
+an ID that is not a lower-case UUID is kept whole in memory (rare: kube-apiserver writes UUIDs).
+The rest is a few ranges per worker.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
 from k8saudit_tui.engine import fields
 from k8saudit_tui.engine.logs import split
 from k8saudit_tui.engine.logs.columns import AUDITID_WIDTH
-from k8saudit_tui.engine.logs.sources import LogSource
+from k8saudit_tui.engine.logs.sources import LogSource, new_spool
 from k8saudit_tui.engine.logs.split import Task
 from k8saudit_tui.engine.model import LEVELS, Problem
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
@@ -42,8 +45,6 @@ _DASHES = [8, 13, 18, 23]
 _HEX_DIGITS = [i for i in range(36) if i not in _DASHES]
 _NIBBLE = np.full(256, 255, np.uint8)
 _NIBBLE[np.frombuffer(b"0123456789abcdef", np.uint8)] = np.arange(16, dtype=np.uint8)
-_COMPACT_EVERY = 1 << 17
-"""Pairs gathered before they are made distinct again."""
 
 
 @dataclass
@@ -103,19 +104,77 @@ def _packed(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return packed, uuid
 
 
+class _Pairs:
+    """Distinct (value, UUID) pairs in bounded memory: pairs are spilled to _BUCKETS private
+    files by their UUID's first byte (random in v4 UUIDs, as kube-apiserver's are), and each file
+    is made distinct alone at the end. A UUID lands in one file, so the distinct IDs of the files
+    add up; memory is one file's pairs, a 64th of them (all in one file only if a log's IDs
+    share their first byte)."""
+
+    def __init__(self) -> None:
+        self.buffer: list[np.ndarray] = []
+        self.buffered = 0
+        self.files: list[tuple[str, BinaryIO]] = []
+
+    def add(self, pairs: np.ndarray) -> None:
+        self.buffer.append(pairs)
+        self.buffered += len(pairs)
+        if self.buffered >= _FLUSH_PAIRS:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self.buffered:
+            return
+        if not self.files:
+            self.files = [new_spool("top-pairs") for _ in range(_BUCKETS)]
+        pairs = np.concatenate(self.buffer)
+        self.buffer, self.buffered = [], 0
+        bucket = np.ascontiguousarray(pairs["id"]).view(np.uint8).reshape(-1, 16)[:, 0] >> _BUCKET_SHIFT
+        order = np.argsort(bucket, kind="stable")
+        bounds = np.searchsorted(bucket[order], np.arange(_BUCKETS + 1))
+        pairs = pairs[order]
+        for index, (_, handle) in enumerate(self.files):
+            if bounds[index + 1] > bounds[index]:
+                handle.write(pairs[bounds[index] : bounds[index + 1]].tobytes())
+
+    def counts(self, size: int) -> tuple[np.ndarray, int]:
+        """Distinct requests per value code, and distinct UUIDs in all."""
+        requests = np.zeros(size, np.int64)
+        if not self.files:
+            pairs = np.unique(np.concatenate(self.buffer)) if self.buffer else np.empty(0, _PAIR)
+            return requests + np.bincount(pairs["value"], minlength=size), len(np.unique(pairs["id"]))
+        self._flush()
+        distinct = 0
+        for path, handle in self.files:
+            handle.flush()
+            pairs = np.unique(np.fromfile(path, _PAIR))
+            requests += np.bincount(pairs["value"], minlength=size)
+            distinct += len(np.unique(pairs["id"]))
+        return requests, distinct
+
+    def close(self) -> None:
+        for path, handle in self.files:
+            handle.close()
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+        self.files = []
+
+
+_BUCKETS = 64
+_BUCKET_SHIFT = 2
+"""A pair's file: the first byte of its UUID over 4 (64 files)."""
+_FLUSH_PAIRS = 1 << 16
+"""Pairs held before they go to their files (1.3 MB)."""
+
+
 @dataclass
 class _Merged:
-    """Counts over every range so far, values numbered in the order first seen. The pairs are
-    made distinct once the new ones are as many as those already distinct (and at least
-    _COMPACT_EVERY): memory stays about twice the distinct pairs, and each pair is sorted a few
-    times in all."""
+    """Counts over every range so far, values numbered in the order first seen."""
 
     codes: dict[str, int] = field(default_factory=dict)
     events: list[int] = field(default_factory=list)
     lone: list[int] = field(default_factory=list)
-    pairs: list[np.ndarray] = field(default_factory=list)
-    distinct: int = 0
-    pending: int = 0
+    pairs: _Pairs = field(default_factory=_Pairs)
     other_pairs: set[tuple[int, bytes | str]] = field(default_factory=set)
 
     def add(self, counted: Counted) -> None:
@@ -131,20 +190,16 @@ class _Merged:
         if len(counted.pairs):
             pairs = counted.pairs.copy()
             pairs["value"] = mapping[pairs["value"]]
-            self.pairs.append(pairs)
-            self.pending += len(pairs)
-            if self.pending >= max(_COMPACT_EVERY, self.distinct):
-                self.pairs = [np.unique(np.concatenate(self.pairs))]
-                self.distinct, self.pending = len(self.pairs[0]), 0
+            self.pairs.add(pairs)
         self.other_pairs.update((int(mapping[index]), key) for index, key in counted.other_pairs)
 
     def facet(self, name: str, limit: int) -> Facet:
-        pairs = np.unique(np.concatenate(self.pairs)) if self.pairs else np.empty(0, _PAIR)
         size = len(self.codes)
-        requests = np.bincount(pairs["value"], minlength=size).astype(np.int64) + np.array(self.lone, np.int64)
+        requests, distinct = self.pairs.counts(size)
+        requests += np.array(self.lone, np.int64)
         for code, _ in self.other_pairs:
             requests[code] += 1
-        total_requests = len(np.unique(pairs["id"])) + len({key for _, key in self.other_pairs}) + sum(self.lone)
+        total_requests = distinct + len({key for _, key in self.other_pairs}) + sum(self.lone)
         total = sum(self.events)
         labels = list(self.codes)
         key = _sort_key(name)
@@ -193,7 +248,10 @@ def stream_top(
     merged = _Merged()
     totals = pipeline.Totals(found.names)
     setup = judge_setup(selection, evaluator, None, name)
-    for task, counted in pipeline.run(found.tasks, count, setup, workers, in_process_bytes):
-        totals.add(task, counted)
-        merged.add(counted)
-    return StreamedTop(merged.facet(name, limit), [*found.problems, *totals.problems])
+    try:
+        for task, counted in pipeline.run(found.tasks, count, setup, workers, in_process_bytes):
+            totals.add(task, counted)
+            merged.add(counted)
+        return StreamedTop(merged.facet(name, limit), [*found.problems, *totals.problems])
+    finally:
+        merged.pairs.close()
