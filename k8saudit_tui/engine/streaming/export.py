@@ -8,8 +8,10 @@ rendered and are written as ranges complete (output.OrderedOutput: view order, a
 Contract: for jsonl, json and csv, `stream_export` writes exactly what `export_rows(store,
 compile_filter(text).apply(store), ...)` writes for the store of the same sources, policies and
 candidate (tested over generated filters and logs), and reports the same problems. Memory: a few
-ranges (16 MB each) per worker, plus, for input whose selected events are out of time order, 16
-bytes a selected event while they are sorted at the end. A filter whose time range is read
+ranges (4 MB, 2 MB when every line is parsed) per worker, plus, for input whose selected events
+are out of time order, 16 bytes a selected event while they are sorted at the end. Original lines
+(jsonl, json without redaction) are read by this process from the file in runs of adjacent lines
+(`original_lines`); the workers send only where they are. A filter whose time range is read
 against the log's end costs a first pass over the log (pipeline.first_pass_latest). Parquet is
 not streamed (`STREAMED_FORMATS`): it is one file whose row groups the store's columns build.
 """

@@ -1,7 +1,8 @@
 """The per-range jobs of the streaming commands, run by the worker pool (or in-process).
 
 Each job takes a `Judge` (the worker's state) and a `Task` and returns plain picklable data, small
-next to the range: `select` the rendered selected events with their stage times (the order key),
+next to the range: `select` where the selected events are (or, rendered, CSV rows and redacted
+lines) with their stage times (the order key),
 `latest` the range's latest received time (the first pass of a filter read against the log's
 end), `count` the per-value counts of `top`. Every one also returns the range's line count, event
 count and problems (line numbers relative to the range), which the parent turns into Problems.

@@ -4,7 +4,8 @@ Why per range: a headless command that only selects or counts needs no store of 
 Each range is parsed by the one parser (`batch.parse_lines`, `batch.parse_document`) into a Batch,
 appended to a small EventStore of its own, evaluated under the policies, and decided by the one
 filter engine (`Filter.mask`): the semantics are the store's by construction. What goes back to the
-parent is small: the selected events' bytes (or counts, for `top`), their times, the problems.
+parent is small: where the selected events are (or their rendering, or `top`'s counts), their
+times, the problems.
 
 Contract of `read_range`: the store holds the range's candidate events (`prefilter`) at their true
 file offsets and 1-based line numbers relative to the range; lines the prefilter rejects are still
