@@ -115,3 +115,62 @@ def filters(draw: st.DrawFn, fields: tuple[str, ...] = tuple(FILTER_VALUES)) -> 
     """A whole filter: up to three alternatives (`|`) of up to three terms over `fields`; "" too."""
     alternatives = draw(st.lists(st.lists(filter_terms(fields), min_size=1, max_size=3).map(" ".join), max_size=3))
     return " | ".join(alternatives)
+
+
+# ------------------------------------------------------------------------------ filters
+
+STREAM_FILTER_VALUES: dict[str, tuple[str, ...]] = {
+    "verb": ("get", "list", "watch", "create", "update", "patch", "delete"),
+    "user": ("alice@example.com", "system:apiserver", "system:anonymous", "bob", "system:kube-scheduler"),
+    "ns": ("default", "kube-system", "argocd", '""', "prod"),
+    "resource": ("pods", "pods/log", "secrets", "leases", "configmaps", "pods/"),
+    "name": ("web-1", "kube-scheduler", '""'),
+    "stage": ("RequestReceived", "ResponseComplete", "ResponseStarted"),
+    "code": ("200", "4xx", "201,403", "5xx"),
+    "group": ("system:authenticated", "system:masters", "system:nodes"),
+    "ua": ("kubectl", "kube-scheduler"),
+    "uri": ("/api/v1/namespaces/default/pods", "/healthz"),
+    "apigroup": ("apps", '""', "coordination.k8s.io"),
+    "level": ("None", "Metadata", "Request", "RequestResponse"),
+    "rule": ("0", "1", "2", "none"),
+    "written": ("yes", "no"),
+    "drift": ("yes", "no"),
+    "candidate": ("None", "Metadata", "RequestResponse"),
+    "change": ("same", "up", "down", "dropped", "added"),
+}
+"""Values the generated log (k8saudit_tui.sample) holds, and a few it does not."""
+
+TIME_VALUES = ("-30s..", "-2m..-1m", "..-1m", "09:00..09:00:20", "2026-11-20", "2026-11-20T09:00:10Z..", "-1h..")
+LATENCY_VALUES = (">1s", "<=100ms", ">=5ms", "<2.5s", "=0ns")
+
+
+@st.composite
+def stream_filter_terms(draw: st.DrawFn, policy: bool = True) -> str:
+    """One filter term: exact, any-of, fuzzy, regex, negated, a bare word, a time range, a latency."""
+    kind = draw(st.sampled_from(("exact", "exact", "fuzzy", "regex", "word", "time", "latency")))
+    negate = "!" if draw(st.integers(0, 4)) == 0 else ""
+    if kind == "time":
+        return f"{negate}time:{draw(st.sampled_from(TIME_VALUES))}"
+    if kind == "latency":
+        return f"{negate}latency:{draw(st.sampled_from(LATENCY_VALUES))}"
+    if kind == "word":
+        return negate + draw(st.sampled_from(("alice", "kube", "pods", "lease", "secret", "sched", "xyz")))
+    names = [name for name in STREAM_FILTER_VALUES if policy or name not in ("level", "rule", "written", "drift")]
+    names = [name for name in names if policy or name not in ("candidate", "change")]
+    name = draw(st.sampled_from(names))
+    values = STREAM_FILTER_VALUES[name]
+    if kind == "fuzzy" and name in ("verb", "user", "ns", "name", "ua", "uri", "resource"):
+        return f"{negate}{name}:~{draw(st.sampled_from(values)).strip(chr(34)) or 'a'}"
+    if kind == "regex" and name in ("verb", "user", "ns", "name", "ua", "uri"):
+        return f"{negate}{name}:/{draw(st.sampled_from(('^sys', 'e$', 'a.i', '-')))}/"
+    chosen = draw(st.lists(st.sampled_from(values), min_size=1, max_size=2, unique=True))
+    return f"{negate}{name}:{','.join(chosen)}"
+
+
+@st.composite
+def stream_filters(draw: st.DrawFn, policy: bool = True) -> str:
+    """Filter text: one to three alternatives of one to three terms (or the empty filter)."""
+    if draw(st.integers(0, 9)) == 0:
+        return ""
+    groups = draw(st.lists(st.lists(stream_filter_terms(policy), min_size=1, max_size=3), min_size=1, max_size=3))
+    return " | ".join(" ".join(group) for group in groups)

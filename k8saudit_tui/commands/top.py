@@ -4,12 +4,14 @@ A write shows up once per stage, so events overstate who does what; requests do 
 read as `export` reads them (files, directories, .gz, - for stdin); --filter uses the TUI's filter
 language; rule and level need --policy. Text is an aligned table with every string from the log
 made visible; json is one document. Exit 0; 1 when a log cannot be read; 2 for bad arguments,
-filter or policy.
+filter or policy. Counting streams (engine.streaming.top): no store, per-range counts merged.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -19,12 +21,13 @@ from k8saudit_tui.commands import cache_options
 from k8saudit_tui.commands.common import error, load_policy_or_exit
 from k8saudit_tui.commands.format_option import add_format_option
 from k8saudit_tui.engine import fields
-from k8saudit_tui.engine.logs.sources import expand_sources
+from k8saudit_tui.engine.logs.sources import LogSource, expand_sources
 from k8saudit_tui.engine.model import Problem
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
-from k8saudit_tui.engine.query import FilterError, compile_filter
+from k8saudit_tui.engine.query import Filter, FilterError, compile_filter
 from k8saudit_tui.engine.query.facets import DEFAULT_LIMIT, TOP_FIELDS, Facet, facet, term
 from k8saudit_tui.engine.store import StoreLoader
+from k8saudit_tui.engine.streaming.top import stream_top
 from k8saudit_tui.engine.textsafe import visible
 
 _PROBLEMS_SHOWN = 5
@@ -66,6 +69,26 @@ def run(args: argparse.Namespace) -> int:
         if evaluator is None:
             return 2
     sources = expand_sources(args.logs, format=args.log_format)
+    if any(source.origin is not None for source in sources):
+        return _from_store(args, sources, selection, evaluator)
+    try:
+        counted = stream_top(sources, args.by, selection, args.limit, evaluator=evaluator)
+    finally:
+        for source in sources:  # a spooled .gz or stdin holds a copy of the log: it goes now
+            if source.spooled:
+                with contextlib.suppress(OSError):
+                    os.unlink(source.path)
+    unreadable = _report_problems(counted.problems)
+    result = counted.facet
+    sys.stdout.write(_json(result) if args.format == "json" else _text(result))
+    return 1 if unreadable else 0
+
+
+def _from_store(
+    args: argparse.Namespace, sources: list[LogSource], selection: Filter, evaluator: PolicyEvaluator | None
+) -> int:
+    """Logs unwrapped from a cloud or shipper format are counted over the store (and its index
+    cache): its rows and problems are numbered by the original records, which streaming ranges do not map."""
     store = StoreLoader(sources, evaluator, cache=cache_options.store_cache(args)).load_all()
     try:
         unreadable = _report_problems(store.problems)
