@@ -567,6 +567,33 @@ def test_an_indexes_file_that_is_not_ours_is_ignored(log: Path, cache: StoreCach
 def test_no_cache_neither_reads_nor_writes_the_cache(
     command: str, log: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, private_cache_directory: Path
 ) -> None:
+    """Commands that load a store (here: an AKS envelope, numbered by its original records) take the index."""
+    from k8saudit_tui.cli import main
+
+    monkeypatch.setattr(cache_module, "MIN_BYTES", 0)
+    aks = tmp_path / "PT1H.json"
+    records = [
+        json.dumps({"category": "kube-audit", "properties": {"log": text, "stream": "stdout"}})
+        for text in log.read_text().splitlines(keepends=True)[:200]
+        if text.startswith('{"kind":"Event"')
+    ]
+    aks.write_text("\n".join(records) + "\n")
+    arguments = {
+        "top": ["top", "--by", "user", str(aks)],
+        "export": ["export", str(aks), "-o", str(tmp_path / "out.jsonl"), "--force"],
+    }[command]
+    root = private_cache_directory / "k8saudit-tui"
+    assert main([*arguments, "--no-cache"]) == 0
+    assert not root.exists() or not list(root.glob("*/manifest.json"))
+    assert main(arguments) == 0
+    assert len(list(root.glob("*/manifest.json"))) == 1
+
+
+@pytest.mark.parametrize("command", ["top", "export"])
+def test_streamed_commands_leave_the_cache_alone(
+    command: str, log: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, private_cache_directory: Path
+) -> None:
+    """A plain log is streamed by `top` and `export` (no store): nothing is cached."""
     from k8saudit_tui.cli import main
 
     monkeypatch.setattr(cache_module, "MIN_BYTES", 0)
@@ -574,11 +601,9 @@ def test_no_cache_neither_reads_nor_writes_the_cache(
         "top": ["top", "--by", "user", str(log)],
         "export": ["export", str(log), "-o", str(tmp_path / "out.jsonl"), "--force"],
     }[command]
-    root = private_cache_directory / "k8saudit-tui"
-    assert main([*arguments, "--no-cache"]) == 0
-    assert not root.exists() or not list(root.glob("*/manifest.json"))
     assert main(arguments) == 0
-    assert len(list(root.glob("*/manifest.json"))) == 1
+    root = private_cache_directory / "k8saudit-tui"
+    assert not root.exists() or not list(root.glob("*/manifest.json"))
 
 
 def test_the_explorer_takes_no_cache_and_a_cap() -> None:

@@ -41,10 +41,6 @@ from k8saudit_tui.engine.streaming.ranges import Judge, judge_setup
 _PAIR = np.dtype([("value", "<i4"), ("id", "V16")])
 """A (value, request) pair whose auditID is a lower-case UUID, held as its 16 bytes: 20 bytes a
 pair instead of 40 (the column's 36 characters), exact (no hash)."""
-_DASHES = [8, 13, 18, 23]
-_HEX_DIGITS = [i for i in range(36) if i not in _DASHES]
-_NIBBLE = np.full(256, 255, np.uint8)
-_NIBBLE[np.frombuffer(b"0123456789abcdef", np.uint8)] = np.arange(16, dtype=np.uint8)
 
 
 @dataclass
