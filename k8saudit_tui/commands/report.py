@@ -42,10 +42,15 @@ from k8saudit_tui.engine.workbench.report_part import report_of
 from k8saudit_tui.engine.workbench.shards import read_sources
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
+def add_arguments(
+    parser: argparse.ArgumentParser,
+    logs_metavar: str = "LOG",
+    logs_help: str = "audit log files or directories; - for stdin",
+) -> None:
+    """The report's options (`fleet report` takes the same, its logs named as globs)."""
     parser.add_argument("--policy", required=True, help="the current audit Policy (YAML or JSON, or @gke|@eks|@aks)")
     parser.add_argument("--candidate", help="a candidate Policy (or @gke|@eks|@aks) to compare with the current one")
-    parser.add_argument("logs", nargs="+", metavar="LOG", help="audit log files or directories; - for stdin")
+    parser.add_argument("logs", nargs="+", metavar=logs_metavar, help=logs_help)
     parser.add_argument("--format", choices=("md", "json"), default="md", help="output format (default: md)")
     parser.add_argument(
         "--fail-if",

@@ -23,7 +23,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from k8saudit_tui.commands.common import error, load_policy_or_exit, log_problem
-from k8saudit_tui.commands.format_option import add_format_option
+from k8saudit_tui.commands.report import add_arguments as report_options
 from k8saudit_tui.commands.report import checked_conditions, emit
 from k8saudit_tui.engine.logs.sources import STDIN
 
@@ -40,18 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     report.add_argument("--scheduler", required=True, metavar="ADDR|local", help="a Dask scheduler address, or local")
     report.add_argument("--workers", type=int, default=None, metavar="N", help="worker processes of --scheduler local")
     report.add_argument("--shard-mb", type=int, default=64, metavar="MB", help="about how much one task reads")
-    report.add_argument("--policy", required=True, help="the current audit Policy (YAML or JSON, or @gke|@eks|@aks)")
-    report.add_argument("--candidate", help="a candidate Policy (or @gke|@eks|@aks) to compare with the current one")
-    report.add_argument("logs", nargs="+", metavar="GLOB", help="audit log files, directories or quoted globs")
-    report.add_argument("--format", choices=("md", "json"), default="md", help="output format (default: md)")
-    report.add_argument(
-        "--fail-if",
-        action="append",
-        default=[],
-        metavar="COND",
-        help="exit 1 when COND holds: bytes>+N%%, security-lost, dropped>0, dead-rules, shadowed-rules",
-    )
-    add_format_option(report, output_format=True)
+    report_options(report, "GLOB", "audit log files, directories or quoted globs")
 
 
 def run(args: argparse.Namespace) -> int:
