@@ -142,6 +142,14 @@ class ViewQuestions:
         counts = unknown_counts(self.store, "candidate_" if candidate else "")
         return None if counts is None else counts.by_rule
 
+    def unknown_rule_of(self, row: int) -> int | None:
+        """For an event whose rule is unknown, the rule it became unknown at (the first that reads a
+        field its format lost: the one the policy pane marks); None for any other event."""
+        if self.store is None or self.store.evaluator is None:
+            return None
+        at = self.store.value(row, "unknown_at")
+        return at if isinstance(at, int) and at >= 0 else None
+
     def unknown_events(self) -> int:
         """Events the loaded policy leaves undecided (workbench.unknowns), for the status line;
         counted once per store generation (the status is repainted far more often)."""

@@ -42,6 +42,7 @@ async def test_the_explorer_shows_unknown_where_the_lost_groups_decide(tmp_path:
         assert "Written: unknown (it depends on the unknown rule)" in text
         assert "rule 1 (line 7) level RequestResponse: CANNOT EVALUATE" in text
         assert "[?] userGroups: cannot evaluate: user groups are not present in GKE logs" in text
+        assert main.policy_pane.event_rule == 1  # the rule that needs the groups, not "no rule matched"
 
 
 def test_the_status_line_counts_unknown_verdicts_only_when_there_are() -> None:

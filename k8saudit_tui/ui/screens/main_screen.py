@@ -320,6 +320,8 @@ class MainScreen(MainWorkbench):
         if self.session.evaluator is None:
             return None
         rule = self.session.rule_of(row)
+        if rule is None:  # no rule, or unknown: then the rule that needs what the format lost
+            rule = self.session.unknown_rule_of(row)
         return NO_RULE if rule is None else rule
 
     @on(RuleChosen)
