@@ -13,6 +13,7 @@ records are read by stand-ins (benchmarks/standin_eks.py, standin_aks.py) throug
 
 from __future__ import annotations
 
+import argparse
 import os
 import resource
 import statistics
@@ -108,8 +109,11 @@ def load_seconds(
 
 
 def main() -> int:
-    events = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
-    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else REPEAT
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("events", nargs="?", type=int, default=1_000_000, help="events in the log (default 1M)")
+    parser.add_argument("rounds", nargs="?", type=int, default=REPEAT, help="alternated rounds")
+    args = parser.parse_args()
+    events, rounds = args.events, args.rounds
     evaluator = load_policy_or_exit(str(DEMO_POLICY))
     if evaluator is None:
         return 2
