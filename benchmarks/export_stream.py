@@ -27,7 +27,7 @@ from pathlib import Path
 
 from shared import ROOT, generated_log
 
-from k8saudit_tui.engine.memory import children, resident_bytes
+from k8saudit_tui.engine.memory import tree_resident_mb
 
 FILTERS = (
     ("verb:create", "verb = 'create'", 'select(.verb=="create")'),
@@ -125,24 +125,12 @@ def _run(command: list[str], stdout: object = subprocess.DEVNULL) -> tuple[float
     process = subprocess.Popen(command, stdout=stdout, stderr=subprocess.DEVNULL, cwd=ROOT)  # type: ignore[arg-type]
     peak = 0
     while process.poll() is None:
-        peak = max(peak, _tree_mb(process.pid))
+        peak = max(peak, tree_resident_mb(process.pid))
         time.sleep(0.02)
     seconds = time.perf_counter() - started
     if process.returncode:
         raise SystemExit(f"{command[:4]} failed with status {process.returncode}")
     return seconds, peak
-
-
-def _tree_mb(pid: int) -> int:
-    total, pending, seen = 0, [pid], set()
-    while pending:
-        current = pending.pop()
-        if current in seen:
-            continue
-        seen.add(current)
-        total += resident_bytes(current)
-        pending.extend(children(current))
-    return total >> 20
 
 
 def _lines(path: Path) -> int:

@@ -50,3 +50,15 @@ def test_a_grandchild_is_counted_and_a_gone_process_is_not() -> None:
     while parent.pid in children() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert resident_bytes(parent.pid) == 0
+
+
+def test_the_tree_of_another_process_is_measured() -> None:
+    child = subprocess.Popen([sys.executable, "-c", _HOLD_200_MB], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == b"ready"
+        assert tree_resident_mb(child.pid) >= 200
+    finally:
+        child.kill()
+        child.wait()
+    assert tree_resident_mb(child.pid) == 0

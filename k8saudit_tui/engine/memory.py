@@ -39,21 +39,21 @@ def children(pid: int | str = "self") -> list[int]:
     return found
 
 
-def tree_resident_mb() -> int:
-    """Resident memory of this process and all its descendants, in MB."""
-    own = resident_bytes()
-    if not own:
+def tree_resident_mb(pid: int | str = "self") -> int:
+    """Resident memory of a process (default: this one) and all its descendants, in MB."""
+    own = resident_bytes(pid)
+    if not own and pid == "self":
         import resource
 
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss >> 10
     total = own
-    pending = children()
+    pending = children(pid)
     seen: set[int] = set()
     while pending:
-        pid = pending.pop()
-        if pid in seen:
+        child = pending.pop()
+        if child in seen:
             continue
-        seen.add(pid)
-        total += resident_bytes(pid)
-        pending.extend(children(pid))
+        seen.add(child)
+        total += resident_bytes(child)
+        pending.extend(children(child))
     return total >> 20
