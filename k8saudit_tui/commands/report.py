@@ -29,6 +29,7 @@ from k8saudit_tui.commands.common import error, load_policy_or_exit, log_problem
 from k8saudit_tui.commands.format_option import add_format_option
 from k8saudit_tui.engine.logs.sources import expand_sources
 from k8saudit_tui.engine.model import Problem
+from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
 from k8saudit_tui.engine.workbench.report import (
     ConditionError,
     Report,
@@ -62,6 +63,17 @@ def add_arguments(
     add_format_option(parser, output_format=True)
 
 
+def load_policies(args: argparse.Namespace) -> tuple[PolicyEvaluator, PolicyEvaluator | None] | None:
+    """--policy and --candidate loaded (their problems printed); None when one cannot be used."""
+    current = load_policy_or_exit(args.policy)
+    if current is None:
+        return None
+    if args.candidate is None:
+        return current, None
+    candidate = load_policy_or_exit(args.candidate)
+    return None if candidate is None else (current, candidate)
+
+
 def run(args: argparse.Namespace) -> int:
     conditions = checked_conditions(args)
     if conditions is None:
@@ -71,14 +83,10 @@ def run(args: argparse.Namespace) -> int:
         if found is not None:
             error(found[0])
             return found[1]
-    current = load_policy_or_exit(args.policy)
-    if current is None:
+    policies = load_policies(args)
+    if policies is None:
         return 2
-    candidate = None
-    if args.candidate is not None:
-        candidate = load_policy_or_exit(args.candidate)
-        if candidate is None:
-            return 2
+    current, candidate = policies
     sources = expand_sources(args.logs, format=args.log_format)
     evaluators = [current] if candidate is None else [current, candidate]
     try:

@@ -22,9 +22,9 @@ import glob
 import logging
 from typing import TYPE_CHECKING
 
-from k8saudit_tui.commands.common import error, load_policy_or_exit, log_problem
+from k8saudit_tui.commands.common import error, log_problem
 from k8saudit_tui.commands.report import add_arguments as report_options
-from k8saudit_tui.commands.report import checked_conditions, emit
+from k8saudit_tui.commands.report import checked_conditions, emit, load_policies
 from k8saudit_tui.engine.logs.sources import STDIN
 
 if TYPE_CHECKING:
@@ -62,14 +62,10 @@ def run(args: argparse.Namespace) -> int:
     except ImportError:
         error(INSTALL)
         return 2
-    current = load_policy_or_exit(args.policy)
-    if current is None:
+    evaluators = load_policies(args)
+    if evaluators is None:
         return 2
-    candidate = None
-    if args.candidate is not None:
-        candidate = load_policy_or_exit(args.candidate)
-        if candidate is None:
-            return 2
+    current, candidate = evaluators
     client = _client(args.scheduler, args.workers)
     if client is None:
         return 1
