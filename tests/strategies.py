@@ -164,6 +164,8 @@ def stream_filter_terms(draw: st.DrawFn, policy: bool = True) -> str:
     if kind == "regex" and name in ("verb", "user", "ns", "name", "ua", "uri"):
         return f"{negate}{name}:/{draw(st.sampled_from(('^sys', 'e$', 'a.i', '-')))}/"
     chosen = draw(st.lists(st.sampled_from(values), min_size=1, max_size=2, unique=True))
+    if len(chosen) > 1 and '""' in chosen:  # the empty value is written alone (`ns:""`); `a,""` is a syntax error
+        chosen.remove('""')
     return f"{negate}{name}:{','.join(chosen)}"
 
 
