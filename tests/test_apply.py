@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from k8saudit_tui.cli import main
+from k8saudit_tui.commands.apply import apply_lines
 from k8saudit_tui.engine.logs.attributes import request_attributes
 from k8saudit_tui.engine.logs.event import convert_event
 from k8saudit_tui.engine.model import LEVELS, STAGES, Policy
@@ -246,6 +247,32 @@ def test_the_fast_path_writes_what_the_plain_implementation_does(
     assert applied.text == expected
     assert applied.size == (0 if expected is None else len(expected) + 1)
     assert applied.lower_bound == (lower and expected is not None)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    policy=strategies.policies,
+    requests=st.lists(recorded_events(), min_size=1, max_size=3),
+    variations=st.lists(
+        st.tuples(st.integers(0, 2), st.sampled_from(STAGES), st.sampled_from((*LEVELS[1:], ""))),
+        min_size=1,
+        max_size=12,
+    ),
+)
+def test_the_command_loop_writes_what_the_plain_implementation_does_for_each_line(
+    policy: Policy, requests: list[dict[str, Any]], variations: list[tuple[int, str, str]]
+) -> None:
+    """`apply_lines` decides a writing once per (rule, stage, recorded level) and reuses it: the
+    block must still be each event's plain answer, in order (a few requests recorded at several
+    stages and levels, so the keys meet again)."""
+    events = [{**requests[index % len(requests)], "stage": stage, "level": level} for index, stage, level in variations]
+    texts = [orjson.dumps(data) for data in events]
+    block = apply_lines(PolicyEvaluator(policy), "log", [text + b"\n" for text in texts])
+    expected = [plain_apply(policy, data, text) for data, text in zip(events, texts, strict=True)]
+    written = [text + b"\n" for text, _ in expected if text is not None]
+    assert block.output == b"".join(written)
+    assert (block.events, block.written) == (len(events), len(written))
+    assert block.lower_bound == sum(1 for text, lower in expected if lower and text is not None)
 
 
 # ------------------------------------------------------------------------------ lower bounds and cost

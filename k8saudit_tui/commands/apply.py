@@ -42,7 +42,7 @@ from k8saudit_tui.engine.logs.sources import STDIN, expand_sources
 from k8saudit_tui.engine.model import Problem
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
 from k8saudit_tui.engine.textsafe import visible
-from k8saudit_tui.engine.workbench.apply import apply_event, written_line
+from k8saudit_tui.engine.workbench.apply import Writing, writing, written_line, written_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,12 +179,17 @@ def apply_lines(
     numbering: Numbering | None = None,
 ) -> AppliedBlock:
     """Apply the policy to numbered lines (for a spool of unwrapped events, numbered by `numbering`
-    as the original file's lines, its unreadable records reported first): the hot loop of the
-    command (`apply_line` inlined: a usual line, `{...}` and a newline, is its own written line)."""
+    as the original file's lines, its unreadable records reported first).
+
+    The hot loop of the command: `apply_event` inlined, with its `writing` decided once per
+    (rule, stage, recorded level), as `evaluate` serialises its suffix once per such key; a usual
+    line, `{...}` and a newline, is its own written line."""
     output: list[bytes] = []
     append = output.append
     problems: list[str] = []
     events = lower_bound = 0
+    evaluate = evaluator.evaluate_event
+    writings: dict[tuple[int | None, str, str], Writing | None] = {}
     numbered: Iterable[tuple[int, bytes]] = enumerate(lines, first_line)
     if numbering is not None:
         numbered = zip(numbering[0], lines)
@@ -198,13 +203,17 @@ def apply_lines(
             event = decode_event_line(line)
             if line[:1] != b"{" or line[-1:] != b"\n" or line[-2:-1] == b"\r":
                 line = written_line(line)
-            applied = apply_event(evaluator, event, line)
+            verdict = evaluate(event)
+            key = (verdict.rule, event.stage, event.level)
+            if key in writings:
+                how = writings[key]
+            else:
+                how = writings[key] = writing(verdict, event.stage, event.level)
+            if how is not None:
+                append(written_text(how, line, event.verb == "patch"))
+                lower_bound += how.lower_bound
         except EventError as problem:
             problems.append(f"{name}:{number}: {problem}")
             continue
         events += 1
-        written = applied.line
-        if written is not None:
-            append(written)
-            lower_bound += applied.lower_bound
     return AppliedBlock(b"".join(output), tuple(problems), events, len(output), lower_bound)

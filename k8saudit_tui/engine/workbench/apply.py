@@ -28,6 +28,7 @@ and managedFields are substring scans of the line; only a line that may change i
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any, NamedTuple
 
@@ -100,31 +101,52 @@ def event_text(line: bytes) -> bytes:
 
 
 def apply_event(evaluator: PolicyEvaluator, event: EventFields, line: bytes) -> Applied:
-    """Decide the written form of `event`, decoded from `line` (its JSON and a newline).
-
-    The hot loop of `apply`: the written level comes from a table, and the substring scans for
-    bodies and managedFields are skipped when the line holds no `O` (no `requestObject` /
-    `responseObject`) or no `F` (no `managedFields`): one memchr instead of a scan for a word."""
+    """Decide the written form of `event`, decoded from `line` (its JSON and a newline)."""
     verdict = evaluator.evaluate_event(event)
-    if verdict.level == "None" or event.stage in verdict.omit_stages:  # Verdict.emits, inlined
+    how = writing(verdict, event.stage, event.level)
+    if how is None:
         return Applied(event, verdict, None, False)
-    recorded = event.level
-    decided = _WRITTEN.get((verdict.level, recorded))
-    if decided is None:
-        level, lower_bound = written_level(verdict.level, recorded)
-        rank = LEVEL_RANK[level]
-    else:
-        level, lower_bound, rank = decided
-    omit_managed = verdict.omit_managed_fields
+    return Applied(event, verdict, written_text(how, line, event.verb == "patch"), how.lower_bound)
+
+
+class Writing(NamedTuple):
+    """How a verdict writes the events of one stage and recorded level: everything `apply` decides
+    before looking at a line, so its hot loop decides it once per (rule, stage, recorded level)."""
+
+    level: str
+    """The level written: min(the policy's, the recorded one) (`written_level`)."""
+    rank: int
+    lower_bound: bool
+    keeps_level: bool
+    """The level written is the recorded one: the line may be kept as it is."""
+    omit_managed_fields: bool
+
+
+@functools.lru_cache(maxsize=4096)
+def writing(verdict: Verdict, stage: str, recorded: str) -> Writing | None:
+    """How `verdict` writes an event of `stage` recorded at `recorded`; None when not at all."""
+    if not verdict.emits(stage):
+        return None
+    level, lower_bound = written_level(verdict.level, recorded)
+    return Writing(level, LEVEL_RANK[level], lower_bound, level == recorded, verdict.omit_managed_fields)
+
+
+def written_text(how: Writing, line: bytes, patch: bool) -> bytes:
+    """The line written for an event that `how` writes (`line` itself when nothing changes).
+
+    The substring scans for bodies and managedFields are skipped when the line holds no `O` (no
+    `requestObject` / `responseObject`) or no `F` (no `managedFields`): one memchr instead of a
+    scan for a word."""
+    rank = how.rank
     if (
-        level == recorded
+        how.keeps_level
         and (rank >= _REQUEST_RESPONSE or b"O" not in line or not _holds_body(line, rank))
-        and (not omit_managed or b"F" not in line or b'"managedFields"' not in line)
+        and (not how.omit_managed_fields or b"F" not in line or b'"managedFields"' not in line)
     ):
-        return Applied(event, verdict, line, lower_bound)
+        return line
     text = line[:-1]
-    written = rewrite(text, level, omit_managed, event.verb == "patch")
-    return Applied(event, verdict, line if written is text else written + b"\n", lower_bound)
+    written = rewrite(text, how.level, how.omit_managed_fields, patch)
+    return line if written is text else written + b"\n"
 
 
 def _holds_body(line: bytes, rank: int) -> bool:
@@ -140,15 +162,6 @@ def written_level(policy_level: str, recorded_level: str) -> tuple[str, bool]:
     if LEVEL_RANK[recorded_level] < LEVEL_RANK.get(policy_level, 0):
         return recorded_level, True
     return policy_level, False
-
-
-_WRITTEN: dict[tuple[str, str], tuple[str, bool, int]] = {
-    (policy, recorded): (*written_level(policy, recorded), min(LEVEL_RANK[policy], LEVEL_RANK[recorded]))
-    for policy in _WRITTEN_LEVELS
-    for recorded in _WRITTEN_LEVELS
-}
-"""(policy level, recorded level) -> `written_level` and the rank of the level written, for the
-nine usual pairs (the hot loop's lookup; any other pair goes through `written_level`)."""
 
 
 def rewrite(text: bytes, level: str, omit_managed_fields: bool, patch: bool) -> bytes:
