@@ -10,6 +10,8 @@ import select
 import stat
 import subprocess
 import sys
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +21,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from k8saudit_tui.cli import main
-from k8saudit_tui.commands.apply import apply_lines
+from k8saudit_tui.commands.apply import apply_lines, apply_range, assembled
+from k8saudit_tui.engine.logs import split
 from k8saudit_tui.engine.logs.attributes import request_attributes
 from k8saudit_tui.engine.logs.event import convert_event
-from k8saudit_tui.engine.model import LEVELS, STAGES, Policy
+from k8saudit_tui.engine.model import LEVELS, STAGES, Policy, PolicyRule
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
 from k8saudit_tui.engine.workbench.apply import apply_line
 from k8saudit_tui.engine.workbench.cost import CostTally, cost_of_lines
@@ -249,9 +252,21 @@ def test_the_fast_path_writes_what_the_plain_implementation_does(
     assert applied.lower_bound == (lower and expected is not None)
 
 
+def _writing(policy: Policy) -> Policy:
+    """The policy with every rule writing at least Metadata at every stage, and a catch-all last:
+    most drawn policies write few events, and these tests are about the ones written."""
+    rules = tuple(
+        replace(rule, level=max(rule.level, "Metadata", key=LEVELS.index), omit_stages=()) for rule in policy.rules
+    )
+    return replace(policy, rules=(*rules, PolicyRule(level="Metadata")), omit_stages=())
+
+
+some_policies = st.one_of(strategies.policies, strategies.policies.map(_writing))
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    policy=strategies.policies,
+    policy=some_policies,
     requests=st.lists(recorded_events(), min_size=1, max_size=3),
     variations=st.lists(
         st.tuples(st.integers(0, 2), st.sampled_from(STAGES), st.sampled_from((*LEVELS[1:], ""))),
@@ -270,9 +285,64 @@ def test_the_command_loop_writes_what_the_plain_implementation_does_for_each_lin
     block = apply_lines(PolicyEvaluator(policy), "log", [text + b"\n" for text in texts])
     expected = [plain_apply(policy, data, text) for data, text in zip(events, texts, strict=True)]
     written = [text + b"\n" for text, _ in expected if text is not None]
-    assert block.output == b"".join(written)
+    assert assembled(block.pieces, None) == b"".join(written)  # no offsets without a start
     assert (block.events, block.written) == (len(events), len(written))
     assert block.lower_bound == sum(1 for text, lower in expected if lower and text is not None)
+
+
+line_shapes = st.sampled_from(("plain", "spaced", "crlf", "prefix", "blank", "junk"))
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    policy=some_policies,
+    events=st.lists(st.tuples(recorded_events(), line_shapes), min_size=1, max_size=10),
+    final_newline=st.booleans(),
+    task_bytes=st.integers(200, 4000),
+)
+def test_runs_of_unchanged_lines_read_back_from_the_file_give_the_same_output(
+    tmp_path_factory: pytest.TempPathFactory,
+    policy: Policy,
+    events: list[tuple[dict[str, Any], str]],
+    final_newline: bool,
+    task_bytes: int,
+) -> None:
+    """The ranges' runs of unchanged lines are offsets the parent reads back: the output must be
+    the bytes the same lines give when every written line is sent whole."""
+    shaped: dict[str, Callable[[bytes], bytes]] = {
+        "plain": lambda text: text + b"\n",
+        "spaced": lambda text: json.dumps(orjson.loads(text)).encode() + b"\n",
+        "crlf": lambda text: text + b"\r\n",
+        "prefix": lambda text: b"node-1 " + text + b"\n",
+        "blank": lambda text: b"\n",
+        "junk": lambda text: b"not an event\n",
+    }
+    lines = [shaped[shape](orjson.dumps(data)) for data, shape in events]
+    lines[-1] = lines[-1] if final_newline else lines[-1].rstrip(b"\n")
+    path = tmp_path_factory.mktemp("runs") / "audit.log"
+    path.write_bytes(b"".join(lines))
+    evaluator = PolicyEvaluator(policy)
+    whole = apply_lines(evaluator, "log", lines)
+    output: list[bytes] = []
+    problems: list[str] = []
+    first_line = 1
+    with path.open("rb") as log_file:
+        for task in split.cut(0, str(path), 0, path.stat().st_size, task_bytes):
+            count, block = apply_range(evaluator, ("log", first_line, task, None))
+            first_line += count
+            output.append(assembled(block.pieces, log_file.fileno()))
+            problems.extend(block.problems)
+    assert b"".join(output) == assembled(whole.pieces, None)
+    assert problems == list(whole.problems)
+
+
+def test_a_log_cut_short_before_its_runs_are_read_back_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "audit.log"
+    path.write_bytes(b"x" * 100)
+    with path.open("rb") as log_file:
+        assert assembled([b"a", (10, 20)], log_file.fileno()) == b"a" + b"x" * 10
+        with pytest.raises(OSError, match="cut short"):
+            assembled([(90, 120)], log_file.fileno())
 
 
 # ------------------------------------------------------------------------------ lower bounds and cost

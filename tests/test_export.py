@@ -16,9 +16,10 @@ import orjson
 import pytest
 
 from k8saudit_tui.engine import export as export_module
-from k8saudit_tui.engine.export import CSV_COLUMNS, ExportError, export_rows, redact_event
+from k8saudit_tui.engine.export import CSV_COLUMNS, export_rows, redact_event
 from k8saudit_tui.engine.logs.sources import expand_sources
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
+from k8saudit_tui.engine.private_file import ExportError
 from k8saudit_tui.engine.query import compile_filter
 from k8saudit_tui.engine.store import EventStore, StoreLoader
 from tests.auditlog_helpers import event, line, simple_policy, write_lines

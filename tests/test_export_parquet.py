@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from k8saudit_tui.commands import export as export_command
 from k8saudit_tui.engine import parquet
-from k8saudit_tui.engine.export import ExportError, check_format, export_rows, redact_line
+from k8saudit_tui.engine.export import check_format, export_rows, redact_line
 from k8saudit_tui.engine.fields import FIELDS
 from k8saudit_tui.engine.logs import auditid_keys
 from k8saudit_tui.engine.logs.sources import expand_sources
@@ -26,6 +26,7 @@ from k8saudit_tui.engine.model import LEVELS
 from k8saudit_tui.engine.parquet_strings import raw_lines, segments
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
 from k8saudit_tui.engine.policy.loader import load_policy_file
+from k8saudit_tui.engine.private_file import ExportError
 from k8saudit_tui.engine.store import EventStore, StoreLoader
 from tests.auditlog_helpers import event, line, write_lines
 

@@ -18,10 +18,13 @@ read or the output cannot be written; 2 when the policy cannot be used.
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
+from typing import cast
 
 from k8saudit_tui.commands.common import (
     MAX_LINE_BYTES,
@@ -35,21 +38,25 @@ from k8saudit_tui.commands.common import (
 )
 from k8saudit_tui.commands.evaluate import Numbering, RangeJob, map_ranges, origin_of, streamable_stdin
 from k8saudit_tui.commands.format_option import add_format_option
-from k8saudit_tui.engine.export import ExportError, write_file
 from k8saudit_tui.engine.logs import split
 from k8saudit_tui.engine.logs.event import EventError, decode_event_line
 from k8saudit_tui.engine.logs.sources import STDIN, expand_sources
 from k8saudit_tui.engine.model import Problem
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
+from k8saudit_tui.engine.private_file import ExportError, write_private
 from k8saudit_tui.engine.textsafe import visible
 from k8saudit_tui.engine.workbench.apply import Writing, writing, written_line, written_text
+
+Piece = bytes | tuple[int, int]
+"""Part of an AppliedBlock's output: written bytes, or the (start, end) offsets of a run of lines
+written as they stand in the range's file, which the parent reads itself (`assembled`)."""
 
 
 @dataclass(frozen=True, slots=True)
 class AppliedBlock:
-    """What a run of lines gives: the bytes to write, the lines refused, and the counts."""
+    """What a run of lines gives: the output to write, the lines refused, and the counts."""
 
-    output: bytes
+    pieces: list[Piece]
     problems: tuple[str, ...]
     events: int
     written: int
@@ -95,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
             out.flush()
     else:
         try:
-            size = write_file(args.output, blocks, force=args.force)
+            size = write_private(Path(args.output), blocks, force=args.force)
         except ExportError as problem:
             error(str(problem))
             return 1
@@ -127,8 +134,10 @@ def _apply_logs(
                 totals.status = 1
                 continue
             try:
-                for block in map_ranges(apply_range, evaluator, source.name, source.path, origin=origin_of(source)):
-                    yield from _take(block, totals)
+                with open(source.path, "rb") as log_file:  # the one the runs of unchanged lines are read from
+                    jobs = map_ranges(apply_range, evaluator, source.name, source.path, origin=origin_of(source))
+                    for block in jobs:
+                        yield from _take(block, totals, log_file.fileno())
             except OSError as problem:
                 if isinstance(problem, BrokenPipeError):
                     raise
@@ -146,14 +155,35 @@ def _apply_logs(
                     error(str(unwrapping))
 
 
-def _take(block: AppliedBlock, totals: _Totals) -> Iterator[bytes]:
+def _take(block: AppliedBlock, totals: _Totals, log_file: int | None = None) -> Iterator[bytes]:
     for problem in block.problems:
         error(problem)
     totals.events += block.events
     totals.written += block.written
     totals.lower_bound += block.lower_bound
-    if block.output:
-        yield block.output
+    if block.pieces:
+        yield assembled(block.pieces, log_file)
+
+
+def assembled(pieces: list[Piece], log_file: int | None) -> bytes:
+    """The output of `pieces`, their runs of unchanged lines read from `log_file` at once.
+
+    Why the runs come as offsets: about half a log's bytes are written as they are, and sending
+    them back from a worker cost six copies (join, pickle, pipe, read, unpickle); one read of the
+    range here costs one. A file cut shorter meanwhile is an error, not a short output."""
+    runs = [piece for piece in pieces if isinstance(piece, tuple)]
+    if not runs:
+        return b"".join(cast("list[bytes]", pieces))
+    if log_file is None:
+        raise ValueError("runs of lines without the file they are in")
+    first, last = runs[0][0], runs[-1][1]
+    data = os.pread(log_file, last - first, first)
+    if len(data) != last - first:
+        raise OSError(errno.EIO, "the file was cut short while it was read")
+    view = memoryview(data)
+    return b"".join(
+        [view[piece[0] - first : piece[1] - first] if isinstance(piece, tuple) else piece for piece in pieces]
+    )
 
 
 def apply_range(evaluator: PolicyEvaluator, job: RangeJob) -> tuple[int, AppliedBlock]:
@@ -167,7 +197,7 @@ def apply_range(evaluator: PolicyEvaluator, job: RangeJob) -> tuple[int, Applied
             yield line
 
     with split.open_range(task) as stream:
-        block = apply_lines(evaluator, name, counted(bounded_lines(stream)), first_line, numbering)
+        block = apply_lines(evaluator, name, counted(bounded_lines(stream)), first_line, numbering, task.start)
     return count, block
 
 
@@ -177,30 +207,37 @@ def apply_lines(
     lines: Iterable[bytes],
     first_line: int = 1,
     numbering: Numbering | None = None,
+    start: int | None = None,
 ) -> AppliedBlock:
     """Apply the policy to numbered lines (for a spool of unwrapped events, numbered by `numbering`
-    as the original file's lines, its unreadable records reported first).
+    as the original file's lines, its unreadable records reported first). With `start`, the lines
+    are a file's from that offset on, and runs of lines written as they are become offsets.
 
     The hot loop of the command: `apply_event` inlined, with its `writing` decided once per
     (rule, stage, recorded level), as `evaluate` serialises its suffix once per such key; a usual
     line, `{...}` and a newline, is its own written line."""
-    output: list[bytes] = []
-    append = output.append
+    pieces: list[Piece] = []
+    append = pieces.append
     problems: list[str] = []
-    events = lower_bound = 0
+    events = written = lower_bound = 0
     evaluate = evaluator.evaluate_event
     writings: dict[tuple[int | None, str, str], Writing | None] = {}
+    offset = run_start = run_end = start or 0
     numbered: Iterable[tuple[int, bytes]] = enumerate(lines, first_line)
     if numbering is not None:
         numbered = zip(numbering[0], lines)
         problems.extend(message for _, message in numbering[1])
     for number, line in numbered:
+        here = offset
+        offset += len(line)
         if not line or line.isspace():
             continue
         try:
             if line is TOO_LONG:
+                start = None  # its length is unknown: the offsets after it are lost
                 raise EventError(f"line longer than {MAX_LINE_BYTES >> 20} MiB: skipped")
             event = decode_event_line(line)
+            as_read = line
             if line[:1] != b"{" or line[-1:] != b"\n" or line[-2:-1] == b"\r":
                 line = written_line(line)
             verdict = evaluate(event)
@@ -210,10 +247,24 @@ def apply_lines(
             else:
                 how = writings[key] = writing(verdict, event.stage, event.level)
             if how is not None:
-                append(written_text(how, line, event.verb == "patch"))
+                text = written_text(how, line, event.verb == "patch")
+                written += 1
                 lower_bound += how.lower_bound
+                if text is as_read and start is not None:
+                    if here != run_end:
+                        if run_end != run_start:
+                            append((run_start, run_end))
+                        run_start = here
+                    run_end = offset
+                else:
+                    if run_end != run_start:
+                        append((run_start, run_end))
+                    run_start = run_end = offset
+                    append(text)
         except EventError as problem:
             problems.append(f"{name}:{number}: {problem}")
             continue
         events += 1
-    return AppliedBlock(b"".join(output), tuple(problems), events, len(output), lower_bound)
+    if run_end != run_start:
+        append((run_start, run_end))
+    return AppliedBlock(pieces, tuple(problems), events, written, lower_bound)

@@ -24,10 +24,11 @@ from collections.abc import Sequence
 from k8saudit_tui.commands import cache_options
 from k8saudit_tui.commands.common import error, load_policy_or_exit, log_problem
 from k8saudit_tui.commands.format_option import add_format_option
-from k8saudit_tui.engine.export import FORMATS, ExportError, Format, check_format, export_rows
+from k8saudit_tui.engine.export import FORMATS, Format, check_format, export_rows
 from k8saudit_tui.engine.fields import by_filter_name
 from k8saudit_tui.engine.logs.sources import LogSource, expand_sources
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
+from k8saudit_tui.engine.private_file import ExportError
 from k8saudit_tui.engine.query import Filter, FilterError, compile_filter
 from k8saudit_tui.engine.store import StoreLoader
 from k8saudit_tui.engine.streaming.export import STREAMED_FORMATS, stream_export

@@ -12,11 +12,8 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import errno
 import io
-import os
 import sys
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +24,7 @@ import orjson
 
 from k8saudit_tui.engine.fields import CSV_FIELDS
 from k8saudit_tui.engine.logs.chunks import in_blocks
+from k8saudit_tui.engine.private_file import ExportError, write_private
 from k8saudit_tui.engine.store import EventStore
 
 Format = Literal["jsonl", "csv", "json", "parquet"]
@@ -38,10 +36,6 @@ CSV_COLUMNS: tuple[tuple[str, str], ...] = tuple(
 """CSV header and the store column behind each, from the one field table (engine.fields)."""
 
 REDACTED = "REDACTED"
-
-
-class ExportError(Exception):
-    """An export that could not be written; the message says why in plain words."""
 
 
 def check_format(fmt: str) -> None:
@@ -160,12 +154,6 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def write_file(path: str | Path, chunks: Iterable[bytes], force: bool = False) -> int:
-    """Write `chunks` to `path` as every export is written (0600, atomic, never through a symlink
-    nor over a file without `force`); the bytes written. Raises ExportError (`apply` uses it)."""
-    return _to_file(Path(path), iter(chunks), 0, force).bytes
-
-
 def _to_stream(stream: BinaryIO, chunks: Iterator[bytes], count: int) -> ExportResult:
     written = 0
     for chunk in chunks:
@@ -176,86 +164,7 @@ def _to_stream(stream: BinaryIO, chunks: Iterator[bytes], count: int) -> ExportR
 
 
 def _to_file(target: Path, chunks: Iterator[bytes], count: int, force: bool) -> ExportResult:
-    """Atomic write: temporary file (0600, O_EXCL) in the same directory, fsync, rename."""
-    _check_target(target, force)
-    directory = target.parent if str(target.parent) else Path(".")
-    try:
-        descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=directory)
-    except OSError as error:
-        raise ExportError(_describe(error, directory)) from None
-    written = 0
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            for chunk in chunks:
-                handle.write(chunk)
-                written += len(chunk)
-            handle.flush()
-            os.fsync(handle.fileno())
-        _place(temporary, target, force)
-    except OSError as error:
-        _remove(temporary)
-        raise ExportError(_describe(error, target)) from None
-    except BaseException:
-        _remove(temporary)
-        raise
-    return ExportResult(count, str(target), written)
-
-
-def _check_target(target: Path, force: bool) -> None:
-    if target.is_symlink():
-        raise ExportError(f"{target}: is a symbolic link; refusing to write through it")
-    if target.exists():
-        if target.is_dir():
-            raise ExportError(f"{target}: is a directory")
-        if not force:
-            raise ExportError(f"{target}: already exists (use --force to overwrite)")
-
-
-def _place(temporary: str, target: Path, force: bool) -> None:
-    """Rename into place. Without force, link() refuses an existing target atomically."""
-    if force:
-        if target.is_symlink():
-            raise ExportError(f"{target}: is a symbolic link; refusing to write through it")
-        os.replace(temporary, target)
-        return
-    try:
-        os.link(temporary, target)
-    except FileExistsError:
-        _remove(temporary)
-        raise ExportError(f"{target}: already exists (use --force to overwrite)") from None
-    except OSError as error:
-        if error.errno not in (errno.EPERM, errno.ENOTSUP, errno.EXDEV, errno.EMLINK):
-            raise
-        if target.exists() or target.is_symlink():
-            _remove(temporary)
-            raise ExportError(f"{target}: already exists (use --force to overwrite)") from None
-        os.replace(temporary, target)
-        return
-    _remove(temporary)
-
-
-def _remove(path: str) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
-
-
-def _describe(error: OSError, where: Path) -> str:
-    """A plain message for the errors a user can act on."""
-    if error.errno == errno.ENOSPC:
-        return f"{where}: disk full (no space left on device); nothing was written"
-    if error.errno == errno.EDQUOT:
-        return f"{where}: disk quota exceeded; nothing was written"
-    if error.errno in (errno.EACCES, errno.EPERM):
-        return f"{where}: permission denied"
-    if error.errno == errno.ENOENT:
-        if where.is_dir():  # /proc and similar: the directory is there but takes no new files
-            return f"{where}: cannot create files in this directory (its file system does not allow it)"
-        return f"{where}: directory does not exist"
-    if error.errno == errno.EROFS:
-        return f"{where}: read-only file system"
-    return f"{where}: {error.strerror or error}"
+    return ExportResult(count, str(target), write_private(target, chunks, force))
 
 
 # ------------------------------------------------------------------------------ redaction

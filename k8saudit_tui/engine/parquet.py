@@ -51,13 +51,13 @@ from typing import Any
 
 import numpy as np
 
-from k8saudit_tui.engine.export import ExportError
 from k8saudit_tui.engine.fields import CHANGES, FIELDS
 from k8saudit_tui.engine.logs.annotations import annotation_value
 from k8saudit_tui.engine.logs.columns import LATENCY_UNKNOWN
 from k8saudit_tui.engine.model import LEVELS
 from k8saudit_tui.engine.parquet_strings import auditids, raw_lines
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
+from k8saudit_tui.engine.private_file import ExportError
 from k8saudit_tui.engine.query.filter import recorded_levels
 from k8saudit_tui.engine.store import EventStore
 from k8saudit_tui.engine.store.derived import DECISION_KEY

@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from k8saudit_tui.engine.export import ExportError
 from k8saudit_tui.engine.logs import auditid_keys
+from k8saudit_tui.engine.private_file import ExportError
 from k8saudit_tui.engine.store import EventStore
 
 

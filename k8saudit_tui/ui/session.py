@@ -19,7 +19,6 @@ import numpy as np
 
 from k8saudit_tui.engine import runtime
 from k8saudit_tui.engine.export import (
-    ExportError,
     ExportResult,
     Format,
     count_masked,
@@ -35,6 +34,7 @@ from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
 from k8saudit_tui.engine.policy.explain import Explanation, explain
 from k8saudit_tui.engine.policy.loader import PolicyLoad, load_policy_file
 from k8saudit_tui.engine.policy.lost_reasons import lost_fields, reasons
+from k8saudit_tui.engine.private_file import ExportError
 from k8saudit_tui.engine.query import FilterError, compile_filter, look_ahead, prepare
 from k8saudit_tui.engine.query.facets import Facet, FacetValue
 from k8saudit_tui.engine.query.matched import TermMatch, has_fuzzy, matched_values

@@ -27,8 +27,8 @@ from typing import BinaryIO
 
 import numpy as np
 
-from k8saudit_tui.engine.export import ExportError, _check_target, _describe, _place, _remove
 from k8saudit_tui.engine.logs.sources import new_spool
+from k8saudit_tui.engine.private_file import ExportError, check_target, describe_error, place, remove_quietly
 
 _COPY_BLOCK = 1 << 20
 _SORT_STEP = 1 << 16
@@ -46,14 +46,14 @@ class OrderedOutput:
         self.in_order = True
         self._last = np.iinfo(np.int64).min
         if self.target is not None:
-            _check_target(self.target, force)
+            check_target(self.target, force)
             directory = self.target.parent if str(self.target.parent) else Path(".")
             try:
                 descriptor, self._temporary = tempfile.mkstemp(
                     prefix=f".{self.target.name}.", suffix=".part", dir=directory
                 )
             except OSError as error:
-                raise ExportError(_describe(error, directory)) from None
+                raise ExportError(describe_error(error, directory)) from None
             self._out: BinaryIO = os.fdopen(descriptor, "wb")
         else:
             self._temporary, self._out = new_spool("export")
@@ -93,15 +93,15 @@ class OrderedOutput:
                 os.fsync(handle.fileno())
                 size = os.fstat(handle.fileno()).st_size
             self._out.close()
-            _place(source, self.target, self.force)
+            place(source, self.target, self.force)
             if source != self._temporary:
-                _remove(self._temporary)
+                remove_quietly(self._temporary)
             return str(self.target), size
         except OSError as error:
             self.abandon()
-            raise ExportError(_describe(error, self.target or Path("-"))) from None
+            raise ExportError(describe_error(error, self.target or Path("-"))) from None
         finally:
-            _remove(self._keys_path)
+            remove_quietly(self._keys_path)
 
     def abandon(self) -> None:
         """Remove what was written (an error, or the caller gave up)."""
@@ -109,14 +109,14 @@ class OrderedOutput:
         self._keys.close()
         for path in (self._temporary, self._keys_path, getattr(self, "_sorted_path", "")):
             if path:
-                _remove(path)
+                remove_quietly(path)
 
     def _write(self, data: bytes) -> None:
         try:
             self._out.write(data)
         except OSError as error:
             self.abandon()
-            raise ExportError(_describe(error, self.target or Path("-"))) from None
+            raise ExportError(describe_error(error, self.target or Path("-"))) from None
 
     def _sorted(self) -> str:
         """The pieces in stable order of their times, in a new file beside the first."""
@@ -163,7 +163,7 @@ class OrderedOutput:
             shutil.copyfileobj(handle, stream, _COPY_BLOCK)
             size = handle.tell()
         stream.flush()
-        _remove(self._temporary)
+        remove_quietly(self._temporary)
         if source != self._temporary:
-            _remove(source)
+            remove_quietly(source)
         return size
