@@ -27,7 +27,7 @@ import os
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any
 
@@ -63,6 +63,7 @@ def store_costs(
     *,
     mapped: bool = False,
     progress: Callable[[float], None] | None = None,
+    loaded: Loaded | None = None,
 ) -> tuple[CostSummary, CostSummary | None] | None:
     """(the loaded policy's cost, the candidate's or None) over `rows` (default: every row);
     None when the store has no policy or `cancel` was set (checked between reads and between
@@ -71,7 +72,9 @@ def store_costs(
 
     `mapped` reads the log through read-only mappings instead of pread (no copy of the page
     cache: a third faster), for a one-shot reader such as `report`; not where logs are followed:
-    a mapped file truncated by a copytruncate rotation kills the process (SIGBUS) when read."""
+    a mapped file truncated by a copytruncate rotation kills the process (SIGBUS) when read.
+    `loaded`: bytes of the log the caller holds already (a report shard's), read from there
+    instead of again."""
     current, candidate = store.evaluator, store.candidate_evaluator
     if current is None:
         return None
@@ -83,7 +86,7 @@ def store_costs(
     rows = rows[readable]
     policies = [current] if candidate is None else [current, candidate]
     managed = any(_may_omit_managed_fields(evaluator.policy) for evaluator in policies)
-    flags = line_flags(store, rows, managed, cancel, mapped=mapped, progress=progress)
+    flags = line_flags(store, rows, managed, cancel, mapped=mapped, progress=progress, loaded=loaded)
     if flags is None:
         return None
     sizes: dict[tuple[int, int, bool], int | None] = {}  # a row both policies rewrite alike: once
@@ -103,11 +106,28 @@ def _may_omit_managed_fields(policy: Policy) -> bool:
     return policy.omit_managed_fields or any(rule.omit_managed_fields for rule in policy.rules)
 
 
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    """Bytes [base, base + len(data)) of the store's file number `file`, already in memory (a
+    report shard read them to parse them: `line_flags` looks for the words there, not again in
+    the file)."""
+
+    file: int
+    base: int
+    data: bytes
+
+
 @contextmanager
-def _span(store: EventStore, file: int, low: int, high: int, mapping: bool) -> Iterator[tuple[mmap.mmap | bytes, int]]:
-    """(a buffer holding bytes [low, high) of the file, the file offset of its first byte): with
-    `mapping`, a read-only mapping of just that span (unmapped after, so the process never holds
-    the whole log), else (or when mmap refuses) what pread gives."""
+def _span(
+    store: EventStore, file: int, low: int, high: int, mapping: bool, loaded: Loaded | None = None
+) -> Iterator[tuple[mmap.mmap | bytes, int]]:
+    """(a buffer holding bytes [low, high) of the file, the file offset of its first byte): the
+    `loaded` bytes when they hold the span; with `mapping`, a read-only mapping of just that span
+    (unmapped after, so the process never holds the whole log), else (or when mmap refuses) what
+    pread gives."""
+    if loaded is not None and loaded.file == file and loaded.base <= low and high <= loaded.base + len(loaded.data):
+        yield loaded.data, loaded.base
+        return
     entry = store.files[file]
     descriptor = store.descriptor(entry)
     mapped = None
@@ -135,10 +155,11 @@ def line_flags(
     *,
     mapped: bool = False,
     progress: Callable[[float], None] | None = None,
+    loaded: Loaded | None = None,
 ) -> np.ndarray | None:
     """Per row of `rows`, the bits REQUEST_BODY, RESPONSE_BODY, MANAGED_FIELDS (looked for only
     when `managed`) and ENDS_IN_CR of its bytes; None when `cancel` was set. `mapped`,
-    `progress`: see `store_costs`."""
+    `progress`, `loaded`: see `store_costs`."""
     flags = np.zeros(len(rows), np.uint8)
     files = store.column("file")[rows]
     offsets = store.column("offset")[rows]
@@ -158,7 +179,7 @@ def line_flags(
                 progress(done / len(rows))
             last = max(first + 1, int(np.searchsorted(starts, starts[first] + READ_BYTES, "left")))
             low = int(starts[first])
-            with _span(store, file, low, int(stops[first:last].max()), mapped) as (data, base):
+            with _span(store, file, low, int(stops[first:last].max()), mapped, loaded) as (data, base):
                 chunk_starts, chunk_stops = starts[first:last] - base, stops[first:last] - base
                 found = _flags_in(data, chunk_starts, np.minimum(chunk_stops, len(data)), words)
                 ending = np.zeros(len(chunk_stops), bool)
