@@ -127,3 +127,32 @@ def test_the_report_of_a_raw_log_has_no_unknown(capsys: pytest.CaptureFixture[st
     report = json.loads(out)
     assert "unknown" not in report
     assert all("unknown" not in row for row in report["rules"])
+
+
+GROUPS_DECIDE = """\
+apiVersion: audit.k8s.io/v1
+kind: Policy
+rules:
+- level: {first}
+  userGroups: ["system:masters"]
+- level: Metadata
+"""
+"""The lost groups decide between the two rules; both write every stage: only the rule (and,
+when the levels differ, the level) is unknown."""
+
+
+@pytest.mark.parametrize(("first", "level_known"), [("Request", False), ("Metadata", True)])
+def test_report_bytes_of_an_event_whose_rule_a_lost_field_decides(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, first: str, level_known: bool
+) -> None:
+    """A known level is costed with no rule to carry it; an unknown level is costed as no bytes and
+    makes the bytes a lower bound (it once reached a bincount as a negative rule: a traceback)."""
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(GROUPS_DECIDE.format(first=first))
+    log = DATA / "cloud" / "gke-logentry-khi-pods-status-patch.yaml"
+    status, out = run(capsys, "report", "--policy", str(policy), "--format", "json", str(log))
+    report = json.loads(out)
+    unknown = report["unknown"]["current"]
+    assert (status, unknown["rule"], unknown["level"], unknown["written"]) == (0, 1, 0 if level_known else 1, 0)
+    assert sum(row["bytes"] for row in report["rules"]) == 0
+    assert (report["bytes"]["current"] > 0, report["bytes"]["lower_bound"]) == (level_known, not level_known)

@@ -47,11 +47,13 @@ class CostSummary:
     - `written`, `bytes`: the events the policy writes and the bytes `apply` writes for them
       (each event's JSON and its newline);
     - `lower_bound_events`: written events the policy records above their recorded level (their
-      bodies were never logged); `lower_bound` is true when there is one: every byte figure is
-      then a lower bound;
+      bodies were never logged), and events of a lossy format whose level or writing under the
+      policy a lost field leaves unknown (costed as no bytes); `lower_bound` is true when there is
+      one: every byte figure is then a lower bound;
     - `first_ns`, `last_ns`: the earliest and latest stage time of the events read (nanoseconds
       since the epoch; 0 when no event has a readable one); `span_seconds` their distance;
-    - `by_rule` (0-based rule index, None for "no rule matched", which never writes),
+    - `by_rule` (0-based rule index, None for "no rule matched", which never writes, and
+      UNKNOWN_RULE (-2) for events whose rule a field their format lost decides),
       `by_user` (user.username, "" when none), `by_resource` (objectRef resource, with
       `/subresource` when there is one; "" for non-resource requests), `by_verb`,
       `by_namespace` ("" for cluster scope): the Share of every group that has a written event.

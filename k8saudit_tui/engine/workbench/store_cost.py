@@ -35,7 +35,9 @@ import numpy as np
 
 from k8saudit_tui.engine.logs.event import EventError
 from k8saudit_tui.engine.model import LEVELS, Policy
+from k8saudit_tui.engine.policy.lossy_decision import OMIT_UNKNOWN, UNKNOWN_LEVEL, UNKNOWN_RULE
 from k8saudit_tui.engine.store import EventStore
+from k8saudit_tui.engine.store.verdicts import NO_RULE
 from k8saudit_tui.engine.workbench.apply import rewrite
 from k8saudit_tui.engine.workbench.cost import CostSummary, Share
 
@@ -265,8 +267,11 @@ def _summary(
         """The column's values of the rows: no gather when they are every row."""
         return column if selected is None else column[selected]
 
-    written = ~take(store.column(f"{prefix}omitted", n)).astype(bool)
+    omitted = take(store.column(f"{prefix}omitted", n))
     level = take(store.column(f"{prefix}level", n)).astype(np.int64)
+    # a lost field decides whether or how it is written (lossy.py): no bytes, and a lower bound
+    unknown = (omitted == OMIT_UNKNOWN) | (level == UNKNOWN_LEVEL) if omitted.dtype != bool else np.zeros(0, bool)
+    written = (omitted == 0) & ~unknown if len(unknown) else omitted == 0
     recorded = take(store.column("recorded", n)).astype(np.int64)
     known = (recorded >= _METADATA) & (recorded <= _REQUEST_RESPONSE)
     written_level = np.where(known, np.minimum(level, recorded), level)
@@ -324,7 +329,7 @@ def _summary(
         written=int(written.sum()),
         bytes=int(weights.sum()),
         unreadable=int((~costed).sum()),
-        lower_bound_events=int(lower[written].sum()),
+        lower_bound_events=int(lower[written].sum()) + int(unknown.sum()),
         first_ns=int(times.min()) if len(times) else 0,
         last_ns=int(times.max()) if len(times) else 0,
         by_rule=_shares(take(store.column(f"{prefix}rule", n))[written].astype(np.int64), None, weights),
@@ -378,16 +383,17 @@ class _LazyNames:
 
 
 def _shares(codes: np.ndarray, values: Sequence[Any] | _LazyNames | None, sizes: np.ndarray) -> Mapping[Any, Share]:
-    """{group: Share} of written rows with group `codes` (rule indexes when `values` is None, -1
-    for none); groups whose values are equal (a resource `a/b` both ways) are added up."""
+    """{group: Share} of written rows with group `codes` (rule indexes when `values` is None: -1
+    for none, UNKNOWN_RULE for a rule a lost field decides, kept as it is); groups whose values are
+    equal (a resource `a/b` both ways) are added up."""
     if not len(codes):
         return MappingProxyType({})
-    shift = 1 if values is None else 0  # rule -1 (no rule matched) at 0
+    shift = -UNKNOWN_RULE if values is None else 0  # rule codes from UNKNOWN_RULE up start at 0
     counts = np.bincount(codes + shift)
     totals = np.bincount(codes + shift, weights=sizes.astype(np.float64))  # exact below 2**53 bytes
     result: dict[object, list[int]] = {}
     for code in np.flatnonzero(counts).tolist():
-        key = (None if code == 0 else code - 1) if values is None else values[code]
+        key = (None if code - shift == NO_RULE else code - shift) if values is None else values[code]
         share = result.setdefault(key, [0, 0])
         share[0] += int(counts[code])
         share[1] += int(totals[code])
