@@ -331,7 +331,7 @@ def test_uri_queries_with_separators_search_the_whole_uri(tmp_path: Path) -> Non
 
 
 BARE_WORDS = st.sampled_from(
-    ["a", "e", "bob", "kube", "secret", "web", "lease", "healthz", "alice", "sytem", "x", "pods"]
+    ["a", "e", "bob", "kube", "secret", "web", "lease", "healthz", "alice", "sytem", "x", "pods", "log", "s/lo"]
 )
 
 
@@ -371,9 +371,11 @@ def test_a_column_that_parts_from_the_attributes_is_not_folded() -> None:
     assert set(first.columns) == set(indexes.BARE_WORD_COLUMNS)
     assert first.row_group.tolist() == [0, 1, 0, 2]
     assert first.columns["user"].tolist() == [5, 6, 7] and first.columns["name"].tolist() == [0, 0, 1]
+    assert first.attributes.tolist() == [0, 1, 2]  # each group's attributes (bare words fold `pods/log` by them)
     later = indexes.requests(fake, 6)  # type: ignore[arg-type]  # row 5: attributes 0, user 9
     assert set(later.columns) == {"verb", "resource", "ns", "name", "uri"}
     assert later.rows == 6 and later.row_group.tolist() == [0, 1, 0, 2, 1, 0]
+    assert later.attributes.tolist() == [0, 1, 2]
     split = ColumnsOnly(
         attr=[0, 0, 1], user=[1, 2, 3], verb=[0, 0, 0], resource=[0, 0, 0], ns=[0, 0, 0], name=[0, 0, 0], uri=[0, 0, 0]
     )

@@ -24,7 +24,7 @@ from k8saudit_tui.engine import fields
 from k8saudit_tui.engine.model import LEVELS
 from k8saudit_tui.engine.query import indexes
 from k8saudit_tui.engine.query.language import FilterError, Term, TermKind, parse_groups
-from k8saudit_tui.engine.query.resource_paths import path_mask
+from k8saudit_tui.engine.query.resource_paths import path_mask, path_table
 from k8saudit_tui.engine.query.textsearch import fuzzy_hits
 from k8saudit_tui.engine.query.timefilter import Comparison, TimeRange, latency_mask, received_times, time_mask
 from k8saudit_tui.engine.store import EventStore
@@ -107,11 +107,13 @@ def bare_word_mask(store: EventStore, term: Term, n: int) -> np.ndarray:
     """Rows where any bare-word column matches `term` fuzzily.
 
     A column is a gather over every row (2-4 ms at 1M rows, six columns); instead the columns'
-    hits are ORed per request group (`indexes.requests`: 139k groups for 1M events) and gathered
-    over the rows once. A column the groups do not decide (never seen, but checked) is gathered alone."""
+    hits are ORed per request group (`indexes.requests`: 139k groups for 1M events), the
+    `pods/log` texts too (per attributes code, which each group has one of), and gathered over
+    the rows once: at 10M rows that gather and the row selection are most of a bare word's time.
+    A column the groups do not decide (never seen, but checked) is gathered alone."""
     requests = indexes.requests(store, n)
     per_group = np.zeros(len(requests.groups), bool)
-    result = np.zeros(n, bool)
+    alone: list[np.ndarray] = []
     for column in indexes.BARE_WORD_COLUMNS:
         table = _matching_codes(store, column, store.values(column), "fuzzy", term)
         if not table.any():
@@ -120,12 +122,15 @@ def bare_word_mask(store: EventStore, term: Term, n: int) -> np.ndarray:
         if codes is not None:
             per_group |= gather(table, codes)
         else:
-            result |= gather(table, store.column(column, n))
-    if per_group.any():
-        result |= np.take(per_group, requests.row_group[:n])  # the groups may cover more rows
+            alone.append(gather(table, store.column(column, n)))
     match = lambda texts: match_values(texts, "fuzzy", term, "resource")  # noqa: E731
-    with_paths: np.ndarray = result | path_mask(store, n, match, subresources_only=True)  # `pods/log`
-    return with_paths
+    paths = path_table(store, match, subresources_only=True)  # `pods/log`
+    if paths.any():
+        per_group |= gather(paths, requests.attributes)
+    result = np.take(per_group, requests.row_group[:n])  # the groups may cover more rows
+    for hits in alone:
+        result |= hits
+    return result
 
 
 def field_mask(store: EventStore, name: str, kind: TermKind, term: Term, n: int) -> np.ndarray:

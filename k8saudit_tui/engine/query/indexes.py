@@ -226,18 +226,27 @@ class Requests:
     resource and namespace; a group is one (attributes, name, URI). `row_group` is each row's
     group for rows [0, rows); `columns[c]` the code column c has in each group, for each column
     every row agrees with (checked as rows come, so a store whose columns part from the
-    attributes gives slower filters, never wrong ones)."""
+    attributes gives slower filters, never wrong ones). `attributes[g]` is group g's "attr" code
+    (part of its key, so every row of it agrees): a term decided per attributes code, such as the
+    bare word's `resource/subresource` text, folds into the groups with one gather over them
+    instead of one over every row."""
 
     rows: int
     row_group: np.ndarray
     pairs: Interner
     groups: Interner
     columns: dict[str, np.ndarray]
+    attributes: np.ndarray
 
 
 NO_KEYS = Interner(np.empty(0, np.int64), np.empty(0, np.int32))
 _NO_REQUESTS = Requests(
-    0, np.empty(0, np.int32), NO_KEYS, NO_KEYS, {c: np.empty(0, np.int32) for c in BARE_WORD_COLUMNS}
+    0,
+    np.empty(0, np.int32),
+    NO_KEYS,
+    NO_KEYS,
+    {c: np.empty(0, np.int32) for c in BARE_WORD_COLUMNS},
+    np.empty(0, np.int32),
 )
 
 
@@ -251,6 +260,8 @@ def requests(store: Cached, n: int) -> Requests:
     attributes = store.column("attr", n)[begin:].astype(np.int64)
     pairs, pair_ids = known.pairs.intern((attributes << 32) | store.column("name", n)[begin:])
     groups, fresh = known.groups.intern((pair_ids.astype(np.int64) << 32) | store.column("uri", n)[begin:])
+    grouped_attributes = np.concatenate([known.attributes, np.zeros(len(groups) - len(known.attributes), np.int32)])
+    grouped_attributes[fresh] = attributes  # a group's key holds its attributes: all its rows agree
     columns: dict[str, np.ndarray] = {}
     for column, codes in known.columns.items():
         values = store.column(column, n)[begin:]
@@ -260,7 +271,7 @@ def requests(store: Cached, n: int) -> Requests:
             extended[fresh[~older]] = values[~older]
             if np.array_equal(extended[fresh], values):
                 columns[column] = extended
-    grouped = Requests(n, np.concatenate([known.row_group, fresh]), pairs, groups, columns)
+    grouped = Requests(n, np.concatenate([known.row_group, fresh]), pairs, groups, columns, grouped_attributes)
     store.match_cache[key] = grouped
     return grouped
 
