@@ -254,7 +254,7 @@ def test_negation_selects_the_complement(store: EventStore, term: str) -> None:
 # ------------------------------------------------------------------ fast paths equal the plain ones
 
 from k8saudit_tui.engine.query import filter as filter_module  # noqa: E402
-from k8saudit_tui.engine.query import indexes  # noqa: E402
+from k8saudit_tui.engine.query import indexes, resource_paths  # noqa: E402
 from k8saudit_tui.engine.query.language import Term  # noqa: E402
 
 
@@ -410,6 +410,7 @@ def test_look_ahead_finds_a_one_letter_word_in_each_text_and_answers_stay_right(
     before = {word: rows(store, word) for word in ("a", "al", "ap", "apps", "pod", "ad")}
     store.match_cache.clear()
     indexes.prepare(store)
+    assert store.match_cache[resource_paths._KEY].attributes == len(store.values("attr"))  # not on a first word
     indexes.look_ahead(store, "verb:get a")
     assert b"a" in store.match_cache[indexes.URI_TOKENS].pieces.recent
     assert b"a" in store.match_cache[("joined", "user")].recent

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from k8saudit_tui.engine import fields
+from k8saudit_tui.engine.query import resource_paths
 from k8saudit_tui.engine.query.language import FilterError, parse_terms
 from k8saudit_tui.engine.query.textsearch import EMPTY, SearchText, holding
 
@@ -308,12 +309,13 @@ class Store(Cached, Protocol):
 
 
 def prepare(store: Store) -> None:
-    """Build the search text of the bare-word columns, the request groups, the rows by auditID and
-    which facet columns keep one value within a request now (the explorer calls this once loaded),
-    so the first keystroke or facet does not pay for lower-casing and indexing every distinct value
-    (their token index for typos included) or for a gather in request order. URIs
-    get their piece index (`_UriTokens`); their whole joined text is built only if a query needs
-    it. Without it, each index is built when a filter or a facet first needs it."""
+    """Build the search text of the bare-word columns, the request groups, the attributes'
+    resource/subresource texts (`resource_paths`), the rows by auditID and which facet columns
+    keep one value within a request now (the explorer calls this once loaded), so the first
+    keystroke or facet does not pay for lower-casing and indexing every distinct value (their
+    token index for typos included) or for a gather in request order. URIs get their piece index
+    (`_UriTokens`); their whole joined text is built only if a query needs it. Without it, each
+    index is built when a filter or a facet first needs it."""
     from k8saudit_tui.engine.query import auditids, facets  # they keep their index here: a cycle at import
 
     for column in BARE_WORD_COLUMNS:
@@ -323,6 +325,7 @@ def prepare(store: Store) -> None:
     uris = store.values("uri")
     uri_tokens(store, uris, len(uris))
     requests(store, len(store))
+    resource_paths.paths(store)  # the first bare word paid for it (10M events: 0.15 s)
     grouped = auditids.grouped(store, len(store))
     for name in facets.TOP_FIELDS:  # which facets may count requests at one row of each
         for column in facets.stored_columns(name):
