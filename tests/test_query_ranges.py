@@ -28,6 +28,7 @@ from k8saudit_tui.engine.query.timefilter import (
     TimePoint,
     TimeRange,
     latency_mask,
+    latest_time,
     parse_comparison,
     parse_time_point,
     plain_latency_match,
@@ -118,6 +119,14 @@ def test_time_mask_equals_the_plain_reading(times: list[int], start: TimePoint |
     known = [t for t in times if t != 0]
     latest = max(known) if known else None
     assert time_mask(column, span).tolist() == [plain_time_match(t, span, latest) for t in times]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(TIMES | st.integers(-(2**62), 0), max_size=30))
+def test_latest_time_is_the_latest_known_time(times: list[int]) -> None:
+    """The one-pass reading (the maximum, unless it is the unknown 0) against the plain one."""
+    known = [t for t in times if t != 0]
+    assert latest_time(np.array(times, np.int64)) == (max(known) if known else None)
 
 
 @settings(max_examples=200, deadline=None)

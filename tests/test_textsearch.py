@@ -268,3 +268,20 @@ def test_index_tokens_builds_the_index_before_the_first_fuzzy_search(monkeypatch
 
     monkeypatch.setattr(textsearch, "_token_index", refuse)
     assert search.fuzzy("alcie").tolist() == expected == [False, True, False]
+
+
+@settings(max_examples=300, deadline=None)
+@given(WORD.flatmap(lambda word: st.tuples(st.just(word), values_around(word))), st.sampled_from([0, 1, 10**9]))
+def test_fuzzy_reading_the_tokens_of_viable_values_only_or_all_equals_the_definition(
+    case: tuple[str, list[str]], sparse: int
+) -> None:
+    """The per-value prefilter (`_viable`) and both ways of picking tokens after it (those of
+    the viable values only, or every token then the viable ones: `_SPARSE` 0 forces the first,
+    a huge one the second) give the definition's answer."""
+    word, values = case
+    usual, textsearch._SPARSE = textsearch._SPARSE, sparse
+    try:
+        hits = EMPTY.extended(values).fuzzy(word).tolist()
+    finally:
+        textsearch._SPARSE = usual
+    assert hits == plain_fuzzy(word, values)

@@ -9,7 +9,9 @@ extended over new attributes only (follow mode), and a term is decided over the 
 gathered over the rows through the `attr` column.
 
 Contract: `path_mask(store, n, match)` is exactly "rows [0, n) whose resource/subresource text
-`match` accepts", where `match` decides a list of texts (filter.match_values, the plain way).
+`match` accepts", where `match` decides a list of texts (filter.match_values, the plain way);
+`path_table(store, match)` is the same per attributes code (index: the `attr` code), for a caller
+that folds it into coarser groups of rows before the one gather over them (the bare word).
 """
 
 from __future__ import annotations
@@ -66,17 +68,26 @@ def paths(store: Store) -> Paths:
     return grown
 
 
-def path_mask(
-    store: Store, n: int, match: Callable[[list[str]], np.ndarray], *, subresources_only: bool = False
+def path_table(
+    store: Store, match: Callable[[list[str]], np.ndarray], *, subresources_only: bool = False
 ) -> np.ndarray:
-    """Rows [0, n) whose resource/subresource text `match` accepts (with `subresources_only`,
-    among the texts that name a subresource: a bare word already searched the resources alone)."""
+    """attributes code -> whether its resource/subresource text `match` accepts (with
+    `subresources_only`, among the texts that name a subresource: a bare word already searched
+    the resources alone), over every attributes code the store has now."""
     known = paths(store)
     hits = match(list(known.texts)) if known.texts else np.zeros(0, bool)
     if subresources_only:
         hits = hits & known.with_subresource
     if not hits.any():
+        return np.zeros(len(known.index), bool)
+    return np.asarray(hits[known.index], bool)
+
+
+def path_mask(
+    store: Store, n: int, match: Callable[[list[str]], np.ndarray], *, subresources_only: bool = False
+) -> np.ndarray:
+    """Rows [0, n) whose resource/subresource text `match` accepts (`path_table` over the rows)."""
+    per_attributes = path_table(store, match, subresources_only=subresources_only)
+    if not per_attributes.any():
         return np.zeros(n, bool)
-    per_attributes = hits[known.index]
-    codes = store.column("attr", n)
-    return np.asarray(per_attributes[codes], bool)
+    return np.asarray(per_attributes[store.column("attr", n)], bool)

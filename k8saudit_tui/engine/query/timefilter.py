@@ -155,7 +155,12 @@ def resolve(point: TimePoint, latest: int) -> int:
 
 
 def latest_time(times: np.ndarray) -> int | None:
-    """The latest known time (0 is unknown) of a time column, or None when no time is known."""
+    """The latest known time (0 is unknown) of a time column, or None when no time is known.
+    One pass when the latest is not 0 (the usual case: it is then the latest known one), not a
+    copy of the known times (80 MB at 10M events)."""
+    latest = int(times.max()) if len(times) else 0
+    if latest != 0:
+        return latest
     known = times[times != 0]
     return int(known.max()) if len(known) else None
 
