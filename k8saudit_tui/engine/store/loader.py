@@ -4,7 +4,8 @@ Why it is shaped this way: the first FIRST_BATCH_LINES lines are parsed in-proce
 on screen at once; the rest is cut into byte ranges (logs/split.py, the splitter every reader
 shares) parsed by the one worker pool (logs/worker.py: separate interpreters, so the loader may run
 in a thread of a threaded program). Process tuning around it is runtime.py's. It uses only the
-store's public API.
+store's public API. A spool whose lines the unwrapping workers already parsed (`LogSource.parsed`,
+formats/reader.py) is not read again: its batches are appended as they are, in spool order.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 
 from k8saudit_tui.engine import runtime
 from k8saudit_tui.engine.logs import split
-from k8saudit_tui.engine.logs.batch import Batch, Encoder, looks_like_document, parse_document
+from k8saudit_tui.engine.logs.batch import ITEM_FILE, Batch, Encoder, looks_like_document, parse_document
 from k8saudit_tui.engine.logs.formats.reader import Origin, to_original
 from k8saudit_tui.engine.logs.sources import LogSource
 from k8saudit_tui.engine.logs.split import Task
@@ -106,6 +107,8 @@ class StoreLoader:
         """For batches parsed in this process (the first one, small loads, workers=1)."""
         self._origins: dict[int, Origin] = {}
         """File number -> where the lines of an unwrapped file's spool came from."""
+        self._parsed: dict[tuple[int, int], Batch] = {}
+        """(file number, start byte) -> the batch the unwrapping workers parsed for that range."""
         self._started = 0.0
         self._done_bytes = 0
         self._total_bytes = 0
@@ -117,12 +120,14 @@ class StoreLoader:
         plan = reopened or self._plan()
         self._total_bytes = plan.total
         tasks = plan.tasks
-        if tasks and not tasks[0].document:
+        if self._parsed:  # their rows are counted: room for them at once
+            self.store.reserve(len(self.store) + sum(batch.count for batch in self._parsed.values()))
+        if tasks and not tasks[0].document and not self._is_parsed(tasks[0]):
             first, rest = self._first_batch(tasks[0])
             if first is not None:
                 yield self._progress(False)
             tasks = rest + tasks[1:]
-        remaining = sum(task.size for task in tasks)
+        remaining = sum(task.size for task in tasks if not self._is_parsed(task))
         batches: Generator[tuple[Task, Batch], None, None]
         if self.workers > 1 and remaining > split.IN_PROCESS_BYTES:
             batches = self._pooled(tasks)
@@ -181,6 +186,13 @@ class StoreLoader:
             if source.origin is not None:
                 self._origins[file] = source.origin
                 store.files[file].unwrapped = True
+            if source.parsed is not None:
+                for start, end, batch in source.parsed:
+                    plan.tasks.append(Task(file, source.path, start, end, end == source.size))
+                    self._parsed[(file, start)] = batch
+                    plan.total += end - start
+                source.parsed = None  # appended once, by this loader: the memory goes with them
+                continue
             try:
                 size = os.path.getsize(source.path)
                 with open(source.path, "rb") as handle:
@@ -228,7 +240,18 @@ class StoreLoader:
             self.store.reserve(len(self.store) + min(int(expected), most) + 1024)
         return batch, [Task(task.file, task.path, limit, task.end, task.final)]
 
+    def _is_parsed(self, task: Task) -> bool:
+        return (task.file, task.start) in self._parsed
+
     def _parse(self, task: Task) -> tuple[Task, Batch]:
+        parsed = self._parsed.pop((task.file, task.start), None)
+        if parsed is not None:  # parsed where it was unwrapped: offsets and file number made the store's
+            own = parsed.file != ITEM_FILE
+            parsed.file[own] = task.file
+            parsed.offset[own] += task.start
+            parsed.end += task.start
+            parsed.tail_start += task.start
+            return task, parsed
         if task.document:
             with open(task.path, "rb") as handle:
                 return task, parse_document(handle.read(), task.file)
@@ -237,10 +260,10 @@ class StoreLoader:
 
     def _pooled(self, tasks: list[Task]) -> Generator[tuple[Task, Batch], None, None]:
         """Parse tasks in worker processes, in order (documents in-process, at their turn)."""
-        results = parse_in_workers([t for t in tasks if not t.document], self.workers)
+        results = parse_in_workers([t for t in tasks if not (t.document or self._is_parsed(t))], self.workers)
         try:
             for task in tasks:
-                if task.document:
+                if task.document or self._is_parsed(task):
                     yield self._parse(task)
                 else:
                     yield task, next(results)

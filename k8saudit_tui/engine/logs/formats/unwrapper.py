@@ -19,6 +19,7 @@ from typing import Any
 
 import orjson
 
+from k8saudit_tui.engine.logs.columns import Batch
 from k8saudit_tui.engine.logs.formats import BY_NAME, Damaged, Unwrapped, documents, shippers
 from k8saudit_tui.engine.logs.formats.documents import Record
 from k8saudit_tui.engine.logs.formats.registry import OWNER, Registry, load, owner
@@ -44,6 +45,9 @@ class Chunk:
     part: str = ""
     """A worker's chunk: the file (in the spool's directory) its `events` were written to instead,
     newline-joined; sending a gigabyte of events through the pipe cost more than unwrapping it."""
+    batch: Batch | None = None
+    """With `part`, when the reader was asked to parse (`reader.normalise(parse=True)`): the
+    part's lines parsed for the store by the worker that wrote them (offsets into the part)."""
 
 
 class Unwrapper:

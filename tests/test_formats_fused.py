@@ -1,0 +1,120 @@
+"""Unwrapping and parsing in one worker task (`normalise(parse=True)`, `LogSource.parsed`) against
+the two passes it replaces (unwrap into the spool, then the loader parses the spool): the same
+store, row for row (values, verdicts, lines of the original file, bytes re-read from the spool)
+and the same problems; and an envelope's rows against the raw log's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from k8saudit_tui.engine.logs import split
+from k8saudit_tui.engine.logs.formats import reader
+from k8saudit_tui.engine.logs.sources import expand_sources
+from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
+from k8saudit_tui.engine.store import COLUMNS, EventStore, StoreLoader
+from k8saudit_tui.engine.store import loader as loader_module
+from tests.auditlog_helpers import simple_policy
+from tests.test_formats_properties import EVENTS, KINDS, record
+
+Snapshot = tuple[list[tuple[object, ...]], list[tuple[object, ...]]]
+
+
+def snapshot(store: EventStore) -> Snapshot:
+    """Every row (each column's value, its verdict, where it is, its bytes) and every problem."""
+    names = [name for name in COLUMNS if name != "file"]
+    rows = [
+        (
+            *(store.value(row, name) for name in names),
+            store.verdict(row),
+            store.location(row),
+            store.raw(row),
+            int(store.column("format")[row]),
+        )
+        for row in range(len(store))
+    ]
+    problems = [(p.file, p.line, p.field, p.message, p.severity) for p in store.problems]
+    return rows, problems
+
+
+def load(path: Path, parse: bool, monkeypatch: pytest.MonkeyPatch) -> tuple[Snapshot, bool]:
+    """The store of `path` read through the worker pool (small ranges, no in-process shortcut);
+    also whether the loader was handed parsed batches (and then asked its own pool for nothing)."""
+    monkeypatch.setattr(split, "TASK_BYTES", 16 << 10)
+    monkeypatch.setattr(split, "IN_PROCESS_BYTES", 0)
+    (source,) = expand_sources([str(path)], format="raw")
+    source = reader.normalise(source, workers=2, parse=parse)
+    handed = source.parsed is not None
+    pooled: list[object] = []
+    real = loader_module.parse_in_workers
+
+    def spy(tasks: list[split.Task], workers: int) -> object:
+        pooled.extend(tasks)
+        return real(tasks, workers)
+
+    monkeypatch.setattr(loader_module, "parse_in_workers", spy)
+    store = StoreLoader([source], PolicyEvaluator(simple_policy()), workers=2).load_all()
+    assert not (handed and pooled), "parsed batches were parsed again"
+    return snapshot(store), handed
+
+
+def envelope(kinds: list[str], path: Path) -> Path:
+    """An envelope file whose first record decides the mode (a CloudWatch one)."""
+    lines = [record("cloudwatch", EVENTS[0], 0)]
+    lines += [record(kind, EVENTS[index % len(EVENTS)], index) for index, kind in enumerate(kinds, 1)]
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    return path
+
+
+def test_parsed_where_unwrapped_gives_the_store_of_the_two_passes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = envelope([KINDS[index % len(KINDS)] for index in range(2000)], tmp_path / "mixed.jsonl")
+    two_passes, handed = load(path, False, monkeypatch)
+    assert not handed
+    fused, handed = load(path, True, monkeypatch)
+    assert handed
+    assert fused == two_passes
+    rows, problems = fused
+    assert len(rows) > 500 and problems  # the file mixes formats, good and bad records
+    assert max(line for *_, (_, line), _, _ in rows) > 1500  # rows name the original file's lines
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(kinds=st.lists(st.sampled_from(KINDS), min_size=30, max_size=300))
+def test_any_mix_of_records_gives_the_same_store_both_ways(
+    kinds: list[str], tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = envelope(kinds, tmp_path_factory.mktemp("fused") / "envelope.jsonl")
+    assert load(path, True, monkeypatch)[0] == load(path, False, monkeypatch)[0]
+
+
+def test_an_envelope_loads_the_rows_and_verdicts_of_its_raw_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events = [EVENTS[index % len(EVENTS)] for index in range(1500)]
+    raw = tmp_path / "audit.log"
+    raw.write_bytes(b"\n".join(events) + b"\n")
+    wrapped = tmp_path / "cloudwatch.jsonl"
+    wrapped.write_bytes(
+        b"".join(
+            orjson.dumps({"timestamp": index, "message": event.decode(), "logStreamName": "kube-apiserver-audit-x"})
+            + b"\n"
+            for index, event in enumerate(events)
+        )
+    )
+    (raw_rows, raw_problems), _ = load(raw, True, monkeypatch)
+    (rows, problems), handed = load(wrapped, True, monkeypatch)
+    assert handed and not problems and not raw_problems
+
+    def seen(row: tuple[object, ...]) -> tuple[object, ...]:
+        """Values, verdict, line and bytes: not the file's name, nor the format."""
+        *values, verdict, (_, line), data, _ = row
+        return (*values, verdict, line, data)
+
+    assert list(map(seen, rows)) == list(map(seen, raw_rows))
+    assert {name for *_, (name, _), _, _ in rows} == {str(wrapped)}
