@@ -18,6 +18,7 @@ from k8saudit_tui.engine.logs.sources import expand_sources
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
 from k8saudit_tui.engine.store import COLUMNS, EventStore, StoreLoader
 from k8saudit_tui.engine.store import loader as loader_module
+from tests import test_formats_inplace
 from tests.auditlog_helpers import simple_policy
 from tests.test_formats_properties import EVENTS, KINDS, record
 
@@ -41,14 +42,15 @@ def snapshot(store: EventStore) -> Snapshot:
     return rows, problems
 
 
-def load(path: Path, parse: bool, monkeypatch: pytest.MonkeyPatch) -> tuple[Snapshot, bool]:
+def load(path: Path, parse: bool, monkeypatch: pytest.MonkeyPatch) -> tuple[Snapshot, bool, bool]:
     """The store of `path` read through the worker pool (small ranges, no in-process shortcut);
-    also whether the loader was handed parsed batches (and then asked its own pool for nothing)."""
-    monkeypatch.setattr(split, "TASK_BYTES", 16 << 10)
+    also whether the loader was handed parsed batches (and then asked its own pool for nothing),
+    and whether the file was read in place (no spool)."""
+    monkeypatch.setattr(split, "TASK_BYTES", min(split.TASK_BYTES, 16 << 10))
     monkeypatch.setattr(split, "IN_PROCESS_BYTES", 0)
     (source,) = expand_sources([str(path)], format="raw")
     source = reader.normalise(source, workers=2, parse=parse)
-    handed = source.parsed is not None
+    handed, in_place = source.parsed is not None, source.path == str(path)
     pooled: list[object] = []
     real = loader_module.parse_in_workers
 
@@ -59,7 +61,7 @@ def load(path: Path, parse: bool, monkeypatch: pytest.MonkeyPatch) -> tuple[Snap
     monkeypatch.setattr(loader_module, "parse_in_workers", spy)
     store = StoreLoader([source], PolicyEvaluator(simple_policy()), workers=2).load_all()
     assert not (handed and pooled), "parsed batches were parsed again"
-    return snapshot(store), handed
+    return snapshot(store), handed, in_place
 
 
 def envelope(kinds: list[str], path: Path) -> Path:
@@ -74,9 +76,9 @@ def test_parsed_where_unwrapped_gives_the_store_of_the_two_passes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = envelope([KINDS[index % len(KINDS)] for index in range(2000)], tmp_path / "mixed.jsonl")
-    two_passes, handed = load(path, False, monkeypatch)
+    two_passes, handed, _ = load(path, False, monkeypatch)
     assert not handed
-    fused, handed = load(path, True, monkeypatch)
+    fused, handed, _ = load(path, True, monkeypatch)
     assert handed
     assert fused == two_passes
     rows, problems = fused
@@ -107,8 +109,8 @@ def test_an_envelope_loads_the_rows_and_verdicts_of_its_raw_log(
             for index, event in enumerate(events)
         )
     )
-    (raw_rows, raw_problems), _ = load(raw, True, monkeypatch)
-    (rows, problems), handed = load(wrapped, True, monkeypatch)
+    (raw_rows, raw_problems), _, _ = load(raw, True, monkeypatch)
+    (rows, problems), handed, _ = load(wrapped, True, monkeypatch)
     assert handed and not problems and not raw_problems
 
     def seen(row: tuple[object, ...]) -> tuple[object, ...]:
@@ -118,3 +120,31 @@ def test_an_envelope_loads_the_rows_and_verdicts_of_its_raw_log(
 
     assert list(map(seen, rows)) == list(map(seen, raw_rows))
     assert {name for *_, (name, _), _, _ in rows} == {str(wrapped)}
+
+
+S3_KINDS = st.sampled_from(test_formats_inplace.KINDS)
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    drawn=st.lists(st.tuples(S3_KINDS, st.sampled_from(test_formats_inplace.APISERVER)), min_size=20, max_size=60),
+    clean=st.booleans(),
+)
+def test_an_s3_export_checked_and_parsed_by_the_pool_gives_the_store_of_the_check_alone(
+    drawn: list[tuple[str, bytes]],
+    clean: bool,
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """In place (or not) exactly when the check in one process says so, with the same rows; a
+    file of good lines (`clean`) is taken in place, its ranges parsed where they were checked."""
+    if clean:
+        drawn = [("good", event) for _, event in drawn]
+    path = tmp_path_factory.mktemp("s3") / "000000"
+    path.write_bytes(b"".join(test_formats_inplace.line(kind, event) + b"\n" for kind, event in drawn))
+    monkeypatch.setattr(split, "TASK_BYTES", 4 << 10)
+    fused, handed, in_place = load(path, True, monkeypatch)
+    alone, _, alone_in_place = load(path, False, monkeypatch)
+    assert fused == alone
+    assert in_place == alone_in_place == (clean or all(kind in test_formats_inplace.IN_PLACE for kind, _ in drawn))
+    assert handed == (in_place or any(kind == "good" for kind, _ in drawn))  # in place, or unwrapped by the pool

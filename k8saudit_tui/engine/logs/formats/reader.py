@@ -42,7 +42,7 @@ from k8saudit_tui.engine.logs.columns import Batch
 from k8saudit_tui.engine.logs.encoder import Encoder
 from k8saudit_tui.engine.logs.formats import BY_NAME, FORMATS, documents
 from k8saudit_tui.engine.logs.formats.documents import Mode
-from k8saudit_tui.engine.logs.formats.inplace import s3_in_place
+from k8saudit_tui.engine.logs.formats.inplace import s3_in_place, s3_parsed
 from k8saudit_tui.engine.logs.formats.registry import MODULES, Registry, load, owner
 from k8saudit_tui.engine.logs.formats.unwrapper import Chunk, Unwrapper
 from k8saudit_tui.engine.logs.sources import LogSource, new_spool
@@ -87,7 +87,7 @@ def normalise(
     if how == "raw":
         return source
     if how == "cloudwatch-s3":
-        in_place = s3_in_place(source)
+        in_place = s3_parsed(source, _workers(workers)) if parse else s3_in_place(source)
         if in_place is not None:
             return in_place  # each line's Event behind its timestamp: read where it is (inplace.py)
     size = os.path.getsize(source.path)
@@ -110,14 +110,20 @@ Job = tuple[Mode, str | None, Registry, str]
 
 
 def _in_ranges(path: str, size: int, job: Job, workers: int | None, parse: bool) -> Iterator[Chunk]:
-    from k8saudit_tui.engine.logs.worker import default_workers, run_in_workers
+    from k8saudit_tui.engine.logs.worker import run_in_workers
 
     tasks = split.cut(0, path, 0, size)
-    workers = default_workers() if workers is None else workers
+    workers = _workers(workers)
     if workers > 1 and size > split.IN_PROCESS_BYTES and len(tasks) > 1:
         jobs = [(task, *job) for task in tasks]
         return run_in_workers(unwrap_task, jobs, min(workers, len(tasks)), setup=Encoder if parse else None)
     return (unwrap_task(None, (task, *job[:3], "")) for task in tasks)
+
+
+def _workers(workers: int | None) -> int:
+    from k8saudit_tui.engine.logs.worker import default_workers
+
+    return default_workers() if workers is None else workers
 
 
 def unwrap_task(encoder: Encoder | None, job: tuple[split.Task, Mode, str | None, Registry, str]) -> Chunk:
@@ -137,7 +143,7 @@ def unwrap_task(encoder: Encoder | None, job: tuple[split.Task, Mode, str | None
         descriptor, chunk.part = tempfile.mkstemp(suffix=".part", dir=directory)
         with os.fdopen(descriptor, "wb") as part:
             if encoder is not None:
-                lines = b"\n".join(chunk.events) + b"\n"
+                lines = b"\n".join([*chunk.events, b""])  # with its final newline, in one copy
                 part.write(lines)
                 chunk.batch = parse_lines(lines, 0, 0, True, encoder)
             else:
