@@ -78,3 +78,15 @@ def test_an_s3_export_block_points_each_row_at_its_event() -> None:
     rows = [data[offset : offset + length] for offset, length in zip(batch.offset.tolist(), batch.length.tolist())]
     assert rows == EVENTS
     assert batch.line.tolist() == list(range(1, len(EVENTS) + 1))
+
+
+@settings(max_examples=100, deadline=None)
+@given(drawn=st.lists(lines, min_size=1, max_size=40), block=st.sampled_from([1, 3, 256]))
+def test_lines_handed_over_give_what_splitting_the_data_gives(drawn: list[bytes], block: int) -> None:
+    """A worker that has its events one by one hands them to the parser with their joined bytes."""
+    data = b"".join(piece + b"\n" for piece in drawn)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(batch_module, "BLOCK_LINES", block)
+        handed = parse_lines(data, 0, 0, True, Encoder(persistent=False), drawn)
+        split = parse_lines(data, 0, 0, True, Encoder(persistent=False))
+    assert fields(handed) == fields(split)

@@ -124,16 +124,24 @@ _EVENT_KINDS = frozenset({None, "Event"})
 _STAGE_NAMES = frozenset(STAGES)
 
 
-def parse_lines(data: bytes, base_offset: int, file: int, final: bool, encoder: Encoder | None = None) -> Batch:
+def parse_lines(
+    data: bytes,
+    base_offset: int,
+    file: int,
+    final: bool,
+    encoder: Encoder | None = None,
+    lines: list[bytes] | None = None,
+) -> Batch:
     """Parse complete lines of `data` (starting at byte `base_offset` of file number `file`).
 
     With `final`, a last line without newline is parsed too (a file need not end in a newline);
     otherwise it is left for later (`Batch.end` says how far we got). `encoder` is the parser's
-    persistent Encoder (default: a one-off one).
+    persistent Encoder (default: a one-off one). `lines`: the lines of `data` when the caller
+    has them (then `data` is exactly each followed by a newline): not split again.
     """
     rows = _Rows(encoder or Encoder(persistent=False))
     batch = Batch()
-    pieces = data.split(b"\n")
+    pieces = data.split(b"\n") if lines is None else [*lines, b""]
     if not final or pieces[-1] == b"":
         tail = pieces.pop()
         batch.end = base_offset + len(data) - len(tail)

@@ -138,27 +138,32 @@ def unwrap_task(encoder: Encoder | None, job: tuple[split.Task, Mode, str | None
         data = os.pread(fd, task.size, task.start)
     finally:
         os.close(fd)
-    chunk = unwrap_data(data, task.final, how, forced, registry)
+    chunk = unwrap_data(data, task.final, how, forced, registry, listed=encoder is not None)
     if directory and chunk.events and _RECONSTRUCTED.isdisjoint(chunk.codes):
         descriptor, chunk.part = tempfile.mkstemp(suffix=".part", dir=directory)
         with os.fdopen(descriptor, "wb") as part:
-            if encoder is not None:
-                lines = b"\n".join([*chunk.events, b""])  # with its final newline, in one copy
+            if chunk.pieces is not None:
+                lines = b"\n".join([*chunk.pieces, b""])  # the same bytes, with the final newline
                 part.write(lines)
-                chunk.batch = parse_lines(lines, 0, 0, True, encoder)
+                chunk.batch = parse_lines(lines, 0, 0, True, encoder, chunk.pieces)
             else:
                 for events in chunk.events:  # fast blocks of ~1 MB each: written as they are, not joined again
                     part.write(events)
                     part.write(b"\n")
         chunk.events = []
+    chunk.pieces = None  # the parent needs `events` or the part, never both again
     return chunk
 
 
-def unwrap_data(data: bytes, final: bool, how: Mode, forced: str | None, registry: Registry = MODULES) -> Chunk:
+def unwrap_data(
+    data: bytes, final: bool, how: Mode, forced: str | None, registry: Registry = MODULES, listed: bool = False
+) -> Chunk:
     """Unwrap whole lines (a range, or a whole file) into a Chunk: the plain per-record path, with
-    blocks of JSON lines first offered to the providers' `fast_lines`."""
+    blocks of JSON lines first offered to the providers' `fast_lines`; with `listed`, the chunk
+    lists every event's line on its own too (`Chunk.pieces`)."""
     if how != "lines":
         chunk = Chunk(lines=data.count(b"\n") + (1 if final and data and not data.endswith(b"\n") else 0))
+        chunk.pieces = [] if listed else None
         unwrapper = Unwrapper(chunk, forced, registry)
         unwrapper.add(documents.records(data, how))
         unwrapper.finish()
@@ -168,6 +173,7 @@ def unwrap_data(data: bytes, final: bool, how: Mode, forced: str | None, registr
     if ends:
         lines.pop()  # what follows the last newline is no line
     chunk = Chunk(lines=len(lines) - (0 if final or ends else 1))  # the newlines, and a final unended line
+    chunk.pieces = [] if listed else None
     unwrapper = Unwrapper(chunk, forced, registry)
     fast = _fast_modules(forced, registry)
     # no empty line (`b"" in lines`, not `b"\n\n" in data`: a search of the whole range cost a
