@@ -38,8 +38,8 @@ def snapshot(store: EventStore) -> Snapshot:
         )
         for row in range(len(store))
     ]
-    problems = [(p.file, p.line, p.field, p.message, p.severity) for p in store.problems]
-    return rows, problems
+    problems = sorted((p.file, p.line or 0, p.field, p.message, p.severity) for p in store.problems)
+    return rows, problems  # sorted: a streamed file's unwrapping problems come when it ends
 
 
 def load(path: Path, parse: bool, monkeypatch: pytest.MonkeyPatch) -> tuple[Snapshot, bool, bool]:
@@ -50,7 +50,8 @@ def load(path: Path, parse: bool, monkeypatch: pytest.MonkeyPatch) -> tuple[Snap
     monkeypatch.setattr(split, "IN_PROCESS_BYTES", 0)
     (source,) = expand_sources([str(path)], format="raw")
     source = reader.normalise(source, workers=2, parse=parse)
-    handed, in_place = source.parsed is not None, source.path == str(path)
+    handed = source.parsed is not None or source.stream is not None
+    in_place = source.path == str(path)
     pooled: list[object] = []
     real = loader_module.parse_in_workers
 
@@ -146,5 +147,23 @@ def test_an_s3_export_checked_and_parsed_by_the_pool_gives_the_store_of_the_chec
     fused, handed, in_place = load(path, True, monkeypatch)
     alone, _, alone_in_place = load(path, False, monkeypatch)
     assert fused == alone
-    assert in_place == alone_in_place == (clean or all(kind in test_formats_inplace.IN_PLACE for kind, _ in drawn))
-    assert handed == (in_place or any(kind == "good" for kind, _ in drawn))  # in place, or unwrapped by the pool
+    assert in_place == alone_in_place
+    if clean:  # in place, its ranges parsed where the pool checked them
+        assert in_place and handed
+
+
+def test_a_cancelled_load_stops_unwrapping_and_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pool stops with the load; the source, its spool cut short, is a problem, not half a file."""
+    monkeypatch.setattr(split, "TASK_BYTES", 16 << 10)
+    monkeypatch.setattr(split, "IN_PROCESS_BYTES", 0)
+    path = envelope(["cloudwatch"] * 1500, tmp_path / "cloudwatch.jsonl")
+    (source,) = expand_sources([str(path)], parse=True)
+    assert source.stream is not None
+    loader = StoreLoader([source], workers=2)
+    progress = loader.run()
+    next(progress)
+    loader.cancel.set()
+    assert list(progress)[-1].cancelled
+    assert source.stream is None and source.problem is not None
+    assert "cancelled" in source.problem.message
+    assert 0 < len(loader.store) < 1501

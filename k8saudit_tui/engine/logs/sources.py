@@ -28,8 +28,10 @@ from typing import TYPE_CHECKING, BinaryIO
 from k8saudit_tui.engine.model import Problem
 
 if TYPE_CHECKING:
+    from collections.abc import Generator
+
     from k8saudit_tui.engine.logs.columns import Batch
-    from k8saudit_tui.engine.logs.formats.reader import Origin
+    from k8saudit_tui.engine.logs.formats.reader import Origin, Parsed
 
 STDIN = "-"
 
@@ -66,9 +68,13 @@ class LogSource:
     problems: list[Problem] = field(default_factory=list)
     """What unwrapping could not read, naming the original file and line."""
     parsed: list[tuple[int, int, Batch]] | None = None
-    """For a spool unwrapped with `parse=True`: its lines already parsed, as (start, end, batch)
-    per byte range of the spool in order, covering it whole (lines and offsets relative to the
-    range, file number 0); the store loader appends them instead of parsing the spool."""
+    """For a file read with `parse=True` (an S3 export read in place): its lines already parsed, as
+    (start, end, batch) per byte range in order, covering it whole (lines and offsets relative to
+    the range, file number 0); the store loader appends them instead of parsing the file."""
+    stream: Generator[Parsed, None, None] | None = None
+    """For a file unwrapped with `parse=True` by the worker pool: the spool is written as this is
+    read (by the store loader, which appends each range's batch as it comes), and `origin`,
+    `problems` and `size` are set when it ends (formats/reader.py `_streamed`)."""
 
 
 def expand_sources(
@@ -80,7 +86,7 @@ def expand_sources(
     spools standard input (or `stdin`, for tests) to a temporary file so it can be re-read by offset,
     decompressing it when it is gzip data. A file of cloud or shipper records (not Event lines) is
     unwrapped into a spool of Event lines (formats/reader.py); `format` forces its format. With
-    `parse` (a caller that loads a store next), the spool's lines come parsed (`LogSource.parsed`).
+    `parse` (a caller that loads a store next), the lines come parsed (`LogSource.stream`, `parsed`).
     """
     from k8saudit_tui.engine.logs.formats.reader import normalise
 
