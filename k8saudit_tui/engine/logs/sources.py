@@ -74,7 +74,9 @@ class LogSource:
     stream: Generator[Parsed, None, None] | None = None
     """For a file unwrapped with `parse=True` by the worker pool: the spool is written as this is
     read (by the store loader, which appends each range's batch as it comes), and `origin`,
-    `problems` and `size` are set when it ends (formats/reader.py `_streamed`)."""
+    `problems` and `size` are set when it ends (formats/reader.py `_streamed`). Only for a source
+    the store loader reads next, without an index cache: until then its spool is empty (the cache
+    then finds it changed and loads it; nothing else may read it)."""
 
 
 def expand_sources(
