@@ -98,7 +98,7 @@ def load_seconds(
     cpu = cpu_seconds()
     started = time.perf_counter()
     (source,) = expand_sources([str(path)], format="raw")  # as it is; unwrapped below, timed
-    source = reader.normalise(source, registry=modules)
+    source = reader.normalise(source, registry=modules, parse=True)  # as a store-loading command asks
     store = StoreLoader([source], evaluator).load_all()
     elapsed = time.perf_counter() - started
     count = len(store)

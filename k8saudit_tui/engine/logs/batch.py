@@ -14,6 +14,7 @@ format_time, ...) stay importable from this module; they live in `columns`, `enc
 from __future__ import annotations
 
 import os
+from itertools import repeat
 from operator import attrgetter
 from typing import Any
 
@@ -63,6 +64,8 @@ class _Rows:
         """Per event, the 0-based index of its line in the chunk."""
         self.moved: dict[int, tuple[int, int, int, int, int]] = {}
         """row -> (file, line, offset, length, line index the offset is relative to, or -1)."""
+        self.shifted: list[tuple[int, list[int]]] = []
+        """(first row, per row where its Event starts in its line) of each prefixed block."""
 
     def add(self, event: EventFields) -> None:
         """Append one decoded event; the caller appends its line index to `piece`."""
@@ -96,6 +99,10 @@ class _Rows:
         batch.line = (index + 1).astype(np.int32)
         batch.offset = base + starts[index]
         batch.length = lengths[index].astype(np.int32) if n else np.empty(0, np.int32)
+        for row, shifts in self.shifted:
+            shift = np.array(shifts, np.int64)
+            batch.offset[row : row + len(shift)] += shift
+            batch.length[row : row + len(shift)] -= shift.astype(np.int32)
         for row, (row_file, line, offset, length, piece) in self.moved.items():
             batch.file[row], batch.line[row], batch.length[row] = row_file, line, length
             batch.offset[row] = offset + (base + starts[piece] if piece >= 0 else 0)
@@ -117,16 +124,24 @@ _EVENT_KINDS = frozenset({None, "Event"})
 _STAGE_NAMES = frozenset(STAGES)
 
 
-def parse_lines(data: bytes, base_offset: int, file: int, final: bool, encoder: Encoder | None = None) -> Batch:
+def parse_lines(
+    data: bytes,
+    base_offset: int,
+    file: int,
+    final: bool,
+    encoder: Encoder | None = None,
+    lines: list[bytes] | None = None,
+) -> Batch:
     """Parse complete lines of `data` (starting at byte `base_offset` of file number `file`).
 
     With `final`, a last line without newline is parsed too (a file need not end in a newline);
     otherwise it is left for later (`Batch.end` says how far we got). `encoder` is the parser's
-    persistent Encoder (default: a one-off one).
+    persistent Encoder (default: a one-off one). `lines`: the lines of `data` when the caller
+    has them (then `data` is exactly each followed by a newline): not split again.
     """
     rows = _Rows(encoder or Encoder(persistent=False))
     batch = Batch()
-    pieces = data.split(b"\n")
+    pieces = data.split(b"\n") if lines is None else [*lines, b""]
     if not final or pieces[-1] == b"":
         tail = pieces.pop()
         batch.end = base_offset + len(data) - len(tail)
@@ -136,8 +151,12 @@ def parse_lines(data: bytes, base_offset: int, file: int, final: bool, encoder: 
     opens = _opens_with_brace(data, lengths)
     for start in range(0, len(pieces), BLOCK_LINES):
         stop = min(start + BLOCK_LINES, len(pieces))
-        if not (opens[start:stop].all() and _fast_block(rows, pieces, start, stop)):
-            _slow_block(rows, batch, pieces, start, stop, file)
+        if opens[start:stop].all():
+            if _fast_block(rows, pieces, start, stop):
+                continue
+        elif _prefixed_block(rows, pieces, start, stop):
+            continue
+        _slow_block(rows, batch, pieces, start, stop, file)
     batch.lines = len(pieces)
     if final and pieces and not data.endswith(b"\n") and batch.problems:
         batch.tail_failed = batch.problems[-1][0] == len(pieces)
@@ -160,8 +179,32 @@ def _opens_with_brace(data: bytes, lengths: np.ndarray) -> np.ndarray:
 def _fast_block(rows: _Rows, pieces: list[bytes], start: int, stop: int) -> bool:
     """Decode lines [start, stop) in one pass; False (nothing added) unless every line is a
     plain Event that `decode_event` would accept as is (`check_event`, done over the block)."""
+    return _decoded_block(rows, pieces[start:stop], start)
+
+
+def _prefixed_block(rows: _Rows, pieces: list[bytes], start: int, stop: int) -> bool:
+    """Lines [start, stop) that are `prefix {json}` (an S3 export's `TIMESTAMP {json}`, a host
+    name before each Event) decoded in one pass, each from its first `{`, as `_slow_line` reads
+    one: its row points at that `{` in the file (no copy of the line is kept). False (nothing
+    added) when a line has no `{` or its Event is not one `decode_event` accepts as is: the
+    block then goes line by line and words each refusal as before. (A decoded Event ends in `}`
+    and whitespace, so `_slow_line`'s check that the line ends in `}` holds for every line taken.)"""
+    block = pieces[start:stop]
+    shifts = list(map(bytes.find, block, repeat(b"{")))
+    if -1 in shifts:
+        return False
+    found = len(rows.piece)
+    if not _decoded_block(rows, [piece[shift:] for piece, shift in zip(block, shifts)], start):
+        return False
+    rows.shifted.append((found, shifts))
+    return True
+
+
+def _decoded_block(rows: _Rows, texts: list[bytes], start: int) -> bool:
+    """Decode the Event `texts` of lines start, start + 1, ... and add them; False (nothing
+    added) unless every one is a plain Event `decode_event` would accept as is."""
     try:
-        events = list(map(_DECODE, pieces[start:stop]))
+        events = list(map(_DECODE, texts))
     except Exception:
         return False
     if not (
@@ -170,7 +213,7 @@ def _fast_block(rows: _Rows, pieces: list[bytes], start: int, stop: int) -> bool
         and "" not in map(_VERB, events)
     ):
         return False
-    rows.piece.extend(range(start, stop))
+    rows.piece.extend(range(start, start + len(texts)))
     rows.extend(events)
     return True
 

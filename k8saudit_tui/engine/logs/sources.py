@@ -28,7 +28,10 @@ from typing import TYPE_CHECKING, BinaryIO
 from k8saudit_tui.engine.model import Problem
 
 if TYPE_CHECKING:
-    from k8saudit_tui.engine.logs.formats.reader import Origin
+    from collections.abc import Generator
+
+    from k8saudit_tui.engine.logs.columns import Batch
+    from k8saudit_tui.engine.logs.formats.reader import Origin, Parsed
 
 STDIN = "-"
 
@@ -64,20 +67,33 @@ class LogSource:
     file's own lines are the events' lines."""
     problems: list[Problem] = field(default_factory=list)
     """What unwrapping could not read, naming the original file and line."""
+    parsed: list[tuple[int, int, Batch]] | None = None
+    """For a file read with `parse=True` (an S3 export read in place): its lines already parsed, as
+    (start, end, batch) per byte range in order, covering it whole (lines and offsets relative to
+    the range, file number 0); the store loader appends them instead of parsing the file."""
+    stream: Generator[Parsed, None, None] | None = None
+    """For a file unwrapped with `parse=True` by the worker pool: the spool is written as this is
+    read (by the store loader, which appends each range's batch as it comes), and `origin`,
+    `problems` and `size` are set when it ends (formats/reader.py `_streamed`). Only for a source
+    the store loader reads next, without an index cache: until then its spool is empty (the cache
+    then finds it changed and loads it; nothing else may read it)."""
 
 
-def expand_sources(paths: Sequence[str], stdin: BinaryIO | None = None, format: str | None = None) -> list[LogSource]:
+def expand_sources(
+    paths: Sequence[str], stdin: BinaryIO | None = None, format: str | None = None, parse: bool = False
+) -> list[LogSource]:
     """Turn command-line paths into sources; never raises (bad paths become `Problem`s).
 
     A directory contributes its audit logs (rotated ones and .gz included) in name order; `-`
     spools standard input (or `stdin`, for tests) to a temporary file so it can be re-read by offset,
     decompressing it when it is gzip data. A file of cloud or shipper records (not Event lines) is
-    unwrapped into a spool of Event lines (formats/reader.py); `format` forces its format.
+    unwrapped into a spool of Event lines (formats/reader.py); `format` forces its format. With
+    `parse` (a caller that loads a store next), the lines come parsed (`LogSource.stream`, `parsed`).
     """
     from k8saudit_tui.engine.logs.formats.reader import normalise
 
     seen: set[str] = set()
-    return [normalise(source, format, seen=seen) for source in _expand(paths, stdin)]
+    return [normalise(source, format, seen=seen, parse=parse) for source in _expand(paths, stdin)]
 
 
 def _expand(paths: Sequence[str], stdin: BinaryIO | None) -> list[LogSource]:

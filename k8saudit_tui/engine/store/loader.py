@@ -4,7 +4,10 @@ Why it is shaped this way: the first FIRST_BATCH_LINES lines are parsed in-proce
 on screen at once; the rest is cut into byte ranges (logs/split.py, the splitter every reader
 shares) parsed by the one worker pool (logs/worker.py: separate interpreters, so the loader may run
 in a thread of a threaded program). Process tuning around it is runtime.py's. It uses only the
-store's public API.
+store's public API. A file whose lines the reader's workers already parsed is not read again: an
+S3 export checked in place comes with its batches (`LogSource.parsed`), a file being unwrapped by
+the pool comes as a stream of them (`LogSource.stream`, formats/reader.py), appended as each range
+of its spool is written, so that the store fills while the file is unwrapped.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from dataclasses import dataclass, field
 
 from k8saudit_tui.engine import runtime
 from k8saudit_tui.engine.logs import split
-from k8saudit_tui.engine.logs.batch import Batch, Encoder, looks_like_document, parse_document
+from k8saudit_tui.engine.logs.batch import ITEM_FILE, Batch, Encoder, looks_like_document, parse_document
 from k8saudit_tui.engine.logs.formats.reader import Origin, to_original
 from k8saudit_tui.engine.logs.sources import LogSource
 from k8saudit_tui.engine.logs.split import Task
@@ -106,6 +109,10 @@ class StoreLoader:
         """For batches parsed in this process (the first one, small loads, workers=1)."""
         self._origins: dict[int, Origin] = {}
         """File number -> where the lines of an unwrapped file's spool came from."""
+        self._parsed: dict[tuple[int, int], Batch] = {}
+        """(file number, start byte) -> the batch the reader's workers parsed for that range."""
+        self._streams: dict[int, LogSource] = {}
+        """File number -> a source whose batches come as its spool is written (`LogSource.stream`)."""
         self._started = 0.0
         self._done_bytes = 0
         self._total_bytes = 0
@@ -117,17 +124,19 @@ class StoreLoader:
         plan = reopened or self._plan()
         self._total_bytes = plan.total
         tasks = plan.tasks
-        if tasks and not tasks[0].document:
+        if self._parsed:  # their rows are counted: room for them at once
+            self.store.reserve(len(self.store) + sum(batch.count for batch in self._parsed.values()))
+        if tasks and not tasks[0].document and not self._is_parsed(tasks[0]):
             first, rest = self._first_batch(tasks[0])
             if first is not None:
                 yield self._progress(False)
             tasks = rest + tasks[1:]
-        remaining = sum(task.size for task in tasks)
+        remaining = sum(task.size for task in tasks if not self._is_parsed(task))
         batches: Generator[tuple[Task, Batch], None, None]
         if self.workers > 1 and remaining > split.IN_PROCESS_BYTES:
             batches = self._pooled(tasks)
         else:
-            batches = (self._parse(task) for task in tasks)
+            batches = self._in_process(tasks)
         with runtime.loading():
             try:
                 for task, batch in batches:
@@ -181,6 +190,19 @@ class StoreLoader:
             if source.origin is not None:
                 self._origins[file] = source.origin
                 store.files[file].unwrapped = True
+            if source.parsed is not None:
+                for start, end, batch in source.parsed:
+                    plan.tasks.append(Task(file, source.path, start, end, end == source.size))
+                    self._parsed[(file, start)] = batch
+                    plan.total += end - start
+                source.parsed = None  # appended once, by this loader: the memory goes with them
+                continue
+            if source.stream is not None:
+                store.files[file].unwrapped = True
+                self._streams[file] = source
+                plan.tasks.append(Task(file, source.path, 0, 0, True))  # stands for the ranges to come
+                plan.total += source.size
+                continue
             try:
                 size = os.path.getsize(source.path)
                 with open(source.path, "rb") as handle:
@@ -228,7 +250,39 @@ class StoreLoader:
             self.store.reserve(len(self.store) + min(int(expected), most) + 1024)
         return batch, [Task(task.file, task.path, limit, task.end, task.final)]
 
+    def _is_parsed(self, task: Task) -> bool:
+        return (task.file, task.start) in self._parsed or task.file in self._streams
+
+    def _each(self, task: Task) -> Iterator[tuple[Task, Batch]]:
+        """The batch of a task, or the batches of a stream as its ranges are written."""
+        if task.file not in self._streams:
+            yield self._parse(task)
+            return
+        source = self._streams.pop(task.file)
+        entry = self.store.files[task.file]
+        stream = source.stream
+        try:
+            for start, end, parsed, lines, formats in stream or ():
+                part = Task(task.file, source.path, start, end, False)
+                batch = _adopt(part, parsed) if parsed is not None else self._parse(part)[1]
+                to_original(batch, Origin(lines, formats), 0)  # the lines of the file, not of the range
+                batch.line -= entry.lines  # ... which the store counts from the spool lines before it
+                batch.problems = [(line - entry.lines, where, message) for line, where, message in batch.problems]
+                yield part, batch
+        finally:
+            if stream is not None:
+                stream.close()  # a cancelled load stops the pool (no-op when it ended)
+        for problem in ([source.problem] if source.problem else []) + source.problems:
+            self.store.add_problem(problem)  # what unwrapping could not read: known at the end
+
+    def _in_process(self, tasks: list[Task]) -> Generator[tuple[Task, Batch], None, None]:
+        for task in tasks:
+            yield from self._each(task)
+
     def _parse(self, task: Task) -> tuple[Task, Batch]:
+        parsed = self._parsed.pop((task.file, task.start), None)
+        if parsed is not None:
+            return task, _adopt(task, parsed)
         if task.document:
             with open(task.path, "rb") as handle:
                 return task, parse_document(handle.read(), task.file)
@@ -237,11 +291,11 @@ class StoreLoader:
 
     def _pooled(self, tasks: list[Task]) -> Generator[tuple[Task, Batch], None, None]:
         """Parse tasks in worker processes, in order (documents in-process, at their turn)."""
-        results = parse_in_workers([t for t in tasks if not t.document], self.workers)
+        results = parse_in_workers([t for t in tasks if not (t.document or self._is_parsed(t))], self.workers)
         try:
             for task in tasks:
-                if task.document:
-                    yield self._parse(task)
+                if task.document or self._is_parsed(task):
+                    yield from self._each(task)
                 else:
                     yield task, next(results)
                 if self.cancel.is_set():
@@ -283,6 +337,17 @@ class StoreLoader:
             elapsed,
             cancelled,
         )
+
+
+def _adopt(task: Task, batch: Batch) -> Batch:
+    """A batch a reader's worker parsed for the range of `task` (offsets relative to the range,
+    file number 0), with the store's file number and the file's offsets."""
+    own = batch.file != ITEM_FILE
+    batch.file[own] = task.file
+    batch.offset[own] += task.start
+    batch.end += task.start
+    batch.tail_start += task.start
+    return batch
 
 
 def load(

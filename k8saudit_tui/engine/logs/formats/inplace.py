@@ -13,8 +13,14 @@ finds in it are the same whether it is parsed in the spool or after its prefix. 
 refuses (a blank or cut line, klog text, another key order) is what the unwrapping path words
 differently, so such a file keeps that path. Measured at 1M events on our loaded 2-core machine:
 unwrapping and spooling cost ~0.7x the raw load's CPU (10.7 CPU-s); this check costs ~2.4 CPU-s
-(a split, a regex match and an endswith per line, UTF-8 validation of non-ASCII blocks), and the
-line parser's per-line path for prefixed lines ~2.5 CPU-s more than its block path.
+(a split, a regex match and an endswith per line, UTF-8 validation of non-ASCII blocks). The line
+parser reads prefixed lines a block at a time (`batch._prefixed_block`).
+
+`s3_parsed(source, workers)` is the same decision for a caller that loads a store next
+(`reader.normalise(parse=True)`): each worker of the pool checks one byte range and parses it in
+the same task, so the check runs on every core instead of before the load, in one process; the
+source carries the batches (`LogSource.parsed`). A range that fails the check stops the pool and
+gives None, as `s3_in_place` does.
 """
 
 from __future__ import annotations
@@ -25,6 +31,8 @@ from itertools import repeat
 
 import numpy as np
 
+from k8saudit_tui.engine.logs import split
+from k8saudit_tui.engine.logs.batch import Batch, Encoder, parse_lines
 from k8saudit_tui.engine.logs.formats import BY_NAME
 from k8saudit_tui.engine.logs.formats.cloudtext import EVENT_PREFIX
 from k8saudit_tui.engine.logs.sources import LogSource
@@ -38,8 +46,6 @@ _CODE = BY_NAME["cloudwatch-s3"].code
 
 def s3_in_place(source: LogSource) -> LogSource | None:
     """`source` with an identity origin when every line qualifies (see the module doc), else None."""
-    from k8saudit_tui.engine.logs.formats.reader import Origin  # reader imports this module
-
     lines = offset = 0
     try:
         fd = os.open(source.path, os.O_RDONLY)
@@ -68,12 +74,62 @@ def s3_in_place(source: LogSource) -> LogSource | None:
         os.close(fd)
     if not lines:
         return None
-    if lines >= 2**31:
+    return _with_origin(source, size, lines)
+
+
+def _with_origin(source: LogSource, size: int, lines: int) -> LogSource | None:
+    """`source` with the identity origin of its `lines` lines (None past what an int32 line holds)."""
+    from k8saudit_tui.engine.logs.formats.reader import Origin  # reader imports this module
+
+    if not lines or lines >= 2**31:
         return None
     result = LogSource(source.name, source.path, size, followable=False, spooled=source.spooled)
     result.extra = dict(source.extra)
     result.origin = Origin(np.arange(1, lines + 1, dtype=np.int32), np.full(lines, _CODE, np.uint8))
     return result
+
+
+def s3_parsed(source: LogSource, workers: int) -> LogSource | None:
+    """`s3_in_place` with the file's lines parsed by the pool in the same pass (see the module
+    doc); a file too small for the pool is checked in process and parsed by the loader."""
+    from k8saudit_tui.engine.logs.worker import run_in_workers
+
+    try:
+        size = os.path.getsize(source.path)
+    except OSError:
+        return None
+    tasks = split.cut(0, source.path, 0, size)
+    if workers <= 1 or size <= split.IN_PROCESS_BYTES or len(tasks) < 2:
+        return s3_in_place(source)
+    lines = 0
+    parsed: list[tuple[int, int, Batch]] = []
+    results = run_in_workers(check_and_parse, tasks, min(workers, len(tasks)), setup=Encoder)
+    try:
+        for task, (counted, batch) in zip(tasks, results, strict=True):
+            if counted is None or batch is None:
+                return None
+            lines += counted
+            parsed.append((task.start, task.end, batch))
+    finally:
+        results.close()
+    result = _with_origin(source, size, lines)
+    if result is not None:
+        result.parsed = parsed
+    return result
+
+
+def check_and_parse(encoder: Encoder, task: split.Task) -> tuple[int | None, Batch | None]:
+    """The worker job of `s3_parsed`: the lines of one range when they all qualify, and the range
+    parsed as the loader would parse it (offsets relative to the range, file number 0); else None."""
+    fd = os.open(task.path, os.O_RDONLY)
+    try:
+        data = os.pread(fd, task.size, task.start)
+    finally:
+        os.close(fd)
+    counted = block_lines(data, len(data)) if data.endswith(b"\n") else None
+    if counted is None:
+        return None, None
+    return counted, parse_lines(data, 0, 0, task.final, encoder)
 
 
 def block_lines(data: bytes, end: int) -> int | None:

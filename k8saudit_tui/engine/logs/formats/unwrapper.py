@@ -19,6 +19,7 @@ from typing import Any
 
 import orjson
 
+from k8saudit_tui.engine.logs.columns import Batch
 from k8saudit_tui.engine.logs.formats import BY_NAME, Damaged, Unwrapped, documents, shippers
 from k8saudit_tui.engine.logs.formats.documents import Record
 from k8saudit_tui.engine.logs.formats.registry import OWNER, Registry, load, owner
@@ -44,6 +45,12 @@ class Chunk:
     part: str = ""
     """A worker's chunk: the file (in the spool's directory) its `events` were written to instead,
     newline-joined; sending a gigabyte of events through the pipe cost more than unwrapping it."""
+    pieces: list[bytes] | None = None
+    """When asked (`reader.unwrap_data(pieces=True)`): every event's line, one by one, for the
+    worker that parses them (not sent: `events` holds the same bytes, fast blocks joined)."""
+    batch: Batch | None = None
+    """With `part`, when the reader was asked to parse (`reader.normalise(parse=True)`): the
+    part's lines parsed for the store by the worker that wrote them (offsets into the part)."""
 
 
 class Unwrapper:
@@ -76,10 +83,13 @@ class Unwrapper:
                 modules.insert(0, modules.pop(position))
             joined = b"\n".join(events)
             if joined.count(b"\n") != len(events) - 1 or b"\r" in joined:
-                joined = b"\n".join(map(one_line, events))
+                events = list(map(one_line, events))
+                joined = b"\n".join(events)
             chunk = self.chunk
             if events:
                 chunk.events.append(joined)
+                if chunk.pieces is not None:
+                    chunk.pieces.extend(events)
             if counts is None:
                 chunk.numbers.extend(numbers)
             else:
@@ -154,7 +164,10 @@ class Unwrapper:
 
     def _event(self, found: Unwrapped) -> None:
         chunk = self.chunk
-        chunk.events.append(one_line(found.event))
+        event = one_line(found.event)
+        chunk.events.append(event)
+        if chunk.pieces is not None:
+            chunk.pieces.append(event)
         chunk.numbers.append(found.line)
         chunk.codes.append(BY_NAME[found.format].code)
 
