@@ -1,19 +1,24 @@
 """`export --filter` without a store: the same bytes as the store-based export, in bounded memory.
 
 How: the logs are cut into ranges (pipeline.plan); each range is parsed and filtered where it is
-read (jobs.select: the one parser, a small store of the range, the one filter engine; the
-prefilter skips building rows for lines that cannot match); the selected events come back
-rendered and are written as ranges complete (output.OrderedOutput: view order, atomic, 0600).
+read (jobs.select): a filter of exact terms on the event's own strings (`verb:create`,
+`user:alice`, `!ns:kube-system`) is decided on each decoded line (`narrow`: every line is decoded
+once, as the parser's fast pass decodes it, and no store is built); any other filter goes through
+the one parser, a small store of the range and the one filter engine (the prefilter skips
+building rows for lines that cannot match), and so do the lines the narrow reading leaves
+(prefixed, EventLists, refused). The selected events are written as ranges complete
+(output.OrderedOutput: view order, atomic, 0600), one write a range.
 
 Contract: for jsonl, json and csv, `stream_export` writes exactly what `export_rows(store,
 compile_filter(text).apply(store), ...)` writes for the store of the same sources, policies and
 candidate (tested over generated filters and logs), and reports the same problems. Memory: a few
 ranges (4 MB, 2 MB when every line is parsed) per worker, plus, for input whose selected events
-are out of time order, 16 bytes a selected event while they are sorted at the end. Original lines
-(jsonl, json without redaction) are read by this process from the file in runs of adjacent lines
-(`OriginalLines`); the workers send only where they are. A filter whose time range is read
-against the log's end costs a first pass over the log (pipeline.first_pass_latest). Parquet is
-not streamed (`STREAMED_FORMATS`): it is one file whose row groups the store's columns build.
+are out of time order, 16 bytes a selected event while they are sorted at the end. Original
+lines (jsonl, json without redaction) are read by this process from the file, near ones in one
+call into one buffer kept across ranges (`OriginalLines`); the workers send only where they are.
+A filter whose time range is read against the log's end costs a first pass over the log
+(pipeline.first_pass_latest). Parquet is not streamed (`STREAMED_FORMATS`): it is one file whose
+row groups the store's columns build.
 """
 
 from __future__ import annotations
