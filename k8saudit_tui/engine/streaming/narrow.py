@@ -104,11 +104,8 @@ Narrow = tuple[tuple[NarrowTerm, ...], ...]
 
 
 def narrow_filter(selection: Filter) -> Narrow | None:
-    """The filter as per-event terms, or None when a term needs the store (anything but exact
-    terms on GETTERS' fields and resource) or the filter has no term (every line is selected:
-    nothing to decide, and the store path takes it)."""
-    if not selection.groups:
-        return None
+    """The filter as per-event terms (none for the empty filter: every event is selected), or
+    None when a term needs the store (anything but exact terms on GETTERS' fields and resource)."""
     groups = []
     for group in selection.groups:
         terms = []
@@ -224,9 +221,11 @@ def _plain_line(piece: bytes) -> EventFields | None:
 
 
 def _decide(events: list[EventFields], groups: Narrow) -> list[int]:
-    """Indices of the events some alternative selects (in order)."""
+    """Indices of the events some alternative selects (in order); without one, every event."""
     if not events:
         return []
+    if not groups:
+        return list(range(len(events)))
     if len(groups) == 1 and len(groups[0]) == 1:
         return [index for index, hit in enumerate(groups[0][0].holds(events)) if hit]
     result = np.zeros(len(events), bool)
