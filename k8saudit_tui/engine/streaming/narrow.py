@@ -46,6 +46,11 @@ _EVENT_KINDS = frozenset({None, "Event"})
 _STAGE_NAMES = frozenset(STAGES)
 _BRACE = ord("{")
 
+NARROW_THRESHOLDS = (8 << 20, 8 << 20)
+"""(mmap, trim) heap thresholds of a worker reading narrowly: a range's bytes (4-6 MB) come from
+the heap and its freed block serves the next range, instead of a new mapping faulted in page by
+page (a tenth of a worker's CPU, measured: 0.11 -> 0.05 s system time for 200k events)."""
+
 
 def _plain(getter: Callable[[EventFields], str]) -> Getter:
     return lambda events: list(map(getter, events))

@@ -36,7 +36,7 @@ from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
 from k8saudit_tui.engine.query.filter import Filter
 from k8saudit_tui.engine.store.columns import EventStore
 from k8saudit_tui.engine.store.files import FileEntry
-from k8saudit_tui.engine.streaming.narrow import Narrow, narrow_filter
+from k8saudit_tui.engine.streaming.narrow import NARROW_THRESHOLDS, Narrow, narrow_filter
 from k8saudit_tui.engine.streaming.prefilter import Prefilter, prefilter
 
 
@@ -239,9 +239,11 @@ def make_judge(
     screen: bool = True,
 ) -> Judge:
     """A Judge from picklable parts (the worker pool's `setup`)."""
+    narrow = narrow_filter(selection) if screen and fmt != "csv" else None
     # The loader's heap settings while batches arrive (`runtime.loading`), for good in a worker:
-    # each range's megabytes get their own mappings and go back to the OS when freed.
-    runtime._set_heap_thresholds(runtime.LOADING_THRESHOLDS)
+    # each range's megabytes get their own mappings and go back to the OS when freed. A narrow
+    # reading builds no store: its range's bytes are reused from the heap (NARROW_THRESHOLDS).
+    runtime._set_heap_thresholds(runtime.LOADING_THRESHOLDS if narrow is None else NARROW_THRESHOLDS)
     return Judge(
         selection,
         PolicyEvaluator(policy) if policy is not None else None,
@@ -249,7 +251,7 @@ def make_judge(
         prefilter(selection) if screen else None,
         fmt,
         redact,
-        narrow_filter(selection) if screen and fmt != "csv" else None,
+        narrow,
     )
 
 
