@@ -56,7 +56,7 @@ def _read(ranged: RangeStore) -> Read:
 def select(judge: Judge, task: Task) -> Selected:
     """The selected events of the range, rendered as `judge.fmt` (jsonl: the line and a newline;
     json: `,\\n` and the line; csv: the CSV row), in input order."""
-    if judge.narrow is not None and not task.document and judge.fmt != "csv":
+    if judge.narrow is not None and not task.document:
         return _select_narrow(judge, judge.narrow, task)
     ranged, rows = judge.read(task)
     read = _read(ranged)

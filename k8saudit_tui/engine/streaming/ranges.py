@@ -239,7 +239,7 @@ def make_judge(
     screen: bool = True,
 ) -> Judge:
     """A Judge from picklable parts (the worker pool's `setup`)."""
-    narrow = narrow_filter(selection) if screen and fmt != "csv" else None
+    narrow = narrow_filter(selection) if screen and fmt in _ORIGINAL_LINES else None  # top's fmt is its field
     # The loader's heap settings while batches arrive (`runtime.loading`), for good in a worker:
     # each range's megabytes get their own mappings and go back to the OS when freed. A narrow
     # reading builds no store: its range's bytes are reused from the heap (NARROW_THRESHOLDS).
@@ -253,6 +253,10 @@ def make_judge(
         redact,
         narrow,
     )
+
+
+_ORIGINAL_LINES = ("jsonl", "json")
+"""The formats whose selected events are their lines: the narrow reading needs no store's values."""
 
 
 def judge_setup(
