@@ -85,7 +85,9 @@ def read_range(task: Task, screen: Prefilter | None = None) -> RangeStore:
 def read_lines(data: bytes, starts: np.ndarray, keep: np.ndarray, base: int) -> RangeStore:
     """The lines `keep` of a range read at file offset `base` (line i is data[starts[i]:
     starts[i + 1] - 1]) in a RangeStore, at their true offsets and line numbers: the store path
-    for the lines the narrow reading leaves (`narrow.narrow_range`)."""
+    for the lines the narrow reading leaves (`narrow.narrow_range`). The parser's URI path cache
+    is emptied first, as `Judge.read` does (a log of prefixed lines is all read here)."""
+    request_path.cache_clear()
     batch = _parse_some(data, starts, keep, base)
     return _stored(batch, batch.count, data, base)
 
