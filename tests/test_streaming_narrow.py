@@ -22,6 +22,7 @@ from k8saudit_tui.engine.streaming import export as streaming_export
 from k8saudit_tui.engine.streaming import jobs, pipeline
 from k8saudit_tui.engine.streaming.export import stream_export
 from k8saudit_tui.engine.streaming.narrow import narrow_filter
+from k8saudit_tui.engine.streaming.output import OrderedOutput
 from k8saudit_tui.engine.streaming.ranges import make_judge
 from tests.auditlog_helpers import event, line
 
@@ -188,5 +189,8 @@ def test_a_log_shortened_under_the_export_is_an_error_not_a_short_line(tmp_path:
     selected = jobs.select(judge, task)
     assert len(selected.lengths) == 20
     log.write_bytes(log.read_bytes()[:100])
+    output = OrderedOutput(str(tmp_path / "out.jsonl"), force=False)
     with pytest.raises(streaming_export.ExportError, match="changed while it was read"):
-        streaming_export.OriginalLines().read(str(log), selected, b"\n")
+        streaming_export.OriginalLines().write(output, str(log), selected, b"\n")
+    output.abandon()
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["audit.log"]
