@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -19,7 +20,8 @@ import numpy as np
 from k8saudit_tui.engine.export import CSV_COLUMNS, _csv_cell, redact_line
 from k8saudit_tui.engine.logs.split import Task
 from k8saudit_tui.engine.query.timefilter import latest_time, received_times
-from k8saudit_tui.engine.streaming.ranges import Judge, RangeStore, read_range
+from k8saudit_tui.engine.streaming.narrow import Narrow, narrow_range
+from k8saudit_tui.engine.streaming.ranges import Judge, RangeStore, read_bytes, read_lines, read_range
 
 
 @dataclass
@@ -54,6 +56,8 @@ def _read(ranged: RangeStore) -> Read:
 def select(judge: Judge, task: Task) -> Selected:
     """The selected events of the range, rendered as `judge.fmt` (jsonl: the line and a newline;
     json: `,\\n` and the line; csv: the CSV row), in input order."""
+    if judge.narrow is not None and not task.document:
+        return _select_narrow(judge, judge.narrow, task)
     ranged, rows = judge.read(task)
     read = _read(ranged)
     times = ranged.store.column("time")[rows].astype(np.int64) if len(rows) else np.empty(0, np.int64)
@@ -68,13 +72,57 @@ def select(judge: Judge, task: Task) -> Selected:
         if items:
             offsets[[index for index, row in enumerate(rows.tolist()) if row in ranged.items]] = -1
         return Selected(read.lines, read.events, read.problems, b"".join(items), lengths, times, offsets)
-    lines = [redact_line(bytes(line)) for line in ranged.raw(rows)]
+    return _redacted(judge, read, ranged.raw(rows), times)
+
+
+def _redacted(judge: Judge, read: Read, raw: Sequence[bytes | memoryview], times: np.ndarray) -> Selected:
+    """Selected events whose lines are redacted here (`judge.redact`): rendered, not located."""
+    lines = [redact_line(bytes(line)) for line in raw]
     lengths = np.fromiter(map(len, lines), np.int64, len(lines))
     if judge.fmt == "json":  # `,\n` before each line
         blob = b",\n".join([b"", *lines]) if lines else b""
         return Selected(read.lines, read.events, read.problems, blob, lengths + 2, times)
     blob = b"\n".join([*lines, b""]) if lines else b""  # a newline after each line
     return Selected(read.lines, read.events, read.problems, blob, lengths + 1, times)
+
+
+def _select_narrow(judge: Judge, narrow: Narrow, task: Task) -> Selected:
+    """`select` with the filter decided on each decoded line (`narrow`); the lines it leaves
+    (prefixed, EventLists, problems) go through the store path (`Judge.decide`), and the two
+    selections are merged in line order (a line is in one or the other)."""
+    data = read_bytes(task)
+    decided = narrow_range(data, task.final, narrow)
+    starts, chosen = decided.starts, decided.selected
+    offsets = task.start + starts[chosen]
+    lengths = starts[chosen + 1] - 1 - starts[chosen]
+    times, lines, items = decided.times, chosen, b""
+    read = Read(len(starts) - 1, decided.events)
+    if decided.rest.any():
+        ranged = read_lines(data, starts, decided.rest, task.start)
+        rows = judge.decide(ranged)
+        read = Read(read.lines, read.events + ranged.events, ranged.problems)
+        store = ranged.store
+        more = store.column("offset")[rows].astype(np.int64)
+        if ranged.items:
+            listed = rows.tolist()
+            more[[index for index, row in enumerate(listed) if row in ranged.items]] = -1
+            items = b"".join([ranged.items[row] for row in listed if row in ranged.items])
+        order = np.argsort(np.concatenate([lines, store.column("line")[rows] - 1]), kind="stable")
+        offsets = np.concatenate([offsets, more])[order]
+        lengths = np.concatenate([lengths, store.column("length")[rows].astype(np.int64)])[order]
+        times = np.concatenate([times, store.column("time")[rows].astype(np.int64)])[order]
+    if judge.redact:
+        view = memoryview(data)
+        raw: list[bytes | memoryview] = []
+        item_at = 0
+        for offset, length in zip(offsets.tolist(), lengths.tolist()):
+            if offset < 0:
+                raw.append(items[item_at : item_at + length])
+                item_at += length
+            else:
+                raw.append(view[offset - task.start : offset - task.start + length])
+        return _redacted(judge, read, raw, times)
+    return Selected(read.lines, read.events, read.problems, items, lengths, times, offsets)
 
 
 def _csv_rows(ranged: RangeStore, rows: np.ndarray) -> list[bytes]:

@@ -31,6 +31,8 @@ from k8saudit_tui.engine.logs.sources import new_spool
 from k8saudit_tui.engine.private_file import ExportError, check_target, describe_error, place, remove_quietly
 
 _COPY_BLOCK = 1 << 20
+_PARTS_AT_ONCE = 1024
+"""Parts a `writev` takes (IOV_MAX on Linux)."""
 _SORT_STEP = 1 << 16
 _KEY = np.dtype([("time", "<i8"), ("length", "<i8")])
 
@@ -62,17 +64,23 @@ class OrderedOutput:
         self._body = len(header)
 
     def add(self, blob: bytes, lengths: np.ndarray, times: np.ndarray) -> None:
-        """Append the pieces of one range (in load order)."""
+        """Append the pieces of one range (in load order), one after another in `blob`."""
+        self.add_pieces([blob], lengths, times)
+
+    def add_pieces(self, parts: list[bytes | memoryview], lengths: np.ndarray, times: np.ndarray) -> None:
+        """Append the pieces of one range (in load order), whose bytes are `parts` one after
+        another (parts need not be pieces: a run of lines may be one part): written from where
+        they are (`os.writev`), not joined first."""
         if not len(lengths):
             return
         if self.json and self.count == 0:
-            blob = blob[1:]  # the first element follows "[" with a newline, not ",\n"
+            parts = [parts[0][1:], *parts[1:]]  # the first element follows "[" with a newline, not ",\n"
             lengths = lengths.copy()
             lengths[0] -= 1
         if self.in_order and (times[0] < self._last or bool(np.any(times[1:] < times[:-1]))):
             self.in_order = False
         self._last = int(times[-1]) if self.in_order else self._last
-        self._write(blob)
+        self._write_parts(parts)
         keys = np.empty(len(lengths), _KEY)
         keys["time"], keys["length"] = times, lengths
         self._keys.write(keys.tobytes())
@@ -117,6 +125,22 @@ class OrderedOutput:
         except OSError as error:
             self.abandon()
             raise ExportError(describe_error(error, self.target or Path("-"))) from None
+
+    def _write_parts(self, parts: list[bytes | memoryview]) -> None:
+        """`parts` straight to the file, up to _PARTS_AT_ONCE a call (what the buffer holds first)."""
+        try:
+            self._out.flush()
+            fd = self._out.fileno()
+            for begin in range(0, len(parts), _PARTS_AT_ONCE):
+                chunk = parts[begin : begin + _PARTS_AT_ONCE]
+                written = os.writev(fd, chunk)
+                wanted = sum(map(len, chunk))
+                while written < wanted:  # a short write (a full disk says why at the next call)
+                    rest = b"".join(chunk)[written:]
+                    written += os.write(fd, rest)
+        except OSError as error:
+            self.abandon()
+            raise ExportError(_describe(error, self.target or Path("-"))) from None
 
     def _sorted(self) -> str:
         """The pieces in stable order of their times, in a new file beside the first."""

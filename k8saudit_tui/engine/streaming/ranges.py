@@ -36,6 +36,7 @@ from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
 from k8saudit_tui.engine.query.filter import Filter
 from k8saudit_tui.engine.store.columns import EventStore
 from k8saudit_tui.engine.store.files import FileEntry
+from k8saudit_tui.engine.streaming.narrow import NARROW_THRESHOLDS, Narrow, narrow_filter
 from k8saudit_tui.engine.streaming.prefilter import Prefilter, prefilter
 
 
@@ -67,11 +68,7 @@ class RangeStore:
 
 def read_range(task: Task, screen: Prefilter | None = None) -> RangeStore:
     """Parse the range `task` (a whole document when `task.document`) into a RangeStore."""
-    fd = os.open(task.path, os.O_RDONLY)
-    try:
-        data = os.pread(fd, task.end - task.start, task.start)
-    finally:
-        os.close(fd)
+    data = read_bytes(task)
     if task.document:
         batch = parse_document(data, 0)
         return _stored(batch, batch.count, data, 0)
@@ -83,6 +80,25 @@ def read_range(task: Task, screen: Prefilter | None = None) -> RangeStore:
     keep |= ~_plain_events(data, starts, keep)
     batch = _parse_some(data, starts, keep, task.start)
     return _stored(batch, batch.count + int(np.count_nonzero(~keep)), data, task.start)
+
+
+def read_lines(data: bytes, starts: np.ndarray, keep: np.ndarray, base: int) -> RangeStore:
+    """The lines `keep` of a range read at file offset `base` (line i is data[starts[i]:
+    starts[i + 1] - 1]) in a RangeStore, at their true offsets and line numbers: the store path
+    for the lines the narrow reading leaves (`narrow.narrow_range`). The parser's URI path cache
+    is emptied first, as `Judge.read` does (a log of prefixed lines is all read here)."""
+    request_path.cache_clear()
+    batch = _parse_some(data, starts, keep, base)
+    return _stored(batch, batch.count, data, base)
+
+
+def read_bytes(task: Task) -> bytes:
+    """The bytes of the range `task`."""
+    fd = os.open(task.path, os.O_RDONLY)
+    try:
+        return os.pread(fd, task.end - task.start, task.start)
+    finally:
+        os.close(fd)
 
 
 def _line_starts(data: bytes, final: bool) -> np.ndarray:
@@ -190,6 +206,8 @@ class Judge:
     screen: Prefilter | None
     fmt: str = "jsonl"
     redact: bool = False
+    narrow: Narrow | None = None
+    """The filter decided per decoded event (`narrow.narrow_filter`), when it can be."""
 
     def read(self, task: Task, screened: bool = True) -> tuple[RangeStore, np.ndarray]:
         """The range in a store under the policies, and the rows the filter selects (in order).
@@ -199,13 +217,19 @@ class Judge:
         put 25 MB more in each worker by 10M events (measured: 139 MB at 1M, 177 MB at 10M)."""
         request_path.cache_clear()
         ranged = read_range(task, self.screen if screened else None)
+        return ranged, self.decide(ranged)
+
+    def decide(self, ranged: RangeStore) -> np.ndarray:
+        """The rows of `ranged` the filter selects (in order), under the policies."""
         store = ranged.store
         if self.evaluator is not None:
             store.set_policy(self.evaluator)
         if self.candidate is not None:
             store.set_candidate(self.candidate)
-        rows = np.flatnonzero(self.selection.mask(store)) if self.selection.groups else np.arange(len(store))
-        return ranged, rows
+        rows: np.ndarray = (
+            np.flatnonzero(self.selection.mask(store)) if self.selection.groups else np.arange(len(store))
+        )
+        return rows
 
 
 def make_judge(
@@ -217,9 +241,11 @@ def make_judge(
     screen: bool = True,
 ) -> Judge:
     """A Judge from picklable parts (the worker pool's `setup`)."""
+    narrow = narrow_filter(selection) if screen and fmt in _ORIGINAL_LINES else None  # top's fmt is its field
     # The loader's heap settings while batches arrive (`runtime.loading`), for good in a worker:
-    # each range's megabytes get their own mappings and go back to the OS when freed.
-    runtime._set_heap_thresholds(runtime.LOADING_THRESHOLDS)
+    # each range's megabytes get their own mappings and go back to the OS when freed. A narrow
+    # reading builds no store: its range's bytes are reused from the heap (NARROW_THRESHOLDS).
+    runtime._set_heap_thresholds(runtime.LOADING_THRESHOLDS if narrow is None else NARROW_THRESHOLDS)
     return Judge(
         selection,
         PolicyEvaluator(policy) if policy is not None else None,
@@ -227,7 +253,12 @@ def make_judge(
         prefilter(selection) if screen else None,
         fmt,
         redact,
+        narrow,
     )
+
+
+_ORIGINAL_LINES = ("jsonl", "json")
+"""The formats whose selected events are their lines: the narrow reading needs no store's values."""
 
 
 def judge_setup(
