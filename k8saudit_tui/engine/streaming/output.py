@@ -140,7 +140,7 @@ class OrderedOutput:
                     written += os.write(fd, rest)
         except OSError as error:
             self.abandon()
-            raise ExportError(_describe(error, self.target or Path("-"))) from None
+            raise ExportError(describe_error(error, self.target or Path("-"))) from None
 
     def _sorted(self) -> str:
         """The pieces in stable order of their times, in a new file beside the first."""
