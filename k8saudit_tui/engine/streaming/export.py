@@ -31,11 +31,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from k8saudit_tui.engine import runtime
-from k8saudit_tui.engine.export import ExportError
 from k8saudit_tui.engine.logs import split
 from k8saudit_tui.engine.logs.sources import LogSource
 from k8saudit_tui.engine.model import Problem
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
+from k8saudit_tui.engine.private_file import ExportError
 from k8saudit_tui.engine.query.filter import Filter
 from k8saudit_tui.engine.streaming import jobs, pipeline
 from k8saudit_tui.engine.streaming.output import OrderedOutput
