@@ -18,7 +18,7 @@ request (facets then count at one row of each): cached per row count, since a ne
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -155,6 +155,24 @@ def _extend(store: Store, known: ByRequest | None, n: int) -> ByRequest:
     request[order] = np.cumsum(starts) - 1
     heads = order[starts]
     return ByRequest(n, order, sorted_ids, interner, firsts, exact, tuple(long.items()), request, heads)
+
+
+class TextStore(Store, Protocol):
+    """A store that also gives the auditIDs of its column's keys."""
+
+    def auditid_texts(self, keys: np.ndarray) -> list[str]: ...
+
+
+def matching(store: TextStore, n: int, match: Callable[[list[str]], np.ndarray]) -> np.ndarray:
+    """Rows [0, n) whose auditID `match` (over a list of IDs) accepts, each distinct ID decided
+    once: the ID of each request's first row, then one gather per row. The plain way (np.unique
+    over the rows' 17-byte keys, then every distinct key matched) sorted every row: 2.9 s at 3M
+    events, where `grouped` is built once by `prepare`. Rows of a request have equal keys, and a
+    row without an auditID is a request of its own, so each row gets its own key's answer."""
+    by = grouped(store, n)
+    per_request = match(store.auditid_texts(store.column("auditid", by.rows)[by.heads]))
+    result: np.ndarray = per_request[by.request[:n]]
+    return result
 
 
 _CONSTANT_KEY = ("facets", "constant")

@@ -22,7 +22,7 @@ import numpy as np
 
 from k8saudit_tui.engine import fields
 from k8saudit_tui.engine.model import LEVELS
-from k8saudit_tui.engine.query import indexes
+from k8saudit_tui.engine.query import auditids, indexes
 from k8saudit_tui.engine.query.language import FilterError, Term, TermKind, parse_groups
 from k8saudit_tui.engine.query.resource_paths import path_mask, path_table
 from k8saudit_tui.engine.query.textsearch import fuzzy_hits
@@ -359,7 +359,7 @@ def _number_label(name: str, value: int) -> str:
 
 def _auditid_mask(store: EventStore, kind: TermKind, term: Term, n: int) -> np.ndarray:
     """auditID: exact against the column's keys (equal keys, equal IDs); regex/substring over the
-    IDs of the distinct keys."""
+    ID of each distinct request (`auditids.matching`), never a sort of every row."""
     column = store.column("auditid", n)
     if kind == "exact":
         result = np.zeros(n, bool)
@@ -368,9 +368,7 @@ def _auditid_mask(store: EventStore, kind: TermKind, term: Term, n: int) -> np.n
             if key is not None:
                 result |= column == key
         return result
-    uniques, inverse = np.unique(column, return_inverse=True)
-    matched: np.ndarray = match_values(store.auditid_texts(uniques), kind, term, "auditid")[inverse.reshape(-1)]
-    return matched
+    return auditids.matching(store, n, lambda texts: match_values(texts, kind, term, "auditid"))
 
 
 def _flag_mask(store: EventStore, name: str, term: Term, n: int) -> np.ndarray:
