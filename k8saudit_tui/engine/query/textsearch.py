@@ -14,7 +14,7 @@ nor `alice` the `slice` of `endpointslice-controller`; a typo in a word still fi
 
 How it stays fast: a `SearchText` holds the lower-cased values as one UTF-8 text plus, per
 value, its character count and which ASCII bytes it holds, so that a one-letter word is a bit
-test per value and a longer substring is found by narrowing the places of its first byte, byte
+test per value and a longer substring is found by narrowing the places of its rarest byte, byte
 by byte. For the edits, the first fuzzy search indexes the tokens (`_Tokens`); a run within k
 edits of w is within k characters of its length and has at most k characters (classes, see
 `_CLASS_BIT`) that w lacks and lacks at most k of w's, which numpy checks per token and per run;
@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
+
+from k8saudit_tui.engine.query.places import places as _places
 
 _RECENT_NEEDLES = 6
 """How many needles' places a SearchText keeps (a word typed and its prefixes)."""
@@ -167,8 +169,8 @@ class SearchText:
         return np.searchsorted(self.starts, positions, side="right") - 1
 
     def _starts_of(self, needle: bytes, first: int, last: int) -> np.ndarray:
-        """Where `needle` starts in text[first:last] (whole values): the places of its first
-        byte, kept while each next byte matches. UTF-8 is self-synchronising, so a byte match is
+        """Where `needle` starts in text[first:last] (whole values): the places of its rarest
+        byte, kept where the other bytes match (`_places`). UTF-8 is self-synchronising, so a byte match is
         a character match; the needle has no newline, so a match never runs past a value's end
         (nor past the text's). Over the whole text the search starts from the longest prefix
         whose places are known (`recent`): typing a letter narrows the last word's places."""
@@ -179,9 +181,7 @@ class SearchText:
         )
         positions = self.recent.get(known) if known else None
         if positions is None:
-            known, positions = needle[:1], np.flatnonzero(data == needle[0])
-            if whole:
-                self._remember(known, positions)
+            known, positions = needle, _places(data, needle)
         for offset in range(len(known), len(needle)):
             positions = positions[data[positions + offset] == needle[offset]]
         if whole:
