@@ -366,7 +366,8 @@ def _auditid_mask(store: EventStore, kind: TermKind, term: Term, n: int) -> np.n
             if key is not None:
                 result |= column == key
         return result
-    return auditids.matching(store, n, lambda texts: match_values(texts, kind, term, "auditid"))
+    substring = term.values[0] if kind == "fuzzy" else None  # auditID's fuzzy is a substring
+    return auditids.matching(store, n, lambda texts: match_values(texts, kind, term, "auditid"), substring)
 
 
 def _flag_mask(store: EventStore, name: str, term: Term, n: int) -> np.ndarray:
