@@ -14,11 +14,12 @@ nor `alice` the `slice` of `endpointslice-controller`; a typo in a word still fi
 
 How it stays fast: a `SearchText` holds the lower-cased values as one UTF-8 text plus, per
 value, its character count and which ASCII bytes it holds, so that a one-letter word is a bit
-test per value and a longer substring is found by narrowing the places of its rarest byte, byte
-by byte. For the edits, the first fuzzy search indexes the tokens (`tokens.py`); a run within k
-edits of w is within k characters of its length and has at most k characters (classes, see
-`_CLASS_BIT`) that w lacks and lacks at most k of w's, which numpy checks per token and per run;
-only the few runs left are decoded and measured (rapidfuzz OSA, cut off at k).
+test per value and a longer substring is found from the places of its rarest pair of bytes
+(`places.py`), narrowed byte by byte as the word grows. For the edits, the first fuzzy search
+indexes the tokens (`tokens.py`); a run within k edits of w is within k characters of its length
+and has at most k characters (classes, see `_CLASS_BIT`) that w lacks and lacks at most k of w's,
+which numpy checks per token and per run; only the few runs left are decoded and measured
+(rapidfuzz OSA, cut off at k).
 """
 
 from __future__ import annotations
@@ -126,7 +127,7 @@ class SearchText:
 
     def _starts_of(self, needle: bytes, first: int, last: int) -> np.ndarray:
         """Where `needle` starts in text[first:last] (whole values): the places of its rarest
-        byte, kept where the other bytes match (`_places`). UTF-8 is self-synchronising, so a byte match is
+        pair of bytes, kept where the other bytes match (`_places`). UTF-8 is self-synchronising, so a byte match is
         a character match; the needle has no newline, so a match never runs past a value's end
         (nor past the text's). Over the whole text the search starts from the longest prefix
         whose places are known (`recent`): typing a letter narrows the last word's places."""
