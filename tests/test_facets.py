@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import k8saudit_tui.engine.query.facets as facets_module
 from k8saudit_tui.engine.logs.batch import parse_lines
 from k8saudit_tui.engine.logs.sources import expand_sources
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
@@ -337,10 +338,14 @@ def test_fields_constant_within_requests_count_like_a_plain_count(
         assert auditids.constant(store, grouped, column), column  # so the fast path is what runs
     chosen = data.draw(st.lists(st.integers(0, len(store) - 1)))
     limit = data.draw(st.integers(1, 4))
-    for rows in (None, np.array(chosen, np.int64)):
-        plain = list(range(len(store))) if rows is None else sorted(set(chosen))
-        for result in facets(store, TOP_FIELDS, rows=rows, limit=limit):
-            _check(store, result, plain, limit)
+    usual, facets_module.COUNT_CHUNK = facets_module.COUNT_CHUNK, data.draw(st.sampled_from([1, 3, 1 << 20]))
+    try:  # counted in chunks of one row, three, or all at once
+        for rows in (None, np.array(chosen, np.int64)):
+            plain = list(range(len(store))) if rows is None else sorted(set(chosen))
+            for result in facets(store, TOP_FIELDS, rows=rows, limit=limit):
+                _check(store, result, plain, limit)
+    finally:
+        facets_module.COUNT_CHUNK = usual
     store.close()
 
 

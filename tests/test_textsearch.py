@@ -220,7 +220,7 @@ def test_token_index_in_many_chunks_equals_one(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(textsearch, "_CHUNK_BYTES", 10)
     chunked = EMPTY.extended(values)
     chunked.fuzzy("valeu")
-    for name in ("first", "value", "start", "end", "chars", "mask", "gap"):
+    for name in ("first", "value", "start", "end", "chars", "mask", "gap", "size", "space"):
         assert np.array_equal(getattr(whole.indexed["tokens"], name), getattr(chunked.indexed["tokens"], name)), name
     assert chunked.fuzzy("kueb").tolist() == plain_fuzzy("kueb", values)
 
@@ -285,3 +285,22 @@ def test_fuzzy_reading_the_tokens_of_viable_values_only_or_all_equals_the_defini
     finally:
         textsearch._SPARSE = usual
     assert hits == plain_fuzzy(word, values)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(250, 300), st.integers(0, 2), st.data())
+def test_fuzzy_words_longer_than_a_byte_equal_the_definition(length: int, typos: int, data: st.DataObject) -> None:
+    """Token sizes and spaces are kept in a byte (capped at 255): a query that long reads the
+    exact ones, so a token or run of 250-300 characters within the edits is still found."""
+    word = data.draw(st.text(alphabet="abc", min_size=length, max_size=length))
+    near = list(word)
+    for _ in range(typos):
+        near[data.draw(st.integers(0, length - 1))] = "-"
+    values = ["x " + "".join(near), word[:-3], "y" * 300, f"{word[:100]}-{word[100:]}"]
+    assert EMPTY.extended(values).fuzzy(word).tolist() == plain_fuzzy(word, values)
+
+
+def test_a_run_never_joins_the_last_token_of_a_value_to_the_next_value() -> None:
+    """`lea` ending one value and `ses` opening the next are one edit from `leases` if joined."""
+    values = ["x lea", "ses y", "lea"]
+    assert EMPTY.extended(values).fuzzy("leases").tolist() == plain_fuzzy("leases", values) == [False] * 3

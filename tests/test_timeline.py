@@ -42,11 +42,13 @@ def _counter(counts: np.ndarray) -> Counter[tuple[int, int]]:
 @given(
     st.lists(st.tuples(st.one_of(st.just(0), NEAR, INT64), st.integers(0, 4)), max_size=60),
     st.integers(4, 300),
+    st.integers(0, 70),
 )
-def test_counts_equal_a_plain_count(rows: list[tuple[int, int]], cells: int) -> None:
+def test_counts_equal_a_plain_count(rows: list[tuple[int, int]], cells: int, chunk: int) -> None:
+    """Rows counted in chunks of 1-70 rows too (0: the module's CHUNK, all of them here)."""
     times = np.array([t for t, _ in rows], np.int64)
     classes = np.array([c for _, c in rows], np.int8)
-    timeline = build(times, classes, LEVEL_CLASSES, cells, "level")
+    timeline = build(times, classes, LEVEL_CLASSES, cells, "level", chunk)
     assert timeline.unknown == sum(1 for t, _ in rows if t == 0)
     assert timeline.total + timeline.unknown == len(rows)
     assert len(timeline) <= cells

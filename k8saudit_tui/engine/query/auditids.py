@@ -18,12 +18,13 @@ request (facets then count at one row of each): cached per row count, since a ne
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
 
+from k8saudit_tui.engine.logs import auditid_keys
 from k8saudit_tui.engine.query import indexes
 from k8saudit_tui.engine.query.indexes import Interner
 
@@ -155,6 +156,36 @@ def _extend(store: Store, known: ByRequest | None, n: int) -> ByRequest:
     request[order] = np.cumsum(starts) - 1
     heads = order[starts]
     return ByRequest(n, order, sorted_ids, interner, firsts, exact, tuple(long.items()), request, heads)
+
+
+class TextStore(Store, Protocol):
+    """A store that also gives the auditIDs of its column's keys."""
+
+    def auditid_texts(self, keys: np.ndarray) -> list[str]: ...
+
+
+def matching(
+    store: TextStore, n: int, match: Callable[[list[str]], np.ndarray], substring: str | None = None
+) -> np.ndarray:
+    """Rows [0, n) whose auditID `match` (over a list of IDs) accepts, each distinct ID decided
+    once: the ID of each request's first row, then one gather per row. The plain way (np.unique
+    over the rows' 17-byte keys, then every distinct key matched) sorted every row: 9.0 s CPU at
+    10M events, this 3.2-3.6 s, where `grouped` is built once by `prepare`. Rows of a request have
+    equal keys, and a row without an auditID is a request of its own, so each row gets its own
+    key's answer. With `substring` (what `match` looks for in the lower-cased ID), the UUIDs,
+    lower-case hex already, are searched at once (`uuid_texts`, np.strings.find) and only the
+    other IDs go through `match`: no Python string per request."""
+    by = grouped(store, n)
+    keys = store.column("auditid", by.rows)[by.heads]
+    if substring is None:
+        per_request = match(store.auditid_texts(keys))
+    else:
+        texts, other = auditid_keys.uuid_texts(keys)
+        per_request = np.strings.find(texts, substring.encode("utf-8", "surrogatepass")) >= 0
+        others = np.flatnonzero(other)
+        per_request[others] = match(store.auditid_texts(keys[others]))
+    result: np.ndarray = per_request[by.request[:n]]
+    return result
 
 
 _CONSTANT_KEY = ("facets", "constant")

@@ -22,6 +22,7 @@ import numpy as np
 from k8saudit_tui.engine import fields
 from k8saudit_tui.engine.query import resource_paths
 from k8saudit_tui.engine.query.language import FilterError, parse_terms
+from k8saudit_tui.engine.query.take import take
 from k8saudit_tui.engine.query.textsearch import EMPTY, SearchText, holding
 
 BARE_WORD_COLUMNS: tuple[str, ...] = tuple(fields.by_filter_name[name].column for name in fields.BARE_WORD_FIELDS)
@@ -185,7 +186,7 @@ def uri_hits(store: Cached, values: list[Any], count: int, query: str) -> np.nda
     matched = tokens.pieces.containing(query)
     if count and matched.any():  # a URI matches when one of its pieces does
         pairs = len(tokens.pair_uri) if tokens.uris == count else int(np.searchsorted(tokens.pair_uri, np.int32(count)))
-        hits[tokens.pair_uri[:pairs][matched[tokens.pair_token[:pairs]]]] = True  # not np.take: filter.gather
+        hits[tokens.pair_uri[:pairs][take(matched, tokens.pair_token[:pairs])]] = True
     return hits
 
 

@@ -14,11 +14,12 @@ nor `alice` the `slice` of `endpointslice-controller`; a typo in a word still fi
 
 How it stays fast: a `SearchText` holds the lower-cased values as one UTF-8 text plus, per
 value, its character count and which ASCII bytes it holds, so that a one-letter word is a bit
-test per value and a longer substring is found by narrowing the places of its first byte, byte
-by byte. For the edits, the first fuzzy search indexes the tokens (`_Tokens`); a run within k
-edits of w is within k characters of its length and has at most k characters (classes, see
-`_CLASS_BIT`) that w lacks and lacks at most k of w's, which numpy checks per token and per run;
-only the few runs left are decoded and measured (rapidfuzz OSA, cut off at k).
+test per value and a longer substring is found from the places of its rarest pair of bytes
+(`places.py`), narrowed byte by byte as the word grows. For the edits, the first fuzzy search
+indexes the tokens (`tokens.py`); a run within k edits of w is within k characters of its length
+and has at most k characters (classes, see `_CLASS_BIT`) that w lacks and lacks at most k of w's,
+which numpy checks per token and per run; only the few runs left are decoded and measured
+(rapidfuzz OSA, cut off at k).
 """
 
 from __future__ import annotations
@@ -30,30 +31,16 @@ import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
+from k8saudit_tui.engine.query.places import places as _places
+from k8saudit_tui.engine.query.tokens import CLASS_BIT as _CLASS_BIT
+from k8saudit_tui.engine.query.tokens import TOKEN_CHARS as _TOKEN_CHARS
+from k8saudit_tui.engine.query.tokens import Tokens as _Tokens
+from k8saudit_tui.engine.query.tokens import token_index
+
 _RECENT_NEEDLES = 6
 """How many needles' places a SearchText keeps (a word typed and its prefixes)."""
 _CHUNK_BYTES = 1 << 20
 """Values are indexed this many bytes at a time (the per-byte temporaries are 8 bytes a byte)."""
-
-
-def _class_bits() -> np.ndarray:
-    """Byte -> one bit of 64: a-z and 0-9 their own, common separators their own, other ASCII
-    shared 18 ways, every byte of a non-ASCII character the last. Sharing only weakens the
-    pruning (two characters of one class look alike), never makes it wrong."""
-    bits = np.zeros(256, np.uint64)
-    own = "abcdefghijklmnopqrstuvwxyz0123456789-.:/_@ =,"
-    for byte in range(256):
-        char = chr(byte)
-        place = own.index(char) if byte < 128 and char in own else 45 + byte % 18 if byte < 128 else 63
-        bits[byte] = np.uint64(1) << np.uint64(place)
-    return bits
-
-
-_CLASS_BIT = _class_bits()
-_TOKEN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
-_IS_TOKEN = np.zeros(256, bool)
-_IS_TOKEN[[ord(char) for char in _TOKEN_CHARS]] = True
-"""Bytes of a token (the text is lower-cased: no A-Z is left in it)."""
 
 
 def edits_allowed(length: int) -> int:
@@ -64,34 +51,6 @@ def edits_allowed(length: int) -> int:
 def utf8(text: str) -> bytes:
     """The bytes a SearchText holds for `text` (lone surrogates kept, never an error)."""
     return text.encode("utf-8", "surrogatepass")
-
-
-@dataclass(frozen=True)
-class _Tokens:
-    """The tokens of a SearchText's values, in text order: token t of value `value[t]` is
-    text[start[t]:end[t]] and begins at character `chars[t]` of the text; `mask[t]` is the set of
-    its character classes, `gap[t]` that of the characters up to the next token of the same value
-    (0 after a value's last). `first[i]` is value i's first token (one more entry than values)."""
-
-    first: np.ndarray
-    value: np.ndarray
-    start: np.ndarray
-    end: np.ndarray
-    chars: np.ndarray
-    mask: np.ndarray
-    gap: np.ndarray
-
-    def after(self, other: _Tokens, text_bytes: int, text_chars: int, values: int) -> _Tokens:
-        """These tokens (of values appended to a text) placed after `other`'s."""
-        return _Tokens(
-            np.concatenate([other.first[:-1], self.first + len(other.value)]),
-            np.concatenate([other.value, self.value + values]),
-            np.concatenate([other.start, self.start + text_bytes]),
-            np.concatenate([other.end, self.end + text_bytes]),
-            np.concatenate([other.chars, self.chars + text_chars]),
-            np.concatenate([other.mask, self.mask]),
-            np.concatenate([other.gap, self.gap]),
-        )
 
 
 @dataclass(frozen=True)
@@ -167,8 +126,8 @@ class SearchText:
         return np.searchsorted(self.starts, positions, side="right") - 1
 
     def _starts_of(self, needle: bytes, first: int, last: int) -> np.ndarray:
-        """Where `needle` starts in text[first:last] (whole values): the places of its first
-        byte, kept while each next byte matches. UTF-8 is self-synchronising, so a byte match is
+        """Where `needle` starts in text[first:last] (whole values): the places of its rarest
+        pair of bytes, kept where the other bytes match (`_places`). UTF-8 is self-synchronising, so a byte match is
         a character match; the needle has no newline, so a match never runs past a value's end
         (nor past the text's). Over the whole text the search starts from the longest prefix
         whose places are known (`recent`): typing a letter narrows the last word's places."""
@@ -179,9 +138,7 @@ class SearchText:
         )
         positions = self.recent.get(known) if known else None
         if positions is None:
-            known, positions = needle[:1], np.flatnonzero(data == needle[0])
-            if whole:
-                self._remember(known, positions)
+            known, positions = needle, _places(data, needle)
         for offset in range(len(known), len(needle)):
             positions = positions[data[positions + offset] == needle[offset]]
         if whole:
@@ -238,22 +195,22 @@ class SearchText:
         candidates = np.flatnonzero(viable) + begin
         if len(candidates) * _SPARSE < end - begin:  # few values may hold a run: their tokens only
             within = _ranges(tokens.first[candidates], tokens.first[candidates + 1])
-            near = (tokens.end[within] - tokens.start[within] <= high) & (
-                np.bitwise_count(tokens.mask[within] & other) <= edits
-            )
+            near = (tokens.size[within] <= high) & (np.bitwise_count(tokens.mask[within] & other) <= edits)
             picked = within[near]
         else:
             lo, hi = int(tokens.first[begin]), int(tokens.first[end])
-            near = (tokens.end[lo:hi] - tokens.start[lo:hi] <= high) & (
-                np.bitwise_count(tokens.mask[lo:hi] & other) <= edits
-            )
+            near = (tokens.size[lo:hi] <= high) & (np.bitwise_count(tokens.mask[lo:hi] & other) <= edits)
             picked = np.flatnonzero(near) + lo
             picked = picked[viable[tokens.value[picked] - begin]]
-        sizes = tokens.end[picked] - tokens.start[picked]
+        if high < 255:  # the capped bytes are exact for every token and space a run may hold
+            sizes = tokens.size[picked].astype(np.int64)
+            spaces = tokens.space[picked].astype(np.int64)  # characters from picked[p] to the next
+        else:
+            sizes = tokens.end[picked] - tokens.start[picked]
+            spaces = np.zeros(len(picked), np.int64)
+            spaces[:-1] = np.where(tokens.space[picked[:-1]] > 0, np.diff(tokens.chars[picked]) - sizes[:-1], 0)
         follows = np.zeros(len(picked), bool)  # picked[p + 1] is the next token of the same value
-        follows[:-1] = (np.diff(picked) == 1) & (np.diff(tokens.value[picked]) == 0)
-        spaces = np.zeros(len(picked), np.int64)  # characters between picked[p] and picked[p + 1]
-        spaces[:-1] = np.diff(tokens.chars[picked]) - sizes[:-1]
+        follows[:-1] = (np.diff(picked) == 1) & (spaces[:-1] > 0)
         apart = len(query) - sum(char in _TOKEN_CHARS for char in query)  # the query's separators
         firsts, lasts = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
         head = tail = np.arange(len(picked))  # runs as places in `picked`
@@ -314,6 +271,11 @@ class SearchText:
         return holding(self.ascii[begin:end], byte)
 
 
+def _token_index(text: bytes, offsets: np.ndarray) -> _Tokens:
+    """The token index of `text` (tokens.py), _CHUNK_BYTES at a time."""
+    return token_index(text, offsets, _CHUNK_BYTES)
+
+
 _SPARSE = 8
 """When under 1/_SPARSE of the values may hold a near run, only their tokens are read."""
 
@@ -358,40 +320,6 @@ def _index(text: bytes, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         chars[first:last] = np.add.reduceat(leading, starts) - 1  # less the newline
         first = last
     return ascii_sets, chars
-
-
-def _token_index(text: bytes, offsets: np.ndarray) -> _Tokens:
-    """The tokens of `text` (value i at offsets[i], each ended by a newline), a chunk of about
-    _CHUNK_BYTES at a time: a token never crosses a newline, so chunks end at values' ends."""
-    count = len(offsets) - 1
-    data = np.frombuffer(text, np.uint8)
-    parts: list[tuple[np.ndarray, ...]] = []
-    first = chars = 0
-    while first < count:
-        last = int(np.searchsorted(offsets, offsets[first] + _CHUNK_BYTES, side="right")) - 1
-        last = min(count, max(last, first + 1))
-        begin, end = int(offsets[first]), int(offsets[last])
-        chunk = data[begin:end]
-        edges = np.diff(_IS_TOKEN[chunk].astype(np.int8), prepend=np.int8(0), append=np.int8(0))
-        start, stop = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-        leading = np.concatenate([np.zeros(1, np.int64), np.cumsum((chunk & 0xC0) != 0x80, dtype=np.int64)])
-        if len(start):  # token t, then its gap: both never empty, the chunk ends with a newline
-            bounds = np.stack([start, stop], axis=1).reshape(-1)
-            sets = np.bitwise_or.reduceat(_CLASS_BIT[chunk], bounds)
-            value = (np.searchsorted(offsets, start + begin, side="right") - 1).astype(np.int32)
-            gap = np.where(np.append(value[1:] == value[:-1], False), sets[1::2], np.uint64(0))
-            parts.append((value, start + begin, stop + begin, leading[start] + chars, sets[0::2], gap))
-        chars += int(leading[-1])
-        first = last
-    columns = [np.concatenate(column) for column in zip(*parts)] if parts else _NO_TOKENS
-    return _Tokens(np.searchsorted(columns[0], np.arange(count + 1), side="left"), *columns)
-
-
-_NO_TOKENS: list[np.ndarray] = [
-    np.zeros(0, np.int32),
-    *(np.zeros(0, np.int64) for _ in range(3)),
-    *(np.zeros(0, np.uint64) for _ in range(2)),
-]
 
 
 def fuzzy_hits(query: str, lowered: list[str]) -> np.ndarray:
