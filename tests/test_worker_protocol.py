@@ -1,10 +1,12 @@
-"""The worker pipe protocol survives stray output in a worker, short reads, and says when it breaks."""
+"""The worker pipe protocol survives stray output in a worker, short reads, tasks and results bigger
+than a pipe, and says when it breaks."""
 
 from __future__ import annotations
 
 import io
 import os
 import sys
+import threading
 from typing import Any
 
 import pytest
@@ -23,6 +25,33 @@ def noisy_job(state: Any, task: int) -> int:
 def test_stray_output_in_a_worker_does_not_corrupt_results() -> None:
     pool = WorkerPool(noisy_job, 2)
     assert list(pool.map(range(20))) == [task * 2 for task in range(20)]
+
+
+def doubling_job(state: Any, task: bytes) -> bytes:
+    return task + task
+
+
+def test_tasks_and_results_bigger_than_a_pipe_do_not_deadlock() -> None:
+    """A spool range's task carries its line numbers (hundreds of KB) and its result is bigger:
+    written from the loop that reads results, the next task waited for a worker that waited for
+    its result to be read (`evaluate` of a 100k-event CloudWatch file hung for ever)."""
+    tasks = [bytes([index]) * (1 << 20) for index in range(8)]
+    results: list[bytes] = []
+    pool = WorkerPool(doubling_job, 2)
+    reader = threading.Thread(target=lambda: results.extend(pool.map(tasks)), daemon=True)
+    reader.start()
+    reader.join(timeout=60)
+    stuck = reader.is_alive()
+    if stuck:
+        pool.close()
+    assert not stuck
+    assert results == [task + task for task in tasks]
+
+
+def test_a_task_that_cannot_be_sent_is_raised_not_waited_for() -> None:
+    pool = WorkerPool(doubling_job, 2)
+    with pytest.raises(Exception, match="pickle"):
+        list(pool.map([b"fine", lambda: None, b"never"]))  # type: ignore[list-item]
 
 
 class _Trickle(io.RawIOBase):

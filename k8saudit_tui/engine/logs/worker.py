@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import os
 import pickle
+import queue
 import struct
 import subprocess
 import sys
+import threading
 from collections import deque
 from collections.abc import Callable, Generator, Iterable
 from pathlib import Path
@@ -97,6 +99,7 @@ class WorkerPool:
     """
 
     def __init__(self, job: Callable[[Any, Any], Any], workers: int, setup: Callable[[], Any] | None = None) -> None:
+        self._feed_error: Exception | None = None
         self._processes = [
             subprocess.Popen([sys.executable, "-c", _WORKER_BOOT], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
             for _ in range(max(1, workers))
@@ -112,10 +115,21 @@ class WorkerPool:
         """Results of `tasks` in task order. Task i goes to worker i % workers; each worker has at
         most `depth` tasks queued, and `tasks` is consumed only as far as that, so a lazy iterable
         keeps memory bounded. Closing the generator (or an error) kills the workers; an error of
-        a job is raised here."""
+        a job is raised here.
+
+        Tasks are written by a feeder thread per worker: a task bigger than a pipe's buffer (a
+        spool range's line numbers) written from here would wait for a worker that waits, its
+        own result bigger than the buffer, for this loop to read it: both stuck for ever."""
         processes = self._processes
         pending = iter(tasks)
         queued: deque[int] = deque()
+        inboxes: list[queue.SimpleQueue[Any]] = [queue.SimpleQueue() for _ in processes]
+        feeders = [
+            threading.Thread(target=self._feed, args=(process, inbox), daemon=True)
+            for process, inbox in zip(processes, inboxes, strict=True)
+        ]
+        for feeder in feeders:
+            feeder.start()
         sent = 0
 
         def send_next() -> bool:
@@ -124,7 +138,7 @@ class WorkerPool:
             if task is _DONE:
                 return False
             worker = sent % len(processes)
-            _send(processes[worker].stdin, task)  # type: ignore[arg-type]
+            inboxes[worker].put(task)
             queued.append(worker)
             sent += 1
             return True
@@ -134,13 +148,35 @@ class WorkerPool:
                 if not send_next():
                     break
             while queued:
-                result = _receive(processes[queued.popleft()].stdout)  # type: ignore[arg-type]
+                try:
+                    result = _receive(processes[queued.popleft()].stdout)  # type: ignore[arg-type]
+                except EOFError:
+                    if self._feed_error is not None:  # the task never reached the worker
+                        raise self._feed_error from None
+                    raise
                 if isinstance(result, BaseException):
                     raise result
                 send_next()
                 yield result
         finally:
+            for inbox in inboxes:
+                inbox.put(_DONE)
             self.close()
+            for feeder in feeders:
+                feeder.join()
+
+    def _feed(self, process: subprocess.Popen[bytes], inbox: queue.SimpleQueue[Any]) -> None:
+        """Write the tasks of `inbox` to one worker until _DONE; a task that cannot be sent (not
+        picklable) kills the worker, so that `map` raises instead of waiting for its result."""
+        while (task := inbox.get()) is not _DONE:
+            try:
+                _send(process.stdin, task)  # type: ignore[arg-type]
+            except (BrokenPipeError, ValueError):  # the worker is gone or closed: map says so
+                return
+            except Exception as error:  # reported by map, in the caller's thread
+                self._feed_error = error
+                process.kill()
+                return
 
     def close(self) -> None:
         for process in self._processes:
