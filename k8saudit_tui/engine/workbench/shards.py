@@ -23,14 +23,13 @@ the body words in the bytes the shard read to parse them, not in a second read o
 from __future__ import annotations
 
 import functools
-import gc
 import os
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 import numpy as np
 
+from k8saudit_tui.engine import runtime
 from k8saudit_tui.engine.logs import split
 from k8saudit_tui.engine.logs.batch import looks_like_document, parse_document, parse_lines
 from k8saudit_tui.engine.logs.formats.reader import Origin, to_original
@@ -140,26 +139,11 @@ def _numbered_part(policies: Sequence[Policy], source: LogSource) -> ReportPart:
 
 def _range_part(evaluators: Sequence[PolicyEvaluator], shard: Shard) -> ReportPart:
     """Load the shard's lines into a store of its own (in this process) and take its part, its
-    bytes from that store's columns; the cyclic garbage collector paused meanwhile (`_paused_gc`)."""
-    with _paused_gc():
+    bytes from that store's columns; the cyclic garbage collector paused meanwhile (`runtime.parsing`:
+    the shard's tens of thousands of live decoded events and values made every older-generation
+    collection walk them for nothing, ~2% of a shard's CPU)."""
+    with runtime.parsing():
         return _load_part(evaluators, shard)
-
-
-@contextmanager
-def _paused_gc() -> Iterator[None]:
-    """The cyclic collector off for the block, as it was after. Why: a shard keeps tens of
-    thousands of decoded events and dictionary values alive while it parses, so every collection
-    of the older generations walks them all to free next to nothing (reference counting frees the
-    events; the few cycles wait for the collector's return). Measured on 200k events, alternated
-    runs: ~2% of a shard's CPU. Another thread may have paused it: then it stays as that thread
-    leaves it."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _load_part(evaluators: Sequence[PolicyEvaluator], shard: Shard) -> ReportPart:
