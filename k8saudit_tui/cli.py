@@ -93,7 +93,20 @@ def not_a_command(first: str) -> str | None:
     return f"'{first}' is neither a command ({', '.join(SUBCOMMANDS)}) nor a file"
 
 
+EARLY_WORKERS: dict[str, str] = {
+    "export": "k8saudit_tui.engine.streaming.jobs",
+    "top": "k8saudit_tui.engine.streaming.jobs",
+}
+"""Commands whose worker pool does every range (no range is read here while it boots), and the
+module of their job: on a log big enough for the pool, the workers start before the command's
+own imports (`worker.start_early`)."""
+
+
 def _run_subcommand(name: str, args: list[str]) -> int:
+    if name in EARLY_WORKERS and _input_bytes(args) > _POOL_BYTES:
+        from k8saudit_tui.engine.logs.worker import start_early
+
+        start_early(EARLY_WORKERS[name])
     module = import_module(SUBCOMMANDS[name])
     parser = argparse.ArgumentParser(
         prog=f"k8saudit-tui {name}", description=module.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -104,6 +117,23 @@ def _run_subcommand(name: str, args: list[str]) -> int:
     result: int = module.run(parsed)
     sys.stdout.flush()
     return result
+
+
+_POOL_BYTES = 24 << 20
+"""split.IN_PROCESS_BYTES, without importing the engine to read it (a test keeps them equal)."""
+
+
+def _input_bytes(args: list[str]) -> int:
+    """Bytes of the plain files among `args`: a guess of the logs' size made before any import (a
+    policy or an existing output file adds a little; a directory or stdin adds nothing)."""
+    total = 0
+    for arg in args:
+        try:
+            if os.path.isfile(arg):
+                total += os.path.getsize(arg)
+        except (OSError, ValueError):
+            continue
+    return total
 
 
 def _run_tui(args: list[str]) -> int:

@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from k8saudit_tui import cli
+from k8saudit_tui.engine.logs import split, worker
 from k8saudit_tui.engine.logs.worker import ProtocolError, WorkerPool, _receive, _send
 
 
@@ -85,3 +87,16 @@ def test_a_closed_pipe_is_end_of_file() -> None:
     _send(sent, "x" * 100)
     with pytest.raises(EOFError):
         _receive(io.BytesIO(sent.getvalue()[:-5]))
+
+
+def test_workers_started_early_are_the_next_pools_and_answer_as_any() -> None:
+    worker.start_early("k8saudit_tui.engine.streaming.jobs", workers=2)
+    early = [process.pid for process in worker._EARLY]
+    pool = WorkerPool(noisy_job, 2)
+    assert [process.pid for process in pool._processes] == early
+    assert worker._EARLY == []
+    assert list(pool.map(range(6))) == [task * 2 for task in range(6)]
+
+
+def test_the_command_line_starts_workers_early_only_where_the_pool_reads_the_log() -> None:
+    assert cli._POOL_BYTES == split.IN_PROCESS_BYTES  # the CLI cannot import split to read it
