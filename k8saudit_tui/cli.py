@@ -22,6 +22,7 @@ import os
 import re
 import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from importlib import import_module, metadata
 
@@ -48,6 +49,7 @@ _WORD = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
 def main(argv: Sequence[str] | None = None) -> int:
     """Run a subcommand or the TUI; return the exit status (130 on ctrl+c, as shells expect)."""
     args = list(sys.argv[1:] if argv is None else argv)
+    _remove_spools_when_killed()
     try:
         if args and args[0] in SUBCOMMANDS:
             return _run_subcommand(args[0], args[1:])
@@ -117,6 +119,25 @@ def _run_subcommand(name: str, args: list[str]) -> int:
     result: int = module.run(parsed)
     sys.stdout.flush()
     return result
+
+
+def _remove_spools_when_killed() -> None:
+    """On SIGTERM or SIGHUP (a closed ssh session), remove the spools, then die of the signal as
+    before; a signal someone chose to ignore (nohup) stays ignored, and only the main thread can
+    set a handler (a test may call `main` from another)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for number in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(number) is signal.SIG_DFL:
+            signal.signal(number, _spools_removed)
+
+
+def _spools_removed(number: int, frame: object) -> None:
+    sources = sys.modules.get("k8saudit_tui.engine.logs.sources")  # not imported: no spool made
+    if sources is not None:
+        sources.remove_spools()
+    signal.signal(number, signal.SIG_DFL)
+    os.kill(os.getpid(), number)
 
 
 _POOL_BYTES = 24 << 20

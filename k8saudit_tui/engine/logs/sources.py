@@ -251,6 +251,14 @@ def new_spool(label: str, expected_bytes: int = 0) -> tuple[str, BinaryIO]:
     return path, os.fdopen(descriptor, "wb")
 
 
+def remove_spools() -> None:
+    """Remove the private spool directories now: for a signal's handler (`cli`), since a process
+    that dies of a signal runs no atexit function, and a spool on /dev/shm is memory that no
+    process shows. It takes no lock: the handler may run while this very thread holds it."""
+    for directory in list(_spool_dirs.values()):
+        shutil.rmtree(directory, True)
+
+
 MEMORY_SPOOL_MAX = 2 << 30
 """The largest spool put on the tmpfs (a bastion's memory is shared with its other users)."""
 
