@@ -236,8 +236,9 @@ def new_spool(label: str, expected_bytes: int = 0) -> tuple[str, BinaryIO]:
     writing a gigabyte of fresh file pages to a disk file system costs several seconds (measured
     on our machines: 5 to 10 times the tmpfs), more than unwrapping it; the data never reaches a
     disk either, which suits audit logs. A tmpfs file is memory that no process's resident size
-    shows (and a killed process leaves it behind), so only a spool of at most MEMORY_SPOOL_MAX
-    bytes and a quarter of the memory available goes there; else the temporary directory.
+    shows (and SIGKILL leaves it behind: `cli` removes spools on SIGTERM and SIGHUP), so only a
+    spool of at most MEMORY_SPOOL_MAX bytes and a quarter of the memory available goes there; else
+    the temporary directory.
     """
     place = "memory" if expected_bytes and _room_in_memory(expected_bytes) else "disk"
     with _spool_lock:
