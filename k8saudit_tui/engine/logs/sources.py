@@ -96,6 +96,21 @@ def expand_sources(
     return [normalise(source, format, seen=seen, parse=parse) for source in _expand(paths, stdin)]
 
 
+HEAD_BYTES = 4096
+"""How much of a file the planners read to tell a JSON document from lines (`looks_like_document`)."""
+
+
+def size_and_head(source: LogSource) -> tuple[int, bytes] | Problem:
+    """The size of a source's file and its first HEAD_BYTES, or the Problem naming why it cannot be
+    read: how the loader, `report`'s shards and the streamed commands open a source to plan it."""
+    try:
+        size = os.path.getsize(source.path)
+        with open(source.path, "rb") as handle:
+            return size, handle.read(HEAD_BYTES)
+    except OSError as error:
+        return Problem(source.name, None, "", f"cannot read: {error.strerror}")
+
+
 def _expand(paths: Sequence[str], stdin: BinaryIO | None) -> list[LogSource]:
     sources: list[LogSource] = []
     for path in paths:

@@ -22,7 +22,7 @@ from k8saudit_tui.engine import runtime
 from k8saudit_tui.engine.logs import split
 from k8saudit_tui.engine.logs.batch import ITEM_FILE, Batch, Encoder, looks_like_document, parse_document
 from k8saudit_tui.engine.logs.formats.reader import Origin, to_original
-from k8saudit_tui.engine.logs.sources import LogSource
+from k8saudit_tui.engine.logs.sources import LogSource, size_and_head
 from k8saudit_tui.engine.logs.split import Task
 from k8saudit_tui.engine.logs.worker import default_workers, parse_in_workers, parse_task
 from k8saudit_tui.engine.memory import tree_resident_mb
@@ -203,13 +203,11 @@ class StoreLoader:
                 plan.tasks.append(Task(file, source.path, 0, 0, True))  # stands for the ranges to come
                 plan.total += source.size
                 continue
-            try:
-                size = os.path.getsize(source.path)
-                with open(source.path, "rb") as handle:
-                    head = handle.read(4096)
-            except OSError as error:
-                store.add_problem(Problem(source.name, None, "", f"cannot read: {error.strerror}"))
+            probed = size_and_head(source)
+            if isinstance(probed, Problem):
+                store.add_problem(probed)
                 continue
+            size, head = probed
             plan.total += size
             if looks_like_document(head):
                 plan.tasks.append(Task(file, source.path, 0, size, True, document=True))

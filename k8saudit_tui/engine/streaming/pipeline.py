@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 from k8saudit_tui.engine.logs import split
 from k8saudit_tui.engine.logs.batch import looks_like_document
-from k8saudit_tui.engine.logs.sources import LogSource
+from k8saudit_tui.engine.logs.sources import LogSource, size_and_head
 from k8saudit_tui.engine.logs.split import Task
 from k8saudit_tui.engine.logs.worker import WorkerPool, default_workers
 from k8saudit_tui.engine.model import Problem
@@ -61,13 +61,11 @@ def plan(sources: Sequence[LogSource], range_bytes: int | None = None) -> Plan:
         warning = source.extra.get("warning")
         if isinstance(warning, Problem):
             found.problems.append(warning)
-        try:
-            length = os.path.getsize(source.path)
-            with open(source.path, "rb") as handle:
-                head = handle.read(4096)
-        except OSError as error:
-            found.problems.append(Problem(source.name, None, "", f"cannot read: {error.strerror}"))
+        probed = size_and_head(source)
+        if isinstance(probed, Problem):
+            found.problems.append(probed)
             continue
+        length, head = probed
         file = len(found.names)
         found.names.append(source.name)
         if looks_like_document(head):

@@ -33,7 +33,7 @@ from k8saudit_tui.engine import runtime
 from k8saudit_tui.engine.logs import split
 from k8saudit_tui.engine.logs.batch import looks_like_document, parse_document, parse_lines
 from k8saudit_tui.engine.logs.formats.reader import Origin, to_original
-from k8saudit_tui.engine.logs.sources import LogSource, expand_sources
+from k8saudit_tui.engine.logs.sources import LogSource, expand_sources, size_and_head
 from k8saudit_tui.engine.logs.worker import WorkerPool, default_workers
 from k8saudit_tui.engine.model import Policy, Problem
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
@@ -83,13 +83,11 @@ def plan(sources: Sequence[LogSource], shard_bytes: int | None = None) -> tuple[
         if source.problem is not None:
             unread.append(source.problem)
             continue
-        try:
-            size = os.path.getsize(source.path)
-            with open(source.path, "rb") as handle:
-                head = handle.read(4096)
-        except OSError as error:
-            unread.append(Problem(source.name, None, "", f"cannot read: {error.strerror}"))
+        probed = size_and_head(source)
+        if isinstance(probed, Problem):
+            unread.append(probed)
             continue
+        size, head = probed
         if looks_like_document(head):
             shards.append(Shard(source.name, source.path, 0, size, document=True))
             continue
