@@ -1,0 +1,141 @@
+"""Where a loaded store's bytes go: every column array, every dictionary's Python objects, every
+filter index, and the heap (glibc's mallinfo2) beside the resident size. For store_scale.py's
+`--breakdown`, or on its own:
+
+    python benchmarks/store_breakdown.py [LOG]
+
+Python objects are sized with sys.getsizeof summed over what each one holds (strings shared
+between dictionaries are counted once per dictionary: an upper bound); numpy arrays by nbytes,
+both the rows used and the capacity reserved (capacity never written is address space only).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import gc
+import sys
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+
+def deep_size(value: Any, seen: set[int] | None = None) -> int:
+    """Bytes held by `value` and what it refers to (arrays by nbytes, each object once)."""
+    seen = set() if seen is None else seen
+    if id(value) in seen:
+        return 0
+    seen.add(id(value))
+    if isinstance(value, np.ndarray):
+        return int(value.nbytes)
+    size = sys.getsizeof(value)
+    if isinstance(value, dict):
+        size += sum(deep_size(k, seen) + deep_size(v, seen) for k, v in value.items())
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        size += sum(deep_size(item, seen) for item in value)
+    elif hasattr(value, "__dataclass_fields__"):
+        size += sum(deep_size(getattr(value, name), seen) for name in value.__dataclass_fields__)
+    else:
+        slots = [name for klass in type(value).__mro__ for name in getattr(klass, "__slots__", ())]
+        size += sum(deep_size(getattr(value, name), seen) for name in slots if hasattr(value, name))
+    return size
+
+
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [
+        (name, ctypes.c_size_t)
+        for name in (
+            "arena",
+            "ordblks",
+            "smblks",
+            "hblks",
+            "hblkhd",
+            "usmblks",
+            "fsmblks",
+            "uordblks",
+            "fordblks",
+            "keepcost",
+        )
+    ]
+
+
+def heap() -> dict[str, int]:
+    """glibc's view: bytes in the main heap (arena), in mmapped blocks, in use and free."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallinfo2.restype = _MallInfo2
+        info = libc.mallinfo2()
+    except (OSError, AttributeError):
+        return {}
+    return {"arena": info.arena, "mmapped": info.hblkhd, "in_use": info.uordblks, "free": info.fordblks}
+
+
+def lines(store: Any) -> Iterable[tuple[str, int]]:
+    """(label, bytes) for each part of the store, biggest parts first within each group."""
+    n = len(store)
+    rows = []
+    for key, array in store._arrays.items():
+        used = array[:n].nbytes
+        rows.append((f"array {key} {array.dtype}", used))
+    yield from sorted(rows, key=lambda r: -r[1])
+    yield (
+        "arrays reserved past the rows (address space)",
+        sum(a.nbytes for a in store._arrays.values()) - sum(b for _, b in rows),
+    )
+    coded = []
+    for key, dictionary in store._codes.coded.items():
+        coded.append((f"dict {key} ({len(dictionary.values):,} values)", deep_size(dictionary)))
+    coded.append((f"dict auditids ({len(store._codes.auditids.values):,})", deep_size(store._codes.auditids)))
+    coded.append(("parser stream tables", deep_size(store._codes.streams)))
+    coded.append(("verdict tables", deep_size(store._verdicts)))
+    yield from sorted(coded, key=lambda r: -r[1])
+    cached = []
+    for key, value in store.match_cache.items():
+        if hasattr(value, "__dataclass_fields__"):
+            for name in value.__dataclass_fields__:
+                cached.append((f"index {'/'.join(map(str, key))}.{name}", deep_size(getattr(value, name))))
+        else:
+            cached.append((f"index {'/'.join(map(str, key))}", deep_size(value)))
+    yield from sorted(cached, key=lambda r: -r[1])
+    yield ("store._cache (view order, verdict columns)", deep_size(store._cache))
+
+
+def report(store: Any, resident: dict[str, int]) -> str:
+    """The breakdown in bytes an event, with the resident figures and the heap."""
+    n = max(len(store), 1)
+    gc.collect()
+    out = [f"breakdown at {len(store):,} events (B/event; MB):"]
+    total = 0
+    for label, size in lines(store):
+        if "reserved" not in label:
+            total += size
+        if size >= n // 20:  # >= 0.05 B/event
+            out.append(f"  {size / n:8.2f} {size / 1e6:9.1f}  {label}")
+    out.append(f"  {total / n:8.2f} {total / 1e6:9.1f}  counted in all")
+    for label, value in resident.items():
+        out.append(f"  {value / n:8.2f} {value / 1e6:9.1f}  resident: {label}")
+    for label, value in heap().items():
+        out.append(f"  {value / n:8.2f} {value / 1e6:9.1f}  malloc {label}")
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    import shared
+
+    from k8saudit_tui.engine.memory import resident_bytes
+    from k8saudit_tui.engine.query import prepare
+    from k8saudit_tui.engine.runtime import release_memory
+
+    gc.collect()
+    before = resident_bytes()
+    store = shared.load_store(sys.argv[1] if len(sys.argv) > 1 else shared.BENCH_LOG, shared.DEMO_POLICY)
+    assert store is not None
+    gc.collect()
+    loaded = resident_bytes()
+    prepare(store)
+    release_memory()
+    print(
+        report(
+            store, {"before": before, "loaded - before": loaded - before, "indexed - before": resident_bytes() - before}
+        )
+    )
