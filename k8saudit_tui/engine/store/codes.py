@@ -65,17 +65,9 @@ DTYPES: dict[str, Any] = {
 
 
 _ATTRIBUTE_FIELDS = tuple(field.name for field in dataclasses.fields(RequestAttributes))
-_SHARED_FIELDS = {
-    "username": "user",
-    "groups": "group",
-    "verb": "verb",
-    "api_group": "apigroup",
-    "resource": "resource",
-    "subresource": "subresource",
-    "namespace": "ns",
-    "name": "name",
-}
-"""RequestAttributes fields -> the column dictionary holding the same strings (or group tuples)."""
+_SHARED_FIELDS = {"username": "user", "groups": "group", "namespace": "ns", "name": "name"}
+"""RequestAttributes fields -> the column dictionary holding the same strings (or group tuples):
+those with many copies (verbs and resources had a few dozen; each lookup costs every new value)."""
 
 
 class Dictionary:
@@ -124,11 +116,7 @@ class AttributesDictionary(Dictionary):
         super().__init__()
 
     def code(self, value: Any) -> int:
-        attributes = RequestAttributes(*value)
-        code = self.index.get(attributes)
-        if code is not None:
-            return code
-        fields = list(value)
+        fields = list(value)  # shared first: building the dataclass twice cost more than the lookups
         for position, dictionary in self.shared:
             known = dictionary.index.get(fields[position])
             if known is not None:
