@@ -1,7 +1,7 @@
 """How loading scales: load time and CPU, bytes an event and memory peaks at 100k, 1M and 3M events
 (10M with --ten-million), each size measured in a fresh interpreter so no size inherits another's heap.
 
-    python benchmarks/store_scale.py [--ten-million] [--sizes 100000,1000000] [--repeat R]
+    python benchmarks/store_scale.py [--ten-million] [--sizes 100000,1000000] [--repeat R] [--breakdown]
 
 CPU is parent + parser workers (getrusage of this process and its waited-for children): on a
 shared machine it is the figure that does not move with the other processes' load, while wall time
@@ -66,7 +66,7 @@ def _cpu() -> tuple[float, float]:
     return own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime
 
 
-def measure(log: str, repeat: int) -> dict[str, float]:
+def measure(log: str, repeat: int, breakdown: bool = False) -> dict[str, float]:
     """Load `log` under the demo policy in this process; the figures as a dict (one JSON line)."""
     from k8saudit_tui.commands.common import load_policy_or_exit
     from k8saudit_tui.engine.memory import resident_bytes, tree_resident_mb
@@ -97,6 +97,11 @@ def measure(log: str, repeat: int) -> dict[str, float]:
     release_memory()
     prepared = time.perf_counter() - started
     indexed = resident_bytes()
+    if breakdown:  # where the bytes go (store_breakdown.py), on stderr: stdout is the JSON line
+        import store_breakdown
+
+        resident = {"before": before, "loaded - before": loaded - before, "indexed - before": indexed - before}
+        print(store_breakdown.report(store, resident), file=sys.stderr, flush=True)
     store.view_order()  # the unfiltered view the explorer shows before any filter (10M: ~0.2 s once)
     filters, filters_cpu, medians = [], [], []
     for text in FILTERS:
@@ -169,18 +174,19 @@ def main() -> int:
     parser.add_argument("--sizes", help="comma-separated event counts instead of 100k, 1M, 3M")
     parser.add_argument("--runs", type=int, default=1, help="runs per size (the median run is printed)")
     parser.add_argument("--repeat", type=int, default=10, help="runs per filter for the p95")
+    parser.add_argument("--breakdown", action="store_true", help="also print where each size's bytes go")
     parser.add_argument("--measure", help=argparse.SUPPRESS)  # the child's side: one log, JSON out
     args = parser.parse_args()
     if args.measure:
-        print(json.dumps(measure(args.measure, args.repeat)))
+        print(json.dumps(measure(args.measure, args.repeat, args.breakdown)))
         return 0
     sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else [*SIZES]
     if args.ten_million:
         sizes.append(TEN_MILLION)
-    return run(sizes, args.runs, args.repeat)
+    return run(sizes, args.runs, args.repeat, args.breakdown)
 
 
-def run(sizes: list[int], runs: int, repeat: int) -> int:
+def run(sizes: list[int], runs: int, repeat: int, breakdown: bool = False) -> int:
     """Measure each size in a fresh interpreter, `runs` times, and print the median run (by CPU)."""
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
     for events in sizes:
@@ -188,8 +194,10 @@ def run(sizes: list[int], runs: int, repeat: int) -> int:
         results = []
         for _ in range(runs):
             child = subprocess.run(
-                [sys.executable, __file__, "--measure", str(log), "--repeat", str(repeat)],
-                capture_output=True,
+                [sys.executable, __file__, "--measure", str(log), "--repeat", str(repeat)]
+                + (["--breakdown"] if breakdown else []),
+                stdout=subprocess.PIPE,
+                stderr=None if breakdown else subprocess.PIPE,
                 text=True,
                 check=True,
             )
