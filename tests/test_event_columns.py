@@ -210,7 +210,7 @@ def test_new_columns_are_compact_and_named_once() -> None:
     assert {name: np.dtype(DTYPES[name]).itemsize for name in ("impersonated", "annotations", "latency")} == {
         "impersonated": 4,
         "annotations": 4,
-        "latency": 8,
+        "latency": 4,  # microseconds, exact (store/narrow.py)
     }
     for name in ("impersonated", "annotations", "latency"):
         assert name in COLUMNS and fields.by_column[name]

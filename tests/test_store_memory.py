@@ -1,16 +1,23 @@
 """The store's compact representations (issue 15, "Memory") against the plain ones they replace:
 attributes sharing the column dictionaries' strings, the request groups' narrow codes and the
-auditID grouping's narrow ids."""
+auditID grouping's narrow ids, the narrow offset and latency columns."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from k8saudit_tui.engine.logs.sources import expand_sources
 from k8saudit_tui.engine.model import RequestAttributes
+from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
 from k8saudit_tui.engine.query import auditids, indexes
-from k8saudit_tui.engine.store import codes
+from k8saudit_tui.engine.store import EventStore, StoreLoader, codes, narrow
+from k8saudit_tui.engine.store.cache import StoreCache
+from k8saudit_tui.engine.store.cache_files import CacheDir
+from tests.auditlog_helpers import event, line, simple_policy
 
 WORDS = st.sampled_from(["", "a", "kube-system", "pod-1", "système", "x" * 40])
 
@@ -94,3 +101,83 @@ def test_narrowed_ids_keep_their_values(values: list[int]) -> None:
     assert narrow.tolist() == values
     fits = all(-(2**31) <= v < 2**31 for v in values)
     assert narrow.dtype == (np.int32 if fits else np.int64)
+
+
+# ------------------------------------------------------------------------------ narrow columns
+
+OFFSETS = st.lists(st.one_of(st.integers(0, 2**33), st.integers(0, 2**62)), max_size=30)
+LATENCIES = st.lists(
+    st.one_of(
+        st.just(-1),  # unknown
+        st.integers(0, 10**10).map(lambda us: us * 1000),  # whole microseconds, some past int32
+        st.integers(-(2**63), 2**63 - 1),  # anything else the encoder could produce
+    ),
+    max_size=30,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(OFFSETS, st.data())
+def test_narrow_offsets_give_back_the_int64_offsets(offsets: list[int], data: st.DataObject) -> None:
+    low, high = narrow.encode_offsets(np.asarray(offsets, np.int64))
+    assert low.dtype == np.uint32 and high.dtype.itemsize <= 4
+    assert (high.dtype == np.uint8) == (max(offsets, default=0) < 2**40)
+    arrays = {"offset": low, "offset_high": high}
+    assert narrow.decode(arrays, [], "offset", len(offsets)).tolist() == offsets
+    rows = np.asarray(data.draw(st.lists(st.integers(0, max(len(offsets) - 1, 0)), max_size=10)) if offsets else [])
+    assert narrow.gather(arrays, [], "offset", rows.astype(np.int64)).tolist() == [offsets[r] for r in rows.tolist()]
+    assert [narrow.offset_at(arrays, row) for row in range(len(offsets))] == offsets
+
+
+@settings(max_examples=300, deadline=None)
+@given(LATENCIES, st.data())
+def test_narrow_latencies_give_back_the_int64_latencies(latencies: list[int], data: st.DataObject) -> None:
+    others = codes.Dictionary()
+    held = narrow.encode_latencies(np.asarray(latencies, np.int64), others.code)
+    assert held.dtype == np.int32
+    assert len(others.values) == len({v for v in latencies if v != -1 and (v < 0 or v % 1000 or v >= 2**31 * 1000)})
+    arrays = {"latency": held}
+    assert narrow.decode(arrays, others.values, "latency", len(latencies)).tolist() == latencies
+    rows = np.asarray(data.draw(st.lists(st.integers(0, max(len(latencies) - 1, 0)), max_size=10)) if latencies else [])
+    gathered = narrow.gather(arrays, others.values, "latency", rows.astype(np.int64))
+    assert gathered.tolist() == [latencies[r] for r in rows.tolist()]
+    assert [narrow.latency_at(arrays, others.values, row) for row in range(len(latencies))] == latencies
+
+
+def _timed_event(n: int, received: str, stage: str) -> bytes:
+    value = event(n)
+    value["requestReceivedTimestamp"], value["stageTimestamp"] = received, stage
+    return line(value)
+
+
+TIMED = [  # (received, stage, latency ns)
+    ("2026-11-20T10:00:00.000001Z", "2026-11-20T10:00:00.250001Z", 250_000_000),
+    ("2026-11-20T10:00:00.000000Z", "2026-11-20T12:00:00.000000Z", 7_200 * 10**9),  # 2 h: past int32 us
+    ("2026-11-20T10:00:00.000000001Z", "2026-11-20T10:00:00.000000500Z", 499),  # nanoseconds
+    ("2026-11-20T10:00:01.000000Z", "2026-11-20T10:00:00.000000Z", -1),  # stage before received: unknown
+    ("2026-11-20T10:00:00.000000Z", "2026-11-20T10:00:00.000000Z", 0),
+]
+
+
+def test_a_store_and_its_cache_give_latencies_offsets_and_lines_exactly(tmp_path: Path) -> None:
+    log = tmp_path / "audit.log"
+    log.write_bytes(b"".join(_timed_event(n, r, s) + b"\n" * (1 + n % 2) for n, (r, s, _) in enumerate(TIMED)))
+    expected = [latency for _, _, latency in TIMED]
+    cache = StoreCache(CacheDir(tmp_path / "cache"), min_bytes=0)
+    for reopen in (False, True):  # loaded, then reopened from the cache
+        store = _open(log, cache)
+        assert cache.last.startswith("reopened") == reopen, cache.last
+        assert store.column("latency").tolist() == expected
+        assert [store.value(row, "latency") for row in range(len(store))] == [None if v == -1 else v for v in expected]
+        assert store.gather("latency", np.array([4, 1, 2])).tolist() == [expected[4], expected[1], expected[2]]
+        lines = log.read_bytes().split(b"\n")
+        starts = np.cumsum([0] + [len(part) + 1 for part in lines])[:-1]
+        wanted = [int(starts[i]) for i, part in enumerate(lines) if part]
+        assert store.column("offset").tolist() == wanted
+        assert [store.raw(row) for row in range(len(store))] == [part for part in lines if part]
+        assert list(store.raw_many(np.array([3, 0]))) == [store.raw(3), store.raw(0)]
+    assert len(store._codes.latencies.values) == 2  # reopened: the exact ones came back from the cache
+
+
+def _open(log: Path, cache: StoreCache) -> EventStore:
+    return StoreLoader(expand_sources([str(log)]), PolicyEvaluator(simple_policy()), workers=1, cache=cache).load_all()

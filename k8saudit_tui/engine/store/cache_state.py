@@ -77,7 +77,7 @@ class _Saved(msgspec.Struct):
 def all_dictionaries(store: EventStore) -> dict[str, Any]:
     """Every dictionary of the store by a name of its own: the coded columns' and the auditIDs
     that are not canonical UUIDs (the auditid column's keys point into it)."""
-    return {**store._codes.coded, "auditid-others": store._codes.auditids}
+    return {**store._codes.coded, "auditid-others": store._codes.auditids, "latency-others": store._codes.latencies}
 
 
 def take(store: EventStore) -> State:
@@ -102,14 +102,14 @@ def take(store: EventStore) -> State:
 
 
 def _kind(values: list[Any]) -> str:
-    """How a dictionary's values are written: "str", "tuple", a dataclass's name, or "empty";
+    """How a dictionary's values are written: "str", "tuple", "int", a dataclass's name, or "empty";
     ValueError for values of mixed or unknown types (such a store is not cached)."""
     if not values:
         return "empty"
     first = type(values[0])
     if not all(type(value) is first for value in values):
         raise ValueError(f"dictionary of mixed types ({first.__name__} and others)")
-    if first is str or first is tuple:
+    if first is str or first is tuple or first is int:
         return first.__name__
     if dataclasses.is_dataclass(first) and _DATACLASSES.get(first.__name__) is first:
         return first.__name__
@@ -150,6 +150,8 @@ def _decode_values(kind: str, data: bytes) -> list[Any]:
         return []
     if kind == "str":
         return msgspec.msgpack.decode(data, type=list[str])
+    if kind == "int":
+        return msgspec.msgpack.decode(data, type=list[int])
     if kind == "tuple":
         return msgspec.msgpack.decode(data, type=list[tuple[Any, ...]])
     if kind in _DATACLASSES:
@@ -206,6 +208,9 @@ def _read(entry: Entry, known: EventStore) -> State:
         saved.line_count,
         saved.blank_lines,
     )
+    latency = arrays.get("latency")  # -2 - code for a latency held exactly (narrow.py)
+    if latency is not None and n and int(latency.min()) < -1 - len(dictionaries.get("latency-others", ())):
+        raise Foreign("latencies outside their dictionary")
     files = arrays.get("file")
     if files is not None and n and (int(files.min()) < 0 or int(files.max()) >= len(state.files)):
         raise Foreign("rows point at files the index does not know")

@@ -50,10 +50,11 @@ ALIASES = {"groups": "group", "namespace": "ns", "level_recorded": "recorded"}
 DTYPES: dict[str, Any] = {
     "file": np.int16,
     "line": np.int32,
-    "offset": np.int64,
+    "offset": np.uint32,
+    "offset_high": np.uint8,
     "length": np.int32,
     "time": np.int64,
-    "latency": np.int64,
+    "latency": np.int32,
     "code": np.int16,
     "format": np.uint8,
     "auditid": KEY_DTYPE,
@@ -145,6 +146,8 @@ class Codes:
         )
         self.auditids = Dictionary()
         """auditIDs that are not canonical UUIDs, coded into the auditid column's keys."""
+        self.latencies = Dictionary()
+        """Latencies (ns) the latency column cannot hold in microseconds, coded into it (narrow.py)."""
         self.coded: dict[str, Dictionary] = {
             **self.strings,
             "group": self.groups,

@@ -26,10 +26,10 @@ import numpy as np
 import orjson
 
 from k8saudit_tui.engine.logs import auditid_keys
-from k8saudit_tui.engine.logs.batch import CODED_COLUMNS, ITEM_FILE, Batch, format_time
+from k8saudit_tui.engine.logs.batch import CODED_COLUMNS, Batch, format_time
 from k8saudit_tui.engine.model import LEVELS, Problem, RequestAttributes, Verdict
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
-from k8saudit_tui.engine.store import arrays, derived
+from k8saudit_tui.engine.store import appending, arrays, derived, narrow
 from k8saudit_tui.engine.store.codes import ALIASES, COLUMNS, DTYPES, Codes
 from k8saudit_tui.engine.store.files import EventGone, FileEntry
 from k8saudit_tui.engine.store.items import ItemSpool
@@ -117,18 +117,28 @@ class EventStore:
         "candidate_rule", "candidate_level", "candidate_omitted"; "change" int8 index in
         fields.CHANGES (all same without two policies); "auditid" 17-byte keys (equal keys, equal
         IDs: `auditid_texts`); "annotations" codes into `values("annotations")` (sorted `key=value`
-        tuples); "latency" int64 ns (-1 unknown).
+        tuples); "latency" int64 ns (-1 unknown). "offset" and "latency" are held narrower and
+        decoded here (narrow.py; `gather` decodes only some rows).
         """
         n = self._n if n is None else n
         if name in VERDICT_COLUMNS:
             return self._verdict_column(name, n)
         key = ALIASES.get(name, name)
+        if key in narrow.NARROW and key in self._arrays:  # int64 as it always was (narrow.py)
+            return narrow.decode(self._arrays, self._codes.latencies.values, key, n)
         array = self._arrays.get(key)
         if array is None:
             if key in COLUMNS or key in ("offset", "length", "attr", "format"):
                 return np.empty(0, np.int32)
             raise KeyError(f"unknown column {name!r}")
         return array[:n]
+
+    def gather(self, name: str, rows: np.ndarray) -> np.ndarray:
+        """`column(name)[rows]`, decoding only those rows of a narrow column (narrow.py)."""
+        if name in narrow.NARROW and name in self._arrays:
+            return narrow.gather(self._arrays, self._codes.latencies.values, name, rows)
+        gathered: np.ndarray = self.column(name)[rows]
+        return gathered
 
     def values(self, name: str) -> list[Any]:
         """The vocabulary of a code column (index = code): strings, group or annotation tuples,
@@ -157,7 +167,7 @@ class EventStore:
         if name == "file":
             return self.files[int(self._arrays["file"][row])].name
         if name in ("line", "offset", "length"):
-            return int(self._arrays[name][row])
+            return narrow.offset_at(self._arrays, row) if name == "offset" else int(self._arrays[name][row])
         key = ALIASES.get(name, name)
         return self._dicts[key].values[self._arrays[key][row]]  # type: ignore[no-any-return]
 
@@ -171,7 +181,7 @@ class EventStore:
         entry = self.files[self._arrays["file"][row]]
         if entry.gone:
             raise EventGone(f"{entry.name}: {entry.gone}")
-        return os.pread(self.descriptor(entry), int(self._arrays["length"][row]), int(self._arrays["offset"][row]))
+        return os.pread(self.descriptor(entry), int(self._arrays["length"][row]), narrow.offset_at(self._arrays, row))
 
     def readable(self, rows: np.ndarray) -> np.ndarray:
         """Which of `rows` still have their bytes (see `raw`)."""
@@ -188,10 +198,10 @@ class EventStore:
         if not self.readable(rows).all():
             entry = next(entry for entry in self.files if entry.gone)
             raise EventGone(f"{entry.name}: {entry.gone}")
-        files, offsets, lengths = self._arrays["file"], self._arrays["offset"], self._arrays["length"]
+        files, offsets, lengths = self._arrays["file"], self.gather("offset", rows), self._arrays["length"]
         fds = [self.descriptor(entry) if entry.path else -1 for entry in self.files]
         pread = os.pread
-        for f, length, offset in zip(files[rows].tolist(), lengths[rows].tolist(), offsets[rows].tolist()):
+        for f, length, offset in zip(files[rows].tolist(), lengths[rows].tolist(), offsets.tolist()):
             yield pread(fds[f], length, offset)
 
     def event(self, row: int) -> dict[str, Any]:
@@ -315,44 +325,18 @@ class EventStore:
                 self._codes.retire(batch.retired)
             if batch.count == 0:
                 return 0
-            columns = self._batch_columns(batch, file, base_line)
+            columns = appending.batch_columns(self, batch, file, base_line)
             start, end = self._n, self._n + batch.count
             self.reserve(end)
             for key in CODED_COLUMNS:
                 arrays.widen(self._arrays, self._dtypes, key, len(self._codes.coded[key].values), start)
+            arrays.widen(self._arrays, self._dtypes, "offset_high", int(columns["offset_high"].max()) + 1, start)
             for key, values in columns.items():
                 self._arrays[key][start:end] = values
             self._verdicts = self._verdicts.extended(self._attrs.values, batch.format)
             self._n = end
             self._generation += 1
             return batch.count
-
-    def _batch_columns(self, batch: Batch, file: int, base_line: int) -> dict[str, np.ndarray]:
-        """A batch's columns with codes remapped to the store's dictionaries (codes.py)."""
-        columns = self._codes.remap(batch)
-        files = batch.file.astype(np.int16)
-        offsets = batch.offset.copy()
-        items = files == ITEM_FILE
-        if items.any():
-            item_file, placed = self._items.place(
-                batch.items, file, lambda source, path: self.add_file(self.files[source].name, path)
-            )
-            offsets[items] = np.asarray(placed, np.int64)[offsets[items]]
-            files[items] = item_file
-        files[~items] = file
-        columns["file"] = files
-        columns["offset"] = offsets
-        columns["length"] = batch.length
-        columns["line"] = batch.line + base_line
-        columns["time"] = batch.time
-        columns["latency"] = batch.latency
-        columns["code"] = batch.code
-        keys = batch.auditid
-        auditid_keys.with_codes(keys, batch.other_auditids, self._codes.auditids.code)
-        columns["auditid"] = keys
-        if len(batch.format):  # unwrapped from a cloud or shipper format (raw rows keep 0)
-            columns["format"] = batch.format
-        return columns
 
     def reserve(self, size: int) -> None:
         """Make room for `size` rows (the loader reserves its estimate ahead: see arrays.py)."""

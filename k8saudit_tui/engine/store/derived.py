@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from k8saudit_tui.engine.logs.annotations import annotation_value
 from k8saudit_tui.engine.logs.columns import LATENCY_UNKNOWN
 from k8saudit_tui.engine.logs.timestamps import format_time
@@ -36,7 +38,7 @@ def value(store: EventStore, row: int, name: str) -> str | int | None:
     if name in ("annotations", "decision"):
         annotations: tuple[str, ...] = store.values("annotations")[store.column("annotations")[row]]
         return ", ".join(annotations) if name == "annotations" else annotation_value(annotations, DECISION_KEY)
-    latency = int(store.column("latency")[row])
+    latency = int(store.gather("latency", np.array([row]))[0])  # one row, not the whole column
     if name == "latency":
         return None if latency == LATENCY_UNKNOWN else latency
     time = int(store.column("time")[row])

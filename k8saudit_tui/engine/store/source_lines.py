@@ -48,7 +48,7 @@ def source_lines(store: EventStore, name: str, line: int, around: int = 2) -> li
         number = handle.seek(0) + 1  # the descriptor's offset is shared with the store's
         if len(before):  # an event's offset is inside its line: the next line starts after it
             anchor = int(before[np.argmax(numbers[before])])
-            handle.seek(int(store.column("offset")[anchor]))
+            handle.seek(int(store.gather("offset", np.array([anchor]))[0]))
             _read_line(handle, 0)
             number = int(numbers[anchor]) + 1
         while number <= last:
