@@ -298,7 +298,7 @@ class _Columns:
         pa, store, n = self.pa, self.store, self.n
         column: dict[str, Any] = {}
         time = store.column("time", n)[rows]
-        latency = store.column("latency", n)[rows]
+        latency = store.gather("latency", rows)
         stamp = pa.timestamp("ns", tz="UTC")
         column["time"] = pa.array(time, stamp, mask=time == 0)
         column["received"] = pa.array(time - latency, stamp, mask=(latency == LATENCY_UNKNOWN) | (time == 0))

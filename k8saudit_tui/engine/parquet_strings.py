@@ -75,7 +75,7 @@ def raw_lines(pa: Any, store: EventStore, rows: np.ndarray, redact: Callable[[by
         starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
         return segments(pa, b"".join(lines), starts, lengths, np.arange(len(rows)))
     files = store.column("file")[rows].astype(np.int64)
-    offsets = store.column("offset")[rows]
+    offsets = store.gather("offset", rows)
     lengths = store.column("length")[rows].astype(np.int64)
     order = np.lexsort((offsets, files))
     files, offsets, lengths = files[order], offsets[order], lengths[order]

@@ -164,7 +164,7 @@ def line_flags(
     `progress`, `loaded`: see `store_costs`."""
     flags = np.zeros(len(rows), np.uint8)
     files = store.column("file")[rows]
-    offsets = store.column("offset")[rows]
+    offsets = store.gather("offset", rows)
     ends = offsets + store.column("length")[rows]
     words = _WORDS if managed else _WORDS[:1]
     done = 0
@@ -293,7 +293,7 @@ def _summary(
         patches = (store.column("verb", n)[rows[slow]] == patch).tolist()
         files = store.column("file", n)[rows[slow]].tolist()
         descriptors = {file: store.descriptor(store.files[file]) for file in set(files)}
-        offsets = store.column("offset", n)[rows[slow]].tolist()
+        offsets = store.gather("offset", rows[slow]).tolist()
         for position, row, rank, omit, is_patch, file, offset, length in zip(
             slow.tolist(),
             rows[slow].tolist(),
