@@ -48,9 +48,9 @@ def encode_offsets(offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def decode_offsets(low: np.ndarray, high: np.ndarray) -> np.ndarray:
     """The int64 offsets of (low, high)."""
-    offsets = high.astype(np.int64)
-    offsets <<= _LOW_BITS
-    offsets |= low
+    offsets = low.astype(np.int64)
+    if high.any():  # below 4 GiB (most files) the high bits are all zero: one pass fewer
+        offsets |= high.astype(np.int64) << _LOW_BITS
     return offsets
 
 
@@ -70,12 +70,14 @@ def encode_latencies(latencies: np.ndarray, code: Callable[[int], int]) -> np.nd
 
 def decode_latencies(held: np.ndarray, others: Sequence[int]) -> np.ndarray:
     """The int64 ns latencies of int32 microseconds (see `encode_latencies`)."""
-    latencies = held.astype(np.int64)
-    latencies *= _MICRO
-    latencies[held == LATENCY_UNKNOWN] = LATENCY_UNKNOWN
-    coded = np.flatnonzero(held < LATENCY_UNKNOWN)
-    if len(coded):
-        latencies[coded] = np.asarray(others, np.int64)[-2 - held[coded].astype(np.int64)]
+    latencies: np.ndarray = np.multiply(held, _MICRO, dtype=np.int64)  # one pass (10M rows: ~15 ms)
+    negative = np.flatnonzero(held < 0)  # unknown or coded: few
+    if len(negative):
+        codes = held[negative].astype(np.int64)
+        exact = np.asarray(others, np.int64)
+        coded = codes < LATENCY_UNKNOWN
+        latencies[negative] = LATENCY_UNKNOWN
+        latencies[negative[coded]] = exact[-2 - codes[coded]]
     return latencies
 
 
