@@ -46,6 +46,7 @@ def test_attributes_share_the_column_dictionaries_strings_and_stay_equal(
                     ("resource", resource),
                     ("ns", namespace),
                     ("name", name),
+                    ("uri", "/p/" + name),  # the path is the URI without its query
                 ):
                     if value is not None:
                         source.strings[column].code(value)
@@ -56,7 +57,7 @@ def test_attributes_share_the_column_dictionaries_strings_and_stay_equal(
     if known_first:
         held = {id(v) for d in shared.strings.values() for v in d.values} | {id(v) for v in shared.groups.values}
         for attributes in shared.attributes.values:
-            fields = (attributes.namespace, attributes.name, attributes.groups)
+            fields = (attributes.namespace, attributes.name, attributes.groups, attributes.path)
             assert all(id(field) in held for field in fields)
             assert attributes.username is None or id(attributes.username) in held
 
