@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -106,7 +107,7 @@ def test_narrowed_ids_keep_their_values(values: list[int]) -> None:
 
 # ------------------------------------------------------------------------------ narrow columns
 
-OFFSETS = st.lists(st.one_of(st.integers(0, 2**33), st.integers(0, 2**62)), max_size=30)
+OFFSETS = st.lists(st.one_of(st.integers(0, 2**17), st.integers(0, 2**33), st.integers(0, 2**62)), max_size=30)
 LATENCIES = st.lists(
     st.one_of(
         st.just(-1),  # unknown
@@ -118,16 +119,24 @@ LATENCIES = st.lists(
 
 
 @settings(max_examples=300, deadline=None)
-@given(OFFSETS, st.data())
-def test_narrow_offsets_give_back_the_int64_offsets(offsets: list[int], data: st.DataObject) -> None:
-    low, high = narrow.encode_offsets(np.asarray(offsets, np.int64))
-    assert low.dtype == np.uint32 and high.dtype.itemsize <= 4
-    assert (high.dtype == np.uint8) == (max(offsets, default=0) < 2**40)
-    arrays = {"offset": low, "offset_high": high}
-    assert narrow.decode(arrays, [], "offset", len(offsets)).tolist() == offsets
-    rows = np.asarray(data.draw(st.lists(st.integers(0, max(len(offsets) - 1, 0)), max_size=10)) if offsets else [])
-    assert narrow.gather(arrays, [], "offset", rows.astype(np.int64)).tolist() == [offsets[r] for r in rows.tolist()]
-    assert [narrow.offset_at(arrays, row) for row in range(len(offsets))] == offsets
+@given(st.sampled_from(sorted(narrow.SPLIT)), OFFSETS, st.data())
+def test_split_columns_give_back_the_int64_values(name: str, values: list[int], data: st.DataObject) -> None:
+    values = [v % narrow.LIMITS[name] for v in values]
+    low, high = narrow.encode_split(name, np.asarray(values, np.int64))
+    assert low.dtype.itemsize * 8 == narrow.SPLIT[name] and high.dtype.itemsize <= 4
+    assert (high.dtype == np.uint8) == (max(values, default=0) < 255 << narrow.SPLIT[name])
+    arrays = {name: low, narrow.high(name): high}
+    assert narrow.decode(arrays, [], name, len(values)).tolist() == values
+    rows = np.asarray(data.draw(st.lists(st.integers(0, max(len(values) - 1, 0)), max_size=10)) if values else [])
+    assert narrow.gather(arrays, [], name, rows.astype(np.int64)).tolist() == [values[r] for r in rows.tolist()]
+    assert [narrow.split_at(arrays, name, row) for row in range(len(values))] == values
+
+
+def test_a_value_out_of_range_is_refused_not_wrapped() -> None:
+    with pytest.raises(ValueError, match="line values must be"):
+        narrow.encode_split("line", np.array([3, -1]))
+    with pytest.raises(ValueError, match="length values must be"):
+        narrow.encode_split("length", np.array([narrow.LIMITS["length"]]))
 
 
 @settings(max_examples=300, deadline=None)
@@ -175,6 +184,9 @@ def test_a_store_and_its_cache_give_latencies_offsets_and_lines_exactly(tmp_path
         starts = np.cumsum([0] + [len(part) + 1 for part in lines])[:-1]
         wanted = [int(starts[i]) for i, part in enumerate(lines) if part]
         assert store.column("offset").tolist() == wanted
+        assert store.column("line").tolist() == [i + 1 for i, part in enumerate(lines) if part]
+        assert store.column("length").tolist() == [len(part) for part in lines if part]
+        assert [store.location(row)[1] for row in range(len(store))] == store.column("line").tolist()
         assert [store.raw(row) for row in range(len(store))] == [part for part in lines if part]
         assert list(store.raw_many(np.array([3, 0]))) == [store.raw(3), store.raw(0)]
     assert len(store._codes.latencies.values) == 2  # reopened: the exact ones came back from the cache
@@ -182,3 +194,17 @@ def test_a_store_and_its_cache_give_latencies_offsets_and_lines_exactly(tmp_path
 
 def _open(log: Path, cache: StoreCache) -> EventStore:
     return StoreLoader(expand_sources([str(log)]), PolicyEvaluator(simple_policy()), workers=1, cache=cache).load_all()
+
+
+def test_file_numbers_widen_past_255_files_and_lines_past_65535(tmp_path: Path) -> None:
+    paths = []
+    for n in range(300):
+        path = tmp_path / f"audit-{n}.log"
+        path.write_bytes(line(event(n)) + b"\n")
+        paths.append(str(path))
+    big = tmp_path / "big.log"
+    big.write_bytes(b"\n" * 70_000 + line(event(0)) + b"\n")
+    paths.append(str(big))
+    store = StoreLoader(expand_sources(paths), PolicyEvaluator(simple_policy()), workers=1).load_all()
+    assert len(store) == 301 and store._arrays["file"].dtype == np.uint16
+    assert [store.location(row) for row in range(len(store))] == [(p, 1) for p in paths[:-1]] + [(str(big), 70_001)]

@@ -38,9 +38,8 @@ def batch_columns(store: EventStore, batch: Batch, file: int, base_line: int) ->
         files[items] = item_file
     files[~items] = file
     columns["file"] = files
-    columns["offset"], columns["offset_high"] = narrow.encode_offsets(offsets)
-    columns["length"] = batch.length
-    columns["line"] = batch.line + base_line
+    for name, values in (("offset", offsets), ("length", batch.length), ("line", batch.line + base_line)):
+        columns[name], columns[narrow.high(name)] = narrow.encode_split(name, values)
     columns["time"] = batch.time
     columns["latency"] = narrow.encode_latencies(batch.latency, codes.latencies.code)
     columns["code"] = batch.code

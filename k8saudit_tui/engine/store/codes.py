@@ -48,11 +48,13 @@ COLUMNS: tuple[str, ...] = (
 
 ALIASES = {"groups": "group", "namespace": "ns", "level_recorded": "recorded"}
 DTYPES: dict[str, Any] = {
-    "file": np.int16,
-    "line": np.int32,
+    "file": np.uint8,  # widened past 255 files, as codes are
+    "line": np.uint16,
+    "line_high": np.uint8,
     "offset": np.uint32,
     "offset_high": np.uint8,
-    "length": np.int32,
+    "length": np.uint16,
+    "length_high": np.uint8,
     "time": np.int64,
     "latency": np.int32,
     "code": np.int16,

@@ -118,7 +118,7 @@ class EventStore:
         fields.CHANGES (all same without two policies); "auditid" 17-byte keys (equal keys, equal
         IDs: `auditid_texts`); "annotations" codes into `values("annotations")` (sorted `key=value`
         tuples); "latency" int64 ns (-1 unknown). "offset" and "latency" are held narrower and
-        decoded here (narrow.py; `gather` decodes only some rows).
+        decoded here, as are "line" and "length" (narrow.py; `gather` decodes only some rows).
         """
         n = self._n if n is None else n
         if name in VERDICT_COLUMNS:
@@ -167,13 +167,13 @@ class EventStore:
         if name == "file":
             return self.files[int(self._arrays["file"][row])].name
         if name in ("line", "offset", "length"):
-            return narrow.offset_at(self._arrays, row) if name == "offset" else int(self._arrays[name][row])
+            return narrow.split_at(self._arrays, name, row)
         key = ALIASES.get(name, name)
         return self._dicts[key].values[self._arrays[key][row]]  # type: ignore[no-any-return]
 
     def location(self, row: int) -> tuple[str, int]:
         """(file shown to the user, 1-based line) of an event."""
-        return self.files[self._arrays["file"][row]].name, int(self._arrays["line"][row])
+        return self.files[self._arrays["file"][row]].name, narrow.split_at(self._arrays, "line", row)
 
     def raw(self, row: int) -> bytes:
         """The event's original bytes (the JSON object of its line), read with os.pread; raises
@@ -181,7 +181,8 @@ class EventStore:
         entry = self.files[self._arrays["file"][row]]
         if entry.gone:
             raise EventGone(f"{entry.name}: {entry.gone}")
-        return os.pread(self.descriptor(entry), int(self._arrays["length"][row]), narrow.offset_at(self._arrays, row))
+        length, offset = narrow.split_at(self._arrays, "length", row), narrow.split_at(self._arrays, "offset", row)
+        return os.pread(self.descriptor(entry), length, offset)
 
     def readable(self, rows: np.ndarray) -> np.ndarray:
         """Which of `rows` still have their bytes (see `raw`)."""
@@ -198,10 +199,10 @@ class EventStore:
         if not self.readable(rows).all():
             entry = next(entry for entry in self.files if entry.gone)
             raise EventGone(f"{entry.name}: {entry.gone}")
-        files, offsets, lengths = self._arrays["file"], self.gather("offset", rows), self._arrays["length"]
+        files, offsets, lengths = self._arrays["file"], self.gather("offset", rows), self.gather("length", rows)
         fds = [self.descriptor(entry) if entry.path else -1 for entry in self.files]
         pread = os.pread
-        for f, length, offset in zip(files[rows].tolist(), lengths[rows].tolist(), offsets.tolist()):
+        for f, length, offset in zip(files[rows].tolist(), lengths.tolist(), offsets.tolist()):
             yield pread(fds[f], length, offset)
 
     def event(self, row: int) -> dict[str, Any]:
@@ -330,7 +331,8 @@ class EventStore:
             self.reserve(end)
             for key in CODED_COLUMNS:
                 arrays.widen(self._arrays, self._dtypes, key, len(self._codes.coded[key].values), start)
-            arrays.widen(self._arrays, self._dtypes, "offset_high", int(columns["offset_high"].max()) + 1, start)
+            for key in (*map(narrow.high, narrow.SPLIT), "file"):  # high bits and file numbers as they grow
+                arrays.widen(self._arrays, self._dtypes, key, int(columns[key].max()) + 1, start)
             for key, values in columns.items():
                 self._arrays[key][start:end] = values
             self._verdicts = self._verdicts.extended(self._attrs.values, batch.format)

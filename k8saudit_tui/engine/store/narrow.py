@@ -1,11 +1,12 @@
-"""Columns held narrower than the values they give: file offsets and latencies, exactly.
+"""Columns held narrower than the values they give: offsets, lengths, lines, latencies, exactly.
 
 Why: at a million events every byte an event is a megabyte; two int64 columns held values that
 need far fewer bits (issue 15, "Memory": <= 120 bytes an event).
 
 - "offset" (where an event's line starts in its file) is held as its low 32 bits ("offset", uint32)
   and the bits above them ("offset_high", uint8 while every offset is below 1 TiB, widened like a
-  code column otherwise): 5 bytes an event instead of 8, exact for any int64 offset >= 0.
+  code column otherwise): 5 bytes an event instead of 8, exact for any int64 offset >= 0. So are
+  "length" and "line" with 16 low bits: 3 bytes instead of 4 (`SPLIT`).
 - "latency" (stageTimestamp - requestReceivedTimestamp, ns; -1 unknown) is held in microseconds as
   int32, since the apiserver writes both timestamps in microseconds: 4 bytes instead of 8. A value
   that is not a whole number of microseconds, is negative or is 2**31 us (36 min) or more is kept
@@ -14,44 +15,54 @@ need far fewer bits (issue 15, "Memory": <= 120 bytes an event).
 
 Contract: `encode_*` then `decode_*` (or `*_at` for one row, `gather` for some rows) gives back the
 int64 values exactly; `decode_*` equals the plain int64 column the store held before (the
-property tests hold them to it). The store's `column("offset" | "latency")` decodes; readers of
-a few rows use `gather`, which decodes only those.
+property tests hold them to it). The store's `column(name)` decodes a NARROW column whole;
+readers of some rows use the store's `gather`, which decodes only those.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
 from k8saudit_tui.engine.logs.columns import LATENCY_UNKNOWN
+from k8saudit_tui.engine.store.arrays import code_dtype
 
-_LOW_BITS = 32
-_LOW_MASK = (1 << _LOW_BITS) - 1
 _MICRO = 1000
 _INT32_MAX = 2**31 - 1
-NARROW = ("offset", "latency")
+SPLIT = {"offset": 32, "length": 16, "line": 16}
+"""Columns held as their low bits (uint32 or uint16) and the bits above them ("<name>_high")."""
+NARROW = (*SPLIT, "latency")
 """The store columns held narrow (the store's `column` decodes them)."""
+_LOW_DTYPES: dict[int, np.dtype[Any]] = {32: np.dtype(np.uint32), 16: np.dtype(np.uint16)}
+LIMITS = {name: 1 << (bits + 31) for name, bits in SPLIT.items()}
+"""Exclusive upper bound of a split column's values: high bits up to int32 (2**63 bytes, 2**47 lines)."""
 
 
-def high_dtype(offsets: np.ndarray) -> np.dtype[np.unsignedinteger]:
-    """The narrowest unsigned dtype holding the high bits of these offsets."""
-    top = int(offsets.max(initial=0)) >> _LOW_BITS
-    return np.dtype(np.uint8 if top < 1 << 8 else np.uint16 if top < 1 << 16 else np.uint32)
+def high(name: str) -> str:
+    """The array holding the high bits of split column `name`."""
+    return f"{name}_high"
 
 
-def encode_offsets(offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(low uint32, high bits) of int64 offsets >= 0."""
-    offsets = np.asarray(offsets, np.int64)
-    return (offsets & _LOW_MASK).astype(np.uint32), (offsets >> _LOW_BITS).astype(high_dtype(offsets))
+def encode_split(name: str, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(low bits, high bits) of the int64 values of split column `name`, in [0, LIMITS[name]);
+    the high bits in the narrowest dtype that holds them, as a code column's (`arrays.code_dtype`,
+    which the store widens its array to). ValueError for a value out of range."""
+    values = np.asarray(values, np.int64)
+    bits = SPLIT[name]
+    if len(values) and (int(values.min()) < 0 or int(values.max()) >= LIMITS[name]):
+        raise ValueError(f"{name} values must be in [0, {LIMITS[name]})")
+    top = int(values.max(initial=0)) >> bits
+    return (values & ((1 << bits) - 1)).astype(_LOW_DTYPES[bits]), (values >> bits).astype(code_dtype(top + 1))
 
 
-def decode_offsets(low: np.ndarray, high: np.ndarray) -> np.ndarray:
-    """The int64 offsets of (low, high)."""
-    offsets = low.astype(np.int64)
-    if high.any():  # below 4 GiB (most files) the high bits are all zero: one pass fewer
-        offsets |= high.astype(np.int64) << _LOW_BITS
-    return offsets
+def decode_split(name: str, low: np.ndarray, high_bits: np.ndarray) -> np.ndarray:
+    """The int64 values of (low, high) of split column `name`."""
+    values = low.astype(np.int64)
+    if high_bits.any():  # below 4 GiB (most files) or 65,536 lines the high bits are all zero
+        values |= high_bits.astype(np.int64) << SPLIT[name]
+    return values
 
 
 def encode_latencies(latencies: np.ndarray, code: Callable[[int], int]) -> np.ndarray:
@@ -83,21 +94,21 @@ def decode_latencies(held: np.ndarray, others: Sequence[int]) -> np.ndarray:
 
 def decode(arrays: Mapping[str, np.ndarray], others: Sequence[int], name: str, n: int) -> np.ndarray:
     """Column `name` (one of NARROW) of rows [0, n) as int64."""
-    if name == "offset":
-        return decode_offsets(arrays["offset"][:n], arrays["offset_high"][:n])
+    if name in SPLIT:
+        return decode_split(name, arrays[name][:n], arrays[high(name)][:n])
     return decode_latencies(arrays["latency"][:n], others)
 
 
 def gather(arrays: Mapping[str, np.ndarray], others: Sequence[int], name: str, rows: np.ndarray) -> np.ndarray:
     """Column `name` (one of NARROW) of `rows` only, as int64."""
-    if name == "offset":
-        return decode_offsets(arrays["offset"][rows], arrays["offset_high"][rows])
+    if name in SPLIT:
+        return decode_split(name, arrays[name][rows], arrays[high(name)][rows])
     return decode_latencies(arrays["latency"][rows], others)
 
 
-def offset_at(arrays: Mapping[str, np.ndarray], row: int) -> int:
-    """One row's offset."""
-    return (int(arrays["offset_high"][row]) << _LOW_BITS) | int(arrays["offset"][row])
+def split_at(arrays: Mapping[str, np.ndarray], name: str, row: int) -> int:
+    """One row's value of split column `name`."""
+    return (int(arrays[high(name)][row]) << SPLIT[name]) | int(arrays[name][row])
 
 
 def latency_at(arrays: Mapping[str, np.ndarray], others: Sequence[int], row: int) -> int:
