@@ -219,7 +219,7 @@ def _slices(store: EventStore, rows: np.ndarray) -> Iterator[np.ndarray]:
     """`rows` cut into row groups of at most ROW_GROUP_ROWS rows and about ROW_GROUP_RAW_BYTES raw bytes."""
     if not len(rows):
         return
-    ends = np.cumsum(store.column("length")[rows].astype(np.int64))
+    ends = np.cumsum(store.gather("length", rows))
     start = 0
     while start < len(rows):
         base = int(ends[start - 1]) if start else 0
@@ -319,7 +319,7 @@ class _Columns:
         change = self.verdicts["change"][rows].astype(np.int32)
         column["change"] = self._coded(change, self.changes, missing=None if compared else np.ones(len(rows), bool))
         column["file"] = self._coded(self.file_code[store.column("file", n)[rows]], self.file_names)
-        column["line"] = pa.array(store.column("line", n)[rows], pa.int32())
+        column["line"] = pa.array(store.gather("line", rows), pa.int32())
         column["raw"] = raw_lines(pa, store, rows, redact)
         return pa.table([column[name] for name, _ in SCHEMA], schema=self.schema)
 

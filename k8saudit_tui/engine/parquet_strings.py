@@ -76,7 +76,7 @@ def raw_lines(pa: Any, store: EventStore, rows: np.ndarray, redact: Callable[[by
         return segments(pa, b"".join(lines), starts, lengths, np.arange(len(rows)))
     files = store.column("file")[rows].astype(np.int64)
     offsets = store.gather("offset", rows)
-    lengths = store.column("length")[rows].astype(np.int64)
+    lengths = store.gather("length", rows)
     order = np.lexsort((offsets, files))
     files, offsets, lengths = files[order], offsets[order], lengths[order]
     ends = offsets + lengths

@@ -165,7 +165,7 @@ def line_flags(
     flags = np.zeros(len(rows), np.uint8)
     files = store.column("file")[rows]
     offsets = store.gather("offset", rows)
-    ends = offsets + store.column("length")[rows]
+    ends = offsets + store.gather("length", rows)
     words = _WORDS if managed else _WORDS[:1]
     done = 0
     for file in np.unique(files).tolist():
