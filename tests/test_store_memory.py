@@ -11,10 +11,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from k8saudit_tui.engine.logs.batch import parse_lines
 from k8saudit_tui.engine.logs.sources import expand_sources
 from k8saudit_tui.engine.model import RequestAttributes
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
-from k8saudit_tui.engine.query import auditids, indexes
+from k8saudit_tui.engine.query import auditids, compile_filter, indexes
 from k8saudit_tui.engine.store import EventStore, StoreLoader, codes, narrow
 from k8saudit_tui.engine.store.cache import StoreCache
 from k8saudit_tui.engine.store.cache_files import CacheDir
@@ -208,3 +209,38 @@ def test_file_numbers_widen_past_255_files_and_lines_past_65535(tmp_path: Path) 
     store = StoreLoader(expand_sources(paths), PolicyEvaluator(simple_policy()), workers=1).load_all()
     assert len(store) == 301 and store._arrays["file"].dtype == np.uint16
     assert [store.location(row) for row in range(len(store))] == [(p, 1) for p in paths[:-1]] + [(str(big), 70_001)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["code", "release", "read"]), st.text("abc", max_size=3)), max_size=40))
+def test_a_released_index_comes_back_equal_and_codes_stay(steps: list[tuple[str, str]]) -> None:
+    dictionary, plain = codes.Dictionary(), {}
+    for step, value in steps:
+        if step == "code":
+            assert dictionary.code(value) == plain.setdefault(value, len(plain))
+        elif step == "release":
+            dictionary.release_index()
+        else:
+            assert dictionary.index.get(value) == plain.get(value)
+    assert dictionary.index == plain and dictionary.values == list(plain)
+
+
+def test_exact_filters_and_follow_work_on_released_indexes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    log = tmp_path / "audit.log"
+    log.write_bytes(b"".join(line(event(n, name=f"pod-{n % 7}", user=f"u{n % 3}")) + b"\n" for n in range(50)))
+
+    def load() -> EventStore:
+        return StoreLoader(expand_sources([str(log)]), PolicyEvaluator(simple_policy()), workers=1).load_all()
+
+    kept = load()
+    monkeypatch.setattr(codes, "RELEASED_SIZE", 1)
+    released = load()
+    assert released._codes.strings["name"]._index is None and kept._codes.strings["name"]._index is not None
+    for text in ("name:pod-3", "name:pod-3,pod-5 user:u1", "!name:pod-0", "uri:/api/v1/namespaces/default/pods/pod-2"):
+        expected = compile_filter(text).apply(kept).tolist()
+        assert expected and compile_filter(text).apply(released).tolist() == expected, text
+    more = parse_lines(b"".join(line(event(n, name=f"pod-{n}")) + b"\n" for n in range(5, 9)), 0, 0, True)
+    for store in (kept, released):  # follow mode appends: known names keep their codes, new ones get new
+        store.append(more, 0, 50)
+    assert released.values("name") == kept.values("name")
+    assert released.column("name").tolist() == kept.column("name").tolist()

@@ -9,6 +9,7 @@ grow, so a reader's codes stay valid while the writer appends.
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -67,6 +68,10 @@ DTYPES: dict[str, Any] = {
 }
 
 
+_REBUILDING = threading.Lock()
+RELEASED_SIZE = 4096
+"""Dictionaries with at least this many values drop their index once loaded (`release_indexes`)."""
+
 _ATTRIBUTE_FIELDS = tuple(field.name for field in dataclasses.fields(RequestAttributes))
 _SHARED_FIELDS = {"username": "user", "groups": "group", "namespace": "ns", "name": "name", "path": "uri"}
 """RequestAttributes fields -> the column dictionary holding the same strings (or group tuples):
@@ -77,18 +82,43 @@ A path is its URI without the query: 42k of 51k paths at 1M events are a URI as 
 class Dictionary:
     """One column's dictionary: value -> code (`index`) and code -> value (`values`), append-only."""
 
-    __slots__ = ("index", "values")
+    __slots__ = ("_index", "values")
 
     def __init__(self, values: Iterable[Any] = ()) -> None:
         self.values: list[Any] = []
-        self.index: dict[Any, int] = {}
+        self._index: dict[Any, int] | None = {}
         for value in values:
             self.code(value)
 
+    @property
+    def index(self) -> dict[Any, int]:
+        """value -> code; rebuilt from `values` after `release_index` (under a lock, so that a
+        filter thread and the appending thread never each build one and keep different dicts)."""
+        index = self._index
+        if index is None:
+            with _REBUILDING:
+                index = self._index
+                if index is None:
+                    index = self._index = dict(zip(self.values, range(len(self.values))))
+        return index
+
+    @index.setter
+    def index(self, index: dict[Any, int]) -> None:
+        self._index = index
+
+    def release_index(self) -> None:
+        """Drop the value -> code dict until it is next needed (a new value, an exact filter).
+
+        Why: once loaded, nothing looks values up but an exact filter term and follow mode, and the
+        dicts of the big vocabularies (URIs, names, attributes) were 8 MB at 1M events. Their tables
+        are big blocks the C library maps on their own, so dropping one gives its pages back."""
+        self._index = None
+
     def code(self, value: Any) -> int:
-        code = self.index.get(value)
+        index = self.index
+        code = index.get(value)
         if code is None:
-            code = self.index[value] = len(self.values)
+            code = index[value] = len(self.values)
             self.values.append(value)
         return code
 
@@ -159,6 +189,12 @@ class Codes:
         }
         self.streams: dict[int, dict[str, np.ndarray]] = {}
         """Per parser stream (batch.Encoder), per coded column: stream code -> store code."""
+
+    def release_indexes(self) -> None:
+        """Once loaded: the big dictionaries drop their value -> code dicts (`Dictionary.release_index`)."""
+        for dictionary in self.coded.values():
+            if len(dictionary.values) >= RELEASED_SIZE:
+                dictionary.release_index()
 
     def retire(self, stream: int) -> None:
         """Forget the code table of a parser stream that started over (see batch.Encoder)."""
