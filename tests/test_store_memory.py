@@ -244,3 +244,19 @@ def test_exact_filters_and_follow_work_on_released_indexes(tmp_path: Path, monke
         store.append(more, 0, 50)
     assert released.values("name") == kept.values("name")
     assert released.column("name").tolist() == kept.column("name").tolist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.text(alphabet="/?&=\nabcW-", max_size=20), min_size=1, max_size=15),
+    st.text(alphabet="/=abcw-", min_size=1, max_size=4),
+    st.data(),
+)
+def test_uri_hits_over_fewer_uris_than_indexed_equal_a_plain_search(
+    values: list[str], query: str, data: st.DataObject
+) -> None:
+    """A filter thread may ask about the first `count` URIs after follow mode indexed more."""
+    store = EventStore()
+    indexes.uri_tokens(store, values, len(values))
+    count = data.draw(st.integers(0, len(values)))
+    assert indexes.uri_hits(store, values, count, query).tolist() == [query in v.lower() for v in values[:count]]
