@@ -8,7 +8,6 @@ grow, so a reader's codes stay valid while the writer appends.
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -72,11 +71,10 @@ _REBUILDING = threading.Lock()
 RELEASED_SIZE = 4096
 """Dictionaries with at least this many values drop their index once loaded (`release_indexes`)."""
 
-_ATTRIBUTE_FIELDS = tuple(field.name for field in dataclasses.fields(RequestAttributes))
-_SHARED_FIELDS = {"username": "user", "groups": "group", "namespace": "ns", "name": "name", "path": "uri"}
-"""RequestAttributes fields -> the column dictionary holding the same strings (or group tuples):
-those with many copies (verbs and resources had a few dozen; each lookup costs every new value).
-A path is its URI without the query: 42k of 51k paths at 1M events are a URI as well (5 MB)."""
+_SHARED_FIELDS = {"namespace": "ns", "name": "name", "path": "uri"}
+"""RequestAttributes fields -> the column dictionary holding the same strings: those with many
+copies (users, groups, verbs and resources had a few hundred at most; each lookup costs every new
+value). A path is its URI without the query: 42k of 51k paths at 1M events are a URI as well."""
 
 
 class Dictionary:
@@ -115,7 +113,7 @@ class Dictionary:
         self._index = None
 
     def code(self, value: Any) -> int:
-        index = self.index
+        index = self._index if self._index is not None else self.index  # the property costs per value
         code = index.get(value)
         if code is None:
             code = index[value] = len(self.values)
@@ -139,23 +137,29 @@ class AttributesDictionary(Dictionary):
     is held once (a million distinct users means a million of them).
 
     A new value's strings are swapped for the equal ones the column dictionaries already hold
-    (`shared`: field position -> dictionary): each unpickled tuple brings strings of its own, so
+    (`shared`: field name -> dictionary): each unpickled tuple brings strings of its own, so
     51k attributes at 1M events held 35k copies of two dozen namespaces and a second copy of
     most object names and URIs without a query (~10 bytes an event)."""
 
     __slots__ = ("shared",)
 
-    def __init__(self, shared: Sequence[tuple[int, Dictionary]] = ()) -> None:
+    def __init__(self, shared: Sequence[tuple[str, Dictionary]] = ()) -> None:
         self.shared = tuple(shared)
         super().__init__()
 
     def code(self, value: Any) -> int:
-        fields = list(value)  # shared first: building the dataclass twice cost more than the lookups
-        for position, dictionary in self.shared:
-            known = dictionary.index.get(fields[position])
-            if known is not None:
-                fields[position] = dictionary.values[known]
-        return super().code(RequestAttributes(*fields))
+        attributes = RequestAttributes(*value)
+        index = self._index if self._index is not None else self.index
+        code = index.get(attributes)
+        if code is not None:  # ~45% of the values shipped: the other worker's stream had it
+            return code
+        for field, dictionary in self.shared:  # equal strings swapped in: hash and equality stay
+            known = dictionary.index.get(getattr(attributes, field))
+            if known is not None:  # still ours alone, so frozen or not it may be set (building a
+                object.__setattr__(attributes, field, dictionary.values[known])  # second cost more)
+        code = index[attributes] = len(self.values)
+        self.values.append(attributes)
+        return code
 
     def remap(self, local_values: Sequence[Any]) -> np.ndarray:
         """As `Dictionary.remap`, without its lookup pass: field tuples never hit an index keyed
@@ -174,9 +178,7 @@ class Codes:
         self.groups = Dictionary()
         self.annotations = Dictionary()
         shared = {**self.strings, "group": self.groups}
-        self.attributes = AttributesDictionary(
-            [(_ATTRIBUTE_FIELDS.index(field), shared[column]) for field, column in _SHARED_FIELDS.items()]
-        )
+        self.attributes = AttributesDictionary([(field, shared[column]) for field, column in _SHARED_FIELDS.items()])
         self.auditids = Dictionary()
         """auditIDs that are not canonical UUIDs, coded into the auditid column's keys."""
         self.latencies = Dictionary()
