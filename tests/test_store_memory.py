@@ -59,8 +59,9 @@ def test_attributes_share_the_column_dictionaries_strings_and_stay_equal(
     if known_first:
         held = {id(v) for d in shared.strings.values() for v in d.values} | {id(v) for v in shared.groups.values}
         for attributes in shared.attributes.values:
-            fields = (attributes.namespace, attributes.name, attributes.path)
+            fields = (attributes.namespace, attributes.name, attributes.path, attributes.groups)
             assert all(id(field) in held for field in fields)
+            assert attributes.username is None or id(attributes.username) in held
 
 
 class Columns:
