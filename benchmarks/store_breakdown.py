@@ -4,9 +4,9 @@ filter index, and the heap (glibc's mallinfo2) beside the resident size. For sto
 
     python benchmarks/store_breakdown.py [LOG]
 
-Python objects are sized with sys.getsizeof summed over what each one holds (strings shared
-between dictionaries are counted once per dictionary: an upper bound); numpy arrays by nbytes,
-both the rows used and the capacity reserved (capacity never written is address space only).
+Python objects are sized with sys.getsizeof summed over what each one holds, each object once (a
+string the attributes share with a column's dictionary counts in the column's); numpy arrays by
+nbytes, the rows used, and apart the capacity reserved (never written: address space only).
 """
 
 from __future__ import annotations
@@ -83,11 +83,12 @@ def lines(store: Any) -> Iterable[tuple[str, int]]:
         sum(a.nbytes for a in store._arrays.values()) - sum(b for _, b in rows),
     )
     coded = []
+    seen: set[int] = set()  # an object two dictionaries share (attributes hold the columns' strings) counts once
     for key, dictionary in store._codes.coded.items():
-        coded.append((f"dict {key} ({len(dictionary.values):,} values)", deep_size(dictionary)))
-    coded.append((f"dict auditids ({len(store._codes.auditids.values):,})", deep_size(store._codes.auditids)))
-    coded.append(("parser stream tables", deep_size(store._codes.streams)))
-    coded.append(("verdict tables", deep_size(store._verdicts)))
+        coded.append((f"dict {key} ({len(dictionary.values):,} values)", deep_size(dictionary, seen)))
+    coded.append((f"dict auditids ({len(store._codes.auditids.values):,})", deep_size(store._codes.auditids, seen)))
+    coded.append(("parser stream tables", deep_size(store._codes.streams, seen)))
+    coded.append(("verdict tables and the attributes' field codes", deep_size(store._verdicts, seen)))
     yield from sorted(coded, key=lambda r: -r[1])
     cached = []
     for key, value in store.match_cache.items():
