@@ -90,10 +90,22 @@ def expand_sources(
     unwrapped into a spool of Event lines (formats/reader.py); `format` forces its format. With
     `parse` (a caller that loads a store next), the lines come parsed (`LogSource.stream`, `parsed`).
     """
+    return unwrap_sources(resolve_sources(paths, stdin), format, parse)
+
+
+def resolve_sources(paths: Sequence[str], stdin: BinaryIO | None = None) -> list[LogSource]:
+    """`expand_sources` without the unwrapping: for a caller that unwraps later, in a worker
+    thread where it cannot freeze a screen (the explorer), by `unwrap_sources`."""
+    return _expand(paths, stdin)
+
+
+def unwrap_sources(sources: Sequence[LogSource], format: str | None = None, parse: bool = False) -> list[LogSource]:
+    """The unwrapping half of `expand_sources`, over sources `resolve_sources` gave; a source
+    already unwrapped (or of Event lines) comes back as it is."""
     from k8saudit_tui.engine.logs.formats.reader import normalise
 
     seen: set[str] = set()
-    return [normalise(source, format, seen=seen, parse=parse) for source in _expand(paths, stdin)]
+    return [normalise(source, format, seen=seen, parse=parse) for source in sources]
 
 
 HEAD_BYTES = 4096

@@ -79,8 +79,8 @@ def normalise(
     of the Events unwrapped from it, with its `origin` and its `problems`. `seen` collects the
     auditIDs of rebuilt (GKE) events across the files of one load. With `parse`, the spool's
     lines come parsed too where the worker pool reads them (`LogSource.stream`, `parsed`)."""
-    if source.problem is not None:
-        return source
+    if source.problem is not None or source.origin is not None or source.stream is not None:
+        return source  # unreadable, or unwrapped already
     try:
         with open(source.path, "rb") as handle:
             how = documents.mode(handle.read(HEAD_BYTES), forced)

@@ -1,0 +1,100 @@
+"""The explorer unwraps cloud envelopes in its load worker, not before its screen shows: while the
+store loads (`normalise(parse=True)`, the spool written range by range) when no index of the files
+can be reopened, else whole first so that the index, checked against the spool, is reopened."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from k8saudit_tui.engine.logs import split
+from k8saudit_tui.engine.logs.sources import LogSource, expand_sources, resolve_sources
+from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
+from k8saudit_tui.engine.policy.loader import load_policy_file
+from k8saudit_tui.engine.store import StoreLoader
+from k8saudit_tui.engine.store.cache import StoreCache
+from k8saudit_tui.engine.store.cache_files import CacheDir
+from k8saudit_tui.ui import session as session_module
+from k8saudit_tui.ui.session import Session, open_session
+from tests.test_formats_fused import Snapshot, snapshot
+from tests.test_formats_properties import EVENTS, record
+
+POLICY = Path(__file__).parent / "data" / "policies" / "kubernetes-website-audit-policy.yaml"
+
+
+@pytest.fixture
+def envelope(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A CloudWatch JSONL file read by the worker pool in small ranges (the path of a big file)."""
+    monkeypatch.setattr(split, "TASK_BYTES", 16 << 10)
+    monkeypatch.setattr(split, "IN_PROCESS_BYTES", 0)
+    path = tmp_path / "eks-audit.jsonl"
+    lines = [record("cloudwatch", EVENTS[index % len(EVENTS)], index) for index in range(1500)]
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    return path
+
+
+def two_passes(path: Path) -> Snapshot:
+    """The store as the commands load it: the file unwrapped whole, then the spool loaded."""
+    policy = load_policy_file(str(POLICY)).policy
+    assert policy is not None
+    return snapshot(StoreLoader(expand_sources([str(path)]), PolicyEvaluator(policy), workers=2).load_all())
+
+
+def loaded(session: Session) -> Snapshot:
+    for _ in session.load(threading.Event()):
+        pass
+    assert session.store is not None
+    return snapshot(session.store)
+
+
+def spy_on_unwrapping(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """The `parse` of each unwrapping the session asks for."""
+    asked: list[bool] = []
+    real = session_module.unwrap_sources
+
+    def spy(sources: list[LogSource], format: str | None = None, parse: bool = False) -> list[LogSource]:
+        asked.append(parse)
+        return real(sources, format, parse)
+
+    monkeypatch.setattr(session_module, "unwrap_sources", spy)
+    return asked
+
+
+def test_opening_a_session_leaves_the_unwrapping_to_the_load(envelope: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    asked = spy_on_unwrapping(monkeypatch)
+    session = open_session(str(POLICY), [str(envelope)])
+    (source,) = session.sources
+    assert (source.path, source.origin, source.spooled) == (str(envelope), None, False)
+    assert asked == []
+    assert loaded(session) == two_passes(envelope)
+    assert asked == [True]  # no cache: unwrapped while the store loads
+    (source,) = session.sources
+    assert source.origin is not None and source.stream is None and source.spooled
+
+
+def test_an_envelope_with_an_index_is_spooled_whole_and_its_index_reopened(
+    envelope: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked = spy_on_unwrapping(monkeypatch)
+    cache = StoreCache(CacheDir(tmp_path / "cache"), min_bytes=0)
+    first = open_session(str(POLICY), [str(envelope)])
+    first.cache = cache
+    assert not cache.indexed(first.sources)
+    expected = loaded(first)
+    assert "index saved" in cache.last
+    again = open_session(str(POLICY), [str(envelope)])
+    again.cache = cache
+    assert cache.indexed(again.sources)
+    assert loaded(again) == expected == two_passes(envelope)
+    assert cache.last.startswith("reopened")
+    assert asked == [True, False]
+
+
+def test_no_index_is_known_for_a_source_without_a_file(tmp_path: Path) -> None:
+    cache = StoreCache(CacheDir(tmp_path / "cache"), min_bytes=0)
+    missing = resolve_sources([str(tmp_path / "nothing-here.log")])
+    assert missing[0].problem is not None
+    assert not cache.indexed(missing)
+    assert not cache.indexed([])
