@@ -14,9 +14,9 @@ from k8saudit_tui.engine.logs.sources import LogSource, expand_sources, resolve_
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
 from k8saudit_tui.engine.policy.loader import load_policy_file
 from k8saudit_tui.engine.store import StoreLoader
+from k8saudit_tui.engine.store import loader as loader_module
 from k8saudit_tui.engine.store.cache import StoreCache
 from k8saudit_tui.engine.store.cache_files import CacheDir
-from k8saudit_tui.ui import session as session_module
 from k8saudit_tui.ui.session import Session, open_session
 from tests.test_formats_fused import Snapshot, snapshot
 from tests.test_formats_properties import EVENTS, record
@@ -50,15 +50,15 @@ def loaded(session: Session) -> Snapshot:
 
 
 def spy_on_unwrapping(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
-    """The `parse` of each unwrapping the session asks for."""
+    """The `parse` of each unwrapping asked for a store load (`unwrap_for_store`)."""
     asked: list[bool] = []
-    real = session_module.unwrap_sources
+    real = loader_module.unwrap_sources
 
     def spy(sources: list[LogSource], format: str | None = None, parse: bool = False) -> list[LogSource]:
         asked.append(parse)
         return real(sources, format, parse)
 
-    monkeypatch.setattr(session_module, "unwrap_sources", spy)
+    monkeypatch.setattr(loader_module, "unwrap_sources", spy)
     return asked
 
 
@@ -98,3 +98,19 @@ def test_no_index_is_known_for_a_source_without_a_file(tmp_path: Path) -> None:
     assert missing[0].problem is not None
     assert not cache.indexed(missing)
     assert not cache.indexed([])
+
+
+def test_top_counts_an_envelope_unwrapped_while_it_loads_as_it_counts_the_raw_log(
+    envelope: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from k8saudit_tui.cli import main
+
+    raw = tmp_path / "audit.log"
+    raw.write_bytes(b"\n".join(EVENTS[index % len(EVENTS)] for index in range(1500)) + b"\n")
+    asked = spy_on_unwrapping(monkeypatch)
+    assert main(["top", "--by", "user", "--no-cache", str(envelope)]) == 0
+    from_envelope = capsys.readouterr().out
+    assert asked == [True]
+    assert main(["top", "--by", "user", "--no-cache", str(raw)]) == 0  # streamed: no store
+    assert capsys.readouterr().out == from_envelope
+    assert from_envelope.count("\n") > 3

@@ -28,7 +28,7 @@ from k8saudit_tui.engine.export import (
 )
 from k8saudit_tui.engine.fields import FIELDS as EVENT_FIELDS
 from k8saudit_tui.engine.logs.formats import BY_CODE, FormatInfo
-from k8saudit_tui.engine.logs.sources import LogSource, resolve_sources, unwrap_sources
+from k8saudit_tui.engine.logs.sources import LogSource, resolve_sources
 from k8saudit_tui.engine.model import Policy, Problem, Verdict
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
 from k8saudit_tui.engine.policy.explain import Explanation, explain
@@ -40,7 +40,7 @@ from k8saudit_tui.engine.query.facets import Facet, FacetValue
 from k8saudit_tui.engine.query.matched import TermMatch, has_fuzzy, matched_values
 from k8saudit_tui.engine.query.timeline import EMPTY, Split
 from k8saudit_tui.engine.query.timeline import Timeline as Timeline  # re-exported for the strip
-from k8saudit_tui.engine.store import EventStore, StoreLoader, follow, release_memory
+from k8saudit_tui.engine.store import EventStore, StoreLoader, follow, release_memory, unwrap_for_store
 from k8saudit_tui.engine.store import source_lines as lines
 from k8saudit_tui.engine.store.cache import StoreCache
 from k8saudit_tui.engine.textsafe import visible
@@ -152,8 +152,7 @@ class Session(ViewQuestions):
         both come from the index of an earlier load when there is one (engine/store/cache.py).
         Cloud envelopes are unwrapped here, in the worker, not before the screen shows: while the
         store loads, unless an index of them can be reopened (it is checked against their spool)."""
-        reuse = self.cache is not None and self.cache.indexed(self.sources)
-        self.sources = unwrap_sources(self.sources, self.log_format, parse=not reuse)
+        self.sources = unwrap_for_store(self.sources, self.log_format, self.cache)
         policy = self.candidate_load.policy if self.candidate_load else None
         candidate = PolicyEvaluator(policy) if policy else None
         loader = StoreLoader(self.sources, self.evaluator, cancel, candidate=candidate, cache=self.cache)

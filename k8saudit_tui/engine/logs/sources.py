@@ -78,6 +78,12 @@ class LogSource:
     the store loader reads next, without an index cache: until then its spool is empty (the cache
     then finds it changed and loads it; nothing else may read it)."""
 
+    @property
+    def unwrapped(self) -> bool:
+        """Read from a cloud or shipper format (unwrapped, or being unwrapped as it loads): its
+        rows and problems are numbered by the original records, which only the store maps."""
+        return self.origin is not None or self.stream is not None
+
 
 def expand_sources(
     paths: Sequence[str], stdin: BinaryIO | None = None, format: str | None = None, parse: bool = False
