@@ -114,3 +114,12 @@ def test_top_counts_an_envelope_unwrapped_while_it_loads_as_it_counts_the_raw_lo
     assert main(["top", "--by", "user", "--no-cache", str(raw)]) == 0  # streamed: no store
     assert capsys.readouterr().out == from_envelope
     assert from_envelope.count("\n") > 3
+
+
+def test_the_progress_of_an_envelope_unwrapped_while_it_loads_counts_the_file_s_bytes(envelope: Path) -> None:
+    session = open_session(str(POLICY), [str(envelope)])
+    progress = list(session.load(threading.Event()))
+    done = [step.bytes for step in progress]
+    assert len(progress) > 3 and done == sorted(done)
+    assert all(step.total_bytes == envelope.stat().st_size for step in progress)
+    assert done[-1] == envelope.stat().st_size  # not the spool's size: the bar would stop short, then jump

@@ -260,12 +260,13 @@ class StoreLoader:
         entry = self.store.files[task.file]
         stream = source.stream
         try:
-            for start, end, parsed, lines, formats in stream or ():
+            for start, end, parsed, lines, formats, read in stream or ():
                 part = Task(task.file, source.path, start, end, False)
                 batch = _adopt(part, parsed) if parsed is not None else self._parse(part)[1]
                 to_original(batch, Origin(lines, formats), 0)  # the lines of the file, not of the range
                 batch.line -= entry.lines  # ... which the store counts from the spool lines before it
                 batch.problems = [(line - entry.lines, where, message) for line, where, message in batch.problems]
+                self._done_bytes += read - part.size  # `_append` counts the spool's bytes; the total is the file's
                 yield part, batch
         finally:
             if stream is not None:
