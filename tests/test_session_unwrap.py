@@ -123,3 +123,22 @@ def test_the_progress_of_an_envelope_unwrapped_while_it_loads_counts_the_file_s_
     assert len(progress) > 3 and done == sorted(done)
     assert all(step.total_bytes == envelope.stat().st_size for step in progress)
     assert done[-1] == envelope.stat().st_size  # not the spool's size: the bar would stop short, then jump
+
+
+def test_a_gzip_log_is_decompressed_by_the_load_not_before_the_screen_shows(tmp_path: Path) -> None:
+    import gzip
+
+    plain = tmp_path / "audit.log"
+    plain.write_bytes(b"\n".join(EVENTS) + b"\n")
+    packed = tmp_path / "audit.log.1.gz"
+    packed.write_bytes(gzip.compress(plain.read_bytes()))
+    session = open_session(str(POLICY), [str(packed)])
+    (source,) = session.sources
+    assert (source.path, source.gzipped, source.spooled, source.followable) == (str(packed), True, False, False)
+    rows, problems = loaded(session)
+    (source,) = session.sources
+    assert source.spooled and not source.gzipped and source.name == str(packed)
+    expected_rows, expected_problems = two_passes(plain)
+    assert [row[:-3] for row in rows] == [row[:-3] for row in expected_rows]  # all but where and the bytes' file
+    assert [row[-2] for row in rows] == [row[-2] for row in expected_rows]  # the bytes
+    assert len(problems) == len(expected_problems)
