@@ -23,16 +23,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from operator import attrgetter
+from typing import TYPE_CHECKING
 
 import msgspec
 import numpy as np
 
-from k8saudit_tui.engine.logs.batch import BLOCK_LINES
 from k8saudit_tui.engine.logs.event import EventFields
 from k8saudit_tui.engine.logs.timestamps import parse_times
 from k8saudit_tui.engine.model import STAGES
-from k8saudit_tui.engine.query.filter import Filter
-from k8saudit_tui.engine.query.language import Term
+
+if TYPE_CHECKING:  # read, never imported here: a worker of the narrow path boots without them (~0.1 s)
+    from k8saudit_tui.engine.query.filter import Filter
+    from k8saudit_tui.engine.query.language import Term
+
+BLOCK_LINES = 256
+"""`batch.BLOCK_LINES` (a test keeps them equal), not imported: `batch` brings the encoder and
+its columns, which a worker of the narrow path never uses."""
 
 Getter = Callable[[list[EventFields]], list[str]]
 """A field's stored value for each event of a block (the encoder's reading: "" when absent)."""
@@ -107,31 +113,45 @@ class NarrowTerm:
 Narrow = tuple[tuple[NarrowTerm, ...], ...]
 """Alternatives, each terms that must all hold."""
 
+Spec = tuple[tuple[tuple[str, tuple[str, ...], bool], ...], ...]
+"""A narrow filter as plain data: alternatives of (field, exact values, negated) terms. It is what
+a worker is sent (a `Filter` would import the query and store packages there: ~0.1 s a worker)."""
 
-def narrow_filter(selection: Filter) -> Narrow | None:
-    """The filter as per-event terms (none for the empty filter: every event is selected), or
-    None when a term needs the store (anything but exact terms on GETTERS' fields and resource)."""
+
+def spec_of(selection: Filter) -> Spec | None:
+    """The filter as plain terms (() for the empty filter: every event is selected), or None
+    when a term needs the store (anything but exact terms on GETTERS' fields and resource)."""
     groups = []
     for group in selection.groups:
         terms = []
         for term in group:
-            test = _test(term)
-            if test is None:
+            if not _narrow_term(term):
                 return None
-            terms.append(NarrowTerm(test, term.negate))
+            terms.append((str(term.field), tuple(term.values), term.negate))
         groups.append(tuple(terms))
     return tuple(groups)
 
 
-def _test(term: Term) -> Test | None:
-    if term.kind != "exact" or term.field is None:
-        return None
-    if term.field == "resource":
-        return _resource_test(term.values)
-    getter = GETTERS.get(term.field)
-    if getter is None:
-        return None
-    wanted = frozenset(term.values)
+def _narrow_term(term: Term) -> bool:
+    return term.kind == "exact" and (term.field in GETTERS or term.field == "resource")
+
+
+def compile_spec(spec: Spec) -> Narrow:
+    """The per-event tests of a spec."""
+    return tuple(tuple(NarrowTerm(_test(name, values), negate) for name, values, negate in group) for group in spec)
+
+
+def narrow_filter(selection: Filter) -> Narrow | None:
+    """`compile_spec(spec_of(selection))`, or None when the filter is not narrow."""
+    spec = spec_of(selection)
+    return None if spec is None else compile_spec(spec)
+
+
+def _test(name: str, values: tuple[str, ...]) -> Test:
+    if name == "resource":
+        return _resource_test(values)
+    getter = GETTERS[name]
+    wanted = frozenset(values)
     return lambda events: [value in wanted for value in getter(events)]
 
 

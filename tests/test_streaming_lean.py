@@ -1,0 +1,196 @@
+"""The lean narrow path of a streamed export: `exact_text` (a plain exact filter read without the
+query package) against the language, `narrow_job.select` (the worker's job without a Judge)
+against `jobs.select` with the full Judge, and what the parent and a worker import on that path."""
+
+from __future__ import annotations
+
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from k8saudit_tui.commands import export as export_command
+from k8saudit_tui.engine import export as store_export
+from k8saudit_tui.engine.logs import batch
+from k8saudit_tui.engine.logs.sources import expand_sources
+from k8saudit_tui.engine.logs.split import Task
+from k8saudit_tui.engine.query import FilterError, compile_filter
+from k8saudit_tui.engine.query.filter import Filter
+from k8saudit_tui.engine.streaming import export as streaming_export
+from k8saudit_tui.engine.streaming import jobs, narrow, narrow_job, pipeline
+from k8saudit_tui.engine.streaming.exact_text import parse_exact
+from k8saudit_tui.engine.streaming.narrow import spec_of
+from k8saudit_tui.engine.streaming.ranges import make_judge
+from tests.auditlog_helpers import event, line
+from tests.test_streaming_narrow import log_lines, narrow_filters
+
+ROOT = Path(__file__).parent.parent
+
+VALUE = st.text("abcAZ09@._:+=-", min_size=1, max_size=6)
+FIELDS = ("verb", "user", "ns", "name", "ua", "uri", "ip", "resource", "stage")
+STAGE_NAMES = ("requestreceived", "RESPONSECOMPLETE", "ResponseStarted", "panic")
+
+
+@st.composite
+def exact_terms(draw: st.DrawFn) -> str:
+    """An exact term on a narrow field, its field in any case: what `parse_exact` must read."""
+    name = draw(st.sampled_from(FIELDS))
+    field = "".join(char.upper() if draw(st.booleans()) else char for char in name)
+    values = draw(st.lists(st.sampled_from(STAGE_NAMES) if name == "stage" else VALUE, min_size=1, max_size=3))
+    return f"{'!' if draw(st.booleans()) else ''}{field}:{','.join(values)}"
+
+
+@st.composite
+def exact_texts(draw: st.DrawFn) -> str:
+    """Alternatives of exact terms (or none: the empty filter), spaced one way or another."""
+    groups = draw(st.lists(st.lists(exact_terms(), min_size=1, max_size=3), min_size=0, max_size=3))
+    spaces = st.sampled_from([" ", "  ", "   "])
+    separator = draw(spaces) + "|" + draw(spaces)
+    text = separator.join(draw(spaces).join(group) for group in groups)
+    return draw(st.sampled_from(["", " "])) + text + draw(st.sampled_from(["", "  "]))
+
+
+def _language(text: str) -> object:
+    """What the language makes of `text`: its spec (None: not narrow), or the error's message."""
+    try:
+        return spec_of(compile_filter(text))
+    except FilterError as error:
+        return error.message
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=exact_texts())
+def test_a_plain_exact_filter_is_read_as_the_language_reads_it(text: str) -> None:
+    spec = parse_exact(text)
+    assert spec is not None  # the lean reading is taken for every such text
+    assert spec == _language(text)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(
+    text=st.one_of(
+        st.text('verbusnamestgcdoipx:!|,"/~ \t\\@.-ARq', max_size=30),
+        st.lists(st.sampled_from([*FIELDS, "code", "level", "apigroup", "x"]), min_size=1, max_size=3).map(
+            lambda names: " ".join(f"{name}:Req,ok" for name in names)
+        ),
+        exact_texts().map(lambda text: text.replace(":", ":~", 1)),
+        exact_texts().map(lambda text: text.replace(" ", '"', 1)),
+        exact_texts().map(lambda text: text + " |"),
+        exact_texts().map(lambda text: "| " + text),
+        exact_texts().map(lambda text: text.replace(",", ",,", 1)),
+        exact_texts().map(lambda text: text.replace("|", "| |", 1)),
+    )
+)
+def test_any_other_text_is_left_to_the_language_or_read_as_it_reads_it(text: str) -> None:
+    spec = parse_exact(text)
+    assert spec is None or spec == _language(text)
+
+
+def test_the_lean_reading_refuses_what_it_does_not_read_surely() -> None:
+    assert parse_exact("user:alice@example.com") == ((("user", ("alice@example.com",), False),),)
+    assert parse_exact("stage:responsecomplete") == ((("stage", ("ResponseComplete",), False),),)
+    assert parse_exact("") == ()
+    for text in ("stage:Bogus", "verb:~create", 'ns:""', "uri:/healthz", "code:200", "create", "a | | b", "verb:a,"):
+        assert parse_exact(text) is None, text
+
+
+def _tasks(tmp_path: Path, lines: list[bytes], range_bytes: int, document: bool = False) -> list[Task]:
+    """The ranges of a log of `lines` (a plain event first), or the one task of an EventList document."""
+    log = tmp_path / "audit.log"
+    if document:  # as `pipeline.plan` makes it for a document read in place
+        log.write_bytes(b'{"kind": "EventList", "apiVersion": "audit.k8s.io/v1", "items": [' + b",".join(lines) + b"]}")
+        return [Task(0, str(log), 0, log.stat().st_size, True, document=True)]
+    log.write_bytes(b"\n".join([line(event(9, verb="create")), *lines]) + b"\n")
+    return pipeline.plan(expand_sources([str(log)]), range_bytes).tasks
+
+
+def _same(lean: jobs.Selected, full: jobs.Selected) -> None:
+    assert (lean.lines, lean.events, lean.problems, lean.blob) == (full.lines, full.events, full.problems, full.blob)
+    assert np.array_equal(lean.lengths, full.lengths) and np.array_equal(lean.times, full.times)
+    assert (lean.offsets is None) == (full.offsets is None)
+    assert lean.offsets is None or np.array_equal(lean.offsets, full.offsets)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    text=narrow_filters(),
+    lines=st.lists(log_lines(), min_size=0, max_size=30),
+    fmt=st.sampled_from(["jsonl", "json"]),
+    redact=st.booleans(),
+    range_bytes=st.sampled_from([1 << 10, 4 << 20]),
+)
+def test_the_lean_job_selects_what_the_full_judge_selects(
+    tmp_path: Path, text: str, lines: list[bytes], fmt: str, redact: bool, range_bytes: int
+) -> None:
+    selection = compile_filter(text)
+    spec = spec_of(selection)
+    assert spec is not None
+    state = narrow_job.setup(spec, text, None, None, fmt, redact)()
+    judge = make_judge(selection, None, None, fmt, redact)
+    for task in _tasks(tmp_path, lines, range_bytes):
+        _same(narrow_job.select(state, task), jobs.select(judge, task))
+
+
+def test_a_document_goes_to_the_full_judge(tmp_path: Path) -> None:
+    lines = [line(event(n, verb=("create", "get")[n % 2])) for n in range(6)]
+    (task,) = _tasks(tmp_path, lines, 1 << 20, document=True)
+    state = narrow_job.setup(spec_of(compile_filter("verb:create")), "verb:create", None, None, "jsonl", False)()  # type: ignore[arg-type]
+    selected = narrow_job.select(state, task)
+    _same(selected, jobs.select(make_judge(compile_filter("verb:create"), None, None), task))
+    assert len(selected.lengths) == 3
+
+
+def test_a_filter_is_sent_as_its_terms_only_when_its_text_says_the_same() -> None:
+    assert streaming_export.narrow_plan("user:alice", "jsonl") == (((("user", ("alice",), False),),), "user:alice")
+    assert streaming_export.narrow_plan("verb:~create", "jsonl") is None
+    assert streaming_export.narrow_plan(compile_filter("ns:a | verb:b"), "json") is not None
+    assert streaming_export.narrow_plan(compile_filter("verb:create"), "csv") is None  # rows of the store's values
+    made = Filter("verb:get", compile_filter("verb:create").groups)  # a Filter made by hand: its text differs
+    assert streaming_export.narrow_plan(made, "jsonl") is None
+    assert streaming_export.narrow_plan(Filter("verb:(", made.groups), "jsonl") is None
+    with pytest.raises(ValueError):
+        narrow_job.setup((), "", None, None, "csv", False)
+
+
+def test_copied_constants_equal_their_sources() -> None:
+    assert narrow.BLOCK_LINES == batch.BLOCK_LINES
+    assert export_command.FORMATS == store_export.FORMATS
+    assert export_command.STREAMED_FORMATS == streaming_export.STREAMED_FORMATS
+
+
+_HEAVY = "print(sorted(m for m in ('k8saudit_tui.engine.query', 'k8saudit_tui.engine.store') if m in sys.modules))"
+"""Which of the two packages the lean path avoids a process has imported (after `import sys`)."""
+
+
+def _run(code: str, stdin: bytes = b"") -> str:
+    done = subprocess.run([sys.executable, "-c", code], input=stdin, capture_output=True, cwd=ROOT, check=True)
+    return done.stdout.decode().strip().splitlines()[-1]
+
+
+def test_a_worker_of_the_narrow_path_imports_neither_the_query_nor_the_store_package(tmp_path: Path) -> None:
+    (task,) = _tasks(tmp_path, [line(event(n, user="alice")) for n in range(5)], 1 << 20)
+    setup = narrow_job.setup(((("user", ("alice",), False),),), "user:alice", None, None, "jsonl", False)
+    sent = pickle.dumps((narrow_job.select, setup, task))
+    code = f"import pickle, sys; job, setup, task = pickle.loads(sys.stdin.buffer.read()); job(setup(), task); {_HEAVY}"
+    assert _run(code, sent) == "[]"
+    # a range the narrow reading cannot finish alone builds the full Judge there
+    (listed,) = _tasks(tmp_path, [line(event(n, user="alice")) for n in range(5)], 1 << 20, document=True)
+    sent = pickle.dumps((narrow_job.select, setup, listed))
+    assert _run(code, sent) == "['k8saudit_tui.engine.query', 'k8saudit_tui.engine.store']"
+
+
+def test_the_export_command_streams_a_plain_exact_filter_without_them(tmp_path: Path) -> None:
+    log = tmp_path / "audit.log"
+    log.write_bytes(b"".join(line(event(n, user=("alice", "bob")[n % 2])) + b"\n" for n in range(10)))
+    out = tmp_path / "out.jsonl"
+    run = "import sys; from k8saudit_tui.cli import main; status = main({args!r}); assert status == 0, status; "
+    args = ["export", str(log), "--filter", "user:alice", "-o", str(out)]
+    assert _run(run.format(args=args) + _HEAVY) == "[]"
+    assert out.read_bytes() == b"".join(line(event(n, user="alice")) + b"\n" for n in range(0, 10, 2))
+    args = ["export", str(log), "--filter", "user:~ali", "-o", str(out), "--force"]  # any other filter compiles
+    assert _run(run.format(args=args) + _HEAVY) != "[]"
