@@ -55,6 +55,14 @@ def exact_texts(draw: st.DrawFn) -> str:
     return draw(st.sampled_from(["", " "])) + text + draw(st.sampled_from(["", "  "]))
 
 
+@st.composite
+def wide_terms(draw: st.DrawFn) -> str:
+    """A term on a narrow field whose value holds what the language reads specially (quotes,
+    regex slashes, `~`, commas, `|`, `!`, backslashes)."""
+    name = draw(st.sampled_from(FIELDS))
+    return f"{'!' if draw(st.booleans()) else ''}{name}:{draw(st.text('ab/~,|!:' + chr(34) + chr(92), max_size=6))}"
+
+
 def _language(text: str) -> object:
     """What the language makes of `text`: its spec (None: not narrow), or the error's message."""
     try:
@@ -78,6 +86,7 @@ def test_a_plain_exact_filter_is_read_as_the_language_reads_it(text: str) -> Non
         st.lists(st.sampled_from([*FIELDS, "code", "level", "apigroup", "x"]), min_size=1, max_size=3).map(
             lambda names: " ".join(f"{name}:Req,ok" for name in names)
         ),
+        st.lists(wide_terms(), min_size=1, max_size=3).map(" ".join),
         exact_texts().map(lambda text: text.replace(":", ":~", 1)),
         exact_texts().map(lambda text: text.replace(" ", '"', 1)),
         exact_texts().map(lambda text: text + " |"),
