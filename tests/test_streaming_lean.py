@@ -9,7 +9,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -118,11 +117,25 @@ def _tasks(tmp_path: Path, lines: list[bytes], range_bytes: int, document: bool 
     return pipeline.plan(expand_sources([str(log)]), range_bytes).tasks
 
 
-def _same(lean: jobs.Selected, full: jobs.Selected) -> None:
-    assert (lean.lines, lean.events, lean.problems, lean.blob) == (full.lines, full.events, full.problems, full.blob)
-    assert np.array_equal(lean.lengths, full.lengths) and np.array_equal(lean.times, full.times)
-    assert (lean.offsets is None) == (full.offsets is None)
-    assert lean.offsets is None or np.array_equal(lean.offsets, full.offsets)
+def _written(selected: jobs.Selected, path: str, fmt: str) -> tuple[bytes, list[int], list[int]]:
+    """What the output writes for `selected`: its pieces (rendered, or read from the file as
+    `export.OriginalLines` reads them), their lengths and times."""
+    if selected.offsets is None:
+        return selected.blob, selected.lengths.tolist(), selected.times.tolist()
+    data = Path(path).read_bytes()
+    pieces, at = [], 0
+    for offset, length in zip(selected.offsets.tolist(), selected.lengths.tolist()):
+        if offset < 0:  # an EventList item: its bytes are in the blob
+            piece, at = selected.blob[at : at + length], at + length
+        else:
+            piece = data[offset : offset + length]
+        pieces.append(b",\n" + piece if fmt == "json" else piece + b"\n")
+    return b"".join(pieces), [len(piece) for piece in pieces], selected.times.tolist()
+
+
+def _same(lean: jobs.Selected, full: jobs.Selected, path: str, fmt: str) -> None:
+    assert (lean.lines, lean.events, lean.problems) == (full.lines, full.events, full.problems)
+    assert _written(lean, path, fmt) == _written(full, path, fmt)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -132,17 +145,21 @@ def _same(lean: jobs.Selected, full: jobs.Selected) -> None:
     fmt=st.sampled_from(["jsonl", "json"]),
     redact=st.booleans(),
     range_bytes=st.sampled_from([1 << 10, 4 << 20]),
+    share=st.sampled_from([1, narrow_job.SHIPPED_SHARE, 1 << 40]),
 )
 def test_the_lean_job_selects_what_the_full_judge_selects(
-    tmp_path: Path, text: str, lines: list[bytes], fmt: str, redact: bool, range_bytes: int
+    tmp_path: Path, text: str, lines: list[bytes], fmt: str, redact: bool, range_bytes: int, share: int
 ) -> None:
+    """Rendered in the worker (a sparse selection: `share`) or located, the same bytes."""
     selection = compile_filter(text)
     spec = spec_of(selection)
     assert spec is not None
     state = narrow_job.setup(spec, text, None, None, fmt, redact)()
     judge = make_judge(selection, None, None, fmt, redact)
-    for task in _tasks(tmp_path, lines, range_bytes):
-        _same(narrow_job.select(state, task), jobs.select(judge, task))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(narrow_job, "SHIPPED_SHARE", share)
+        for task in _tasks(tmp_path, lines, range_bytes):
+            _same(narrow_job.select(state, task), jobs.select(judge, task), task.path, fmt)
 
 
 def test_a_document_goes_to_the_full_judge(tmp_path: Path) -> None:
@@ -150,7 +167,7 @@ def test_a_document_goes_to_the_full_judge(tmp_path: Path) -> None:
     (task,) = _tasks(tmp_path, lines, 1 << 20, document=True)
     state = narrow_job.setup(spec_of(compile_filter("verb:create")), "verb:create", None, None, "jsonl", False)()  # type: ignore[arg-type]
     selected = narrow_job.select(state, task)
-    _same(selected, jobs.select(make_judge(compile_filter("verb:create"), None, None), task))
+    _same(selected, jobs.select(make_judge(compile_filter("verb:create"), None, None), task), task.path, "jsonl")
     assert len(selected.lengths) == 3
 
 

@@ -34,7 +34,7 @@ VALUES = {
     "resource": ("pods", "pods/log", "secrets", "pods/", '""'),
     "stage": ("ResponseComplete", "RequestReceived"),
     "ua": ("kubectl/v1.29", "k9s"),
-    "uri": ("/api/v1/namespaces/default/pods", "/healthz"),
+    "uri": ('"/api/v1/namespaces/default/pods"', '"/healthz"'),  # quoted: a later `/` would make a regex
     "ip": ("10.0.0.1", "10.0.0.2", '""'),
 }
 
