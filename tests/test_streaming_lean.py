@@ -4,18 +4,19 @@ against `jobs.select` with the full Judge, and what the parent and a worker impo
 
 from __future__ import annotations
 
+import os
 import pickle
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from k8saudit_tui.commands import export as export_command
 from k8saudit_tui.engine import export as store_export
-from k8saudit_tui.engine.logs import batch
+from k8saudit_tui.engine.logs import batch, split
 from k8saudit_tui.engine.logs.sources import expand_sources
 from k8saudit_tui.engine.logs.split import Task
 from k8saudit_tui.engine.query import FilterError, compile_filter
@@ -220,3 +221,29 @@ def test_the_export_command_streams_a_plain_exact_filter_without_them(tmp_path: 
     assert out.read_bytes() == b"".join(line(event(n, user="alice")) + b"\n" for n in range(0, 10, 2))
     args = ["export", str(log), "--filter", "user:~ali", "-o", str(out), "--force"]  # any other filter compiles
     assert _run(run.format(args=args) + _HEAVY) != "[]"
+
+
+@st.composite
+def file_spans(draw: st.DrawFn) -> tuple[bytes, int, int]:
+    """File contents of short and long lines, a position in it and an end at or after it."""
+    data = b"".join(draw(st.lists(st.sampled_from([b"\n", b"x", b"xy\n", b"y" * 700, b"z" * 5000]), max_size=12)))
+    at = draw(st.integers(0, len(data)))
+    return data, at, draw(st.integers(at, len(data)))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(span=file_spans(), probe=st.sampled_from([1, 2, 3, 4 << 10]))
+@example(span=(b"x\nx", 0, 3), probe=1)  # the newline just past the first look
+@example(span=(b"x" * 5000 + b"\nx", 10, 5002), probe=4 << 10)
+def test_a_range_ends_where_the_splitter_would_end_it(tmp_path: Path, span: tuple[bytes, int, int], probe: int) -> None:
+    """The planner's first look at the next 4 KB (`pipeline._next_newline`) against `split.next_newline`."""
+    data, at, end = span
+    path = tmp_path / "data"
+    path.write_bytes(data)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(pipeline, "_PROBE_BYTES", probe)
+            assert pipeline._next_newline(fd, at, end) == split.next_newline(fd, at, end)
+    finally:
+        os.close(fd)
