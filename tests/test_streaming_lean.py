@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -19,6 +20,7 @@ from k8saudit_tui.engine import export as store_export
 from k8saudit_tui.engine.logs import batch, split
 from k8saudit_tui.engine.logs.sources import expand_sources
 from k8saudit_tui.engine.logs.split import Task
+from k8saudit_tui.engine.logs.timestamps import parse_times
 from k8saudit_tui.engine.query import FilterError, compile_filter
 from k8saudit_tui.engine.query.filter import Filter
 from k8saudit_tui.engine.streaming import export as streaming_export
@@ -247,3 +249,61 @@ def test_a_range_ends_where_the_splitter_would_end_it(tmp_path: Path, span: tupl
             assert pipeline._next_newline(fd, at, end) == split.next_newline(fd, at, end)
     finally:
         os.close(fd)
+
+
+def _plain_narrow(data: bytes, final: bool, groups: narrow.Narrow) -> tuple[list[int], list[int], list[int], int]:
+    """`narrow.narrow_range` line by line, as its contract reads: (selected lines, their stage
+    times, the lines left to the store path, events read)."""
+    pieces = data.split(b"\n")
+    if not final or pieces[-1] == b"":
+        pieces.pop()
+    selected, stamps, rest = [], [], []
+    for number, piece in enumerate(pieces):
+        event = narrow._plain_line(piece) if piece[:1] == b"{" else None
+        if event is None:
+            rest.append(number)
+        elif narrow._decide([event], groups):
+            selected.append(number)
+            stamps.append(event.stage_time)
+    return selected, parse_times(stamps).tolist(), rest, len(pieces) - len(rest)
+
+
+PLAIN = line(event(1, verb="create", user="alice"))
+TRICKY = [
+    PLAIN + b" " + PLAIN,  # two events on a line, which `decode_lines` would read as two
+    PLAIN + b"}",
+    PLAIN[:-1] + b',"verb":',  # an event cut, whose end is on the next line
+    b'"get"}',
+    b'{"a":' + PLAIN[1:],
+    PLAIN + b"\r",
+    b"{" + PLAIN[1:-1] + b', "x": "} {"}',
+    b'{"stage":"ResponseComplete","verb":"get","user":{"username":"alice"}} {"verb":"x"}',
+    PLAIN[:-1] + b',"impersonatedUser":',  # and its end on a line that opens with `{`:
+    b'{"username":"bob"}}',
+]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    lines=st.lists(st.one_of(log_lines(), st.sampled_from(TRICKY), st.just(PLAIN)), max_size=24),
+    text=narrow_filters(),
+    final=st.booleans(),
+    block=st.sampled_from([1, 2, 3, narrow.BLOCK_LINES]),
+)
+@example(lines=[TRICKY[-2], TRICKY[-1], TRICKY[0]], text="", final=False, block=3)  # 3 values on 3 lines
+@example(lines=[PLAIN, TRICKY[0], PLAIN], text="user:alice", final=True, block=3)
+def test_lines_decoded_a_block_at_a_time_are_read_as_line_by_line(
+    lines: list[bytes], text: str, final: bool, block: int
+) -> None:
+    """The block reading (`decode_lines` over lines that open with `{` and close with `}`, else a
+    decode a line, else line by line) against the plain per-line reading."""
+    groups = narrow.narrow_filter(compile_filter(text))
+    assert groups is not None
+    data = b"\n".join(lines) + (b"" if final and lines and lines[-1] else b"\n")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(narrow, "BLOCK_LINES", block)
+        decided = narrow.narrow_range(data, final, groups)
+    found = (decided.selected.tolist(), decided.times.tolist(), np.flatnonzero(decided.rest).tolist(), decided.events)
+    assert found == _plain_narrow(data, final, groups)
+    pieces = _plain_narrow(data, final, ())[2:]  # every line's place
+    assert len(decided.starts) - 1 == len(pieces[0]) + pieces[1]
