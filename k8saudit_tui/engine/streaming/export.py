@@ -5,8 +5,8 @@ read: a filter of exact terms on the event's own strings (`verb:create`, `user:a
 `!ns:kube-system`) is decided on each decoded line (`narrow`: every line is decoded once, as the
 parser's fast pass decodes it, and no store is built) by workers that are sent only its terms
 (`narrow_job`; from the text, `exact_text` reads such a filter without the query package, so the
-command starts its first range sooner); any other filter goes through (jobs.select)
-the one parser, a small store of the range and the one filter engine (the prefilter skips
+command starts its first range sooner); any other filter goes through `jobs.select`: the one
+parser, a small store of the range and the one filter engine (the prefilter skips
 building rows for lines that cannot match), and so do the lines the narrow reading leaves
 (prefixed, EventLists, refused). The selected events are written as ranges complete
 (output.OrderedOutput: view order, atomic, 0600), one write a range.
@@ -17,7 +17,9 @@ candidate (tested over generated filters and logs), and reports the same problem
 ranges (4 MB, 2 MB when every line is parsed) per worker, plus, for input whose selected events
 are out of time order, 16 bytes a selected event while they are sorted at the end. Original
 lines (jsonl, json without redaction) are read by this process from the file, near ones in one
-call into one buffer kept across ranges (`OriginalLines`); the workers send only where they are.
+call into one buffer kept across ranges (`OriginalLines`); the workers send only where they are,
+or, on the narrow path, the lines themselves when they are a small share of the range
+(`narrow_job.SHIPPED_SHARE`).
 A filter whose time range is read against the log's end costs a first pass over the log
 (pipeline.first_pass_latest). Parquet is not streamed (`STREAMED_FORMATS`): it is one file whose
 row groups the store's columns build.
