@@ -307,3 +307,12 @@ def test_lines_decoded_a_block_at_a_time_are_read_as_line_by_line(
     assert found == _plain_narrow(data, final, groups)
     pieces = _plain_narrow(data, final, ())[2:]  # every line's place
     assert len(decided.starts) - 1 == len(pieces[0]) + pieces[1]
+
+
+def test_a_worker_sent_terms_its_text_does_not_compile_to_says_so(tmp_path: Path) -> None:
+    (task,) = _tasks(tmp_path, [b"host-1 " + PLAIN], 1 << 20)  # a prefixed line: the full Judge is built
+    state = narrow_job.setup(((("user", ("bob",), False),),), "user:alice", None, None, "jsonl", False)()
+    with pytest.raises(RuntimeError, match="does not compile to the terms"):
+        narrow_job.select(state, task)
+    right = narrow_job.setup(((("user", ("alice",), False),),), "user:alice", None, None, "jsonl", False)()
+    assert len(narrow_job.select(right, task).lengths) == 2  # the first (plain) event and the prefixed one

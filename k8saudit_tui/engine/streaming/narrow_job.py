@@ -38,6 +38,7 @@ from k8saudit_tui.engine.streaming.narrow import (
     Spec,
     compile_spec,
     narrow_range,
+    spec_of,
 )
 
 if TYPE_CHECKING:
@@ -90,6 +91,7 @@ class NarrowJudge:
     full Judge (`ranges.make_judge`) for the ranges that need it."""
 
     groups: Narrow
+    spec: Spec
     text: str
     policy: Policy | None
     candidate: Policy | None
@@ -103,9 +105,10 @@ class NarrowJudge:
             from k8saudit_tui.engine.query import compile_filter
             from k8saudit_tui.engine.streaming.ranges import make_judge
 
-            self._judge = make_judge(compile_filter(self.text), self.policy, self.candidate, self.fmt, self.redact)
-            if self._judge.narrow is None:  # the text was checked narrow where the spec was made
-                raise RuntimeError(f"filter {self.text!r} is not narrow in the worker")
+            selection = compile_filter(self.text)
+            if spec_of(selection) != self.spec:  # checked where the spec was made: a caller's mistake
+                raise RuntimeError(f"filter {self.text!r} does not compile to the terms the worker was sent")
+            self._judge = make_judge(selection, self.policy, self.candidate, self.fmt, self.redact)
         return self._judge
 
 
@@ -115,7 +118,7 @@ def make_state(
     """A NarrowJudge from picklable parts (the worker pool's `setup`), with the heap settings of
     a narrow reading (`narrow.NARROW_THRESHOLDS`), as `ranges.make_judge` sets them."""
     runtime._set_heap_thresholds(NARROW_THRESHOLDS)
-    return NarrowJudge(compile_spec(spec), text, policy, candidate, fmt, redact)
+    return NarrowJudge(compile_spec(spec), spec, text, policy, candidate, fmt, redact)
 
 
 def setup(spec: Spec, text: str, policy: Policy | None, candidate: Policy | None, fmt: str, redact: bool) -> Any:
