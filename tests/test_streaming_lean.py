@@ -316,3 +316,9 @@ def test_a_worker_sent_terms_its_text_does_not_compile_to_says_so(tmp_path: Path
         narrow_job.select(state, task)
     right = narrow_job.setup(((("user", ("alice",), False),),), "user:alice", None, None, "jsonl", False)()
     assert len(narrow_job.select(right, task).lengths) == 2  # the first (plain) event and the prefixed one
+
+
+def test_a_narrow_filter_that_may_select_most_lines_is_read_in_smaller_ranges() -> None:
+    dense = streaming_export._dense
+    assert dense(()) and dense(parse_exact("!verb:get")) and dense(parse_exact("user:a | !ns:b !verb:c"))  # type: ignore[arg-type]
+    assert not dense(parse_exact("user:a")) and not dense(parse_exact("!verb:get user:a | ns:b"))  # type: ignore[arg-type]

@@ -92,7 +92,7 @@ def stream_export(
     narrow = narrow_plan(selection, fmt)
     first_pass = False
     if narrow is not None:  # no Judge in the workers unless a range needs it
-        found = pipeline.plan(sources, pipeline.RANGE_BYTES)
+        found = pipeline.plan(sources, pipeline.FULL_PARSE_RANGE_BYTES if _dense(narrow[0]) else pipeline.RANGE_BYTES)
         policy = evaluator.policy if evaluator is not None else None
         other = candidate.policy if candidate is not None else None
         job, setup = narrow_job.select, narrow_job.setup(*narrow, policy, other, fmt, redact)
@@ -129,6 +129,14 @@ def stream_export(
         raise
     problems = [*found.problems, *totals.problems]
     return StreamedExport(output.count, written_to, size, totals.events, problems, first_pass, not output.in_order)
+
+
+def _dense(spec: Spec) -> bool:
+    """Whether a narrow filter may select most lines (no filter, or an alternative of negated
+    terms only): such output is read back from the file and written in ranges of
+    FULL_PARSE_RANGE_BYTES, as before, since the command's `writev` of 4 MB ranges of every line
+    cost ten times its 2 MB ones in system time (3 s against 0.3 s at 1M events, measured)."""
+    return not spec or any(all(negate for _, _, negate in group) for group in spec)
 
 
 def narrow_plan(selection: Filter | str, fmt: str) -> tuple[Spec, str] | None:
