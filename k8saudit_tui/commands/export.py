@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
         except FilterError as problem:
             error(f"--filter: {problem.message}: {problem.term!r} at column {problem.position + 1}")
             return 2
-    needing = _fields_needing_policy(selection) if not isinstance(selection, str) else []
+    needing = _fields_needing_policy(selection) if not isinstance(selection, str) else []  # exact: none
     if needing and not args.policy:
         names = " and ".join(f"{name}:" for name in needing)
         error(f"--filter: a filter on {names} needs --policy (an event's level and rule come from evaluating one)")
@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
     if args.candidate and not args.policy:
         error("--candidate needs --policy (the candidate is compared with it)")
         return 2
-    if fmt == "parquet" or fmt not in FORMATS:
+    if fmt == "parquet" or fmt not in FORMATS:  # what check_format refuses (pyarrow missing, a typo)
         from k8saudit_tui.engine.export import check_format
 
         try:
