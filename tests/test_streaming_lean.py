@@ -237,16 +237,19 @@ def file_spans(draw: st.DrawFn) -> tuple[bytes, int, int]:
 @given(span=file_spans(), probe=st.sampled_from([1, 2, 3, 4 << 10]))
 @example(span=(b"x\nx", 0, 3), probe=1)  # the newline just past the first look
 @example(span=(b"x" * 5000 + b"\nx", 10, 5002), probe=4 << 10)
-def test_a_range_ends_where_the_splitter_would_end_it(tmp_path: Path, span: tuple[bytes, int, int], probe: int) -> None:
-    """The planner's first look at the next 4 KB (`pipeline._next_newline`) against `split.next_newline`."""
+def test_a_range_ends_just_after_the_first_newline_from_its_position(
+    tmp_path: Path, span: tuple[bytes, int, int], probe: int
+) -> None:
+    """`split.next_newline` (its first look of PROBE_BYTES, then 1 MB reads) against a plain search."""
     data, at, end = span
     path = tmp_path / "data"
     path.write_bytes(data)
+    found = data.find(b"\n", at, end)
     fd = os.open(path, os.O_RDONLY)
     try:
         with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(pipeline, "_PROBE_BYTES", probe)
-            assert pipeline._next_newline(fd, at, end) == split.next_newline(fd, at, end)
+            patch.setattr(split, "PROBE_BYTES", probe)
+            assert split.next_newline(fd, at, end) == (found + 1 if found >= 0 else end)
     finally:
         os.close(fd)
 
