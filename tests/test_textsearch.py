@@ -304,3 +304,35 @@ def test_a_run_never_joins_the_last_token_of_a_value_to_the_next_value() -> None
     """`lea` ending one value and `ses` opening the next are one edit from `leases` if joined."""
     values = ["x lea", "ses y", "lea"]
     assert EMPTY.extended(values).fuzzy("leases").tolist() == plain_fuzzy("leases", values) == [False] * 3
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(min_size=1, max_size=60), st.data())
+def test_distinct_runs_keep_one_run_of_each_text_and_map_every_run_to_it(
+    data_bytes: bytes, data: st.DataObject
+) -> None:
+    """Against bytes compared plainly: every run has its kept run's bytes; short kept runs (up to
+    16 bytes, NUL bytes and runs ending at the text's end included) are all different; a longer
+    one is kept as itself."""
+    data_bytes = data.draw(st.sampled_from([data_bytes, data_bytes * 3, b"\0" + data_bytes + b"\0\0"]))
+    bounds = st.tuples(st.integers(0, len(data_bytes)), st.integers(0, 20))
+    pairs = data.draw(st.lists(bounds, max_size=40))
+    starts = np.array([start for start, _ in pairs], np.int64)
+    stops = np.array([min(len(data_bytes), start + size) for start, size in pairs], np.int64)
+    kept, same_as = textsearch.distinct_runs(np.frombuffer(data_bytes, np.uint8), starts, stops)
+    runs = [data_bytes[start:stop] for start, stop in zip(starts.tolist(), stops.tolist())]
+    assert [runs[kept[place]] for place in same_as.tolist()] == runs
+    assert kept.tolist() == sorted(set(kept.tolist()))
+    short = [runs[i] for i in kept.tolist() if len(runs[i]) <= 16]
+    assert len(short) == len(set(short)) == len({run for run in runs if len(run) <= 16})
+    assert all(same_as[i] == kept.tolist().index(i) for i, run in enumerate(runs) if len(run) > 16)
+
+
+def test_fuzzy_marks_every_value_holding_a_repeated_near_token() -> None:
+    """Many values share the same near tokens (`cache` for `create`): each text is measured once,
+    and every value holding one is a hit, not only the first."""
+    values = [f"{token}-{i}x" for i in range(40) for token in ("cache", "crate", "runner", "creat")]
+    values += ["x" * 17 + "-crate", "x" * 17 + "-cache"]
+    hits = EMPTY.extended(values).fuzzy("create").tolist()
+    assert hits == plain_fuzzy("create", values)
+    assert sum(hits) == 40 * 2 + 1  # cache is 4 edits away
