@@ -4,7 +4,9 @@ call alike, so that a benchmark measures what the app runs.
 Why each knob (all measured on this project's 2-core machines, 1M events):
 
 - `interactive()`: the GIL is handed over every 1 ms (Python's 5 ms made the loader wait behind
-  the event loop at start-up), and every thread allocates from one glibc heap (`share_one_heap`).
+  the event loop at start-up), every thread allocates from one glibc heap (`share_one_heap`), and
+  numpy asks for no transparent huge pages (`small_pages`: a keystroke must never wait for the
+  kernel to compact memory).
 - `loading()`: while batches arrive, blocks of 256 KiB or more get their own mapping, so that
   unpickled batches go back to the OS when freed; afterwards the heap keeps up to 64 MiB free
   for the filters' arrays (see `_set_heap_thresholds`).
@@ -48,6 +50,26 @@ def interactive() -> None:
     """The explorer's settings; call before Textual starts its threads."""
     share_one_heap()
     sys.setswitchinterval(SWITCH_INTERVAL)
+    small_pages()
+
+
+def small_pages() -> None:
+    """Stop numpy from asking for transparent huge pages (madvise MADV_HUGEPAGE, which it does for
+    every array of 4 MiB or more on Linux).
+
+    Where the kernel serves that advice at fault time (THP `defrag` set to `madvise`, the common
+    default), a fault in such an array waits while the kernel compacts memory for a 2 MiB page,
+    and with the log in the page cache memory is fragmented: at 10M events the first one- and
+    two-letter words spent 160-600 ms of system time there (`ku` 663 ms once, p50 41 ms), and the
+    first filter after loading 75 ms. Small pages cost a fault every 4 KiB instead: 10-25 ms for
+    the 40-60 MB row lists of those words, every time, and never a stall (measured)."""
+    try:
+        from numpy._core import multiarray
+    except ImportError:  # numpy 1: numpy.core
+        from numpy.core import multiarray  # type: ignore[no-redef]
+    setter = getattr(multiarray, "_set_madvise_hugepage", None)
+    if setter is not None:
+        setter(False)
 
 
 @contextmanager
