@@ -312,10 +312,10 @@ def test_distinct_runs_keep_one_run_of_each_text_and_map_every_run_to_it(
     data_bytes: bytes, data: st.DataObject
 ) -> None:
     """Against bytes compared plainly: every run has its kept run's bytes; short kept runs (up to
-    16 bytes, NUL bytes and runs ending at the text's end included) are all different; a longer
+    7 bytes, NUL bytes and runs ending at the text's end included) are all different; a longer
     one is kept as itself."""
     data_bytes = data.draw(st.sampled_from([data_bytes, data_bytes * 3, b"\0" + data_bytes + b"\0\0"]))
-    bounds = st.tuples(st.integers(0, len(data_bytes)), st.integers(0, 20))
+    bounds = st.tuples(st.integers(0, len(data_bytes)), st.integers(0, 10))
     pairs = data.draw(st.lists(bounds, max_size=40))
     starts = np.array([start for start, _ in pairs], np.int64)
     stops = np.array([min(len(data_bytes), start + size) for start, size in pairs], np.int64)
@@ -323,9 +323,9 @@ def test_distinct_runs_keep_one_run_of_each_text_and_map_every_run_to_it(
     runs = [data_bytes[start:stop] for start, stop in zip(starts.tolist(), stops.tolist())]
     assert [runs[kept[place]] for place in same_as.tolist()] == runs
     assert kept.tolist() == sorted(set(kept.tolist()))
-    short = [runs[i] for i in kept.tolist() if len(runs[i]) <= 16]
-    assert len(short) == len(set(short)) == len({run for run in runs if len(run) <= 16})
-    assert all(same_as[i] == kept.tolist().index(i) for i, run in enumerate(runs) if len(run) > 16)
+    short = [runs[i] for i in kept.tolist() if len(runs[i]) <= textsearch._SHORT_RUN]
+    assert len(short) == len(set(short)) == len({run for run in runs if len(run) <= textsearch._SHORT_RUN})
+    assert all(same_as[i] == kept.tolist().index(i) for i, run in enumerate(runs) if len(run) > textsearch._SHORT_RUN)
 
 
 def test_fuzzy_marks_every_value_holding_a_repeated_near_token() -> None:
