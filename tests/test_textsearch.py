@@ -307,19 +307,19 @@ def test_a_run_never_joins_the_last_token_of_a_value_to_the_next_value() -> None
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.binary(min_size=1, max_size=60), st.data())
+@given(st.binary(max_size=60) | st.lists(st.sampled_from(b"ab\0"), max_size=60).map(bytes), st.data())
 def test_distinct_runs_keep_one_run_of_each_text_and_map_every_run_to_it(
     data_bytes: bytes, data: st.DataObject
 ) -> None:
     """Against bytes compared plainly: every run has its kept run's bytes; short kept runs (up to
-    7 bytes, NUL bytes and runs ending at the text's end included) are all different; a longer
-    one is kept as itself."""
+    15 bytes, NUL bytes, texts under 8 bytes and runs ending at the text's end included) are all
+    different; a longer one is kept as itself."""
     data_bytes = data.draw(st.sampled_from([data_bytes, data_bytes * 3, b"\0" + data_bytes + b"\0\0"]))
-    bounds = st.tuples(st.integers(0, len(data_bytes)), st.integers(0, 10))
+    bounds = st.tuples(st.integers(0, len(data_bytes)), st.integers(0, 20))
     pairs = data.draw(st.lists(bounds, max_size=40))
     starts = np.array([start for start, _ in pairs], np.int64)
     stops = np.array([min(len(data_bytes), start + size) for start, size in pairs], np.int64)
-    kept, same_as = textsearch.distinct_runs(np.frombuffer(data_bytes, np.uint8), starts, stops)
+    kept, same_as = textsearch.distinct_runs(data_bytes, starts, stops)
     runs = [data_bytes[start:stop] for start, stop in zip(starts.tolist(), stops.tolist())]
     assert [runs[kept[place]] for place in same_as.tolist()] == runs
     assert kept.tolist() == sorted(set(kept.tolist()))
@@ -336,3 +336,23 @@ def test_fuzzy_marks_every_value_holding_a_repeated_near_token() -> None:
     hits = EMPTY.extended(values).fuzzy("create").tolist()
     assert hits == plain_fuzzy("create", values)
     assert sum(hits) == 40 * 2 + 1  # cache is 4 edits away
+
+
+def test_distinct_runs_tell_apart_runs_that_differ_in_one_byte_or_their_length() -> None:
+    """For every length up to 20 and every byte of it: the run of `a`s, and copies with that one
+    byte changed (to `b` or NUL); the text ends with one, so the last read goes past its end."""
+    runs = []
+    for length in range(0, 21):
+        runs.append(b"a" * length)
+        runs += [
+            b"a" * place + other + b"a" * (length - place - 1) for place in range(length) for other in (b"b", b"\0")
+        ]
+    text = b"\n".join(runs * 2)  # each twice: the copies are merged
+    starts, place = [], 0
+    for run in runs * 2:
+        starts.append(place)
+        place += len(run) + 1
+    first = np.array(starts, np.int64)
+    kept, same_as = textsearch.distinct_runs(text, first, first + np.array([len(run) for run in runs * 2]))
+    assert [(runs * 2)[kept[place]] for place in same_as.tolist()] == runs * 2
+    assert len(kept) == len(runs) + sum(1 for run in runs if len(run) > textsearch._SHORT_RUN)
