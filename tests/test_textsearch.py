@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rapidfuzz.distance import OSA
 
-from k8saudit_tui.engine.query import textsearch
+from k8saudit_tui.engine.query import distinct, textsearch
 from k8saudit_tui.engine.query.textsearch import EMPTY, SearchText, fuzzy_hits
 
 
@@ -319,13 +319,13 @@ def test_distinct_runs_keep_one_run_of_each_text_and_map_every_run_to_it(
     pairs = data.draw(st.lists(bounds, max_size=40))
     starts = np.array([start for start, _ in pairs], np.int64)
     stops = np.array([min(len(data_bytes), start + size) for start, size in pairs], np.int64)
-    kept, same_as = textsearch.distinct_runs(data_bytes, starts, stops)
+    kept, same_as = distinct.distinct_runs(data_bytes, starts, stops)
     runs = [data_bytes[start:stop] for start, stop in zip(starts.tolist(), stops.tolist())]
     assert [runs[kept[place]] for place in same_as.tolist()] == runs
     assert kept.tolist() == sorted(set(kept.tolist()))
-    short = [runs[i] for i in kept.tolist() if len(runs[i]) <= textsearch._SHORT_RUN]
-    assert len(short) == len(set(short)) == len({run for run in runs if len(run) <= textsearch._SHORT_RUN})
-    assert all(same_as[i] == kept.tolist().index(i) for i, run in enumerate(runs) if len(run) > textsearch._SHORT_RUN)
+    short = [runs[i] for i in kept.tolist() if len(runs[i]) <= distinct.SHORT_RUN]
+    assert len(short) == len(set(short)) == len({run for run in runs if len(run) <= distinct.SHORT_RUN})
+    assert all(same_as[i] == kept.tolist().index(i) for i, run in enumerate(runs) if len(run) > distinct.SHORT_RUN)
 
 
 def test_fuzzy_marks_every_value_holding_a_repeated_near_token() -> None:
@@ -353,6 +353,6 @@ def test_distinct_runs_tell_apart_runs_that_differ_in_one_byte_or_their_length()
         starts.append(place)
         place += len(run) + 1
     first = np.array(starts, np.int64)
-    kept, same_as = textsearch.distinct_runs(text, first, first + np.array([len(run) for run in runs * 2]))
+    kept, same_as = distinct.distinct_runs(text, first, first + np.array([len(run) for run in runs * 2]))
     assert [(runs * 2)[kept[place]] for place in same_as.tolist()] == runs * 2
-    assert len(kept) == len(runs) + sum(1 for run in runs if len(run) > textsearch._SHORT_RUN)
+    assert len(kept) == len(runs) + sum(1 for run in runs if len(run) > distinct.SHORT_RUN)
