@@ -200,12 +200,13 @@ class SearchText:
             within = _ranges(tokens.first[candidates], tokens.first[candidates + 1])
             near = (tokens.size[within] <= high) & (np.bitwise_count(tokens.mask[within] & other) <= edits)
             picked = within[near]
-        else:
+            picked = picked[_may_fit(tokens, picked, wanted, low, high, edits)]
+        else:  # the values' viability read for the tokens that may fit only (a value's share it)
             lo, hi = int(tokens.first[begin]), int(tokens.first[end])
             near = (tokens.size[lo:hi] <= high) & (np.bitwise_count(tokens.mask[lo:hi] & other) <= edits)
             picked = np.flatnonzero(near) + lo
+            picked = picked[_may_fit(tokens, picked, wanted, low, high, edits)]
             picked = picked[viable[tokens.value[picked] - begin]]
-        picked = picked[_may_fit(tokens, picked, wanted, low, high, edits)]
         if high < 255:  # the capped bytes are exact for every token and space a run may hold
             sizes = tokens.size[picked].astype(np.int64)
             spaces = tokens.space[picked].astype(np.int64)  # characters from picked[p] to the next
