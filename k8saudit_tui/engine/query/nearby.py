@@ -43,8 +43,7 @@ def may_fit(tokens: Tokens, picked: np.ndarray, wanted: np.uint64, low: int, hig
 def near_texts(tokens: Tokens, wanted: np.uint64, high: int, edits: int) -> np.ndarray:
     """Per token text: no longer than `high` (the capped size: a longer one is only kept) and
     holding at most `edits` classes the query lacks, as every token of a run within the edits."""
-    reps = tokens.reps
-    near: np.ndarray = (tokens.size[reps] <= high) & (np.bitwise_count(tokens.mask[reps] & ~wanted) <= edits)
+    near: np.ndarray = (tokens.text_size <= high) & (np.bitwise_count(tokens.text_mask & ~wanted) <= edits)
     return near
 
 
@@ -63,7 +62,7 @@ def single_hits(
     reps = tokens.reps
     low = len(query) - edits
     candidates = np.flatnonzero(
-        near & (tokens.size[reps] >= low) & (np.bitwise_count(wanted & ~tokens.mask[reps]) <= edits)
+        near & (tokens.text_size >= min(low, 255)) & (np.bitwise_count(wanted & ~tokens.text_mask) <= edits)
     )
     starts, ends = tokens.start[reps[candidates]].tolist(), tokens.end[reps[candidates]].tolist()
     texts = [text[start:end].decode("utf-8", "surrogatepass") for start, end in zip(starts, ends)]
@@ -80,16 +79,15 @@ def single_hits(
 def paired(tokens: Tokens, near: np.ndarray, span: tuple[int, int], high: int) -> np.ndarray:
     """The tokens in span = [lo, hi) beside a neighbour of the same value, both of `near` texts
     (`near_texts`), the two no longer than `high` (capped sizes: only shorter): every token of a
-    run of several that fits. Read a byte per token, over the span."""
+    run of several that fits. The span's tokens of near texts are found by one gather of a
+    byte per token, and only they are read."""
     lo, hi = span
-    if hi - lo < 2:
-        return np.zeros(0, np.int64)
-    near_tokens = take(near, tokens.ids[lo:hi])
-    sizes, spaces = tokens.size[lo:hi], tokens.space[lo:hi]
-    pair = near_tokens[:-1] & near_tokens[1:] & (spaces[:-1] > 0)
+    near_tokens = np.flatnonzero(take(near, tokens.ids[lo:hi])) + lo
+    sizes, spaces = tokens.size[near_tokens], tokens.space[near_tokens]
+    pair = (np.diff(near_tokens) == 1) & (spaces[:-1] > 0)
     pair &= sizes[:-1].astype(np.uint16) + spaces[:-1] + sizes[1:] <= high
-    beside = np.zeros(hi - lo, bool)
+    beside = np.zeros(len(near_tokens), bool)
     beside[:-1] = pair
     beside[1:] |= pair
-    tokens_beside: np.ndarray = np.flatnonzero(beside) + lo
+    tokens_beside: np.ndarray = near_tokens[beside]
     return tokens_beside

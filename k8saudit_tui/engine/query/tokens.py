@@ -67,6 +67,10 @@ class Tokens:
     space: np.ndarray = field(init=False, compare=False, repr=False)
     """Characters up to the next token of the same value (uint8, capped at 255; never 0 before
     one, since tokens are maximal runs) or 0 after a value's last token."""
+    text_size: np.ndarray = field(init=False, compare=False, repr=False)
+    """`size` per token text (of `reps`): what the fuzzy search reads of each text, every time."""
+    text_mask: np.ndarray = field(init=False, compare=False, repr=False)
+    """`mask` per token text (of `reps`)."""
 
     def __post_init__(self) -> None:
         size = np.minimum(self.end - self.start, 255).astype(np.uint8)
@@ -77,6 +81,8 @@ class Tokens:
             space[:-1] = np.where(same, np.clip(between, 1, 255), 0)
         object.__setattr__(self, "size", size)
         object.__setattr__(self, "space", space)
+        object.__setattr__(self, "text_size", size[self.reps])
+        object.__setattr__(self, "text_mask", self.mask[self.reps])
 
     def after(self, other: Tokens, text_bytes: int, text_chars: int, values: int) -> Tokens:
         """These tokens (of values appended to a text) placed after `other`'s."""
