@@ -77,9 +77,13 @@ def _cpu() -> tuple[float, float]:
 def measure(log: str, repeat: int) -> dict[str, Any]:
     """Load `log` under the demo policy in this process; the figures as a dict (one JSON line)."""
     from k8saudit_tui.commands.common import load_policy_or_exit
+    from k8saudit_tui.engine import runtime
     from k8saudit_tui.engine.memory import resident_bytes, tree_resident_mb
     from k8saudit_tui.engine.query import compile_filter, prepare
-    from k8saudit_tui.engine.runtime import freeze_loaded, interactive, keep_for_filters
+    from k8saudit_tui.engine.runtime import freeze_loaded, interactive
+
+    # what the explorer does once its first view is painted (older versions gave the heap back)
+    keep_for_filters = getattr(runtime, "keep_for_filters", runtime.release_memory)
     from k8saudit_tui.engine.store import StoreLoader
 
     interactive()  # what the explorer sets before it loads (ui/app.py)
