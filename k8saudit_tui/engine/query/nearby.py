@@ -5,9 +5,10 @@ Contract, for a query with `edits` allowed, run lengths in [low, high] and `want
 character classes: `may_fit` keeps, of ascending `picked` tokens, every one that is part of a run
 meeting those bounds (alone, or beside a picked neighbour of its value); `near_texts` says per
 token text (`Tokens.ids`) whether its tokens may be part of such a run at all; `single_hits`
-gives the tokens of [lo, hi) whose own text is within `edits` of the query (OSA), each distinct
-text measured once; `paired` the tokens of [lo, hi) beside a near neighbour of the same value
-with which a run may still fit. A dropped token is never part of a run that matches.
+gives the tokens of [lo, hi) whose own text is within `edits` of the query (OSA) without
+holding it (those values are substring hits already), each distinct text measured once;
+`paired` the tokens of [lo, hi) beside a near neighbour of the same value with which a run may
+still fit. A dropped token is never part of a run that matches.
 """
 
 from __future__ import annotations
@@ -54,7 +55,8 @@ def single_hits(
     bounds = (the query's classes, the edits, its separators); `near` is `near_texts`. A text is
     measured once, if long enough, lacking at most `edits` of the query's classes and the query
     holding at most `edits` separators (a token holds none); its verdict is gathered over the
-    tokens of the span."""
+    tokens of the span. A text holding the query is left out: its values hold it too, and the
+    substring search found them (`payments` at 10M events: a gather over 2M tokens saved)."""
     wanted, edits, apart = bounds
     lo, hi = span
     if apart > edits or hi <= lo:
@@ -69,7 +71,8 @@ def single_hits(
     matched = np.zeros(len(reps), bool)
     if texts:
         distances = process.cdist([query], texts, scorer=OSA.distance, score_cutoff=edits, dtype=np.int32, workers=1)
-        matched[candidates[distances[0] <= edits]] = True
+        holding = np.fromiter((query in text for text in texts), bool, len(texts))  # their values: substring hits
+        matched[candidates[(distances[0] <= edits) & ~holding]] = True
     if not matched.any():
         return np.zeros(0, np.int64)
     hits: np.ndarray = np.flatnonzero(take(matched, tokens.ids[lo:hi])) + lo
