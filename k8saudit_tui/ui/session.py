@@ -40,7 +40,7 @@ from k8saudit_tui.engine.query.facets import Facet, FacetValue
 from k8saudit_tui.engine.query.matched import TermMatch, has_fuzzy, matched_values
 from k8saudit_tui.engine.query.timeline import EMPTY, Split
 from k8saudit_tui.engine.query.timeline import Timeline as Timeline  # re-exported for the strip
-from k8saudit_tui.engine.store import EventStore, StoreLoader, follow, release_memory, unwrap_for_store
+from k8saudit_tui.engine.store import EventStore, StoreLoader, follow, unwrap_for_store
 from k8saudit_tui.engine.store import source_lines as lines
 from k8saudit_tui.engine.store.cache import StoreCache
 from k8saudit_tui.engine.textsafe import visible
@@ -147,8 +147,8 @@ class Session(ViewQuestions):
         """Load every source into a new store, yielding the loader's progress after each batch;
         then build the search indexes of typed filters (query.prepare), so that the first
         keystrokes do not (about 1 s and 25 MB at 1M events; headless commands build what their
-        one filter needs, when it runs). What building them freed goes back to the OS with what
-        the first full view frees (`release_memory`, once that view is painted). With `cache`,
+        one filter needs, when it runs). What building them freed stays in the heap for the first
+        keystrokes (`release_memory`, once the first full view is painted). With `cache`,
         both come from the index of an earlier load when there is one (engine/store/cache.py).
         Cloud envelopes are unwrapped here, in the worker, not before the screen shows: while the
         store loads, unless an index of them can be reopened (it is checked against their spool)."""
@@ -173,9 +173,9 @@ class Session(ViewQuestions):
         runtime.freeze_loaded()
 
     def release_memory(self) -> None:
-        """Give the memory freed by building the filter indexes and showing the loaded events back
-        to the OS (store.release_memory)."""
-        release_memory()
+        """Collect what building the filter indexes and showing the loaded events freed; the free
+        heap stays for the first keystrokes (runtime.keep_for_filters)."""
+        runtime.keep_for_filters()
 
     @property
     def total(self) -> int:
