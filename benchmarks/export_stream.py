@@ -1,13 +1,14 @@
 """Streamed `export --filter` beside DuckDB and jq selecting the same events to a file.
 
-Usage: python benchmarks/export_stream.py [--events N] [--log PATH] [--rounds R]
+Usage: python benchmarks/export_stream.py [--events N] [--log PATH] [--rounds R] [--no-jq] [--commands]
 
 Each round runs, one after the other in the same minutes (CPU contention hits them alike), our
 `export` command (jsonl), DuckDB's `COPY (SELECT * FROM read_ndjson_auto(..., union_by_name=true)
 WHERE ...)` (without union_by_name its sampled schema refuses the generated log: an annotation key
 first seen after the sample) and
 `jq -c 'select(...)'`, each in a fresh process, for two filters: `verb:create` and one user. It
-prints the p50 wall time of each, the p50 of our time over DuckDB's (per round), the events
+prints the p50 wall time and CPU time (user + system, children included) of each, the p50 of our
+times over DuckDB's (per round: under CPU contention the CPU ratio is the steadier one), the events
 selected (ours and DuckDB's must agree), and the peak resident memory of our process tree
 (`engine.memory`, sampled every 20 ms). DuckDB and jq are skipped when not installed; a 1M-event
 log from /tmp/k8saudit-bench-1000000.jsonl is reused when it exists.
@@ -50,22 +51,25 @@ def main() -> None:
     parser.add_argument(
         "--commands", action="store_true", help="also the peak memory of top, evaluate, apply and report (once each)"
     )
+    parser.add_argument("--no-jq", action="store_true", help="leave jq out (its runs take ~10 s each at 1M)")
     args = parser.parse_args()
     log = Path(args.log) if args.log else _SHARED_1M if args.events == 1_000_000 and _SHARED_1M.exists() else None
     log = log or generated_log(args.events)
     print(f"log: {log} ({log.stat().st_size / 1e6:,.0f} MB), {args.rounds} rounds, alternating")
     duckdb = _has_module("duckdb")
-    jq = shutil.which("jq")
+    jq = None if args.no_jq else shutil.which("jq")
     with tempfile.TemporaryDirectory(prefix="export-stream-") as scratch:
         for ours, where, program in FILTERS:
             times: dict[str, list[float]] = {"ours": [], "duckdb": [], "jq": []}
+            cpu: dict[str, list[float]] = {"ours": [], "duckdb": [], "jq": []}
             peaks: list[int] = []
             counts: dict[str, int] = {}
             for _ in range(args.rounds):
                 out = Path(scratch) / "ours.jsonl"
                 command = [sys.executable, "-m", "k8saudit_tui", "export", str(log), "--filter", ours]
-                seconds, peak = _run([*command, "-o", str(out), "--force"])
+                seconds, peak, used = _run([*command, "-o", str(out), "--force"])
                 times["ours"].append(seconds)
+                cpu["ours"].append(used)
                 peaks.append(peak)
                 counts["ours"] = _lines(out)
                 if duckdb:
@@ -74,17 +78,19 @@ def main() -> None:
                         f"COPY (SELECT * FROM read_ndjson_auto('{log}', union_by_name=true) WHERE {where}) "
                         f"TO '{target}' (FORMAT JSON)"
                     )
-                    seconds, _ = _run([sys.executable, "-c", f"import duckdb; duckdb.sql({query!r})"])
+                    seconds, _, used = _run([sys.executable, "-c", f"import duckdb; duckdb.sql({query!r})"])
                     times["duckdb"].append(seconds)
+                    cpu["duckdb"].append(used)
                     counts["duckdb"] = _lines(target)
                 if jq:
                     target = Path(scratch) / "jq.jsonl"
                     with open(target, "wb") as handle:
-                        seconds, _ = _run([jq, "-c", program, str(log)], stdout=handle)
+                        seconds, _, used = _run([jq, "-c", program, str(log)], stdout=handle)
                     times["jq"].append(seconds)
+                    cpu["jq"].append(used)
                     counts["jq"] = _lines(target)
             if peaks:
-                _report(ours, times, peaks, counts)
+                _report(ours, times, cpu, peaks, counts)
         if args.commands:
             _other_commands(log, Path(scratch))
 
@@ -103,34 +109,49 @@ def _other_commands(log: Path, scratch: Path) -> None:
     }
     print()
     for label, command in commands.items():
-        seconds, peak = _run(command)
-        print(f"  {label:38} {seconds:6.2f} s  peak resident {peak} MB")
+        seconds, peak, used = _run(command)
+        print(f"  {label:38} {seconds:6.2f} s  {used:6.2f} CPU-s  peak resident {peak} MB")
 
 
-def _report(label: str, times: dict[str, list[float]], peaks: list[int], counts: dict[str, int]) -> None:
+def _report(
+    label: str, times: dict[str, list[float]], cpu: dict[str, list[float]], peaks: list[int], counts: dict[str, int]
+) -> None:
     print(f"\n--filter {label}: {counts.get('ours', 0):,} events selected", end="")
     print("".join(f", {name} {count:,}" for name, count in counts.items() if name != "ours"))
     for name, runs in times.items():
         if runs:
-            print(f"  {name:7} p50 {statistics.median(runs):6.2f} s  (runs: {', '.join(f'{t:.2f}' for t in runs)})")
+            walls, used = ", ".join(f"{t:.2f}" for t in runs), ", ".join(f"{t:.2f}" for t in cpu[name])
+            print(
+                f"  {name:7} p50 {statistics.median(runs):6.2f} s wall, {statistics.median(cpu[name]):6.2f} CPU-s"
+                f"  (wall: {walls}; CPU: {used})"
+            )
     if times["duckdb"]:
         ratios = [ours / duck for ours, duck in zip(times["ours"], times["duckdb"])]
-        print(f"  ours / duckdb p50 {statistics.median(ratios):.2f}x (per round)")
+        cpu_ratios = [ours / duck for ours, duck in zip(cpu["ours"], cpu["duckdb"])]
+        print(
+            f"  ours / duckdb p50 {statistics.median(ratios):.2f}x wall, {statistics.median(cpu_ratios):.2f}x CPU"
+            " (per round)"
+        )
     print(f"  our process tree: peak resident {max(peaks)} MB")
 
 
-def _run(command: list[str], stdout: object = subprocess.DEVNULL) -> tuple[float, int]:
-    """Wall seconds of `command` and the peak resident MB of its process tree."""
+def _run(command: list[str], stdout: object = subprocess.DEVNULL) -> tuple[float, int, float]:
+    """Wall seconds of `command`, the peak resident MB of its process tree, and its CPU seconds
+    (user + system of the process and of the children it waited for: our workers, DuckDB's threads)."""
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=stdout, stderr=subprocess.DEVNULL, cwd=ROOT)  # type: ignore[arg-type]
     peak = 0
-    while process.poll() is None:
+    while True:
+        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+        if pid:
+            break
         peak = max(peak, tree_resident_mb(process.pid))
         time.sleep(0.02)
     seconds = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode:
         raise SystemExit(f"{command[:4]} failed with status {process.returncode}")
-    return seconds, peak
+    return seconds, peak, usage.ru_utime + usage.ru_stime
 
 
 def _lines(path: Path) -> int:

@@ -6,8 +6,8 @@ reused when it is there), three envelopes cached in /tmp: EKS CloudWatch JSONL (
 JSONL (one diagnostic record per line). Then loads the raw log and each envelope into the store,
 alternately (the machine is shared: a ratio is only fair when both run in the same minutes), and
 prints the p50 load times and the ratio to the raw load (target: <= 1.3). By default the envelopes
-are unwrapped as the commands and the TUI do today (a spool, then the store's load); `--fused`
-measures the engine's one-pass path (`normalise(parse=True)`), which the commands do not take yet.
+are unwrapped as the commands do (a spool, then the store's load); `--fused` measures the
+one-pass path (`normalise(parse=True)`), which the explorer takes when no index of the file is cached.
 
 The provider modules (formats/eks.py, formats/aks.py) are used when present; until then the
 records are read by stand-ins (benchmarks/standin_eks.py, standin_aks.py) through the same reader.
@@ -117,7 +117,7 @@ def main() -> int:
     parser.add_argument(
         "--fused",
         action="store_true",
-        help="unwrap and parse in one pass (normalise(parse=True)): the engine's path that no command takes yet",
+        help="unwrap and parse in one pass (normalise(parse=True)): the explorer's path on a first open",
     )
     args = parser.parse_args()
     events, rounds = args.events, args.rounds

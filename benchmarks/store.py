@@ -53,7 +53,7 @@ def main() -> int:
         import store_scale
 
         sizes = [*store_scale.SIZES, store_scale.TEN_MILLION] if args.ten_million else list(store_scale.SIZES)
-        return store_scale.run(sizes, runs=1, repeat=min(args.repeat, 10))
+        return store_scale.run(sizes, runs=1, repeat=args.repeat)
     log = args.log or _generate(args.events)
     if log is None:
         return 2

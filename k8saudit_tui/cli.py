@@ -24,7 +24,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from importlib import import_module, metadata
+from importlib import import_module
 
 SUBCOMMANDS: dict[str, str] = {
     "validate": "k8saudit_tui.commands.validate",
@@ -69,6 +69,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def version() -> str:
     """The installed distribution's version; the package's own when it is not installed."""
+    from importlib import metadata  # imported here: 25 ms of every command's start, for --version
+
     try:
         return metadata.version("k8saudit-tui")
     except metadata.PackageNotFoundError:
@@ -96,12 +98,13 @@ def not_a_command(first: str) -> str | None:
 
 
 EARLY_WORKERS: dict[str, str] = {
-    "export": "k8saudit_tui.engine.streaming.jobs",
+    "export": "k8saudit_tui.engine.streaming.narrow_job",
     "top": "k8saudit_tui.engine.streaming.jobs",
 }
 """Commands whose worker pool does every range (no range is read here while it boots), and the
 module of their job: on a log big enough for the pool, the workers start before the command's
-own imports (`worker.start_early`)."""
+own imports (`worker.start_early`). An export's workers preload the narrow path's lean job (a
+plain exact filter needs no more); another filter's job imports the rest when it arrives."""
 
 
 def _run_subcommand(name: str, args: list[str]) -> int:

@@ -331,7 +331,7 @@ def test_uri_queries_with_separators_search_the_whole_uri(tmp_path: Path) -> Non
 
 
 BARE_WORDS = st.sampled_from(
-    ["a", "e", "bob", "kube", "secret", "web", "lease", "healthz", "alice", "sytem", "x", "pods", "log", "s/lo"]
+    ["a", "e", "bob", "kube", "secret", "web", "lease", "healthz", "alice", "sytem", "x", "pods", "log", "s/lo", "zzqx"]
 )
 
 

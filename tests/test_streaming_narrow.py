@@ -34,7 +34,7 @@ VALUES = {
     "resource": ("pods", "pods/log", "secrets", "pods/", '""'),
     "stage": ("ResponseComplete", "RequestReceived"),
     "ua": ("kubectl/v1.29", "k9s"),
-    "uri": ("/api/v1/namespaces/default/pods", "/healthz"),
+    "uri": ('"/api/v1/namespaces/default/pods"', '"/healthz"'),  # quoted: a later `/` would make a regex
     "ip": ("10.0.0.1", "10.0.0.2", '""'),
 }
 
@@ -144,6 +144,7 @@ def small_ranges(range_bytes: int, gap: int) -> Iterator[None]:
     redact=st.booleans(),
     range_bytes=st.sampled_from([1 << 10, 4 << 10, 4 << 20]),
     gap=st.sampled_from([0, 2000, 256 << 10]),
+    as_text=st.booleans(),
 )
 def test_the_narrow_reading_writes_what_the_store_writes(
     tmp_path: Path,
@@ -154,6 +155,7 @@ def test_the_narrow_reading_writes_what_the_store_writes(
     redact: bool,
     range_bytes: int,
     gap: int,
+    as_text: bool,
 ) -> None:
     selection = compile_filter(text)
     assert narrow_filter(selection) is not None  # the path under test is taken
@@ -162,8 +164,14 @@ def test_the_narrow_reading_writes_what_the_store_writes(
     store = StoreLoader(expand_sources([str(log)]), workers=1).load_all()
     export_rows(store, selection.apply(store), fmt, tmp_path / "store.out", force=True, redact=redact)  # type: ignore[arg-type]
     with small_ranges(range_bytes, gap):
-        result = stream_export(
-            expand_sources([str(log)]), selection, fmt, str(tmp_path / "s.out"), force=True, redact=redact, workers=1
+        result = stream_export(  # the text, as the command passes it, or the compiled filter
+            expand_sources([str(log)]),
+            text if as_text else selection,
+            fmt,
+            str(tmp_path / "s.out"),
+            force=True,
+            redact=redact,
+            workers=1,
         )
     assert (tmp_path / "s.out").read_bytes() == (tmp_path / "store.out").read_bytes()
     assert result.events == len(store)

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rapidfuzz.distance import OSA
 
-from k8saudit_tui.engine.query import textsearch
+from k8saudit_tui.engine.query import distinct, textsearch
 from k8saudit_tui.engine.query.textsearch import EMPTY, SearchText, fuzzy_hits
 
 
@@ -220,7 +220,7 @@ def test_token_index_in_many_chunks_equals_one(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(textsearch, "_CHUNK_BYTES", 10)
     chunked = EMPTY.extended(values)
     chunked.fuzzy("valeu")
-    for name in ("first", "value", "start", "end", "chars", "mask", "gap", "size", "space"):
+    for name in ("first", "value", "start", "end", "chars", "mask", "gap", "ids", "reps", "size", "space"):
         assert np.array_equal(getattr(whole.indexed["tokens"], name), getattr(chunked.indexed["tokens"], name)), name
     assert chunked.fuzzy("kueb").tolist() == plain_fuzzy("kueb", values)
 
@@ -304,3 +304,55 @@ def test_a_run_never_joins_the_last_token_of_a_value_to_the_next_value() -> None
     """`lea` ending one value and `ses` opening the next are one edit from `leases` if joined."""
     values = ["x lea", "ses y", "lea"]
     assert EMPTY.extended(values).fuzzy("leases").tolist() == plain_fuzzy("leases", values) == [False] * 3
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=60) | st.lists(st.sampled_from(b"ab\0"), max_size=60).map(bytes), st.data())
+def test_distinct_runs_keep_one_run_of_each_text_and_map_every_run_to_it(
+    data_bytes: bytes, data: st.DataObject
+) -> None:
+    """Against bytes compared plainly: every run has its kept run's bytes; short kept runs (up to
+    15 bytes, NUL bytes, texts under 8 bytes and runs ending at the text's end included) are all
+    different; a longer one is kept as itself."""
+    data_bytes = data.draw(st.sampled_from([data_bytes, data_bytes * 3, b"\0" + data_bytes + b"\0\0"]))
+    bounds = st.tuples(st.integers(0, len(data_bytes)), st.integers(0, 20))
+    pairs = data.draw(st.lists(bounds, max_size=40))
+    starts = np.array([start for start, _ in pairs], np.int64)
+    stops = np.array([min(len(data_bytes), start + size) for start, size in pairs], np.int64)
+    kept, same_as = distinct.distinct_runs(data_bytes, starts, stops)
+    runs = [data_bytes[start:stop] for start, stop in zip(starts.tolist(), stops.tolist())]
+    assert [runs[kept[place]] for place in same_as.tolist()] == runs
+    assert kept.tolist() == sorted(set(kept.tolist()))
+    short = [runs[i] for i in kept.tolist() if len(runs[i]) <= distinct.SHORT_RUN]
+    assert len(short) == len(set(short)) == len({run for run in runs if len(run) <= distinct.SHORT_RUN})
+    assert all(same_as[i] == kept.tolist().index(i) for i, run in enumerate(runs) if len(run) > distinct.SHORT_RUN)
+
+
+def test_fuzzy_marks_every_value_holding_a_repeated_near_token() -> None:
+    """Many values share the same near tokens (`cache` for `create`): each text is measured once,
+    and every value holding one is a hit, not only the first."""
+    values = [f"{token}-{i}x" for i in range(40) for token in ("cache", "crate", "runner", "creat")]
+    values += ["x" * 17 + "-crate", "x" * 17 + "-cache"]
+    hits = EMPTY.extended(values).fuzzy("create").tolist()
+    assert hits == plain_fuzzy("create", values)
+    assert sum(hits) == 40 * 2 + 1  # cache is 4 edits away
+
+
+def test_distinct_runs_tell_apart_runs_that_differ_in_one_byte_or_their_length() -> None:
+    """For every length up to 20 and every byte of it: the run of `a`s, and copies with that one
+    byte changed (to `b` or NUL); the text ends with one, so the last read goes past its end."""
+    runs = []
+    for length in range(0, 21):
+        runs.append(b"a" * length)
+        runs += [
+            b"a" * place + other + b"a" * (length - place - 1) for place in range(length) for other in (b"b", b"\0")
+        ]
+    text = b"\n".join(runs * 2)  # each twice: the copies are merged
+    starts, place = [], 0
+    for run in runs * 2:
+        starts.append(place)
+        place += len(run) + 1
+    first = np.array(starts, np.int64)
+    kept, same_as = distinct.distinct_runs(text, first, first + np.array([len(run) for run in runs * 2]))
+    assert [(runs * 2)[kept[place]] for place in same_as.tolist()] == runs * 2
+    assert len(kept) == len(runs) + sum(1 for run in runs if len(run) > distinct.SHORT_RUN)

@@ -8,9 +8,10 @@ same way, and agree on where the default cap comes from (K8SAUDIT_TUI_CACHE_MAX_
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
-from k8saudit_tui.engine.store.cache import StoreCache
-from k8saudit_tui.engine.store.cache_files import CacheDir
+if TYPE_CHECKING:  # imported by `store_cache`: adding the options must not import the store (streamed export)
+    from k8saudit_tui.engine.store.cache import StoreCache
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,6 +32,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def store_cache(args: argparse.Namespace) -> StoreCache | None:
     """The cache the options ask for; None with --no-cache."""
+    from k8saudit_tui.engine.store.cache import StoreCache
+    from k8saudit_tui.engine.store.cache_files import CacheDir
+
     if getattr(args, "no_cache", False):
         return None
     limit = getattr(args, "cache_max_mb", None)

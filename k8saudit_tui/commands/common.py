@@ -23,7 +23,6 @@ from typing import BinaryIO
 from k8saudit_tui.engine.logs.chunks import in_blocks
 from k8saudit_tui.engine.logs.sources import GZIP_MAGIC, STDIN
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
-from k8saudit_tui.engine.policy.loader import load_policy_file
 from k8saudit_tui.engine.policy.presets import find, is_preset_spec, unknown_message
 from k8saudit_tui.engine.textsafe import visible
 
@@ -41,6 +40,8 @@ def load_policy_or_exit(path: str) -> PolicyEvaluator | None:
     if unusable is not None:
         error(unusable)
         return None
+    from k8saudit_tui.engine.policy.loader import load_policy_file  # here: YAML is ~20 ms of every command's start
+
     load = load_policy_file(path)
     for problem in load.problems:
         prefix = "warning: " if problem.severity == "warning" else ""

@@ -20,21 +20,27 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from k8saudit_tui.commands import cache_options
 from k8saudit_tui.commands.common import error, load_policy_or_exit, log_problem
 from k8saudit_tui.commands.format_option import add_format_option
-from k8saudit_tui.engine.export import FORMATS, Format, check_format, export_rows
 from k8saudit_tui.engine.fields import by_filter_name
 from k8saudit_tui.engine.logs.sources import LogSource, expand_sources
-from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
 from k8saudit_tui.engine.private_file import ExportError
-from k8saudit_tui.engine.query import Filter, FilterError, compile_filter
-from k8saudit_tui.engine.store import StoreLoader
-from k8saudit_tui.engine.streaming.export import STREAMED_FORMATS, stream_export
+from k8saudit_tui.engine.streaming.exact_text import parse_exact
 from k8saudit_tui.engine.textsafe import visible
 
+if TYPE_CHECKING:  # imported when used: a plain exact filter streams without the query and store packages
+    from k8saudit_tui.engine.export import Format
+    from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
+    from k8saudit_tui.engine.query import Filter
+
 _PROBLEMS_SHOWN = 5
+FORMATS = ("jsonl", "csv", "json", "parquet")
+"""`engine.export.FORMATS` (a test keeps them equal), not imported: it imports the store package."""
+STREAMED_FORMATS = ("jsonl", "json", "csv")
+"""`engine.streaming.export.STREAMED_FORMATS` (a test keeps them equal)."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -60,12 +66,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        selection = compile_filter(args.filter)
-    except FilterError as problem:
-        error(f"--filter: {problem.message}: {problem.term!r} at column {problem.position + 1}")
-        return 2
-    needing = _fields_needing_policy(selection)
+    fmt: Format = args.format or _format_from_name(args.output)
+    selection: Filter | str = args.filter  # a plain exact filter is read by the streamed export
+    if fmt not in ("jsonl", "json") or parse_exact(args.filter) is None:
+        from k8saudit_tui.engine.query import FilterError, compile_filter
+
+        try:
+            selection = compile_filter(args.filter)
+        except FilterError as problem:
+            error(f"--filter: {problem.message}: {problem.term!r} at column {problem.position + 1}")
+            return 2
+    needing = _fields_needing_policy(selection) if not isinstance(selection, str) else []  # exact: none
     if needing and not args.policy:
         names = " and ".join(f"{name}:" for name in needing)
         error(f"--filter: a filter on {names} needs --policy (an event's level and rule come from evaluating one)")
@@ -73,12 +84,14 @@ def run(args: argparse.Namespace) -> int:
     if args.candidate and not args.policy:
         error("--candidate needs --policy (the candidate is compared with it)")
         return 2
-    fmt: Format = args.format or _format_from_name(args.output)
-    try:
-        check_format(fmt)
-    except ExportError as problem:
-        error(str(problem))
-        return 2
+    if fmt == "parquet" or fmt not in FORMATS:  # what check_format refuses (pyarrow missing, a typo)
+        from k8saudit_tui.engine.export import check_format
+
+        try:
+            check_format(fmt)
+        except ExportError as problem:
+            error(str(problem))
+            return 2
     for log in args.logs:
         found = log_problem(log)
         if found is not None:
@@ -98,6 +111,11 @@ def run(args: argparse.Namespace) -> int:
     sources = expand_sources(args.logs, format=args.log_format)
     if fmt in STREAMED_FORMATS and not any(source.origin is not None for source in sources):
         return _streamed(args, sources, selection, fmt, evaluator, candidate)
+    from k8saudit_tui.engine.export import export_rows
+    from k8saudit_tui.engine.query import compile_filter
+    from k8saudit_tui.engine.store import StoreLoader
+
+    selection = compile_filter(selection) if isinstance(selection, str) else selection
     store = StoreLoader(sources, evaluator, candidate=candidate, cache=cache_options.store_cache(args)).load_all()
     _report_problems(store.problems)
     rows = selection.apply(store)
@@ -116,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
 def _streamed(
     args: argparse.Namespace,
     sources: list[LogSource],
-    selection: Filter,
+    selection: Filter | str,
     fmt: Format,
     evaluator: PolicyEvaluator | None,
     candidate: PolicyEvaluator | None,
@@ -124,6 +142,8 @@ def _streamed(
     """jsonl, json and csv without a store (engine.streaming.export): the same output in bounded memory.
     Inputs unwrapped from a cloud or shipper format take the store's path (`run`): its rows and
     problems are numbered by the original records, which the streaming ranges do not map."""
+    from k8saudit_tui.engine.streaming.export import stream_export
+
     try:
         result = stream_export(
             sources,

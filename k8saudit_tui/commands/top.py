@@ -21,12 +21,12 @@ from k8saudit_tui.commands import cache_options
 from k8saudit_tui.commands.common import error, load_policy_or_exit
 from k8saudit_tui.commands.format_option import add_format_option
 from k8saudit_tui.engine import fields
-from k8saudit_tui.engine.logs.sources import LogSource, expand_sources
+from k8saudit_tui.engine.logs.sources import LogSource, resolve_sources
 from k8saudit_tui.engine.model import Problem
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
 from k8saudit_tui.engine.query import Filter, FilterError, compile_filter
 from k8saudit_tui.engine.query.facets import DEFAULT_LIMIT, TOP_FIELDS, Facet, facet, term
-from k8saudit_tui.engine.store import StoreLoader
+from k8saudit_tui.engine.store import StoreCache, StoreLoader, unwrap_for_store
 from k8saudit_tui.engine.streaming.top import stream_top
 from k8saudit_tui.engine.textsafe import visible
 
@@ -68,9 +68,10 @@ def run(args: argparse.Namespace) -> int:
         evaluator = load_policy_or_exit(args.policy)
         if evaluator is None:
             return 2
-    sources = expand_sources(args.logs, format=args.log_format)
-    if any(source.origin is not None for source in sources):
-        return _from_store(args, sources, selection, evaluator)
+    cache = cache_options.store_cache(args)
+    sources = unwrap_for_store(resolve_sources(args.logs), args.log_format, cache)
+    if any(source.unwrapped for source in sources):
+        return _from_store(sources, selection, evaluator, args, cache)
     try:
         counted = stream_top(sources, args.by, selection, args.limit, evaluator=evaluator)
     finally:
@@ -85,11 +86,15 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _from_store(
-    args: argparse.Namespace, sources: list[LogSource], selection: Filter, evaluator: PolicyEvaluator | None
+    sources: list[LogSource],
+    selection: Filter,
+    evaluator: PolicyEvaluator | None,
+    args: argparse.Namespace,
+    cache: StoreCache | None,
 ) -> int:
     """Logs unwrapped from a cloud or shipper format are counted over the store (and its index
     cache): its rows and problems are numbered by the original records, which streaming ranges do not map."""
-    store = StoreLoader(sources, evaluator, cache=cache_options.store_cache(args)).load_all()
+    store = StoreLoader(sources, evaluator, cache=cache).load_all()
     try:
         unreadable = _report_problems(store.problems)
         result = facet(store, args.by, selection.apply(store), args.limit)

@@ -4,14 +4,18 @@ call alike, so that a benchmark measures what the app runs.
 Why each knob (all measured on this project's 2-core machines, 1M events):
 
 - `interactive()`: the GIL is handed over every 1 ms (Python's 5 ms made the loader wait behind
-  the event loop at start-up), and every thread allocates from one glibc heap (`share_one_heap`).
+  the event loop at start-up), every thread allocates from one glibc heap (`share_one_heap`), and
+  numpy asks for no transparent huge pages (`small_pages`: a keystroke must never wait for the
+  kernel to compact memory).
 - `loading()`: while batches arrive, blocks of 256 KiB or more get their own mapping, so that
   unpickled batches go back to the OS when freed; afterwards the heap keeps up to 64 MiB free
   for the filters' arrays (see `_set_heap_thresholds`).
 - `parsing()`: the cyclic GC is off while a batch is parsed in-process (parsing makes no cycles,
   and a collection every few thousand objects cost a tenth of the parse); `worker_process()`
   turns it off for good in parser workers.
-- `release_memory()`: once loaded, give the freed heap back to the OS (malloc_trim).
+- `release_memory()`: once parsed, give the freed heap back to the OS (malloc_trim).
+- `keep_for_filters()`: once the explorer shows what it loaded, collect garbage but keep the
+  free heap resident: the first keystrokes allocate it again (see its docstring).
 
 Without glibc (or ctypes) the heap phases do nothing.
 """
@@ -48,6 +52,26 @@ def interactive() -> None:
     """The explorer's settings; call before Textual starts its threads."""
     share_one_heap()
     sys.setswitchinterval(SWITCH_INTERVAL)
+    small_pages()
+
+
+def small_pages() -> None:
+    """Stop numpy from asking for transparent huge pages (madvise MADV_HUGEPAGE, which it does for
+    every array of 4 MiB or more on Linux).
+
+    Where the kernel serves that advice at fault time (THP `defrag` set to `madvise`, the common
+    default), a fault in such an array waits while the kernel compacts memory for a 2 MiB page,
+    and with the log in the page cache memory is fragmented: at 10M events the first one- and
+    two-letter words spent 160-600 ms of system time there (`ku` 663 ms once, p50 41 ms), and the
+    first filter after loading 75 ms. Small pages cost a fault every 4 KiB instead: 10-25 ms for
+    the 40-60 MB row lists of those words, every time, and never a stall (measured)."""
+    try:
+        from numpy._core import multiarray
+    except ImportError:  # numpy 1: numpy.core
+        from numpy.core import multiarray  # type: ignore[no-redef]
+    setter = getattr(multiarray, "_set_madvise_hugepage", None)
+    if setter is not None:
+        setter(False)
 
 
 @contextmanager
@@ -133,10 +157,23 @@ def libc_function(name: str) -> Callable[..., Any] | None:
 
 
 def release_memory() -> None:
-    """Give freed heap back to the OS (glibc): after parsing (unpickled batches, temporaries),
-    and after the explorer's first view of everything loaded. The heap otherwise keeps up to
-    64 MiB free for the filters (see `_set_heap_thresholds`)."""
+    """Give freed heap back to the OS (glibc): after parsing (unpickled batches, temporaries).
+    The heap otherwise keeps up to 64 MiB free at its top (see `_set_heap_thresholds`)."""
     gc.collect()
     malloc_trim = libc_function("malloc_trim")
     if malloc_trim is not None:
         malloc_trim(0)
+
+
+def keep_for_filters() -> None:
+    """Once the explorer's first view of everything loaded is painted: collect garbage, but leave
+    the free heap resident (no malloc_trim).
+
+    What building the filter indexes and the view freed is what the first keystrokes allocate
+    again. Given back, the first filter faulted it in afresh: at 10M events 95 MB, 36 ms of
+    system time with small pages (`small_pages`) and 75-340 ms with numpy's huge pages, the
+    first bare word 106 ms of CPU against 77 later. Kept, the first filter pays nothing; at 10M
+    resident memory once a few filters ran is the same (2,162 against 2,169 MB, measured: the
+    trim only lowered it until the first keystroke), at 1M the filters reuse less of it and
+    20 MB more stay resident (303 against 283 MB)."""
+    gc.collect()

@@ -28,7 +28,7 @@ from k8saudit_tui.engine.export import (
 )
 from k8saudit_tui.engine.fields import FIELDS as EVENT_FIELDS
 from k8saudit_tui.engine.logs.formats import BY_CODE, FormatInfo
-from k8saudit_tui.engine.logs.sources import LogSource, expand_sources
+from k8saudit_tui.engine.logs.sources import LogSource, resolve_sources
 from k8saudit_tui.engine.model import Policy, Problem, Verdict
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
 from k8saudit_tui.engine.policy.explain import Explanation, explain
@@ -40,7 +40,7 @@ from k8saudit_tui.engine.query.facets import Facet, FacetValue
 from k8saudit_tui.engine.query.matched import TermMatch, has_fuzzy, matched_values
 from k8saudit_tui.engine.query.timeline import EMPTY, Split
 from k8saudit_tui.engine.query.timeline import Timeline as Timeline  # re-exported for the strip
-from k8saudit_tui.engine.store import EventStore, StoreLoader, follow, release_memory
+from k8saudit_tui.engine.store import EventStore, StoreLoader, follow, unwrap_for_store
 from k8saudit_tui.engine.store import source_lines as lines
 from k8saudit_tui.engine.store.cache import StoreCache
 from k8saudit_tui.engine.textsafe import visible
@@ -100,6 +100,8 @@ class Session(ViewQuestions):
     candidate_path: str | None = None
     cache: StoreCache | None = None
     """Where the store's index is reopened from and saved to (None: --no-cache)."""
+    log_format: str | None = None
+    """The logs' format when forced (--format); None: each record's is recognised."""
     export_target: tuple[ExportFormat, str] | None = None
     """Format and path of the last export asked for: the export dialog offers them again."""
     _matched: tuple[str, tuple[TermMatch, ...]] = field(default=("", ()), init=False, repr=False)
@@ -145,9 +147,12 @@ class Session(ViewQuestions):
         """Load every source into a new store, yielding the loader's progress after each batch;
         then build the search indexes of typed filters (query.prepare), so that the first
         keystrokes do not (about 1 s and 25 MB at 1M events; headless commands build what their
-        one filter needs, when it runs). What building them freed goes back to the OS with what
-        the first full view frees (`release_memory`, once that view is painted). With `cache`,
-        both come from the index of an earlier load when there is one (engine/store/cache.py)."""
+        one filter needs, when it runs). What building them freed stays in the heap for the first
+        keystrokes (`release_memory`, once the first full view is painted). With `cache`,
+        both come from the index of an earlier load when there is one (engine/store/cache.py).
+        Cloud envelopes are unwrapped here, in the worker, not before the screen shows: while the
+        store loads, unless an index of them can be reopened (it is checked against their spool)."""
+        self.sources = unwrap_for_store(self.sources, self.log_format, self.cache)
         policy = self.candidate_load.policy if self.candidate_load else None
         candidate = PolicyEvaluator(policy) if policy else None
         loader = StoreLoader(self.sources, self.evaluator, cancel, candidate=candidate, cache=self.cache)
@@ -168,9 +173,9 @@ class Session(ViewQuestions):
         runtime.freeze_loaded()
 
     def release_memory(self) -> None:
-        """Give the memory freed by building the filter indexes and showing the loaded events back
-        to the OS (store.release_memory)."""
-        release_memory()
+        """Collect what building the filter indexes and showing the loaded events freed; the free
+        heap stays for the first keystrokes (runtime.keep_for_filters)."""
+        runtime.keep_for_filters()
 
     @property
     def total(self) -> int:
@@ -238,15 +243,6 @@ class Session(ViewQuestions):
         """Prepare what the filter typed after `text` will likely need (query.look_ahead)."""
         if self.store is not None:
             look_ahead(self.store, text)
-
-    def collapse(self, rows: np.ndarray) -> np.ndarray:
-        """One row per auditID (its last stage in the view), in view order."""
-        if self.store is None or not len(rows):
-            return rows
-        ids = self.store.column("auditid")[rows]
-        _, last = np.unique(ids[::-1], return_index=True)
-        keep = np.sort(len(rows) - 1 - last)
-        return rows[keep]
 
     def rule_of(self, row: int) -> int | None:
         """Index of the rule that matched `row` (None: no rule, or no policy)."""
@@ -396,5 +392,5 @@ def open_session(
         session._apply_policy(policy_path, load_policy_file(policy_path))
     if candidate_path is not None:
         session.candidate_path, session.candidate_load = candidate_path, load_policy_file(candidate_path)
-    session.sources = expand_sources(list(log_paths), format=log_format)
+    session.sources, session.log_format = resolve_sources(list(log_paths)), log_format  # unwrapped by `load`
     return session

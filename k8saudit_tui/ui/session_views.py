@@ -67,6 +67,15 @@ class ViewQuestions:
     store: EventStore | None
     _unknown_cache: tuple[tuple[int, int], int] | None = None
 
+    def collapse(self, rows: np.ndarray) -> np.ndarray:
+        """One row per auditID (its last stage in the view), in view order."""
+        if self.store is None or not len(rows):
+            return rows
+        ids = self.store.column("auditid")[rows]
+        _, last = np.unique(ids[::-1], return_index=True)
+        keep = np.sort(len(rows) - 1 - last)
+        return rows[keep]
+
     def first_at_or_after(self, rows: np.ndarray, text: str) -> int:
         """Position in `rows` of the first event received at or after `text` (`time:`'s syntax);
         ValueError says what is wrong (timefilter.first_at_or_after)."""

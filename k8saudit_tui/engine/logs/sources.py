@@ -60,6 +60,8 @@ class LogSource:
     problem: Problem | None = None
     followable: bool = True
     spooled: bool = False
+    gzipped: bool = False
+    """A gzip file as `resolve_sources` leaves it, not decompressed yet (`unwrap_sources` spools it)."""
     extra: dict[str, object] = field(default_factory=dict)
     origin: Origin | None = None
     """For a file of cloud or shipper records unwrapped into a spool of Event lines (formats/reader.py):
@@ -78,6 +80,12 @@ class LogSource:
     the store loader reads next, without an index cache: until then its spool is empty (the cache
     then finds it changed and loads it; nothing else may read it)."""
 
+    @property
+    def unwrapped(self) -> bool:
+        """Read from a cloud or shipper format (unwrapped, or being unwrapped as it loads): its
+        rows and problems are numbered by the original records, which only the store maps."""
+        return self.origin is not None or self.stream is not None
+
 
 def expand_sources(
     paths: Sequence[str], stdin: BinaryIO | None = None, format: str | None = None, parse: bool = False
@@ -90,10 +98,23 @@ def expand_sources(
     unwrapped into a spool of Event lines (formats/reader.py); `format` forces its format. With
     `parse` (a caller that loads a store next), the lines come parsed (`LogSource.stream`, `parsed`).
     """
+    return unwrap_sources(resolve_sources(paths, stdin), format, parse)
+
+
+def resolve_sources(paths: Sequence[str], stdin: BinaryIO | None = None) -> list[LogSource]:
+    """`expand_sources` without the decompressing and unwrapping (stdin and pipes are spooled:
+    they can be read only now): for a caller that does those later, in a worker thread where
+    they cannot freeze a screen (the explorer), by `unwrap_sources`."""
+    return _expand(paths, stdin)
+
+
+def unwrap_sources(sources: Sequence[LogSource], format: str | None = None, parse: bool = False) -> list[LogSource]:
+    """The rest of `expand_sources` over sources `resolve_sources` gave: gzip files spooled, cloud
+    and shipper records unwrapped; a source already unwrapped (or of Event lines) comes back as it is."""
     from k8saudit_tui.engine.logs.formats.reader import normalise
 
     seen: set[str] = set()
-    return [normalise(source, format, seen=seen, parse=parse) for source in _expand(paths, stdin)]
+    return [normalise(_decompressed(source), format, seen=seen, parse=parse) for source in sources]
 
 
 HEAD_BYTES = 4096
@@ -162,13 +183,23 @@ def _file_source(path: str) -> LogSource:
         with open(path, "rb") as handle:
             if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
                 return _spool_pipe(path, handle)
-            if handle.read(2) == GZIP_MAGIC:
-                handle.seek(0)
-                return _spool_gzip(path, handle)
+            gzipped = handle.read(2) == GZIP_MAGIC
             size = os.fstat(handle.fileno()).st_size
     except OSError as error:
         return _failed(path, error)
-    return LogSource(path, path, size)
+    return LogSource(path, path, size, followable=not gzipped, gzipped=gzipped)
+
+
+def _decompressed(source: LogSource) -> LogSource:
+    """A gzip file `resolve_sources` left compressed, spooled now (`unwrap_sources`); any other
+    source as it is."""
+    if not source.gzipped:
+        return source
+    try:
+        with open(source.path, "rb") as handle:
+            return _spool_gzip(source.name, handle)
+    except OSError as error:
+        return _failed(source.name, error)
 
 
 def _spool_gzip(name: str, handle: BinaryIO) -> LogSource:

@@ -31,6 +31,8 @@ import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
+from k8saudit_tui.engine.query import nearby
+from k8saudit_tui.engine.query.distinct import distinct_runs
 from k8saudit_tui.engine.query.places import places as _places
 from k8saudit_tui.engine.query.tokens import CLASS_BIT as _CLASS_BIT
 from k8saudit_tui.engine.query.tokens import TOKEN_CHARS as _TOKEN_CHARS
@@ -166,42 +168,51 @@ class SearchText:
         edits = edits_allowed(len(query))
         if edits == 0 or end <= begin:  # zero edits: a run equal to the query is a substring
             return hits
-        first, last, owners = self._near_runs(query, edits, begin, end, hits)
+        first, last, owners, matched = self._near_runs(query, edits, begin, end, hits)
+        hits[matched - begin] = True
         if len(first):
             tokens = self._tokens()
+            starts, stops = tokens.start[first], tokens.end[last]
+            kept, same_as = distinct_runs(self.text, starts, stops)
             runs = [
                 self.text[start:stop].decode("utf-8", "surrogatepass")
-                for start, stop in zip(tokens.start[first].tolist(), tokens.end[last].tolist())
+                for start, stop in zip(starts[kept].tolist(), stops[kept].tolist())
             ]
             distances = process.cdist(
                 [query], runs, scorer=OSA.distance, score_cutoff=edits, dtype=np.int32, workers=1
             )[0]
-            hits[owners[distances <= edits] - begin] = True
+            hits[owners[distances[same_as] <= edits] - begin] = True
         return hits
 
     def _near_runs(
         self, query: str, edits: int, begin: int, end: int, hits: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The token runs of values[begin:end] not in `hits` that could be within `edits` of
-        `query` (first token, last token, value): none of their tokens holds more than `edits`
-        classes the query lacks nor is longer than it may be; run by run, grown a token at a
-        time while it may still fit, they are long enough, lack at most `edits` of its classes,
-        and hold as many separators (characters between tokens) as it, give or take `edits`."""
+        `query` (first token, last token, value), and the values already matched by a token
+        alone: none of their tokens holds more than `edits` classes the query lacks nor is
+        longer than it may be; run by run, grown a token at a time while it may still fit, they
+        are long enough, lack at most `edits` of its classes, and hold as many separators
+        (characters between tokens) as it, give or take `edits`. With many viable values, a
+        token alone is decided per text (`nearby.single_hits`) and runs grow from pairs only."""
         tokens = self._tokens()
         low, high = len(query) - edits, len(query) + edits
         wanted = np.bitwise_or.reduce(_CLASS_BIT[np.frombuffer(utf8(query), np.uint8)])
         other = ~wanted
+        apart = len(query) - sum(char in _TOKEN_CHARS for char in query)  # the query's separators
         viable = self._viable(query, edits, begin, end) & ~hits
         candidates = np.flatnonzero(viable) + begin
+        matched, singles = np.zeros(0, np.int64), True
         if len(candidates) * _SPARSE < end - begin:  # few values may hold a run: their tokens only
             within = _ranges(tokens.first[candidates], tokens.first[candidates + 1])
             near = (tokens.size[within] <= high) & (np.bitwise_count(tokens.mask[within] & other) <= edits)
             picked = within[near]
-        else:
-            lo, hi = int(tokens.first[begin]), int(tokens.first[end])
-            near = (tokens.size[lo:hi] <= high) & (np.bitwise_count(tokens.mask[lo:hi] & other) <= edits)
-            picked = np.flatnonzero(near) + lo
-            picked = picked[viable[tokens.value[picked] - begin]]
+            picked = picked[nearby.may_fit(tokens, picked, wanted, low, high, edits)]
+        else:  # each token text decided once alone; the values' viability read for pairs only
+            span = int(tokens.first[begin]), int(tokens.first[end])
+            near_text = nearby.near_texts(tokens, wanted, high, edits)
+            matched = nearby.single_hits(query, self.text, tokens, near_text, span, (wanted, edits, apart))
+            picked = nearby.paired(tokens, near_text, span, high)
+            picked, singles = picked[viable[tokens.value[picked] - begin]], False
         if high < 255:  # the capped bytes are exact for every token and space a run may hold
             sizes = tokens.size[picked].astype(np.int64)
             spaces = tokens.space[picked].astype(np.int64)  # characters from picked[p] to the next
@@ -211,12 +222,13 @@ class SearchText:
             spaces[:-1] = np.where(tokens.space[picked[:-1]] > 0, np.diff(tokens.chars[picked]) - sizes[:-1], 0)
         follows = np.zeros(len(picked), bool)  # picked[p + 1] is the next token of the same value
         follows[:-1] = (np.diff(picked) == 1) & (spaces[:-1] > 0)
-        apart = len(query) - sum(char in _TOKEN_CHARS for char in query)  # the query's separators
         firsts, lasts = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
         head = tail = np.arange(len(picked))  # runs as places in `picked`
         mask, length, between = tokens.mask[picked], sizes, np.zeros(len(picked), np.int64)
         while len(head):  # a separator of one side that the other lacks costs an edit
             fits = (length >= low) & (between >= apart - edits) & (np.bitwise_count(wanted & ~mask) <= edits)
+            fits &= singles  # a run of one token was decided already (`matched`) unless `singles`
+            singles = True  # the next runs have two tokens or more
             firsts.append(picked[head[fits]])
             lasts.append(picked[tail[fits]])
             grown = follows[tail]
@@ -228,7 +240,7 @@ class SearchText:
             grown = (length <= high) & (between <= apart + edits) & (np.bitwise_count(mask & other) <= edits)
             head, tail, mask, length, between = head[grown], tail[grown], mask[grown], length[grown], between[grown]
         first, last = np.concatenate(firsts), np.concatenate(lasts)
-        return first, last, tokens.value[first]
+        return first, last, tokens.value[first], tokens.value[matched]
 
     def _viable(self, query: str, edits: int, begin: int, end: int) -> np.ndarray:
         """Which of values[begin:end] may hold a run within `edits` of `query`: a query position

@@ -23,6 +23,7 @@ from k8saudit_tui.engine.store.loader import (
     StoreLoader,
     load,
     resident_mb,
+    unwrap_for_store,
 )
 from k8saudit_tui.engine.store.verdicts import VerdictTable
 
@@ -42,4 +43,5 @@ __all__ = [
     "release_memory",
     "resident_mb",
     "share_one_heap",
+    "unwrap_for_store",
 ]

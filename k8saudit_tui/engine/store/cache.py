@@ -97,6 +97,16 @@ class StoreCache:
 
     # ------------------------------------------------------------------------------ reopen
 
+    def indexed(self, sources: Sequence[LogSource]) -> bool:
+        """Whether an index was saved for these files, changed since or not (`reopen` decides).
+        Asked before cloud envelopes are unwrapped: an index is checked against a finished spool,
+        so with one the caller spools them whole first; without one it may unwrap while loading."""
+        found = [fingerprint(path) if path is not None else None for path in map(_original, sources)]
+        known = [stamp for stamp in found if stamp is not None]
+        if not sources or len(known) < len(found) or not self.directory.ready():
+            return False
+        return self.directory.entry(entry_name([(stamp.device, stamp.inode) for stamp in known])) is not None
+
     def reopen(self, store: EventStore, sources: Sequence[LogSource]) -> list[int] | None:
         """Fill the empty `store` from the index of `sources`; the indexes of the files that grew
         since (their bytes from `consumed` on are to be read), or None (load normally)."""

@@ -22,7 +22,7 @@ from k8saudit_tui.engine import runtime
 from k8saudit_tui.engine.logs import split
 from k8saudit_tui.engine.logs.batch import ITEM_FILE, Batch, Encoder, looks_like_document, parse_document
 from k8saudit_tui.engine.logs.formats.reader import Origin, to_original
-from k8saudit_tui.engine.logs.sources import LogSource, size_and_head
+from k8saudit_tui.engine.logs.sources import LogSource, size_and_head, unwrap_sources
 from k8saudit_tui.engine.logs.split import Task
 from k8saudit_tui.engine.logs.worker import default_workers, parse_in_workers, parse_task
 from k8saudit_tui.engine.memory import tree_resident_mb
@@ -261,12 +261,13 @@ class StoreLoader:
         entry = self.store.files[task.file]
         stream = source.stream
         try:
-            for start, end, parsed, lines, formats in stream or ():
+            for start, end, parsed, lines, formats, read in stream or ():
                 part = Task(task.file, source.path, start, end, False)
                 batch = _adopt(part, parsed) if parsed is not None else self._parse(part)[1]
                 to_original(batch, Origin(lines, formats), 0)  # the lines of the file, not of the range
                 batch.line -= entry.lines  # ... which the store counts from the spool lines before it
                 batch.problems = [(line - entry.lines, where, message) for line, where, message in batch.problems]
+                self._done_bytes += read - part.size  # `_append` counts the spool's bytes; the total is the file's
                 yield part, batch
         finally:
             if stream is not None:
@@ -357,3 +358,11 @@ def load(
 ) -> EventStore:
     """Load `sources` completely (headless use), under the policy and the candidate if given."""
     return StoreLoader(sources, evaluator, workers=workers, candidate=candidate).load_all()
+
+
+def unwrap_for_store(sources: Sequence[LogSource], format: str | None, cache: StoreCache | None) -> list[LogSource]:
+    """`sources` (from `resolve_sources`) unwrapped for a store load: a cloud envelope while the
+    store loads (`normalise(parse=True)`: one pass, the store filling as the file is unwrapped),
+    unless `cache` holds an index of the files: that index is checked against the finished
+    spool, so the file is then spooled whole first and the index reopened."""
+    return unwrap_sources(sources, format, parse=not (cache is not None and cache.indexed(sources)))

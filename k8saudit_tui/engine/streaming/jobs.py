@@ -1,4 +1,5 @@
-"""The per-range jobs of the streaming commands, run by the worker pool (or in-process).
+"""The per-range jobs of the streaming commands, run by the worker pool (or in-process), with the
+full Judge (the narrow path's own job is `narrow_job.select`, which comes here when it must).
 
 Each job takes a `Judge` (the worker's state) and a `Task` and returns plain picklable data, small
 next to the range: `select` where the selected events are (or, rendered, CSV rows and redacted
@@ -13,40 +14,18 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from k8saudit_tui.engine.export import CSV_COLUMNS, _csv_cell, redact_line
 from k8saudit_tui.engine.logs.split import Task
 from k8saudit_tui.engine.query.timefilter import latest_time, received_times
-from k8saudit_tui.engine.streaming.narrow import Narrow, narrow_range
-from k8saudit_tui.engine.streaming.ranges import Judge, RangeStore, read_bytes, read_lines, read_range
+from k8saudit_tui.engine.streaming.narrow import NarrowRange, narrow_range
+from k8saudit_tui.engine.streaming.narrow_job import Read, Selected, located, read_bytes
+from k8saudit_tui.engine.streaming.ranges import Judge, RangeStore, read_lines, read_range
 
-
-@dataclass
-class Read:
-    """What every job reports of its range besides its answer."""
-
-    lines: int = 0
-    events: int = 0
-    problems: list[tuple[int, str, str]] = field(default_factory=list)
-
-
-@dataclass
-class Selected(Read):
-    """The selected events of a range rendered for the output format: `blob` is their pieces one
-    after another, `lengths` each piece's bytes, `times` each one's stage time (the view's order)."""
-
-    blob: bytes = b""
-    lengths: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
-    times: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
-    offsets: np.ndarray | None = None
-    """For original lines (jsonl and json without redaction): each event's offset in the file
-    (-1 for an EventList item, whose bytes are then in `blob`, one after another), and `lengths`
-    are the events' own bytes. The parent reads the lines from the file (the page cache) in runs:
-    shipping a range's selected bytes doubled what a worker held (pickled and unpickled copies:
-    80 MB a worker when every event is selected, measured)."""
+__all__ = ["Latest", "Read", "Selected", "csv_header", "finish_narrow", "latest", "select"]
 
 
 def _read(ranged: RangeStore) -> Read:
@@ -57,7 +36,8 @@ def select(judge: Judge, task: Task) -> Selected:
     """The selected events of the range, rendered as `judge.fmt` (jsonl: the line and a newline;
     json: `,\\n` and the line; csv: the CSV row), in input order."""
     if judge.narrow is not None and not task.document:
-        return _select_narrow(judge, judge.narrow, task)
+        data = read_bytes(task)
+        return finish_narrow(judge, task, data, narrow_range(data, task.final, judge.narrow))
     ranged, rows = judge.read(task)
     read = _read(ranged)
     times = ranged.store.column("time")[rows].astype(np.int64) if len(rows) else np.empty(0, np.int64)
@@ -86,19 +66,16 @@ def _redacted(judge: Judge, read: Read, raw: Sequence[bytes | memoryview], times
     return Selected(read.lines, read.events, read.problems, blob, lengths + 1, times)
 
 
-def _select_narrow(judge: Judge, narrow: Narrow, task: Task) -> Selected:
-    """`select` with the filter decided on each decoded line (`narrow`); the lines it leaves
-    (prefixed, EventLists, problems) go through the store path (`Judge.decide`), and the two
-    selections are merged in line order (a line is in one or the other)."""
-    data = read_bytes(task)
-    decided = narrow_range(data, task.final, narrow)
-    starts, chosen = decided.starts, decided.selected
-    offsets = task.start + starts[chosen]
-    lengths = starts[chosen + 1] - 1 - starts[chosen]
-    times, lines, items = decided.times, chosen, b""
-    read = Read(len(starts) - 1, decided.events)
+def finish_narrow(judge: Judge, task: Task, data: bytes, decided: NarrowRange) -> Selected:
+    """`select` of the range `data` read by `task`, whose lines the narrow reading decided
+    (`decided`); the lines it leaves (prefixed, EventLists, problems) go through the store path
+    (`Judge.decide`), and the two selections are merged in line order (a line is in one or the
+    other). Redacted lines are rendered here."""
+    offsets, lengths = located(task, decided)
+    times, lines, items = decided.times, decided.selected, b""
+    read = Read(len(decided.starts) - 1, decided.events)
     if decided.rest.any():
-        ranged = read_lines(data, starts, decided.rest, task.start)
+        ranged = read_lines(data, decided.starts, decided.rest, task.start)
         rows = judge.decide(ranged)
         read = Read(read.lines, read.events + ranged.events, ranged.problems)
         store = ranged.store

@@ -23,33 +23,44 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from operator import attrgetter
+from typing import TYPE_CHECKING
 
 import msgspec
 import numpy as np
 
-from k8saudit_tui.engine.logs.batch import BLOCK_LINES
 from k8saudit_tui.engine.logs.event import EventFields
 from k8saudit_tui.engine.logs.timestamps import parse_times
 from k8saudit_tui.engine.model import STAGES
-from k8saudit_tui.engine.query.filter import Filter
-from k8saudit_tui.engine.query.language import Term
+
+if TYPE_CHECKING:  # read, never imported here: a worker of the narrow path boots without them (~0.1 s)
+    from k8saudit_tui.engine.query.filter import Filter
+    from k8saudit_tui.engine.query.language import Term
+
+BLOCK_LINES = 256
+"""`batch.BLOCK_LINES` (a test keeps them equal), not imported: `batch` brings the encoder and
+its columns, which a worker of the narrow path never uses."""
 
 Getter = Callable[[list[EventFields]], list[str]]
 """A field's stored value for each event of a block (the encoder's reading: "" when absent)."""
 
 _DECODE = msgspec.json.Decoder(EventFields).decode
+_DECODE_LINES = msgspec.json.Decoder(EventFields).decode_lines
 _KIND, _STAGE, _VERB = attrgetter("kind"), attrgetter("stage"), attrgetter("verb")
 _USER, _REF, _IPS = attrgetter("user"), attrgetter("objectRef"), attrgetter("sourceIPs")
 _USERNAME, _NAMESPACE, _NAME = attrgetter("username"), attrgetter("namespace"), attrgetter("name")
 _RESOURCE, _SUBRESOURCE = attrgetter("resource"), attrgetter("subresource")
 _EVENT_KINDS = frozenset({None, "Event"})
 _STAGE_NAMES = frozenset(STAGES)
-_BRACE = ord("{")
+_BRACE, _CLOSING, _NEWLINE = ord("{"), ord("}"), ord("\n")
 
-NARROW_THRESHOLDS = (8 << 20, 8 << 20)
+NARROW_THRESHOLDS = (8 << 20, 32 << 20)
 """(mmap, trim) heap thresholds of a worker reading narrowly: a range's bytes (4-6 MB) come from
 the heap and its freed block serves the next range, instead of a new mapping faulted in page by
-page (a tenth of a worker's CPU, measured: 0.11 -> 0.05 s system time for 200k events)."""
+page (a tenth of a worker's CPU, measured: 0.11 -> 0.05 s system time for 200k events). The trim
+threshold is above what a range frees at the heap's top at once (its bytes and the newline mask
+of `narrow_range`, 8-12 MB): at 8 MB the heap was given back and faulted in again at every range
+(1,500 page faults a range, 0.6 CPU-s of system time per 1M events over the workers; the peak
+resident size is the same)."""
 
 
 def _plain(getter: Callable[[EventFields], str]) -> Getter:
@@ -107,31 +118,45 @@ class NarrowTerm:
 Narrow = tuple[tuple[NarrowTerm, ...], ...]
 """Alternatives, each terms that must all hold."""
 
+Spec = tuple[tuple[tuple[str, tuple[str, ...], bool], ...], ...]
+"""A narrow filter as plain data: alternatives of (field, exact values, negated) terms. It is what
+a worker is sent (a `Filter` would import the query and store packages there: ~0.1 s a worker)."""
 
-def narrow_filter(selection: Filter) -> Narrow | None:
-    """The filter as per-event terms (none for the empty filter: every event is selected), or
-    None when a term needs the store (anything but exact terms on GETTERS' fields and resource)."""
+
+def spec_of(selection: Filter) -> Spec | None:
+    """The filter as plain terms (() for the empty filter: every event is selected), or None
+    when a term needs the store (anything but exact terms on GETTERS' fields and resource)."""
     groups = []
     for group in selection.groups:
         terms = []
         for term in group:
-            test = _test(term)
-            if test is None:
+            if not _narrow_term(term):
                 return None
-            terms.append(NarrowTerm(test, term.negate))
+            terms.append((str(term.field), tuple(term.values), term.negate))
         groups.append(tuple(terms))
     return tuple(groups)
 
 
-def _test(term: Term) -> Test | None:
-    if term.kind != "exact" or term.field is None:
-        return None
-    if term.field == "resource":
-        return _resource_test(term.values)
-    getter = GETTERS.get(term.field)
-    if getter is None:
-        return None
-    wanted = frozenset(term.values)
+def _narrow_term(term: Term) -> bool:
+    return term.kind == "exact" and (term.field in GETTERS or term.field == "resource")
+
+
+def compile_spec(spec: Spec) -> Narrow:
+    """The per-event tests of a spec."""
+    return tuple(tuple(NarrowTerm(_test(name, values), negate) for name, values, negate in group) for group in spec)
+
+
+def narrow_filter(selection: Filter) -> Narrow | None:
+    """`compile_spec(spec_of(selection))`, or None when the filter is not narrow."""
+    spec = spec_of(selection)
+    return None if spec is None else compile_spec(spec)
+
+
+def _test(name: str, values: tuple[str, ...]) -> Test:
+    if name == "resource":
+        return _resource_test(values)
+    getter = GETTERS[name]
+    wanted = frozenset(values)
     return lambda events: [value in wanted for value in getter(events)]
 
 
@@ -164,23 +189,30 @@ class NarrowRange:
 def narrow_range(data: bytes, final: bool, groups: Narrow) -> NarrowRange:
     """Decide the lines of `data` (the parser's line split: a last line without newline only
     when `final`) under `groups` (alternatives of terms that must all hold)."""
-    pieces = data.split(b"\n")
-    if not final or pieces[-1] == b"":
-        pieces.pop()
-    n = len(pieces)
-    lengths = np.fromiter(map(len, pieces), np.int64, n)
-    starts = np.zeros(n + 1, np.int64)
-    np.cumsum(lengths + 1, out=starts[1:])
     text = np.frombuffer(data, np.uint8)
-    opens = (lengths > 0) & (text[np.minimum(starts[:-1], max(len(data) - 1, 0))] == _BRACE) if n else lengths > 0
+    ends = np.flatnonzero(text == _NEWLINE)
+    if final and len(data) and data[-1] != _NEWLINE:
+        ends = np.append(ends, len(data))  # the last line, without its newline
+    n = len(ends)
+    starts = np.zeros(n + 1, np.int64)
+    starts[1:] = ends + 1
+    lengths = ends - starts[:-1]
+    last = max(len(data) - 1, 0)
+    opens = (lengths > 0) & (text[np.minimum(starts[:-1], last)] == _BRACE) if n else lengths > 0
+    whole = opens & (text[np.maximum(ends - 1, 0)] == _CLOSING) if n else opens
+    view = memoryview(data)
     rest = np.zeros(n, bool)
     selected: list[int] = []
     stamps: list[str] = []
     for begin in range(0, n, BLOCK_LINES):
         end = min(begin + BLOCK_LINES, n)
-        block = pieces[begin:end]
-        events = _plain_block(block) if opens[begin:end].all() else None
+        events = _lines_block(view[starts[begin] : starts[end]], end - begin) if whole[begin:end].all() else None
+        block: list[bytes] = []
+        if events is None and opens[begin:end].all():
+            block = _pieces(data, starts[begin:end], ends[begin:end])
+            events = _plain_block(block)
         if events is None:  # line by line: which are plain Events, which need the store path
+            block = block or _pieces(data, starts[begin:end], ends[begin:end])
             events, numbers = [], []
             for number, piece in enumerate(block, begin):
                 event = _plain_line(piece) if opens[number] else None
@@ -199,19 +231,45 @@ def narrow_range(data: bytes, final: bool, groups: Narrow) -> NarrowRange:
     return NarrowRange(starts, np.array(selected, np.int64), parse_times(stamps), events_read, rest)
 
 
+def _pieces(data: bytes, starts: np.ndarray, ends: np.ndarray) -> list[bytes]:
+    return [data[first:stop] for first, stop in zip(starts.tolist(), ends.tolist())]
+
+
+def _lines_block(lines: memoryview, count: int) -> list[EventFields] | None:
+    """The events of `count` lines (each starting with `{` and ending with `}`) decoded in one
+    pass without splitting them (a tenth of a worker's CPU was the split's copies, measured),
+    when every line is a plain Event, else None.
+
+    Why this is the per-line reading: `decode_lines` reads whitespace-separated values, which may
+    share a line or span lines; but no value spans a line that ends with `}` into one that starts
+    with `{` (inside a container a `}` is followed by `,`, `]` or `}`, and a string cannot hold a
+    raw newline), so each line holds whole values, at least one; `count` values are then exactly
+    one a line, decoded from the line's own bytes."""
+    try:
+        events = _DECODE_LINES(lines)
+    except Exception:  # any failure: the block is read line by line
+        return None
+    if len(events) != count:
+        return None
+    return events if _all_plain(events) else None
+
+
 def _plain_block(block: list[bytes]) -> list[EventFields] | None:
     """The block's events when every line is a plain Event (one C-level pass), else None."""
     try:
         events = list(map(_DECODE, block))
     except Exception:  # any failure: the line-by-line reading says which
         return None
-    if (
+    return events if _all_plain(events) else None
+
+
+def _all_plain(events: list[EventFields]) -> bool:
+    """Whether every event is one the parser's fast pass takes (`batch._fast_block`'s check)."""
+    return (
         _EVENT_KINDS.issuperset(map(_KIND, events))
         and _STAGE_NAMES.issuperset(map(_STAGE, events))
         and "" not in map(_VERB, events)
-    ):
-        return events
-    return None
+    )
 
 
 def _plain_line(piece: bytes) -> EventFields | None:

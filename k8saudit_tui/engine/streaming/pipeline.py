@@ -19,7 +19,7 @@ import dataclasses
 import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from k8saudit_tui.engine.logs import split
 from k8saudit_tui.engine.logs.batch import looks_like_document
@@ -27,12 +27,14 @@ from k8saudit_tui.engine.logs.sources import LogSource, size_and_head
 from k8saudit_tui.engine.logs.split import Task
 from k8saudit_tui.engine.logs.worker import WorkerPool, default_workers
 from k8saudit_tui.engine.model import Problem
-from k8saudit_tui.engine.query.filter import Filter
-from k8saudit_tui.engine.query.language import Term
-from k8saudit_tui.engine.query.timefilter import TimePoint, TimeRange, needs_latest, resolve
-from k8saudit_tui.engine.streaming import jobs
+from k8saudit_tui.engine.streaming.narrow_job import Read
 
-ReadT = TypeVar("ReadT", bound=jobs.Read)
+if TYPE_CHECKING:  # imported where used: the narrow path plans and runs without the query package
+    from k8saudit_tui.engine.query.filter import Filter
+    from k8saudit_tui.engine.query.language import Term
+    from k8saudit_tui.engine.query.timefilter import TimePoint
+
+ReadT = TypeVar("ReadT", bound=Read)
 
 
 @dataclass
@@ -114,7 +116,7 @@ class Totals:
     problems: list[Problem] = field(default_factory=list)
     lines: dict[int, int] = field(default_factory=dict)
 
-    def add(self, task: Task, read: jobs.Read) -> None:
+    def add(self, task: Task, read: Read) -> None:
         base = self.lines.get(task.file, 0)
         name = self.names[task.file]
         self.problems.extend(Problem(name, base + line, where, message) for line, where, message in read.problems)
@@ -151,6 +153,8 @@ def run(
 
 def reads_the_end(selection: Filter) -> bool:
     """Whether a term of the filter is a time range read against the latest event."""
+    from k8saudit_tui.engine.query.timefilter import TimeRange, needs_latest
+
     return any(isinstance(term.bound, TimeRange) and needs_latest(term.bound) for term in selection.terms)
 
 
@@ -158,6 +162,8 @@ def first_pass_latest(
     tasks: Sequence[Task], workers: int | None = None, in_process_bytes: int = split.IN_PROCESS_BYTES
 ) -> int | None:
     """The latest received time of every event of the tasks (None: no event has a time)."""
+    from k8saudit_tui.engine.streaming import jobs
+
     found: int | None = None
     for _, read in run(tasks, jobs.latest, _no_state, workers, in_process_bytes):
         if read.latest is not None and (found is None or read.latest > found):
@@ -173,6 +179,8 @@ def anchored(selection: Filter, latest: int | None) -> Filter:
     """The filter with every end read against the latest event made absolute at `latest`. With
     no latest (no event has a time) it is returned as is: then no range has one either, and such
     a term selects nothing in both."""
+    from k8saudit_tui.engine.query.filter import Filter
+
     if latest is None:
         return selection
     groups = tuple(tuple(_anchored_term(term, latest) for term in group) for group in selection.groups)
@@ -180,6 +188,8 @@ def anchored(selection: Filter, latest: int | None) -> Filter:
 
 
 def _anchored_term(term: Term, latest: int) -> Term:
+    from k8saudit_tui.engine.query.timefilter import TimeRange, needs_latest
+
     if not isinstance(term.bound, TimeRange) or not needs_latest(term.bound):
         return term
     start, end = term.bound.start, term.bound.end
@@ -187,6 +197,8 @@ def _anchored_term(term: Term, latest: int) -> Term:
 
 
 def _absolute(point: TimePoint | None, latest: int) -> TimePoint | None:
+    from k8saudit_tui.engine.query.timefilter import TimePoint, resolve
+
     if point is None or point.anchor == "absolute":
         return point
     return TimePoint("absolute", resolve(point, latest), point.unit)

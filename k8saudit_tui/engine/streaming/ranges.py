@@ -18,7 +18,6 @@ EventList items (re-serialised, no bytes of their own in the file) are read from
 from __future__ import annotations
 
 import functools
-import os
 from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import Any
@@ -37,6 +36,7 @@ from k8saudit_tui.engine.query.filter import Filter
 from k8saudit_tui.engine.store.columns import EventStore
 from k8saudit_tui.engine.store.files import FileEntry
 from k8saudit_tui.engine.streaming.narrow import NARROW_THRESHOLDS, Narrow, narrow_filter
+from k8saudit_tui.engine.streaming.narrow_job import read_bytes
 from k8saudit_tui.engine.streaming.prefilter import Prefilter, prefilter
 
 
@@ -90,15 +90,6 @@ def read_lines(data: bytes, starts: np.ndarray, keep: np.ndarray, base: int) -> 
     request_path.cache_clear()
     batch = _parse_some(data, starts, keep, base)
     return _stored(batch, batch.count, data, base)
-
-
-def read_bytes(task: Task) -> bytes:
-    """The bytes of the range `task`."""
-    fd = os.open(task.path, os.O_RDONLY)
-    try:
-        return os.pread(fd, task.end - task.start, task.start)
-    finally:
-        os.close(fd)
 
 
 def _line_starts(data: bytes, final: bool) -> np.ndarray:

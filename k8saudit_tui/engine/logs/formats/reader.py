@@ -79,8 +79,8 @@ def normalise(
     of the Events unwrapped from it, with its `origin` and its `problems`. `seen` collects the
     auditIDs of rebuilt (GKE) events across the files of one load. With `parse`, the spool's
     lines come parsed too where the worker pool reads them (`LogSource.stream`, `parsed`)."""
-    if source.problem is not None:
-        return source
+    if source.problem is not None or source.origin is not None or source.stream is not None:
+        return source  # unreadable, or unwrapped already
     try:
         with open(source.path, "rb") as handle:
             how = documents.mode(handle.read(HEAD_BYTES), forced)
@@ -154,6 +154,7 @@ def unwrap_task(encoder: Encoder | None, job: tuple[split.Task, Mode, str | None
     finally:
         os.close(fd)
     chunk = unwrap_data(data, task.final, how, forced, registry, listed=encoder is not None)
+    chunk.read = task.size
     if directory and chunk.events and _RECONSTRUCTED.isdisjoint(chunk.codes):
         descriptor, chunk.part = tempfile.mkstemp(suffix=".part", dir=directory)
         with os.fdopen(descriptor, "wb") as part:
@@ -216,9 +217,9 @@ def _fast_modules(forced: str | None, registry: Registry) -> list[ModuleType]:
     return [module for _, module in load(registry) if hasattr(module, "fast_lines")]
 
 
-Parsed = tuple[int, int, Batch | None, np.ndarray, np.ndarray]
-"""A byte range [start, end) of a spool as it is written, the workers' batch of its lines (None:
-parse them), and per line its record's line in the original file and its format code."""
+Parsed = tuple[int, int, Batch | None, np.ndarray, np.ndarray, int]
+"""A byte range [start, end) of a spool as it is written, the workers' batch of its lines (None: parse
+them), per line its record's line and format code, and the original file's bytes read since the last."""
 
 
 class _Assembly:
@@ -229,7 +230,7 @@ class _Assembly:
         self.numbers: list[np.ndarray] = []
         self.codes: list[np.ndarray] = []
         self.problems: list[Problem] = []
-        self.base = self.unknown = self.damaged = self.duplicates = 0
+        self.base = self.unknown = self.damaged = self.duplicates = self.read = 0
         self.skipped: Counter[str] = Counter()
         self.first_bytes = ""
 
@@ -263,7 +264,11 @@ class _Assembly:
         self.damaged += len(chunk.damaged)
         self.base += chunk.lines
         end = spool.tell()
-        return (start, end, chunk.batch if chunk.part else None, lines, self.codes[-1]) if end > start else None
+        self.read += chunk.read
+        if end == start:
+            return None
+        read, self.read = self.read, 0
+        return start, end, chunk.batch if chunk.part else None, lines, self.codes[-1], read
 
     def finish(self, result: LogSource) -> None:
         """Give `result` (the spooled source) its origin, its problems and its size."""

@@ -42,6 +42,8 @@ class Chunk:
     """Records no format recognised (each is also in `damaged`)."""
     skipped: Counter[str] = field(default_factory=Counter)
     """Messages a provider passed over as not audit events (other CloudWatch streams), by stream."""
+    read: int = 0
+    """Bytes of the original file the chunk covers (a worker's range): a streamed unwrap's progress."""
     part: str = ""
     """A worker's chunk: the file (in the spool's directory) its `events` were written to instead,
     newline-joined; sending a gigabyte of events through the pipe cost more than unwrapping it."""
