@@ -85,3 +85,12 @@ def test_only_release_memory_gives_the_heap_back(monkeypatch: pytest.MonkeyPatch
     assert asked == []
     runtime.release_memory()
     assert asked == ["malloc_trim"]
+
+
+def test_after_the_first_view_only_a_big_log_keeps_the_free_heap(monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[str] = []
+    monkeypatch.setattr(runtime, "keep_for_filters", lambda: asked.append("keep"))
+    monkeypatch.setattr(runtime, "release_memory", lambda: asked.append("release"))
+    runtime.after_first_view(runtime.KEEP_HEAP_EVENTS - 1)
+    runtime.after_first_view(runtime.KEEP_HEAP_EVENTS)
+    assert asked == ["release", "keep"]

@@ -148,7 +148,7 @@ class Session(ViewQuestions):
         then build the search indexes of typed filters (query.prepare), so that the first
         keystrokes do not (about 1 s and 25 MB at 1M events; headless commands build what their
         one filter needs, when it runs). What building them freed stays in the heap for the first
-        keystrokes (`release_memory`, once the first full view is painted). With `cache`,
+        keystrokes of a big log (`release_memory`, once the first full view is painted). With `cache`,
         both come from the index of an earlier load when there is one (engine/store/cache.py).
         Cloud envelopes are unwrapped here, in the worker, not before the screen shows: while the
         store loads, unless an index of them can be reopened (it is checked against their spool)."""
@@ -174,8 +174,8 @@ class Session(ViewQuestions):
 
     def release_memory(self) -> None:
         """Collect what building the filter indexes and showing the loaded events freed; the free
-        heap stays for the first keystrokes (runtime.keep_for_filters)."""
-        runtime.keep_for_filters()
+        heap stays for the first keystrokes of a big log, else goes back (runtime.after_first_view)."""
+        runtime.after_first_view(self.total)
 
     @property
     def total(self) -> int:
