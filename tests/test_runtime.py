@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -94,3 +95,15 @@ def test_after_the_first_view_only_a_big_log_keeps_the_free_heap(monkeypatch: py
     runtime.after_first_view(runtime.KEEP_HEAP_EVENTS - 1)
     runtime.after_first_view(runtime.KEEP_HEAP_EVENTS)
     assert asked == ["release", "keep"]
+
+
+def test_every_store_load_stops_numpy_asking_for_huge_pages(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from k8saudit_tui.engine.logs.sources import expand_sources
+    from k8saudit_tui.engine.store import StoreLoader
+
+    calls: list[bool] = []
+    monkeypatch.setattr(runtime, "small_pages", lambda: calls.append(True))
+    log = tmp_path / "audit.log"
+    log.write_bytes(b'{"kind":"Event","stage":"ResponseComplete","verb":"get","requestURI":"/api"}\n')
+    store = StoreLoader(expand_sources([str(log)]), None).load_all()
+    assert (len(store), calls) == (1, [True])

@@ -120,6 +120,7 @@ class StoreLoader:
     def run(self) -> Iterator[LoadProgress]:
         """Load everything, yielding progress after each batch (the last one has done=True)."""
         self._started = time.perf_counter()
+        runtime.small_pages()  # the store's arrays: a fault never waits for the kernel to compact memory
         reopened = self._reopened()
         plan = reopened or self._plan()
         self._total_bytes = plan.total
