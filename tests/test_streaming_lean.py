@@ -15,8 +15,6 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from k8saudit_tui.commands import export as export_command
-from k8saudit_tui.engine import export as store_export
 from k8saudit_tui.engine.logs import batch, split
 from k8saudit_tui.engine.logs.sources import expand_sources
 from k8saudit_tui.engine.logs.split import Task
@@ -188,8 +186,6 @@ def test_a_filter_is_sent_as_its_terms_only_when_its_text_says_the_same() -> Non
 
 def test_copied_constants_equal_their_sources() -> None:
     assert narrow.BLOCK_LINES == batch.BLOCK_LINES
-    assert export_command.FORMATS == store_export.FORMATS
-    assert export_command.STREAMED_FORMATS == streaming_export.STREAMED_FORMATS
 
 
 _HEAVY = "print(sorted(m for m in ('k8saudit_tui.engine.query', 'k8saudit_tui.engine.store') if m in sys.modules))"

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from k8saudit_tui.commands import cache_options
 from k8saudit_tui.commands.common import error, load_policy_or_exit, log_problem
 from k8saudit_tui.commands.format_option import add_format_option
+from k8saudit_tui.engine.export_formats import FORMATS, STREAMED_FORMATS, Format
 from k8saudit_tui.engine.fields import by_filter_name
 from k8saudit_tui.engine.logs.sources import LogSource, expand_sources
 from k8saudit_tui.engine.private_file import ExportError
@@ -32,15 +33,10 @@ from k8saudit_tui.engine.streaming.exact_text import parse_exact
 from k8saudit_tui.engine.textsafe import visible
 
 if TYPE_CHECKING:  # imported when used: a plain exact filter streams without the query and store packages
-    from k8saudit_tui.engine.export import Format
     from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
     from k8saudit_tui.engine.query import Filter
 
 _PROBLEMS_SHOWN = 5
-FORMATS = ("jsonl", "csv", "json", "parquet")
-"""`engine.export.FORMATS` (a test keeps them equal), not imported: it imports the store package."""
-STREAMED_FORMATS = ("jsonl", "json", "csv")
-"""`engine.streaming.export.STREAMED_FORMATS` (a test keeps them equal)."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -17,18 +17,16 @@ import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Literal
+from typing import Any, BinaryIO
 
 import numpy as np
 import orjson
 
+from k8saudit_tui.engine.export_formats import FORMATS, Format
 from k8saudit_tui.engine.fields import CSV_FIELDS
 from k8saudit_tui.engine.logs.chunks import in_blocks
 from k8saudit_tui.engine.private_file import ExportError, write_private
 from k8saudit_tui.engine.store import EventStore
-
-Format = Literal["jsonl", "csv", "json", "parquet"]
-FORMATS: tuple[str, ...] = ("jsonl", "csv", "json", "parquet")
 
 CSV_COLUMNS: tuple[tuple[str, str], ...] = tuple(
     (field.csv_header, field.column) for field in CSV_FIELDS if field.csv_header is not None

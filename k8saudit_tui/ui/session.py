@@ -20,12 +20,12 @@ import numpy as np
 from k8saudit_tui.engine import runtime
 from k8saudit_tui.engine.export import (
     ExportResult,
-    Format,
     count_masked,
     export_rows,
     redact_event,
     redact_line,
 )
+from k8saudit_tui.engine.export_formats import Format
 from k8saudit_tui.engine.fields import FIELDS as EVENT_FIELDS
 from k8saudit_tui.engine.logs.formats import BY_CODE, FormatInfo
 from k8saudit_tui.engine.logs.sources import LogSource, resolve_sources

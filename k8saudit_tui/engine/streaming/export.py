@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from k8saudit_tui.engine import runtime
+from k8saudit_tui.engine.export_formats import STREAMED_FORMATS
 from k8saudit_tui.engine.logs import split
 from k8saudit_tui.engine.logs.sources import LogSource
 from k8saudit_tui.engine.model import Problem
@@ -50,8 +51,6 @@ if TYPE_CHECKING:  # the narrow path runs without the query and store packages (
     from k8saudit_tui.engine.query.filter import Filter
 
 __all__ = ["STREAMED_FORMATS", "ExportError", "OriginalLines", "StreamedExport", "narrow_plan", "stream_export"]
-
-STREAMED_FORMATS = ("jsonl", "json", "csv")
 
 
 @dataclass(frozen=True)
