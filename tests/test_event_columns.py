@@ -88,6 +88,16 @@ stamps = st.one_of(
 )
 
 
+def draw_times(draw: st.DrawFn, value: dict[str, Any], stamps: st.SearchStrategy[str | None]) -> None:
+    """Each of the event's two timestamps drawn from `stamps`; None leaves it out."""
+    for key in ("requestReceivedTimestamp", "stageTimestamp"):
+        stamp = draw(stamps)
+        if stamp is None:
+            del value[key]
+        else:
+            value[key] = stamp
+
+
 @st.composite
 def generated_event(draw: st.DrawFn, n: int) -> dict[str, Any]:
     value = event(n)
@@ -96,12 +106,7 @@ def generated_event(draw: st.DrawFn, n: int) -> dict[str, Any]:
         if isinstance(chosen, dict) and draw(st.booleans()):
             chosen = dict(reversed(list(chosen.items())))  # same set, other raw bytes
         value["annotations"] = chosen
-    for key in ("requestReceivedTimestamp", "stageTimestamp"):
-        stamp = draw(stamps)
-        if stamp is None:
-            del value[key]
-        else:
-            value[key] = stamp
+    draw_times(draw, value, stamps)
     if draw(st.booleans()):
         value["impersonatedUser"] = {"username": draw(st.sampled_from(["", "bob", "system:admin"]))}
     return value

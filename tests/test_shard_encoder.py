@@ -25,6 +25,7 @@ from k8saudit_tui.engine.workbench.shard_encoder import BLANK_COLUMNS, ShardEnco
 from k8saudit_tui.engine.workbench.shards import Shard, read_shard, shard_costs
 from tests.auditlog_helpers import event, line
 from tests.cloud_helpers import real_event_lines
+from tests.test_event_columns import draw_times
 
 ROOT = Path(__file__).resolve().parent.parent
 READ_BY_THE_REPORT = (
@@ -64,12 +65,7 @@ def generated_event(draw: st.DrawFn, n: int) -> dict[str, Any]:
         level=draw(st.sampled_from(["Metadata", "Request", "RequestResponse", "None", "Odd"])),
         ua=draw(st.sampled_from(["kubectl", ""])),
     )
-    for key in ("requestReceivedTimestamp", "stageTimestamp"):
-        stamp = draw(stamps)
-        if stamp is None:
-            del value[key]
-        else:
-            value[key] = stamp
+    draw_times(draw, value, stamps)
     if draw(st.booleans()):
         value["impersonatedUser"] = {"username": draw(st.sampled_from(["", "bob"]))}
     if draw(st.booleans()):
