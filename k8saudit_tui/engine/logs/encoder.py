@@ -10,7 +10,7 @@ store's "attr" column always agrees with what `attributes.py` decides (E1-E10).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import fields
 from itertools import repeat
 from operator import attrgetter, is_not, itemgetter
@@ -155,12 +155,14 @@ class Encoder:
             self.retired, self.stream = self.stream, _new_stream()
             self._start()
 
-    def extract(self, events: list[EventFields]) -> dict[str, Any]:
-        """Coded columns, time, code, auditID and has-objectRef of some events (one `_Rows` flush)."""
+    def request_columns(self, events: list[EventFields], fields: Mapping[str, Callable[[Any], Any]]) -> dict[str, Any]:
+        """What every encoder of events extracts (a report shard's too, `ShardEncoder`): the
+        string `fields` (name -> getter), the user, its presence and groups, the objectRef's
+        fields, the API group, the impersonated user and the status code."""
         n = len(events)
         columns = self.columns
         part: dict[str, Any] = {}
-        for name, getter in _FIELDS.items():
+        for name, getter in fields.items():
             part[name] = columns[name].encode(map(getter, events), n)
         users = list(map(_USER, events))
         if None in users:
@@ -183,11 +185,20 @@ class Encoder:
         for name, getter in _REF_FIELDS.items():
             part[name] = columns[name].encode(map(getter, refs), n)
         part["apigroup"] = columns["apigroup"].encode(_api_groups(events, refs), n)
+        part["impersonated"] = self._impersonated(events, n)
+        part["code"] = _status_codes(events, n)
+        part["count"] = n
+        return part
+
+    def extract(self, events: list[EventFields]) -> dict[str, Any]:
+        """Coded columns, time, code, auditID and has-objectRef of some events (one `_Rows` flush)."""
+        n = len(events)
+        part = self.request_columns(events, _FIELDS)
+        columns = self.columns
         ips = list(map(_IPS, events))
         if None in ips or [] in ips:
             ips = [address or _NO_IP for address in ips]
         part["ip"] = columns["ip"].encode(map(_FIRST, ips), n)
-        part["impersonated"] = self._impersonated(events, n)
         part["annotations"] = self.raw_annotations.encode(list(map(_ANNOTATIONS, events)), n)
         stamps = list(map(_STAGE_TIME, events))
         staged = None
@@ -201,9 +212,7 @@ class Encoder:
         both = parse_times(stamps + received)  # one vectorised pass for both: half the numpy calls
         part["time"] = both[:n]
         part["latency"] = _latency(both[:n], both[n:], staged)
-        part["code"] = _status_codes(events, n)
         part["auditid"], part["other_auditids"] = auditid_keys.pack(list(map(_AUDITID, events)))
-        part["count"] = n
         return part
 
     def finish(self, batch: Batch, parts: list[dict[str, Any]]) -> None:

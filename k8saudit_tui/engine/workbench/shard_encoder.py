@@ -17,14 +17,11 @@ for nothing a report shows. The kept columns are pulled out by the same getters 
 
 from __future__ import annotations
 
-from itertools import repeat
-from operator import is_not
 from typing import Any
 
 import numpy as np
 
 from k8saudit_tui.engine.logs import encoder as full
-from k8saudit_tui.engine.logs.attributes import records_user
 from k8saudit_tui.engine.logs.auditid_keys import KEY_DTYPE
 from k8saudit_tui.engine.logs.columns import LATENCY_UNKNOWN
 from k8saudit_tui.engine.logs.event import EventFields
@@ -44,41 +41,15 @@ class ShardEncoder(full.Encoder):
         """`Encoder.extract` without the blank columns (their codes are those of "" / no value)."""
         n = len(events)
         columns = self.columns
-        part: dict[str, Any] = {}
-        for name, getter in _KEPT_FIELDS.items():
-            part[name] = columns[name].encode(map(getter, events), n)
-        users = list(map(full._USER, events))
-        if None in users:
-            users = [full._NO_USER if user is None else user for user in users]
-        names = list(map(full._USERNAME, users))
-        part["user"] = columns["user"].encode(names, n)
-        if "" in names:  # E2: a user without a name is present when it records anything else
-            part["present"] = np.fromiter(map(records_user, users), bool, n)
-        else:
-            part["present"] = np.ones(n, bool)
-        groups = list(map(full._GROUPS, users))
-        if None in groups:
-            groups = [group or () for group in groups]
-        part["group"] = self.groups.encode(map(tuple, groups), n)
-        refs = list(map(full._REF, events))
-        hasref = np.fromiter(map(is_not, refs, repeat(None)), bool, n)
-        if not hasref.all():
-            refs = [full._NO_REF if ref is None else ref for ref in refs]
-        part["hasref"] = hasref
-        for name, getter in full._REF_FIELDS.items():
-            part[name] = columns[name].encode(map(getter, refs), n)
-        part["apigroup"] = columns["apigroup"].encode(full._api_groups(events, refs), n)
-        part["impersonated"] = self._impersonated(events, n)
+        part = self.request_columns(events, _KEPT_FIELDS)
         stamps = list(map(full._STAGE_TIME, events))
         if "" in stamps:
             recorded = [stamp or event.recorded_stage_time for stamp, event in zip(stamps, events)]
             stamps = [stamp or event.received_time for stamp, event in zip(recorded, events)]
         part["time"] = parse_times(stamps)
-        part["code"] = full._status_codes(events, n)
         part["ua"] = np.full(n, columns["ua"][""], np.int32)
         part["ip"] = np.full(n, columns["ip"][""], np.int32)
         part["annotations"] = np.full(n, self.annotations[()], np.int32)
         part["latency"] = np.full(n, LATENCY_UNKNOWN, np.int64)
         part["auditid"], part["other_auditids"] = np.zeros(n, KEY_DTYPE), {}
-        part["count"] = n
         return part
