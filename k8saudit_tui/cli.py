@@ -99,12 +99,12 @@ def not_a_command(first: str) -> str | None:
 
 EARLY_WORKERS: dict[str, str] = {
     "export": "k8saudit_tui.engine.streaming.narrow_job",
-    "top": "k8saudit_tui.engine.streaming.jobs",
+    "top": "k8saudit_tui.engine.streaming.narrow_top",
 }
 """Commands whose worker pool does every range (no range is read here while it boots), and the
 module of their job: on a log big enough for the pool, the workers start before the command's
-own imports (`worker.start_early`). An export's workers preload the narrow path's lean job (a
-plain exact filter needs no more); another filter's job imports the rest when it arrives."""
+own imports (`worker.start_early`). They preload the narrow path's lean job (a plain exact filter
+needs no more: `narrow_job`, `narrow_top`); another filter's job imports the rest when it arrives."""
 
 
 def _run_subcommand(name: str, args: list[str]) -> int:

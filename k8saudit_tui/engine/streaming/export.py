@@ -50,7 +50,15 @@ if TYPE_CHECKING:  # the narrow path runs without the query and store packages (
     from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
     from k8saudit_tui.engine.query.filter import Filter
 
-__all__ = ["STREAMED_FORMATS", "ExportError", "OriginalLines", "StreamedExport", "narrow_plan", "stream_export"]
+__all__ = [
+    "STREAMED_FORMATS",
+    "ExportError",
+    "OriginalLines",
+    "StreamedExport",
+    "narrow_plan",
+    "narrow_spec",
+    "stream_export",
+]
 
 
 @dataclass(frozen=True)
@@ -140,10 +148,16 @@ def _dense(spec: Spec) -> bool:
 
 def narrow_plan(selection: Filter | str, fmt: str) -> tuple[Spec, str] | None:
     """(spec, text) when the workers can decide `selection` on each decoded line without a Judge
-    (`narrow_job`): original lines (jsonl, json) under a filter of exact terms whose text compiles
-    to the same terms (a text that `exact_text` reads is not compiled here), else None."""
+    (`narrow_job`): original lines (jsonl, json) under a narrow filter (`narrow_spec`), else None."""
     if fmt not in ("jsonl", "json"):
         return None
+    return narrow_spec(selection)
+
+
+def narrow_spec(selection: Filter | str) -> tuple[Spec, str] | None:
+    """(spec, text) of a filter of exact terms whose text compiles to the same terms, which a
+    worker can rebuild from the text (a text that `exact_text` reads is not compiled here), else
+    None."""
     if isinstance(selection, str):
         spec = parse_exact(selection)
         return None if spec is None else (spec, selection)

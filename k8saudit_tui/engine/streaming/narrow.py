@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from operator import attrgetter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 import numpy as np
@@ -82,7 +82,7 @@ def _ips(events: list[EventFields]) -> list[str]:
     return [ips[0] if ips else "" for ips in map(_IPS, events)]
 
 
-def _references(events: list[EventFields]) -> list[tuple[str, str]]:
+def references(events: list[EventFields]) -> list[tuple[str, str]]:
     """(resource, subresource): the store's two columns ("" and "" without an objectRef)."""
     return [(ref.resource, ref.subresource) if ref is not None else ("", "") for ref in map(_REF, events)]
 
@@ -168,7 +168,7 @@ def _resource_test(values: tuple[str, ...]) -> Test:
     whole = frozenset((resource, subresource) for resource, slash, subresource in parts if slash)
 
     def test(events: list[EventFields]) -> list[bool]:
-        return [pair[0] in bare or pair in whole for pair in _references(events)]
+        return [pair[0] in bare or pair in whole for pair in references(events)]
 
     return test
 
@@ -184,11 +184,18 @@ class NarrowRange:
     events: int
     rest: np.ndarray
     """Per line: whether the store path must read it."""
+    kept: list[Any]
+    """With a `keep`, what it read of the selected events, in order (`times` is then empty)."""
 
 
-def narrow_range(data: bytes, final: bool, groups: Narrow) -> NarrowRange:
+Keep = Callable[[list[EventFields]], list[Any]]
+"""What a caller reads of some selected events instead of their stage times (`narrow_top`)."""
+
+
+def narrow_range(data: bytes, final: bool, groups: Narrow, keep: Keep | None = None) -> NarrowRange:
     """Decide the lines of `data` (the parser's line split: a last line without newline only
-    when `final`) under `groups` (alternatives of terms that must all hold)."""
+    when `final`) under `groups` (alternatives of terms that must all hold); of the selected
+    events, keep their stage times, or with `keep` what it reads of them."""
     text = np.frombuffer(data, np.uint8)
     ends = np.flatnonzero(text == _NEWLINE)
     if final and len(data) and data[-1] != _NEWLINE:
@@ -204,6 +211,7 @@ def narrow_range(data: bytes, final: bool, groups: Narrow) -> NarrowRange:
     rest = np.zeros(n, bool)
     selected: list[int] = []
     stamps: list[str] = []
+    kept: list[Any] = []
     for begin in range(0, n, BLOCK_LINES):
         end = min(begin + BLOCK_LINES, n)
         events = _lines_block(view[starts[begin] : starts[end]], end - begin) if whole[begin:end].all() else None
@@ -226,9 +234,12 @@ def narrow_range(data: bytes, final: bool, groups: Narrow) -> NarrowRange:
         else:
             chosen = _decide(events, groups)
             selected.extend(begin + index for index in chosen)
-        stamps.extend(events[index].stage_time for index in chosen)
+        if keep is None:
+            stamps.extend(events[index].stage_time for index in chosen)
+        elif chosen:
+            kept.extend(keep(events if len(chosen) == len(events) else [events[index] for index in chosen]))
     events_read = n - int(np.count_nonzero(rest))
-    return NarrowRange(starts, np.array(selected, np.int64), parse_times(stamps), events_read, rest)
+    return NarrowRange(starts, np.array(selected, np.int64), parse_times(stamps), events_read, rest, kept)
 
 
 def _pieces(data: bytes, starts: np.ndarray, ends: np.ndarray) -> list[bytes]:

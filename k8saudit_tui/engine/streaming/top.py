@@ -1,9 +1,11 @@
 """`top` without a store: per-range counts of a field's values, merged into the facet `top` prints.
 
-How: each range is parsed and filtered where it is read (`ranges.Judge`, the store's filter on a
-store of the range); the `count` job returns, per value of the field among the selected events,
-its events and its distinct (value, request) pairs, which the parent merges. Values are labelled
-by `facets._codec`, the facets' own reading of a field, so labels and order are `facet`'s.
+How: each range is parsed and filtered where it is read: on the decoded lines when the filter is
+narrow and the field one they hold (`narrow_top`), else on a store of the range (`ranges.Judge`,
+the store's filter); the job returns, per value of the field among the selected events, its events
+and its distinct (value, request) pairs, which the parent merges. Values are labelled by
+`facets._codec`, the facets' own reading of a field (or its equal in `narrow_top.LABELS`), so
+labels and order are `facet`'s.
 
 Contract: `stream_top` returns the Facet that `facets.facet(store, field, filter.apply(store),
 limit)` returns for the store of the same logs (tested). A request is an auditID counted once per
@@ -27,7 +29,7 @@ import numpy as np
 
 from k8saudit_tui.engine import fields
 from k8saudit_tui.engine.logs import split
-from k8saudit_tui.engine.logs.auditid_keys import KEY_DTYPE, KEY_WIDTH, UUID
+from k8saudit_tui.engine.logs.auditid_keys import KEY_DTYPE
 from k8saudit_tui.engine.logs.sources import LogSource, new_spool
 from k8saudit_tui.engine.logs.split import Task
 from k8saudit_tui.engine.model import LEVELS, Problem
@@ -35,58 +37,34 @@ from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
 from k8saudit_tui.engine.query.facets import Facet, FacetValue, _codec
 from k8saudit_tui.engine.query.filter import Filter
 from k8saudit_tui.engine.streaming import jobs, pipeline
+from k8saudit_tui.engine.streaming.export import narrow_spec
+from k8saudit_tui.engine.streaming.narrow_top import (
+    LABELS,
+    PAIR,
+    Counted,
+    distinct_ids,
+    distinct_pairs,
+    narrow_count,
+    narrow_setup,
+    tally,
+)
 from k8saudit_tui.engine.streaming.prefilter import prefilter
 from k8saudit_tui.engine.streaming.ranges import Judge, judge_setup
 
-_PAIR = np.dtype([("value", "<i4"), ("id", "V16")])
-"""A (value, request) pair whose auditID is a lower-case UUID, held as its 16 bytes: 20 bytes a
-pair instead of 40 (the column's 36 characters), exact (no hash)."""
-
-
-@dataclass
-class Counted(jobs.Read):
-    """One range's counts: per value label, events and the events without an auditID; the
-    distinct (label index, auditID) pairs: UUIDs packed (`pairs`), any other ID whole
-    (`other_pairs`: bytes as the column holds it, str for one longer than the column)."""
-
-    labels: list[str] = field(default_factory=list)
-    counts: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
-    lone: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
-    pairs: np.ndarray = field(default_factory=lambda: np.empty(0, _PAIR))
-    other_pairs: list[tuple[int, bytes | str]] = field(default_factory=list)
-
 
 def count(judge: Judge, task: Task) -> Counted:
-    """The worker job: the counts of the field among the range's selected events (a counting
-    judge carries the field's name where an exporting one carries the format: `stream_top`)."""
+    """The worker job on the store path: the counts of the field among the range's selected
+    events (a counting judge carries the field's name where an exporting one carries the format:
+    `stream_top`)."""
     ranged, rows = judge.read(task)
     store = ranged.store
     encode, _, label = _codec(store, judge.fmt, len(store))
     codes = encode(rows) if len(rows) else np.empty(0, np.int64)
     present, local = np.unique(codes, return_inverse=True)
-    local = local.reshape(-1).astype(np.int32)
     keys = store.column("auditid")[rows] if len(rows) else np.empty(0, KEY_DTYPE)
-    raw = np.ascontiguousarray(keys, KEY_DTYPE).view(np.uint8).reshape(-1, KEY_WIDTH)
-    kind = raw[:, 0]
-    lone = kind == 0  # no auditID: a request of its own
-    uuid = kind == UUID
-    pairs = np.empty(int(uuid.sum()), _PAIR)
-    pairs["value"] = local[uuid]
-    pairs["id"] = np.ascontiguousarray(raw[uuid, 1:]).view("V16").reshape(-1)
-    others = np.flatnonzero(~uuid & ~lone)  # coded in this range's store: compared by their text
-    other: list[tuple[int, bytes | str]] = list(
-        zip(local[others].tolist(), store.auditid_texts(keys[others]), strict=True)
-    )
-    return Counted(
-        ranged.lines,
-        ranged.events,
-        ranged.problems,
-        [str(label(int(code))) for code in present.tolist()],
-        np.bincount(local, minlength=len(present)).astype(np.int64),
-        np.bincount(local[lone], minlength=len(present)).astype(np.int64),
-        np.unique(pairs),
-        other,
-    )
+    labels = [str(label(int(code))) for code in present.tolist()]
+    read = jobs.Read(ranged.lines, ranged.events, ranged.problems)
+    return tally(read, labels, local.reshape(-1).astype(np.int32), keys, lambda rows: store.auditid_texts(keys[rows]))
 
 
 class _Pairs:
@@ -126,15 +104,15 @@ class _Pairs:
         """Distinct requests per value code, and distinct UUIDs in all."""
         requests = np.zeros(size, np.int64)
         if not self.files:
-            pairs = np.unique(np.concatenate(self.buffer)) if self.buffer else np.empty(0, _PAIR)
-            return requests + np.bincount(pairs["value"], minlength=size), len(np.unique(pairs["id"]))
+            pairs = distinct_pairs(np.concatenate(self.buffer)) if self.buffer else np.empty(0, PAIR)
+            return requests + np.bincount(pairs["value"], minlength=size), distinct_ids(pairs)
         self._flush()
         distinct = 0
         for path, handle in self.files:
             handle.flush()
-            pairs = np.unique(np.fromfile(path, _PAIR))
+            pairs = distinct_pairs(np.fromfile(path, PAIR))
             requests += np.bincount(pairs["value"], minlength=size)
-            distinct += len(np.unique(pairs["id"]))
+            distinct += distinct_ids(pairs)
         return requests, distinct
 
     def close(self) -> None:
@@ -160,7 +138,7 @@ class _Merged:
     events: list[int] = field(default_factory=list)
     lone: list[int] = field(default_factory=list)
     pairs: _Pairs = field(default_factory=_Pairs)
-    other_pairs: set[tuple[int, bytes | str]] = field(default_factory=set)
+    other_pairs: set[tuple[int, str]] = field(default_factory=set)
 
     def add(self, counted: Counted) -> None:
         mapping = np.empty(len(counted.labels), np.int32)
@@ -232,9 +210,13 @@ def stream_top(
         selection = pipeline.anchored(selection, pipeline.first_pass_latest(found.tasks, workers, in_process_bytes))
     merged = _Merged()
     totals = pipeline.Totals(found.names)
+    job: Callable[[Any, Task], Counted] = count
     setup = judge_setup(selection, evaluator, None, name)
+    narrow = narrow_spec(selection) if name in LABELS else None
+    if narrow is not None:  # decided on the decoded lines: no store of each range
+        job, setup = narrow_count, narrow_setup(*narrow, evaluator.policy if evaluator else None, name)
     try:
-        for task, counted in pipeline.run(found.tasks, count, setup, workers, in_process_bytes):
+        for task, counted in pipeline.run(found.tasks, job, setup, workers, in_process_bytes):
             totals.add(task, counted)
             merged.add(counted)
         return StreamedTop(merged.facet(name, limit), [*found.problems, *totals.problems])
