@@ -119,6 +119,19 @@ async def test_headers_visible_at_each_terminal_size(size: tuple[int, int], last
         assert len(header) == table.scrollable_content_region.width
 
 
+async def test_at_80x24_the_policy_pane_is_one_line_without_a_policy() -> None:
+    """Stacked panes at 80x24: the policy pane has five lines for a policy's rules, one for the
+    sentence that says none is loaded, and the events list gets the four lines."""
+    heights = {}
+    for policy in (True, False):
+        app = make_app() if policy else make_app(policy=None)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(app, pilot)
+            heights[policy] = (app.main_screen.policy_pane.region.height, app.main_screen.events_table.region.height)
+    assert heights[True][0] == 5
+    assert heights[False] == (1, heights[True][1] + 4)
+
+
 async def test_80_columns_show_the_user_of_each_event() -> None:
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:

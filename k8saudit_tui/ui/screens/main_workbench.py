@@ -254,6 +254,7 @@ class MainWorkbench(MainDialogs):
         with the events each rule writes while a candidate is compared or the bytes are known,
         and then their bytes."""
         session = self.session
+        self.set_class(session.policy is None, "-no-policy")  # stacked at 80x24: one line, not five
         candidate = self._candidate_view and session.candidate_load is not None
         costs = self._known_costs()
         summary = costs.of(candidate=candidate) if costs is not None else None
