@@ -4,10 +4,12 @@
 
 For each size (default 100,000 and 1,000,000 events; the log is /tmp/k8saudit-bench-N.jsonl when
 it exists, else generated under benchmarks/out/), in a private temporary XDG_CACHE_HOME:
-- headless: the real `k8saudit-tui top --by verb --policy demo LOG`, timed from process start,
-  with an empty cache (first load, which saves the index) and with the index (reopen), run
-  alternately R times each (default 3; under CPU contention the p50 of alternate runs is the
-  fair ratio), with the CPU seconds of the process tree and its peak resident memory;
+- headless: a store loaded through the index cache (`StoreLoader(..., cache=StoreCache())`, what
+  `export --format parquet` and the commands reading cloud envelopes do; `top`, `evaluate` and a
+  jsonl/csv/json `export` of a raw log stream without a store, so without an index), timed from
+  process start, with an empty cache (first load, which saves the index) and with the index
+  (reopen), run alternately R times each (default 3; under CPU contention the p50 of alternate
+  runs is the fair ratio), with the CPU seconds of the process tree and its peak resident memory;
 - the explorer's engine side: Session.load (the load or reopen, then query.prepare's filter
   indexes, built or reopened), from process start, without Textual;
 - explorer: the Textual app (headless, as `benchmarks/tui.py` and the UI tests run it) from
@@ -54,6 +56,19 @@ asyncio.run(main())
 the store loaded or reopened, and the filter indexes built or reopened."""
 
 
+CHILD_STORE = """
+import sys
+from k8saudit_tui.commands.common import load_policy_or_exit
+from k8saudit_tui.engine.logs.sources import expand_sources
+from k8saudit_tui.engine.store import StoreLoader
+from k8saudit_tui.engine.store.cache import StoreCache
+cache = StoreCache()
+store = StoreLoader(expand_sources([sys.argv[2]]), load_policy_or_exit(sys.argv[1]), cache=cache).load_all()
+print(len(store), cache.last)
+"""
+"""A headless store load through the index cache (no filter indexes, no Textual)."""
+
+
 CHILD_SESSION = """
 import sys, threading
 from k8saudit_tui.engine.store.cache import StoreCache
@@ -89,8 +104,8 @@ def _run(argv: list[str], environment: dict[str, str]) -> tuple[float, float, fl
     return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, output.strip()
 
 
-def _top(log: Path, *extra: str) -> list[str]:
-    return ["-m", "k8saudit_tui", "top", "--by", "verb", "--policy", str(DEMO_POLICY), str(log), *extra]
+def _store(log: Path) -> list[str]:
+    return ["-c", CHILD_STORE, str(DEMO_POLICY), str(log)]
 
 
 def _explorer(log: Path, mode: str = "cache") -> list[str]:
@@ -128,7 +143,8 @@ def _alternate(label: str, first: list[str], cache: Path, environment: dict[str,
 
 
 def _appended(log: Path, cache: Path, environment: dict[str, str], repeat: int) -> None:
-    """Reopen after appending 1% more events each time (only the new bytes are parsed)."""
+    """The explorer's Session.load after appending 1% more events each time (only the new bytes
+    are parsed, and the filter indexes extended)."""
     from k8saudit_tui.sample import write_log
 
     events = int(log.stem.rsplit("-", 1)[-1]) if log.stem.rsplit("-", 1)[-1].isdigit() else 100_000
@@ -139,12 +155,12 @@ def _appended(log: Path, cache: Path, environment: dict[str, str], repeat: int) 
         write_log(more, max(1, events // 100), seed=99, start="2026-11-30T00:00:00Z")
         extra = more.read_bytes()
         _clear(cache)
-        first = _run(_top(copy), environment)
+        first = _run(_session(copy), environment)
         grown = []
         for _ in range(repeat):
             with open(copy, "ab") as handle:
                 handle.write(extra)
-            grown.append(_run(_top(copy), environment))
+            grown.append(_run(_session(copy), environment))
         print(
             f"  appended {max(1, events // 100):,} events ({len(extra) / 1e6:.1f} MB) to the indexed log: "
             f"reopen p50 {_p50([g[0] for g in grown]):.2f} s wall, {_p50([g[1] for g in grown]):.2f} s CPU "
@@ -169,7 +185,7 @@ def main() -> int:
         for events in args.events:
             log = _log(events)
             print(f"{events:,} events: {log} ({log.stat().st_size / 1e6:.0f} MB)", flush=True)
-            _alternate("headless `top --by verb`", _top(log), cache, environment, args.repeat)
+            _alternate("headless store load (StoreLoader)", _store(log), cache, environment, args.repeat)
             print(f"  index on disk: {_index_size(cache):.0f} MB", flush=True)
             fewer = max(1, args.repeat - 1)
             _alternate("explorer's Session.load (no Textual)", _session(log), cache, environment, fewer)
