@@ -37,12 +37,14 @@ from k8saudit_tui.engine.logs.formats import Damaged, Unwrapped
 from k8saudit_tui.engine.logs.formats.aks_rows import unwrap_row
 from k8saudit_tui.engine.logs.formats.cloudtext import (
     Events,
+    apiserver_texts,
     fast_texts_counted,
     record_by_record,
     strip_newline,
     unwrap_value,
     with_ids,
 )
+from k8saudit_tui.engine.logs.formats.whole_range import objects_per_line
 
 DIAGNOSTIC = "aks-diagnostic"
 LOG_ANALYTICS = "aks-loganalytics"
@@ -192,7 +194,30 @@ class _Line(msgspec.Struct, gc=False):
     records: list[_Record] | UnsetType = UNSET
 
 
+_NotHere = msgspec.Raw | UnsetType
+
+
+class _LoneRecord(_Record, gc=False):
+    """A diagnostic record none of whose keys would make the line CloudWatch's (eks.format_of,
+    eks._Line: the module offered each block first), so only this module reads it."""
+
+    message: _NotHere = UNSET
+    timestamp: _NotHere = UNSET
+    messageType: _NotHere = UNSET
+    logEvents: _NotHere = UNSET
+    events: _NotHere = UNSET
+    awslogs: _NotHere = UNSET
+    records: _NotHere = UNSET
+    results: _NotHere = UNSET
+    at_message: _NotHere = msgspec.field(default=UNSET, name="@message")
+    at_timestamp: _NotHere = msgspec.field(default=UNSET, name="@timestamp")
+
+
 _DECODE_RECORD = msgspec.json.Decoder(_Record).decode
+_LONE_RECORDS = msgspec.json.Decoder(_LoneRecord)
+_CLOUDWATCH_KEYS = attrgetter(
+    *(name for name in _LoneRecord.__struct_fields__ if name not in _Record.__struct_fields__)
+)
 _DECODE_LINE = msgspec.json.Decoder(_Line).decode
 _CATEGORY = attrgetter("category")
 _LOG = attrgetter("properties.log")
@@ -203,6 +228,24 @@ def fast_lines(pieces: list[bytes]) -> list[bytes] | None:
     when one is not, or holds a damaged log. See the module doc."""
     found = fast_events(pieces)
     return None if found is None else found[0]
+
+
+FAST_RANGE_FORMAT = DIAGNOSTIC
+"""What `fast_range` reads: one diagnostic record a line (`_is_diagnostic`, so `format_of` says this)."""
+
+
+def fast_range(data: bytes, start: int, stop: int) -> list[str] | None:
+    """The logs of the complete lines [start, stop) of `data` when each line is one diagnostic
+    record of an audit category, without a key CloudWatch's reading looks at, whose log is an
+    apiserver-shaped Event line (what `fast_events` gives them after eks declined the block),
+    else None (`whole_range.py`)."""
+    records = objects_per_line(data, start, stop, _LONE_RECORDS)
+    if records is None or not AUDIT_CATEGORIES.issuperset(map(_CATEGORY, records)):
+        return None
+    if any(key is not UNSET for keys in map(_CLOUDWATCH_KEYS, records) for key in keys):
+        return None
+    texts = list(map(_LOG, records))
+    return texts if apiserver_texts(texts) else None
 
 
 def fast_events(pieces: list[bytes]) -> Events | None:

@@ -171,6 +171,12 @@ def _json_type(value: object) -> str:
 _PREFIX_BYTES = EVENT_PREFIX.encode()
 
 
+def apiserver_texts(texts: list[str]) -> bool:
+    """Whether every text starts like an apiserver Event line and ends in `}` (C-level passes;
+    a caller checks for line breaks on the texts joined)."""
+    return all(map(str.startswith, texts, repeat(EVENT_PREFIX))) and all(map(str.endswith, texts, repeat("}")))
+
+
 def fast_texts(texts: list[str]) -> list[bytes] | None:
     """`[unwrap_text(t).event for t in texts]` when none is Damaged, else None (see module doc).
 

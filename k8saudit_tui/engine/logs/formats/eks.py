@@ -41,6 +41,7 @@ from msgspec import UNSET, UnsetType
 from k8saudit_tui.engine.logs.formats import Damaged, Unwrapped
 from k8saudit_tui.engine.logs.formats.cloudtext import (
     Events,
+    apiserver_texts,
     fast_texts,
     fast_texts_counted,
     record_by_record,
@@ -49,6 +50,7 @@ from k8saudit_tui.engine.logs.formats.cloudtext import (
     with_counts,
 )
 from k8saudit_tui.engine.logs.formats.eks_payloads import decoded_payloads
+from k8saudit_tui.engine.logs.formats.whole_range import objects_per_line
 
 CLOUDWATCH = "cloudwatch"
 INSIGHTS = "cloudwatch-insights"
@@ -279,7 +281,8 @@ class _Line(msgspec.Struct, gc=False):
     records: msgspec.Raw | UnsetType = UNSET
 
 
-_DECODE_OBJECT = msgspec.json.Decoder(_EventObject).decode
+_EVENT_OBJECTS = msgspec.json.Decoder(_EventObject)
+_DECODE_OBJECT = _EVENT_OBJECTS.decode
 _DECODE_LINE = msgspec.json.Decoder(_Line).decode
 _MESSAGE = attrgetter("message")
 
@@ -289,6 +292,21 @@ def fast_lines(pieces: list[bytes]) -> list[bytes] | None:
     not, or holds a damaged message. See the module doc."""
     found = fast_events(pieces)
     return None if found is None else found[0]
+
+
+FAST_RANGE_FORMAT = CLOUDWATCH
+"""What `fast_range` reads: one event object a line (`_is_event_object`, so `format_of` says this)."""
+
+
+def fast_range(data: bytes, start: int, stop: int) -> list[str] | None:
+    """The messages of the complete lines [start, stop) of `data` when each line is one CloudWatch
+    event object whose message is an apiserver-shaped Event line (what `fast_events` gives them),
+    else None (`whole_range.py`)."""
+    objects = objects_per_line(data, start, stop, _EVENT_OBJECTS)
+    if objects is None:
+        return None
+    texts = list(map(_MESSAGE, objects))
+    return texts if apiserver_texts(texts) else None
 
 
 def fast_events(pieces: list[bytes]) -> Events | None:

@@ -32,7 +32,6 @@ import tempfile
 from collections import Counter
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
-from types import ModuleType
 from typing import BinaryIO
 
 import numpy as np
@@ -45,8 +44,9 @@ from k8saudit_tui.engine.logs.encoder import Encoder
 from k8saudit_tui.engine.logs.formats import BY_NAME, FORMATS, documents
 from k8saudit_tui.engine.logs.formats.documents import Mode
 from k8saudit_tui.engine.logs.formats.inplace import s3_in_place, s3_parsed
-from k8saudit_tui.engine.logs.formats.registry import MODULES, Registry, load, owner
+from k8saudit_tui.engine.logs.formats.registry import MODULES, Registry, fast_modules
 from k8saudit_tui.engine.logs.formats.unwrapper import Chunk, Unwrapper
+from k8saudit_tui.engine.logs.formats.whole_range import whole_range
 from k8saudit_tui.engine.logs.sources import LogSource, new_spool
 from k8saudit_tui.engine.model import Problem
 
@@ -184,6 +184,10 @@ def unwrap_data(
         unwrapper.add(documents.records(data, how))
         unwrapper.finish()
         return chunk
+    fast = fast_modules(forced, registry)
+    whole = whole_range(data, final, fast, listed)  # one record a line: read without splitting the range
+    if whole is not None:
+        return whole
     lines = data.split(b"\n")
     ends = data.endswith(b"\n") or not data
     if ends:
@@ -191,7 +195,6 @@ def unwrap_data(
     chunk = Chunk(lines=len(lines) - (0 if final or ends else 1))  # the newlines, and a final unended line
     chunk.pieces = [] if listed else None
     unwrapper = Unwrapper(chunk, forced, registry)
-    fast = _fast_modules(forced, registry)
     # no empty line (`b"" in lines`, not `b"\n\n" in data`: a search of the whole range cost a
     # quarter of unwrapping it), no CR, no BOM: the blocks go to fast_lines as they are
     clean = b"\r" not in data and b"" not in lines and not data.startswith(b"\xef\xbb\xbf")
@@ -208,13 +211,6 @@ def unwrap_data(
             unwrapper.add(record for number, line in numbered for record in documents.json_line(number, line))
     unwrapper.finish()
     return chunk
-
-
-def _fast_modules(forced: str | None, registry: Registry) -> list[ModuleType]:
-    if forced is not None:
-        module = owner(forced, registry)
-        return [module] if module is not None and hasattr(module, "fast_lines") else []
-    return [module for _, module in load(registry) if hasattr(module, "fast_lines")]
 
 
 Parsed = tuple[int, int, Batch | None, np.ndarray, np.ndarray, int]

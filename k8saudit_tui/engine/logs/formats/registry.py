@@ -65,3 +65,12 @@ def owner(format_name: str, registry: Registry = MODULES) -> ModuleType | None:
     """The loaded module that reads `format_name`, or None when it is not in this build."""
     wanted = OWNER.get(format_name)
     return next((module for name, module in load(registry) if name == wanted), None)
+
+
+def fast_modules(forced: str | None, registry: Registry = MODULES) -> list[ModuleType]:
+    """The modules that read blocks of lines at once (`fast_lines`), in the order they are offered
+    a block: the forced format's owner alone, or every one in recognition order."""
+    if forced is not None:
+        module = owner(forced, registry)
+        return [module] if module is not None and hasattr(module, "fast_lines") else []
+    return [module for _, module in load(registry) if hasattr(module, "fast_lines")]

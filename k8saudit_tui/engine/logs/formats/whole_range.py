@@ -1,0 +1,114 @@
+"""A range of one-record-per-line envelopes unwrapped without cutting it into lines.
+
+Why: a 1M-event CloudWatch file spent 40% of its load in unwrapping, and half of that was not the
+envelopes' decoding but the range's bytes copied line by line: split into lines, decoded one call
+a line, each message encoded, joined to check for newlines, joined again as a block, joined again
+for the parser. Here the envelopes of ~1 MB blocks are decoded in one call each (`decode_lines`,
+no line copied), and their messages checked as text in C-level passes and encoded one by one
+(measured in-process at 1M CloudWatch events: unwrapping 2.1 us an event against 3.3, unwrapping
+and parsing 8.0 against 9.1).
+
+Contract: `whole_range(data, final, modules, listed)` returns the Chunk `reader.unwrap_data(data,
+final, "lines", ..., listed)` returns (its `events` one by one: the same bytes once joined) when the range is
+the common case of a provider's file: every line of the range is one record that one fast module's
+`fast_range` reads as one apiserver-shaped Event line (its `FAST_RANGE_FORMAT`), and every module
+the line path would offer a block first has a `fast_range` that declines it; else None, and
+`unwrap_data` reads the range as before, line by line. A provider's `fast_range(data, start,
+stop)` gives the Event texts of the complete lines [start, stop) of `data` when each is one such
+record (what its `fast_events` would give them, one a line) that the fast modules before it in the
+registry's order would not take (aks.py's holds no key eks.py looks at), else None.
+
+Why a block is read one record a line without splitting it (`objects_per_line`): every line starts
+with `{` and ends with `}` (every newline inside the block is in `}\\n{`: no CR, no blank line, no
+BOM, no spaces), so no JSON value spans two lines (inside a container, a `}` is followed by `,`,
+`]` or `}`, and a string cannot hold a raw newline); each line holds one value or more, so as many
+values as lines means exactly one a line, decoded from that line's bytes as the line path decodes
+it alone.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Sequence
+from itertools import repeat
+from types import ModuleType
+from typing import Any
+
+import msgspec
+import numpy as np
+
+from k8saudit_tui.engine.logs.formats import BY_NAME
+from k8saudit_tui.engine.logs.formats.unwrapper import Chunk
+
+BLOCK_BYTES = 1 << 20
+"""About how many bytes of envelopes are decoded in one call (a block ends after a newline)."""
+
+
+def whole_range(data: bytes, final: bool, modules: Sequence[ModuleType], listed: bool = False) -> Chunk | None:
+    """The chunk of the range `data` when every line is one record of the first fast module's
+    `fast_range` (see the module doc), else None; with `listed`, its `pieces` too."""
+    if not data or not (final or data.endswith(b"\n")):
+        return None
+    for module in modules:  # in the order the line path offers a block
+        if not hasattr(module, "fast_range"):
+            return None  # it might take the block: the line path asks it
+        texts = _range_texts(module, data)
+        if texts is not None:
+            break
+    else:
+        return None
+    if any(map(str.__contains__, texts, repeat("\n"))) or any(map(str.__contains__, texts, repeat("\r"))):
+        return None  # a message with a line break of its own: the line path makes it one line
+    try:
+        events = list(map(str.encode, texts))
+    except UnicodeEncodeError:  # a lone surrogate (`\\ud800`): the line path says where
+        return None
+    count = len(events)
+    code = BY_NAME[module.FAST_RANGE_FORMAT].code
+    numbers = array("i", range(1, count + 1))
+    return Chunk(count, events, numbers, array("B", bytes([code]) * count), pieces=events if listed else None)
+
+
+def _range_texts(module: ModuleType, data: bytes) -> list[str] | None:
+    """The Event texts of every block of `data` by the module's `fast_range`, or None."""
+    texts: list[str] = []
+    start = 0
+    while start < len(data):
+        stop = data.find(b"\n", start + BLOCK_BYTES)
+        stop = len(data) if stop < 0 else stop + 1
+        found = module.fast_range(data, start, stop)
+        if found is None:
+            return None
+        texts.extend(found)
+        start = stop
+    return texts
+
+
+def objects_per_line(data: bytes, start: int, stop: int, decoder: msgspec.json.Decoder[Any]) -> list[Any] | None:
+    """The values of the complete lines [start, stop) of `data` decoded by `decoder`, one a line,
+    in one call; None unless every line starts with `{` and ends with `}` and holds exactly one
+    value the decoder accepts (see the module doc). The bytes around the newlines are checked with
+    numpy: `bytes.count` of a newline or of `}\\n{` reads ~1.6 GB/s, as much CPU as the decoding."""
+    if stop <= start or data.find(b"\r", start, stop) >= 0:  # a clean block, as the line path says: no CR
+        return None
+    text = np.frombuffer(data, np.uint8, stop - start, start)
+    newlines = np.flatnonzero(text == _NEWLINE)
+    ended = bool(len(newlines)) and newlines[-1] == len(text) - 1
+    inside = newlines[:-1] if ended else newlines
+    last = len(text) - 2 if ended else len(text) - 1
+    if (
+        last < 0
+        or text[0] != _OPEN
+        or text[last] != _CLOSE
+        or not (text[inside - 1] == _CLOSE).all()
+        or not (text[inside + 1] == _OPEN).all()
+    ):
+        return None
+    try:
+        values: list[Any] = decoder.decode_lines(memoryview(data)[start:stop])
+    except (msgspec.DecodeError, RecursionError):  # a ValidationError is a DecodeError
+        return None
+    return values if len(values) == len(inside) + 1 else None
+
+
+_NEWLINE, _OPEN, _CLOSE = ord("\n"), ord("{"), ord("}")
