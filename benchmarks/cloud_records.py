@@ -7,9 +7,13 @@ per line (`envelope_aks`), checks that `fast_lines` gives the lines back byte fo
 alternately in the same minutes, (a) msgspec-decoding the raw Event lines the way the loader does
 (`EventFields`, blocks of BLOCK_LINES), (b) `eks.fast_lines` / `aks.fast_lines` over the
 envelopes in blocks of the same size and (c) the floor of any msgspec unwrapping: decoding only
-the message string of each envelope, nothing else done. Prints the p50 of each and its ratio to
-(a) (target: well under 0.5, so that reading an envelope stays near the cost of the raw log;
-the floor shows how far JSON-unescaping the Event text alone already is from it).
+the message string of each envelope, nothing else done, and (d) the reader's whole-range path
+(`formats/whole_range.py`: the file's bytes, envelopes decoded a 1 MB block a call, not line by
+line), which a range of one envelope a line takes, beside (e) the line path it stands in for
+(`reader.unwrap_data` with the whole-range path off: the file split into lines, blocks offered to
+`fast_lines`, their events joined). Prints the p50 of each and its ratio to (a)
+(target: well under 0.5, so that reading an envelope stays near the cost of the raw log; the floor
+shows how far JSON-unescaping the Event text alone already is from it).
 
 `envelope_eks(lines)` and `envelope_aks(lines)` are importable by the other benchmarks.
 """
@@ -28,7 +32,9 @@ from shared import generated_log
 
 from k8saudit_tui.engine.logs.batch import BLOCK_LINES
 from k8saudit_tui.engine.logs.event import EventFields
-from k8saudit_tui.engine.logs.formats import aks, eks
+from k8saudit_tui.engine.logs.formats import aks, eks, reader
+from k8saudit_tui.engine.logs.formats.registry import fast_modules
+from k8saudit_tui.engine.logs.formats.whole_range import whole_range
 
 BENCH_LOG = Path("/tmp/k8saudit-bench-1000000.jsonl")
 _STREAM = b"kube-apiserver-audit-5f2c0e7d1b9a4c3e8f6a"
@@ -80,6 +86,15 @@ class _Record(msgspec.Struct, gc=False):
     properties: _Properties
 
 
+def line_path(data: bytes) -> None:
+    """`reader.unwrap_data` over a file's bytes as it reads a range the whole-range path declines."""
+    taken, reader.whole_range = reader.whole_range, lambda *_: None
+    try:
+        reader.unwrap_data(data, True, "lines", None)
+    finally:
+        reader.whole_range = taken
+
+
 def _blocks(pieces: list[bytes]) -> list[list[bytes]]:
     return [pieces[start : start + BLOCK_LINES] for start in range(0, len(pieces), BLOCK_LINES)]
 
@@ -101,6 +116,14 @@ def main() -> None:
     for name, module, blocks in (("EKS", eks, cloudwatch), ("AKS", aks, azure)):
         same = all(module.fast_lines(block) == expected for block, expected in zip(blocks, raw))
         assert same and len(blocks) == len(raw), f"{name}: fast_lines did not give the Event lines back"
+    texts = {
+        name: b"".join(line + b"\n" for block in blocks for line in block)
+        for name, blocks in (("EKS", cloudwatch), ("AKS", azure))
+    }
+    modules = fast_modules(None)
+    for name, data in texts.items():
+        chunk = whole_range(data, True, modules)
+        assert chunk is not None and chunk.events == lines, f"{name}: the whole range did not give the Event lines back"
     decode = msgspec.json.Decoder(EventFields).decode
 
     def parse() -> None:  # each block's events dropped after it, as the loader hands them on
@@ -120,8 +143,14 @@ def main() -> None:
         "parse the raw Events (msgspec EventFields)": parse,
         "eks.fast_lines (CloudWatch event objects)": lambda: unwrap(eks.fast_lines, cloudwatch),
         "  floor: msgspec decoding only their message": lambda: floor(message, cloudwatch),
+        "  the reader's line path over the file (split, blocks offered, joined)": lambda: line_path(texts["EKS"]),
+        "  the reader's whole-range path over the file (a 1 MB block a call)": lambda: whole_range(
+            texts["EKS"], True, modules
+        ),
         "aks.fast_lines (AKS storage records)": lambda: unwrap(aks.fast_lines, azure),
         "  floor: msgspec decoding only their properties.log": lambda: floor(record, azure),
+        "  the reader's line path over the file": lambda: line_path(texts["AKS"]),
+        "  the reader's whole-range path over the file": lambda: whole_range(texts["AKS"], True, modules),
     }
     times: dict[str, list[float]] = {label: [] for label in runs}
     for _ in range(args.repeat):  # alternated, so CPU contention hits every measure alike

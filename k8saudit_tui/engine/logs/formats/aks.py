@@ -37,7 +37,6 @@ from k8saudit_tui.engine.logs.formats import Damaged, Unwrapped
 from k8saudit_tui.engine.logs.formats.aks_rows import unwrap_row
 from k8saudit_tui.engine.logs.formats.cloudtext import (
     Events,
-    apiserver_texts,
     fast_texts_counted,
     record_by_record,
     strip_newline,
@@ -218,6 +217,8 @@ _LONE_RECORDS = msgspec.json.Decoder(_LoneRecord)
 _CLOUDWATCH_KEYS = attrgetter(
     *(name for name in _LoneRecord.__struct_fields__ if name not in _Record.__struct_fields__)
 )
+_NONE_OF_THEM = (UNSET,) * (len(_LoneRecord.__struct_fields__) - len(_Record.__struct_fields__))
+"""What `_CLOUDWATCH_KEYS` reads of a record that has none of those keys."""
 _DECODE_LINE = msgspec.json.Decoder(_Line).decode
 _CATEGORY = attrgetter("category")
 _LOG = attrgetter("properties.log")
@@ -236,16 +237,14 @@ FAST_RANGE_FORMAT = DIAGNOSTIC
 
 def fast_range(data: bytes, start: int, stop: int) -> list[str] | None:
     """The logs of the complete lines [start, stop) of `data` when each line is one diagnostic
-    record of an audit category, without a key CloudWatch's reading looks at, whose log is an
-    apiserver-shaped Event line (what `fast_events` gives them after eks declined the block),
-    else None (`whole_range.py`)."""
+    record of an audit category without a key CloudWatch's reading looks at (what `fast_events`
+    reads once eks declined the block), else None (`whole_range.py` judges the logs)."""
     records = objects_per_line(data, start, stop, _LONE_RECORDS)
     if records is None or not AUDIT_CATEGORIES.issuperset(map(_CATEGORY, records)):
         return None
-    if any(key is not UNSET for keys in map(_CLOUDWATCH_KEYS, records) for key in keys):
+    if not all(map(_NONE_OF_THEM.__eq__, map(_CLOUDWATCH_KEYS, records))):
         return None
-    texts = list(map(_LOG, records))
-    return texts if apiserver_texts(texts) else None
+    return list(map(_LOG, records))
 
 
 def fast_events(pieces: list[bytes]) -> Events | None:

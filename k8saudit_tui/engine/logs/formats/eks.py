@@ -41,7 +41,6 @@ from msgspec import UNSET, UnsetType
 from k8saudit_tui.engine.logs.formats import Damaged, Unwrapped
 from k8saudit_tui.engine.logs.formats.cloudtext import (
     Events,
-    apiserver_texts,
     fast_texts,
     fast_texts_counted,
     record_by_record,
@@ -300,13 +299,9 @@ FAST_RANGE_FORMAT = CLOUDWATCH
 
 def fast_range(data: bytes, start: int, stop: int) -> list[str] | None:
     """The messages of the complete lines [start, stop) of `data` when each line is one CloudWatch
-    event object whose message is an apiserver-shaped Event line (what `fast_events` gives them),
-    else None (`whole_range.py`)."""
+    event object (what `fast_events` reads), else None (`whole_range.py` judges the messages)."""
     objects = objects_per_line(data, start, stop, _EVENT_OBJECTS)
-    if objects is None:
-        return None
-    texts = list(map(_MESSAGE, objects))
-    return texts if apiserver_texts(texts) else None
+    return None if objects is None else list(map(_MESSAGE, objects))
 
 
 def fast_events(pieces: list[bytes]) -> Events | None:

@@ -14,9 +14,11 @@ the common case of a provider's file: every line of the range is one record that
 `fast_range` reads as one apiserver-shaped Event line (its `FAST_RANGE_FORMAT`), and every module
 the line path would offer a block first has a `fast_range` that declines it; else None, and
 `unwrap_data` reads the range as before, line by line. A provider's `fast_range(data, start,
-stop)` gives the Event texts of the complete lines [start, stop) of `data` when each is one such
-record (what its `fast_events` would give them, one a line) that the fast modules before it in the
-registry's order would not take (aks.py's holds no key eks.py looks at), else None.
+stop)` gives the message of each complete line [start, stop) of `data` when each is one record
+of the shape its `fast_events` reads one a line (the texts it hands `cloudtext.fast_texts`) that
+the fast modules before it in the registry's order would not take (aks.py's holds no key eks.py
+looks at), else None; the texts are then held to `fast_texts`' simple case here: a newline ending
+every one cut (AKS writes the Event with its own), all apiserver-shaped, no other line break.
 
 Why a block is read one record a line without splitting it (`objects_per_line`): every line starts
 with `{` and ends with `}` (every newline inside the block is in `}\\n{`: no CR, no blank line, no
@@ -38,6 +40,7 @@ import msgspec
 import numpy as np
 
 from k8saudit_tui.engine.logs.formats import BY_NAME
+from k8saudit_tui.engine.logs.formats.cloudtext import apiserver_texts
 from k8saudit_tui.engine.logs.formats.unwrapper import Chunk
 
 BLOCK_BYTES = 1 << 20
@@ -57,6 +60,10 @@ def whole_range(data: bytes, final: bool, modules: Sequence[ModuleType], listed:
             break
     else:
         return None
+    if texts and all(map(str.endswith, texts, repeat("\n"))):
+        texts = list(map(str.removesuffix, texts, repeat("\n")))  # AKS logs end so: `fast_texts` cuts it too
+    if not apiserver_texts(texts):
+        return None  # another writer's Events, klog text, a cut message: the line path words them
     if any(map(str.__contains__, texts, repeat("\n"))) or any(map(str.__contains__, texts, repeat("\r"))):
         return None  # a message with a line break of its own: the line path makes it one line
     try:
