@@ -27,9 +27,16 @@ def cloudwatch(event: bytes, index: int) -> bytes:
 
 
 def aks(event: bytes, index: int, **more: object) -> bytes:
-    """An AKS diagnostic-settings record (storage JSONL) around `event`."""
-    record = {"category": "kube-audit", "operationName": "x", "properties": {"log": event.decode(), "pod": f"p{index}"}}
+    """An AKS diagnostic-settings record (storage JSONL) around `event`, as Azure writes it: the
+    Event with its own newline in `properties.log`."""
+    log = event.decode() + "\n"
+    record = {"category": "kube-audit", "operationName": "x", "properties": {"log": log, "pod": f"p{index}"}}
     return orjson.dumps({**record, **more})
+
+
+def aks_bare(event: bytes, index: int) -> bytes:
+    """The same record with the Event alone in `properties.log` (other shippers' copies)."""
+    return orjson.dumps({"category": "kube-audit-admin", "properties": {"log": event.decode()}})
 
 
 def aks_damaged(kind: str, event: bytes, index: int) -> bytes:
@@ -42,6 +49,8 @@ def aks_damaged(kind: str, event: bytes, index: int) -> bytes:
         return aks(event, index, **{"@message": "m"})
     if kind == "batch":
         return orjson.dumps({"records": [orjson.loads(aks(event, index))]})
+    if kind == "bare-log":  # one Event without its newline among Events with one
+        return aks_bare(event, index)
     if kind == "log-object":
         return orjson.dumps({"category": "kube-audit", "properties": {"log": orjson.loads(event)}})
     return damaged_line(kind, event, index, aks)  # the shared ones: line breaks, spaces, BOM, ...
@@ -118,12 +127,12 @@ def same(chunk: Chunk, expected: Chunk) -> None:
     assert (chunk.unknown, chunk.skipped) == (expected.unknown, expected.skipped)
 
 
-AKS_DAMAGES = ("other-category", "cloudwatch-key", "insights-key", "batch", "log-object", *DAMAGES)
+AKS_DAMAGES = ("other-category", "cloudwatch-key", "insights-key", "batch", "bare-log", "log-object", *DAMAGES)
 
 
 @settings(max_examples=200, deadline=None)
 @given(
-    provider=st.sampled_from(["eks", "aks"]),
+    provider=st.sampled_from(["eks", "aks", "aks-bare"]),
     events=st.lists(st.sampled_from(APISERVER), min_size=1, max_size=40),
     damages=st.lists(st.tuples(st.sampled_from(AKS_DAMAGES), st.integers(0, 39)), max_size=3),
     ended=st.booleans(),
@@ -138,7 +147,11 @@ def test_any_range_gives_the_chunk_of_the_line_path(
     final: bool,
     block: int,
 ) -> None:
-    record, damaged = (cloudwatch, damaged_line) if provider == "eks" else (aks, aks_damaged)
+    record, damaged = {
+        "eks": (cloudwatch, damaged_line),
+        "aks": (aks, aks_damaged),
+        "aks-bare": (aks_bare, aks_damaged),
+    }[provider]
     lines = [record(event, index) for index, event in enumerate(events)]
     for kind, at in damages:  # two may make up for each other's count: two records, one in two lines
         lines[at % len(lines)] = damaged(kind, events[at % len(events)], at)
