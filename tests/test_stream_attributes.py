@@ -1,7 +1,9 @@
 """The store's "attr" column, built per combination of column codes (logs/stream_attributes.py), is
 exactly `request_attributes` of each event: users present or not (E2), objectRefs or none (E3),
 URL-named verbs (E8), v1alpha1 API groups (E10), percent-encoded paths (E7), across two batches of
-one persistent encoder (the second meets combinations the first coded)."""
+one persistent encoder (the second meets combinations the first coded). The request columns of rows
+that lack a value (no user, no objectRef, no status, no address, a user without a name) equal a
+plain reading of each event too."""
 
 from __future__ import annotations
 
@@ -78,7 +80,32 @@ def drawn_event(draw: st.DrawFn, n: int) -> dict[str, Any]:
         value.pop("objectRef", None)
     else:
         value["objectRef"] = ref
+    for key, choices in (("responseStatus", STATUSES), ("sourceIPs", ADDRESSES)):
+        chosen = draw(st.sampled_from(choices))
+        if chosen is None:
+            del value[key]
+        else:
+            value[key] = chosen
     return value
+
+
+STATUSES = (None, {}, {"code": 200}, {"metadata": {}, "code": 404}, {"code": 70000}, {"code": -1})
+ADDRESSES = (None, [], ["10.0.0.1"], ["10.0.0.2", "10.0.0.3"])
+
+
+def plain_code(value: dict[str, Any]) -> int | None:
+    code = (value.get("responseStatus") or {}).get("code", 0)
+    return code if 0 < code <= 32767 else None
+
+
+def plain_user(value: dict[str, Any]) -> tuple[str, str]:
+    user = value.get("user") or {}
+    return user.get("username", ""), ", ".join(user.get("groups") or ())
+
+
+def plain_ref(value: dict[str, Any]) -> tuple[str, str, str, str]:
+    ref = value.get("objectRef") or {}
+    return ref.get("resource", ""), ref.get("namespace", ""), ref.get("name", ""), ref.get("subresource", "")
 
 
 events = st.integers(1, 30).flatmap(lambda count: st.tuples(*(drawn_event(n) for n in range(count))))
@@ -101,3 +128,8 @@ def test_attributes_of_every_row_are_request_attributes_of_its_event(
     assert len(store) == len(values)
     for row, piece in enumerate(lines):
         assert store.attributes(row) == request_attributes(decode_event(piece))
+        value = values[row]
+        assert store.value(row, "code") == plain_code(value)
+        assert store.value(row, "ip") == (value.get("sourceIPs") or [""])[0]
+        assert (store.value(row, "user"), store.value(row, "group")) == plain_user(value)
+        assert tuple(store.value(row, name) for name in ("resource", "ns", "name", "subresource")) == plain_ref(value)
