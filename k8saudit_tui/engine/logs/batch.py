@@ -24,9 +24,8 @@ import orjson
 
 from k8saudit_tui.engine.logs.columns import CODED_COLUMNS, ITEM_FILE, STRING_COLUMNS, Batch
 from k8saudit_tui.engine.logs.encoder import ENCODER_LIMIT, Encoder
-from k8saudit_tui.engine.logs.event import EventError, EventFields, convert_event, decode_event
+from k8saudit_tui.engine.logs.event import EventError, EventFields, EventRow, convert_event, decode_event
 from k8saudit_tui.engine.logs.timestamps import format_time, parse_times
-from k8saudit_tui.engine.model import STAGES
 
 __all__ = [
     "BLOCK_LINES",
@@ -115,13 +114,11 @@ FLUSH_EVENTS = 256
 BLOCK_LINES = 256
 """Lines decoded per C-level `map`; a block holding an unusual line is redone line by line."""
 
-_DECODE = msgspec.json.Decoder(EventFields).decode
-"""The decoder `decode_event` uses (same type, same result) without its per-line checks."""
-_KIND = attrgetter("kind")
+_DECODE = msgspec.json.Decoder(EventRow).decode
+"""A stricter decoder than `decode_event`'s (`EventRow`: what it reads, that one reads alike),
+without its per-line checks; its kind and stage can only be an Event's."""
 _STAGE = attrgetter("stage")
 _VERB = attrgetter("verb")
-_EVENT_KINDS = frozenset({None, "Event"})
-_STAGE_NAMES = frozenset(STAGES)
 
 
 def parse_lines(
@@ -204,14 +201,10 @@ def _decoded_block(rows: _Rows, texts: list[bytes], start: int) -> bool:
     """Decode the Event `texts` of lines start, start + 1, ... and add them; False (nothing
     added) unless every one is a plain Event `decode_event` would accept as is."""
     try:
-        events = list(map(_DECODE, texts))
+        events: list[EventFields] = list(map(_DECODE, texts))
     except Exception:
         return False
-    if not (
-        _EVENT_KINDS.issuperset(map(_KIND, events))
-        and _STAGE_NAMES.issuperset(map(_STAGE, events))
-        and "" not in map(_VERB, events)
-    ):
+    if "" in map(_STAGE, events) or "" in map(_VERB, events):  # no stage; no verb (check_event)
         return False
     rows.piece.extend(range(start, start + len(texts)))
     rows.extend(events)

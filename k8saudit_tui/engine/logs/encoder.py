@@ -2,17 +2,17 @@
 
 An `Encoder` turns lists of `EventFields` into int32 codes per column with C-level passes (each
 string hashed once, no per-event tuple), keeps its dictionaries across the batches of one parser
-(a *stream*) so a value is shipped to the store once, and computes `RequestAttributes` once per
-distinct combination of the codes that decide them, through `request_attributes` itself, so the
-store's "attr" column always agrees with what `attributes.py` decides (E1-E10).
+(a *stream*) so a value is shipped to the store once, and codes the RequestAttributes of each
+distinct combination of the column codes that decide them (`stream_attributes.py`, held to
+`attributes.request_attributes` by a property test, so the store's "attr" column agrees with what
+`attributes.py` decides, E1-E10).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import fields
-from itertools import repeat
+from itertools import chain, repeat
 from operator import attrgetter, is_not, itemgetter
 from typing import Any
 
@@ -20,7 +20,7 @@ import numpy as np
 
 from k8saudit_tui.engine.logs import auditid_keys
 from k8saudit_tui.engine.logs.annotations import RawAnnotationCodes
-from k8saudit_tui.engine.logs.attributes import records_user, request_attributes, request_path
+from k8saudit_tui.engine.logs.attributes import records_user
 from k8saudit_tui.engine.logs.columns import (
     CODED_COLUMNS,
     LATENCY_UNKNOWN,
@@ -28,9 +28,10 @@ from k8saudit_tui.engine.logs.columns import (
     STRING_COLUMNS,
     Batch,
 )
-from k8saudit_tui.engine.logs.event import EventFields, ObjectRef, Recorded, ResponseStatus, UserInfo
+from k8saudit_tui.engine.logs.event import EventFields, ObjectRef, ResponseStatus, UserInfo
+from k8saudit_tui.engine.logs.stream_attributes import StreamAttributes
 from k8saudit_tui.engine.logs.timestamps import parse_times
-from k8saudit_tui.engine.model import LEGACY_API_VERSIONS, RequestAttributes
+from k8saudit_tui.engine.model import LEGACY_API_VERSIONS
 
 _V1ALPHA1 = LEGACY_API_VERSIONS[1]
 
@@ -56,28 +57,9 @@ _REF_FIELDS = {
     "name": attrgetter("name"),
 }
 _NO_USER = UserInfo()
-_PRESENT = Recorded()
-"""Marks a rebuilt user as present (E2) whatever its recorded fields: `records_user` decided."""
 _NO_REF = ObjectRef()
 _NO_STATUS = ResponseStatus()
 _NO_IP = [""]
-_ATTRIBUTE_PARTS = (
-    "user",
-    "present",
-    "group",
-    "verb",
-    "hasref",
-    "apigroup",
-    "resource",
-    "subresource",
-    "ns",
-    "name",
-    "path",
-)
-"""What decides an event's RequestAttributes (all that `_attributes_for` reads), as codes."""
-
-ATTRIBUTE_FIELDS = attrgetter(*(f.name for f in fields(RequestAttributes)))
-"""RequestAttributes -> tuple of its fields (`RequestAttributes(*t)` rebuilds it)."""
 
 ENCODER_LIMIT = 200_000
 """Distinct values an Encoder keeps before it starts a new stream: bounds a worker's memory, which
@@ -122,7 +104,7 @@ class Encoder:
     afresh for every batch and ships stream id 0 (nothing kept).
 
     Also kept per stream: the RequestAttributes of each distinct combination of the codes that
-    decide them, so `request_attributes` runs once per combination per stream.
+    decide them, so they are worked out once per combination per stream.
     """
 
     def __init__(self, persistent: bool = True) -> None:
@@ -137,10 +119,7 @@ class Encoder:
         self.annotations = _Codes()
         """Sorted `key=value` tuples -> code, through the raw JSON of each (annotations.py)."""
         self.raw_annotations = RawAnnotationCodes(self.annotations, _Codes)
-        self.paths = _Codes()
-        self.path_of_uri = np.empty(0, np.int32)
-        self.attr_keys: dict[tuple[int, ...], int] = {}
-        self.attrs: list[RequestAttributes] = []
+        self.attrs = StreamAttributes(_Codes)
         self.sent: dict[str, int] = dict.fromkeys(CODED_COLUMNS, 0)
 
     def _size(self) -> int:
@@ -209,10 +188,8 @@ class Encoder:
         received = list(map(_RECEIVED_TIME, events))
         if "" in received:
             received = [stamp or event.received_time for stamp, event in zip(received, events)]
-        both = parse_times(stamps + received)  # one vectorised pass for both: half the numpy calls
-        part["time"] = both[:n]
-        part["latency"] = _latency(both[:n], both[n:], staged)
-        part["auditid"], part["other_auditids"] = auditid_keys.pack(list(map(_AUDITID, events)))
+        part["stamps"], part["received"], part["staged"] = stamps, received, staged
+        part["ids"] = list(map(_AUDITID, events))  # parsed with the times, batch by batch (finish)
         return part
 
     def finish(self, batch: Batch, parts: list[dict[str, Any]]) -> None:
@@ -221,17 +198,20 @@ class Encoder:
         if parts:
             for name in (*STRING_COLUMNS, *SET_COLUMNS):
                 codes[name] = np.concatenate([part[name] for part in parts])
-            batch.time = np.concatenate([part["time"] for part in parts])
-            batch.latency = np.concatenate([part["latency"] for part in parts])
             batch.code = np.concatenate([part["code"] for part in parts])
-            batch.auditid = np.concatenate([part["auditid"] for part in parts])
             hasref = np.concatenate([part["hasref"] for part in parts])
             present = np.concatenate([part["present"] for part in parts])
-            row = 0
-            for part in parts:
-                for offset, audit_id in part["other_auditids"].items():
-                    batch.other_auditids[row + offset] = audit_id
-                row += part["count"]
+            if "time" in parts[0]:  # an encoder that parsed its own (workbench/shard_encoder.py)
+                batch.time = np.concatenate([part["time"] for part in parts])
+                batch.latency = np.concatenate([part["latency"] for part in parts])
+                batch.auditid = np.concatenate([part["auditid"] for part in parts])
+                row = 0
+                for part in parts:
+                    for offset, audit_id in part["other_auditids"].items():
+                        batch.other_auditids[row + offset] = audit_id
+                    row += part["count"]
+            else:
+                _parse_times_and_ids(batch, parts)
         else:
             for name in (*STRING_COLUMNS, *SET_COLUMNS):
                 codes[name] = np.empty(0, np.int32)
@@ -249,53 +229,10 @@ class Encoder:
         return codes
 
     def _attributes(self, batch: Batch, hasref: np.ndarray, present: np.ndarray) -> np.ndarray:
-        """A stream code per row for its RequestAttributes, computed once per distinct combination."""
-        n = batch.count
-        if n == 0:
-            return np.empty(0, np.int32)
-        uris = self.columns["uri"].distinct
-        have = len(self.path_of_uri)
-        if have < len(uris):
-            fresh = self.paths.encode(map(request_path, uris[have:]), len(uris) - have)
-            self.path_of_uri = np.concatenate([self.path_of_uri, fresh])
-        codes = batch.codes
-        parts = {name: codes[name] for name in _ATTRIBUTE_PARTS if name in codes}
-        parts["hasref"] = hasref.astype(np.int32)
-        parts["present"] = present.astype(np.int32)
-        parts["path"] = self.path_of_uri[codes["uri"]]
-        stacked = np.stack([parts[name] for name in _ATTRIBUTE_PARTS])
-        _, first, inverse = np.unique(_combined_key(stacked), return_index=True, return_inverse=True)
-        keys = self.attr_keys
-        table = np.empty(len(first), np.int32)
-        for position, (key, row) in enumerate(zip(map(tuple, stacked[:, first].T.tolist()), first.tolist())):
-            code = keys.get(key)
-            if code is None:
-                code = keys[key] = len(self.attrs)
-                self.attrs.append(self._attributes_for(key, uris[codes["uri"][row]]))
-            table[position] = code
-        return table[inverse.reshape(-1)]
-
-    def _attributes_for(self, key: tuple[int, ...], uri: str) -> RequestAttributes:
-        """Rebuild the fields `request_attributes` reads, so that one function decides (E1-E10)."""
-        user, present, groups, verb, hasref, apigroup, resource, subresource, namespace, name, _ = key
-        value = self.columns
-        event = EventFields(
-            verb=value["verb"].distinct[verb],
-            requestURI=uri,
-            user=UserInfo(value["user"].distinct[user], list(self.groups.distinct[groups]), extra=_PRESENT)
-            if present
-            else None,
-            objectRef=ObjectRef(
-                resource=value["resource"].distinct[resource],
-                namespace=value["ns"].distinct[namespace],
-                name=value["name"].distinct[name],
-                apiGroup=value["apigroup"].distinct[apigroup],
-                subresource=value["subresource"].distinct[subresource],
-            )
-            if hasref
-            else None,
-        )
-        return request_attributes(event)
+        """A stream code per row for its RequestAttributes (stream_attributes.py)."""
+        distinct: dict[str, list[Any]] = {name: codes.distinct for name, codes in self.columns.items()}
+        distinct["group"] = self.groups.distinct
+        return self.attrs.codes(distinct, batch.codes, hasref, present)
 
     def _ship(self, batch: Batch) -> None:
         """Put the values first seen in this batch (and the stream bookkeeping) into `batch`."""
@@ -303,12 +240,12 @@ class Encoder:
         vocabularies: dict[str, list[Any]] = {name: codes.distinct for name, codes in self.columns.items()}
         vocabularies["group"] = self.groups.distinct
         vocabularies["annotations"] = self.annotations.distinct
-        vocabularies["attr"] = self.attrs  # shipped as plain tuples: they unpickle 10x faster
+        vocabularies["attr"] = self.attrs.values  # plain tuples: they unpickle 10x faster
         for name in CODED_COLUMNS:
             sent = self.sent[name]
             batch.bases[name] = sent
             fresh = vocabularies[name][sent:]
-            batch.values[name] = list(map(ATTRIBUTE_FIELDS, fresh)) if name == "attr" else fresh
+            batch.values[name] = fresh
             self.sent[name] = len(vocabularies[name])
 
 
@@ -349,6 +286,37 @@ def _status_codes(events: list[EventFields], n: int) -> np.ndarray:
     return wide.astype(np.int16)
 
 
+TIME_CHUNK = 4096
+"""Events whose timestamps and auditIDs are parsed in one vectorised pass. Parsed per flush (256
+events), numpy's fixed cost per call made a stamp cost ~250 ns; per 4,096 events ~85 (measured,
+`parse_times` alone); a whole batch at once falls out of the CPU cache again."""
+
+
+def _parse_times_and_ids(batch: Batch, parts: list[dict[str, Any]]) -> None:
+    """The time, latency and auditID columns of a batch, from the stamps and IDs its parts kept."""
+    stamps = list(chain.from_iterable(part["stamps"] for part in parts))
+    received = list(chain.from_iterable(part["received"] for part in parts))
+    ids = list(chain.from_iterable(part["ids"] for part in parts))
+    n = len(stamps)
+    batch.time = np.empty(n, np.int64)
+    batch.latency = np.empty(n, np.int64)
+    batch.auditid = np.empty(n, auditid_keys.KEY_DTYPE)
+    for start in range(0, n, TIME_CHUNK):
+        stop = min(n, start + TIME_CHUNK)
+        both = parse_times(stamps[start:stop] + received[start:stop])  # one pass for both: half the calls
+        times = both[: stop - start]
+        batch.time[start:stop] = times
+        batch.latency[start:stop] = _latency(times, both[stop - start :], None)
+        batch.auditid[start:stop], others = auditid_keys.pack(ids[start:stop])
+        for row, audit_id in others.items():
+            batch.other_auditids[start + row] = audit_id
+    if any(part["staged"] is not None for part in parts):
+        staged = np.concatenate(
+            [np.ones(part["count"], bool) if part["staged"] is None else part["staged"] for part in parts]
+        )
+        batch.latency[~staged] = LATENCY_UNKNOWN
+
+
 def _latency(times: np.ndarray, received: np.ndarray, staged: np.ndarray | None) -> np.ndarray:
     """stage time - received time in ns, LATENCY_UNKNOWN where either is missing or unreadable,
     where the stage was not recorded (`staged` False: `times` is then the received time), or where
@@ -359,19 +327,3 @@ def _latency(times: np.ndarray, received: np.ndarray, staged: np.ndarray | None)
         unknown |= ~staged
     latency[unknown] = LATENCY_UNKNOWN
     return latency
-
-
-def _combined_key(stacked: np.ndarray) -> np.ndarray:
-    """One int64 per column of `stacked` (rows = small non-negative code arrays), equal exactly
-    when all codes are equal: mixed-radix digits, re-densified before the radix would overflow."""
-    key = np.zeros(stacked.shape[1], np.int64)
-    size = 1
-    for part in stacked:
-        radix = int(part.max(initial=0)) + 1
-        if size * radix >= 1 << 62:
-            _, key = np.unique(key, return_inverse=True)
-            key = key.reshape(-1).astype(np.int64)
-            size = int(key.max(initial=0)) + 1
-        key = key * radix + part
-        size *= radix
-    return key
