@@ -14,7 +14,7 @@ from k8saudit_tui.engine.logs.event import EventFields, UserInfo
 from k8saudit_tui.engine.model import RequestAttributes
 
 _LEGACY_V1ALPHA1 = "audit.k8s.io/v1alpha1"
-_URL_NAMED_VERBS = frozenset({"create", "update", "patch"})
+URL_NAMED_VERBS = frozenset({"create", "update", "patch"})
 """Verbs whose logged objectRef may be filled from the body after the policy ran (E8)."""
 
 
@@ -28,7 +28,7 @@ def request_attributes(event: EventFields) -> RequestAttributes:
     if not api_group and event.apiVersion == _LEGACY_V1ALPHA1 and "/" in ref.apiVersion:
         api_group = ref.apiVersion.rsplit("/", 1)[0]  # E10
     namespace, name = ref.namespace, ref.name
-    if event.verb in _URL_NAMED_VERBS:  # E8: the policy saw the URL's name and namespace
+    if event.verb in URL_NAMED_VERBS:  # E8: the policy saw the URL's name and namespace
         parsed = parse_resource_path(request_path(event.requestURI))
         if parsed is not None:
             namespace, name = parsed.namespace, parsed.name
@@ -55,7 +55,7 @@ def attributes_key(event: EventFields) -> tuple[object, ...]:
     ref = event.objectRef
     if ref is None:
         return (username, groups, event.verb, event.requestURI)
-    uri = event.requestURI if event.verb in _URL_NAMED_VERBS else None
+    uri = event.requestURI if event.verb in URL_NAMED_VERBS else None
     return (
         username,
         groups,

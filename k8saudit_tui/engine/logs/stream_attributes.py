@@ -23,16 +23,13 @@ from typing import Any
 
 import numpy as np
 
-from k8saudit_tui.engine.logs.attributes import parse_resource_path, request_path
+from k8saudit_tui.engine.logs.attributes import URL_NAMED_VERBS, parse_resource_path, request_path
 
 PARTS = ("user", "present", "group", "verb", "hasref", "apigroup", "resource", "subresource", "ns", "name", "path")
 """What decides an event's RequestAttributes, as codes (bool parts as 0/1)."""
 
 _REQUEST_PATH = request_path.__wrapped__
 """`request_path` itself, without its cache (see `StreamAttributes.codes`)."""
-
-URL_NAMED_VERBS = frozenset({"create", "update", "patch"})
-"""Verbs whose namespace and name the policy saw from the URL (E8, `request_attributes`)."""
 
 Attributes = tuple[str | None, tuple[str, ...], str, bool, str, str, str, str, str, str]
 """The fields of a RequestAttributes in order (`RequestAttributes(*value)` rebuilds it)."""
