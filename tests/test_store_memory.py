@@ -1,6 +1,6 @@
 """The store's compact representations (issue 15, "Memory") against the plain ones they replace:
-attributes sharing the column dictionaries' strings, the request groups' narrow codes and the
-auditID grouping's narrow ids, the narrow offset and latency columns."""
+attributes sharing the column dictionaries' strings, the request groups' narrow codes, the
+narrow offset and latency columns."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from k8saudit_tui.engine.logs.batch import parse_lines
 from k8saudit_tui.engine.logs.sources import expand_sources
 from k8saudit_tui.engine.model import RequestAttributes
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
-from k8saudit_tui.engine.query import auditids, compile_filter, indexes
+from k8saudit_tui.engine.query import compile_filter, indexes
 from k8saudit_tui.engine.store import EventStore, StoreLoader, codes, narrow
 from k8saudit_tui.engine.store.cache import StoreCache
 from k8saudit_tui.engine.store.cache_files import CacheDir
@@ -95,15 +95,6 @@ def test_request_groups_narrow_codes_equal_each_rows_codes(rows: list[tuple[int,
     for column, per_group in grouped.columns.items():
         assert per_group.dtype.itemsize <= store.column(column).dtype.itemsize
         assert per_group[grouped.row_group].tolist() == columns[column]
-
-
-@given(st.lists(st.integers(-(2**40), 2**40), max_size=20))
-def test_narrowed_ids_keep_their_values(values: list[int]) -> None:
-    array = np.asarray(values, np.int64)
-    narrow = auditids._narrow(array)
-    assert narrow.tolist() == values
-    fits = all(-(2**31) <= v < 2**31 for v in values)
-    assert narrow.dtype == (np.int32 if fits else np.int64)
 
 
 # ------------------------------------------------------------------------------ narrow columns

@@ -55,28 +55,35 @@ class Store(Protocol):
 
 @dataclass(frozen=True)
 class ByRequest:
-    """Rows [0, rows) grouped by auditID: `order` the rows sorted by their request id (stable),
-    `sorted_ids` the request id of each row of `order`, `request` each row's request as a dense
-    number (in the order of `order`), `heads` the first row of each request. Rows are int32, and
-    so are `sorted_ids` and `firsts` when their values fit (`_narrow`: 16 bytes an event in all,
-    where int64 ids took 20). `interner` numbers
-    the column's hashes (or, `exact`, its bytes), `firsts[id]` the first row of an interned id,
-    `long` the IDs longer than the column."""
+    """Rows [0, rows) grouped by auditID: `order` the rows sorted by request (stable), `request`
+    each row's request as a dense number, nondecreasing along `order` (`sorted_requests`), `heads`
+    the first row of each request; all int32 (12 bytes an event at most, where the ids kept for
+    extending took 22 more at 1M events). `exact`: requests are told apart by the column's bytes
+    (after a hash collision) rather than its hashes; `long` (ID, first row) for each ID longer
+    than the column.
+
+    `interner` (column key -> request number) is what extending needs: it is None when built
+    from row 0 (`prepare`), since follow mode only may extend, and rebuilt from `heads` then, once
+    (`_known`): a million-event log held 6 bytes an event in it for nothing."""
 
     rows: int
     order: np.ndarray
-    sorted_ids: np.ndarray
-    interner: Interner
-    firsts: np.ndarray
-    exact: bool
-    long: tuple[tuple[str, int], ...]
     request: np.ndarray
     heads: np.ndarray
+    exact: bool
+    long: tuple[tuple[str, int], ...]
+    interner: Interner | None = None
 
     @property
     def requests(self) -> int:
         """How many distinct requests rows [0, rows) hold."""
         return len(self.heads)
+
+    def sorted_requests(self) -> np.ndarray:
+        """`request[order]` (each request's number once per row of it, in order), without the
+        gather: requests follow one another along `order`."""
+        sizes = np.bincount(self.request, minlength=self.requests)
+        return np.repeat(np.arange(self.requests, dtype=np.int32), sizes)
 
 
 def grouped(store: Store, n: int) -> ByRequest:
@@ -98,42 +105,58 @@ def hash_ids(column: np.ndarray) -> np.ndarray:
     return acc.view(np.int64)
 
 
-def _intern(store: Store, known: ByRequest | None, n: int) -> tuple[Interner, np.ndarray, np.ndarray, bool] | None:
-    """Dense ids of rows [begin, n) by hash, with the first row of each id; None on a collision."""
-    begin = 0 if known is None else known.rows
+def _key(column: np.ndarray, exact: bool) -> np.ndarray:
+    """What the interner holds of each auditID: its bytes when `exact`, else their hash."""
+    return column if exact else hash_ids(column)
+
+
+def _known(store: Store, known: ByRequest, exact: bool) -> Interner:
+    """The interner of `known`'s requests (key -> request number), rebuilt from their first rows
+    when `known` came without one; requests without an auditID or with a long one are left out
+    (each is told apart otherwise, see `_extend`)."""
+    if known.interner is not None:
+        return known.interner
+    column = store.column("auditid", known.rows)
+    heads = known.heads[column[known.heads] != b""]
+    if known.long:
+        heads = heads[~np.isin(heads, [row for _, row in known.long])]
+    keys = _key(column[heads], exact)
+    order = np.argsort(keys, kind="stable")
+    return Interner(keys[order], known.request[heads][order].astype(np.int32))
+
+
+def _intern(
+    store: Store, known: ByRequest | None, n: int, exact: bool
+) -> tuple[Interner, np.ndarray, np.ndarray] | None:
+    """Ids of rows [begin, n) (a known request's number, or from `known.requests` on) with the
+    interner that knows them and the first row of each id; None on a hash collision."""
+    begin, next_id = (0, 0) if known is None else (known.rows, known.requests)
     column = store.column("auditid", n)
-    interner = indexes.NO_KEYS if known is None else known.interner
-    interner, codes = interner.intern(hash_ids(column[begin:]))
-    firsts = np.full(len(interner), -1, np.int64)
+    empty = Interner(np.empty(0, column.dtype if exact else np.int64), np.empty(0, np.int32))
+    interner = empty if known is None else _known(store, known, exact)
+    interner, codes = interner.intern(_key(column[begin:], exact), next_id)
+    firsts = np.full(next_id + len(interner), -1, np.int64)  # ids are below that
     if known is not None:
-        firsts[: len(known.firsts)] = known.firsts
+        firsts[:next_id] = known.heads
     rows = np.arange(begin, n, dtype=np.int64)
     fresh = firsts[codes] < 0
     firsts[codes[fresh][::-1]] = rows[fresh][::-1]  # the last write wins: the first row
-    if not np.array_equal(column[firsts[codes]], column[begin:]):
+    if not exact and not np.array_equal(column[firsts[codes]], column[begin:]):
         return None  # two auditIDs share a hash
-    return interner, codes, firsts, False
-
-
-def _intern_exact(store: Store, known: ByRequest | None, n: int) -> tuple[Interner, np.ndarray, np.ndarray, bool]:
-    """Dense ids of rows [begin, n) by their bytes (the fallback after a hash collision)."""
-    begin = 0 if known is None or not known.exact else known.rows
-    column = store.column("auditid", n)[begin:]
-    empty = Interner(np.empty(0, column.dtype), np.empty(0, np.int32))
-    interner = empty if known is None or not known.exact else known.interner
-    interner, codes = interner.intern(column)
-    return interner, codes, np.empty(0, np.int64), True
+    return interner, codes, firsts
 
 
 def _extend(store: Store, known: ByRequest | None, n: int) -> ByRequest:
     """`known` extended over rows [known.rows, n): their ids interned, then merged into the order
-    (two sorted runs, which a stable sort merges in one pass; equal ids keep the older rows first)."""
-    interned = None if known is not None and known.exact else _intern(store, known, n)
-    if interned is None:  # exact from here on: from row 0 the first time
-        if known is not None and not known.exact:
-            known = None
-        interned = _intern_exact(store, known, n)
-    interner, codes, firsts, exact = interned
+    (two sorted runs, which a stable sort merges in one pass; equal ids keep the older rows first),
+    then numbered densely along it."""
+    exact = known is not None and known.exact
+    interned = _intern(store, known, n, exact)
+    if interned is None:  # exact from here on, from row 0: the known requests were by hash
+        known, exact = None, True
+        interned = _intern(store, None, n, True)
+        assert interned is not None  # bytes never collide
+    interner, codes, firsts = interned
     begin = 0 if known is None else known.rows
     column = store.column("auditid", n)[begin:]
     ids = codes.astype(np.int64)
@@ -142,31 +165,25 @@ def _extend(store: Store, known: ByRequest | None, n: int) -> ByRequest:
     long = dict(known.long) if known is not None else {}
     for row, audit_id in store.long_auditids.items():  # longer than the column: told apart in full
         if begin <= row < n:
-            ids[row - begin] = _LONG_BASE + long.setdefault(audit_id, len(long))
+            first = long.setdefault(audit_id, row)  # a known one's request, else one of its own
+            ids[row - begin] = int(known.request[first]) if known is not None and first < begin else _LONG_BASE + first
     sorting = np.argsort(ids, kind="stable")
     fresh, fresh_ids = (begin + sorting).astype(np.int32), ids[sorting]
     if known is None:
         order, sorted_ids = fresh, fresh_ids
     else:
-        merging = np.argsort(np.concatenate([known.sorted_ids, fresh_ids]), kind="stable")
-        order = np.concatenate([known.order, fresh])[merging]
-        sorted_ids = np.concatenate([known.sorted_ids, fresh_ids])[merging]
+        sorted_ids = np.concatenate([known.sorted_requests(), fresh_ids])
+        merging = np.argsort(sorted_ids, kind="stable")
+        order, sorted_ids = np.concatenate([known.order, fresh])[merging], sorted_ids[merging]
     starts = np.ones(len(order), bool)
     starts[1:] = sorted_ids[1:] != sorted_ids[:-1]
+    del sorted_ids
     request = np.empty(len(order), np.int32)
-    request[order] = np.cumsum(starts) - 1
+    request[order] = np.cumsum(starts, dtype=np.int32) - 1
     heads = order[starts]
-    sorted_ids, firsts = _narrow(sorted_ids), _narrow(firsts)
-    return ByRequest(n, order, sorted_ids, interner, firsts, exact, tuple(long.items()), request, heads)
-
-
-def _narrow(values: np.ndarray) -> np.ndarray:
-    """int32 when every value fits (request ids are dense numbers unless events without an
-    auditID or long IDs are present, rows are below 2**31): 4 bytes an event each instead of 8.
-    Readers only compare and gather them, which the narrower dtype does alike."""
-    if values.dtype == np.int32 or (len(values) and not -(2**31) <= int(values.min()) <= int(values.max()) < 2**31):
-        return values
-    return values.astype(np.int32)
+    if known is not None:  # kept for the next batch (follow mode), ids renumbered as the requests
+        interner = Interner(interner.keys, request[firsts[interner.ids]])
+    return ByRequest(n, order, request, heads, exact, tuple(long.items()), interner if known is not None else None)
 
 
 class TextStore(Store, Protocol):
@@ -212,7 +229,8 @@ def constant(store: Store, grouped: ByRequest, column: str) -> bool:
             if name == column:
                 return answer
     values = store.column(column, grouped.rows)[grouped.order]
-    same = grouped.sorted_ids[1:] == grouped.sorted_ids[:-1]
+    requests = grouped.sorted_requests()
+    same = requests[1:] == requests[:-1]
     answer = bool(np.array_equal(values[1:][same], values[:-1][same]))
     checked = known[1] if known[0] == grouped.rows else ()
     store.match_cache[_CONSTANT_KEY] = (grouped.rows, (*checked, (column, answer)))

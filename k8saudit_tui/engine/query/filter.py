@@ -70,12 +70,12 @@ class Filter:
             n = int(rows.max()) + 1 if len(rows) else 0
             return rows[self.mask(store, n)[rows]] if self.groups else rows
         n = len(store)
-        order = store.view_order(n)
         if not self.groups:
-            return order
+            return store.view_order(n)
         mask = self.mask(store, n)
         if store.in_load_order(n):  # view order is 0..n-1: skip two gathers over every row
             return np.flatnonzero(mask)
+        order = store.view_order(n)
         selected: np.ndarray = order[mask[order]]
         return selected
 

@@ -203,9 +203,10 @@ class Interner:
     def __len__(self) -> int:
         return len(self.keys)
 
-    def intern(self, keys: np.ndarray) -> tuple[Interner, np.ndarray]:
-        """The id of each of `keys` (a key not seen before gets the next free id), and the
-        interner that knows them all (this one is not changed: a filter may be reading it)."""
+    def intern(self, keys: np.ndarray, fresh_from: int | None = None) -> tuple[Interner, np.ndarray]:
+        """The id of each of `keys` (a key not seen before gets the next free id, counted from
+        `fresh_from`, by default from how many keys it knows), and the interner that knows them
+        all (this one is not changed: a filter may be reading it)."""
         distinct, inverse = np.unique(keys, return_inverse=True)
         place = np.searchsorted(self.keys, distinct)
         known = place < len(self.keys)
@@ -213,7 +214,7 @@ class Interner:
         ids = np.empty(len(distinct), np.int32)
         ids[known] = self.ids[place[known]]
         fresh = np.flatnonzero(~known)
-        ids[fresh] = len(self.keys) + np.arange(len(fresh))
+        ids[fresh] = (len(self.keys) if fresh_from is None else fresh_from) + np.arange(len(fresh))
         grown = Interner(
             np.insert(self.keys, place[fresh], distinct[fresh]), np.insert(self.ids, place[fresh], ids[fresh])
         )
