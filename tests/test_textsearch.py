@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from rapidfuzz.distance import OSA
 
 from k8saudit_tui.engine.query import distinct, textsearch
+from k8saudit_tui.engine.query import tokens as tokens_module
 from k8saudit_tui.engine.query.textsearch import EMPTY, SearchText, fuzzy_hits
 
 
@@ -356,3 +357,35 @@ def test_distinct_runs_tell_apart_runs_that_differ_in_one_byte_or_their_length()
     kept, same_as = distinct.distinct_runs(text, first, first + np.array([len(run) for run in runs * 2]))
     assert [(runs * 2)[kept[place]] for place in same_as.tolist()] == runs * 2
     assert len(kept) == len(runs) + sum(1 for run in runs if len(run) > distinct.SHORT_RUN)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.text(alphabet="ab-é1 Z:", max_size=12), min_size=1, max_size=12),
+    st.lists(st.text("xy.2é", max_size=8), max_size=6),
+)
+def test_narrow_token_places_equal_the_plain_ones_built_at_once_or_appended(values: list[str], more: list[str]) -> None:
+    """Token places, character counts and first tokens are int32 (tokens.positions); built over
+    the whole text or appended to it (`Tokens.after`), they equal the plain int64 places of the
+    maximal runs of ASCII letters and digits."""
+    carried = EMPTY.extended(values)
+    carried.index_tokens()
+    tokens = carried.extended(more).indexed["tokens"]
+    whole = EMPTY.extended(values + more)
+    whole.index_tokens()
+    text = whole.text.decode("utf-8")
+    runs = [(m.start(), m.end()) for m in re.finditer("[a-z0-9]+", text)]
+    data = whole.text
+    plain_start = [len(text[:start].encode()) for start, _ in runs]
+    for built in (tokens, whole.indexed["tokens"]):
+        assert built.start.tolist() == plain_start
+        assert built.end.tolist() == [start + end - begin for start, (begin, end) in zip(plain_start, runs)]
+        assert built.chars.tolist() == [start for start, _ in runs]
+        assert built.first.tolist() == [
+            sum(1 for p in plain_start if p < int(whole.starts[i])) for i in range(len(whole) + 1)
+        ]
+        assert all(getattr(built, name).dtype == np.int32 for name in ("start", "end", "chars", "first"))
+        assert carried.extended(more).starts.tolist() == whole.starts.tolist() and whole.starts.dtype == np.int32
+        assert all(data[s:e].isalnum() for s, e in zip(built.start.tolist(), built.end.tolist()))
+    wide = tokens_module.positions(np.asarray(plain_start, np.int64), 2**31)
+    assert wide.dtype == np.int64 and wide.tolist() == plain_start

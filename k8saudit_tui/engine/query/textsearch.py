@@ -37,6 +37,7 @@ from k8saudit_tui.engine.query.places import places as _places
 from k8saudit_tui.engine.query.tokens import CLASS_BIT as _CLASS_BIT
 from k8saudit_tui.engine.query.tokens import TOKEN_CHARS as _TOKEN_CHARS
 from k8saudit_tui.engine.query.tokens import Tokens as _Tokens
+from k8saudit_tui.engine.query.tokens import positions as _narrow_positions
 from k8saudit_tui.engine.query.tokens import token_index
 
 _RECENT_NEEDLES = 6
@@ -60,7 +61,8 @@ class SearchText:
     """Lower-cased values, each ended by a newline, in one UTF-8 text; immutable, so a filter
     thread and the loader's `prepare` may both extend it (each gets its own, both correct).
 
-    `starts[i]` is where value i begins (`len(starts)` is one more than the values); `ascii[i]`
+    `starts[i]` is where value i begins (`len(starts)` is one more than the values; int32 below
+    2 GiB of text, `tokens.positions`); `ascii[i]`
     has bit b set when value i holds ASCII byte b (two words); `chars[i]` counts its characters.
     The strings OSA measures are decoded from the text when needed (a few hundred, see `fuzzy`)."""
 
@@ -95,7 +97,9 @@ class SearchText:
             indexed["tokens"] = _token_index(added, offsets).after(tokens, len(self.text), text_chars, len(self))
         return SearchText(
             self.text + added,
-            np.concatenate([self.starts, self.starts[-1] + offsets[1:]]),
+            _narrow_positions(
+                np.concatenate([self.starts, int(self.starts[-1]) + offsets[1:]]), len(self.text) + len(added)
+            ),
             np.concatenate([self.ascii, ascii_sets]),
             np.concatenate([self.chars, chars]),
             indexed=indexed,
@@ -307,7 +311,7 @@ def holding(byte_sets: np.ndarray, byte: int) -> np.ndarray:
     return (byte_sets[:, byte >> 6] & bit) != 0  # type: ignore[no-any-return]
 
 
-EMPTY = SearchText(b"", np.zeros(1, np.int64), np.zeros((0, 2), np.uint64), np.zeros(0, np.int32))
+EMPTY = SearchText(b"", np.zeros(1, np.int32), np.zeros((0, 2), np.uint64), np.zeros(0, np.int32))
 
 
 def _index(text: bytes, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -319,7 +323,7 @@ def _index(text: bytes, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     data = np.frombuffer(text, np.uint8)
     first = 0
     while first < count:
-        last = int(np.searchsorted(offsets, offsets[first] + _CHUNK_BYTES, side="right")) - 1
+        last = int(np.searchsorted(offsets, int(offsets[first]) + _CHUNK_BYTES, side="right")) - 1
         last = min(count, max(last, first + 1))
         begin, end = int(offsets[first]), int(offsets[last])
         chunk = data[begin:end]

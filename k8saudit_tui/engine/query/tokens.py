@@ -51,7 +51,8 @@ class Tokens:
     """The tokens of a SearchText's values, in text order: token t of value `value[t]` is
     text[start[t]:end[t]] and begins at character `chars[t]` of the text; `mask[t]` is the set of
     its character classes, `gap[t]` that of the characters up to the next token of the same value
-    (0 after a value's last). `first[i]` is value i's first token (one more entry than values)."""
+    (0 after a value's last). `first[i]` is value i's first token (one more entry than values).
+    Places, character counts and `first` are int32 unless the text is 2 GiB or more (`positions`)."""
 
     first: np.ndarray
     value: np.ndarray
@@ -86,12 +87,18 @@ class Tokens:
 
     def after(self, other: Tokens, text_bytes: int, text_chars: int, values: int) -> Tokens:
         """These tokens (of values appended to a text) placed after `other`'s."""
+        total = text_bytes + int(self.end[-1] if len(self.end) else 0)
+        tokens = len(other.value) + len(self.value)
+
+        def joined(mine: np.ndarray, theirs: np.ndarray, shift: int, bound: int) -> np.ndarray:
+            return positions(np.concatenate([theirs.astype(np.int64), mine.astype(np.int64) + shift]), bound)
+
         return Tokens(
-            np.concatenate([other.first[:-1], self.first + len(other.value)]),
+            joined(self.first, other.first[:-1], len(other.value), tokens),
             np.concatenate([other.value, self.value + values]),
-            np.concatenate([other.start, self.start + text_bytes]),
-            np.concatenate([other.end, self.end + text_bytes]),
-            np.concatenate([other.chars, self.chars + text_chars]),
+            joined(self.start, other.start, text_bytes, total),
+            joined(self.end, other.end, text_bytes, total),
+            joined(self.chars, other.chars, text_chars, total),
             np.concatenate([other.mask, self.mask]),
             np.concatenate([other.gap, self.gap]),
             np.concatenate([other.ids, self.ids + len(other.reps)]),
@@ -107,7 +114,7 @@ def token_index(text: bytes, offsets: np.ndarray, chunk_bytes: int) -> Tokens:
     parts: list[tuple[np.ndarray, ...]] = []
     first = chars = 0
     while first < count:
-        last = int(np.searchsorted(offsets, offsets[first] + chunk_bytes, side="right")) - 1
+        last = int(np.searchsorted(offsets, int(offsets[first]) + chunk_bytes, side="right")) - 1
         last = min(count, max(last, first + 1))
         begin, end = int(offsets[first]), int(offsets[last])
         chunk = data[begin:end]
@@ -125,10 +132,17 @@ def token_index(text: bytes, offsets: np.ndarray, chunk_bytes: int) -> Tokens:
     columns = [np.concatenate(column) for column in zip(*parts)] if parts else NO_TOKENS
     value, start, stop, leading_chars, mask, gap = columns
     reps, ids = distinct_runs(text, start, stop)
-    first_token = np.searchsorted(value, np.arange(count + 1), side="left")
+    first_token = positions(np.searchsorted(value, np.arange(count + 1), side="left"), len(value))
+    start, stop, leading_chars = (positions(column, len(text)) for column in (start, stop, leading_chars))
     return Tokens(
         first_token, value, start, stop, leading_chars, mask, gap, ids.astype(np.int32), reps.astype(np.int32)
     )
+
+
+def positions(values: np.ndarray, bound: int) -> np.ndarray:
+    """`values` (all in [0, bound]) as int32 when `bound` allows, else int64: token places and
+    counts were 20 of the 54 bytes a token (name tokens: 11 bytes an event at 1M events)."""
+    return values.astype(np.int32 if bound < 2**31 else np.int64, copy=False)
 
 
 NO_TOKENS: list[np.ndarray] = [
