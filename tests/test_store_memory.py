@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from k8saudit_tui.engine.logs.batch import parse_lines
@@ -82,6 +82,7 @@ class Columns:
     st.lists(st.tuples(st.integers(0, 3), st.integers(0, 2), st.integers(0, 300)), min_size=1, max_size=30),
     st.lists(st.integers(1, 30), max_size=4),
 )
+@example([(1, 0, 5), (0, 0, 1), (1, 0, 5), (0, 0, 1)], [2])  # rows of known groups after the interners' rebuild
 def test_request_groups_narrow_codes_equal_each_rows_codes(rows: list[tuple[int, int, int]], cuts: list[int]) -> None:
     attr = [a for a, _, _ in rows]
     # user follows the attributes (folded); uri is part of the key (folded); name too
@@ -89,8 +90,13 @@ def test_request_groups_narrow_codes_equal_each_rows_codes(rows: list[tuple[int,
     columns["name"] = [b for _, b, _ in rows]
     columns["uri"] = [u for _, _, u in rows]
     store = Columns({"attr": attr, **columns})
-    for n in [*sorted(c for c in cuts if c < len(rows)), len(rows)]:
+    for position, n in enumerate([*sorted({c for c in cuts if c < len(rows)}), len(rows)]):
         grouped = indexes.requests(store, n)  # type: ignore[arg-type]
+        keys = rows[:n]  # a group is one (attributes, name, URI): the plain grouping
+        group = grouped.row_group.tolist()
+        assert all((group[i] == group[j]) == (keys[i] == keys[j]) for i in range(n) for j in range(n))
+        assert grouped.attributes[grouped.row_group].tolist() == attr[:n]
+        assert (grouped.pairs is None) == (position == 0)  # built from row 0: no interners held
     assert set(grouped.columns) == set(indexes.BARE_WORD_COLUMNS)
     for column, per_group in grouped.columns.items():
         assert per_group.dtype.itemsize <= store.column(column).dtype.itemsize

@@ -112,7 +112,7 @@ def bare_word_mask(store: EventStore, term: Term, n: int) -> np.ndarray:
     `pods/log` texts too (by each group's attributes), and gathered over the rows once (at 10M
     rows, 13 ms). A column the groups do not decide (never seen, but checked) is gathered alone."""
     requests = indexes.requests(store, n)
-    per_group = np.zeros(len(requests.groups), bool)
+    per_group = np.zeros(requests.count, bool)
     alone: list[np.ndarray] = []
     for column in indexes.BARE_WORD_COLUMNS:
         table = _matching_codes(store, column, store.values(column), "fuzzy", term)
