@@ -221,7 +221,7 @@ def test_token_index_in_many_chunks_equals_one(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(textsearch, "_CHUNK_BYTES", 10)
     chunked = EMPTY.extended(values)
     chunked.fuzzy("valeu")
-    for name in ("first", "value", "start", "end", "chars", "mask", "gap", "ids", "reps", "size", "space"):
+    for name in ("first", "value", "start", "end", "chars", "text_mask", "gap", "ids", "reps", "size", "space"):
         assert np.array_equal(getattr(whole.indexed["tokens"], name), getattr(chunked.indexed["tokens"], name)), name
     assert chunked.fuzzy("kueb").tolist() == plain_fuzzy("kueb", values)
 

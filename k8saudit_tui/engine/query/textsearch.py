@@ -208,7 +208,7 @@ class SearchText:
         matched, singles = np.zeros(0, np.int64), True
         if len(candidates) * _SPARSE < end - begin:  # few values may hold a run: their tokens only
             within = _ranges(tokens.first[candidates], tokens.first[candidates + 1])
-            near = (tokens.size[within] <= high) & (np.bitwise_count(tokens.mask[within] & other) <= edits)
+            near = (tokens.size[within] <= high) & (np.bitwise_count(tokens.mask(within) & other) <= edits)
             picked = within[near]
             picked = picked[nearby.may_fit(tokens, picked, wanted, low, high, edits)]
         else:  # each token text decided once alone; the values' viability read for pairs only
@@ -228,7 +228,7 @@ class SearchText:
         follows[:-1] = (np.diff(picked) == 1) & (spaces[:-1] > 0)
         firsts, lasts = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
         head = tail = np.arange(len(picked))  # runs as places in `picked`
-        mask, length, between = tokens.mask[picked], sizes, np.zeros(len(picked), np.int64)
+        mask, length, between = tokens.mask(picked), sizes, np.zeros(len(picked), np.int64)
         while len(head):  # a separator of one side that the other lacks costs an edit
             fits = (length >= low) & (between >= apart - edits) & (np.bitwise_count(wanted & ~mask) <= edits)
             fits &= singles  # a run of one token was decided already (`matched`) unless `singles`
@@ -239,7 +239,7 @@ class SearchText:
             head, tail, mask, length, between = head[grown], tail[grown], mask[grown], length[grown], between[grown]
             between = between + spaces[tail]
             length = length + spaces[tail] + sizes[tail + 1]
-            mask = mask | tokens.gap[picked[tail]] | tokens.mask[picked[tail + 1]]
+            mask = mask | tokens.gap[picked[tail]] | tokens.mask(picked[tail + 1])
             tail = tail + 1
             grown = (length <= high) & (between <= apart + edits) & (np.bitwise_count(mask & other) <= edits)
             head, tail, mask, length, between = head[grown], tail[grown], mask[grown], length[grown], between[grown]
