@@ -387,5 +387,11 @@ def test_narrow_token_places_equal_the_plain_ones_built_at_once_or_appended(valu
         assert all(getattr(built, name).dtype == np.int32 for name in ("start", "end", "chars", "first"))
         assert carried.extended(more).starts.tolist() == whole.starts.tolist() and whole.starts.dtype == np.int32
         assert all(data[s:e].isalnum() for s, e in zip(built.start.tolist(), built.end.tolist()))
+    text, offsets = textsearch.joined(values + more)  # the text as the plain per-value way makes it
+    plain = [(value.lower() + "\n").encode("utf-8", "surrogatepass") for value in values + more]
+    assert text == b"".join(plain) == whole.text and offsets.tolist() == [
+        0,
+        *np.cumsum([len(p) for p in plain]).tolist(),
+    ]
     wide = tokens_module.positions(np.asarray(plain_start, np.int64), 2**31)
     assert wide.dtype == np.int64 and wide.tolist() == plain_start

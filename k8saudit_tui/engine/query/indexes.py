@@ -23,7 +23,7 @@ from k8saudit_tui.engine import fields
 from k8saudit_tui.engine.query import resource_paths
 from k8saudit_tui.engine.query.language import FilterError, parse_terms
 from k8saudit_tui.engine.query.take import take
-from k8saudit_tui.engine.query.textsearch import EMPTY, SearchText, holding
+from k8saudit_tui.engine.query.textsearch import EMPTY, SearchText, holding, joined
 
 BARE_WORD_COLUMNS: tuple[str, ...] = tuple(fields.by_filter_name[name].column for name in fields.BARE_WORD_FIELDS)
 """The store columns a bare word searches."""
@@ -157,15 +157,17 @@ def uri_tokens(store: Cached, values: list[Any], count: int) -> _UriTokens:
     for begin in range(tokens.uris, count, URI_CHUNK):
         lowered = [str(v).lower() for v in values[begin : min(begin + URI_CHUNK, count)]]
         per_uris.append(np.fromiter(map(_separators, lowered), np.int64, len(lowered)) + 1)
-        joined = "\n".join(lowered).replace("?", "\n").replace("&", "\n")
+        text = "\n".join(lowered).replace("?", "\n").replace("&", "\n")
         del lowered
-        pieces_of = joined.split("\n")
-        del joined
+        pieces_of = text.split("\n")
+        del text
         pair_tokens.append(np.fromiter(map(index.__getitem__, pieces_of), np.int32, len(pieces_of)))
         del pieces_of
+    added = joined(index.fresh)
+    del index  # before anything kept is made (see textsearch.joined)
     per_uri = np.concatenate(per_uris)
     pair_token = np.concatenate(pair_tokens)
-    pieces = tokens.pieces.extended(index.fresh)
+    pieces = tokens.pieces.extended_text(*added)
     firsts = np.cumsum(per_uri) - per_uri  # each URI's first pair (every URI has one)
     pairs = len(tokens.pair_token) + firsts
     updated = _UriTokens(
