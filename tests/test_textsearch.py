@@ -221,7 +221,20 @@ def test_token_index_in_many_chunks_equals_one(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(textsearch, "_CHUNK_BYTES", 10)
     chunked = EMPTY.extended(values)
     chunked.fuzzy("valeu")
-    for name in ("first", "value", "start", "end", "chars", "text_mask", "gap", "ids", "reps", "size", "space"):
+    for name in (
+        "first",
+        "value",
+        "start",
+        "end",
+        "chars",
+        "text_mask",
+        "gap_table",
+        "gap_codes",
+        "ids",
+        "reps",
+        "size",
+        "space",
+    ):
         assert np.array_equal(getattr(whole.indexed["tokens"], name), getattr(chunked.indexed["tokens"], name)), name
     assert chunked.fuzzy("kueb").tolist() == plain_fuzzy("kueb", values)
 
@@ -385,6 +398,18 @@ def test_narrow_token_places_equal_the_plain_ones_built_at_once_or_appended(valu
             sum(1 for p in plain_start if p < int(whole.starts[i])) for i in range(len(whole) + 1)
         ]
         assert all(getattr(built, name).dtype == np.int32 for name in ("start", "end", "chars", "first"))
+        ends, value = built.end.tolist(), built.value.tolist()
+        plain_gap = [
+            int(
+                np.bitwise_or.reduce(
+                    tokens_module.CLASS_BIT[np.frombuffer(data[ends[t] : plain_start[t + 1]], np.uint8)]
+                )
+            )
+            if t + 1 < len(ends) and value[t] == value[t + 1]
+            else 0
+            for t in range(len(ends))
+        ]
+        assert built.gap(np.arange(len(ends))).tolist() == plain_gap and built.gap_codes.dtype == np.uint8
         assert carried.extended(more).starts.tolist() == whole.starts.tolist() and whole.starts.dtype == np.int32
         assert all(data[s:e].isalnum() for s, e in zip(built.start.tolist(), built.end.tolist()))
     text, offsets = textsearch.joined(values + more)  # the text as the plain per-value way makes it

@@ -238,7 +238,7 @@ class SearchText:
             head, tail, mask, length, between = head[grown], tail[grown], mask[grown], length[grown], between[grown]
             between = between + spaces[tail]
             length = length + spaces[tail] + sizes[tail + 1]
-            mask = mask | tokens.gap[picked[tail]] | tokens.mask(picked[tail + 1])
+            mask = mask | tokens.gap(picked[tail]) | tokens.mask(picked[tail + 1])
             tail = tail + 1
             grown = (length <= high) & (between <= apart + edits) & (np.bitwise_count(mask & other) <= edits)
             head, tail, mask, length, between = head[grown], tail[grown], mask[grown], length[grown], between[grown]

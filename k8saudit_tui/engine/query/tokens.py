@@ -50,7 +50,7 @@ IS_TOKEN[[ord(char) for char in TOKEN_CHARS]] = True
 class Tokens:
     """The tokens of a SearchText's values, in text order: token t of value `value[t]` is
     text[start[t]:end[t]] and begins at character `chars[t]` of the text; `mask[t]` is the set of
-    its character classes, `gap[t]` that of the characters up to the next token of the same value
+    its character classes, `gap([t])` that of the characters up to the next token of the same value
     (0 after a value's last). `first[i]` is value i's first token (one more entry than values).
     Places, character counts and `first` are int32 unless the text is 2 GiB or more (`positions`)."""
 
@@ -63,7 +63,11 @@ class Tokens:
     """The character classes of each token text (of `reps`): tokens with one id hold the same
     bytes, so a token's own (`mask`) is its text's; kept per text only (8 bytes a token were
     1.7 bytes an event for the names at 1M events)."""
-    gap: np.ndarray
+    gap_table: np.ndarray
+    gap_codes: np.ndarray
+    """The gaps' class sets, interned (`interned`): a gap is a separator or a few, so a few dozen
+    distinct sets at most, and a code of a byte a token instead of 8 (1.7 bytes an event for
+    the names at 1M events). `gap(tokens)` gives them back."""
     ids: np.ndarray
     reps: np.ndarray
     size: np.ndarray = field(init=False, compare=False, repr=False)
@@ -90,6 +94,11 @@ class Tokens:
         masks: np.ndarray = self.text_mask[self.ids[tokens]]
         return masks
 
+    def gap(self, tokens: np.ndarray) -> np.ndarray:
+        """The classes of the gap after each of `tokens` (indices; 0 after a value's last)."""
+        gaps: np.ndarray = self.gap_table[self.gap_codes[tokens]]
+        return gaps
+
     def after(self, other: Tokens, text_bytes: int, text_chars: int, values: int) -> Tokens:
         """These tokens (of values appended to a text) placed after `other`'s."""
         total = text_bytes + int(self.end[-1] if len(self.end) else 0)
@@ -105,7 +114,7 @@ class Tokens:
             joined(self.end, other.end, text_bytes, total),
             joined(self.chars, other.chars, text_chars, total),
             np.concatenate([other.text_mask, self.text_mask]),
-            np.concatenate([other.gap, self.gap]),
+            *interned(np.concatenate([other.gap_table[other.gap_codes], self.gap_table[self.gap_codes]])),
             np.concatenate([other.ids, self.ids + len(other.reps)]),
             np.concatenate([other.reps, self.reps + len(other.value)]),
         )
@@ -140,8 +149,24 @@ def token_index(text: bytes, offsets: np.ndarray, chunk_bytes: int) -> Tokens:
     first_token = positions(np.searchsorted(value, np.arange(count + 1), side="left"), len(value))
     start, stop, leading_chars = (positions(column, len(text)) for column in (start, stop, leading_chars))
     return Tokens(
-        first_token, value, start, stop, leading_chars, mask[reps], gap, ids.astype(np.int32), reps.astype(np.int32)
+        first_token,
+        value,
+        start,
+        stop,
+        leading_chars,
+        mask[reps],
+        *interned(gap),
+        ids.astype(np.int32),
+        reps.astype(np.int32),
     )
+
+
+def interned(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(table, codes) with table[codes] == values: the distinct values, and codes as narrow as
+    their count allows."""
+    table, codes = np.unique(values, return_inverse=True)
+    dtype = np.uint8 if len(table) <= 1 << 8 else np.uint16 if len(table) <= 1 << 16 else np.int32
+    return table, codes.reshape(-1).astype(dtype)
 
 
 def positions(values: np.ndarray, bound: int) -> np.ndarray:
