@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from k8saudit_tui.engine.query import auditids
 
-KEYS = st.sampled_from([b"", b"a", b"b", b"abc", b"x" * 17, b"y" * 16 + b"z"])
+KEYS = st.sampled_from([b"", b"a", b"b", b"c", b"y", b"abc", b"x" * 17, b"y" * 16 + b"z"])
 
 
 class Keys:
@@ -45,18 +45,20 @@ def _plain(keys: list[bytes], long: dict[int, str], n: int) -> list[object]:
 
 def _check(by: auditids.ByRequest, keys: list[bytes], long: dict[int, str], n: int) -> None:
     plain = _plain(keys, long, n)
-    assert by.rows == n and sorted(by.order.tolist()) == list(range(n))
+    order = by.ordered()
+    assert by.rows == n and sorted(order.tolist()) == list(range(n))
     request = by.request.tolist()
     assert sorted(set(request)) == list(range(by.requests))  # dense
     for i in range(n):
         for j in range(n):
             assert (request[i] == request[j]) == (plain[i] == plain[j]), (i, j)
-    in_order = [request[row] for row in by.order.tolist()]
+    in_order = [request[row] for row in order.tolist()]
     assert in_order == sorted(in_order) and by.sorted_requests().tolist() == in_order
-    rows_of = by.order.tolist()
+    rows_of = order.tolist()
     assert all(rows_of[k] < rows_of[k + 1] for k in range(n - 1) if in_order[k] == in_order[k + 1])  # stable
     assert by.heads.tolist() == [min(r for r in range(n) if request[r] == q) for q in range(by.requests)]
-    assert by.order.dtype == by.request.dtype == by.heads.dtype == np.int32
+    assert by.heads.tolist() == sorted(by.heads.tolist())  # numbered as they first appear
+    assert order.dtype == by.request.dtype == by.heads.dtype == np.int32
 
 
 def _weak_hash(column: np.ndarray, width: int) -> np.ndarray:
@@ -73,6 +75,7 @@ def _weak_hash(column: np.ndarray, width: int) -> np.ndarray:
     st.dictionaries(st.integers(0, 24), st.sampled_from(["L1", "L2"]), max_size=3),
 )
 @example([b"a", b"", b"", b"b", b"b"], [1, 2, 4], "all", {})  # a kept interner's ids follow the renumbering
+@example([b"abc", b"b", b"y", b"c", b"c"], [2, 4], "all", {})  # new keys appear out of their sorted order
 @example([b"", b"x" * 17], [1], "none", {0: "L1"})  # a long ID's cut key is not its request's key
 def test_grouping_equals_a_plain_grouping_built_at_once_or_extended(
     keys: list[bytes], cuts: list[int], collide: str, long: dict[int, str]
@@ -85,8 +88,12 @@ def test_grouping_equals_a_plain_grouping_built_at_once_or_extended(
         if collide != "none":  # weak hashes: collisions the check must catch
             width = 1 if collide == "first byte" else 0
             patch.setattr(auditids, "hash_ids", lambda column: _weak_hash(column, width))
+        known: auditids.ByRequest | None = None
         for position, n in enumerate([*sorted({c for c in cuts if c < len(keys)}), len(keys)]):
             by = auditids.grouped(store, n)  # type: ignore[arg-type]
             _check(by, keys, long, n)
+            if known is not None:  # the known rows keep their requests' numbers
+                assert by.request[: known.rows].tolist() == known.request.tolist()
             if position == 0:  # built from row 0: no interner held (rebuilt when extended)
                 assert by.interner is None
+            known = by

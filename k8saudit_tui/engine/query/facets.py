@@ -166,7 +166,7 @@ class _Selection:
         row i (`same`)."""
         if self._ordered is None:
             grouped = self.grouped
-            order, ids = grouped.order, grouped.sorted_requests()
+            order, ids = grouped.ordered(), grouped.sorted_requests()
             if self.natural is not None:
                 chosen = np.zeros(grouped.rows, bool)
                 chosen[self.natural] = True
