@@ -26,7 +26,7 @@ import numpy as np
 
 from k8saudit_tui.engine.logs import auditid_keys
 from k8saudit_tui.engine.query import indexes
-from k8saudit_tui.engine.query.indexes import Interner
+from k8saudit_tui.engine.query.interner import Interner
 from k8saudit_tui.engine.query.take import take
 
 _LONG_BASE = 1 << 40

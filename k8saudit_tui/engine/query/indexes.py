@@ -21,6 +21,8 @@ import numpy as np
 
 from k8saudit_tui.engine import fields
 from k8saudit_tui.engine.query import resource_paths
+from k8saudit_tui.engine.query.interner import NO_KEYS as NO_KEYS
+from k8saudit_tui.engine.query.interner import Interner
 from k8saudit_tui.engine.query.language import FilterError, parse_terms
 from k8saudit_tui.engine.query.take import take
 from k8saudit_tui.engine.query.textsearch import EMPTY, SearchText, holding, joined
@@ -189,40 +191,16 @@ def uri_hits(store: Cached, values: list[Any], count: int, query: str) -> np.nda
     hits = np.zeros(count, bool)
     matched = tokens.pieces.containing(query)
     if count and matched.any():  # a URI matches when one of its pieces does
-        pairs = int(tokens.first_pair[count])
-        hits = np.logical_or.reduceat(take(matched, tokens.pair_token[:pairs]), tokens.first_pair[:count])
+        per_pair = take(matched, tokens.pair_token[: int(tokens.first_pair[count])])
+        found = np.flatnonzero(per_pair)
+        if len(found) * 8 < count:  # a few pairs: their URIs by a binary search each
+            hits[np.searchsorted(tokens.first_pair[:count], found, side="right") - 1] = True
+        else:  # many: one OR per URI over its pairs
+            hits = np.logical_or.reduceat(per_pair, tokens.first_pair[:count])
     return hits
 
 
 # ------------------------------------------------------------------------------ request groups
-
-
-@dataclass(frozen=True)
-class Interner:
-    """Dense ids for int64 keys in the order they come: `keys` sorted, `ids[i]` the id of keys[i]."""
-
-    keys: np.ndarray
-    ids: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.keys)
-
-    def intern(self, keys: np.ndarray, fresh_from: int | None = None) -> tuple[Interner, np.ndarray]:
-        """The id of each of `keys` (a key not seen before gets the next free id, counted from
-        `fresh_from`, by default from how many keys it knows), and the interner that knows them
-        all (this one is not changed: a filter may be reading it)."""
-        distinct, inverse = np.unique(keys, return_inverse=True)
-        place = np.searchsorted(self.keys, distinct)
-        known = place < len(self.keys)
-        known[known] = self.keys[place[known]] == distinct[known]
-        ids = np.empty(len(distinct), np.int32)
-        ids[known] = self.ids[place[known]]
-        fresh = np.flatnonzero(~known)
-        ids[fresh] = (len(self.keys) if fresh_from is None else fresh_from) + np.arange(len(fresh))
-        grown = Interner(
-            np.insert(self.keys, place[fresh], distinct[fresh]), np.insert(self.ids, place[fresh], ids[fresh])
-        )
-        return grown, ids[inverse.reshape(-1)]
 
 
 @dataclass(frozen=True)
@@ -255,7 +233,6 @@ class Requests:
         return len(self.attributes)
 
 
-NO_KEYS = Interner(np.empty(0, np.int64), np.empty(0, np.int32))
 _NO_REQUESTS = Requests(
     0,
     np.empty(0, np.int32),
