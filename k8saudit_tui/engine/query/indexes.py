@@ -107,20 +107,21 @@ class _UriTokens:
     A query without those characters occurs in a URI exactly when it occurs in one of its pieces.
     Watch URIs differ in resourceVersion and timeouts but share paths and most parameters, so
     the pieces are a fifth of the URI text: the substring search scans that, then the hits go to
-    URIs through the (piece, URI) pairs, in URI order: pair i is piece `pair_token[i]`, and URI u
-    owns pairs [first_pair[u], first_pair[u + 1]) (every URI has one; a URI per pair was 1.7
-    bytes an event at 1M events, this 0.4). `ascii` has each URI's ASCII byte set (its pieces' sets ORed), so that a
-    one-letter word, which most URIs hold, is a bit test per URI instead of a walk of the pairs.
+    URIs through the (piece, URI) pairs: pair i is piece `pair_token[i]` of URI `pair_uri[i]`,
+    in URI order (a URI per pair, not each URI's first pair: finding the URIs of many pairs
+    from those cost a two-letter word 3-4 ms more at 3M events, measured). `ascii` has each
+    URI's ASCII byte set (its pieces' sets ORed), so that a one-letter word, which most URIs
+    hold, is a bit test per URI instead of a walk of the pairs.
     """
 
     uris: int
     pieces: SearchText
     pair_token: np.ndarray
-    first_pair: np.ndarray
+    pair_uri: np.ndarray
     ascii: np.ndarray
 
 
-_NO_URI_TOKENS = _UriTokens(0, EMPTY, np.empty(0, np.int32), np.zeros(1, np.int32), np.zeros((0, 2), np.uint64))
+_NO_URI_TOKENS = _UriTokens(0, EMPTY, np.empty(0, np.int32), np.empty(0, np.int32), np.zeros((0, 2), np.uint64))
 
 
 class _PieceCodes(dict[str, int]):
@@ -171,12 +172,11 @@ def uri_tokens(store: Cached, values: list[Any], count: int) -> _UriTokens:
     pair_token = np.concatenate(pair_tokens)
     pieces = tokens.pieces.extended_text(*added)
     firsts = np.cumsum(per_uri) - per_uri  # each URI's first pair (every URI has one)
-    pairs = len(tokens.pair_token) + firsts
     updated = _UriTokens(
         count,
         pieces,
         np.concatenate([tokens.pair_token, pair_token]),
-        np.concatenate([tokens.first_pair[:-1], pairs, [pairs[-1] + per_uri[-1]]]).astype(np.int32),
+        np.concatenate([tokens.pair_uri, np.repeat(np.arange(tokens.uris, count, dtype=np.int32), per_uri)]),
         np.concatenate([tokens.ascii, np.bitwise_or.reduceat(pieces.ascii[pair_token], firsts, axis=0)]),
     )
     store.match_cache[URI_TOKENS] = updated
@@ -191,12 +191,8 @@ def uri_hits(store: Cached, values: list[Any], count: int, query: str) -> np.nda
     hits = np.zeros(count, bool)
     matched = tokens.pieces.containing(query)
     if count and matched.any():  # a URI matches when one of its pieces does
-        per_pair = take(matched, tokens.pair_token[: int(tokens.first_pair[count])])
-        found = np.flatnonzero(per_pair)
-        if len(found) * 8 < count:  # a few pairs: their URIs by a binary search each
-            hits[np.searchsorted(tokens.first_pair[:count], found, side="right") - 1] = True
-        else:  # many: one OR per URI over its pairs
-            hits = np.logical_or.reduceat(per_pair, tokens.first_pair[:count])
+        pairs = len(tokens.pair_uri) if tokens.uris == count else int(np.searchsorted(tokens.pair_uri, np.int32(count)))
+        hits[tokens.pair_uri[:pairs][take(matched, tokens.pair_token[:pairs])]] = True
     return hits
 
 
