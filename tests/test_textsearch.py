@@ -226,7 +226,6 @@ def test_token_index_in_many_chunks_equals_one(monkeypatch: pytest.MonkeyPatch) 
         "value",
         "start",
         "end",
-        "chars",
         "text_mask",
         "gap_table",
         "gap_codes",
@@ -311,6 +310,7 @@ def test_fuzzy_words_longer_than_a_byte_equal_the_definition(length: int, typos:
     for _ in range(typos):
         near[data.draw(st.integers(0, length - 1))] = "-"
     values = ["x " + "".join(near), word[:-3], "y" * 300, f"{word[:100]}-{word[100:]}"]
+    values.append(f"{word[:80]}é{word[80:160]}é{word[160:]}")  # spaces in characters, not bytes
     assert EMPTY.extended(values).fuzzy(word).tolist() == plain_fuzzy(word, values)
 
 
@@ -393,11 +393,17 @@ def test_narrow_token_places_equal_the_plain_ones_built_at_once_or_appended(valu
     for built in (tokens, whole.indexed["tokens"]):
         assert built.start.tolist() == plain_start
         assert built.end.tolist() == [start + end - begin for start, (begin, end) in zip(plain_start, runs)]
-        assert built.chars.tolist() == [start for start, _ in runs]
+        places = [start for start, _ in runs]  # in characters
+        assert tokens_module.characters(data, built.start).tolist() == places
+        plain_space = [
+            min(max(places[t + 1] - end, 1), 255) if t + 1 < len(runs) and built.value[t] == built.value[t + 1] else 0
+            for t, (_, end) in enumerate(runs)
+        ]
+        assert built.space.tolist() == plain_space
         assert built.first.tolist() == [
             sum(1 for p in plain_start if p < int(whole.starts[i])) for i in range(len(whole) + 1)
         ]
-        assert all(getattr(built, name).dtype == np.int32 for name in ("start", "end", "chars", "first"))
+        assert all(getattr(built, name).dtype == np.int32 for name in ("start", "end", "first"))
         ends, value = built.end.tolist(), built.value.tolist()
         plain_gap = [
             int(

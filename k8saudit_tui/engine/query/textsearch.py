@@ -37,6 +37,7 @@ from k8saudit_tui.engine.query.places import places as _places
 from k8saudit_tui.engine.query.tokens import CLASS_BIT as _CLASS_BIT
 from k8saudit_tui.engine.query.tokens import TOKEN_CHARS as _TOKEN_CHARS
 from k8saudit_tui.engine.query.tokens import Tokens as _Tokens
+from k8saudit_tui.engine.query.tokens import characters as _characters
 from k8saudit_tui.engine.query.tokens import positions as _narrow_positions
 from k8saudit_tui.engine.query.tokens import token_index
 
@@ -92,8 +93,7 @@ class SearchText:
         indexed: dict[str, _Tokens] = {}
         tokens = self.indexed.get("tokens")
         if tokens is not None:
-            text_chars = int(self.chars.sum()) + len(self)  # the newlines too
-            indexed["tokens"] = _token_index(added, offsets).after(tokens, len(self.text), text_chars, len(self))
+            indexed["tokens"] = _token_index(added, offsets).after(tokens, len(self.text), len(self))
         return SearchText(
             self.text + added,
             _narrow_positions(
@@ -222,7 +222,8 @@ class SearchText:
         else:
             sizes = tokens.end[picked] - tokens.start[picked]
             spaces = np.zeros(len(picked), np.int64)
-            spaces[:-1] = np.where(tokens.space[picked[:-1]] > 0, np.diff(tokens.chars[picked]) - sizes[:-1], 0)
+            at = _characters(self.text, tokens.start[picked])
+            spaces[:-1] = np.where(tokens.space[picked[:-1]] > 0, np.diff(at) - sizes[:-1], 0)
         follows = np.zeros(len(picked), bool)  # picked[p + 1] is the next token of the same value
         follows[:-1] = (np.diff(picked) == 1) & (spaces[:-1] > 0)
         firsts, lasts = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]

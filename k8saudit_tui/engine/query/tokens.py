@@ -49,16 +49,20 @@ IS_TOKEN[[ord(char) for char in TOKEN_CHARS]] = True
 @dataclass(frozen=True)
 class Tokens:
     """The tokens of a SearchText's values, in text order: token t of value `value[t]` is
-    text[start[t]:end[t]] and begins at character `chars[t]` of the text; `mask[t]` is the set of
+    text[start[t]:end[t]] (`characters` gives where it begins in characters); `mask([t])` the set of
     its character classes, `gap([t])` that of the characters up to the next token of the same value
     (0 after a value's last). `first[i]` is value i's first token (one more entry than values).
-    Places, character counts and `first` are int32 unless the text is 2 GiB or more (`positions`)."""
+    Places and `first` are int32 unless the text is 2 GiB or more (`positions`)."""
 
     first: np.ndarray
     value: np.ndarray
     start: np.ndarray
     end: np.ndarray
-    chars: np.ndarray
+    space: np.ndarray
+    """Characters up to the next token of the same value (uint8, capped at 255; never 0 before
+    one, since tokens are maximal runs) or 0 after a value's last token. Kept, where each
+    token's character place was (int32, 0.8 bytes an event for the names at 1M events): only
+    a word of 253 characters or more needs the exact spaces (`characters`)."""
     text_mask: np.ndarray
     """The character classes of each token text (of `reps`): tokens with one id hold the same
     bytes, so a token's own (`mask`) is its text's; kept per text only (8 bytes a token were
@@ -72,21 +76,12 @@ class Tokens:
     reps: np.ndarray
     size: np.ndarray = field(init=False, compare=False, repr=False)
     """Each token's length (uint8, capped at 255: tokens are ASCII, bytes are characters)."""
-    space: np.ndarray = field(init=False, compare=False, repr=False)
-    """Characters up to the next token of the same value (uint8, capped at 255; never 0 before
-    one, since tokens are maximal runs) or 0 after a value's last token."""
     text_size: np.ndarray = field(init=False, compare=False, repr=False)
     """`size` per token text (of `reps`): what the fuzzy search reads of each text, every time."""
 
     def __post_init__(self) -> None:
         size = np.minimum(self.end - self.start, 255).astype(np.uint8)
-        space = np.zeros(len(self.value), np.uint8)
-        if len(space):
-            same = self.value[1:] == self.value[:-1]
-            between = np.diff(self.chars) - (self.end - self.start)[:-1]
-            space[:-1] = np.where(same, np.clip(between, 1, 255), 0)
         object.__setattr__(self, "size", size)
-        object.__setattr__(self, "space", space)
         object.__setattr__(self, "text_size", size[self.reps])
 
     def mask(self, tokens: np.ndarray) -> np.ndarray:
@@ -99,7 +94,7 @@ class Tokens:
         gaps: np.ndarray = self.gap_table[self.gap_codes[tokens]]
         return gaps
 
-    def after(self, other: Tokens, text_bytes: int, text_chars: int, values: int) -> Tokens:
+    def after(self, other: Tokens, text_bytes: int, values: int) -> Tokens:
         """These tokens (of values appended to a text) placed after `other`'s."""
         total = text_bytes + int(self.end[-1] if len(self.end) else 0)
         tokens = len(other.value) + len(self.value)
@@ -112,7 +107,7 @@ class Tokens:
             np.concatenate([other.value, self.value + values]),
             joined(self.start, other.start, text_bytes, total),
             joined(self.end, other.end, text_bytes, total),
-            joined(self.chars, other.chars, text_chars, total),
+            np.concatenate([other.space, self.space]),  # 0 after the last token of other's last value
             np.concatenate([other.text_mask, self.text_mask]),
             *interned(np.concatenate([other.gap_table[other.gap_codes], self.gap_table[self.gap_codes]])),
             np.concatenate([other.ids, self.ids + len(other.reps)]),
@@ -147,13 +142,17 @@ def token_index(text: bytes, offsets: np.ndarray, chunk_bytes: int) -> Tokens:
     value, start, stop, leading_chars, mask, gap = columns
     reps, ids = distinct_runs(text, start, stop)
     first_token = positions(np.searchsorted(value, np.arange(count + 1), side="left"), len(value))
-    start, stop, leading_chars = (positions(column, len(text)) for column in (start, stop, leading_chars))
+    space = np.zeros(len(value), np.uint8)
+    if len(space):
+        between = np.diff(leading_chars) - (stop - start)[:-1]
+        space[:-1] = np.where(value[1:] == value[:-1], np.clip(between, 1, 255), 0)
+    start, stop = (positions(column, len(text)) for column in (start, stop))
     return Tokens(
         first_token,
         value,
         start,
         stop,
-        leading_chars,
+        space,
         mask[reps],
         *interned(gap),
         ids.astype(np.int32),
@@ -167,6 +166,15 @@ def interned(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     table, codes = np.unique(values, return_inverse=True)
     dtype = np.uint8 if len(table) <= 1 << 8 else np.uint16 if len(table) <= 1 << 16 else np.int32
     return table, codes.reshape(-1).astype(dtype)
+
+
+def characters(text: bytes, places: np.ndarray) -> np.ndarray:
+    """Where each of byte `places` of UTF-8 `text` is, in characters (int64): for the rare word
+    whose runs need exact spaces, a pass over the whole text."""
+    starting = (np.frombuffer(text, np.uint8) & 0xC0) != 0x80  # not a continuation byte
+    before = np.concatenate([np.zeros(1, np.int64), np.cumsum(starting, dtype=np.int64)])
+    found: np.ndarray = before[places]
+    return found
 
 
 def positions(values: np.ndarray, bound: int) -> np.ndarray:
