@@ -118,10 +118,15 @@ class _UriTokens:
     pieces: SearchText
     pair_token: np.ndarray
     pair_uri: np.ndarray
-    ascii: np.ndarray
+    ascii_table: np.ndarray
+    ascii_codes: np.ndarray
+    """Each URI's byte set as a code into the distinct sets (`interned_sets`): URIs share a
+    few thousand sets, so 2 bytes a URI instead of 16 (1.4 bytes an event at 1M events)."""
 
 
-_NO_URI_TOKENS = _UriTokens(0, EMPTY, np.empty(0, np.int32), np.empty(0, np.int32), np.zeros((0, 2), np.uint64))
+_NO_URI_TOKENS = _UriTokens(
+    0, EMPTY, np.empty(0, np.int32), np.empty(0, np.int32), np.zeros((0, 2), np.uint64), np.zeros(0, np.uint16)
+)
 
 
 class _PieceCodes(dict[str, int]):
@@ -177,17 +182,29 @@ def uri_tokens(store: Cached, values: list[Any], count: int) -> _UriTokens:
         pieces,
         np.concatenate([tokens.pair_token, pair_token]),
         np.concatenate([tokens.pair_uri, np.repeat(np.arange(tokens.uris, count, dtype=np.int32), per_uri)]),
-        np.concatenate([tokens.ascii, np.bitwise_or.reduceat(pieces.ascii[pair_token], firsts, axis=0)]),
+        *interned_sets(
+            tokens.ascii_table, tokens.ascii_codes, np.bitwise_or.reduceat(pieces.ascii[pair_token], firsts, axis=0)
+        ),
     )
     store.match_cache[URI_TOKENS] = updated
     return updated
+
+
+def interned_sets(table: np.ndarray, codes: np.ndarray, sets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(table, codes) of byte sets (two words each) with `sets` appended: the distinct sets, and
+    the codes (uint16, or int32 past 65,536 sets) of the known ones, remapped, then of `sets`."""
+    distinct, inverse = np.unique(np.concatenate([table, sets]), axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    dtype = np.uint16 if len(distinct) <= 1 << 16 else np.int32
+    return distinct, np.concatenate([inverse[: len(table)][codes], inverse[len(table) :]]).astype(dtype)
 
 
 def uri_hits(store: Cached, values: list[Any], count: int, query: str) -> np.ndarray:
     """Which of values[:count] (URIs) contain `query` (lower-case, without ? & or newline)."""
     tokens = uri_tokens(store, values, count)
     if len(query) == 1 and query < "\x80":
-        return holding(tokens.ascii[:count], ord(query))
+        holds: np.ndarray = holding(tokens.ascii_table, ord(query))[tokens.ascii_codes[:count]]
+        return holds
     hits = np.zeros(count, bool)
     matched = tokens.pieces.containing(query)
     if count and matched.any():  # a URI matches when one of its pieces does
