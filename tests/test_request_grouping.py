@@ -56,9 +56,10 @@ def _check(by: auditids.ByRequest, keys: list[bytes], long: dict[int, str], n: i
     assert in_order == sorted(in_order) and by.sorted_requests().tolist() == in_order
     rows_of = order.tolist()
     assert all(rows_of[k] < rows_of[k + 1] for k in range(n - 1) if in_order[k] == in_order[k + 1])  # stable
-    assert by.heads.tolist() == [min(r for r in range(n) if request[r] == q) for q in range(by.requests)]
-    assert by.heads.tolist() == sorted(by.heads.tolist())  # numbered as they first appear
-    assert order.dtype == by.request.dtype == by.heads.dtype == np.int32
+    heads = by.heads()
+    assert heads.tolist() == [min(r for r in range(n) if request[r] == q) for q in range(by.requests)]
+    assert heads.tolist() == sorted(heads.tolist())  # numbered as they first appear
+    assert order.dtype == by.request.dtype == heads.dtype == np.int32
 
 
 def _weak_hash(column: np.ndarray, width: int) -> np.ndarray:

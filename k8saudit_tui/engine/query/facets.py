@@ -152,11 +152,11 @@ class _Selection:
         self.natural = rows
         self.events = n if rows is None else len(rows)
         if rows is None:
-            self.heads = grouped.heads
+            self.heads = grouped.heads()
         else:
             hit = np.zeros(grouped.requests, bool)
             hit[grouped.request[rows]] = True
-            self.heads = grouped.heads[hit]
+            self.heads = grouped.heads()[hit]
         self.requests = len(self.heads)
         self._ordered: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
 
