@@ -1,6 +1,6 @@
 """Where a loaded store's bytes go: every column array, every dictionary's Python objects, every
-filter index, and the heap (glibc's mallinfo2) beside the resident size. For store_scale.py's
-`--breakdown`, or on its own:
+filter index, and the heaps (glibc's mallinfo2, the interpreter's arenas) beside the resident
+size. For store_scale.py's `--breakdown`, or on its own:
 
     python benchmarks/store_breakdown.py [LOG]
 
@@ -70,6 +70,35 @@ def heap() -> dict[str, int]:
     return {"arena": info.arena, "mmapped": info.hblkhd, "in_use": info.uordblks, "free": info.fordblks}
 
 
+def pymalloc() -> dict[str, int]:
+    """The interpreter's small-object allocator: bytes in its 1 MiB arenas and in live objects.
+    An arena goes back to the OS only once all of it is free, so one object kept among many
+    freed ones holds a whole arena resident: the difference is memory no object uses."""
+    import os
+    import re
+
+    read, write = os.pipe()
+    saved = os.dup(2)
+    try:
+        os.dup2(write, 2)
+        sys._debugmallocstats()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(write)
+    with os.fdopen(read, "rb") as stats:
+        text = stats.read().decode()
+    found = {
+        label: re.search(rf"{label}\s*=\s*([\d,]+)", text)
+        for label in ("arenas allocated current", "bytes in allocated blocks")
+    }
+    if not all(found.values()):
+        return {}
+    arenas = int(found["arenas allocated current"].group(1).replace(",", "")) << 20  # type: ignore[union-attr]
+    used = int(found["bytes in allocated blocks"].group(1).replace(",", ""))  # type: ignore[union-attr]
+    return {"arenas": arenas, "in objects": used, "unused in arenas": arenas - used}
+
+
 def lines(store: Any) -> Iterable[tuple[str, int]]:
     """(label, bytes) for each part of the store, biggest parts first within each group."""
     n = len(store)
@@ -117,6 +146,8 @@ def report(store: Any, resident: dict[str, int]) -> str:
         out.append(f"  {value / n:8.2f} {value / 1e6:9.1f}  resident: {label}")
     for label, value in heap().items():
         out.append(f"  {value / n:8.2f} {value / 1e6:9.1f}  malloc {label}")
+    for label, value in pymalloc().items():
+        out.append(f"  {value / n:8.2f} {value / 1e6:9.1f}  pymalloc {label}")
     return "\n".join(out)
 
 

@@ -1,21 +1,23 @@
 """The store's compact representations (issue 15, "Memory") against the plain ones they replace:
-attributes sharing the column dictionaries' strings, the request groups' narrow codes and the
-auditID grouping's narrow ids, the narrow offset and latency columns."""
+attributes sharing the column dictionaries' strings, the request groups' narrow codes, the
+narrow offset and latency columns."""
 
 from __future__ import annotations
 
+import calendar
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from k8saudit_tui.engine.logs.batch import parse_lines
 from k8saudit_tui.engine.logs.sources import expand_sources
 from k8saudit_tui.engine.model import RequestAttributes
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
-from k8saudit_tui.engine.query import auditids, compile_filter, indexes
+from k8saudit_tui.engine.query import compile_filter, indexes
 from k8saudit_tui.engine.store import EventStore, StoreLoader, codes, narrow
 from k8saudit_tui.engine.store.cache import StoreCache
 from k8saudit_tui.engine.store.cache_files import CacheDir
@@ -82,6 +84,7 @@ class Columns:
     st.lists(st.tuples(st.integers(0, 3), st.integers(0, 2), st.integers(0, 300)), min_size=1, max_size=30),
     st.lists(st.integers(1, 30), max_size=4),
 )
+@example([(1, 0, 5), (0, 0, 1), (1, 0, 5), (0, 0, 1)], [2])  # rows of known groups after the interners' rebuild
 def test_request_groups_narrow_codes_equal_each_rows_codes(rows: list[tuple[int, int, int]], cuts: list[int]) -> None:
     attr = [a for a, _, _ in rows]
     # user follows the attributes (folded); uri is part of the key (folded); name too
@@ -89,21 +92,17 @@ def test_request_groups_narrow_codes_equal_each_rows_codes(rows: list[tuple[int,
     columns["name"] = [b for _, b, _ in rows]
     columns["uri"] = [u for _, _, u in rows]
     store = Columns({"attr": attr, **columns})
-    for n in [*sorted(c for c in cuts if c < len(rows)), len(rows)]:
+    for position, n in enumerate([*sorted({c for c in cuts if c < len(rows)}), len(rows)]):
         grouped = indexes.requests(store, n)  # type: ignore[arg-type]
+        keys = rows[:n]  # a group is one (attributes, name, URI): the plain grouping
+        group = grouped.row_group.tolist()
+        assert all((group[i] == group[j]) == (keys[i] == keys[j]) for i in range(n) for j in range(n))
+        assert grouped.attributes[grouped.row_group].tolist() == attr[:n]
+        assert (grouped.pairs is None) == (position == 0)  # built from row 0: no interners held
     assert set(grouped.columns) == set(indexes.BARE_WORD_COLUMNS)
     for column, per_group in grouped.columns.items():
         assert per_group.dtype.itemsize <= store.column(column).dtype.itemsize
         assert per_group[grouped.row_group].tolist() == columns[column]
-
-
-@given(st.lists(st.integers(-(2**40), 2**40), max_size=20))
-def test_narrowed_ids_keep_their_values(values: list[int]) -> None:
-    array = np.asarray(values, np.int64)
-    narrow = auditids._narrow(array)
-    assert narrow.tolist() == values
-    fits = all(-(2**31) <= v < 2**31 for v in values)
-    assert narrow.dtype == (np.int32 if fits else np.int64)
 
 
 # ------------------------------------------------------------------------------ narrow columns
@@ -155,6 +154,40 @@ def test_narrow_latencies_give_back_the_int64_latencies(latencies: list[int], da
     assert [narrow.latency_at(arrays, others.values, row) for row in range(len(latencies))] == latencies
 
 
+TIMES = st.lists(
+    st.one_of(
+        st.just(0),  # unknown
+        st.integers(1_600_000_000 * 10**6, 1_900_000_000 * 10**6).map(lambda us: us * 1000),  # whole us
+        st.integers(-(2**63), 2**63 - 1),  # any int64
+    ),
+    max_size=30,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(TIMES, st.data())
+def test_narrow_times_give_back_the_int64_values(times: list[int], data: st.DataObject) -> None:
+    windows = codes.Dictionary()
+    low, high = narrow.encode_times(np.asarray(times, np.int64), windows.code)
+    assert low.dtype == np.uint32 and high.dtype == np.uint8  # few windows: a byte each
+    arrays = {"time": low, "time_high": high}
+    assert narrow.decode(arrays, windows.values, "time", len(times)).tolist() == times
+    rows = np.asarray(data.draw(st.lists(st.integers(0, max(len(times) - 1, 0)), max_size=10)) if times else [])
+    assert narrow.gather(arrays, windows.values, "time", rows.astype(np.int64)).tolist() == [
+        times[r] for r in rows.tolist()
+    ]
+    assert [narrow.time_at(arrays, windows.values, row) for row in range(len(times))] == times
+    assert len(windows.values) == len({(t // 1000 >> 32, t % 1000) for t in times})  # one per window
+
+
+def test_a_day_of_microsecond_times_takes_a_byte_of_window_an_event() -> None:
+    day = np.arange(0, 86_400 * 10**6, 997_003, dtype=np.int64) * 1000 + 1_780_000_000 * 10**9
+    windows = codes.Dictionary()
+    low, high = narrow.encode_times(day, windows.code)
+    assert high.dtype == np.uint8 and len(windows.values) <= 22  # 24 h / 71.6 min, rounded up
+    assert narrow.decode_times(low, high, windows.values).tolist() == day.tolist()
+
+
 def _timed_event(n: int, received: str, stage: str) -> bytes:
     value = event(n)
     value["requestReceivedTimestamp"], value["stageTimestamp"] = received, stage
@@ -181,6 +214,10 @@ def test_a_store_and_its_cache_give_latencies_offsets_and_lines_exactly(tmp_path
         assert store.column("latency").tolist() == expected
         assert [store.value(row, "latency") for row in range(len(store))] == [None if v == -1 else v for v in expected]
         assert store.gather("latency", np.array([4, 1, 2])).tolist() == [expected[4], expected[1], expected[2]]
+        stage_times = [_nanoseconds(stage) for _, stage, _ in TIMED]  # the time column, narrow (narrow.py)
+        assert store.column("time").tolist() == stage_times and store.column("time").dtype == np.int64
+        assert store.gather("time", np.array([2, 0])).tolist() == [stage_times[2], stage_times[0]]
+        assert store._arrays["time"].dtype == np.uint32 and len(store._codes.times.values) == 3  # 2 windows, 1 ns
         lines = log.read_bytes().split(b"\n")
         starts = np.cumsum([0] + [len(part) + 1 for part in lines])[:-1]
         wanted = [int(starts[i]) for i, part in enumerate(lines) if part]
@@ -191,6 +228,12 @@ def test_a_store_and_its_cache_give_latencies_offsets_and_lines_exactly(tmp_path
         assert [store.raw(row) for row in range(len(store))] == [part for part in lines if part]
         assert list(store.raw_many(np.array([3, 0]))) == [store.raw(3), store.raw(0)]
     assert len(store._codes.latencies.values) == 2  # reopened: the exact ones came back from the cache
+
+
+def _nanoseconds(stamp: str) -> int:
+    """An RFC 3339 UTC time with 0-9 fraction digits, as ns since the epoch (the plain way)."""
+    whole, _, fraction = stamp.rstrip("Z").partition(".")
+    return calendar.timegm(time.strptime(whole, "%Y-%m-%dT%H:%M:%S")) * 10**9 + int(fraction.ljust(9, "0"))
 
 
 def _open(log: Path, cache: StoreCache) -> EventStore:

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from rapidfuzz.distance import OSA
 
 from k8saudit_tui.engine.query import distinct, textsearch
+from k8saudit_tui.engine.query import tokens as tokens_module
 from k8saudit_tui.engine.query.textsearch import EMPTY, SearchText, fuzzy_hits
 
 
@@ -220,7 +221,19 @@ def test_token_index_in_many_chunks_equals_one(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(textsearch, "_CHUNK_BYTES", 10)
     chunked = EMPTY.extended(values)
     chunked.fuzzy("valeu")
-    for name in ("first", "value", "start", "end", "chars", "mask", "gap", "ids", "reps", "size", "space"):
+    for name in (
+        "first",
+        "value",
+        "start",
+        "end",
+        "text_mask",
+        "gap_table",
+        "gap_codes",
+        "ids",
+        "reps",
+        "size",
+        "space",
+    ):
         assert np.array_equal(getattr(whole.indexed["tokens"], name), getattr(chunked.indexed["tokens"], name)), name
     assert chunked.fuzzy("kueb").tolist() == plain_fuzzy("kueb", values)
 
@@ -297,6 +310,7 @@ def test_fuzzy_words_longer_than_a_byte_equal_the_definition(length: int, typos:
     for _ in range(typos):
         near[data.draw(st.integers(0, length - 1))] = "-"
     values = ["x " + "".join(near), word[:-3], "y" * 300, f"{word[:100]}-{word[100:]}"]
+    values.append(f"{word[:80]}é{word[80:160]}é{word[160:]}")  # spaces in characters, not bytes
     assert EMPTY.extended(values).fuzzy(word).tolist() == plain_fuzzy(word, values)
 
 
@@ -356,3 +370,59 @@ def test_distinct_runs_tell_apart_runs_that_differ_in_one_byte_or_their_length()
     kept, same_as = distinct.distinct_runs(text, first, first + np.array([len(run) for run in runs * 2]))
     assert [(runs * 2)[kept[place]] for place in same_as.tolist()] == runs * 2
     assert len(kept) == len(runs) + sum(1 for run in runs if len(run) > distinct.SHORT_RUN)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.text(alphabet="ab-é1 Z:", max_size=12), min_size=1, max_size=12),
+    st.lists(st.text("xy.2é", max_size=8), max_size=6),
+)
+def test_narrow_token_places_equal_the_plain_ones_built_at_once_or_appended(values: list[str], more: list[str]) -> None:
+    """Token places, character counts and first tokens are int32 (tokens.positions); built over
+    the whole text or appended to it (`Tokens.after`), they equal the plain int64 places of the
+    maximal runs of ASCII letters and digits."""
+    carried = EMPTY.extended(values)
+    carried.index_tokens()
+    tokens = carried.extended(more).indexed["tokens"]
+    whole = EMPTY.extended(values + more)
+    whole.index_tokens()
+    text = whole.text.decode("utf-8")
+    runs = [(m.start(), m.end()) for m in re.finditer("[a-z0-9]+", text)]
+    data = whole.text
+    plain_start = [len(text[:start].encode()) for start, _ in runs]
+    for built in (tokens, whole.indexed["tokens"]):
+        assert built.start.tolist() == plain_start
+        assert built.end.tolist() == [start + end - begin for start, (begin, end) in zip(plain_start, runs)]
+        places = [start for start, _ in runs]  # in characters
+        assert tokens_module.characters(data, built.start).tolist() == places
+        plain_space = [
+            min(max(places[t + 1] - end, 1), 255) if t + 1 < len(runs) and built.value[t] == built.value[t + 1] else 0
+            for t, (_, end) in enumerate(runs)
+        ]
+        assert built.space.tolist() == plain_space
+        assert built.first.tolist() == [
+            sum(1 for p in plain_start if p < int(whole.starts[i])) for i in range(len(whole) + 1)
+        ]
+        assert all(getattr(built, name).dtype == np.int32 for name in ("start", "end", "first"))
+        ends, value = built.end.tolist(), built.value.tolist()
+        plain_gap = [
+            int(
+                np.bitwise_or.reduce(
+                    tokens_module.CLASS_BIT[np.frombuffer(data[ends[t] : plain_start[t + 1]], np.uint8)]
+                )
+            )
+            if t + 1 < len(ends) and value[t] == value[t + 1]
+            else 0
+            for t in range(len(ends))
+        ]
+        assert built.gap(np.arange(len(ends))).tolist() == plain_gap and built.gap_codes.dtype == np.uint8
+        assert carried.extended(more).starts.tolist() == whole.starts.tolist() and whole.starts.dtype == np.int32
+        assert all(data[s:e].isalnum() for s, e in zip(built.start.tolist(), built.end.tolist()))
+    text, offsets = textsearch.joined(values + more)  # the text as the plain per-value way makes it
+    plain = [(value.lower() + "\n").encode("utf-8", "surrogatepass") for value in values + more]
+    assert text == b"".join(plain) == whole.text and offsets.tolist() == [
+        0,
+        *np.cumsum([len(p) for p in plain]).tolist(),
+    ]
+    wide = tokens_module.positions(np.asarray(plain_start, np.int64), 2**31)
+    assert wide.dtype == np.int64 and wide.tolist() == plain_start

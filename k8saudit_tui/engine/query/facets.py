@@ -152,11 +152,11 @@ class _Selection:
         self.natural = rows
         self.events = n if rows is None else len(rows)
         if rows is None:
-            self.heads = grouped.heads
+            self.heads = grouped.heads()
         else:
             hit = np.zeros(grouped.requests, bool)
             hit[grouped.request[rows]] = True
-            self.heads = grouped.heads[hit]
+            self.heads = grouped.heads()[hit]
         self.requests = len(self.heads)
         self._ordered: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
 
@@ -166,7 +166,7 @@ class _Selection:
         row i (`same`)."""
         if self._ordered is None:
             grouped = self.grouped
-            order, ids = grouped.order, grouped.sorted_ids
+            order, ids = grouped.ordered(), grouped.sorted_requests()
             if self.natural is not None:
                 chosen = np.zeros(grouped.rows, bool)
                 chosen[self.natural] = True

@@ -21,9 +21,11 @@ import numpy as np
 
 from k8saudit_tui.engine import fields
 from k8saudit_tui.engine.query import resource_paths
+from k8saudit_tui.engine.query.interner import NO_KEYS as NO_KEYS
+from k8saudit_tui.engine.query.interner import Interner
 from k8saudit_tui.engine.query.language import FilterError, parse_terms
 from k8saudit_tui.engine.query.take import take
-from k8saudit_tui.engine.query.textsearch import EMPTY, SearchText, holding
+from k8saudit_tui.engine.query.textsearch import EMPTY, SearchText, holding, joined
 
 BARE_WORD_COLUMNS: tuple[str, ...] = tuple(fields.by_filter_name[name].column for name in fields.BARE_WORD_FIELDS)
 """The store columns a bare word searches."""
@@ -106,18 +108,25 @@ class _UriTokens:
     Watch URIs differ in resourceVersion and timeouts but share paths and most parameters, so
     the pieces are a fifth of the URI text: the substring search scans that, then the hits go to
     URIs through the (piece, URI) pairs: pair i is piece `pair_token[i]` of URI `pair_uri[i]`,
-    in URI order. `ascii` has each URI's ASCII byte set (its pieces' sets ORed), so that a
-    one-letter word, which most URIs hold, is a bit test per URI instead of a walk of the pairs.
+    in URI order (a URI per pair, not each URI's first pair: finding the URIs of many pairs
+    from those cost a two-letter word 3-4 ms more at 3M events, measured). `ascii` has each
+    URI's ASCII byte set (its pieces' sets ORed), so that a one-letter word, which most URIs
+    hold, is a bit test per URI instead of a walk of the pairs.
     """
 
     uris: int
     pieces: SearchText
     pair_token: np.ndarray
     pair_uri: np.ndarray
-    ascii: np.ndarray
+    ascii_table: np.ndarray
+    ascii_codes: np.ndarray
+    """Each URI's byte set as a code into the distinct sets (`interned_sets`): URIs share a
+    few thousand sets, so 2 bytes a URI instead of 16 (1.4 bytes an event at 1M events)."""
 
 
-_NO_URI_TOKENS = _UriTokens(0, EMPTY, np.empty(0, np.int32), np.empty(0, np.int32), np.zeros((0, 2), np.uint64))
+_NO_URI_TOKENS = _UriTokens(
+    0, EMPTY, np.empty(0, np.int32), np.empty(0, np.int32), np.zeros((0, 2), np.uint64), np.zeros(0, np.uint16)
+)
 
 
 class _PieceCodes(dict[str, int]):
@@ -156,32 +165,46 @@ def uri_tokens(store: Cached, values: list[Any], count: int) -> _UriTokens:
     for begin in range(tokens.uris, count, URI_CHUNK):
         lowered = [str(v).lower() for v in values[begin : min(begin + URI_CHUNK, count)]]
         per_uris.append(np.fromiter(map(_separators, lowered), np.int64, len(lowered)) + 1)
-        joined = "\n".join(lowered).replace("?", "\n").replace("&", "\n")
+        text = "\n".join(lowered).replace("?", "\n").replace("&", "\n")
         del lowered
-        pieces_of = joined.split("\n")
-        del joined
+        pieces_of = text.split("\n")
+        del text
         pair_tokens.append(np.fromiter(map(index.__getitem__, pieces_of), np.int32, len(pieces_of)))
         del pieces_of
+    added = joined(index.fresh)
+    del index  # before anything kept is made (see textsearch.joined)
     per_uri = np.concatenate(per_uris)
     pair_token = np.concatenate(pair_tokens)
-    pieces = tokens.pieces.extended(index.fresh)
+    pieces = tokens.pieces.extended_text(*added)
     firsts = np.cumsum(per_uri) - per_uri  # each URI's first pair (every URI has one)
     updated = _UriTokens(
         count,
         pieces,
         np.concatenate([tokens.pair_token, pair_token]),
         np.concatenate([tokens.pair_uri, np.repeat(np.arange(tokens.uris, count, dtype=np.int32), per_uri)]),
-        np.concatenate([tokens.ascii, np.bitwise_or.reduceat(pieces.ascii[pair_token], firsts, axis=0)]),
+        *interned_sets(
+            tokens.ascii_table, tokens.ascii_codes, np.bitwise_or.reduceat(pieces.ascii[pair_token], firsts, axis=0)
+        ),
     )
     store.match_cache[URI_TOKENS] = updated
     return updated
+
+
+def interned_sets(table: np.ndarray, codes: np.ndarray, sets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(table, codes) of byte sets (two words each) with `sets` appended: the distinct sets, and
+    the codes (uint16, or int32 past 65,536 sets) of the known ones, remapped, then of `sets`."""
+    distinct, inverse = np.unique(np.concatenate([table, sets]), axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    dtype = np.uint16 if len(distinct) <= 1 << 16 else np.int32
+    return distinct, np.concatenate([inverse[: len(table)][codes], inverse[len(table) :]]).astype(dtype)
 
 
 def uri_hits(store: Cached, values: list[Any], count: int, query: str) -> np.ndarray:
     """Which of values[:count] (URIs) contain `query` (lower-case, without ? & or newline)."""
     tokens = uri_tokens(store, values, count)
     if len(query) == 1 and query < "\x80":
-        return holding(tokens.ascii[:count], ord(query))
+        holds: np.ndarray = holding(tokens.ascii_table, ord(query))[tokens.ascii_codes[:count]]
+        return holds
     hits = np.zeros(count, bool)
     matched = tokens.pieces.containing(query)
     if count and matched.any():  # a URI matches when one of its pieces does
@@ -191,33 +214,6 @@ def uri_hits(store: Cached, values: list[Any], count: int, query: str) -> np.nda
 
 
 # ------------------------------------------------------------------------------ request groups
-
-
-@dataclass(frozen=True)
-class Interner:
-    """Dense ids for int64 keys in the order they come: `keys` sorted, `ids[i]` the id of keys[i]."""
-
-    keys: np.ndarray
-    ids: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.keys)
-
-    def intern(self, keys: np.ndarray) -> tuple[Interner, np.ndarray]:
-        """The id of each of `keys` (a key not seen before gets the next free id), and the
-        interner that knows them all (this one is not changed: a filter may be reading it)."""
-        distinct, inverse = np.unique(keys, return_inverse=True)
-        place = np.searchsorted(self.keys, distinct)
-        known = place < len(self.keys)
-        known[known] = self.keys[place[known]] == distinct[known]
-        ids = np.empty(len(distinct), np.int32)
-        ids[known] = self.ids[place[known]]
-        fresh = np.flatnonzero(~known)
-        ids[fresh] = len(self.keys) + np.arange(len(fresh))
-        grown = Interner(
-            np.insert(self.keys, place[fresh], distinct[fresh]), np.insert(self.ids, place[fresh], ids[fresh])
-        )
-        return grown, ids[inverse.reshape(-1)]
 
 
 @dataclass(frozen=True)
@@ -236,13 +232,20 @@ class Requests:
 
     rows: int
     row_group: np.ndarray
-    pairs: Interner
-    groups: Interner
+    pairs: Interner | None
+    groups: Interner | None
     columns: dict[str, np.ndarray]
     attributes: np.ndarray
+    """`pairs` ((attributes, name) -> pair) and `groups` ((pair, URI) -> group) are what extending
+    needs: None when built from row 0 (2.7 bytes an event at 1M events that only follow mode
+    reads), rebuilt once from the groups' codes then (`_interners`)."""
+
+    @property
+    def count(self) -> int:
+        """How many groups rows [0, rows) fall in."""
+        return len(self.attributes)
 
 
-NO_KEYS = Interner(np.empty(0, np.int64), np.empty(0, np.int32))
 _NO_REQUESTS = Requests(
     0,
     np.empty(0, np.int32),
@@ -255,14 +258,25 @@ _NO_REQUESTS = Requests(
 
 def requests(store: Cached, n: int) -> Requests:
     """The Requests over rows [0, n), cached and extended over new rows only (follow mode)."""
-    key = ("joined", "requests")
-    known: Requests = store.match_cache.get(key, _NO_REQUESTS)
-    if known.rows >= n:
-        return known
+    known: Requests = store.match_cache.get(_REQUESTS, _NO_REQUESTS)
+    return known if known.rows >= n else _built(store, known, n)
+
+
+_REQUESTS = ("joined", "requests")
+
+
+def _built(store: Cached, known: Requests, n: int) -> Requests:
+    """`known` extended over rows [known.rows, n), cached."""
     begin = known.rows
+    if known.pairs is None or known.groups is None:
+        if not {"name", "uri"} <= known.columns.keys():  # never so (see `_interners`): from row 0
+            return _built(store, _NO_REQUESTS, n)
+        known_pairs, known_groups = _interners(known)
+    else:
+        known_pairs, known_groups = known.pairs, known.groups
     attributes = store.column("attr", n)[begin:].astype(np.int64)
-    pairs, pair_ids = known.pairs.intern((attributes << 32) | store.column("name", n)[begin:])
-    groups, fresh = known.groups.intern((pair_ids.astype(np.int64) << 32) | store.column("uri", n)[begin:])
+    pairs, pair_ids = known_pairs.intern((attributes << 32) | store.column("name", n)[begin:])
+    groups, fresh = known_groups.intern((pair_ids.astype(np.int64) << 32) | store.column("uri", n)[begin:])
     grouped_attributes = np.concatenate([known.attributes, np.zeros(len(groups) - len(known.attributes), np.int32)])
     grouped_attributes[fresh] = attributes  # a group's key holds its attributes: all its rows agree
     columns: dict[str, np.ndarray] = {}
@@ -275,9 +289,28 @@ def requests(store: Cached, n: int) -> Requests:
             extended[fresh[~older]] = values[~older]
             if np.array_equal(extended[fresh], values):
                 columns[column] = extended
-    grouped = Requests(n, np.concatenate([known.row_group, fresh]), pairs, groups, columns, grouped_attributes)
-    store.match_cache[key] = grouped
+    grouped = Requests(  # follow mode keeps the interners, `prepare` does not
+        n,
+        np.concatenate([known.row_group, fresh]),
+        pairs if begin else None,
+        groups if begin else None,
+        columns,
+        grouped_attributes,
+    )
+    store.match_cache[_REQUESTS] = grouped
     return grouped
+
+
+def _interners(known: Requests) -> tuple[Interner, Interner]:
+    """The pairs' and groups' interners of `known`, rebuilt from its groups' codes (a group's
+    key holds its attributes, name and URI, so every group has them): pairs numbered afresh,
+    groups keeping their numbers."""
+    names, uris = known.columns["name"].astype(np.int64), known.columns["uri"].astype(np.int64)
+    distinct, pair_of = np.unique((known.attributes.astype(np.int64) << 32) | names, return_inverse=True)
+    pairs = Interner(distinct, np.arange(len(distinct), dtype=np.int32))
+    keys = (pair_of.reshape(-1).astype(np.int64) << 32) | uris
+    order = np.argsort(keys)
+    return pairs, Interner(keys[order], order.astype(np.int32))
 
 
 # ------------------------------------------------------------------------------ requests by auditID

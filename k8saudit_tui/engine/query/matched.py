@@ -93,7 +93,7 @@ def matched_values(
                 continue
             if term.field is None and grouped is None:
                 requests = indexes.requests(store, n)
-                grouped = requests.columns, np.bincount(requests.row_group[rows], minlength=len(requests.groups))
+                grouped = requests.columns, np.bincount(requests.row_group[rows], minlength=requests.count)
             group_codes = grouped[0].get(column) if term.field is None and grouped is not None else None
             if group_codes is not None and grouped is not None:  # per request group: see the contract
                 hit = gather(table, group_codes)

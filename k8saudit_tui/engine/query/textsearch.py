@@ -37,6 +37,8 @@ from k8saudit_tui.engine.query.places import places as _places
 from k8saudit_tui.engine.query.tokens import CLASS_BIT as _CLASS_BIT
 from k8saudit_tui.engine.query.tokens import TOKEN_CHARS as _TOKEN_CHARS
 from k8saudit_tui.engine.query.tokens import Tokens as _Tokens
+from k8saudit_tui.engine.query.tokens import characters as _characters
+from k8saudit_tui.engine.query.tokens import positions as _narrow_positions
 from k8saudit_tui.engine.query.tokens import token_index
 
 _RECENT_NEEDLES = 6
@@ -60,7 +62,8 @@ class SearchText:
     """Lower-cased values, each ended by a newline, in one UTF-8 text; immutable, so a filter
     thread and the loader's `prepare` may both extend it (each gets its own, both correct).
 
-    `starts[i]` is where value i begins (`len(starts)` is one more than the values); `ascii[i]`
+    `starts[i]` is where value i begins (`len(starts)` is one more than the values; int32 below
+    2 GiB of text, `tokens.positions`); `ascii[i]`
     has bit b set when value i holds ASCII byte b (two words); `chars[i]` counts its characters.
     The strings OSA measures are decoded from the text when needed (a few hundred, see `fuzzy`)."""
 
@@ -80,22 +83,22 @@ class SearchText:
 
     def extended(self, values: Sequence[object]) -> SearchText:
         """This text with `values` (any objects, searched as `str(value).lower()`) appended."""
-        if not values:
+        return self.extended_text(*joined(values)) if values else self
+
+    def extended_text(self, added: bytes, offsets: np.ndarray) -> SearchText:
+        """This text with the values of `added` (`joined`: value i at offsets[i]) appended."""
+        if len(offsets) < 2:
             return self
-        lowered = [str(value).lower() for value in values]
-        encoded = [utf8(value) for value in lowered]
-        lengths = np.fromiter((len(value) + 1 for value in encoded), np.int64, len(encoded))
-        added = b"".join(value + b"\n" for value in encoded)
-        offsets = np.concatenate([np.zeros(1, np.int64), np.cumsum(lengths)])
         ascii_sets, chars = _index(added, offsets)
         indexed: dict[str, _Tokens] = {}
         tokens = self.indexed.get("tokens")
         if tokens is not None:
-            text_chars = int(self.chars.sum()) + len(self)  # the newlines too
-            indexed["tokens"] = _token_index(added, offsets).after(tokens, len(self.text), text_chars, len(self))
+            indexed["tokens"] = _token_index(added, offsets).after(tokens, len(self.text), len(self))
         return SearchText(
             self.text + added,
-            np.concatenate([self.starts, self.starts[-1] + offsets[1:]]),
+            _narrow_positions(
+                np.concatenate([self.starts, int(self.starts[-1]) + offsets[1:]]), len(self.text) + len(added)
+            ),
             np.concatenate([self.ascii, ascii_sets]),
             np.concatenate([self.chars, chars]),
             indexed=indexed,
@@ -204,7 +207,7 @@ class SearchText:
         matched, singles = np.zeros(0, np.int64), True
         if len(candidates) * _SPARSE < end - begin:  # few values may hold a run: their tokens only
             within = _ranges(tokens.first[candidates], tokens.first[candidates + 1])
-            near = (tokens.size[within] <= high) & (np.bitwise_count(tokens.mask[within] & other) <= edits)
+            near = (tokens.size[within] <= high) & (np.bitwise_count(tokens.mask(within) & other) <= edits)
             picked = within[near]
             picked = picked[nearby.may_fit(tokens, picked, wanted, low, high, edits)]
         else:  # each token text decided once alone; the values' viability read for pairs only
@@ -219,12 +222,13 @@ class SearchText:
         else:
             sizes = tokens.end[picked] - tokens.start[picked]
             spaces = np.zeros(len(picked), np.int64)
-            spaces[:-1] = np.where(tokens.space[picked[:-1]] > 0, np.diff(tokens.chars[picked]) - sizes[:-1], 0)
+            at = _characters(self.text, tokens.start[picked])
+            spaces[:-1] = np.where(tokens.space[picked[:-1]] > 0, np.diff(at) - sizes[:-1], 0)
         follows = np.zeros(len(picked), bool)  # picked[p + 1] is the next token of the same value
         follows[:-1] = (np.diff(picked) == 1) & (spaces[:-1] > 0)
         firsts, lasts = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
         head = tail = np.arange(len(picked))  # runs as places in `picked`
-        mask, length, between = tokens.mask[picked], sizes, np.zeros(len(picked), np.int64)
+        mask, length, between = tokens.mask(picked), sizes, np.zeros(len(picked), np.int64)
         while len(head):  # a separator of one side that the other lacks costs an edit
             fits = (length >= low) & (between >= apart - edits) & (np.bitwise_count(wanted & ~mask) <= edits)
             fits &= singles  # a run of one token was decided already (`matched`) unless `singles`
@@ -235,7 +239,7 @@ class SearchText:
             head, tail, mask, length, between = head[grown], tail[grown], mask[grown], length[grown], between[grown]
             between = between + spaces[tail]
             length = length + spaces[tail] + sizes[tail + 1]
-            mask = mask | tokens.gap[picked[tail]] | tokens.mask[picked[tail + 1]]
+            mask = mask | tokens.gap(picked[tail]) | tokens.mask(picked[tail + 1])
             tail = tail + 1
             grown = (length <= high) & (between <= apart + edits) & (np.bitwise_count(mask & other) <= edits)
             head, tail, mask, length, between = head[grown], tail[grown], mask[grown], length[grown], between[grown]
@@ -283,6 +287,22 @@ class SearchText:
         return holding(self.ascii[begin:end], byte)
 
 
+def joined(values: Sequence[object]) -> tuple[bytes, np.ndarray]:
+    """The text a SearchText holds of `values` (each `str(value).lower()` ended by a newline) and
+    where each begins (int64, one more than the values): for `SearchText.extended_text`.
+
+    Why apart: the strings made on the way (lowered, encoded) all die here, before the caller
+    makes anything it keeps. An object kept that was made while they lived sits in the
+    interpreter's 1 MiB arenas among them and keeps its arena when they go: building the
+    name and URI texts at 1M events left 4 MB of arenas held by a few such objects."""
+    offsets = np.zeros(len(values) + 1, np.int64)  # made before the strings, as the text is after
+    encoded = [utf8(str(value).lower()) for value in values]
+    np.cumsum(np.fromiter(map(len, encoded), np.int64, len(encoded)) + 1, out=offsets[1:])
+    text = b"\n".join(encoded) + b"\n" if encoded else b""
+    del encoded
+    return text, offsets
+
+
 def _token_index(text: bytes, offsets: np.ndarray) -> _Tokens:
     """The token index of `text` (tokens.py), _CHUNK_BYTES at a time."""
     return token_index(text, offsets, _CHUNK_BYTES)
@@ -307,7 +327,7 @@ def holding(byte_sets: np.ndarray, byte: int) -> np.ndarray:
     return (byte_sets[:, byte >> 6] & bit) != 0  # type: ignore[no-any-return]
 
 
-EMPTY = SearchText(b"", np.zeros(1, np.int64), np.zeros((0, 2), np.uint64), np.zeros(0, np.int32))
+EMPTY = SearchText(b"", np.zeros(1, np.int32), np.zeros((0, 2), np.uint64), np.zeros(0, np.int32))
 
 
 def _index(text: bytes, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -319,7 +339,7 @@ def _index(text: bytes, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     data = np.frombuffer(text, np.uint8)
     first = 0
     while first < count:
-        last = int(np.searchsorted(offsets, offsets[first] + _CHUNK_BYTES, side="right")) - 1
+        last = int(np.searchsorted(offsets, int(offsets[first]) + _CHUNK_BYTES, side="right")) - 1
         last = min(count, max(last, first + 1))
         begin, end = int(offsets[first]), int(offsets[last])
         chunk = data[begin:end]

@@ -3,7 +3,7 @@
 Contract: `token_index(text, offsets, chunk_bytes)` gives the `Tokens` of a text of values
 (value i at offsets[i], each ended by a newline): tokens are the maximal runs of ASCII letters and
 digits, in text order, with where each starts and ends, its value, its character classes
-(`CLASS_BIT`) and those of the gap after it; the result does not depend on `chunk_bytes`.
+(`CLASS_BIT`, kept per token text) and those of the gap after it; the result does not depend on `chunk_bytes`.
 `Tokens.after` places the tokens of appended values after a text's own.
 
 `size` and `space` (a byte each, capped at 255) are what the fuzzy search reads of every token
@@ -49,51 +49,67 @@ IS_TOKEN[[ord(char) for char in TOKEN_CHARS]] = True
 @dataclass(frozen=True)
 class Tokens:
     """The tokens of a SearchText's values, in text order: token t of value `value[t]` is
-    text[start[t]:end[t]] and begins at character `chars[t]` of the text; `mask[t]` is the set of
-    its character classes, `gap[t]` that of the characters up to the next token of the same value
-    (0 after a value's last). `first[i]` is value i's first token (one more entry than values)."""
+    text[start[t]:end[t]] (`characters` gives where it begins in characters); `mask([t])` the set of
+    its character classes, `gap([t])` that of the characters up to the next token of the same value
+    (0 after a value's last). `first[i]` is value i's first token (one more entry than values).
+    Places and `first` are int32 unless the text is 2 GiB or more (`positions`)."""
 
     first: np.ndarray
     value: np.ndarray
     start: np.ndarray
     end: np.ndarray
-    chars: np.ndarray
-    mask: np.ndarray
-    gap: np.ndarray
+    space: np.ndarray
+    """Characters up to the next token of the same value (uint8, capped at 255; never 0 before
+    one, since tokens are maximal runs) or 0 after a value's last token. Kept, where each
+    token's character place was (int32, 0.8 bytes an event for the names at 1M events): only
+    a word of 253 characters or more needs the exact spaces (`characters`)."""
+    text_mask: np.ndarray
+    """The character classes of each token text (of `reps`): tokens with one id hold the same
+    bytes, so a token's own (`mask`) is its text's; kept per text only (8 bytes a token were
+    1.7 bytes an event for the names at 1M events)."""
+    gap_table: np.ndarray
+    gap_codes: np.ndarray
+    """The gaps' class sets, interned (`interned`): a gap is a separator or a few, so a few dozen
+    distinct sets at most, and a code of a byte a token instead of 8 (1.7 bytes an event for
+    the names at 1M events). `gap(tokens)` gives them back."""
     ids: np.ndarray
     reps: np.ndarray
     size: np.ndarray = field(init=False, compare=False, repr=False)
     """Each token's length (uint8, capped at 255: tokens are ASCII, bytes are characters)."""
-    space: np.ndarray = field(init=False, compare=False, repr=False)
-    """Characters up to the next token of the same value (uint8, capped at 255; never 0 before
-    one, since tokens are maximal runs) or 0 after a value's last token."""
     text_size: np.ndarray = field(init=False, compare=False, repr=False)
     """`size` per token text (of `reps`): what the fuzzy search reads of each text, every time."""
-    text_mask: np.ndarray = field(init=False, compare=False, repr=False)
-    """`mask` per token text (of `reps`)."""
 
     def __post_init__(self) -> None:
         size = np.minimum(self.end - self.start, 255).astype(np.uint8)
-        space = np.zeros(len(self.value), np.uint8)
-        if len(space):
-            same = self.value[1:] == self.value[:-1]
-            between = np.diff(self.chars) - (self.end - self.start)[:-1]
-            space[:-1] = np.where(same, np.clip(between, 1, 255), 0)
         object.__setattr__(self, "size", size)
-        object.__setattr__(self, "space", space)
         object.__setattr__(self, "text_size", size[self.reps])
-        object.__setattr__(self, "text_mask", self.mask[self.reps])
 
-    def after(self, other: Tokens, text_bytes: int, text_chars: int, values: int) -> Tokens:
+    def mask(self, tokens: np.ndarray) -> np.ndarray:
+        """The character classes of each of `tokens` (indices)."""
+        masks: np.ndarray = self.text_mask[self.ids[tokens]]
+        return masks
+
+    def gap(self, tokens: np.ndarray) -> np.ndarray:
+        """The classes of the gap after each of `tokens` (indices; 0 after a value's last)."""
+        gaps: np.ndarray = self.gap_table[self.gap_codes[tokens]]
+        return gaps
+
+    def after(self, other: Tokens, text_bytes: int, values: int) -> Tokens:
         """These tokens (of values appended to a text) placed after `other`'s."""
+        total = text_bytes + int(self.end[-1] if len(self.end) else 0)
+        tokens = len(other.value) + len(self.value)
+
+        def joined(mine: np.ndarray, theirs: np.ndarray, shift: int, bound: int) -> np.ndarray:
+            return positions(np.concatenate([theirs.astype(np.int64), mine.astype(np.int64) + shift]), bound)
+
         return Tokens(
-            np.concatenate([other.first[:-1], self.first + len(other.value)]),
+            joined(self.first, other.first[:-1], len(other.value), tokens),
             np.concatenate([other.value, self.value + values]),
-            np.concatenate([other.start, self.start + text_bytes]),
-            np.concatenate([other.end, self.end + text_bytes]),
-            np.concatenate([other.chars, self.chars + text_chars]),
-            np.concatenate([other.mask, self.mask]),
-            np.concatenate([other.gap, self.gap]),
+            joined(self.start, other.start, text_bytes, total),
+            joined(self.end, other.end, text_bytes, total),
+            np.concatenate([other.space, self.space]),  # 0 after the last token of other's last value
+            np.concatenate([other.text_mask, self.text_mask]),
+            *interned(np.concatenate([other.gap_table[other.gap_codes], self.gap_table[self.gap_codes]])),
             np.concatenate([other.ids, self.ids + len(other.reps)]),
             np.concatenate([other.reps, self.reps + len(other.value)]),
         )
@@ -107,7 +123,7 @@ def token_index(text: bytes, offsets: np.ndarray, chunk_bytes: int) -> Tokens:
     parts: list[tuple[np.ndarray, ...]] = []
     first = chars = 0
     while first < count:
-        last = int(np.searchsorted(offsets, offsets[first] + chunk_bytes, side="right")) - 1
+        last = int(np.searchsorted(offsets, int(offsets[first]) + chunk_bytes, side="right")) - 1
         last = min(count, max(last, first + 1))
         begin, end = int(offsets[first]), int(offsets[last])
         chunk = data[begin:end]
@@ -125,10 +141,46 @@ def token_index(text: bytes, offsets: np.ndarray, chunk_bytes: int) -> Tokens:
     columns = [np.concatenate(column) for column in zip(*parts)] if parts else NO_TOKENS
     value, start, stop, leading_chars, mask, gap = columns
     reps, ids = distinct_runs(text, start, stop)
-    first_token = np.searchsorted(value, np.arange(count + 1), side="left")
+    first_token = positions(np.searchsorted(value, np.arange(count + 1), side="left"), len(value))
+    space = np.zeros(len(value), np.uint8)
+    if len(space):
+        between = np.diff(leading_chars) - (stop - start)[:-1]
+        space[:-1] = np.where(value[1:] == value[:-1], np.clip(between, 1, 255), 0)
+    start, stop = (positions(column, len(text)) for column in (start, stop))
     return Tokens(
-        first_token, value, start, stop, leading_chars, mask, gap, ids.astype(np.int32), reps.astype(np.int32)
+        first_token,
+        value,
+        start,
+        stop,
+        space,
+        mask[reps],
+        *interned(gap),
+        ids.astype(np.int32),
+        reps.astype(np.int32),
     )
+
+
+def interned(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(table, codes) with table[codes] == values: the distinct values, and codes as narrow as
+    their count allows."""
+    table, codes = np.unique(values, return_inverse=True)
+    dtype = np.uint8 if len(table) <= 1 << 8 else np.uint16 if len(table) <= 1 << 16 else np.int32
+    return table, codes.reshape(-1).astype(dtype)
+
+
+def characters(text: bytes, places: np.ndarray) -> np.ndarray:
+    """Where each of byte `places` of UTF-8 `text` is, in characters (int64): for the rare word
+    whose runs need exact spaces, a pass over the whole text."""
+    starting = (np.frombuffer(text, np.uint8) & 0xC0) != 0x80  # not a continuation byte
+    before = np.concatenate([np.zeros(1, np.int64), np.cumsum(starting, dtype=np.int64)])
+    found: np.ndarray = before[places]
+    return found
+
+
+def positions(values: np.ndarray, bound: int) -> np.ndarray:
+    """`values` (all in [0, bound]) as int32 when `bound` allows, else int64: token places and
+    counts were 20 of the 54 bytes a token (name tokens: 11 bytes an event at 1M events)."""
+    return values.astype(np.int32 if bound < 2**31 else np.int64, copy=False)
 
 
 NO_TOKENS: list[np.ndarray] = [

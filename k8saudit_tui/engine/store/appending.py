@@ -1,6 +1,6 @@
 """A parsed batch's columns as the store holds them: codes remapped to the store's dictionaries,
 rows placed in their file (EventList items in the store's item spool), line numbers made
-absolute, offsets and latencies narrowed (narrow.py), auditIDs keyed.
+absolute, offsets, times and latencies narrowed (narrow.py), auditIDs keyed.
 
 Contract: `batch_columns(store, batch, file, base_line)` gives one array per store column, each of
 `batch.count` rows, for `EventStore.append` to copy in under its lock; it interns the batch's new
@@ -40,7 +40,7 @@ def batch_columns(store: EventStore, batch: Batch, file: int, base_line: int) ->
     columns["file"] = files
     for name, values in (("offset", offsets), ("length", batch.length), ("line", batch.line + base_line)):
         columns[name], columns[narrow.high(name)] = narrow.encode_split(name, values)
-    columns["time"] = batch.time
+    columns["time"], columns["time_high"] = narrow.encode_times(batch.time, codes.times.code)
     columns["latency"] = narrow.encode_latencies(batch.latency, codes.latencies.code)
     columns["code"] = batch.code
     keys = batch.auditid

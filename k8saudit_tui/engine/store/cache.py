@@ -51,9 +51,9 @@ from k8saudit_tui.engine.store.cache_state import Foreign
 from k8saudit_tui.engine.store.columns import EventStore
 from k8saudit_tui.engine.store.verdicts import Verdicts, VerdictTable
 
-FORMAT = 2
+FORMAT = 3
 """The layout of an entry (manifest, files); with the code fingerprint, what makes an index ours.
-2: offsets and latencies narrow (narrow.py), the latency dictionary."""
+2: offsets and latencies narrow (narrow.py), the latency dictionary. 3: times narrow, their windows."""
 
 MIN_BYTES = 8 << 20
 """Logs smaller than this (8 MiB, about 8,000 events) load faster than an index is checked: not cached."""

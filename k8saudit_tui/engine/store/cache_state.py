@@ -77,7 +77,12 @@ class _Saved(msgspec.Struct):
 def all_dictionaries(store: EventStore) -> dict[str, Any]:
     """Every dictionary of the store by a name of its own: the coded columns' and the auditIDs
     that are not canonical UUIDs (the auditid column's keys point into it)."""
-    return {**store._codes.coded, "auditid-others": store._codes.auditids, "latency-others": store._codes.latencies}
+    return {
+        **store._codes.coded,
+        "auditid-others": store._codes.auditids,
+        "latency-others": store._codes.latencies,
+        "time_high": store._codes.times,  # named as its code column: its codes are checked as a column's
+    }
 
 
 def take(store: EventStore) -> State:

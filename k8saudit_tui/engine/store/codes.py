@@ -55,7 +55,8 @@ DTYPES: dict[str, Any] = {
     "offset_high": np.uint8,
     "length": np.uint16,
     "length_high": np.uint8,
-    "time": np.int64,
+    "time": np.uint32,  # and "time_high", window codes (narrow.py)
+    "time_high": np.uint8,
     "latency": np.int32,
     "code": np.int16,
     "format": np.uint8,
@@ -210,6 +211,8 @@ class Codes:
         """auditIDs that are not canonical UUIDs, coded into the auditid column's keys."""
         self.latencies = Dictionary()
         """Latencies (ns) the latency column cannot hold in microseconds, coded into it (narrow.py)."""
+        self.times = Dictionary()
+        """The time column's windows (high bits and ns past the microsecond), coded by "time_high"."""
         self.coded: dict[str, Dictionary] = {
             **self.strings,
             "group": self.groups,

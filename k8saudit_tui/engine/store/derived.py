@@ -41,7 +41,7 @@ def value(store: EventStore, row: int, name: str) -> str | int | None:
     latency = int(store.gather("latency", np.array([row]))[0])  # one row, not the whole column
     if name == "latency":
         return None if latency == LATENCY_UNKNOWN else latency
-    time = int(store.column("time")[row])
+    time = int(store.gather("time", np.array([row]))[0])
     if name == "stage_time":
         return format_time(time)
     if name == "received":

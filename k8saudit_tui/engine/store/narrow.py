@@ -13,6 +13,12 @@ need far fewer bits (issue 15, "Memory": <= 120 bytes an event).
   exactly in the store's dictionary of such latencies (`others`, ns) and the column holds
   -2 - its code.
 
+- "time" (ns since the epoch, 0 unknown) is held as microseconds: their low 32 bits ("time",
+  uint32) and a code ("time_high", uint8, widened like a code column's) into the store's
+  dictionary of time windows (`others`): a window is the bits above those 32 (71.6 minutes) and
+  the nanoseconds past the microsecond (0 for an apiserver's times), as high * 1000 + ns. A week
+  of log is ~140 windows: 5 bytes an event instead of 8, exact for any int64.
+
 Contract: `encode_*` then `decode_*` (or `*_at` for one row, `gather` for some rows) gives back the
 int64 values exactly; `decode_*` equals the plain int64 column the store held before (the
 property tests hold them to it). The store's `column(name)` decodes a NARROW column whole;
@@ -33,7 +39,7 @@ _MICRO = 1000
 _INT32_MAX = 2**31 - 1
 SPLIT = {"offset": 32, "length": 16, "line": 16}
 """Columns held as their low bits (uint32 or uint16) and the bits above them ("<name>_high")."""
-NARROW = (*SPLIT, "latency")
+NARROW = (*SPLIT, "latency", "time")
 """The store columns held narrow (the store's `column` decodes them)."""
 _LOW_DTYPES: dict[int, np.dtype[Any]] = {32: np.dtype(np.uint32), 16: np.dtype(np.uint16)}
 LIMITS = {name: 1 << (bits + 31) for name, bits in SPLIT.items()}
@@ -92,17 +98,42 @@ def decode_latencies(held: np.ndarray, others: Sequence[int]) -> np.ndarray:
     return latencies
 
 
+def encode_times(times: np.ndarray, code: Callable[[int], int]) -> tuple[np.ndarray, np.ndarray]:
+    """(low 32 bits of the microseconds, window codes) of int64 ns times: each distinct window
+    (high bits * 1000 + ns past the microsecond) coded once by `code` (the store's dictionary of
+    windows), the codes in the narrowest dtype that holds them (`arrays.code_dtype`)."""
+    times = np.asarray(times, np.int64)
+    micros = times // _MICRO
+    windows, inverse = np.unique((micros >> 32) * _MICRO + (times - micros * _MICRO), return_inverse=True)
+    codes = np.asarray([code(window) for window in windows.tolist()], np.int64)
+    top = int(codes.max(initial=0))
+    return (micros & 0xFFFFFFFF).astype(np.uint32), codes[inverse.reshape(-1)].astype(code_dtype(top + 1))
+
+
+def decode_times(low: np.ndarray, codes: np.ndarray, windows: Sequence[int]) -> np.ndarray:
+    """The int64 ns times of (low bits, window codes) (see `encode_times`): two small tables per
+    window, gathered once per row (10M rows: ~50 ms)."""
+    table = np.asarray(windows, np.int64)
+    micros: np.ndarray = np.take((table // _MICRO) << 32, codes) | low
+    micros *= _MICRO
+    extra = table % _MICRO
+    if extra.any():  # only times that are not whole microseconds
+        micros += np.take(extra, codes)
+    return micros
+
+
 def decode(arrays: Mapping[str, np.ndarray], others: Sequence[int], name: str, n: int) -> np.ndarray:
-    """Column `name` (one of NARROW) of rows [0, n) as int64."""
-    if name in SPLIT:
-        return decode_split(name, arrays[name][:n], arrays[high(name)][:n])
-    return decode_latencies(arrays["latency"][:n], others)
+    """Column `name` (one of NARROW) of rows [0, n) as int64; `others` the store's dictionary of
+    exact latencies, or for "time" of time windows."""
+    return gather(arrays, others, name, slice(0, n))
 
 
-def gather(arrays: Mapping[str, np.ndarray], others: Sequence[int], name: str, rows: np.ndarray) -> np.ndarray:
-    """Column `name` (one of NARROW) of `rows` only, as int64."""
+def gather(arrays: Mapping[str, np.ndarray], others: Sequence[int], name: str, rows: np.ndarray | slice) -> np.ndarray:
+    """Column `name` (one of NARROW) of `rows` only, as int64 (see `decode`)."""
     if name in SPLIT:
         return decode_split(name, arrays[name][rows], arrays[high(name)][rows])
+    if name == "time":
+        return decode_times(arrays["time"][rows], arrays[high("time")][rows], others)
     return decode_latencies(arrays["latency"][rows], others)
 
 
@@ -115,3 +146,10 @@ def latency_at(arrays: Mapping[str, np.ndarray], others: Sequence[int], row: int
     """One row's latency in ns (-1 unknown)."""
     held = int(arrays["latency"][row])
     return held * _MICRO if held >= 0 else LATENCY_UNKNOWN if held == LATENCY_UNKNOWN else int(others[-2 - held])
+
+
+def time_at(arrays: Mapping[str, np.ndarray], windows: Sequence[int], row: int) -> int:
+    """One row's time in ns (0 unknown)."""
+    window = int(windows[int(arrays[high("time")][row])])
+    micros = ((window // _MICRO) << 32) | int(arrays["time"][row])
+    return micros * _MICRO + window % _MICRO
