@@ -74,18 +74,21 @@ def _weak_hash(column: np.ndarray, width: int) -> np.ndarray:
     st.lists(st.integers(1, 25), max_size=3),
     st.sampled_from(["none", "first byte", "all"]),
     st.dictionaries(st.integers(0, 24), st.sampled_from(["L1", "L2"]), max_size=3),
+    st.sampled_from([1 << 20, 1, 2, 3]),
 )
-@example([b"a", b"", b"", b"b", b"b"], [1, 2, 4], "all", {})  # a kept interner's ids follow the renumbering
-@example([b"abc", b"b", b"y", b"c", b"c"], [2, 4], "all", {})  # new keys appear out of their sorted order
-@example([b"", b"x" * 17], [1], "none", {0: "L1"})  # a long ID's cut key is not its request's key
+@example([b"a", b"", b"", b"b", b"b"], [1, 2, 4], "all", {}, 1 << 20)  # a kept interner's ids follow the renumbering
+@example([b"abc", b"b", b"y", b"c", b"c"], [2, 4], "all", {}, 1 << 20)  # new keys appear out of their sorted order
+@example([b"", b"x" * 17], [1], "none", {0: "L1"}, 1 << 20)  # a long ID's cut key is not its request's key
+@example([b"b", b"a", b"b", b"c", b"a"], [], "none", {}, 2)  # a chunk's new keys after the first chunk's
 def test_grouping_equals_a_plain_grouping_built_at_once_or_extended(
-    keys: list[bytes], cuts: list[int], collide: str, long: dict[int, str]
+    keys: list[bytes], cuts: list[int], collide: str, long: dict[int, str], chunk: int
 ) -> None:
     long = {row: text for row, text in long.items() if row < len(keys)}
     for row in long:
         keys[row] = b"x" * 17  # a long ID's cut key: other long IDs and some short ones share it
     store = Keys(keys, long)
     with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(auditids, "_CHUNK_ROWS", chunk)  # keys hashed, interned and checked a chunk at a time
         if collide != "none":  # weak hashes: collisions the check must catch
             width = 1 if collide == "first byte" else 0
             patch.setattr(auditids, "hash_ids", lambda column: _weak_hash(column, width))
