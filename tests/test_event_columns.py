@@ -112,15 +112,9 @@ def generated_event(draw: st.DrawFn, n: int) -> dict[str, Any]:
     return value
 
 
-events = st.integers(1, 40).flatmap(lambda count: st.tuples(*(generated_event(n) for n in range(count))))
-
-
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(events, st.integers(0, 40))
-def test_columns_equal_the_plain_reading_of_each_event(values: tuple[dict[str, Any], ...], cut: int) -> None:
-    """Two batches through one persistent encoder (the second reuses the first's memo) give, per
-    row, what the plain functions above read from the event dict."""
-    lines = [line(value) for value in values]
+def two_batches(lines: list[bytes], cut: int) -> EventStore:
+    """A store of `lines` parsed as two batches (cut after `cut` lines) through one persistent
+    encoder: the second batch reuses what the first taught it."""
     cut = min(cut, len(lines))
     encoder = Encoder()
     store = EventStore()
@@ -129,6 +123,18 @@ def test_columns_equal_the_plain_reading_of_each_event(values: tuple[dict[str, A
     second = b"".join(piece + b"\n" for piece in lines[cut:])
     store.append(parse_lines(first, 0, 0, True, encoder), 0, 0)
     store.append(parse_lines(second, len(first), 0, True, encoder), 0, cut)
+    return store
+
+
+events = st.integers(1, 40).flatmap(lambda count: st.tuples(*(generated_event(n) for n in range(count))))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(events, st.integers(0, 40))
+def test_columns_equal_the_plain_reading_of_each_event(values: tuple[dict[str, Any], ...], cut: int) -> None:
+    """Two batches through one persistent encoder (the second reuses the first's memo) give, per
+    row, what the plain functions above read from the event dict."""
+    store = two_batches([line(value) for value in values], cut)
     assert len(store) == len(values)
     for row, value in enumerate(values):
         expected = plain_annotations(value)

@@ -13,10 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from k8saudit_tui.engine.logs.attributes import request_attributes
-from k8saudit_tui.engine.logs.batch import Encoder, parse_lines
 from k8saudit_tui.engine.logs.event import decode_event
-from k8saudit_tui.engine.store import EventStore
 from tests.auditlog_helpers import event, line
+from tests.test_event_columns import two_batches
 
 NAMES = ("", "web-1", "kube-system", "a%2Fb")
 NAMESPACES = ("", "default", "kube-system")
@@ -117,14 +116,7 @@ def test_attributes_of_every_row_are_request_attributes_of_its_event(
     values: tuple[dict[str, Any], ...], cut: int
 ) -> None:
     lines = [line(value) for value in values]
-    cut = min(cut, len(lines))
-    encoder = Encoder()
-    store = EventStore()
-    store.add_file("x", "/nonexistent")
-    first = b"".join(piece + b"\n" for piece in lines[:cut])
-    second = b"".join(piece + b"\n" for piece in lines[cut:])
-    store.append(parse_lines(first, 0, 0, True, encoder), 0, 0)
-    store.append(parse_lines(second, len(first), 0, True, encoder), 0, cut)
+    store = two_batches(lines, cut)
     assert len(store) == len(values)
     for row, piece in enumerate(lines):
         assert store.attributes(row) == request_attributes(decode_event(piece))
