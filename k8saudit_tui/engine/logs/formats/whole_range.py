@@ -9,8 +9,8 @@ no line copied), and their messages checked as text in C-level passes and encode
 and parsing 8.0 against 9.1).
 
 Contract: `whole_range(data, final, modules, listed)` returns the Chunk `reader.unwrap_data(data,
-final, "lines", ..., listed)` returns (its `events` one by one: the same bytes once joined) when the range is
-the common case of a provider's file: every line of the range is one record that one fast module's
+final, "lines", ..., listed)` returns (its `events` one by one: the same bytes once joined) when
+the range is the common case of a provider's file: every line of the range is one record that one fast module's
 `fast_range` reads as one apiserver-shaped Event line (its `FAST_RANGE_FORMAT`), and every module
 the line path would offer a block first has a `fast_range` that declines it; else None, and
 `unwrap_data` reads the range as before, line by line. A provider's `fast_range(data, start,
@@ -48,8 +48,9 @@ BLOCK_BYTES = 1 << 20
 
 
 def whole_range(data: bytes, final: bool, modules: Sequence[ModuleType], listed: bool = False) -> Chunk | None:
-    """The chunk of the range `data` when every line is one record of the first fast module's
-    `fast_range` (see the module doc), else None; with `listed`, its `pieces` too."""
+    """The chunk of the range `data` when every line is one record of the `fast_range` of a fast
+    module that the ones before it decline (see the module doc), else None; with `listed`, its
+    `pieces` too."""
     if not data or not (final or data.endswith(b"\n")):
         return None
     for module in modules:  # in the order the line path offers a block
