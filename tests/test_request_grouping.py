@@ -80,6 +80,7 @@ def _weak_hash(column: np.ndarray, width: int) -> np.ndarray:
 @example([b"abc", b"b", b"y", b"c", b"c"], [2, 4], "all", {}, 1 << 20)  # new keys appear out of their sorted order
 @example([b"", b"x" * 17], [1], "none", {0: "L1"}, 1 << 20)  # a long ID's cut key is not its request's key
 @example([b"b", b"a", b"b", b"c", b"a"], [], "none", {}, 2)  # a chunk's new keys after the first chunk's
+@example([b"", b"", b""], [], "none", {2: "L1", 0: "L1"}, 1 << 20)  # a long ID's request starts at its first row
 def test_grouping_equals_a_plain_grouping_built_at_once_or_extended(
     keys: list[bytes], cuts: list[int], collide: str, long: dict[int, str], chunk: int
 ) -> None:

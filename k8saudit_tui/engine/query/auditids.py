@@ -220,29 +220,42 @@ def _extend(store: Store, known: ByRequest | None, n: int) -> ByRequest:
         known, exact = None, True
         interned = _intern(store, None, n, True)
         assert interned is not None  # bytes never collide
-    interner, ids, _ = interned
+    interner, ids, firsts = interned
     begin, count = (0, 0) if known is None else (known.rows, known.requests)
-    empty = np.flatnonzero(ids < 0)
-    ids[empty] = _EMPTY_BASE + begin + empty  # a request of its own (a long ID's is set below)
     long = dict(known.long) if known is not None else {}
+    long_firsts: dict[int, int] = {}  # a long ID's row (relative) -> the first row of that ID
     for row, audit_id in store.long_auditids.items():  # longer than the column: told apart in full
         if begin <= row < n:
-            first = long.setdefault(audit_id, row)  # a known one's request, else one of its own
-            ids[row - begin] = int(known.request[first]) if known is not None and first < begin else _LONG_BASE + first
-    new = ids >= count
-    distinct, first_place, inverse = np.unique(ids[new], return_index=True, return_inverse=True)
-    by_row = np.argsort(first_place)  # new requests in the order they first appear
-    numbers = np.empty(len(distinct), np.int64)
-    numbers[by_row] = count + np.arange(len(distinct))
-    ids[new] = numbers[inverse.reshape(-1)]
+            long_firsts[row - begin] = long.setdefault(audit_id, row)  # a known one's, else its own
+    lone = np.flatnonzero(ids < 0)  # no auditID: a request of its own (so is each long ID's first row)
+    if long_firsts:
+        lone = lone[~np.isin(lone, list(long_firsts))]
+    long_starts: dict[int, int] = {}  # a long ID new here (by its `long` row) -> the first row it has
+    for position, first in long_firsts.items():
+        if first >= begin:
+            long_starts[first] = min(long_starts.get(first, n), begin + position)
+    new_long = sorted(long_starts)
+    # the interned requests first met in these rows: ids count, count + 1, ... (`_intern_chunks`
+    # numbers new keys from there; `firsts` is sized by an upper bound, its unused ids are -1)
+    interned_new = int(np.count_nonzero(firsts[count:] >= 0))
+    long_rows = np.array([long_starts[first] for first in new_long], np.int64)
+    starts = np.concatenate([firsts[count : count + interned_new], begin + lone, long_rows])
+    numbers = np.empty(len(starts), np.int64)  # new requests numbered in the order they first appear
+    numbers[np.argsort(starts)] = count + np.arange(len(starts))
+    keyed_new = ids >= count
+    ids[keyed_new] = numbers[ids[keyed_new] - count]
+    ids[lone] = numbers[interned_new : interned_new + len(lone)]
+    long_numbers = dict(zip(new_long, numbers[interned_new + len(lone) :].tolist(), strict=True))
+    for position, first in long_firsts.items():
+        ids[position] = int(known.request[first]) if known is not None and first < begin else long_numbers[first]
     request = ids.astype(np.int32)
     if known is not None:
         request = np.concatenate([known.request, request])
         fresh = interner.ids >= count  # kept for the next batch (follow mode), as final numbers
         remapped = interner.ids.astype(np.int64)
-        remapped[fresh] = numbers[np.searchsorted(distinct, remapped[fresh])]
+        remapped[fresh] = numbers[remapped[fresh] - count]
         interner = Interner(interner.keys, remapped.astype(np.int32))
-    requests = count + len(distinct)
+    requests = count + len(starts)
     return ByRequest(n, request, requests, exact, tuple(long.items()), interner if known is not None else None)
 
 
