@@ -29,10 +29,6 @@ from k8saudit_tui.engine.query import indexes
 from k8saudit_tui.engine.query.interner import Interner
 from k8saudit_tui.engine.query.take import take
 
-_LONG_BASE = 1 << 40
-"""Request ids of auditIDs longer than the column: _LONG_BASE + their own number."""
-_EMPTY_BASE = 1 << 41
-"""Request ids of events without an auditID: _EMPTY_BASE + row (each is a request of its own)."""
 _MULTIPLIERS = np.array(
     [0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93, 0xFF51AFD7ED558CCD]
     + [0xC4CEB9FE1A85EC53 | 1] * 16,
@@ -155,7 +151,7 @@ def _intern(
     interner = empty if known is None else _known(store, known, exact)
     places = np.flatnonzero(keyed)
     interner, interned = _intern_chunks(interner, column, places, exact, next_id)
-    codes = np.full(len(column), -1, np.int64)
+    codes = np.full(len(column), -1, np.int32)  # request numbers are int32 (`ByRequest.request`)
     codes[keyed] = interned
     firsts = np.full(next_id + len(interner), -1, np.int64)  # ids are below that
     if known is not None:
@@ -227,7 +223,7 @@ def _extend(store: Store, known: ByRequest | None, n: int) -> ByRequest:
     for row, audit_id in store.long_auditids.items():  # longer than the column: told apart in full
         if begin <= row < n:
             long_firsts[row - begin] = long.setdefault(audit_id, row)  # a known one's, else its own
-    lone = np.flatnonzero(ids < 0)  # no auditID: a request of its own (so is each long ID's first row)
+    lone = np.flatnonzero(ids < 0)  # no auditID (each a request of its own), or a long one
     if long_firsts:
         lone = lone[~np.isin(lone, list(long_firsts))]
     long_starts: dict[int, int] = {}  # a long ID new here (by its `long` row) -> the first row it has
@@ -248,7 +244,7 @@ def _extend(store: Store, known: ByRequest | None, n: int) -> ByRequest:
     long_numbers = dict(zip(new_long, numbers[interned_new + len(lone) :].tolist(), strict=True))
     for position, first in long_firsts.items():
         ids[position] = int(known.request[first]) if known is not None and first < begin else long_numbers[first]
-    request = ids.astype(np.int32)
+    request = ids
     if known is not None:
         request = np.concatenate([known.request, request])
         fresh = interner.ids >= count  # kept for the next batch (follow mode), as final numbers
