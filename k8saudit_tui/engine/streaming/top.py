@@ -211,10 +211,11 @@ def stream_top(
     merged = _Merged()
     totals = pipeline.Totals(found.names)
     job: Callable[[Any, Task], Counted] = count
-    setup = judge_setup(selection, evaluator, None, name)
     narrow = narrow_spec(selection) if name in LABELS else None
     if narrow is not None:  # decided on the decoded lines: no store of each range
         job, setup = narrow_count, narrow_setup(*narrow, evaluator.policy if evaluator else None, name)
+    else:
+        setup = judge_setup(selection, evaluator, None, name)
     try:
         for task, counted in pipeline.run(found.tasks, job, setup, workers, in_process_bytes):
             totals.add(task, counted)

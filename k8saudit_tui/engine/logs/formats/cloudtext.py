@@ -173,7 +173,7 @@ _PREFIX_BYTES = EVENT_PREFIX.encode()
 
 def apiserver_texts(texts: list[str]) -> bool:
     """Whether every text starts like an apiserver Event line and ends in `}` (C-level passes;
-    a caller checks for line breaks on the texts joined)."""
+    line breaks inside a text are the caller's to check, `whole_range.whole_range`)."""
     return all(map(str.startswith, texts, repeat(EVENT_PREFIX))) and all(map(str.endswith, texts, repeat("}")))
 
 

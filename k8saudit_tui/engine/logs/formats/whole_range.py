@@ -10,9 +10,9 @@ and parsing 8.0 against 9.1).
 
 Contract: `whole_range(data, final, modules, listed)` returns the Chunk `reader.unwrap_data(data,
 final, "lines", ..., listed)` returns (its `events` one by one: the same bytes once joined) when
-the range is the common case of a provider's file: every line of the range is one record that one fast module's
-`fast_range` reads as one apiserver-shaped Event line (its `FAST_RANGE_FORMAT`), and every module
-the line path would offer a block first has a `fast_range` that declines it; else None, and
+the range is the common case of a provider's file: every line of the range is one record that one
+fast module's `fast_range` reads as one apiserver-shaped Event line (its `FAST_RANGE_FORMAT`), and
+every module the line path would offer a block first has a `fast_range` that declines it; else None, and
 `unwrap_data` reads the range as before, line by line. A provider's `fast_range(data, start,
 stop)` gives the message of each complete line [start, stop) of `data` when each is one record
 of the shape its `fast_events` reads one a line (the texts it hands `cloudtext.fast_texts`) that
