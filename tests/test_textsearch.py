@@ -311,6 +311,7 @@ def test_fuzzy_words_longer_than_a_byte_equal_the_definition(length: int, typos:
         near[data.draw(st.integers(0, length - 1))] = "-"
     values = ["x " + "".join(near), word[:-3], "y" * 300, f"{word[:100]}-{word[100:]}"]
     values.append(f"{word[:80]}é{word[80:160]}é{word[160:]}")  # spaces in characters, not bytes
+    values += [f"x{n}" for n in range(data.draw(st.sampled_from([0, 1000])))]  # many texts: the sparse path
     assert EMPTY.extended(values).fuzzy(word).tolist() == plain_fuzzy(word, values)
 
 
@@ -426,3 +427,12 @@ def test_narrow_token_places_equal_the_plain_ones_built_at_once_or_appended(valu
     ]
     wide = tokens_module.positions(np.asarray(plain_start, np.int64), 2**31)
     assert wide.dtype == np.int64 and wide.tolist() == plain_start
+
+
+def test_a_long_token_within_the_edits_is_found_among_many_texts() -> None:
+    """A word of more than 255 characters and one token one edit from it, beside a thousand
+    other texts (the sparse path, which reads capped token sizes): found as the definition says."""
+    word = "a" * 300
+    values = ["a" * 150 + "b" + "a" * 149, *(f"x{n}" for n in range(1000))]
+    assert EMPTY.extended(values).fuzzy(word).tolist() == plain_fuzzy(word, values)
+    assert EMPTY.extended(values).fuzzy(word).tolist()[0]

@@ -36,7 +36,7 @@ def may_fit(tokens: Tokens, picked: np.ndarray, wanted: np.uint64, low: int, hig
     pair[:-1] &= sizes[:-1].astype(np.int16) + spaces[:-1] + sizes[1:] <= high
     beside = pair.copy()
     beside[1:] |= pair[:-1]
-    alone = (sizes >= low) & (np.bitwise_count(wanted & ~tokens.mask(picked)) <= edits)
+    alone = (sizes >= min(low, 255)) & (np.bitwise_count(wanted & ~tokens.mask(picked)) <= edits)
     may: np.ndarray = beside | alone
     return may
 
