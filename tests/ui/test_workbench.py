@@ -193,3 +193,18 @@ def test_panel_80x24(snap_compare, monkeypatch: pytest.MonkeyPatch) -> None:
         await pilot.pause()
 
     assert snap_compare(app, run_before=run_before, terminal_size=(80, 24))
+
+
+async def test_a_candidate_shown_without_a_policy_gets_the_policy_panes_lines(monkeypatch: pytest.MonkeyPatch) -> None:
+    """At 80x24 the policy pane is one line while no rules are shown, and five for a candidate's
+    rules (`v`), even with no policy loaded."""
+    monkeypatch.chdir(CANDIDATE.parent)
+    app = make_app(policy=None)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        assert app.main_screen.policy_pane.region.height == 1
+        await load_candidate_by_key(app, pilot, CANDIDATE.name)
+        assert isinstance(app.screen, WorkbenchScreen)  # the panel opens once the candidate is in
+        await pilot.press("escape", "v")
+        await pilot.pause()
+        assert app.main_screen.policy_pane.region.height == 5

@@ -254,7 +254,6 @@ class MainWorkbench(MainDialogs):
         with the events each rule writes while a candidate is compared or the bytes are known,
         and then their bytes."""
         session = self.session
-        self.set_class(session.policy is None, "-no-policy")  # stacked at 80x24: one line, not five
         candidate = self._candidate_view and session.candidate_load is not None
         costs = self._known_costs()
         summary = costs.of(candidate=candidate) if costs is not None else None
@@ -263,6 +262,7 @@ class MainWorkbench(MainDialogs):
             policy, problems = session.candidate_load.policy, session.candidate_load.problems
         else:
             policy, problems = session.policy, session.policy_problems
+        self.set_class(policy is None, "-no-policy")  # no rules to show: at 80x24 one line, not five
         hits = stats.hits if stats is not None else session.rule_counts()
         written = stats.written if stats is not None else None
         sizes = rule_bytes(summary) if summary is not None else None
