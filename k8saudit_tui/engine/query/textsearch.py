@@ -76,7 +76,8 @@ class SearchText:
     letter at a time, and the next letter only narrows the last one's places."""
     indexed: dict[str, _Tokens] = field(default_factory=dict, compare=False, repr=False)
     """The token index ("tokens"), built by the first fuzzy search and carried by `extended`:
-    ~40 bytes a token, paid only by the columns searched fuzzily (not the URI pieces)."""
+    ~19 bytes a token and a few a token text, paid only by the columns searched fuzzily (not the
+    URI pieces)."""
 
     def __len__(self) -> int:
         return len(self.starts) - 1
@@ -128,7 +129,8 @@ class SearchText:
         repeats possible: where it starts, mapped to values by a binary search over `starts`."""
         first, last = int(self.starts[begin]), int(self.starts[end])
         positions = self._starts_of(needle, first, last)
-        return np.searchsorted(self.starts, positions, side="right") - 1
+        # in the dtype of `starts` (int32 below 2 GiB of text): else searchsorted converts all of it
+        return np.searchsorted(self.starts, positions.astype(self.starts.dtype, copy=False), side="right") - 1
 
     def _starts_of(self, needle: bytes, first: int, last: int) -> np.ndarray:
         """Where `needle` starts in text[first:last] (whole values): the places of its rarest

@@ -7,8 +7,8 @@ digits, in text order, with where each starts and ends, its value, its character
 `Tokens.after` places the tokens of appended values after a text's own.
 
 `size` and `space` (a byte each, capped at 255) are what the fuzzy search reads of every token
-it considers: read from the int64 start/end/chars, three gathers per token made a third of a
-bare word's fuzzy search over 2M name tokens at 10M events.
+it considers: read from the start/end places, three gathers per token made a third of a bare
+word's fuzzy search over 2M name tokens at 10M events.
 
 `ids` number the tokens' texts: two tokens with one id hold the same bytes (`reps[i]` is the
 first token with id i), so the fuzzy search measures each text once; at 10M events the 2M name

@@ -4,13 +4,12 @@ The public names of the package, so that callers import from `k8saudit_tui.engin
 module a name lives in: columns.py (EventStore, the read/append API), codes.py (dictionary
 encoding), verdicts.py (the policy's verdicts, swapped whole), files.py, loader.py
 (StoreLoader, load), follow.py (follow), cache.py (StoreCache: the persistent index a loader
-reopens, with cache_key, cache_files, cache_state, cache_indexes). Process tuning
-(release_memory, share_one_heap) is engine/runtime.py's, re-exported here for existing callers.
+reopens, with cache_key, cache_files, cache_state, cache_indexes). Process tuning is
+engine/runtime.py's.
 """
 
 from __future__ import annotations
 
-from k8saudit_tui.engine.runtime import release_memory, share_one_heap
 from k8saudit_tui.engine.store.cache import StoreCache
 from k8saudit_tui.engine.store.codes import COLUMNS
 from k8saudit_tui.engine.store.columns import EventStore
@@ -40,8 +39,6 @@ __all__ = [
     "VerdictTable",
     "follow",
     "load",
-    "release_memory",
     "resident_mb",
-    "share_one_heap",
     "unwrap_for_store",
 ]
