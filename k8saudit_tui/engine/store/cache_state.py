@@ -27,6 +27,7 @@ from k8saudit_tui.engine.model import LEVELS, STAGES, Problem, RequestAttributes
 from k8saudit_tui.engine.policy.decision import AttributeCodes, PolicyDecision
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
 from k8saudit_tui.engine.store.cache_files import Entry
+from k8saudit_tui.engine.store.codes import RELEASED_SIZE
 from k8saudit_tui.engine.store.columns import EventStore
 from k8saudit_tui.engine.store.follow import note_last_bytes
 from k8saudit_tui.engine.store.verdicts import NO_RULE, Verdicts, VerdictTable
@@ -231,7 +232,10 @@ def install(store: EventStore, state: State, sources: list[LogSource], verdicts:
         for name, values in state.dictionaries.items():
             dictionary = all_dictionaries(store)[name]
             dictionary.values = values
-            dictionary.index = dict(zip(values, range(len(values))))
+            if name in store._codes.coded and len(values) >= RELEASED_SIZE:  # as a loaded store's:
+                dictionary.release_index()  # `Codes.release_indexes`; built again when first needed
+            else:
+                dictionary.index = dict(zip(values, range(len(values))))
         store._codes.streams.clear()
         renamed = {old: source.name for (old, *_), source in zip(state.files, sources)}
         problems = [  # a problem names its file as the user gave it then: name it as given now

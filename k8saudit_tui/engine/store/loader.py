@@ -152,7 +152,7 @@ class StoreLoader:
                     yield self._progress(False)
             finally:
                 batches.close()
-        self.store._codes.release_indexes()  # rebuilt when next needed (codes.py); before the heap is trimmed
+                self.store._codes.release_indexes()  # also when stopped: rebuilt when next needed (codes.py)
         if reopened is None or reopened.tasks:  # a reopen that read nothing has parsed nothing to free
             runtime.release_memory()
             if self.cache is not None and not self.cancel.is_set():
