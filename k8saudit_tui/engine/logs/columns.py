@@ -40,7 +40,7 @@ class Batch:
     `line` is 1-based relative to the batch's first line; the store adds the batch's base line.
     For each name in CODED_COLUMNS, `codes[name]` are codes of the parser's Encoder (stream
     `stream`) and `values[name]` the values first seen in this batch, whose codes start at
-    `bases[name]`; "attr" values are tuples of RequestAttributes fields (ATTRIBUTE_FIELDS).
+    `bases[name]`; "attr" values are tuples of RequestAttributes fields (`stream_attributes.Attributes`).
     `retired` names a stream the parser has dropped (its tables can go).
     """
 

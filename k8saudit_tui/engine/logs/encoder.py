@@ -170,7 +170,8 @@ class Encoder:
         return part
 
     def extract(self, events: list[EventFields]) -> dict[str, Any]:
-        """Coded columns, time, code, auditID and has-objectRef of some events (one `_Rows` flush)."""
+        """Coded columns, code and has-objectRef of some events (one `_Rows` flush), and their stamps
+        and auditIDs, parsed batch by batch in `finish` (`_parse_times_and_ids`)."""
         n = len(events)
         part = self.request_columns(events, _FIELDS)
         columns = self.columns
@@ -306,7 +307,7 @@ def _parse_times_and_ids(batch: Batch, parts: list[dict[str, Any]]) -> None:
         both = parse_times(stamps[start:stop] + received[start:stop])  # one pass for both: half the calls
         times = both[: stop - start]
         batch.time[start:stop] = times
-        batch.latency[start:stop] = _latency(times, both[stop - start :], None)
+        batch.latency[start:stop] = _latency(times, both[stop - start :])
         batch.auditid[start:stop], others = auditid_keys.pack(ids[start:stop])
         for row, audit_id in others.items():
             batch.other_auditids[start + row] = audit_id
@@ -317,13 +318,11 @@ def _parse_times_and_ids(batch: Batch, parts: list[dict[str, Any]]) -> None:
         batch.latency[~staged] = LATENCY_UNKNOWN
 
 
-def _latency(times: np.ndarray, received: np.ndarray, staged: np.ndarray | None) -> np.ndarray:
-    """stage time - received time in ns, LATENCY_UNKNOWN where either is missing or unreadable,
-    where the stage was not recorded (`staged` False: `times` is then the received time), or where
-    the difference is negative or would overflow (times on both sides of 1970): not a latency."""
+def _latency(times: np.ndarray, received: np.ndarray) -> np.ndarray:
+    """stage time - received time in ns, LATENCY_UNKNOWN where either is missing or unreadable, or
+    where the difference is negative or would overflow (times on both sides of 1970): not a
+    latency. (Rows whose stage was not recorded are set unknown by `_parse_times_and_ids`.)"""
     latency: np.ndarray = times - received
     unknown = (times == 0) | (received == 0) | ((times ^ received) < 0) | (latency < 0)
-    if staged is not None:
-        unknown |= ~staged
     latency[unknown] = LATENCY_UNKNOWN
     return latency

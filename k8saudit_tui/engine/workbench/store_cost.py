@@ -266,7 +266,6 @@ def _summary(
     def take(column: np.ndarray) -> np.ndarray:
         """The column's values of the rows: no gather when they are every row."""
         return column if selected is None else column[selected]
-
     omitted = take(store.column(f"{prefix}omitted", n))
     level = take(store.column(f"{prefix}level", n)).astype(np.int64)
     # a lost field decides whether or how it is written (lossy.py): no bytes, and a lower bound
@@ -281,7 +280,7 @@ def _summary(
     kept &= (written_level >= _REQUEST_RESPONSE) | ((flags & RESPONSE_BODY) == 0)
     omits_managed = _omits_managed_fields(store, rows, prefix, written & ((flags & MANAGED_FIELDS) != 0))
     kept &= ~omits_managed
-    lengths = take(store.column("length", n)).astype(np.int64)
+    lengths = store.column("length", n) if selected is None else store.gather("length", selected)
     sizes = np.where(kept, lengths + 1, 0)
     costed = np.ones(len(rows), bool)
     slow = np.flatnonzero(written & ~kept)
@@ -319,7 +318,7 @@ def _summary(
                 costed[position] = written[position] = False
             else:
                 sizes[position] = size
-    times = take(store.column("time", n))[costed]
+    times = (store.column("time", n) if selected is None else store.gather("time", selected))[costed]
     times = times[times != 0]
     written &= costed
     weights = sizes[written]
