@@ -266,6 +266,7 @@ def _summary(
     def take(column: np.ndarray) -> np.ndarray:
         """The column's values of the rows: no gather when they are every row."""
         return column if selected is None else column[selected]
+
     omitted = take(store.column(f"{prefix}omitted", n))
     level = take(store.column(f"{prefix}level", n)).astype(np.int64)
     # a lost field decides whether or how it is written (lossy.py): no bytes, and a lower bound
