@@ -12,15 +12,20 @@ and `compile_filter(text)` raises nothing (tested over generated texts against t
 `@._:+=-` in values, space-separated terms, `!` only at a term's start, ` | ` standing alone
 between alternatives, exact terms on the narrow fields. No quotes, no `/`, no `~`, no bare words,
 no other whitespace: for those it returns None and the caller compiles the text, which also says
-what is wrong with a text that does not parse.
+what is wrong with a text that does not parse. `narrow_spec` is the one decision of whether a
+filter (its text, or compiled) is read on the decoded lines, for `export` and `top`.
 """
 
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from k8saudit_tui.engine.model import STAGES
-from k8saudit_tui.engine.streaming.narrow import GETTERS, Spec
+from k8saudit_tui.engine.streaming.narrow import GETTERS, Spec, spec_of
+
+if TYPE_CHECKING:  # read, never imported here (see above)
+    from k8saudit_tui.engine.query.filter import Filter
 
 _FIELDS = frozenset([*GETTERS, "resource"])
 _TERM = re.compile(r"(!?)([A-Za-z]+):([A-Za-z0-9@._:+=-]+(?:,[A-Za-z0-9@._:+=-]+)*)")
@@ -70,3 +75,23 @@ def _term(token: str) -> tuple[str, tuple[str, ...], bool] | None:
             return None  # not a stage: the language's error
         values = canonical
     return name, values, bool(negate)
+
+
+def narrow_spec(selection: Filter | str) -> tuple[Spec, str] | None:
+    """(spec, text) of a filter of exact terms whose text compiles to the same terms, which a
+    worker can rebuild from the text (a text that `exact_text` reads is not compiled here), else
+    None."""
+    if isinstance(selection, str):
+        spec = parse_exact(selection)
+        return None if spec is None else (spec, selection)
+    spec = spec_of(selection)
+    if spec is None:
+        return None
+    from k8saudit_tui.engine.query.filter import compile_filter  # imported already: `selection` is one
+    from k8saudit_tui.engine.query.language import FilterError
+
+    try:
+        same = spec_of(compile_filter(selection.text)) == spec
+    except FilterError:  # a Filter made by hand: the workers could not compile its text
+        return None
+    return (spec, selection.text) if same else None

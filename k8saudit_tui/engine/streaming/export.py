@@ -42,8 +42,8 @@ from k8saudit_tui.engine.logs.sources import LogSource
 from k8saudit_tui.engine.model import Problem
 from k8saudit_tui.engine.private_file import ExportError
 from k8saudit_tui.engine.streaming import narrow_job, pipeline
-from k8saudit_tui.engine.streaming.exact_text import parse_exact
-from k8saudit_tui.engine.streaming.narrow import Spec, spec_of
+from k8saudit_tui.engine.streaming.exact_text import narrow_spec
+from k8saudit_tui.engine.streaming.narrow import Spec
 from k8saudit_tui.engine.streaming.output import OrderedOutput
 
 if TYPE_CHECKING:  # the narrow path runs without the query and store packages (`narrow_job`)
@@ -56,7 +56,6 @@ __all__ = [
     "OriginalLines",
     "StreamedExport",
     "narrow_plan",
-    "narrow_spec",
     "stream_export",
 ]
 
@@ -148,30 +147,10 @@ def _dense(spec: Spec) -> bool:
 
 def narrow_plan(selection: Filter | str, fmt: str) -> tuple[Spec, str] | None:
     """(spec, text) when the workers can decide `selection` on each decoded line without a Judge
-    (`narrow_job`): original lines (jsonl, json) under a narrow filter (`narrow_spec`), else None."""
+    (`narrow_job`): original lines (jsonl, json) under a narrow filter (`exact_text.narrow_spec`), else None."""
     if fmt not in ("jsonl", "json"):
         return None
     return narrow_spec(selection)
-
-
-def narrow_spec(selection: Filter | str) -> tuple[Spec, str] | None:
-    """(spec, text) of a filter of exact terms whose text compiles to the same terms, which a
-    worker can rebuild from the text (a text that `exact_text` reads is not compiled here), else
-    None."""
-    if isinstance(selection, str):
-        spec = parse_exact(selection)
-        return None if spec is None else (spec, selection)
-    spec = spec_of(selection)
-    if spec is None:
-        return None
-    from k8saudit_tui.engine.query.filter import compile_filter  # imported already: `selection` is one
-    from k8saudit_tui.engine.query.language import FilterError
-
-    try:
-        same = spec_of(compile_filter(selection.text)) == spec
-    except FilterError:  # a Filter made by hand: the workers could not compile its text
-        return None
-    return (spec, selection.text) if same else None
 
 
 def _csv_header() -> bytes:

@@ -158,5 +158,5 @@ def narrow_count(state: NarrowJudge, task: Task) -> Counted:
 
 def narrow_setup(spec: Spec, text: str, policy: Policy | None, name: str) -> Any:
     """The `setup` that builds the same NarrowJudge in each worker, counting field `name`. `text`
-    must compile to a filter whose `narrow.spec_of` is `spec` (`export.narrow_spec` makes both)."""
+    must compile to a filter whose `narrow.spec_of` is `spec` (`exact_text.narrow_spec` makes both)."""
     return functools.partial(make_state, spec, text, policy, None, name, False)

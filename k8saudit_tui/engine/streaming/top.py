@@ -37,7 +37,7 @@ from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
 from k8saudit_tui.engine.query.facets import Facet, FacetValue, _codec
 from k8saudit_tui.engine.query.filter import Filter
 from k8saudit_tui.engine.streaming import jobs, pipeline
-from k8saudit_tui.engine.streaming.export import narrow_spec
+from k8saudit_tui.engine.streaming.exact_text import narrow_spec
 from k8saudit_tui.engine.streaming.narrow_top import (
     LABELS,
     PAIR,
