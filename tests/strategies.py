@@ -129,7 +129,7 @@ STREAM_FILTER_VALUES: dict[str, tuple[str, ...]] = {
     "code": ("200", "4xx", "201,403", "5xx"),
     "group": ("system:authenticated", "system:masters", "system:nodes"),
     "ua": ("kubectl", "kube-scheduler"),
-    "uri": ("/api/v1/namespaces/default/pods", "/healthz"),
+    "uri": ('"/api/v1/namespaces/default/pods"', '"/healthz"'),  # quoted: a bare `/` opens a regex
     "apigroup": ("apps", '""', "coordination.k8s.io"),
     "level": ("None", "Metadata", "Request", "RequestResponse"),
     "rule": ("0", "1", "2", "none"),
