@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from k8saudit_tui.commands import cache_options
 from k8saudit_tui.commands.common import error, load_policy_or_exit, log_problem
 from k8saudit_tui.commands.format_option import add_format_option
-from k8saudit_tui.engine.export_formats import FORMATS, STREAMED_FORMATS, Format
+from k8saudit_tui.engine.export_formats import FORMATS, ORIGINAL_LINE_FORMATS, STREAMED_FORMATS, Format
 from k8saudit_tui.engine.fields import by_filter_name
 from k8saudit_tui.engine.logs.sources import LogSource, expand_sources
 from k8saudit_tui.engine.private_file import ExportError
@@ -64,7 +64,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     fmt: Format = args.format or _format_from_name(args.output)
     selection: Filter | str = args.filter  # a plain exact filter is read by the streamed export
-    if fmt not in ("jsonl", "json") or parse_exact(args.filter) is None:
+    if fmt not in ORIGINAL_LINE_FORMATS or parse_exact(args.filter) is None:
         from k8saudit_tui.engine.query import FilterError, compile_filter
 
         try:

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from k8saudit_tui.engine import runtime
-from k8saudit_tui.engine.export_formats import STREAMED_FORMATS
+from k8saudit_tui.engine.export_formats import ORIGINAL_LINE_FORMATS, STREAMED_FORMATS
 from k8saudit_tui.engine.logs import split
 from k8saudit_tui.engine.logs.sources import LogSource
 from k8saudit_tui.engine.model import Problem
@@ -148,7 +148,7 @@ def _dense(spec: Spec) -> bool:
 def narrow_plan(selection: Filter | str, fmt: str) -> tuple[Spec, str] | None:
     """(spec, text) when the workers can decide `selection` on each decoded line without a Judge
     (`narrow_job`): original lines (jsonl, json) under a narrow filter (`exact_text.narrow_spec`), else None."""
-    if fmt not in ("jsonl", "json"):
+    if fmt not in ORIGINAL_LINE_FORMATS:
         return None
     return narrow_spec(selection)
 

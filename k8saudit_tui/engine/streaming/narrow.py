@@ -214,9 +214,10 @@ def narrow_range(data: bytes, final: bool, groups: Narrow, keep: Keep | None = N
     kept: list[Any] = []
     for begin in range(0, n, BLOCK_LINES):
         end = min(begin + BLOCK_LINES, n)
-        events = _lines_block(view[starts[begin] : starts[end]], end - begin) if whole[begin:end].all() else None
+        closed = bool(whole[begin:end].all())
+        events = _lines_block(view[starts[begin] : starts[end]], end - begin) if closed else None
         block: list[bytes] = []
-        if events is None and opens[begin:end].all():
+        if events is None and not closed and opens[begin:end].all():  # a closed block failed line by line too
             block = _pieces(data, starts[begin:end], ends[begin:end])
             events = _plain_block(block)
         if events is None:  # line by line: which are plain Events, which need the store path

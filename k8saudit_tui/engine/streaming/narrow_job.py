@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from k8saudit_tui.engine import runtime
+from k8saudit_tui.engine.export_formats import ORIGINAL_LINE_FORMATS
 from k8saudit_tui.engine.logs.split import Task
 from k8saudit_tui.engine.model import Policy
 from k8saudit_tui.engine.streaming.narrow import (
@@ -124,7 +125,7 @@ def make_state(
 def setup(spec: Spec, text: str, policy: Policy | None, candidate: Policy | None, fmt: str, redact: bool) -> Any:
     """The `setup` that builds the same NarrowJudge in each worker. `text` must compile to a
     filter whose `narrow.spec_of` is `spec` (the caller checks: `export.narrow_plan`)."""
-    if fmt not in ("jsonl", "json"):
+    if fmt not in ORIGINAL_LINE_FORMATS:
         raise ValueError(f"{fmt} is not written from original lines")
     return functools.partial(make_state, spec, text, policy, candidate, fmt, redact)
 

@@ -26,6 +26,7 @@ import msgspec
 import numpy as np
 
 from k8saudit_tui.engine import runtime
+from k8saudit_tui.engine.export_formats import ORIGINAL_LINE_FORMATS
 from k8saudit_tui.engine.logs.attributes import request_path
 from k8saudit_tui.engine.logs.batch import BLOCK_LINES, ITEM_FILE, Batch, Encoder, parse_document, parse_lines
 from k8saudit_tui.engine.logs.event import EventError, EventFields, decode_event
@@ -232,7 +233,7 @@ def make_judge(
     screen: bool = True,
 ) -> Judge:
     """A Judge from picklable parts (the worker pool's `setup`)."""
-    narrow = narrow_filter(selection) if screen and fmt in _ORIGINAL_LINES else None  # top's fmt is its field
+    narrow = narrow_filter(selection) if screen and fmt in ORIGINAL_LINE_FORMATS else None  # top's fmt is its field
     # The loader's heap settings while batches arrive (`runtime.loading`), for good in a worker:
     # each range's megabytes get their own mappings and go back to the OS when freed. A narrow
     # reading builds no store: its range's bytes are reused from the heap (NARROW_THRESHOLDS).
@@ -246,10 +247,6 @@ def make_judge(
         redact,
         narrow,
     )
-
-
-_ORIGINAL_LINES = ("jsonl", "json")
-"""The formats whose selected events are their lines: the narrow reading needs no store's values."""
 
 
 def judge_setup(
