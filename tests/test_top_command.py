@@ -110,3 +110,13 @@ def test_a_bad_line_is_skipped_not_a_failure(capsys: pytest.CaptureFixture[str],
     log.write_bytes(log.read_bytes() + b"oops\n")
     status, out, err = run(capsys, "--by", "verb", str(log))
     assert status == 0 and "skipped" in err and "total: 4 events" in out
+
+
+def test_top_of_event_lines_leaves_the_cache_alone(
+    capsys: pytest.CaptureFixture[str], log: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A log of Event lines is streamed: no index to reopen, so the cache directory is not made."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    status, _, _ = run(capsys, "--by", "user", str(log))
+    assert status == 0
+    assert not (tmp_path / "cache").exists()
