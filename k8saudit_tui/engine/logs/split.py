@@ -70,22 +70,16 @@ def next_newline(fd: int, position: int, end: int) -> int:
     """Offset just after the first newline at or after `position` (end if none). The first read
     is PROBE_BYTES: a range's end is usually a line away, and reading 1 MB for it cost the
     streamed export's planning 34 ms for the 220 ends of a 1M-event log (1 ms so)."""
-    if position < end:
-        head = os.pread(fd, min(PROBE_BYTES, end - position), position)
-        found = head.find(b"\n")
-        if found >= 0:
-            return position + found + 1
-        if not head:
-            return end
-        position += len(head)
+    size = PROBE_BYTES
     while position < end:
-        chunk = os.pread(fd, min(_CHUNK, end - position), position)
+        chunk = os.pread(fd, min(size, end - position), position)
         if not chunk:
             return end
         found = chunk.find(b"\n")
         if found >= 0:
             return position + found + 1
         position += len(chunk)
+        size = _CHUNK
     return end
 
 

@@ -137,7 +137,7 @@ class Dictionary:
         self._index = None
 
     def code(self, value: Any) -> int:
-        index = self._index if self._index is not None else self.writable()
+        index = self.writable()
         code = index.get(value)
         if code is None:
             code = index[value] = len(self.values)

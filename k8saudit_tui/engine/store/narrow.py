@@ -78,7 +78,7 @@ def encode_latencies(latencies: np.ndarray, code: Callable[[int], int]) -> np.nd
     micros = latencies // _MICRO
     exact = (latencies == micros * _MICRO) & (micros >= 0) & (micros <= _INT32_MAX)
     exact |= latencies == LATENCY_UNKNOWN
-    held = np.where(exact, np.where(latencies == LATENCY_UNKNOWN, LATENCY_UNKNOWN, micros), 0).astype(np.int32)
+    held = np.where(exact, micros, 0).astype(np.int32)  # LATENCY_UNKNOWN (-1) // 1000 is -1 itself
     others = np.flatnonzero(~exact)
     if len(others):
         held[others] = [-2 - code(value) for value in latencies[others].tolist()]
