@@ -160,7 +160,8 @@ def stream_filter_terms(draw: st.DrawFn, policy: bool = True) -> str:
     name = draw(st.sampled_from(names))
     values = STREAM_FILTER_VALUES[name]
     if kind == "fuzzy" and name in ("verb", "user", "ns", "name", "ua", "uri", "resource"):
-        return f"{negate}{name}:~{draw(st.sampled_from(values)).strip(chr(34)) or 'a'}"
+        # neither quoted nor led by `/`: `~/healthz` opens a regex that runs to the next term's `/`
+        return f"{negate}{name}:~{draw(st.sampled_from(values)).strip(chr(34) + '/') or 'a'}"
     if kind == "regex" and name in ("verb", "user", "ns", "name", "ua", "uri"):
         return f"{negate}{name}:/{draw(st.sampled_from(('^sys', 'e$', 'a.i', '-')))}/"
     chosen = draw(st.lists(st.sampled_from(values), min_size=1, max_size=2, unique=True))
