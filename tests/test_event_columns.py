@@ -18,6 +18,7 @@ from k8saudit_tui.engine.logs.batch import Encoder, parse_lines
 from k8saudit_tui.engine.query.facets import facet
 from k8saudit_tui.engine.store import COLUMNS, EventStore
 from k8saudit_tui.engine.store.codes import DTYPES
+from k8saudit_tui.ui.session import Session
 from tests.auditlog_helpers import event, line
 
 # ------------------------------------------------------------------ the plain implementation
@@ -228,3 +229,31 @@ def test_new_columns_are_compact_and_named_once() -> None:
     assert {"impersonated", "annotation", "latency"} <= set(fields.FILTER_NAMES)
     assert not {"received", "stage_time", "decision"} & set(fields.FILTER_NAMES)
     assert not {"impersonated", "annotation", "latency"} & set(fields.BARE_WORD_FIELDS)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(events, st.lists(st.integers(0, 40), max_size=4), st.data())
+def test_view_order_asked_as_the_store_grows_equals_a_stable_sort(
+    values: tuple[dict[str, Any], ...], cuts: list[int], data: st.DataObject
+) -> None:
+    """The view order and the time range are asked after every batch (the explorer does, while
+    loading) and the rows measured before are not read again: each order, for all rows or fewer,
+    is the stable sort of the times of those rows, the identity only when they are in order, and
+    the range is the earliest and latest known time."""
+    lines = [line(value) for value in values]
+    encoder = Encoder()
+    store = EventStore()
+    store.add_file("x", "/nonexistent")
+    session = Session(store=store)
+    done, offset = 0, 0
+    for cut in [*sorted(min(cut, len(lines)) for cut in cuts), len(lines)]:
+        chunk = b"".join(piece + b"\n" for piece in lines[done:cut])
+        store.append(parse_lines(chunk, offset, 0, True, encoder), 0, done)
+        done, offset = cut, offset + len(chunk)
+        for n in (len(store), data.draw(st.integers(0, len(store)))):
+            times = store.column("time", n)
+            expected = np.argsort(times, kind="stable")
+            assert store.view_order(n).tolist() == expected.tolist()
+            assert store.in_load_order(n) is bool(np.all(times[1:] >= times[:-1]))
+        known = store.column("time")[store.column("time") > 0]
+        assert session.time_range() == ((int(known.min()), int(known.max())) if len(known) else None)

@@ -195,12 +195,6 @@ class Session(ViewQuestions):
         the events list measures its column widths on."""
         return self.store.values(column) if self.store is not None else ()
 
-    def time_range(self) -> tuple[int, int] | None:
-        """Earliest and latest event time (ns since the epoch, events without one left out)."""
-        times = self.store.column("time") if self.store is not None else np.zeros(0, np.int64)
-        times = times[times > 0]
-        return (int(times.min()), int(times.max())) if len(times) else None
-
     def all_rows(self) -> np.ndarray:
         """Every row, in view order (by stageTimestamp, as the filter returns them)."""
         if self.store is None:

@@ -66,6 +66,25 @@ class ViewQuestions:
 
     store: EventStore | None
     _unknown_cache: tuple[tuple[int, int], int] | None = None
+    _time_span: tuple[EventStore, int, int, int] | None = None
+    """(store, rows measured, earliest, latest time) for `time_range`, swapped whole."""
+
+    def time_range(self) -> tuple[int, int] | None:
+        """Earliest and latest event time (ns since the epoch, events without one left out). Rows
+        measured before are not read again: the events list asks after every batch of a load,
+        and decoding every time each time was 0.9 s of the UI thread's 5 s loading 1M events."""
+        store, known = self.store, self._time_span
+        if store is None:
+            return None
+        rows, earliest, latest = known[1:] if known is not None and known[0] is store else (0, 0, 0)
+        if len(store) > rows:
+            times = store.gather("time", slice(rows, len(store)))
+            times = times[times > 0]
+            if len(times):
+                earliest = min(earliest, int(times.min())) if latest else int(times.min())
+                latest = max(latest, int(times.max()))
+            self._time_span = (store, len(store), earliest, latest)
+        return (earliest, latest) if latest else None
 
     def collapse(self, rows: np.ndarray) -> np.ndarray:
         """One row per auditID (its last stage in the view), in view order."""

@@ -133,7 +133,7 @@ class EventStore:
             raise KeyError(f"unknown column {name!r}")
         return array[:n]
 
-    def gather(self, name: str, rows: np.ndarray) -> np.ndarray:
+    def gather(self, name: str, rows: np.ndarray | slice) -> np.ndarray:
         """`column(name)[rows]`, decoding only those rows of a narrow column (narrow.py)."""
         if name in narrow.NARROW and name in self._arrays:
             return narrow.gather(self._arrays, self._narrow_values(name), name, rows)
@@ -261,11 +261,14 @@ class EventStore:
         """The view order of rows [0, n), None for 0..n-1: decided once per row count, sorted and
         kept only when it is not the identity (one lookup of the cache, which `_publish` swaps)."""
         cached: tuple[np.ndarray | None] | None = self._cache.get(("order", n))
-        if cached is None:
-            times = self.column("time", n) if n else np.empty(0, np.int64)
-            identity = n < 2 or bool(np.all(times[1:] >= times[:-1]))
-            cached = (None if identity else np.argsort(times, kind="stable"),)
-            self._cache = {**{k: v for k, v in self._cache.items() if k[0] != "order"}, ("order", n): cached}
+        if cached is None:  # rows known in time order are not checked again: a load asks once per batch
+            known, last = self._cache.get(("ordered",), (0, 0))
+            fresh = self.gather("time", slice(known, n)) if n > known else np.empty(0, np.int64)
+            sorted_on = (not known or bool(np.all(fresh[:1] >= last))) and bool(np.all(fresh[1:] >= fresh[:-1]))
+            ordered = (n, int(fresh[-1])) if sorted_on and len(fresh) else (known, last)
+            cached = (None if sorted_on else np.argsort(self.column("time", n), kind="stable"),)
+            kept = {k: v for k, v in self._cache.items() if k[0] not in ("order", "ordered")}
+            self._cache = {**kept, ("order", n): cached, ("ordered",): ordered}
         return cached[0]
 
     # ----------------------------------------------------------------------------- policy
