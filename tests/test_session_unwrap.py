@@ -45,6 +45,7 @@ def two_passes(path: Path) -> Snapshot:
 def loaded(session: Session) -> Snapshot:
     for _ in session.load(threading.Event()):
         pass
+    session.save_index()  # as the explorer does once its screen shows everything
     assert session.store is not None
     return snapshot(session.store)
 

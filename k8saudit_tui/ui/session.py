@@ -107,6 +107,12 @@ class Session(ViewQuestions):
     _matched: tuple[str, tuple[TermMatch, ...]] = field(default=("", ()), init=False, repr=False)
     """The latest filter's text and what its fuzzy terms matched: one tuple, swapped whole by
     the filter thread and read by the UI thread (`matched_for`)."""
+    _loader: StoreLoader | None = field(default=None, init=False, repr=False)
+    _index_saved: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
+    """Clear from the end of a `load` until `save_index` has run (set in `__post_init__`)."""
+
+    def __post_init__(self) -> None:
+        self._index_saved.set()  # no load, no index to wait for
 
     @property
     def policy(self) -> Policy | None:
@@ -122,7 +128,9 @@ class Session(ViewQuestions):
         """Read the policy at `path` (`~` expanded) and re-evaluate every event under it (worker thread: it can
         take seconds). A file that is no policy raises `SessionError` and the policy in force
         stays: a broken or vanished file never leaves the app without one."""
-        self._apply_policy(path, _read_policy(path))
+        load = _read_policy(path)
+        self._index_saved.wait()
+        self._apply_policy(path, load)
 
     def load_candidate(self, path: str) -> None:
         """Read a candidate policy at `path` and evaluate every event under it too (a worker:
@@ -130,6 +138,7 @@ class Session(ViewQuestions):
         raises `SessionError` and the candidate in force, if any, stays."""
         load = _read_policy(path)
         assert load.policy is not None
+        self._index_saved.wait()
         self.candidate_path, self.candidate_load = path, load
         if self.store is not None:
             self.store.set_candidate(PolicyEvaluator(load.policy))
@@ -156,15 +165,32 @@ class Session(ViewQuestions):
         policy = self.candidate_load.policy if self.candidate_load else None
         candidate = PolicyEvaluator(policy) if policy else None
         loader = StoreLoader(self.sources, self.evaluator, cancel, candidate=candidate, cache=self.cache)
-        self.store = loader.store
-        yield from loader.run()
+        self.store, self._loader = loader.store, loader
+        yield from loader.run(save=False)
         if not cancel.is_set():
             prepare(self.store)  # at once when the cache had them (reopened)
-            if self.cache is not None:
+            if self.cache is not None:  # then `save_index` must follow: changes to the store wait for it
+                self._index_saved.clear()
+
+    def save_index(self) -> None:
+        """Write the index of what `load` read, with its filter indexes, when a load ran to the end
+        (the explorer calls it once the screen shows everything: 0.5-0.6 s at 1M events that the
+        user no longer waits for). Until it returns, what changes the store (following the logs,
+        another policy or a candidate) waits (`_index_saved`): the index is never half old, half new."""
+        if self._index_saved.is_set():
+            return
+        try:
+            if self._loader is not None:
+                self._loader.save_index()
+            if self.cache is not None and self.store is not None:
                 self.cache.save_indexes(self.store)
+        finally:
+            self._loader = None
+            self._index_saved.set()
 
     def follow(self, cancel: threading.Event) -> Iterator[Any]:
         """Append events written after the load, until `cancel` is set."""
+        self._index_saved.wait()
         if self.store is not None:
             yield from follow(self.store, self.sources, cancel)
 
@@ -237,30 +263,6 @@ class Session(ViewQuestions):
         """Prepare what the filter typed after `text` will likely need (query.look_ahead)."""
         if self.store is not None:
             look_ahead(self.store, text)
-
-    def rule_of(self, row: int) -> int | None:
-        """Index of the rule that matched `row` (None: no rule, or no policy)."""
-        if self.store is None or self.evaluator is None:
-            return None
-        rule = self.store.value(row, "rule")
-        return rule if isinstance(rule, int) else None  # None: no rule, or unknown (policy.lossy)
-
-    def rule_rows(self, rows: np.ndarray, rule: int | None) -> np.ndarray:
-        """Positions in `rows` of the events matched by `rule`."""
-        if self.store is None or not len(rows):
-            return np.zeros(0, dtype=np.int64)
-        column = np.asarray(self.store.column("rule"))[rows]
-        return np.flatnonzero(column == (-1 if rule is None else rule))
-
-    def rule_counts(self) -> dict[int | None, int]:
-        """Events per rule over the whole store (None: matched by no rule)."""
-        if self.store is None or self.evaluator is None:
-            return {}
-        return self.store.rule_counts()
-
-    def rules_with_hits(self) -> list[int]:
-        """Indexes of the rules that matched at least one event, in policy order (`]` and `[`)."""
-        return sorted(rule for rule, count in self.rule_counts().items() if rule is not None and count)
 
     def row_values(self, row: int) -> Mapping[str, object]:
         """The events-list cells of `row`: level and rule under the policy, else the recorded level."""

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
 from k8saudit_tui.engine.query import FIELDS, compile_filter, complete, suggest
 from k8saudit_tui.engine.query.facets import TOP_FIELDS, Facet, facets, term
 from k8saudit_tui.engine.query.language import SYNTAX
@@ -65,6 +66,7 @@ class ViewQuestions:
     """Questions about the loaded events; `store` is the session's (None before loading)."""
 
     store: EventStore | None
+    evaluator: PolicyEvaluator | None
     _unknown_cache: tuple[tuple[int, int], int] | None = None
     _time_span: tuple[EventStore, int, int, int] | None = None
     """(store, rows measured, earliest, latest time) for `time_range`, swapped whole."""
@@ -85,6 +87,30 @@ class ViewQuestions:
                 latest = max(latest, int(times.max()))
             self._time_span = (store, len(store), earliest, latest)
         return (earliest, latest) if latest else None
+
+    def rule_of(self, row: int) -> int | None:
+        """Index of the rule that matched `row` (None: no rule, or no policy)."""
+        if self.store is None or self.evaluator is None:
+            return None
+        rule = self.store.value(row, "rule")
+        return rule if isinstance(rule, int) else None  # None: no rule, or unknown (policy.lossy)
+
+    def rule_rows(self, rows: np.ndarray, rule: int | None) -> np.ndarray:
+        """Positions in `rows` of the events matched by `rule`."""
+        if self.store is None or not len(rows):
+            return np.zeros(0, dtype=np.int64)
+        column = np.asarray(self.store.column("rule"))[rows]
+        return np.flatnonzero(column == (-1 if rule is None else rule))
+
+    def rule_counts(self) -> dict[int | None, int]:
+        """Events per rule over the whole store (None: matched by no rule)."""
+        if self.store is None or self.evaluator is None:
+            return {}
+        return self.store.rule_counts()
+
+    def rules_with_hits(self) -> list[int]:
+        """Indexes of the rules that matched at least one event, in policy order (`]` and `[`)."""
+        return sorted(rule for rule, count in self.rule_counts().items() if rule is not None and count)
 
     def collapse(self, rows: np.ndarray) -> np.ndarray:
         """One row per auditID (its last stage in the view), in view order."""

@@ -125,6 +125,7 @@ class MainScreen(MainWorkbench):
             self.post_message(LoadFinished(failed=True))
             raise
         self.post_message(LoadFinished(cancelled=worker.is_cancelled))
+        self.session.save_index()  # once the screen shows everything; changes to the store wait for it
 
     @on(LoadProgressed)
     def _on_progress(self, message: LoadProgressed) -> None:
