@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from k8saudit_tui.engine.fields import BARE_WORD_FIELDS
 from k8saudit_tui.engine.logs.sources import expand_sources
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
-from k8saudit_tui.engine.query import FIELDS, FilterError, compile_filter
+from k8saudit_tui.engine.query import FIELDS, FilterError, compile_filter, prepare
 from k8saudit_tui.engine.store import EventStore, StoreLoader
 from tests.auditlog_helpers import event, line, simple_policy, write_lines
 
@@ -409,7 +409,7 @@ def test_look_ahead_finds_a_one_letter_word_in_each_text_and_answers_stay_right(
     store = StoreLoader(expand_sources([str(write_lines(tmp_path / "a.log", lines))]), workers=1).load_all()
     before = {word: rows(store, word) for word in ("a", "al", "ap", "apps", "pod", "ad")}
     store.match_cache.clear()
-    indexes.prepare(store)
+    prepare(store)
     assert store.match_cache[resource_paths._KEY].attributes == len(store.values("attr"))  # not on a first word
     indexes.look_ahead(store, "verb:get a")
     assert b"a" in store.match_cache[indexes.URI_TOKENS].pieces.recent

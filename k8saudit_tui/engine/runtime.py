@@ -13,7 +13,8 @@ Why each knob (all measured on this project's 2-core machines, 1M events):
 - `parsing()`: the cyclic GC is off while a batch is parsed in-process (parsing makes no cycles,
   and a collection every few thousand objects cost a tenth of the parse); `worker_process()`
   turns it off for good in parser workers.
-- `release_memory()`: once parsed, give the freed heap back to the OS (malloc_trim).
+- `release_memory()`: once parsed, give the freed heap back to the OS (malloc_trim; `trim_heap()`
+  alone between the steps that build the filter indexes).
 - `after_first_view(events)`: once the explorer shows what it loaded, collect garbage; for a big
   log keep the free heap resident (`keep_for_filters`: the first keystrokes allocate it again),
   for a smaller one give it back (`release_memory`): see its docstring.
@@ -162,6 +163,12 @@ def release_memory() -> None:
     """Give freed heap back to the OS (glibc): after parsing (unpickled batches, temporaries).
     The heap otherwise keeps up to 64 MiB free at its top (see `_set_heap_thresholds`)."""
     gc.collect()
+    trim_heap()
+
+
+def trim_heap() -> None:
+    """Give the free heap back to the OS (glibc's malloc_trim), without collecting garbage first:
+    between steps that free what they allocated, so resident memory says what is in use."""
     malloc_trim = libc_function("malloc_trim")
     if malloc_trim is not None:
         malloc_trim(0)

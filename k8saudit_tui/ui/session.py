@@ -168,7 +168,9 @@ class Session(ViewQuestions):
         self.store, self._loader = loader.store, loader
         yield from loader.run(save=False)
         if not cancel.is_set():
-            prepare(self.store)  # at once when the cache had them (reopened)
+            left = prepare(self.store, loader.memory_limit_mb)  # at once when the cache had them (reopened)
+            if left and self.store.files:
+                self.store.add_problem(Problem(self.store.files[-1].name, None, "", left, "warning"))
             if self.cache is not None:  # then `save_index` must follow: changes to the store wait for it
                 self._index_saved.clear()
 

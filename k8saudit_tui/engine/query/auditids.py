@@ -8,7 +8,7 @@ falls back to the exact interning of the bytes, for good for this store. The sto
 (`logs/auditid_keys.py`) hold every ID exactly, so `long_auditids` is empty in practice.
 
 Contract: `grouped(store, n)` is the `ByRequest` over at least rows [0, n), built once per store
-(`indexes.prepare` builds it when loading ends) and extended over new rows only, through
+(`ahead.prepare` builds it when loading ends) and extended over new rows only, through
 `indexes.by_request` (the cache's one owner). Equal ids <=> equal auditIDs, except that an event
 without an auditID is a request of its own and an ID longer than the column (cut when stored) is
 read whole. `ByRequest` is immutable: a reader keeps a consistent one while follow extends it.

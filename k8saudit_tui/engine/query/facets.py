@@ -213,7 +213,7 @@ def _count(store: Store, name: str, selection: _Selection, limit: int) -> Facet:
 
 def stored_columns(name: str) -> tuple[str, ...]:
     """The stored columns a field's value is a function of (rule and level: of the attributes):
-    what `auditids.constant` checks (`indexes.prepare` checks those of TOP_FIELDS ahead)."""
+    what `auditids.constant` checks (`ahead.prepare` checks those of TOP_FIELDS ahead)."""
     field = fields.by_filter_name[name]
     if field.kind == "resource":
         return ("resource", "subresource")

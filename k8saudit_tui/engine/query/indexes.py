@@ -13,14 +13,13 @@ module's own: other modules go through the functions below.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
 
 from k8saudit_tui.engine import fields
-from k8saudit_tui.engine.query import resource_paths
 from k8saudit_tui.engine.query.interner import NO_KEYS as NO_KEYS
 from k8saudit_tui.engine.query.interner import Interner
 from k8saudit_tui.engine.query.language import FilterError, parse_terms
@@ -328,44 +327,7 @@ def by_request(store: Cached, n: int, extend: Callable[[Any, int], Any]) -> Any:
     return updated
 
 
-# ------------------------------------------------------------------------------ ahead of time
-
-
-class Store(Cached, Protocol):
-    """What `prepare` reads of a store besides the columns: its values and its size."""
-
-    def values(self, name: str) -> list[Any]: ...
-
-    def value(self, row: int, name: str) -> str | int | None: ...
-
-    def __len__(self) -> int: ...
-
-    @property
-    def long_auditids(self) -> Mapping[int, str]: ...
-
-
-def prepare(store: Store) -> None:
-    """Build the search text of the bare-word columns, the request groups, the attributes'
-    resource/subresource texts (`resource_paths`), the rows by auditID and which facet columns
-    keep one value within a request now (the explorer calls this once loaded), so the first
-    keystroke or facet does not pay for lower-casing and indexing every distinct value (their
-    token index for typos included) or for a gather in request order. URIs get their piece index
-    (`_UriTokens`); their whole joined text is built only if a query needs it. Without it, each
-    index is built when a filter or a facet first needs it."""
-    from k8saudit_tui.engine.query import auditids, facets  # they keep their index here: a cycle at import
-
-    for column in BARE_WORD_COLUMNS:
-        if column != "uri":
-            values = store.values(column)
-            search_text(store, column, values, len(values)).index_tokens()
-    uris = store.values("uri")
-    uri_tokens(store, uris, len(uris))
-    requests(store, len(store))
-    resource_paths.paths(store)  # the first bare word paid for it (10M events: 0.15 s)
-    grouped = auditids.grouped(store, len(store))
-    for name in facets.TOP_FIELDS:  # which facets may count requests at one row of each
-        for column in facets.stored_columns(name):
-            auditids.constant(store, grouped, column)
+# ------------------------------------------------------------------------------ the next keystroke
 
 
 def look_ahead(store: Cached, text: str) -> None:
