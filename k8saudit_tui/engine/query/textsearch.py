@@ -71,9 +71,10 @@ class SearchText:
     starts: np.ndarray
     ascii: np.ndarray
     chars: np.ndarray
-    recent: dict[bytes, np.ndarray] = field(default_factory=dict, compare=False, repr=False)
+    recent: dict[bytes, np.ndarray] = field(default_factory=dict, init=False, compare=False, repr=False)
     """Where the last few needles start in the text (see `_starts_of`): typing extends a word one
-    letter at a time, and the next letter only narrows the last one's places."""
+    letter at a time, and the next letter only narrows the last one's places. Not an init field:
+    the index cache keeps none of it (cache_indexes.py persists init fields)."""
     indexed: dict[str, _Tokens] = field(default_factory=dict, compare=False, repr=False)
     """The token index ("tokens"), built by the first fuzzy search and carried by `extended`:
     ~19 bytes a token and a few a token text, paid only by the columns searched fuzzily (not the

@@ -61,7 +61,7 @@ def _pack(value: Any) -> Any:
     if isinstance(value, list):
         return {"l": [_pack(item) for item in value]}
     if type(value) is dict:
-        return {"d": [[_pack(key), _pack(item)] for key, item in value.items()]}
+        return {"d": [[_pack(key), _pack(item)] for key, item in tuple(value.items())]}  # a filter may add
     kind = type(value)
     if dataclasses.is_dataclass(kind) and kind.__module__.startswith(_PACKAGE):
         fields = {field.name: _pack(getattr(value, field.name)) for field in dataclasses.fields(kind) if field.init}
