@@ -79,13 +79,14 @@ class ViewQuestions:
         if store is None:
             return None
         rows, earliest, latest = known[1:] if known is not None and known[0] is store else (0, 0, 0)
-        if len(store) > rows:
-            times = store.gather("time", slice(rows, len(store)))
+        n = len(store)  # once: following may append meanwhile
+        if n > rows:
+            times = store.gather("time", slice(rows, n))
             times = times[times > 0]
             if len(times):
                 earliest = min(earliest, int(times.min())) if latest else int(times.min())
                 latest = max(latest, int(times.max()))
-            self._time_span = (store, len(store), earliest, latest)
+            self._time_span = (store, n, earliest, latest)
         return (earliest, latest) if latest else None
 
     def rule_of(self, row: int) -> int | None:

@@ -261,14 +261,17 @@ class EventStore:
         """The view order of rows [0, n), None for 0..n-1: decided once per row count, sorted and
         kept only when it is not the identity (one lookup of the cache, which `_publish` swaps)."""
         cached: tuple[np.ndarray | None] | None = self._cache.get(("order", n))
-        if cached is None:  # rows known in time order are not checked again: a load asks once per batch
-            known, last = self._cache.get(("ordered",), (0, 0))
-            fresh = self.gather("time", slice(known, n)) if n > known else np.empty(0, np.int64)
-            sorted_on = (not known or bool(np.all(fresh[:1] >= last))) and bool(np.all(fresh[1:] >= fresh[:-1]))
-            ordered = (n, int(fresh[-1])) if sorted_on and len(fresh) else (known, last)
+        if cached is None:  # rows already checked are not checked again: a load asks once per batch
+            (known, last), broken = self._cache.get(("ordered",), (0, 0)), self._cache.get(("unordered",), 0)
+            if n <= known or (broken and n >= broken):  # [0, known) in order; [0, broken) and longer not
+                sorted_on = n <= known
+            else:
+                fresh = self.gather("time", slice(known, n))
+                sorted_on = (not known or int(fresh[0]) >= last) and bool(np.all(fresh[1:] >= fresh[:-1]))
+                (known, last), broken = ((n, int(fresh[-1])), broken) if sorted_on else ((known, last), n)
             cached = (None if sorted_on else np.argsort(self.column("time", n), kind="stable"),)
-            kept = {k: v for k, v in self._cache.items() if k[0] not in ("order", "ordered")}
-            self._cache = {**kept, ("order", n): cached, ("ordered",): ordered}
+            kept = {k: v for k, v in self._cache.items() if k[0] not in ("order", "ordered", "unordered")}
+            self._cache = {**kept, ("order", n): cached, ("ordered",): (known, last), ("unordered",): broken}
         return cached[0]
 
     # ----------------------------------------------------------------------------- policy
