@@ -11,7 +11,9 @@ import pytest
 from k8saudit_tui.engine.logs.sources import expand_sources
 from k8saudit_tui.engine.query import ahead, compile_filter, prepare
 from k8saudit_tui.engine.store import EventStore, StoreLoader
-from k8saudit_tui.ui.session import open_session
+from k8saudit_tui.engine.store.cache import StoreCache
+from k8saudit_tui.engine.store.cache_files import CacheDir
+from k8saudit_tui.ui.session import Session, open_session
 from tests.auditlog_helpers import event, line, write_lines
 
 POLICY = Path(__file__).parent / "ui" / "data" / "website-policy.yaml"
@@ -92,3 +94,48 @@ def test_a_step_whose_projected_peak_would_pass_the_limit_is_not_started(
     assert ("joined", "requests") not in store.match_cache
     assert prepare(store, memory_limit_mb=550) == ""
     assert ("joined", "requests") in store.match_cache
+
+
+def session_on(log: Path, cache: StoreCache) -> Session:
+    session = open_session(str(POLICY), [str(log)])
+    session.cache = cache
+    list(session.load(threading.Event()))
+    session.save_index()
+    return session
+
+
+def test_the_warning_is_not_kept_in_the_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The warning is about this process's memory, not about the log: a reopen with memory to
+    spare builds what was left and says nothing."""
+    log, _ = loaded(tmp_path)
+    cache = StoreCache(CacheDir(tmp_path / "cache"), min_bytes=0)
+    resident_after(monkeypatch, 3)
+    first = session_on(log, cache)
+    assert [p.severity for p in first.load_problems] == ["warning"]
+    monkeypatch.setattr(ahead, "tree_resident_mb", lambda: 10)
+    again = session_on(log, cache)
+    assert cache.last.startswith("reopened") and list(again.load_problems) == []
+    assert again.store is not None and ("joined", "by-request") in again.store.match_cache
+
+
+def test_indexes_reopened_from_the_cache_are_not_charged_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    log, _ = loaded(tmp_path)
+    cache = StoreCache(CacheDir(tmp_path / "cache"), min_bytes=0)
+    session_on(log, cache)
+    reads = resident_after(monkeypatch, 0)  # over the limit from the start: nothing left to build
+    again = session_on(log, cache)
+    assert cache.last.startswith("reopened") and list(again.load_problems) == [] and reads == []
+
+
+def test_the_places_of_recently_typed_words_are_not_kept_in_the_index(tmp_path: Path) -> None:
+    """A filter thread adds to a search text's `recent` while the explorer writes the index: it is
+    not written (nor iterated while it changes)."""
+    from k8saudit_tui.engine.store import cache_indexes
+
+    _, store = loaded(tmp_path)
+    prepare(store)
+    compile_filter("user-").apply(store)
+    typed = store.match_cache[("joined", "user")]
+    assert typed.recent
+    reopened = cache_indexes.decode(cache_indexes.encode(store.match_cache))[("joined", "user")]
+    assert reopened.recent == {} and reopened.text == typed.text

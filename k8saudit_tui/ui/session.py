@@ -108,6 +108,8 @@ class Session(ViewQuestions):
     """The latest filter's text and what its fuzzy terms matched: one tuple, swapped whole by
     the filter thread and read by the UI thread (`matched_for`)."""
     _loader: StoreLoader | None = field(default=None, init=False, repr=False)
+    _ahead_problem: Problem | None = field(default=None, init=False, repr=False)
+    """Why some search indexes were left to the filters (memory), when they were (`query.prepare`)."""
     _index_saved: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
     """Clear from the end of a `load` until `save_index` has run (set in `__post_init__`)."""
 
@@ -154,24 +156,23 @@ class Session(ViewQuestions):
 
     def load(self, cancel: threading.Event) -> Iterator[Any]:
         """Load every source into a new store, yielding the loader's progress after each batch;
-        then build the search indexes of typed filters (query.prepare), so that the first
-        keystrokes do not (about 1 s and 25 MB at 1M events; headless commands build what their
-        one filter needs, when it runs). What building them freed stays in the heap for the first
-        keystrokes of a big log (`release_memory`, once the first full view is painted). With `cache`,
-        both come from the index of an earlier load when there is one (engine/store/cache.py).
-        Cloud envelopes are unwrapped here, in the worker, not before the screen shows: while the
-        store loads, unless an index of them can be reopened (it is checked against their spool)."""
+        then build the search indexes of typed filters within the memory limit (query.prepare), so
+        the first keystrokes do not (about 1 s at 1M events; headless commands build what their one
+        filter needs). With `cache`, both come from the index of an earlier load when there is one
+        (engine/store/cache.py), and `save_index` must follow. Cloud envelopes are unwrapped here,
+        in the worker, while the store loads, unless an index of them can be reopened."""
         self.sources = unwrap_for_store(self.sources, self.log_format, self.cache)
         policy = self.candidate_load.policy if self.candidate_load else None
         candidate = PolicyEvaluator(policy) if policy else None
         loader = StoreLoader(self.sources, self.evaluator, cancel, candidate=candidate, cache=self.cache)
-        self.store, self._loader = loader.store, loader
+        self.store, self._ahead_problem = loader.store, None
         yield from loader.run(save=False)
         if not cancel.is_set():
             left = prepare(self.store, loader.memory_limit_mb)  # at once when the cache had them (reopened)
-            if left and self.store.files:
-                self.store.add_problem(Problem(self.store.files[-1].name, None, "", left, "warning"))
+            if left and self.store.files:  # not a problem of the log: the index does not keep it
+                self._ahead_problem = Problem(self.store.files[-1].name, None, "", left, "warning")
             if self.cache is not None:  # then `save_index` must follow: changes to the store wait for it
+                self._loader = loader
                 self._index_saved.clear()
 
     def save_index(self) -> None:
@@ -216,6 +217,8 @@ class Session(ViewQuestions):
         problems = [s.problem for s in self.sources if s.problem is not None]
         if self.store is not None:
             problems.extend(self.store.problems)
+        if self._ahead_problem is not None:
+            problems.append(self._ahead_problem)
         return problems
 
     def distinct_values(self, column: str) -> Sequence[Any]:

@@ -19,8 +19,8 @@ from typing import Any, Protocol
 
 from k8saudit_tui.engine import runtime
 from k8saudit_tui.engine.memory import tree_resident_mb
-from k8saudit_tui.engine.query import resource_paths
-from k8saudit_tui.engine.query.indexes import BARE_WORD_COLUMNS, Cached, requests, search_text, uri_tokens
+from k8saudit_tui.engine.query import auditids, facets, resource_paths
+from k8saudit_tui.engine.query.indexes import BARE_WORD_COLUMNS, URI_TOKENS, Cached, requests, search_text, uri_tokens
 
 
 class Store(Cached, Protocol):
@@ -47,15 +47,16 @@ def prepare(store: Store, memory_limit_mb: int | None = None) -> str:
     lower-casing and indexing every distinct value (their token index for typos included) or for
     a gather in request order. URIs get their piece index; their whole joined text is built only
     if a query needs it. "" when all were built, else why the rest was left to the filters."""
-    steps: list[tuple[str, Callable[[], object]]] = [
-        *(("words", partial(_words, store, column)) for column in BARE_WORD_COLUMNS if column != "uri"),
-        ("uri pieces", partial(_uri_pieces, store)),
-        ("requests", partial(requests, store, len(store))),
-        ("resource paths", partial(resource_paths.paths, store)),  # 0.15 s at 10M
-        ("request columns", partial(_request_columns, store)),
+    words = [column for column in BARE_WORD_COLUMNS if column != "uri"]
+    steps: list[tuple[str, tuple[str, str], Callable[[], object]]] = [
+        *(("words", ("joined", column), partial(_words, store, column)) for column in words),
+        ("uri pieces", URI_TOKENS, partial(_uri_pieces, store)),
+        ("requests", ("joined", "requests"), partial(requests, store, len(store))),
+        ("resource paths", ("joined", "resource-paths"), partial(resource_paths.paths, store)),  # 0.15 s at 10M
+        ("request columns", ("joined", "by-request"), partial(_request_columns, store)),
     ]
-    for name, step in steps:
-        if memory_limit_mb is not None:
+    for name, key, step in steps:
+        if memory_limit_mb is not None and key not in store.match_cache:  # reopened: only new rows to add
             runtime.trim_heap()  # what the last step freed: resident memory is then what is held
             projected = tree_resident_mb() + (len(store) * PEAK_BYTES_PER_EVENT[name] >> 20)
             if projected > memory_limit_mb:
@@ -80,8 +81,6 @@ def _uri_pieces(store: Store) -> None:
 
 def _request_columns(store: Store) -> None:
     """The rows by auditID, and which facet columns of TOP_FIELDS keep one value within a request."""
-    from k8saudit_tui.engine.query import auditids, facets  # they keep their index in indexes: a cycle at import
-
     grouped = auditids.grouped(store, len(store))
     for name in facets.TOP_FIELDS:
         for column in facets.stored_columns(name):
