@@ -92,10 +92,10 @@ def _log(events: int) -> Path:
     return bench if bench.exists() else generated_log(events)
 
 
-def _run(argv: list[str], environment: dict[str, str]) -> tuple[float, float, float, str]:
+def _run(argv: list[str], environment: dict[str, str]) -> tuple[float, float, float, str, float]:
     """Wall seconds from process start, CPU seconds of the process and its workers, their peak
-    resident memory (MB) and the stdout of one run."""
-    started, _RUN_STARTED[0] = time.perf_counter(), time.time()
+    resident memory (MB), the stdout of one run, and the clock time it started (`_filterable`)."""
+    started, clock = time.perf_counter(), time.time()
     child = subprocess.Popen(
         [sys.executable, *argv], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=ROOT, env=environment
     )
@@ -106,17 +106,13 @@ def _run(argv: list[str], environment: dict[str, str]) -> tuple[float, float, fl
     child.returncode = os.waitstatus_to_exitcode(status)
     if child.returncode:
         raise SystemExit(f"{' '.join(argv)} failed with status {child.returncode}")
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, output.strip()
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, output.strip(), clock
 
 
-_RUN_STARTED = [0.0]
-"""Clock time at which the last `_run` started its process."""
-
-
-def _filterable(output: str) -> float:
-    """Seconds from the start of the last `_run` until its session's events were filterable
-    (CHILD_SESSION prints that clock time first)."""
-    return float(output.split()[0]) - _RUN_STARTED[0]
+def _filterable(output: str, clock: float) -> float:
+    """Seconds from `clock` (a run's start) until its events were filterable (the children print
+    that clock time first)."""
+    return float(output.split()[0]) - clock
 
 
 def _store(log: Path) -> list[str]:
@@ -147,14 +143,14 @@ def _alternate(label: str, first: list[str], cache: Path, environment: dict[str,
     reopened: list[float] = []
     for _ in range(repeat):
         _clear(cache)
-        *figures, output = _run(first, environment)
-        cold.append((figures[0], figures[1], figures[2]))
+        wall, cpu, peak, output, clock = _run(first, environment)
+        cold.append((wall, cpu, peak))
         if first[1] in (CHILD_SESSION, CHILD_EXPLORER):
-            filterable.append(_filterable(output))
-        *figures, output = _run(first, environment)
-        warm.append((figures[0], figures[1], figures[2]))
+            filterable.append(_filterable(output, clock))
+        wall, cpu, peak, output, clock = _run(first, environment)
+        warm.append((wall, cpu, peak))
         if first[1] in (CHILD_SESSION, CHILD_EXPLORER):
-            reopened.append(_filterable(output))
+            reopened.append(_filterable(output, clock))
     cold_wall, warm_wall = _p50([c[0] for c in cold]), _p50([w[0] for w in warm])
     if filterable:
         print(
@@ -190,7 +186,7 @@ def _appended(log: Path, cache: Path, environment: dict[str, str], repeat: int) 
             with open(copy, "ab") as handle:
                 handle.write(extra)
             grown.append(_run(_session(copy), environment))
-            filterable.append(_filterable(grown[-1][3]))
+            filterable.append(_filterable(grown[-1][3], grown[-1][4]))
         print(
             f"  appended {max(1, events // 100):,} events ({len(extra) / 1e6:.1f} MB) to the indexed log: "
             f"reopen p50 {_p50([g[0] for g in grown]):.2f} s wall (filterable after {_p50(filterable):.2f} s, "
