@@ -59,7 +59,7 @@ def test_explain_traces_every_rule_until_the_match(policy: Policy, attrs: Reques
 @given(policies, requests())
 def test_unauthenticated_requests_never_match_user_rules(policy: Policy, attrs: RequestAttributes) -> None:
     """E2, M5, M6: without a user, rules naming users or groups never match."""
-    anonymous = replace(attrs, username=None, groups=())
+    anonymous = attrs._replace(username=None, groups=())
     for rule in policy.rules:
         if rule.users or rule.user_groups:
             assert not rule_matches(rule, anonymous)

@@ -4,7 +4,6 @@ numpy path (policy.lossy_decision) against the plain one, for any policy and any
 
 from __future__ import annotations
 
-from dataclasses import replace
 from itertools import chain, combinations
 
 import numpy as np
@@ -33,7 +32,7 @@ def _completions(policy: Policy, attrs: RequestAttributes, lost: frozenset[str])
         return [attrs]
     named = sorted({group for rule in policy.rules for group in rule.user_groups})
     subsets = chain.from_iterable(combinations(named, size) for size in range(len(named) + 1))
-    return [replace(attrs, groups=(*subset, *extra)) for subset in subsets for extra in ((), (OTHER_GROUP,))]
+    return [attrs._replace(groups=(*subset, *extra)) for subset in subsets for extra in ((), (OTHER_GROUP,))]
 
 
 def _reference(policy: Policy, attrs: RequestAttributes, lost: frozenset[str]) -> tuple[object, str, list[object]]:

@@ -7,7 +7,7 @@ refer to the policy semantics specification.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, NamedTuple
 
 LEVELS: tuple[str, ...] = ("None", "Metadata", "Request", "RequestResponse")
 """Audit levels in ascending order (P4)."""
@@ -86,12 +86,17 @@ class Policy:
     """The source text, so the UI can show each rule as it was written."""
 
 
-@dataclass(frozen=True, slots=True)
-class RequestAttributes:
+class RequestAttributes(NamedTuple):
     """What the policy checker saw for one request (section 5 of the spec).
 
     `username` is None when the request had no authenticated user (E2); then `groups` is empty.
     A present user may have an empty username ("") and still groups: rules match them (M5, M6).
+
+    Why a NamedTuple, not a dataclass: it hashes and compares equal to the plain tuple of its
+    fields, which is what parser workers ship (plain tuples unpickle fast), so the store looks
+    a shipped tuple up as it is and builds an object only for a new value; and msgspec decodes a
+    cached index's attributes straight into it (as arrays). Beware that equality is a tuple's:
+    a RequestAttributes equals any tuple of the same fields.
     """
 
     username: str | None

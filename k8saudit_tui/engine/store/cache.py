@@ -51,9 +51,10 @@ from k8saudit_tui.engine.store.cache_state import Foreign
 from k8saudit_tui.engine.store.columns import EventStore
 from k8saudit_tui.engine.store.verdicts import Verdicts, VerdictTable
 
-FORMAT = 3
+FORMAT = 4
 """The layout of an entry (manifest, files); with the code fingerprint, what makes an index ours.
-2: offsets and latencies narrow (narrow.py), the latency dictionary. 3: times narrow, their windows."""
+2: offsets and latencies narrow (narrow.py), the latency dictionary. 3: times narrow, their windows.
+4: request attributes written as arrays of their fields (a NamedTuple), not maps."""
 
 MIN_BYTES = 8 << 20
 """Logs smaller than this (8 MiB, about 8,000 events) load faster than an index is checked: not cached."""

@@ -7,11 +7,13 @@ at once, and an appended log extends them over its new rows only (they extend th
 
 Contract: `encode(match_cache)` writes the entries whose key starts with one of PERSISTED (values
 that follow from the stored columns and dictionaries only, never from a policy), made of numpy
-arrays, bytes, str, numbers, tuples, dicts and frozen dataclasses of the query package, and skips
-any entry holding anything else; `decode` gives them back or raises ValueError (the file is then
-ignored and `prepare` builds them as without a cache). No pickle: a value is rebuilt only as one
-of the query package's dataclasses, by its constructor. The file names the hash of the query
-package's code, so indexes built by another version are never used.
+arrays, bytes, str, numbers, plain tuples, dicts and frozen dataclasses of the query package, and
+skips any entry holding anything else (a NamedTuple such as RequestAttributes too: none is
+persisted, and one would come back a plain tuple without its field names); `decode` gives them
+back or raises ValueError (the file is then ignored and `prepare` builds them as without a cache).
+No pickle: a value is rebuilt only as one of the query package's dataclasses, by its constructor.
+The file names the hash of the query package's code, so indexes built by another version are
+never used.
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ def _pack(value: Any) -> Any:
         if value.dtype.hasobject:
             raise _Unsupported("object array")
         return {"nd": [value.dtype.str, list(value.shape), np.ascontiguousarray(value).tobytes()]}
-    if isinstance(value, tuple):
+    if type(value) is tuple:  # not a NamedTuple (RequestAttributes): it would come back a plain tuple
         return {"t": [_pack(item) for item in value]}
     if isinstance(value, list):
         return {"l": [_pack(item) for item in value]}
