@@ -83,9 +83,21 @@ class Columns:
 @given(
     st.lists(st.tuples(st.integers(0, 3), st.integers(0, 2), st.integers(0, 300)), min_size=1, max_size=30),
     st.lists(st.integers(1, 30), max_size=4),
+    st.sampled_from([1, 2, 3, indexes.REQUEST_CHUNK_ROWS]),
 )
-@example([(1, 0, 5), (0, 0, 1), (1, 0, 5), (0, 0, 1)], [2])  # rows of known groups after the interners' rebuild
-def test_request_groups_narrow_codes_equal_each_rows_codes(rows: list[tuple[int, int, int]], cuts: list[int]) -> None:
+@example([(1, 0, 5), (0, 0, 1), (1, 0, 5), (0, 0, 1)], [2], indexes.REQUEST_CHUNK_ROWS)  # the interners' rebuild
+def test_request_groups_narrow_codes_equal_each_rows_codes(
+    rows: list[tuple[int, int, int]], cuts: list[int], chunk: int
+) -> None:
+    """Built from row 0 or extended (follow mode), a chunk of rows at a time (REQUEST_CHUNK_ROWS)."""
+    default, indexes.REQUEST_CHUNK_ROWS = indexes.REQUEST_CHUNK_ROWS, chunk
+    try:
+        grouped_as_planned(rows, cuts)
+    finally:
+        indexes.REQUEST_CHUNK_ROWS = default
+
+
+def grouped_as_planned(rows: list[tuple[int, int, int]], cuts: list[int]) -> None:
     attr = [a for a, _, _ in rows]
     # user follows the attributes (folded); uri is part of the key (folded); name too
     columns = {c: [a for a, _, _ in rows] for c in indexes.BARE_WORD_COLUMNS}
