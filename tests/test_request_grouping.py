@@ -81,6 +81,7 @@ def _weak_hash(column: np.ndarray, width: int) -> np.ndarray:
 @example([b"", b"x" * 17], [1], "none", {0: "L1"}, 1 << 20)  # a long ID's cut key is not its request's key
 @example([b"b", b"a", b"b", b"c", b"a"], [], "none", {}, 2)  # a chunk's new keys after the first chunk's
 @example([b"", b"", b""], [], "none", {2: "L1", 0: "L1"}, 1 << 20)  # a long ID's request starts at its first row
+@example([b"", b"", b"x" * 17], [2], "none", {1: "L1", 0: "L1"}, 1 << 20)  # long IDs met out of row order
 def test_grouping_equals_a_plain_grouping_built_at_once_or_extended(
     keys: list[bytes], cuts: list[int], collide: str, long: dict[int, str], chunk: int
 ) -> None:

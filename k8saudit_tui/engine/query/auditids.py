@@ -220,7 +220,7 @@ def _extend(store: Store, known: ByRequest | None, n: int) -> ByRequest:
     begin, count = (0, 0) if known is None else (known.rows, known.requests)
     long = dict(known.long) if known is not None else {}
     long_firsts: dict[int, int] = {}  # a long ID's row (relative) -> the first row of that ID
-    for row, audit_id in store.long_auditids.items():  # longer than the column: told apart in full
+    for row, audit_id in sorted(store.long_auditids.items()):  # in row order: `long` keeps first rows
         if begin <= row < n:
             long_firsts[row - begin] = long.setdefault(audit_id, row)  # a known one's, else its own
     lone = np.flatnonzero(ids < 0)  # no auditID (each a request of its own), or a long one
