@@ -410,7 +410,7 @@ def test_look_ahead_finds_a_one_letter_word_in_each_text_and_answers_stay_right(
     before = {word: rows(store, word) for word in ("a", "al", "ap", "apps", "pod", "ad")}
     store.match_cache.clear()
     prepare(store)
-    assert store.match_cache[resource_paths._KEY].attributes == len(store.values("attr"))  # not on a first word
+    assert store.match_cache[resource_paths.KEY].attributes == len(store.values("attr"))  # not on a first word
     indexes.look_ahead(store, "verb:get a")
     assert b"a" in store.match_cache[indexes.URI_TOKENS].pieces.recent
     assert b"a" in store.match_cache[("joined", "user")].recent

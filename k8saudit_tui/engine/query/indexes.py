@@ -264,7 +264,7 @@ peak (10M events: 670 MB, the largest step of `ahead.prepare`) and 6.5 s; a chun
 def requests(store: Cached, n: int) -> Requests:
     """The Requests over rows [0, n), cached and extended over new rows only (follow mode), a
     chunk of REQUEST_CHUNK_ROWS at a time."""
-    known: Requests = store.match_cache.get(_REQUESTS, _NO_REQUESTS)
+    known: Requests = store.match_cache.get(REQUESTS, _NO_REQUESTS)
     keep = known.rows > 0  # follow mode keeps the interners, a build from row 0 does not
     while known.rows < n:
         stop = min(n, known.rows + REQUEST_CHUNK_ROWS)
@@ -272,7 +272,10 @@ def requests(store: Cached, n: int) -> Requests:
     return known
 
 
-_REQUESTS = ("joined", "requests")
+REQUESTS = ("joined", "requests")
+"""The request groups' key in the match cache."""
+BY_REQUEST = ("joined", "by-request")
+"""The rows-by-auditID index's key in the match cache (`auditids` owns its shape)."""
 
 
 def _built(store: Cached, known: Requests, n: int, keep: bool) -> Requests:
@@ -307,7 +310,7 @@ def _built(store: Cached, known: Requests, n: int, keep: bool) -> Requests:
         columns,
         grouped_attributes,
     )
-    store.match_cache[_REQUESTS] = grouped
+    store.match_cache[REQUESTS] = grouped
     return grouped
 
 
@@ -329,12 +332,11 @@ def _interners(known: Requests) -> tuple[Interner, Interner]:
 def by_request(store: Cached, n: int, extend: Callable[[Any, int], Any]) -> Any:
     """The rows-by-auditID index over at least rows [0, n), cached: `extend(known, n)` (known None
     the first time) builds it over the rows added since (`auditids` owns its shape)."""
-    key = ("joined", "by-request")
-    known = store.match_cache.get(key)
+    known = store.match_cache.get(BY_REQUEST)
     if known is not None and known.rows >= n:
         return known
     updated = extend(known, n)
-    store.match_cache[key] = updated
+    store.match_cache[BY_REQUEST] = updated
     return updated
 
 

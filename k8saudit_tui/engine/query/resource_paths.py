@@ -44,13 +44,14 @@ class Paths:
     with_subresource: np.ndarray
 
 
-_KEY = ("joined", "resource-paths")
+KEY = ("joined", "resource-paths")
+"""Its key in the match cache."""
 _NONE = Paths(0, (), np.zeros(0, np.int32), np.zeros(0, bool))
 
 
 def paths(store: Store) -> Paths:
     """The paths of every attributes code the store has now, cached and extended."""
-    known: Paths = store.match_cache.get(_KEY, _NONE)
+    known: Paths = store.match_cache.get(KEY, _NONE)
     attributes = store.values("attr")
     if len(attributes) <= known.attributes:
         return known
@@ -64,7 +65,7 @@ def paths(store: Store) -> Paths:
             texts.append(text)
     with_subresource = np.fromiter(("/" in text for text in texts), bool, len(texts))
     grown = Paths(len(attributes), tuple(texts), np.concatenate([known.index, fresh]), with_subresource)
-    store.match_cache[_KEY] = grown
+    store.match_cache[KEY] = grown
     return grown
 
 
