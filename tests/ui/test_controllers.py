@@ -4,6 +4,7 @@ paints are let through. No app runs here: a fake owner records the timers, the c
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -11,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from k8saudit_tui.ui import controllers
-from k8saudit_tui.ui.controllers import LatestOnly, PaintHold, RestDebounce
+from k8saudit_tui.ui.controllers import LatestOnly, PaintHold, RestDebounce, Throttle
 
 
 class FakeTimer:
@@ -154,3 +155,67 @@ def test_paints_are_held_once_and_let_through_once() -> None:
     hold.release()  # the hold timer firing late, or the screen going away
     assert owner.log == ["hold", "let through"]
     assert resumed == [True]
+
+
+def test_progress_is_painted_at_once_then_at_most_once_an_interval(monkeypatch: pytest.MonkeyPatch) -> None:
+    now = [100.0]
+    monkeypatch.setattr(controllers.time, "monotonic", lambda: now[0])
+    owner = FakeOwner()
+    calls: list[float] = []
+    throttle = Throttle(owner, 0.25, lambda: calls.append(now[0]), name="progress")  # type: ignore[arg-type]
+    throttle.poke()  # the first batch shows at once
+    assert calls == [100.0] and owner.timers == []
+    now[0] = 100.1
+    throttle.poke()
+    now[0] = 100.2
+    throttle.poke()  # batches within the interval: one paint, when it ends
+    assert calls == [100.0]
+    assert [timer.delay for timer in owner.timers] == [pytest.approx(0.15)]
+    now[0] = 100.25
+    owner.timers[0].callback()
+    assert calls == [100.0, 100.25]
+    now[0] = 100.6
+    throttle.poke()  # after a quiet interval: at once again
+    assert calls == [100.0, 100.25, 100.6] and len(owner.timers) == 1
+    now[0] = 100.7
+    throttle.poke()
+    throttle.cancel()  # the load finished: it shows everything itself
+    assert owner.timers[-1].stopped
+    throttle.poke()  # a timer waits again after a cancel
+    assert len(owner.timers) == 3
+
+
+@given(st.lists(st.floats(min_value=0.0, max_value=2.0, allow_nan=False), min_size=1, max_size=40))
+def test_throttled_calls_are_spaced_and_none_is_lost(gaps: list[float]) -> None:
+    """Against the plain rule, pokes at any times with timers firing when due: calls are at least
+    an interval apart, and every poke is followed by a call at or after it (the last state is
+    always shown)."""
+    interval = 0.25
+    clock = [1000.0]
+    owner = FakeOwner()
+    calls: list[float] = []
+    throttle = Throttle(owner, interval, lambda: calls.append(clock[0]), name="progress")  # type: ignore[arg-type]
+    due: list[tuple[float, FakeTimer]] = []
+    original = controllers.time.monotonic
+    controllers.time.monotonic = lambda: clock[0]  # type: ignore[assignment]
+    try:
+        pokes = []
+        for gap in gaps:
+            target = clock[0] + gap
+            while due and due[0][0] <= target:  # timers due before this poke fire first
+                when, timer = due.pop(0)
+                clock[0] = when
+                timer.callback()
+            clock[0] = target
+            timers = len(owner.timers)
+            throttle.poke()
+            pokes.append(clock[0])
+            due.extend((clock[0] + timer.delay, timer) for timer in owner.timers[timers:])
+        for when, timer in due:
+            clock[0] = when
+            timer.callback()
+    finally:
+        controllers.time.monotonic = original  # type: ignore[assignment]
+    assert all(later - earlier >= interval - controllers.RESCHEDULE_SLACK for earlier, later in pairwise(calls))
+    assert all(any(call >= poke for call in calls) for poke in pokes)
+    assert len(calls) <= len(pokes)

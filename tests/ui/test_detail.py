@@ -17,8 +17,9 @@ from k8saudit_tui.ui.render.wrap import hanging_wrap
 from k8saudit_tui.ui.screens.main_actions import MainActions
 from k8saudit_tui.ui.widgets.detail_pane import build_detail
 
-from .conftest import make_app, settle
+from .conftest import detail_shown, make_app, settle
 from .test_copy import BEARER, SECRET_VALUE, TOKEN_VALUE, secret_event, token_review_event, write_log
+from .test_robustness import event_lines, followed, wait_for_total
 
 
 def shown(app: object) -> str:
@@ -136,3 +137,25 @@ def test_the_explain_trace_reads_like_the_cli() -> None:
     assert "  other clauses not set (any value): userGroups, namespaces, resources, nonResourceURLs" in pane
     assert "  no clause set: the rule matches every request" in pane
     assert not any("not set: any value" in line for line in pane)
+
+
+async def test_revealed_secrets_stay_shown_while_events_are_appended(tmp_path: Path) -> None:
+    """The list growing under the cursor (a load's batches, `--follow`) is not a move of the
+    cursor: the event shown keeps its detail and what `r` revealed stays revealed (each batch
+    used to rebuild the first event's detail, masked again)."""
+    log = write_log(tmp_path / "secrets.log", [secret_event(), token_review_event()])  # not on the last row
+    app = make_app(logs=(log,), follow=True)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await followed(app, pilot)
+        await pilot.press("r")
+        await detail_shown(app, pilot)
+        assert SECRET_VALUE in shown(app)
+        for total in (4, 6):
+            with log.open("a") as handle:
+                handle.write(event_lines(total, 2))
+            await wait_for_total(app, pilot, total)
+            await pilot.pause(0.3)  # a detail rebuilt for the appended rows would show by now
+            await detail_shown(app, pilot)  # (`settle` waits for every worker: following never ends)
+            assert app.main_screen.events_table.row_count == total
+            assert app.main_screen.events_table.cursor == 0
+            assert SECRET_VALUE in shown(app)

@@ -205,8 +205,10 @@ async def test_followed_log_that_is_truncated_keeps_working(tmp_path: Path) -> N
         usernames = {main.session.row_values(int(row))["user"] for row in main.events_table.rows}
         assert {"user-20", "user-21"} <= usernames
         # an event whose bytes were truncated away: the pane says it is gone (its offset now holds
-        # another event, which must never be shown as its own), nothing raises
-        for position in range(main.events_table.row_count):
+        # another event, which must never be shown as its own), nothing raises; each position a
+        # move of the cursor (the detail built before the truncation, from the event's own bytes,
+        # stays while the cursor does)
+        for position in reversed(range(main.events_table.row_count)):
             main.events_table.cursor = position
             await detail_shown(app, pilot)
             user = main.session.row_values(int(main.events_table.rows[position]))["user"]

@@ -21,7 +21,7 @@ from k8saudit_tui.ui import render
 from k8saudit_tui.ui.messages import EventHighlighted, FilterDone, PolicyReplaced
 from k8saudit_tui.ui.render.status import events_title, file_title, location_title
 from k8saudit_tui.ui.session import Session
-from k8saudit_tui.ui.widgets.detail_pane import DetailPane
+from k8saudit_tui.ui.widgets.detail_pane import DetailPane, message_content
 from k8saudit_tui.ui.widgets.events_table import EventsTable
 from k8saudit_tui.ui.widgets.filter_bar import FilterBar
 from k8saudit_tui.ui.widgets.policy_pane import PolicyPane
@@ -112,6 +112,16 @@ class MainLayout(Screen[None]):
         self.status_line.update(text, layout=False)  # one line, fixed size: no screen layout
         self.events_table.border_title = events_title(self.events_table.row_count, self.session.total)
         self.policy_pane.border_title = file_title(self.session.policy_path)
+
+    def show_intro(self) -> None:
+        """What the detail pane says with no event to show (what is missing, if anything)."""
+        if not self.session.sources:
+            intro = "No log given: start with k8saudit-tui --policy POLICY LOG… to see events."
+        elif self.session.policy is None:
+            intro = "No policy loaded: press p to load one and see the rule and level of every event."
+        else:
+            intro = ""
+        self.detail_pane.show_content(message_content(intro, error=bool(intro)))
 
     def show_detail_title(self, row: int | None) -> None:
         """The detail pane's title: the file and line of the event it shows (none: no title)."""

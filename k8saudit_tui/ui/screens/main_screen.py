@@ -17,7 +17,16 @@ from textual import on, work
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from k8saudit_tui.engine.textsafe import visible
-from k8saudit_tui.ui.controllers import DETAIL_DELAY, MATCH_GRACE, LatestOnly, PaintHold, RestDebounce, TailFollow
+from k8saudit_tui.ui.controllers import (
+    DETAIL_DELAY,
+    MATCH_GRACE,
+    PROGRESS_EVERY,
+    LatestOnly,
+    PaintHold,
+    RestDebounce,
+    TailFollow,
+    Throttle,
+)
 from k8saudit_tui.ui.messages import (
     DetailBuilt,
     EventHighlighted,
@@ -65,6 +74,7 @@ class MainScreen(MainWorkbench):
             )
         )
         self._detail_rest = RestDebounce(self, DETAIL_DELAY, self._refresh_detail, name="detail")
+        self._progress_paint = Throttle(self, PROGRESS_EVERY, self._show_progress, name="progress")
         self._echo = PaintHold(self, ECHO_HOLD, lambda: self.filter_bar.input.refresh())
         self._revealed: int | None = None
         """Row whose secrets the detail pane shows (`r`); moving the cursor masks them again."""
@@ -78,7 +88,7 @@ class MainScreen(MainWorkbench):
         self._refresh_policy()
         self.events_table.focus()
         self._update_status()
-        self._show_intro()
+        self.show_intro()
         if self._filter_text.strip():
             self._filter_rows = np.zeros(0, dtype=np.int64)
             self._filters.run(self._filter_text)
@@ -87,16 +97,6 @@ class MainScreen(MainWorkbench):
             self._load()
         else:
             self.progress_bar.display = False
-
-    def _show_intro(self) -> None:
-        """What the detail pane says with no event to show (what is missing, if anything)."""
-        if not self.session.sources:
-            intro = "No log given: start with k8saudit-tui --policy POLICY LOG… to see events."
-        elif self.session.policy is None:
-            intro = "No policy loaded: press p to load one and see the rule and level of every event."
-        else:
-            intro = ""
-        self.detail_pane.show_content(message_content(intro, error=bool(intro)))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """The one place a failed worker is reported: a notification, never a traceback."""
@@ -130,14 +130,18 @@ class MainScreen(MainWorkbench):
     @on(LoadProgressed)
     def _on_progress(self, message: LoadProgressed) -> None:
         self._progress = (message.done_bytes, message.total_bytes)
-        if message.total_bytes:
-            self.progress_bar.update(total=message.total_bytes, progress=message.done_bytes)
+        self._progress_paint.poke()
+
+    def _show_progress(self) -> None:
+        if self._progress[1]:  # (done, total) bytes
+            self.progress_bar.update(total=self._progress[1], progress=self._progress[0])
         self._show_rows(extending=True)
         self._update_status()
 
     @on(LoadFinished)
     def _on_finished(self, message: LoadFinished) -> None:
         self._loading = False
+        self._progress_paint.cancel()  # the rows and the status are shown below
         self.session.freeze_loaded()
         self.progress_bar.display = False
         self._show_rows(extending=True)
@@ -276,7 +280,7 @@ class MainScreen(MainWorkbench):
         row = self.events_table.current_row
         if row is None:
             self._details.answer_here()
-            self._show_intro()
+            self.show_intro()
             self.policy_pane.event_rule = None
             self.show_detail_title(None)
             return

@@ -108,12 +108,16 @@ class EventsTable(LineView):
         self.post_message(EventHighlighted(self.current_row))
 
     def extend_view(self, rows: np.ndarray) -> None:
-        """Append rows (loading, `--follow`) without moving the cursor or the scroll position."""
+        """Append rows (loading, `--follow`) without moving the cursor or the scroll position.
+        The screen hears of the event under the cursor only when it is another one (the first
+        rows, or logs merged by time): each batch of a load rebuilt the same detail and masked
+        the secrets the user had revealed."""
+        before = self.current_row
         self._rows = rows
         self._fit_columns()
         self.set_lines_size(self._width, len(rows) + 1)
         self.refresh()
-        if len(rows) and self.current_row is not None and self.cursor == 0:
+        if self.current_row != before:
             self.post_message(EventHighlighted(self.current_row))
 
     @property
