@@ -436,3 +436,16 @@ def test_a_long_token_within_the_edits_is_found_among_many_texts() -> None:
     values = ["a" * 150 + "b" + "a" * 149, *(f"x{n}" for n in range(1000))]
     assert EMPTY.extended(values).fuzzy(word).tolist() == plain_fuzzy(word, values)
     assert EMPTY.extended(values).fuzzy(word).tolist()[0]
+
+
+@given(st.text(alphabet="ab-_ é\n0", max_size=80), st.integers(1, 7))
+def test_token_count_in_chunks_counts_the_token_index(text: str, chunk_bytes: int) -> None:
+    """`token_count` (what `ahead.prepare` projects the token index's peak from) counts the maximal
+    runs of token bytes, whichever chunk boundaries cut them: against a regular expression, and
+    against the tokens the index holds for the same values."""
+    lowered = textsearch.utf8(text.lower())
+    assert tokens_module.token_count(lowered, chunk_bytes) == len(re.findall(rb"[a-z0-9]+", lowered))
+    values = text.lower().split("\n")
+    search = EMPTY.extended(values)
+    search.index_tokens()
+    assert tokens_module.token_count(search.text, chunk_bytes) == len(search.indexed["tokens"].value)

@@ -160,6 +160,19 @@ def token_index(text: bytes, offsets: np.ndarray, chunk_bytes: int) -> Tokens:
     )
 
 
+def token_count(text: bytes, chunk_bytes: int = 1 << 24) -> int:
+    """How many tokens `text` holds, counted chunk_bytes at a time (a bool a byte, not the index's
+    ~250 bytes a token): what the token index's peak grows with, known before it is built
+    (`ahead.prepare` projects it)."""
+    data = np.frombuffer(text, np.uint8)
+    count, inside = 0, False  # whether the byte before the chunk ends a token's run
+    for begin in range(0, len(data), chunk_bytes):
+        token = IS_TOKEN[data[begin : begin + chunk_bytes]]
+        count += int(np.count_nonzero(token[1:] & ~token[:-1])) + int(bool(token[0]) and not inside)
+        inside = bool(token[-1])
+    return count
+
+
 def interned(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(table, codes) with table[codes] == values: the distinct values, and codes as narrow as
     their count allows."""
