@@ -13,7 +13,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from k8saudit_tui.engine.query import auditids
+from k8saudit_tui.engine.query import auditids, split_interner
 
 KEYS = st.sampled_from([b"", b"a", b"b", b"c", b"y", b"abc", b"x" * 17, b"y" * 16 + b"z"])
 
@@ -84,15 +84,20 @@ def _collide(keys: list[bytes], long: dict[int, str], n: int, collide: str) -> b
     st.sampled_from(["none", "first byte", "all"]),
     st.dictionaries(st.integers(0, 24), st.sampled_from(["L1", "L2"]), max_size=3),
     st.sampled_from([1 << 20, 1, 2, 3]),
+    st.sampled_from([16, 2, 3]),
 )
-@example([b"a", b"", b"", b"b", b"b"], [1, 2, 4], "all", {}, 1 << 20)  # a kept interner's ids follow the renumbering
-@example([b"abc", b"b", b"y", b"c", b"c"], [2, 4], "all", {}, 1 << 20)  # new keys appear out of their sorted order
-@example([b"", b"x" * 17], [1], "none", {0: "L1"}, 1 << 20)  # a long ID's cut key is not its request's key
-@example([b"b", b"a", b"b", b"c", b"a"], [], "none", {}, 2)  # a chunk's new keys after the first chunk's
-@example([b"", b"", b""], [], "none", {2: "L1", 0: "L1"}, 1 << 20)  # a long ID's request starts at its first row
-@example([b"", b"", b"x" * 17], [2], "none", {1: "L1", 0: "L1"}, 1 << 20)  # long IDs met out of row order
+@example(
+    [b"a", b"", b"", b"b", b"b"], [1, 2, 4], "all", {}, 1 << 20, 16
+)  # a kept interner's ids follow the renumbering
+@example([b"abc", b"b", b"y", b"c", b"c"], [2, 4], "all", {}, 1 << 20, 16)  # new keys appear out of their sorted order
+@example([b"", b"x" * 17], [1], "none", {0: "L1"}, 1 << 20, 16)  # a long ID's cut key is not its request's key
+@example([b"b", b"a", b"b", b"c", b"a"], [], "none", {}, 2, 16)  # a chunk's new keys after the first chunk's
+@example([b"", b"", b""], [], "none", {2: "L1", 0: "L1"}, 1 << 20, 16)  # a long ID's request starts at its first row
+@example([b"", b"", b"x" * 17], [2], "none", {1: "L1", 0: "L1"}, 1 << 20, 16)  # long IDs met out of row order
+@example([b"a", b"", b""], [], "none", {1: "L1", 2: "L1"}, 2, 16)  # a long ID met again in a later chunk
+@example([b"b", b"a", b"b"], [], "all", {}, 2, 2)  # a key of the second range met again in a later chunk
 def test_grouping_equals_a_plain_grouping_built_at_once_or_extended(
-    keys: list[bytes], cuts: list[int], collide: str, long: dict[int, str], chunk: int
+    keys: list[bytes], cuts: list[int], collide: str, long: dict[int, str], chunk: int, parts: int
 ) -> None:
     long = {row: text for row, text in long.items() if row < len(keys)}
     for row in long:
@@ -100,6 +105,7 @@ def test_grouping_equals_a_plain_grouping_built_at_once_or_extended(
     store = Keys(keys, long)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(auditids, "_CHUNK_ROWS", chunk)  # keys hashed, interned and checked a chunk at a time
+        patch.setattr(split_interner, "PARTS", parts)  # a build from row 0 interns key ranges apart
         if collide != "none":  # weak hashes: collisions the check must catch
             width = 1 if collide == "first byte" else 0
             patch.setattr(auditids, "hash_ids", lambda column: _weak_hash(column, width))

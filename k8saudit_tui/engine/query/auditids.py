@@ -9,11 +9,12 @@ falls back to the exact interning of the bytes, for good for this store. The sto
 
 Contract: `grouped(store, n)` is the `ByRequest` over at least rows [0, n), built once per store
 (`ahead.prepare` builds it when loading ends) and extended over new rows only, through
-`indexes.by_request` (the cache's one owner). Equal ids <=> equal auditIDs, except that an event
-without an auditID is a request of its own and an ID longer than the column (cut when stored) is
-read whole. `ByRequest` is immutable: a reader keeps a consistent one while follow extends it.
-`constant(store, grouped, column)` says whether a stored column keeps one value within each
-request (facets then count at one row of each): cached per row count, since a new stage may differ.
+`indexes.by_request` (the cache's one owner), either way _CHUNK_ROWS rows at a time. Equal ids
+<=> equal auditIDs, except that an event without an auditID is a request of its own and an ID
+longer than the column (cut when stored) is read whole. `ByRequest` is immutable: a reader keeps
+a consistent one while follow extends it. `constant(store, grouped, column)` says whether a
+stored column keeps one value within each request (facets then count at one row of each):
+cached per row count, since a new stage may differ.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import numpy as np
 from k8saudit_tui.engine.logs import auditid_keys
 from k8saudit_tui.engine.query import indexes
 from k8saudit_tui.engine.query.interner import Interner
+from k8saudit_tui.engine.query.split_interner import SplitInterner
 from k8saudit_tui.engine.query.take import take
 
 _MULTIPLIERS = np.array(
@@ -139,12 +141,12 @@ def _known(store: Store, known: ByRequest, exact: bool) -> Interner:
 
 _CHUNK_ROWS = 1 << 18
 """Rows numbered at a time (`_numbered`), built from row 0 or extended. Every row's keys hashed,
-interned (np.unique sorts them) and checked at once took 60 bytes an event at the peak of
-`ahead.prepare`'s last step at 3M events, 52 at 10M (full-size temporaries of 1-17 bytes a row
-beside the interner), and 5.5 s at 10M; a chunk at a time, only the interner, the first rows and
-the result span every request or row: 29 bytes at 3M and 10M, 3.3 s at 10M (a chunk of 1M rows:
-44 bytes at 3M, 31 at 10M, 3.0 s; of 128k rows: 31 at 10M, 3.8 s; the interner is copied as it
-grows once a chunk)."""
+interned (np.unique sorts them) and checked at once took 60-67 bytes an event at the peak of
+`ahead.prepare`'s last step at 3M events and 51-52 at 10M (full-size temporaries of 1-17 bytes a
+row beside the interner). A chunk at a time, the interner grown a key range at a time
+(`SplitInterner`), only the interner, the requests' first rows and the result span every request
+or row: 23 bytes at 3M, 17 at 10M, in as much time (10M: 3.5 s, alternated with the old way).
+Chunks of 128k rows: 19 bytes at 10M, 20% slower; of 512k: 19 bytes."""
 
 
 @dataclass
@@ -155,7 +157,7 @@ class _Numbering:
     first appear, so `len(heads)` is how many), `long` each long ID's first row, `exact` whether
     the keys are the bytes (else their hashes)."""
 
-    interner: Interner
+    interner: Interner | SplitInterner
     heads: np.ndarray
     long: dict[str, int]
     exact: bool
@@ -170,8 +172,8 @@ def _extend(store: Store, known: ByRequest | None, n: int, exact: bool = False) 
     request = np.empty(n, np.int32)  # request numbers are int32 (`ByRequest.request`)
     if known is None:
         begin = 0
-        empty = np.empty(0, store.column("auditid", 0).dtype if exact else np.int64)
-        numbering = _Numbering(Interner(empty, np.empty(0, np.int32)), np.empty(0, np.int32), {}, exact)
+        empty = SplitInterner.empty(store.column("auditid", 0).dtype if exact else np.int64)
+        numbering = _Numbering(empty, np.empty(0, np.int32), {}, exact)
     else:
         request[: known.rows] = known.request
         begin = known.rows
@@ -184,16 +186,16 @@ def _extend(store: Store, known: ByRequest | None, n: int, exact: bool = False) 
             del request
             return _extend(store, None, n, exact=True)
         request[start:stop] = numbers
-    kept = numbering.interner if known is not None else None  # follow mode only extends (ByRequest)
+    kept = numbering.interner if isinstance(numbering.interner, Interner) else None  # when extended (ByRequest)
     return ByRequest(n, request, len(numbering.heads), exact, tuple(numbering.long.items()), kept)
 
 
 def _numbered(
     store: Store, numbering: _Numbering, request: np.ndarray, begin: int, n: int, longs: list[tuple[int, str]]
 ) -> np.ndarray | None:
-    """The request numbers of rows [begin, n), `numbering` advanced over them; None (`numbering`
-    untouched) when two of their auditIDs share a hash. `request` holds rows [0, begin)' numbers,
-    `longs` the long IDs (row, ID) in row order."""
+    """The request numbers of rows [begin, n), `numbering` advanced over them; None when two of
+    their auditIDs share a hash (`numbering` is then of no use: a SplitInterner grew). `request`
+    holds the numbers of rows [0, begin), `longs` the long IDs (row, ID) in row order."""
     auditid = store.column("auditid", n)
     column = auditid[begin:]
     count, exact = len(numbering.heads), numbering.exact
@@ -203,9 +205,10 @@ def _numbered(
     places = np.flatnonzero(keyed)
     lone = np.flatnonzero(~keyed)  # no auditID (a request of its own each), or a long one
     del keyed
+    known_keys = len(numbering.interner)  # a SplitInterner grows in place
     interner, ids = numbering.interner.intern(_key(column[places], exact), count)  # new keys: count, ...
     fresh = ids >= count
-    firsts = np.empty(len(interner) - len(numbering.interner), np.int64)  # each new key's first place
+    firsts = np.empty(len(interner) - known_keys, np.int64)  # each new key's first place
     firsts[ids[fresh][::-1] - count] = places[fresh][::-1]  # the last write wins: the first
     if not exact:  # every row has the bytes of its request's first row, else two IDs share a hash
         heads = np.empty(len(ids), np.int64)
@@ -230,9 +233,11 @@ def _numbered(
     long_numbers = dict(zip(new_long, renumbered[len(firsts) + len(lone) :].tolist(), strict=True))
     for position, first in long_firsts.items():
         numbers[position] = request[first] if first < begin else long_numbers[first]
-    if len(firsts):  # the new interner's own arrays (np.insert copies): no reader has them yet
-        fresh_ids = interner.ids >= count
-        interner.ids[fresh_ids] = renumbered[interner.ids[fresh_ids] - count]
+    # the ids of the interner's new keys: in the new arrays that `intern` made (np.insert copies),
+    # which no reader has yet
+    for known in interner.parts if isinstance(interner, SplitInterner) else [interner]:
+        fresh_ids = known.ids >= count
+        known.ids[fresh_ids] = renumbered[known.ids[fresh_ids] - count]
     numbering.interner = interner
     numbering.heads = np.concatenate([numbering.heads, np.sort(starts).astype(np.int32)])
     return numbers
