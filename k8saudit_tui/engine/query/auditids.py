@@ -142,10 +142,10 @@ def _known(store: Store, known: ByRequest, exact: bool) -> Interner:
 _CHUNK_ROWS = 1 << 18
 """Rows numbered at a time (`_numbered`), built from row 0 or extended. Every row's keys hashed,
 interned (np.unique sorts them) and checked at once took 60-67 bytes an event at the peak of
-`ahead.prepare`'s last step at 3M events and 51-52 at 10M (full-size temporaries of 1-17 bytes a
+`ahead.prepare`'s last step at 3M events and 49-52 at 10M (full-size temporaries of 1-17 bytes a
 row beside the interner). A chunk at a time, the interner grown a key range at a time
 (`SplitInterner`), only the interner, the requests' first rows and the result span every request
-or row: 23 bytes at 3M, 17 at 10M, in as much time (10M: 3.5 s, alternated with the old way).
+or row: 23 bytes at 3M, 17-21 at 10M, in as much time (10M: 3.3-3.7 s, alternated with the old way).
 Chunks of 128k rows: 19 bytes at 10M, 20% slower; of 512k: 19 bytes."""
 
 
