@@ -1,7 +1,9 @@
 """The rows-by-auditID index (`auditids.ByRequest`, issue 15 "Memory": no stored ids nor
 interner once built) against a plain grouping of the rows by their auditID, built at once or
-extended batch by batch (follow mode, which rebuilds the interner from the heads), with hashes
-that collide (the exact fallback) or not, events without an auditID and IDs longer than the column."""
+extended batch by batch (follow mode, which rebuilds the interner from the heads), either way a
+chunk of 1-3 rows at a time or all at once, its interner in 2-3 key ranges or 16, with hashes that
+collide (the exact fallback) or not, events without an auditID and IDs longer than the column;
+and `constant` (one value within each request) against a plain check."""
 
 from __future__ import annotations
 
