@@ -45,11 +45,12 @@ class Store(Cached, Protocol):
     def long_auditids(self) -> Mapping[int, str]: ...
 
 
-PEAK_BYTES_PER_EVENT = {"words": 50, "uri pieces": 40, "requests": 35, "resource paths": 1, "request columns": 65}
+PEAK_BYTES_PER_EVENT = {"words": 50, "uri pieces": 40, "requests": 35, "resource paths": 1, "request columns": 25}
 """What each step adds to resident memory at its peak, per loaded event, its free heap given back
 before: measured on the generated log at 3M and 10M events (a bare-word column's text 46-50,
 the URI pieces at most 38, the request groups 33 at most since they are built a chunk at a time
-(67-71 before), the request columns 52-63)."""
+(67-71 before), the request columns 23 at 3M and 17-21 at 10M since the rows by auditID are
+numbered a chunk at a time (49-67 before: benchmarks/request_columns.py))."""
 
 
 def prepare(store: Store, memory_limit_mb: int | None = None) -> str:
