@@ -62,7 +62,7 @@ PEAK_BYTES = {
     "uri pieces": (64 * MB, 450),  # a distinct URI
     "requests": (32 * MB, 70),  # a row of the chunk being grouped; and REQUEST_BYTES
     "resource paths": (MB, 20),  # a distinct request (the attributes)
-    "request columns": (0, 65),  # a loaded event
+    "request columns": (32 * MB, 25),  # a loaded event
 }
 """What each step adds to resident memory at its peak, its free heap given back before: (fixed
 bytes, bytes per unit). Measured (`benchmarks/index_peaks.py`: resident memory sampled every
@@ -77,7 +77,8 @@ allocator's (freed temporaries not yet given back), 30-60 MB from one run to the
 - the request groups, built REQUEST_CHUNK_ROWS at a time: 70 bytes a row of a chunk, plus
   REQUEST_BYTES;
 - the resource paths: 12-16 bytes a distinct request attributes;
-- the request columns: 52-63 bytes an event at 3M and 10M (84-98 at 1M)."""
+- the request columns, numbered a chunk of rows at a time: 23 bytes an event at 3M, 17-21 at 10M
+  (`benchmarks/request_columns.py`; 49-67 before the chunks)."""
 REQUEST_BYTES = (10, 70)
 """The request groups' bytes a loaded event (their rows' group numbers, copied once extended) and a
 distinct URI, name or request (the groups' keys and codes): 143 bytes an event measured at 1M

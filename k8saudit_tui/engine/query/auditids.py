@@ -9,11 +9,12 @@ falls back to the exact interning of the bytes, for good for this store. The sto
 
 Contract: `grouped(store, n)` is the `ByRequest` over at least rows [0, n), built once per store
 (`ahead.prepare` builds it when loading ends) and extended over new rows only, through
-`indexes.by_request` (the cache's one owner). Equal ids <=> equal auditIDs, except that an event
-without an auditID is a request of its own and an ID longer than the column (cut when stored) is
-read whole. `ByRequest` is immutable: a reader keeps a consistent one while follow extends it.
-`constant(store, grouped, column)` says whether a stored column keeps one value within each
-request (facets then count at one row of each): cached per row count, since a new stage may differ.
+`indexes.by_request` (the cache's one owner), either way _CHUNK_ROWS rows at a time. Equal ids
+<=> equal auditIDs, except that an event without an auditID is a request of its own and an ID
+longer than the column (cut when stored) is read whole. `ByRequest` is immutable: a reader keeps
+a consistent one while follow extends it. `constant(store, grouped, column)` says whether a
+stored column keeps one value within each request (facets then count at one row of each):
+cached per row count, since a new stage may differ.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import numpy as np
 from k8saudit_tui.engine.logs import auditid_keys
 from k8saudit_tui.engine.query import indexes
 from k8saudit_tui.engine.query.interner import Interner
+from k8saudit_tui.engine.query.split_interner import SplitInterner
 from k8saudit_tui.engine.query.take import take
 
 _MULTIPLIERS = np.array(
@@ -137,122 +139,111 @@ def _known(store: Store, known: ByRequest, exact: bool) -> Interner:
     return Interner(keys[order], known.request[heads][order].astype(np.int32))
 
 
-def _intern(
-    store: Store, known: ByRequest | None, n: int, exact: bool
-) -> tuple[Interner, np.ndarray, np.ndarray] | None:
-    """Ids of rows [begin, n) (a known request's number, or from `known.requests` on; -1 for a
-    row without an auditID or with a long one, numbered apart) with the interner that knows them
-    and the first row of each id; None on a hash collision."""
-    begin, next_id = (0, 0) if known is None else (known.rows, known.requests)
-    column = store.column("auditid", n)[begin:]
+_CHUNK_ROWS = 1 << 18
+"""Rows numbered at a time (`_numbered`), built from row 0 or extended. Every row's keys hashed,
+interned (np.unique sorts them) and checked at once took 60-67 bytes an event at the peak of
+`ahead.prepare`'s last step at 3M events and 49-52 at 10M (full-size temporaries of 1-17 bytes a
+row beside the interner). A chunk at a time, the interner grown a key range at a time
+(`SplitInterner`), only the interner, the requests' first rows and the result span every request
+or row: 23 bytes at 3M, 17-21 at 10M, in as much time (10M: 3.3-3.7 s, alternated with the old way).
+Chunks of 128k rows: 19 bytes at 10M, 20% slower; of 512k: 19 bytes."""
+
+
+@dataclass
+class _Numbering:
+    """What numbering the next rows needs of the rows before them, advanced chunk by chunk:
+    `interner` (key -> request number; requests without an auditID or with a long one are not
+    in it), `heads` each request's first row (int32, ascending: requests are numbered as they
+    first appear, so `len(heads)` is how many), `long` each long ID's first row, `exact` whether
+    the keys are the bytes (else their hashes)."""
+
+    interner: Interner | SplitInterner
+    heads: np.ndarray
+    long: dict[str, int]
+    exact: bool
+
+
+def _extend(store: Store, known: ByRequest | None, n: int, exact: bool = False) -> ByRequest:
+    """`known` (None: no rows) extended over rows [known.rows, n), _CHUNK_ROWS rows at a time:
+    rows of a known request get its number, the new requests the next numbers in the order they
+    first appear (so the known rows' numbers never change). On a hash collision, built again
+    from row 0 with the bytes as keys (`exact`), for good for this store."""
+    exact = exact or (known is not None and known.exact)
+    request = np.empty(n, np.int32)  # request numbers are int32 (`ByRequest.request`)
+    if known is None:
+        begin = 0
+        empty = SplitInterner.empty(store.column("auditid", 0).dtype if exact else np.int64)
+        numbering = _Numbering(empty, np.empty(0, np.int32), {}, exact)
+    else:
+        request[: known.rows] = known.request
+        begin = known.rows
+        numbering = _Numbering(_known(store, known, exact), known.heads(), dict(known.long), exact)
+    longs = sorted((row, text) for row, text in store.long_auditids.items() if begin <= row < n)  # row order
+    for start in range(begin, n, _CHUNK_ROWS):
+        stop = min(n, start + _CHUNK_ROWS)
+        numbers = _numbered(store, numbering, request, start, stop, longs)
+        if numbers is None:  # two auditIDs share a hash: the known requests were by hash too
+            del request
+            return _extend(store, None, n, exact=True)
+        request[start:stop] = numbers
+    kept = numbering.interner if isinstance(numbering.interner, Interner) else None  # when extended (ByRequest)
+    return ByRequest(n, request, len(numbering.heads), exact, tuple(numbering.long.items()), kept)
+
+
+def _numbered(
+    store: Store, numbering: _Numbering, request: np.ndarray, begin: int, n: int, longs: list[tuple[int, str]]
+) -> np.ndarray | None:
+    """The request numbers of rows [begin, n), `numbering` advanced over them; None when two of
+    their auditIDs share a hash (`numbering` is then of no use: a SplitInterner grew). `request`
+    holds the numbers of rows [0, begin), `longs` the long IDs (row, ID) in row order."""
+    auditid = store.column("auditid", n)
+    column = auditid[begin:]
+    count, exact = len(numbering.heads), numbering.exact
+    long_here = [(row - begin, text) for row, text in longs if begin <= row < n]
     keyed = column != b""
-    keyed[[row - begin for row in store.long_auditids if begin <= row < n]] = False
-    empty = Interner(np.empty(0, column.dtype if exact else np.int64), np.empty(0, np.int32))
-    interner = empty if known is None else _known(store, known, exact)
+    keyed[[position for position, _ in long_here]] = False  # a long ID's cut key is not its key
     places = np.flatnonzero(keyed)
-    interner, interned = _intern_chunks(interner, column, places, exact, next_id)
-    codes = np.full(len(column), -1, np.int32)  # request numbers are int32 (`ByRequest.request`)
-    codes[keyed] = interned
-    firsts = np.full(next_id + len(interner), -1, np.int64)  # ids are below that
-    if known is not None:
-        firsts[:next_id] = known.heads()
-    rows = places + begin
-    del places
-    fresh = firsts[interned] < 0
-    firsts[interned[fresh][::-1]] = rows[fresh][::-1]  # the last write wins: the first row
-    if not exact and not _same_ids(store.column("auditid", n), firsts[interned], rows):
-        return None  # two auditIDs share a hash
-    return interner, codes, firsts
-
-
-_CHUNK_ROWS = 1 << 20
-"""Rows whose auditID bytes are copied at once by `_keys` and `_same_ids`."""
-
-
-def _intern_chunks(
-    interner: Interner, column: np.ndarray, places: np.ndarray, exact: bool, fresh_from: int
-) -> tuple[Interner, np.ndarray]:
-    """`interner.intern` of the keys of rows `places`, a chunk of rows at a time: each call's
-    `np.unique` sorts a chunk (~33 bytes a key of temporaries), not every row. A new key's id is
-    the next free one from `fresh_from` (their order does not matter: `_extend` numbers the
-    requests by their first rows)."""
-    known = len(interner)
-    parts = []
-    for start in range(0, len(places), _CHUNK_ROWS):
-        chunk = _keys(column, places[start : start + _CHUNK_ROWS], exact)
-        interner, ids = interner.intern(chunk, fresh_from + len(interner) - known)
-        parts.append(ids)
-    return interner, np.concatenate(parts) if parts else np.empty(0, np.int32)
-
-
-def _keys(column: np.ndarray, places: np.ndarray, exact: bool) -> np.ndarray:
-    """`_key` of the rows `places` of `column`, hashed a chunk at a time: a hash's temporaries
-    (the rows' bytes and their padded copy, 41 bytes a row) stay within a chunk instead of
-    spanning every row (they were most of the peak while `prepare` built this index: 3M events,
-    +182 MB over the store)."""
-    if exact:
-        keys: np.ndarray = column[places]
-        return keys
-    chunks = [hash_ids(column[places[start : start + _CHUNK_ROWS]]) for start in range(0, len(places), _CHUNK_ROWS)]
-    return np.concatenate(chunks) if chunks else np.empty(0, np.int64)
-
-
-def _same_ids(auditid: np.ndarray, firsts: np.ndarray, rows: np.ndarray) -> bool:
-    """Whether each of `rows` has the auditID bytes of its request's first row (`firsts`, row
-    by row): no two IDs share a hash. Compared a chunk of rows at a time (34 bytes a row)."""
-    return all(
-        np.array_equal(auditid[firsts[start : start + _CHUNK_ROWS]], auditid[rows[start : start + _CHUNK_ROWS]])
-        for start in range(0, len(rows), _CHUNK_ROWS)
-    )
-
-
-def _extend(store: Store, known: ByRequest | None, n: int) -> ByRequest:
-    """`known` extended over rows [known.rows, n): their ids interned; rows of a known request
-    get its number, the new requests the next numbers in the order they first appear (so the
-    known rows' numbers never change)."""
-    exact = known is not None and known.exact
-    interned = _intern(store, known, n, exact)
-    if interned is None:  # exact from here on, from row 0: the known requests were by hash
-        known, exact = None, True
-        interned = _intern(store, None, n, True)
-        assert interned is not None  # bytes never collide
-    interner, ids, firsts = interned
-    begin, count = (0, 0) if known is None else (known.rows, known.requests)
-    long = dict(known.long) if known is not None else {}
-    long_firsts: dict[int, int] = {}  # a long ID's row (relative) -> the first row of that ID
-    for row, audit_id in sorted(store.long_auditids.items()):  # in row order: `long` keeps first rows
-        if begin <= row < n:
-            long_firsts[row - begin] = long.setdefault(audit_id, row)  # a known one's, else its own
-    lone = np.flatnonzero(ids < 0)  # no auditID (each a request of its own), or a long one
+    lone = np.flatnonzero(~keyed)  # no auditID (a request of its own each), or a long one
+    del keyed
+    keyed_ids = column if len(places) == len(column) else column[places]  # every row has one, usually
+    known_keys = len(numbering.interner)  # a SplitInterner grows in place
+    interner, ids = numbering.interner.intern(_key(keyed_ids, exact), count)  # new keys: count, ...
+    fresh = ids >= count
+    firsts = np.empty(len(interner) - known_keys, np.int64)  # each new key's first place
+    firsts[ids[fresh][::-1] - count] = places[fresh][::-1]  # the last write wins: the first
+    if not exact:  # every row has the bytes of its request's first row, else two IDs share a hash
+        heads = np.empty(len(ids), np.int64)
+        heads[~fresh] = numbering.heads[ids[~fresh]]
+        heads[fresh] = begin + firsts[ids[fresh] - count]
+        # compared as bytes: both null-padded to the column's width, so equal bytes <=> equal IDs,
+        # and 4x faster than numpy's string comparison (14 -> 3.7 ms a chunk)
+        if not np.array_equal(auditid[heads].view(np.uint8), keyed_ids.view(np.uint8)):
+            return None
+        del heads
+    long_firsts: dict[int, int] = {}  # a long ID's place -> the first row of that ID
+    for position, text in long_here:
+        long_firsts[position] = numbering.long.setdefault(text, begin + position)  # a known one's, or its own
     if long_firsts:
         lone = lone[~np.isin(lone, list(long_firsts))]
-    long_starts: dict[int, int] = {}  # a long ID new here (by its `long` row) -> the first row it has
+    new_long = sorted({first for first in long_firsts.values() if first >= begin})  # first met here
+    starts = np.concatenate([begin + firsts, begin + lone, np.array(new_long, np.int64)])
+    renumbered = np.empty(len(starts), np.int64)  # the new requests numbered in the order they first appear
+    renumbered[np.argsort(starts)] = count + np.arange(len(starts))
+    ids[fresh] = renumbered[ids[fresh] - count]
+    numbers = np.empty(len(column), np.int32)
+    numbers[places] = ids
+    numbers[lone] = renumbered[len(firsts) : len(firsts) + len(lone)]
+    long_numbers = dict(zip(new_long, renumbered[len(firsts) + len(lone) :].tolist(), strict=True))
     for position, first in long_firsts.items():
-        if first >= begin:
-            long_starts[first] = min(long_starts.get(first, n), begin + position)
-    new_long = sorted(long_starts)
-    # the interned requests first met in these rows: ids count, count + 1, ... (`_intern_chunks`
-    # numbers new keys from there; `firsts` is sized by an upper bound, its unused ids are -1)
-    interned_new = int(np.count_nonzero(firsts[count:] >= 0))
-    long_rows = np.array([long_starts[first] for first in new_long], np.int64)
-    starts = np.concatenate([firsts[count : count + interned_new], begin + lone, long_rows])
-    numbers = np.empty(len(starts), np.int64)  # new requests numbered in the order they first appear
-    numbers[np.argsort(starts)] = count + np.arange(len(starts))
-    keyed_new = ids >= count
-    ids[keyed_new] = numbers[ids[keyed_new] - count]
-    ids[lone] = numbers[interned_new : interned_new + len(lone)]
-    long_numbers = dict(zip(new_long, numbers[interned_new + len(lone) :].tolist(), strict=True))
-    for position, first in long_firsts.items():
-        ids[position] = int(known.request[first]) if known is not None and first < begin else long_numbers[first]
-    request = ids
-    if known is not None:
-        request = np.concatenate([known.request, request])
-        fresh = interner.ids >= count  # kept for the next batch (follow mode), as final numbers
-        remapped = interner.ids.astype(np.int64)
-        remapped[fresh] = numbers[remapped[fresh] - count]
-        interner = Interner(interner.keys, remapped.astype(np.int32))
-    requests = count + len(starts)
-    return ByRequest(n, request, requests, exact, tuple(long.items()), interner if known is not None else None)
+        numbers[position] = request[first] if first < begin else long_numbers[first]
+    # the ids of the interner's new keys: in the new arrays that `intern` made (np.insert copies),
+    # which no reader has yet
+    for known in interner.parts if isinstance(interner, SplitInterner) else [interner]:
+        fresh_ids = known.ids >= count
+        known.ids[fresh_ids] = renumbered[known.ids[fresh_ids] - count]
+    numbering.interner = interner
+    numbering.heads = np.concatenate([numbering.heads, np.sort(starts).astype(np.int32)])
+    return numbers
 
 
 class TextStore(Store, Protocol):
@@ -300,7 +291,14 @@ def constant(store: Store, grouped: ByRequest, column: str) -> bool:
     values = store.column(column, grouped.rows)
     per_request = np.empty(grouped.requests, values.dtype)
     per_request[grouped.request] = values  # a row of each request's (the last written)
-    answer = bool(np.array_equal(take(per_request, grouped.request), values))
+    # a chunk of rows at a time: the gather and the comparison span a chunk, not every row (an
+    # int32 column's were 5 bytes an event), and a column that varies is told at its first chunk
+    answer = all(
+        np.array_equal(
+            take(per_request, grouped.request[start : start + _CHUNK_ROWS]), values[start : start + _CHUNK_ROWS]
+        )
+        for start in range(0, grouped.rows, _CHUNK_ROWS)
+    )
     checked = known[1] if known[0] == grouped.rows else ()
     store.match_cache[_CONSTANT_KEY] = (grouped.rows, (*checked, (column, answer)))
     return answer
