@@ -120,7 +120,7 @@ def token_index(text: bytes, offsets: np.ndarray, chunk_bytes: int) -> Tokens:
     chunk_bytes at a time: a token never crosses a newline, so chunks end at values' ends."""
     count = len(offsets) - 1
     data = np.frombuffer(text, np.uint8)
-    parts: list[tuple[np.ndarray, ...]] = []
+    parts: list[list[np.ndarray]] = [[] for _ in range(6)]  # value, start, stop, leading, mask, gap
     first = chars = 0
     while first < count:
         last = int(np.searchsorted(offsets, int(offsets[first]) + chunk_bytes, side="right")) - 1
@@ -135,11 +135,15 @@ def token_index(text: bytes, offsets: np.ndarray, chunk_bytes: int) -> Tokens:
             sets = np.bitwise_or.reduceat(CLASS_BIT[chunk], bounds)
             value = (np.searchsorted(offsets, start + begin, side="right") - 1).astype(np.int32)
             gap = np.where(np.append(value[1:] == value[:-1], False), sets[1::2], np.uint64(0))
-            parts.append((value, start + begin, stop + begin, leading[start] + chars, sets[0::2], gap))
+            places = (positions(column, len(text)) for column in (start + begin, stop + begin, leading[start] + chars))
+            for column, part in zip(parts, (value, *places, sets[0::2], gap)):
+                column.append(part)
         chars += int(leading[-1])
         first = last
-    columns = [np.concatenate(column) for column in zip(*parts)] if parts else NO_TOKENS
-    value, start, stop, leading_chars, mask, gap = columns
+    # int32 places, and each column's parts dropped once it is joined: 6M tokens (1M distinct user
+    # names) held ~90 bytes a token in int64 parts and their joined copies to the end
+    value, start, stop, leading_chars, mask, gap = (_joined(*column) for column in zip(parts, NO_TOKENS))
+    del parts
     reps, ids = distinct_runs(text, start, stop)
     first_token = positions(np.searchsorted(value, np.arange(count + 1), side="left"), len(value))
     space = np.zeros(len(value), np.uint8)
@@ -158,6 +162,14 @@ def token_index(text: bytes, offsets: np.ndarray, chunk_bytes: int) -> Tokens:
         ids.astype(np.int32),
         reps.astype(np.int32),
     )
+
+
+def _joined(parts: list[np.ndarray], empty: np.ndarray) -> np.ndarray:
+    """The parts of one column joined (`empty` for none), the list emptied (so that only the
+    joined copy stays)."""
+    joined = np.concatenate(parts) if parts else empty
+    parts.clear()
+    return joined
 
 
 def token_count(text: bytes, chunk_bytes: int = 1 << 24) -> int:
