@@ -332,8 +332,9 @@ def test_distinct_runs_keep_one_run_of_each_text_and_map_every_run_to_it(
     data_bytes = data.draw(st.sampled_from([data_bytes, data_bytes * 3, b"\0" + data_bytes + b"\0\0"]))
     bounds = st.tuples(st.integers(0, len(data_bytes)), st.integers(0, 20))
     pairs = data.draw(st.lists(bounds, max_size=40))
-    starts = np.array([start for start, _ in pairs], np.int64)
-    stops = np.array([min(len(data_bytes), start + size) for start, size in pairs], np.int64)
+    places = data.draw(st.sampled_from([np.int32, np.int64]))  # the token index passes int32 places
+    starts = np.array([start for start, _ in pairs], places)
+    stops = np.array([min(len(data_bytes), start + size) for start, size in pairs], places)
     kept, same_as = distinct.distinct_runs(data_bytes, starts, stops)
     runs = [data_bytes[start:stop] for start, stop in zip(starts.tolist(), stops.tolist())]
     assert [runs[kept[place]] for place in same_as.tolist()] == runs
@@ -449,3 +450,15 @@ def test_token_count_in_chunks_counts_the_token_index(text: str, chunk_bytes: in
     search = EMPTY.extended(values)
     search.index_tokens()
     assert tokens_module.token_count(search.text, chunk_bytes) == len(search.indexed["tokens"].value)
+
+
+@pytest.mark.parametrize("places", [np.int32, np.int64])
+def test_distinct_runs_merge_equal_runs_whatever_follows_them(places: type) -> None:
+    """Each short length's key masks off the bytes after the run: equal runs of 1-15 bytes, each
+    followed by other bytes (or by the text's end), are one text."""
+    for length in range(1, distinct.SHORT_RUN + 1):
+        run = bytes(range(65, 65 + length))
+        text = run + b"X" * 9 + run + b"Y" * 9 + run
+        starts = np.array([0, length + 9, 2 * length + 18], places)
+        kept, same_as = distinct.distinct_runs(text, starts, starts + length)
+        assert kept.tolist() == [0] and same_as.tolist() == [0, 0, 0], length
