@@ -160,3 +160,26 @@ def test_a_pooled_unwrapping_gives_the_spool_of_the_in_process_one(
     assert pooled[0] == data
     assert pooled[1].tolist() == lines.tolist() and pooled[2].tolist() == formats.tolist()
     assert pooled[3] == problems
+
+
+@given(read=st.integers(-10, 10**9), written=st.integers(-10, 10**9))
+def test_ranges_are_widened_by_what_a_file_gives_within_bounds(read: int, written: int) -> None:
+    """TASK_BYTES times read/written, never narrower than TASK_BYTES nor wider than MAX_SCALE times."""
+    scaled = split.scaled_task_bytes(read, written)
+    if read <= 0 or written <= 0:
+        assert scaled == split.TASK_BYTES
+    else:
+        expected = split.TASK_BYTES * min(split.MAX_SCALE, max(1.0, read / written))
+        assert abs(scaled - expected) <= 1
+
+
+def test_an_envelope_is_cut_into_ranges_of_about_task_bytes_of_events(tmp_path: Path) -> None:
+    """A CloudWatch file's ranges are wider by the ratio of its bytes to its events' (taken from
+    its head): each range unwraps to about TASK_BYTES of Event lines."""
+    lines = [cloudwatch(APISERVER[index % len(APISERVER)], index) for index in range(3000)]
+    data = b"\n".join(lines) + b"\n"
+    events = sum(len(APISERVER[index % len(APISERVER)]) + 1 for index in range(3000))
+    job: reader.Job = ("lines", None, reader.MODULES, None, "")
+    scaled = reader._range_bytes(data[: 1 << 20], job)
+    assert scaled > split.TASK_BYTES
+    assert abs(scaled / split.TASK_BYTES - len(data) / events) < 0.01
