@@ -236,12 +236,9 @@ class _Assembly:
     """Writes chunks' events to the spool in order (where their workers did not) and collects the
     origin map and the problems; with the pool's `ledger`, places the ranges it writes there."""
 
-    def __init__(
-        self, source: LogSource, seen: set[str], spool_path: str, spool: BinaryIO, ledger: Ledger | None
-    ) -> None:
-        self.source, self.seen, self.spool_path, self.spool, self.ledger = source, seen, spool_path, spool, ledger
-        self.end = self.index = 0
-        """Where the spool ends so far, and the index of the next chunk (its range's, in the ledger)."""
+    def __init__(self, source: LogSource, seen: set[str], path: str, spool: BinaryIO, ledger: Ledger | None) -> None:
+        self.source, self.seen, self.spool_path, self.spool, self.ledger = source, seen, path, spool, ledger
+        self.end = self.index = 0  # where the spool ends so far; the next chunk's index (its range's in the ledger)
         self.numbers: list[np.ndarray] = []
         self.codes: list[np.ndarray] = []
         self.problems: list[Problem] = []
@@ -290,6 +287,13 @@ class _Assembly:
         read, self.read = self.read, 0
         return start, end, chunk.batch if chunk.placed >= 0 else None, lines, self.codes[-1], read
 
+    def stop(self, chunks: Iterator[Chunk]) -> None:
+        """Stop the pool (no-op when it ended: a waiting worker would wait for ever) and remove the ledger."""
+        if isinstance(chunks, Generator):
+            chunks.close()
+        if self.ledger is not None:
+            self.ledger.remove()
+
     def finish(self, result: LogSource) -> None:
         """Give `result` (the spooled source) its origin, its problems and its size."""
         name, problems = self.source.name, self.problems
@@ -326,8 +330,7 @@ def _assemble(assembly: _Assembly, chunks: Iterator[Chunk]) -> LogSource:
         for chunk in chunks:
             assembly.add(chunk)
     finally:
-        if assembly.ledger is not None:
-            assembly.ledger.remove()
+        assembly.stop(chunks)
     result = _spooled(assembly.source, assembly.spool_path)
     assembly.finish(result)
     return result
@@ -358,10 +361,7 @@ def _streamed(assembly: _Assembly, chunks: Iterator[Chunk], result: LogSource) -
         if not finished:
             message = "unwrapping stopped before the end of the file (the load was cancelled): open it again"
             result.problem = Problem(source.name, None, "", message)
-        if isinstance(chunks, Generator):
-            chunks.close()
-        if assembly.ledger is not None:
-            assembly.ledger.remove()
+        assembly.stop(chunks)
         spool.close()
         if source.spooled and os.path.exists(source.path):
             os.unlink(source.path)
