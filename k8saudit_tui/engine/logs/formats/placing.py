@@ -3,11 +3,11 @@ themselves, so that each writes its events where they end up and the parent copi
 
 Why: a worker used to write its range's events to a part file of its own, which the parent then
 appended to the spool. At 1M CloudWatch events that was a second gigabyte of fresh tmpfs pages and
-a copy of it in the parent: 0.5-0.7 CPU-s of the parent's 1.4 (sys time, more when memory is
-short), a tenth of the load. Ranges must still follow one another in the order of the file (the
-store's rows, `Origin` and every reader of the spool rely on it), and a range's length is known
-only once it is unwrapped; so the ledger, a small file beside the spool, holds where each range
-ends, and range i starts where range i - 1 ended.
+a copy of it in the parent: the parent took 1.4-1.8 CPU-s (mostly sys time) against 0.9 for the
+raw log; 1.0-1.2 now, about 5% of the whole load's CPU. Ranges must still follow one another in
+the order of the file (the store's rows, `Origin` and every reader of the spool rely on it), and
+a range's length is known only once it is unwrapped; so the ledger, a small file beside the
+spool, holds where each range ends, and range i starts where range i - 1 ended.
 
 Contract:
 - `Ledger.create(directory)` makes an empty ledger (its `path` goes to the workers in `Slot`s);
