@@ -25,7 +25,7 @@ PROBE_BYTES = 4 << 10
 
 
 MAX_SCALE = 2.0
-"""The most `scaled_task_bytes` widens a range (a rebuilt GKE event is about a third of its entry)."""
+"""The most `scaled_task_bytes` widens a range: a worker holds a range and all it gives at once."""
 
 
 def scaled_task_bytes(read: int, written: int) -> int:

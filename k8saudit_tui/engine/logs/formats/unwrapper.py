@@ -49,6 +49,7 @@ class Chunk:
     bytes; `placing.py`), or -1: the parent writes them. Sending a gigabyte of events through the
     pipe cost more than unwrapping it."""
     written: int = 0
+    """With `placed`: how many bytes the worker wrote there."""
     pieces: list[bytes] | None = None
     """When asked (`reader.unwrap_data(pieces=True)`): every event's line, one by one, for the
     worker that parses them (not sent: `events` holds the same bytes, fast blocks joined)."""
