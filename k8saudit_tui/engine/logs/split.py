@@ -24,6 +24,19 @@ PROBE_BYTES = 4 << 10
 """The first read of `next_newline`."""
 
 
+MAX_SCALE = 2.0
+"""The most `scaled_task_bytes` widens a range: a worker holds a range and all it gives at once."""
+
+
+def scaled_task_bytes(read: int, written: int) -> int:
+    """TASK_BYTES of what a range gives rather than of what it holds: `read` bytes of a file gave
+    `written` bytes of Event lines (its head, unwrapped), so a range of TASK_BYTES times the ratio
+    (1 to MAX_SCALE) gives about TASK_BYTES of them."""
+    if read <= 0 or written <= 0:
+        return TASK_BYTES
+    return int(TASK_BYTES * min(MAX_SCALE, max(1.0, read / written)))
+
+
 @dataclass(frozen=True, slots=True)
 class Task:
     """A byte range [start, end) of the file `path` (file number `file` in the store).

@@ -28,6 +28,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 from operator import attrgetter
+from typing import Annotated, Literal, get_args
 
 import msgspec
 from msgspec import UNSET, UnsetType
@@ -51,7 +52,8 @@ AZURE_DIAGNOSTICS = "aks-azurediagnostics"
 FORMAT_NAMES = (DIAGNOSTIC, LOG_ANALYTICS, AZURE_DIAGNOSTICS)
 """The FORMATS rows this module reads."""
 
-AUDIT_CATEGORIES = frozenset({"kube-audit", "kube-audit-admin"})
+AuditCategory = Literal["kube-audit", "kube-audit-admin"]
+AUDIT_CATEGORIES = frozenset(get_args(AuditCategory))
 ROW_TYPES = frozenset({"AKSAudit", "AKSAuditAdmin"})
 LOG_S_LIMIT = 32_766
 """AzureDiagnostics trims a field to this many bytes (Azure/AKS#3316): a longer Event is cut."""
@@ -193,13 +195,18 @@ class _Line(msgspec.Struct, gc=False):
     records: list[_Record] | UnsetType = UNSET
 
 
-_NotHere = msgspec.Raw | UnsetType
+_NotHere = Annotated[int, msgspec.Meta(ge=1, le=0)] | UnsetType
+"""A key that must be absent: no JSON value is an int >= 1 and <= 0, so its presence fails the
+decoding in C (a check of ten keys a record in Python cost 0.3 us an event, a fifth of decoding)."""
 
 
-class _LoneRecord(_Record, gc=False):
-    """A diagnostic record none of whose keys would make the line CloudWatch's (eks.format_of,
-    eks._Line: the module offered each block first), so only this module reads it."""
+class _LoneRecord(msgspec.Struct, gc=False):
+    """A diagnostic record of an audit category none of whose keys would make the line
+    CloudWatch's (eks.format_of, eks._Line: the module offered each block first), so only this
+    module reads it: any other category or any such key fails the decoding."""
 
+    category: AuditCategory
+    properties: _Properties
     message: _NotHere = UNSET
     timestamp: _NotHere = UNSET
     messageType: _NotHere = UNSET
@@ -214,11 +221,6 @@ class _LoneRecord(_Record, gc=False):
 
 _DECODE_RECORD = msgspec.json.Decoder(_Record).decode
 _LONE_RECORDS = msgspec.json.Decoder(_LoneRecord)
-_CLOUDWATCH_KEYS = attrgetter(
-    *(name for name in _LoneRecord.__struct_fields__ if name not in _Record.__struct_fields__)
-)
-_NONE_OF_THEM = (UNSET,) * (len(_LoneRecord.__struct_fields__) - len(_Record.__struct_fields__))
-"""What `_CLOUDWATCH_KEYS` reads of a record that has none of those keys."""
 _DECODE_LINE = msgspec.json.Decoder(_Line).decode
 _CATEGORY = attrgetter("category")
 _LOG = attrgetter("properties.log")
@@ -240,11 +242,7 @@ def fast_range(data: bytes, start: int, stop: int) -> list[str] | None:
     record of an audit category without a key CloudWatch's reading looks at (what `fast_events`
     reads once eks declined the block), else None (`whole_range.py` judges the logs)."""
     records = objects_per_line(data, start, stop, _LONE_RECORDS)
-    if records is None or not AUDIT_CATEGORIES.issuperset(map(_CATEGORY, records)):
-        return None
-    if not all(map(_NONE_OF_THEM.__eq__, map(_CLOUDWATCH_KEYS, records))):
-        return None
-    return list(map(_LOG, records))
+    return None if records is None else list(map(_LOG, records))
 
 
 def fast_events(pieces: list[bytes]) -> Events | None:

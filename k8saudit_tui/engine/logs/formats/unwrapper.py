@@ -44,15 +44,18 @@ class Chunk:
     """Messages a provider passed over as not audit events (other CloudWatch streams), by stream."""
     read: int = 0
     """Bytes of the original file the chunk covers (a worker's range): a streamed unwrap's progress."""
-    part: str = ""
-    """A worker's chunk: the file (in the spool's directory) its `events` were written to instead,
-    newline-joined; sending a gigabyte of events through the pipe cost more than unwrapping it."""
+    placed: int = -1
+    """A worker's chunk: where in the spool it wrote its `events` itself (newline-joined, `written`
+    bytes; `placing.py`), or -1: the parent writes them. Sending a gigabyte of events through the
+    pipe cost more than unwrapping it."""
+    written: int = 0
+    """With `placed`: how many bytes the worker wrote there."""
     pieces: list[bytes] | None = None
     """When asked (`reader.unwrap_data(pieces=True)`): every event's line, one by one, for the
     worker that parses them (not sent: `events` holds the same bytes, fast blocks joined)."""
     batch: Batch | None = None
-    """With `part`, when the reader was asked to parse (`reader.normalise(parse=True)`): the
-    part's lines parsed for the store by the worker that wrote them (offsets into the part)."""
+    """With `placed`, when the reader was asked to parse (`reader.normalise(parse=True)`): the
+    range's lines parsed for the store by the worker that wrote them (offsets from `placed`)."""
 
 
 class Unwrapper:
