@@ -71,8 +71,8 @@ its own user name, object name and URI (resourceVersion), with a margin: the fix
 allocator's (freed temporaries not yet given back), 30-60 MB from one run to the next.
 - a column's search text: 40-54 MB at 45k names (1M generated), 58-61 MB at 131k (3M), 157-195
   MB at 0.9-1M distinct names or users;
-- its token index: 90-109 bytes a token from 0.6M tokens on (6M: 541-581 MB, 2.3-2.5 s; 213-257 bytes,
-  1.2-1.3 GB and 5.5-9.6 s before its parts were narrowed and dropped as they were joined);
+- its token index: 90-109 bytes a token from 0.6M tokens on (6M: 541-581 MB, 2.3-6.1 s; 213-257 bytes,
+  1.2-1.3 GB and 3.8-9.6 s before its parts were narrowed and dropped as they were joined);
 - the URI pieces: 71-109 MB at 101k distinct URIs (1M generated), 110 MB at 294k (3M), 293-308 MB
   at 908k;
 - the request groups, built REQUEST_CHUNK_ROWS at a time: 70 bytes a row of a chunk, plus
