@@ -117,11 +117,16 @@ def test_the_last_text_typed_is_the_one_answered(bursts: list[list[str]]) -> Non
     assert len(started) <= 2 * len(bursts)
 
 
-def test_the_detail_is_due_only_once_the_cursor_rests(monkeypatch: pytest.MonkeyPatch) -> None:
+def clocked(monkeypatch: pytest.MonkeyPatch) -> tuple[list[float], FakeOwner, list[float]]:
+    """The controllers' clock set by hand (`now[0]`, from 100 s), a fake owner, and a list of the
+    clock times at which a controller called back."""
     now = [100.0]
     monkeypatch.setattr(controllers.time, "monotonic", lambda: now[0])
-    owner = FakeOwner()
-    calls: list[float] = []
+    return now, FakeOwner(), []
+
+
+def test_the_detail_is_due_only_once_the_cursor_rests(monkeypatch: pytest.MonkeyPatch) -> None:
+    now, owner, calls = clocked(monkeypatch)
     debounce = RestDebounce(owner, 0.1, lambda: calls.append(now[0]), name="detail")  # type: ignore[arg-type]
     debounce.poke()
     now[0] = 100.05
@@ -158,10 +163,7 @@ def test_paints_are_held_once_and_let_through_once() -> None:
 
 
 def test_progress_is_painted_at_once_then_at_most_once_an_interval(monkeypatch: pytest.MonkeyPatch) -> None:
-    now = [100.0]
-    monkeypatch.setattr(controllers.time, "monotonic", lambda: now[0])
-    owner = FakeOwner()
-    calls: list[float] = []
+    now, owner, calls = clocked(monkeypatch)
     throttle = Throttle(owner, 0.25, lambda: calls.append(now[0]), name="progress")  # type: ignore[arg-type]
     throttle.poke()  # the first batch shows at once
     assert calls == [100.0] and owner.timers == []
