@@ -36,10 +36,10 @@ from shared import DEMO_POLICY, ROOT, generated_log
 
 CHILD_EXPLORER = """
 import asyncio, sys, time
+from k8saudit_tui.ui.launch import explorer_imports
+ExplorerApp, open_session = explorer_imports()  # as the app imports them (launch.run_tui)
 from k8saudit_tui.engine.store.cache import StoreCache
-from k8saudit_tui.ui.app import ExplorerApp
 from k8saudit_tui.ui.screens.main_screen import MainScreen
-from k8saudit_tui.ui.session import open_session
 
 async def main():
     session = open_session(sys.argv[1], [sys.argv[2]])

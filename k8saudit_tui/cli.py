@@ -112,7 +112,10 @@ def _run_subcommand(name: str, args: list[str]) -> int:
         from k8saudit_tui.engine.logs.worker import start_early
 
         start_early(EARLY_WORKERS[name])
-    module = import_module(SUBCOMMANDS[name])
+    from k8saudit_tui.engine import runtime
+
+    with runtime.importing():
+        module = import_module(SUBCOMMANDS[name])
     parser = argparse.ArgumentParser(
         prog=f"k8saudit-tui {name}", description=module.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )

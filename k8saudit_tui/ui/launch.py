@@ -9,12 +9,19 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from k8saudit_tui.commands import cache_options
+from k8saudit_tui.engine import runtime
 from k8saudit_tui.engine.model import Problem
 from k8saudit_tui.engine.policy.presets import resolve
 from k8saudit_tui.engine.textsafe import visible
+
+if TYPE_CHECKING:
+    from k8saudit_tui.ui.app import ExplorerApp
+    from k8saudit_tui.ui.session import Session
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 DEMO_POLICY = DATA / "demo-policy.yaml"
@@ -81,9 +88,7 @@ def run_tui(args: list[str]) -> int:
     if "-" in logs and sys.stdin.isatty():
         print("k8saudit-tui: '-' reads a log from stdin, but stdin is a terminal", file=sys.stderr)
         return 2
-    from k8saudit_tui.ui.app import ExplorerApp
-    from k8saudit_tui.ui.session import open_session
-
+    app_class, open_session = explorer_imports()
     # spools stdin (`-`) to a private file, to its end
     session = open_session(policy, logs, parsed.candidate, parsed.log_format)
     session.cache = cache_options.store_cache(parsed)
@@ -97,9 +102,18 @@ def run_tui(args: list[str]) -> int:
             "k8saudit-tui: the log came on stdin and there is no terminal (/dev/tty) to read keys from", file=sys.stderr
         )
         return 2
-    app = ExplorerApp(session, filter_text=parsed.filter, follow=parsed.follow)
+    app = app_class(session, filter_text=parsed.filter, follow=parsed.follow)
     result = app.run()
     return int(result or 0)
+
+
+def explorer_imports() -> tuple[type[ExplorerApp], Callable[..., Session]]:
+    """The explorer's app and session, imported as the start's imports are (`runtime.importing`):
+    Textual and the screens are most of the explorer's start, and its reopen of a log."""
+    with runtime.importing():
+        from k8saudit_tui.ui.app import ExplorerApp
+        from k8saudit_tui.ui.session import open_session
+    return ExplorerApp, open_session
 
 
 def attach_terminal_input() -> bool:
