@@ -73,19 +73,22 @@ def test_parsing_turns_the_collector_off_and_restores_it() -> None:
 
 
 def test_importing_turns_the_collector_off_and_freezes_what_it_made() -> None:
-    """The start's imports run without the cyclic GC, and what they made is never walked again."""
+    """The start's imports run without the cyclic GC, and what they made is never walked again;
+    a later call, with something frozen already, freezes nothing more."""
     assert gc.isenabled()
-    frozen = gc.get_freeze_count()
+    gc.unfreeze()  # as at a process's start
     try:
         with runtime.importing():
             assert not gc.isenabled()
             made = [[n] for n in range(1000)]  # tracked objects, as a module's classes and functions
         assert gc.isenabled()
-        assert gc.get_freeze_count() >= frozen + len(made)
+        frozen = gc.get_freeze_count()
+        assert frozen >= len(made)
         gc.disable()
         with runtime.importing():
-            pass
+            more = [[n] for n in range(1000)]
         assert not gc.isenabled()  # it was off before: it stays off
+        assert gc.get_freeze_count() == frozen and len(more) == 1000
     finally:
         gc.enable()
         gc.unfreeze()

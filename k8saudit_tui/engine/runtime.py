@@ -106,14 +106,16 @@ def parsing() -> Iterator[None]:
 @contextmanager
 def importing() -> Iterator[None]:
     """Around a command's start-up imports: the cyclic GC off, and what they made frozen after
-    (later collections never walk the modules, classes and functions again); the GC back on
-    after if it was on."""
+    (later collections never walk the modules, classes and functions again) when nothing is
+    frozen yet, as at a process's start (a process that runs commands in-process, as the tests
+    do, would otherwise pin whatever garbage each call found); the GC back on after if it was on."""
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
-        gc.freeze()
+        if not gc.get_freeze_count():
+            gc.freeze()
         if enabled:
             gc.enable()
 
