@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from k8saudit_tui.engine.logs import batch as batch_module
-from k8saudit_tui.engine.logs.batch import Batch, Encoder, parse_lines
+from k8saudit_tui.engine.logs.batch import Batch, Encoder, parse_lines, parse_pieces
 from tests.auditlog_helpers import event, line
 
 EVENTS = [line(event(n, user=f"u{n % 5}", verb=("get", "list", "create")[n % 3])) for n in range(12)]
@@ -83,10 +83,10 @@ def test_an_s3_export_block_points_each_row_at_its_event() -> None:
 @settings(max_examples=100, deadline=None)
 @given(drawn=st.lists(lines, min_size=1, max_size=40), block=st.sampled_from([1, 3, 256]))
 def test_lines_handed_over_give_what_splitting_the_data_gives(drawn: list[bytes], block: int) -> None:
-    """A worker that has its events one by one hands them to the parser with their joined bytes."""
+    """A worker that has its events one by one hands them to the parser, never joined."""
     data = b"".join(piece + b"\n" for piece in drawn)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(batch_module, "BLOCK_LINES", block)
-        handed = parse_lines(data, 0, 0, True, Encoder(persistent=False), drawn)
-        split = parse_lines(data, 0, 0, True, Encoder(persistent=False))
+        handed = parse_pieces(drawn, 1000, 3, Encoder(persistent=False))
+        split = parse_lines(data, 1000, 3, True, Encoder(persistent=False))
     assert fields(handed) == fields(split)

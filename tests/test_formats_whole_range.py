@@ -63,6 +63,8 @@ def damaged_line(kind: str, event: bytes, index: int, record: Callable[[bytes, i
         return orjson.dumps({"timestamp": index, "message": text + "\n"})
     if kind == "cr":
         return record(event, index) + b"\r"
+    if kind == "cr-whitespace":  # JSON whitespace: read alike whole or line by line
+        return b'{"timestamp": %d,\r"message": %s}' % (index, orjson.dumps(text))
     if kind == "blank":
         return b""
     if kind == "spaces":
@@ -93,6 +95,7 @@ def damaged_line(kind: str, event: bytes, index: int, record: Callable[[bytes, i
 DAMAGES = (
     "newline-in-message",
     "cr",
+    "cr-whitespace",
     "blank",
     "spaces",
     "two-records",

@@ -40,6 +40,7 @@ __all__ = [
     "looks_like_document",
     "parse_document",
     "parse_lines",
+    "parse_pieces",
     "parse_range",
     "parse_times",
 ]
@@ -121,31 +122,46 @@ _STAGE = attrgetter("stage")
 _VERB = attrgetter("verb")
 
 
-def parse_lines(
-    data: bytes,
-    base_offset: int,
-    file: int,
-    final: bool,
-    encoder: Encoder | None = None,
-    lines: list[bytes] | None = None,
-) -> Batch:
+def parse_lines(data: bytes, base_offset: int, file: int, final: bool, encoder: Encoder | None = None) -> Batch:
     """Parse complete lines of `data` (starting at byte `base_offset` of file number `file`).
 
     With `final`, a last line without newline is parsed too (a file need not end in a newline);
     otherwise it is left for later (`Batch.end` says how far we got). `encoder` is the parser's
-    persistent Encoder (default: a one-off one). `lines`: the lines of `data` when the caller
-    has them (then `data` is exactly each followed by a newline): not split again.
+    persistent Encoder (default: a one-off one).
     """
-    rows = _Rows(encoder or Encoder(persistent=False))
-    batch = Batch()
-    pieces = data.split(b"\n") if lines is None else [*lines, b""]
+    pieces = data.split(b"\n")
     if not final or pieces[-1] == b"":
         tail = pieces.pop()
-        batch.end = base_offset + len(data) - len(tail)
+        end = base_offset + len(data) - len(tail)
     else:
-        batch.end = base_offset + len(data)
+        end = base_offset + len(data)
     lengths = np.fromiter(map(len, pieces), np.int64, len(pieces))
-    opens = _opens_with_brace(data, lengths)
+    batch = _parse(pieces, lengths, _opens_with_brace(data, lengths), (base_offset, end, file), encoder)
+    if final and pieces and not data.endswith(b"\n") and batch.problems:
+        batch.tail_failed = batch.problems[-1][0] == len(pieces)
+        batch.tail_start = batch.end - len(pieces[-1])
+    return batch
+
+
+def parse_pieces(lines: list[bytes], base_offset: int, file: int, encoder: Encoder | None = None) -> Batch:
+    """`parse_lines` of each of `lines` followed by a newline, for a caller that has them one by
+    one (a worker that unwrapped them): neither joined nor split again (at 1M CloudWatch events,
+    joining a range's lines for the parser cost 0.3 us an event, a tenth of the unwrapping)."""
+    lengths = np.fromiter(map(len, lines), np.int64, len(lines))
+    opens = np.fromiter(map(bytes.startswith, lines, repeat(b"{")), bool, len(lines))
+    end = base_offset + int(lengths.sum()) + len(lines)
+    return _parse(lines, lengths, opens, (base_offset, end, file), encoder)
+
+
+def _parse(
+    pieces: list[bytes], lengths: np.ndarray, opens: np.ndarray, place: tuple[int, int, int], encoder: Encoder | None
+) -> Batch:
+    """The batch of the lines `pieces` (their `lengths`, which `opens` with `{`) that start at byte
+    `place[0]` of file `place[2]` and end at byte `place[1]` (the batch's `end`)."""
+    base_offset, end, file = place
+    rows = _Rows(encoder or Encoder(persistent=False))
+    batch = Batch()
+    batch.end = end
     for start in range(0, len(pieces), BLOCK_LINES):
         stop = min(start + BLOCK_LINES, len(pieces))
         if opens[start:stop].all():
@@ -155,9 +171,6 @@ def parse_lines(
             continue
         _slow_block(rows, batch, pieces, start, stop, file)
     batch.lines = len(pieces)
-    if final and pieces and not data.endswith(b"\n") and batch.problems:
-        batch.tail_failed = batch.problems[-1][0] == len(pieces)
-        batch.tail_start = batch.end - len(pieces[-1])
     rows.encode(batch, file, base_offset, lengths)
     return batch
 

@@ -38,7 +38,7 @@ import numpy as np
 import orjson
 
 from k8saudit_tui.engine.logs import split
-from k8saudit_tui.engine.logs.batch import parse_lines
+from k8saudit_tui.engine.logs.batch import parse_pieces
 from k8saudit_tui.engine.logs.columns import Batch
 from k8saudit_tui.engine.logs.encoder import Encoder
 from k8saudit_tui.engine.logs.formats import BY_NAME, FORMATS, documents
@@ -167,19 +167,15 @@ def unwrap_task(encoder: Encoder | None, job: tuple[split.Task, Mode, str | None
     chunk = unwrap_data(data, task.final, how, forced, registry, listed=encoder is not None)
     chunk.read = task.size
     if slot is not None and _RECONSTRUCTED.isdisjoint(chunk.codes):
-        lines = b"\n".join([*chunk.pieces, b""]) if chunk.pieces else b""  # the same bytes, each ended
-        chunk.written = len(lines) if chunk.pieces else lines_size(chunk.events)
+        chunk.written = lines_size(chunk.events)
         chunk.placed = slot.reserve(chunk.written)
         fd = os.open(slot.spool, os.O_WRONLY)
-        try:
-            if chunk.pieces:
-                write_at(fd, lines, chunk.placed)
-            else:  # fast blocks of ~1 MB each: written as they are, not joined again
-                write_lines(fd, chunk.events, chunk.placed)
+        try:  # one event or one fast block of events a piece, not joined first: a copy of the range
+            write_lines(fd, chunk.events, chunk.placed)
         finally:
             os.close(fd)
-        if chunk.pieces:
-            chunk.batch = parse_lines(lines, 0, 0, True, encoder, chunk.pieces)
+        if chunk.pieces is not None:
+            chunk.batch = parse_pieces(chunk.pieces, 0, 0, encoder)
         chunk.events = []
     chunk.pieces = None  # the parent needs `events` or the written range, never both again
     return chunk

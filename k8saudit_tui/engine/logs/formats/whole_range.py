@@ -26,7 +26,9 @@ with `{` and ends with `}` (every newline inside the block is in `}\\n{`: no CR,
 BOM, no spaces), so no JSON value spans two lines (inside a container, a `}` is followed by `,`,
 `]` or `}`, and a string cannot hold a raw newline); each line holds one value or more, so as many
 values as lines means exactly one a line, decoded from that line's bytes as the line path decodes
-it alone.
+it alone. A CR is not looked for: one ending a line fails the `}` before its newline, and one
+inside a line is JSON whitespace, read alike whole or alone (the line path strips only the CR
+that ends a line).
 """
 
 from __future__ import annotations
@@ -38,7 +40,6 @@ from types import ModuleType
 from typing import Any
 
 import msgspec
-import numpy as np
 
 from k8saudit_tui.engine.logs.formats import BY_NAME
 from k8saudit_tui.engine.logs.formats.cloudtext import apiserver_texts
@@ -109,28 +110,29 @@ def _events(texts: list[str], events: list[bytes]) -> bool:
 def objects_per_line(data: bytes, start: int, stop: int, decoder: msgspec.json.Decoder[Any]) -> list[Any] | None:
     """The values of the complete lines [start, stop) of `data` decoded by `decoder`, one a line,
     in one call; None unless every line starts with `{` and ends with `}` and holds exactly one
-    value the decoder accepts (see the module doc). The bytes around the newlines are checked with
-    numpy: `bytes.count` of a newline or of `}\\n{` reads ~1.6 GB/s, as much CPU as the decoding."""
-    if stop <= start or data.find(b"\r", start, stop) >= 0:  # a clean block, as the line path says: no CR
+    value the decoder accepts (see the module doc).
+
+    Why the newlines are found by `bytes.find` (memchr), one call a line: measured in the worker
+    at 1M CloudWatch events, it cost 0.33-0.36 us an event as numpy's `flatnonzero` did
+    (`bytes.count` reads ~1.6 GB/s), without a megabyte-sized array per block. It is one more
+    pass over the envelope's bytes, which no call of Python's fuses with the decoding: the cost
+    of an exact answer (without it, 1M CloudWatch events loaded ~0.4 CPU-s faster)."""
+    if stop <= start:
         return None
-    text = np.frombuffer(data, np.uint8, stop - start, start)
-    newlines = np.flatnonzero(text == _NEWLINE)
-    ended = bool(len(newlines)) and newlines[-1] == len(text) - 1
-    inside = newlines[:-1] if ended else newlines
-    last = len(text) - 2 if ended else len(text) - 1
-    if (
-        last < 0
-        or text[0] != _OPEN
-        or text[last] != _CLOSE
-        or not (text[inside - 1] == _CLOSE).all()
-        or not (text[inside + 1] == _OPEN).all()
-    ):
+    last = stop - 1 if data[stop - 1] == _NEWLINE else stop  # where the last line's newline is, or its end
+    if data[start] != _OPEN or data[last - 1] != _CLOSE:
         return None
+    lines, find, at = 1, data.find, data.find(b"\n", start, last)
+    while at >= 0:  # each newline inside the block: `}` before, `{` after (memchr: one pass)
+        if data[at - 1] != _CLOSE or data[at + 1] != _OPEN:
+            return None
+        lines += 1
+        at = find(b"\n", at + 1, last)
     try:
         values: list[Any] = decoder.decode_lines(memoryview(data)[start:stop])
     except (msgspec.DecodeError, RecursionError):  # a ValidationError is a DecodeError
         return None
-    return values if len(values) == len(inside) + 1 else None
+    return values if len(values) == lines else None
 
 
 _NEWLINE, _OPEN, _CLOSE = ord("\n"), ord("{"), ord("}")
