@@ -32,7 +32,7 @@ from itertools import repeat
 import numpy as np
 
 from k8saudit_tui.engine.logs import split
-from k8saudit_tui.engine.logs.batch import Batch, Encoder, parse_lines
+from k8saudit_tui.engine.logs.batch import Batch, Encoder, parse_pieces
 from k8saudit_tui.engine.logs.formats import BY_NAME
 from k8saudit_tui.engine.logs.formats.cloudtext import EVENT_PREFIX
 from k8saudit_tui.engine.logs.sources import LogSource
@@ -63,10 +63,10 @@ def s3_in_place(source: LogSource) -> LogSource | None:
                 length *= 2
             if not end:
                 return None  # no final newline: the line parser treats a failing last line apart
-            counted = block_lines(data, end)
-            if counted is None:
+            found = block_lines(data, end)
+            if found is None:
                 return None
-            lines += counted
+            lines += len(found)
             offset += end
     except OSError:
         return None
@@ -120,22 +120,23 @@ def s3_parsed(source: LogSource, workers: int) -> LogSource | None:
 
 def check_and_parse(encoder: Encoder, task: split.Task) -> tuple[int | None, Batch | None]:
     """The worker job of `s3_parsed`: the lines of one range when they all qualify, and the range
-    parsed as the loader would parse it (offsets relative to the range, file number 0); else None."""
+    parsed as the loader would parse it (offsets relative to the range, file number 0); else None.
+    The range ends in a newline, so its lines checked are what `parse_lines` would split it into."""
     fd = os.open(task.path, os.O_RDONLY)
     try:
         data = os.pread(fd, task.size, task.start)
     finally:
         os.close(fd)
-    counted = block_lines(data, len(data)) if data.endswith(b"\n") else None
-    if counted is None:
+    found = block_lines(data, len(data)) if data.endswith(b"\n") else None
+    if found is None:
         return None, None
-    return counted, parse_lines(data, 0, 0, task.final, encoder)
+    return len(found), parse_pieces(found, 0, 0, encoder)  # the lines checked, not split again
 
 
-def block_lines(data: bytes, end: int) -> int | None:
-    """The number of lines of `data[:end]` (whole lines: `end` is just past a newline) when every
-    one is an S3 export line of an apiserver-shaped Event, else None. (Not sliced: a copy of a
-    block costs as much as a pass over it.)"""
+def block_lines(data: bytes, end: int) -> list[bytes] | None:
+    """The lines of `data[:end]` (whole lines: `end` is just past a newline) when every one is an
+    S3 export line of an apiserver-shaped Event, else None. (Not sliced: a copy of a block costs
+    as much as a pass over it.)"""
     if data.find(b"\r", 0, end) >= 0 or data[end - 1 : end] != b"\n":
         return None
     if not data.isascii():
@@ -146,5 +147,5 @@ def block_lines(data: bytes, end: int) -> int | None:
     lines = data.split(b"\n")
     lines.pop()  # what follows the last newline (the next block's) or nothing
     if all(map(_S3_EVENT.match, lines)) and all(map(bytes.endswith, lines, repeat(b"}"))):
-        return len(lines)
+        return lines
     return None
