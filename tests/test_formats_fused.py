@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from k8saudit_tui.engine.logs import split
-from k8saudit_tui.engine.logs.formats import reader
+from k8saudit_tui.engine.logs.formats import inplace, reader
 from k8saudit_tui.engine.logs.sources import expand_sources
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
 from k8saudit_tui.engine.store import COLUMNS, EventStore, StoreLoader
@@ -131,23 +131,27 @@ S3_KINDS = st.sampled_from(test_formats_inplace.KINDS)
     drawn=st.lists(st.tuples(S3_KINDS, st.sampled_from(test_formats_inplace.APISERVER)), min_size=20, max_size=60),
     clean=st.booleans(),
 )
-def test_an_s3_export_checked_and_parsed_by_the_pool_gives_the_store_of_the_check_alone(
+def test_an_s3_export_checked_by_the_pool_gives_the_store_of_the_check_in_one_process(
     drawn: list[tuple[str, bytes]],
     clean: bool,
     tmp_path_factory: pytest.TempPathFactory,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """In place (or not) exactly when the check in one process says so, with the same rows; a
-    file of good lines (`clean`) is taken in place, its ranges parsed where they were checked."""
+    """In place (or not) exactly when the check in one process says so, with the same rows, its
+    ranges checked by the pool whether they are parsed there too or by the loader after; a file
+    of good lines (`clean`) is taken in place, its ranges parsed where they were checked."""
     if clean:
         drawn = [("good", event) for _, event in drawn]
     path = tmp_path_factory.mktemp("s3") / "000000"
     path.write_bytes(b"".join(test_formats_inplace.line(kind, event) + b"\n" for kind, event in drawn))
     monkeypatch.setattr(split, "TASK_BYTES", 4 << 10)
     fused, handed, in_place = load(path, True, monkeypatch)
-    alone, _, alone_in_place = load(path, False, monkeypatch)
-    assert fused == alone
-    assert in_place == alone_in_place
+    checked, _, checked_in_place = load(path, False, monkeypatch)
+    with monkeypatch.context() as patch:  # the check in one process, the store's own pool after
+        patch.setattr(reader, "s3_pooled", lambda source, workers, parse: inplace.s3_in_place(source))
+        alone, _, alone_in_place = load(path, False, monkeypatch)
+    assert fused == checked == alone
+    assert in_place == checked_in_place == alone_in_place
     if clean:  # in place, its ranges parsed where the pool checked them
         assert in_place and handed
 

@@ -71,7 +71,7 @@ envelopes = st.tuples(
 def load(path: Path, allow_in_place: bool, monkeypatch: pytest.MonkeyPatch) -> tuple[EventStore, bool]:
     with monkeypatch.context() as patch:
         if not allow_in_place:
-            patch.setattr(reader, "s3_in_place", lambda source: None)
+            patch.setattr(reader, "s3_pooled", lambda *_: None)
         (source,) = expand_sources([str(path)], format="raw")
         source = reader.normalise(source, workers=1)
     in_place = source.path == str(path) and source.origin is not None
@@ -145,7 +145,7 @@ def test_explain_names_the_same_lines_in_place_as_unwrapped(
     for allow in (True, False):
         with monkeypatch.context() as patch:
             if not allow:
-                patch.setattr(reader, "s3_in_place", lambda source: None)
+                patch.setattr(reader, "s3_pooled", lambda *_: None)
             status = main(args)
         outputs.append((status, capsys.readouterr()))
     assert outputs[0] == outputs[1]

@@ -43,7 +43,7 @@ from k8saudit_tui.engine.logs.columns import Batch
 from k8saudit_tui.engine.logs.encoder import Encoder
 from k8saudit_tui.engine.logs.formats import BY_NAME, FORMATS, documents
 from k8saudit_tui.engine.logs.formats.documents import Mode
-from k8saudit_tui.engine.logs.formats.inplace import s3_in_place, s3_parsed
+from k8saudit_tui.engine.logs.formats.inplace import s3_pooled
 from k8saudit_tui.engine.logs.formats.placing import Ledger, Slot, lines_size, write_at, write_lines
 from k8saudit_tui.engine.logs.formats.registry import MODULES, Registry, fast_modules
 from k8saudit_tui.engine.logs.formats.unwrapper import Chunk, Unwrapper
@@ -91,7 +91,7 @@ def normalise(
     if how == "raw":
         return source
     if how == "cloudwatch-s3":
-        in_place = s3_parsed(source, _workers(workers)) if parse else s3_in_place(source)
+        in_place = s3_pooled(source, _workers(workers), parse)
         if in_place is not None:
             return in_place  # each line's Event behind its timestamp: read where it is (inplace.py)
     size = os.path.getsize(source.path)
