@@ -20,6 +20,7 @@ import pytest
 import yaml
 
 from k8saudit_tui.cli import main
+from k8saudit_tui.engine.logs import split
 from k8saudit_tui.engine.logs.formats import BY_NAME, FORMATS, reader
 from k8saudit_tui.engine.logs.sources import LogSource, expand_sources
 from k8saudit_tui.engine.policy.evaluate import PolicyEvaluator
@@ -351,3 +352,31 @@ def test_the_lines_around_a_problem_are_the_original_files(tmp_path: Path) -> No
         zip([2, 3, 4], data.split(b"\n")[1:4], strict=True)
     )
     assert problem.message.startswith("invalid JSON")
+
+
+def test_export_reads_an_envelope_as_it_unwraps_and_writes_the_raw_logs_lines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`export` of an envelope asks for it unwrapped and parsed in one pass (the workers that
+    unwrap a range parse it, as the explorer loads it) and writes what the raw log's export
+    writes, byte for byte; a plain log is never asked to be unwrapped."""
+    lines = raw_lines(LOGS[0])
+    envelope = tmp_path / "events.jsonl"
+    envelope.write_bytes(cloudwatch_jsonl(lines)[0])
+    monkeypatch.setattr(split, "IN_PROCESS_BYTES", 0)  # the worker pool, as for a big file
+    monkeypatch.setattr(split, "TASK_BYTES", 4 << 10)
+    asked: list[tuple[str, bool]] = []
+    real = reader.normalise
+
+    def spy(source: LogSource, *args: object, **kwargs: object) -> LogSource:
+        unwrapped = real(source, *args, **kwargs)  # type: ignore[arg-type]
+        asked.append((Path(source.path).name, bool(kwargs.get("parse")) and unwrapped.stream is not None))
+        return unwrapped
+
+    monkeypatch.setattr(reader, "normalise", spy)
+    wrapped_out, raw_out = tmp_path / "wrapped.jsonl", tmp_path / "raw.jsonl"
+    assert main(["export", str(envelope), "-o", str(wrapped_out), "--no-cache"]) == 0
+    assert asked == [("events.jsonl", True)]
+    assert main(["export", str(DATA / "logs" / LOGS[0]), "-o", str(raw_out), "--no-cache"]) == 0
+    assert asked == [("events.jsonl", True)]  # the plain log went down the streamed export
+    assert wrapped_out.read_bytes() == raw_out.read_bytes() == b"".join(line + b"\n" for line in lines)

@@ -3,7 +3,8 @@
 Logs are files, directories of (rotated, .gz) logs, or - for stdin; several are merged by
 stageTimestamp. jsonl, json and csv stream (engine.streaming: each range parsed and filtered in the
 worker pool, memory bounded whatever the log's size); Parquet, and logs unwrapped from a cloud or
-shipper format (numbered by their original records), load the store (and its index cache). --filter uses the
+shipper format (numbered by their original records), load the store (and its index cache), an
+envelope unwrapped and parsed in one pass as the explorer loads it (`store.unwrap_for_store`). --filter uses the
 TUI's filter language; --policy lets it use level: and rule:, and
 --candidate (with --policy) candidate: and change:.
 Files are written atomically with mode 0600, never over an existing file without --force.
@@ -27,7 +28,7 @@ from k8saudit_tui.commands.common import error, load_policy_or_exit, log_problem
 from k8saudit_tui.commands.format_option import add_format_option
 from k8saudit_tui.engine.export_formats import FORMATS, ORIGINAL_LINE_FORMATS, STREAMED_FORMATS, Format
 from k8saudit_tui.engine.fields import by_filter_name
-from k8saudit_tui.engine.logs.sources import LogSource, expand_sources
+from k8saudit_tui.engine.logs.sources import LogSource, decompressed, holds_event_lines, resolve_sources
 from k8saudit_tui.engine.private_file import ExportError
 from k8saudit_tui.engine.streaming.exact_text import parse_exact
 from k8saudit_tui.engine.textsafe import visible
@@ -104,15 +105,18 @@ def run(args: argparse.Namespace) -> int:
         candidate = load_policy_or_exit(args.candidate)
         if candidate is None:
             return 2
-    sources = expand_sources(args.logs, format=args.log_format)
-    if fmt in STREAMED_FORMATS and not any(source.origin is not None for source in sources):
+    sources = decompressed(resolve_sources(args.logs))
+    plain = all(source.problem is not None or holds_event_lines(source, args.log_format) for source in sources)
+    if fmt in STREAMED_FORMATS and plain:  # nothing to unwrap: the store is not even imported
         return _streamed(args, sources, selection, fmt, evaluator, candidate)
     from k8saudit_tui.engine.export import export_rows
     from k8saudit_tui.engine.query import compile_filter
-    from k8saudit_tui.engine.store import StoreLoader
+    from k8saudit_tui.engine.store import StoreLoader, unwrap_for_store
 
+    cache = cache_options.store_cache(args)
+    sources = unwrap_for_store(sources, args.log_format, cache)  # an envelope: unwrapped as it loads
     selection = compile_filter(selection) if isinstance(selection, str) else selection
-    store = StoreLoader(sources, evaluator, candidate=candidate, cache=cache_options.store_cache(args)).load_all()
+    store = StoreLoader(sources, evaluator, candidate=candidate, cache=cache).load_all()
     _report_problems(store.problems)
     rows = selection.apply(store)
     try:

@@ -117,6 +117,27 @@ def unwrap_sources(sources: Sequence[LogSource], format: str | None = None, pars
     return [normalise(_decompressed(source), format, seen=seen, parse=parse) for source in sources]
 
 
+def decompressed(sources: Sequence[LogSource]) -> list[LogSource]:
+    """`sources` with each gzip file spooled decompressed: the first half of `unwrap_sources`, for a
+    caller that looks at what the files hold before it chooses how to unwrap them."""
+    return [_decompressed(source) for source in sources]
+
+
+def holds_event_lines(source: LogSource, format: str | None = None) -> bool:
+    """Whether `source` is a file of Event lines as it is (not gzip, not an envelope), judged as
+    the reader judges it (`normalise`: `documents.mode` over the same head); False when it cannot
+    be read."""
+    from k8saudit_tui.engine.logs.formats.documents import mode
+    from k8saudit_tui.engine.logs.formats.reader import HEAD_BYTES as READ_HEAD
+
+    try:
+        with open(source.path, "rb") as handle:
+            head = handle.read(READ_HEAD)
+    except OSError:
+        return False
+    return not source.gzipped and head[:2] != GZIP_MAGIC and mode(head, format) == "raw"
+
+
 HEAD_BYTES = 4096
 """How much of a file the planners read to tell a JSON document from lines (`looks_like_document`)."""
 

@@ -22,9 +22,8 @@ from itertools import repeat
 from k8saudit_tui.engine import runtime
 from k8saudit_tui.engine.logs import split
 from k8saudit_tui.engine.logs.batch import ITEM_FILE, Batch, Encoder, looks_like_document, parse_document
-from k8saudit_tui.engine.logs.formats.documents import mode
-from k8saudit_tui.engine.logs.formats.reader import HEAD_BYTES, Origin, to_original
-from k8saudit_tui.engine.logs.sources import GZIP_MAGIC, LogSource, size_and_head, unwrap_sources
+from k8saudit_tui.engine.logs.formats.reader import Origin, to_original
+from k8saudit_tui.engine.logs.sources import LogSource, holds_event_lines, size_and_head, unwrap_sources
 from k8saudit_tui.engine.logs.split import Task
 from k8saudit_tui.engine.logs.worker import default_workers, parse_in_workers, parse_task
 from k8saudit_tui.engine.memory import tree_resident_mb
@@ -381,16 +380,5 @@ def unwrap_for_store(sources: Sequence[LogSource], format: str | None, cache: St
     unless `cache` holds an index of the files: that index is checked against the finished
     spool, so the file is then spooled whole first and the index reopened. Logs of Event lines need
     neither: the cache is not asked about them (`top` streams them and never touches it)."""
-    wrapped = cache is not None and not all(map(_event_lines, sources, repeat(format)))
+    wrapped = cache is not None and not all(map(holds_event_lines, sources, repeat(format)))
     return unwrap_sources(sources, format, parse=not (wrapped and cache is not None and cache.indexed(sources)))
-
-
-def _event_lines(source: LogSource, format: str | None) -> bool:
-    """Whether `source` is a file of Event lines as it is (not gzip, not an envelope), judged as
-    the reader judges it (`normalise`: `documents.mode` over the same head)."""
-    try:
-        with open(source.path, "rb") as handle:
-            head = handle.read(HEAD_BYTES)
-    except OSError:
-        return False
-    return not source.gzipped and head[:2] != GZIP_MAGIC and mode(head, format) == "raw"
