@@ -6,10 +6,12 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from k8saudit_tui.engine.logs.sources import expand_sources
-from k8saudit_tui.engine.query import ahead, compile_filter, prepare
+from k8saudit_tui.engine.query import ahead, compile_filter, prepare, suggest
+from k8saudit_tui.engine.query.matched import matched_values
 from k8saudit_tui.engine.store import EventStore, StoreLoader
 from k8saudit_tui.engine.store.cache import StoreCache
 from k8saudit_tui.engine.store.cache_files import CacheDir
@@ -61,6 +63,7 @@ def test_indexes_over_the_limit_are_left_and_said(tmp_path: Path, monkeypatch: p
     assert len(reads) > under  # checked before each index: built while under, left once over
     assert len(built(store)) < len(built(everything))
     assert (len(built(store)) == 0) is (under == 0)
+    monkeypatch.setattr(ahead, "tree_resident_mb", lambda: 10)  # memory freed since
     for text in ("user-3", "pod-1", "verb:get ns-2"):  # what was not built is built by the filter
         assert compile_filter(text).apply(store).tolist() == compile_filter(text).apply(everything).tolist()
 
@@ -154,3 +157,37 @@ def test_the_places_of_recently_typed_words_are_not_kept_in_the_index(tmp_path: 
     assert typed.recent
     reopened = cache_indexes.decode(cache_indexes.encode(store.match_cache))[("joined", "user")]
     assert reopened.recent == {} and reopened.text == typed.text
+
+
+def test_a_filter_does_not_build_a_typo_index_over_the_limit_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A typo index left for memory is not built by the first bare word behind the limit's back:
+    the word is matched itself (a substring) in that column, for the rest of the session, and the
+    matched values name the fields searched without typos; with no limit (a headless command),
+    typos are matched as ever."""
+    _, everything = loaded(tmp_path)
+    assert prepare(everything) == ""
+    _, store = loaded(tmp_path)
+    monkeypatch.setattr(ahead, "tree_resident_mb", lambda: 1_000_000)
+    assert prepare(store, memory_limit_mb=500)
+    exact = compile_filter("user:user-3").apply(everything).tolist()
+    typos = compile_filter("user-3").apply(everything).tolist()
+    assert len(typos) > len(exact) > 0  # user-2, user-4, ... are one typo away
+    word = compile_filter("user-3")
+    rows = word.apply(store)
+    assert rows.tolist() == exact
+    assert "tokens" not in store.match_cache[("joined", "user")].indexed
+    (matched,) = matched_values(store, word, rows)
+    assert "user" in matched.exact_only and "uri" not in matched.exact_only  # the URI has no typo index
+    ((everything_matched),) = matched_values(everything, compile_filter("user-3"), np.array(typos))
+    assert everything_matched.exact_only == ()
+    offered = {s.term for s in suggest("user:usr-3", everything)}
+    assert "user:user-3" in offered  # a typo away: suggested where typos are looked for
+    assert "user:user-3" not in {s.term for s in suggest("user:usr-3", store)}
+    monkeypatch.setattr(ahead, "tree_resident_mb", lambda: 10)  # memory freed: the refusal stands
+    assert compile_filter("user-3").apply(store).tolist() == exact
+    assert compile_filter("user:~user-3").apply(store).tolist() == exact
+    assert compile_filter("ab").apply(store).tolist() == compile_filter("ab").apply(everything).tolist()
+    (short,) = matched_values(store, compile_filter("ab"), compile_filter("ab").apply(store))
+    assert short.exact_only == ()  # a word too short for a typo loses nothing

@@ -77,6 +77,8 @@ def test_the_status_line_is_one_line_cut_with_an_ellipsis_and_values_are_safe() 
         TermMatch("user:~al", (FieldMatch("user", (MatchedValue("al", 3), MatchedValue("", 1)), 0, 4),))
     )
     assert fuzzy.plain == 'user:~al → al 3 · "" 1'
+    refused = matched_text(TermMatch("alcie", (), ("user", "name")))
+    assert refused.plain == "alcie → nothing (no typos in user, name: memory limit)"
     line = status_text(
         10, 3000, collapsed=False, filter_text="kube", loading=False, loaded_share=None, problems=0,
         has_policy=True, matched=(term,),

@@ -16,6 +16,15 @@ Why a step's peak is projected from what it indexes, not from the loaded events:
 search text and token index grow with its distinct values, and a log whose every event has its own
 user name (1M events: 1M names, 6M tokens) peaked at 1.5 GB in the user column's step, against 50
 bytes an event projected from the generated log, whose 1M events hold 52 user names.
+
+A typo index left here is not built behind the limit's back later: `prepare` records the limit
+(TYPO_LIMIT), and `typos_fit(store, column, search)`, which the filter and the suggester ask before
+a fuzzy search of a column, is True when the column's index is built, when no limit was recorded (a
+headless command), or when it fits now (the same projection, against the memory resident then);
+else False, for good (`typos_off`): the filter then matches the word itself in that column (a
+substring, the first half of a fuzzy match) and the status line says typos were not looked for
+there, and the suggester offers no typo neighbours from it. Before, the first bare word built the
+index whatever it cost (541-581 MB for the user column of the 1M distinct-user log).
 """
 
 from __future__ import annotations
@@ -105,6 +114,8 @@ def prepare(store: Store, memory_limit_mb: int | None = None) -> str:
     lower-casing and indexing every distinct value (their token index for typos included) or for
     a gather in request order. URIs get their piece index; their whole joined text is built only
     if a query needs it. "" when all were built, else why the rest was left to the filters."""
+    if memory_limit_mb is not None:
+        store.match_cache[TYPO_LIMIT] = memory_limit_mb
     left: list[str] = []
     for step in steps(store):
         if step.needs in left:
@@ -160,6 +171,30 @@ def steps(store: Store) -> list[Step]:
             partial(_request_columns, store),
         ),
     ]
+
+
+TYPO_LIMIT = ("typo index limit",)
+"""The match cache's key of the memory limit (MB) a typo index built by a filter must fit in."""
+
+
+def typos_fit(store: Cached, column: str, search: SearchText) -> bool:
+    """Whether a fuzzy search of `column` (its SearchText `search`) may use its typo index: see
+    the module doc. A refusal is kept, so every filter of the session reads the column alike."""
+    limit: int | None = store.match_cache.get(TYPO_LIMIT)
+    if limit is None or "tokens" in search.indexed:
+        return True
+    if typos_off(store, column):
+        return False
+    runtime.trim_heap()  # what earlier work freed: resident memory is then what is held
+    if tree_resident_mb() + (projected_peak("word tokens", token_count(search.text)) >> 20) <= limit:
+        return True
+    store.match_cache[("typos off", column)] = True
+    return False
+
+
+def typos_off(store: Cached, column: str) -> bool:
+    """Whether `typos_fit` refused `column`'s typo index."""
+    return ("typos off", column) in store.match_cache
 
 
 def projected_peak(name: str, units: int) -> int:

@@ -23,6 +23,7 @@ import numpy as np
 from k8saudit_tui.engine import fields
 from k8saudit_tui.engine.model import LEVELS
 from k8saudit_tui.engine.query import auditids, indexes
+from k8saudit_tui.engine.query.ahead import typos_fit
 from k8saudit_tui.engine.query.language import FilterError, Term, TermKind, parse_groups
 from k8saudit_tui.engine.query.resource_paths import path_mask, path_table
 from k8saudit_tui.engine.query.take import take
@@ -263,7 +264,7 @@ def fuzzy_codes(store: indexes.Cached, column: str, values: list[Any], done: int
     if column == "uri" and not indexes.URI_SEPARATORS.intersection(query):
         return indexes.uri_hits(store, values, count, query)[done:count]
     search = indexes.search_text(store, column, values, count)
-    if fields.by_column[column].substring:
+    if fields.by_column[column].substring or not typos_fit(store, column, search):  # no typo index: said
         return search.containing(query, done, count)
     return search.fuzzy(query, done, count)
 

@@ -27,8 +27,10 @@ import numpy as np
 
 from k8saudit_tui.engine import fields
 from k8saudit_tui.engine.query import indexes
+from k8saudit_tui.engine.query.ahead import typos_off
 from k8saudit_tui.engine.query.filter import Filter, _matching_codes, gather
 from k8saudit_tui.engine.query.language import Term
+from k8saudit_tui.engine.query.textsearch import edits_allowed
 from k8saudit_tui.engine.store import EventStore
 
 DEFAULT_LIMIT = 3
@@ -61,10 +63,12 @@ class FieldMatch:
 class TermMatch:
     """One fuzzy term or bare word (`text` as typed) and the fields where it matched values,
     the field with most events first, the URI last (it repeats the resource, namespace and name
-    a word matched, so it says least)."""
+    a word matched, so it says least); `exact_only`, the fields where it was matched without
+    typos, their typo index being over the memory limit (`ahead.typos_fit`)."""
 
     text: str
     fields: tuple[FieldMatch, ...]
+    exact_only: tuple[str, ...] = ()
 
 
 def has_fuzzy(compiled: Filter) -> bool:
@@ -104,8 +108,19 @@ def matched_values(
             if counts.any():
                 found.append(_field_match(name, store.values(column), counts, limit))
         found.sort(key=lambda match: (fields.by_filter_name[match.field].substring, -match.events))
-        result.append(TermMatch(term.text, tuple(found)))
+        result.append(TermMatch(term.text, tuple(found), _without_typos(store, term, names)))
     return tuple(result)
+
+
+def _without_typos(store: EventStore, term: Term, names: tuple[str, ...]) -> tuple[str, ...]:
+    """Those of `names` whose typo index `ahead.typos_fit` refused, when `term` allows typos."""
+    if not edits_allowed(len(term.values[0])):
+        return ()
+    return tuple(
+        name
+        for name in names
+        if not fields.by_filter_name[name].substring and typos_off(store, fields.by_filter_name[name].column)
+    )
 
 
 def _fields_of(term: Term) -> tuple[str, ...]:

@@ -24,6 +24,7 @@ from rapidfuzz.distance import OSA
 
 from k8saudit_tui.engine import fields
 from k8saudit_tui.engine.query import indexes
+from k8saudit_tui.engine.query.ahead import typos_fit
 from k8saudit_tui.engine.query.facets import facet
 from k8saudit_tui.engine.query.language import FIELDS, NEGATION, quote, split_terms
 from k8saudit_tui.engine.query.textsearch import edits_allowed, fuzzy_hits
@@ -98,8 +99,8 @@ _TOKEN = re.compile(r"[a-z0-9]+")
 def _fuzzy(store: EventStore, name: str, partial: str, taken: set[int]) -> list[_Value]:
     """The values of `name` that `name:~partial` matches and that are not `taken` (by id), by
     fewest edits (to the value or one of its tokens), then by events. None for a substring
-    field (its `~` finds only what the substring tier found), a word that allows no edit, or a
-    subresource being typed."""
+    field (its `~` finds only what the substring tier found), a word that allows no edit, a
+    subresource being typed, or a column whose typo index would pass the memory limit."""
     field = fields.by_filter_name[name]
     if field.substring or not edits_allowed(len(partial)):
         return []
@@ -109,6 +110,8 @@ def _fuzzy(store: EventStore, name: str, partial: str, taken: set[int]) -> list[
     if field.kind in ("string", "resource"):
         values = store.values(field.column)
         search = indexes.search_text(store, field.column, values, len(values))
+        if not typos_fit(store, field.column, search):  # its typo index would pass the memory limit
+            return []
         matched = {str(values[i]).lower() for i in np.flatnonzero(search.fuzzy(partial)).tolist()}
         found = [v for v in candidates if v.lowered in matched]
     else:  # a few numbers or level names: matched one by one

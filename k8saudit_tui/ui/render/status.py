@@ -55,6 +55,8 @@ class TermMatch(Protocol):
     def text(self) -> str: ...
     @property
     def fields(self) -> Sequence[FieldMatch]: ...
+    @property
+    def exact_only(self) -> Sequence[str]: ...
 
 
 def status_text(
@@ -106,7 +108,8 @@ def status_text(
 def matched_text(term: TermMatch) -> Text:
     """`user:~alice → alice@example.com 1,983 · alice-admin 12 +2 more` for a fuzzy term; for
     a bare word, the top value of each field it matched: `secret → resource: secrets 4,120 ·
-    ns: external-secrets 310 +2 more`; `→ nothing` when the rows hold no matched value."""
+    ns: external-secrets 310 +2 more`; `→ nothing` when the rows hold no matched value; then the
+    fields searched without typos, their typo index being over the memory limit."""
     text = safe(term.text, "italic")
     text.append(" → ", style="dim")
     if not term.fields:
@@ -116,6 +119,8 @@ def matched_text(term: TermMatch) -> Text:
         if index:
             text.append(" · ", style="dim")
         text.append_text(_field_text(found, named=bare, limit=1 if bare else len(found.values)))
+    if term.exact_only:  # its typo index would pass the memory limit: the word itself was matched
+        text.append(f" (no typos in {', '.join(term.exact_only)}: memory limit)", style="yellow")
     return text
 
 
