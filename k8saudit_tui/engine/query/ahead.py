@@ -18,9 +18,10 @@ user name (1M events: 1M names, 6M tokens) peaked at 1.5 GB in the user column's
 bytes an event projected from the generated log, whose 1M events hold 52 user names.
 
 A typo index left here is not built behind the limit's back later: `prepare` records the limit
-(TYPO_LIMIT), and `typos_fit(store, column, search)`, which the filter and the suggester ask before
-a fuzzy search of a column, is True when the column's index is built, when no limit was recorded (a
-headless command), or when it fits now (the same projection, against the memory resident then);
+(TYPO_LIMIT), and `typos_fit(store, column, search, query)`, which the filter and the suggester
+ask before a fuzzy search of a column, is True when the column's index is built, when no limit was
+recorded (a headless command), when the word allows no typo, or when the index fits now (the same
+projection, against the memory resident then);
 else False, for good (`typos_off`): the filter then matches the word itself in that column (a
 substring, the first half of a fuzzy match) and the status line says typos were not looked for
 there, and the suggester offers no typo neighbours from it. Before, the first bare word built the
@@ -47,7 +48,7 @@ from k8saudit_tui.engine.query.indexes import (
     search_text,
     uri_tokens,
 )
-from k8saudit_tui.engine.query.textsearch import SearchText
+from k8saudit_tui.engine.query.textsearch import SearchText, edits_allowed
 from k8saudit_tui.engine.query.tokens import token_count
 
 
@@ -177,11 +178,13 @@ TYPO_LIMIT = ("typo index limit",)
 """The match cache's key of the memory limit (MB) a typo index built by a filter must fit in."""
 
 
-def typos_fit(store: Cached, column: str, search: SearchText) -> bool:
-    """Whether a fuzzy search of `column` (its SearchText `search`) may use its typo index: see
-    the module doc. A refusal is kept, so every filter of the session reads the column alike."""
+def typos_fit(store: Cached, column: str, search: SearchText, query: str) -> bool:
+    """Whether a fuzzy search of `query` in `column` (its SearchText `search`) may use the
+    column's typo index: see the module doc. A word that allows no typo needs none (and is not
+    charged a count of the tokens a keystroke); a refusal is kept, so every filter of the session
+    reads the column alike."""
     limit: int | None = store.match_cache.get(TYPO_LIMIT)
-    if limit is None or "tokens" in search.indexed:
+    if limit is None or "tokens" in search.indexed or not edits_allowed(len(query)):
         return True
     if typos_off(store, column):
         return False

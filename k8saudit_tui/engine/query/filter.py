@@ -264,7 +264,7 @@ def fuzzy_codes(store: indexes.Cached, column: str, values: list[Any], done: int
     if column == "uri" and not indexes.URI_SEPARATORS.intersection(query):
         return indexes.uri_hits(store, values, count, query)[done:count]
     search = indexes.search_text(store, column, values, count)
-    if fields.by_column[column].substring or not typos_fit(store, column, search):  # no typo index: said
+    if fields.by_column[column].substring or not typos_fit(store, column, search, query):  # matched.py says so
         return search.containing(query, done, count)
     return search.fuzzy(query, done, count)
 

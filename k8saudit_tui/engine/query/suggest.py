@@ -110,7 +110,7 @@ def _fuzzy(store: EventStore, name: str, partial: str, taken: set[int]) -> list[
     if field.kind in ("string", "resource"):
         values = store.values(field.column)
         search = indexes.search_text(store, field.column, values, len(values))
-        if not typos_fit(store, field.column, search):  # its typo index would pass the memory limit
+        if not typos_fit(store, field.column, search, partial):  # its typo index would pass the memory limit
             return []
         matched = {str(values[i]).lower() for i in np.flatnonzero(search.fuzzy(partial)).tolist()}
         found = [v for v in candidates if v.lowered in matched]
