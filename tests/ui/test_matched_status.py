@@ -85,3 +85,18 @@ def test_the_status_line_is_one_line_cut_with_an_ellipsis_and_values_are_safe() 
     )  # fmt: skip
     assert line.no_wrap and line.overflow == "ellipsis"
     assert isinstance(line, Text) and "filter:" not in line.plain
+
+
+def test_what_a_filter_matched_takes_the_place_of_the_no_policy_hint() -> None:
+    """At 80 columns the hint (which the policy pane gives too) left no room for what the word
+    matched: with matched values to show, the hint goes; without, it stays."""
+    term = TermMatch("secrts", (FieldMatch("resource", (MatchedValue("secrets", 3957),), 0, 3957),))
+
+    def line(matched: tuple[TermMatch, ...]) -> str:
+        return status_text(
+            3957, 100_000, collapsed=False, filter_text="secrts", loading=False, loaded_share=None,
+            problems=1, has_policy=False, matched=matched,
+        ).plain  # fmt: skip
+
+    assert line((term,)) == "3,957 of 100,000 events  1 problem (press !)  secrts → resource: secrets 3,957"
+    assert "no policy: press p to load one" in line(())

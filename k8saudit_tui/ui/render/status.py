@@ -77,7 +77,8 @@ def status_text(
     """`shown of total events`, then what qualifies it; while `loading`, the share of the bytes
     read (`loaded_share`, None while the size is unknown); with `--follow`, that the log is
     followed and how many new events arrived below the cursor. With `matched` (the filter's fuzzy
-    terms and bare words), what they matched stands last, in place of the filter text. `unknown`:
+    terms and bare words), what they matched stands last, in place of the filter text and of the
+    "no policy" hint, which the policy pane gives too (at 80 columns the hint left no room for it). `unknown`:
     events whose verdict the policy cannot decide (their format lost what it reads: GKE)."""
     text = Text(end="", no_wrap=True, overflow="ellipsis")
     text.append(f"{shown:,} of {count(total, 'event')}", style="bold")  # a span: the rest is not bold
@@ -95,7 +96,7 @@ def status_text(
         text.append(f"  {new_below:,} new below: G to jump", style="bold green")
     if problems:
         text.append(f"  {count(problems, 'problem')} (press !)", style="red")
-    if not has_policy:
+    if not has_policy and not matched:  # the policy pane says it too: what a filter matched comes first
         text.append("  no policy: press p to load one", style="italic")
     if unknown:
         text.append(f"  {count(unknown, 'unknown verdict')}", style="italic")
