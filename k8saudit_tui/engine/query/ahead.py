@@ -122,11 +122,9 @@ def prepare(store: Store, memory_limit_mb: int | None = None) -> str:
         if step.needs in left:
             left.append(step.label)
             continue
-        if memory_limit_mb is not None and not step.built():  # reopened: only new rows to add
-            runtime.trim_heap()  # what the last step freed: resident memory is then what is held
-            if tree_resident_mb() + (step.peak() >> 20) > memory_limit_mb:
-                left.append(step.label)
-                continue
+        if memory_limit_mb is not None and not step.built() and not _fits(step.peak(), memory_limit_mb):
+            left.append(step.label)  # (a step built, as reopened, has only new rows to add)
+            continue
         step.build()
     if not left:
         return ""
@@ -188,16 +186,26 @@ def typos_fit(store: Cached, column: str, search: SearchText, query: str) -> boo
         return True
     if typos_off(store, column):
         return False
-    runtime.trim_heap()  # what earlier work freed: resident memory is then what is held
-    if tree_resident_mb() + (projected_peak("word tokens", token_count(search.text)) >> 20) <= limit:
+    if _fits(projected_peak("word tokens", token_count(search.text)), limit):
         return True
-    store.match_cache[("typos off", column)] = True
+    store.match_cache[_typos_off_key(column)] = True
     return False
 
 
 def typos_off(store: Cached, column: str) -> bool:
     """Whether `typos_fit` refused `column`'s typo index."""
-    return ("typos off", column) in store.match_cache
+    return _typos_off_key(column) in store.match_cache
+
+
+def _typos_off_key(column: str) -> tuple[str, str]:
+    return ("typos off", column)
+
+
+def _fits(peak: int, limit_mb: int) -> bool:
+    """Whether `peak` more bytes keep the resident memory of our process tree within `limit_mb`,
+    the free heap given back first (what earlier work freed: resident memory is then what is held)."""
+    runtime.trim_heap()
+    return tree_resident_mb() + (peak >> 20) <= limit_mb
 
 
 def projected_peak(name: str, units: int) -> int:

@@ -116,11 +116,8 @@ def _without_typos(store: EventStore, term: Term, names: tuple[str, ...]) -> tup
     """Those of `names` whose typo index `ahead.typos_fit` refused, when `term` allows typos."""
     if not edits_allowed(len(term.values[0])):
         return ()
-    return tuple(
-        name
-        for name in names
-        if not fields.by_filter_name[name].substring and typos_off(store, fields.by_filter_name[name].column)
-    )
+    searched = [fields.by_filter_name[name] for name in names]
+    return tuple(field.name for field in searched if not field.substring and typos_off(store, field.column))
 
 
 def _fields_of(term: Term) -> tuple[str, ...]:
